@@ -1,0 +1,301 @@
+/*
+ * fwmerge: Frank-Wolfe merging of fine-tuned checkpoints (Chen et al., ICCV 2025).
+ *
+ * The whole public C API (C99). Conventions:
+ *  - Every fallible call returns fw_status (FW_OK == 0, errors < 0). The text of the last failure in
+ *    the calling thread is fw_last_error(). No C++ exception crosses this boundary.
+ *  - Handles are opaque and created/freed in pairs; freeing NULL is a no-op.
+ *  - Params structs come from fw_default_*() and carry struct_size, so fields can be appended later
+ *    without breaking callers compiled against an older header.
+ *  - Thread safety: one solver is used by one thread at a time; distinct solvers are independent.
+ *    Callbacks run on the thread that called fw_step / fw_run (never on a library worker thread).
+ *  - Strings and arrays returned by the library are owned by it; each function says how long they live.
+ */
+#ifndef FWMERGE_H
+#define FWMERGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FW_VERSION_MAJOR 0
+#define FW_VERSION_MINOR 1
+#define FW_VERSION_PATCH 0
+#define FW_VERSION_STRING "0.1.0"
+
+#if defined(FWMERGE_BUILDING)
+#define FW_API __attribute__((visibility("default")))
+#else
+#define FW_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Status codes and errors                                                                         */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef enum fw_status {
+  FW_OK = 0,
+  FW_ERR_INVALID_ARGUMENT = -1, /* NULL handle, value out of range, unknown enum */
+  FW_ERR_IO = -2,               /* open/read/write/rename/fsync failed (disk full included) */
+  FW_ERR_FORMAT = -3,           /* malformed file; the message names the defect, e.g. "[overlap]" */
+  FW_ERR_SHAPE_MISMATCH = -4,   /* a pool member's tensor shape differs from the base */
+  FW_ERR_DTYPE_MISMATCH = -5,   /* a pool member's tensor dtype differs from the base */
+  FW_ERR_NAME_MISMATCH = -6,    /* a pool member lacks a base tensor or has an extra one */
+  FW_ERR_CALLBACK = -7,         /* the host objective returned a non-OK status */
+  FW_ERR_NON_FINITE = -8,       /* NaN/Inf loss or gradient */
+  FW_ERR_OUT_OF_MEMORY = -9,
+  FW_ERR_ABORTED = -10,         /* the abort hook asked to stop, or fw_step_cancel */
+  FW_ERR_STATE = -11,           /* call not valid now (no base, no objective, ask/tell order) */
+  FW_ERR_UNSUPPORTED = -12,     /* valid input this version does not handle (dtype, adapter kind) */
+  FW_ERR_INTERNAL = -13
+} fw_status;
+
+/* Stable name of a status code ("FW_ERR_FORMAT"). Static storage. */
+FW_API const char *fw_status_name(fw_status status);
+
+/* Message of the last failed call in this thread ("" if none). Valid until the next fwmerge call
+ * in this thread. */
+FW_API const char *fw_last_error(void);
+
+/* For objective callbacks: record the host's reason before returning a non-OK status. The solver
+ * then reports FW_ERR_CALLBACK with this text in fw_last_error(). The text is copied. */
+FW_API void fw_set_callback_error(const char *message);
+
+/* "0.1.0"; static storage. */
+FW_API const char *fw_version(void);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Tensors                                                                                          */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef enum fw_dtype {
+  FW_DTYPE_DEFAULT = -1, /* export: keep each tensor's base dtype */
+  FW_DTYPE_F32 = 0,
+  FW_DTYPE_F16 = 1,
+  FW_DTYPE_BF16 = 2
+} fw_dtype;
+
+/* A view of one tensor owned by the library. Row-major, contiguous, little-endian.
+ * In objective callbacks and requests, dtype is always FW_DTYPE_F32 (the solver works in fp32). */
+typedef struct fw_tensor {
+  const char *name;     /* the checkpoint's tensor name, NUL-terminated */
+  fw_dtype dtype;
+  int32_t ndim;
+  const int64_t *shape; /* ndim entries */
+  int64_t numel;        /* product of shape (1 for rank 0) */
+  void *data;           /* numel elements; read-only for parameter views, writable for gradients */
+} fw_tensor;
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Solver parameters                                                                                */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef enum fw_lmo {
+  FW_LMO_HARD = 0, /* argmin vertex (Algorithm 1) */
+  FW_LMO_SOFT = 1  /* top-k vertices, simplex-optimized coefficients (Section 3.3, eq. 9) */
+} fw_lmo;
+
+typedef enum fw_granularity {
+  FW_TASKWISE = 0, /* one score per checkpoint over all tensors */
+  FW_LAYERWISE = 1 /* one score per (checkpoint, block): block-coordinate FW */
+} fw_granularity;
+
+typedef enum fw_score {
+  FW_SCORE_INNER = 0, /* <grad, theta_i> (paper, eq. 7) */
+  FW_SCORE_COSINE = 1 /* per-tensor cosine(grad, theta_i), summed task-wise (authors' code) */
+} fw_score;
+
+typedef enum fw_step_rule {
+  FW_STEP_LINE_SEARCH = 0, /* gamma in [0,1] minimizing the loss, bounded loss-only evaluations */
+  FW_STEP_SCHEDULE = 1,    /* gamma = step_scale * 2 / (t + 2) */
+  FW_STEP_CONSTANT = 2     /* gamma = step_scale */
+} fw_step_rule;
+
+typedef enum fw_soft_solver {
+  FW_SOFT_SIMPLEX = 0, /* projected gradient, lambda on the probability simplex (paper, Theorem 1) */
+  FW_SOFT_CAPPED = 1,  /* projected gradient, lambda >= 0, sum <= 1 (theta_t itself stays feasible) */
+  FW_SOFT_ADAM = 2     /* unconstrained Adam on lambda (authors' code; may leave the hull) */
+} fw_soft_solver;
+
+typedef struct fw_params {
+  uint32_t struct_size;        /* sizeof(fw_params), set by fw_default_params() */
+  fw_lmo lmo;                  /* default FW_LMO_HARD */
+  fw_granularity granularity;  /* default FW_TASKWISE */
+  int32_t block_depth;         /* layer-wise blocks: 0 = one block per tensor; d > 0 = tensors whose
+                                  names share the first d dot-separated parts form a block. Default 0 */
+  fw_score score;              /* default FW_SCORE_INNER */
+  int32_t top_k;               /* soft LMO: vertices per block, >= 1. Default 2 */
+  fw_step_rule step_rule;      /* hard LMO step. Default FW_STEP_LINE_SEARCH */
+  double step_scale;           /* c of the schedule / the constant gamma. Default 1.0 */
+  int32_t line_search_evals;   /* loss-only evaluations per line search, >= 1. Default 3 */
+  fw_soft_solver soft_solver;  /* default FW_SOFT_SIMPLEX */
+  int32_t soft_iters;          /* inner iterations (each: one loss+gradient evaluation). Default 20 */
+  double soft_lr;              /* inner step size; 0 = automatic (Barzilai-Borwein). Default 0 */
+  uint64_t soft_memory_budget; /* bytes allowed to keep the k candidates resident; 0 = stream them
+                                  from disk every inner iteration. Default 0 */
+  int32_t max_iters;           /* fw_run budget T. Default 10 */
+  double epsilon;              /* stop when the FW gap <= epsilon. Default 1e-6 */
+  int32_t threads;             /* intra-op threads; 0 = hardware threads. Default 0 */
+  uint64_t seed;               /* seed of stochastic merge functions. Default 0 */
+} fw_params;
+
+FW_API fw_params fw_default_params(void);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Solver lifetime and pool                                                                         */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef struct fw_solver fw_solver;
+
+/* Creates a solver. params may be NULL (defaults). *out receives the handle; free with
+ * fw_solver_free. */
+FW_API fw_status fw_solver_new(const fw_params *params, fw_solver **out);
+FW_API void fw_solver_free(fw_solver *solver);
+
+/* Replaces the parameters (allowed between steps). */
+FW_API fw_status fw_solver_set_params(fw_solver *solver, const fw_params *params);
+
+/* The pre-trained model: a .safetensors file or a Hugging Face folder (single file or shards with
+ * model.safetensors.index.json). It fixes the tensor names, shapes and dtypes every pool member must
+ * match, and is the default start point. Must be called before fw_pool_add; resets the solver. */
+FW_API fw_status fw_set_base(fw_solver *solver, const char *path);
+
+/* Adds a fine-tuned checkpoint (file, sharded folder, or PEFT LoRA adapter folder) to the pool.
+ * Validates the header and names/shapes/dtypes against the base; reads no tensor data.
+ * *index_out (may be NULL) receives its pool index. Not allowed once steps have been taken. */
+FW_API fw_status fw_pool_add(fw_solver *solver, const char *path, int32_t *index_out);
+
+FW_API size_t fw_pool_size(const fw_solver *solver);
+
+/* Start point theta_0 (default: the base). A start point that is not a pool member becomes an extra
+ * vertex of the hull (Algorithm 1, line 1); it is reported as vertex index -1 in fw_step_info.
+ * Resets the iterate; allowed before the first step only. */
+FW_API fw_status fw_set_start_member(fw_solver *solver, int32_t pool_index);
+FW_API fw_status fw_set_start_file(fw_solver *solver, const char *path);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* The objective                                                                                    */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Evaluates the objective at the current point.
+ *  params: n read-only fp32 views of the point (one per base tensor, in base order).
+ *  grads:  n writable fp32 views, zero-filled, for the gradient; NULL when only the loss is needed.
+ *  loss:   receives the loss.
+ * Views are valid during the call only; no copies are made. Return FW_OK, or any error status (call
+ * fw_set_callback_error first to give the reason). A non-OK status or a NaN/Inf loss or gradient
+ * aborts the step and leaves the solver exactly as it was before the step. */
+typedef fw_status (*fw_objective_fn)(const fw_tensor *params, size_t n, fw_tensor *grads,
+                                     double *loss, void *user_data);
+
+FW_API fw_status fw_set_objective_callback(fw_solver *solver, fw_objective_fn fn, void *user_data);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Steps                                                                                            */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef struct fw_step_info {
+  uint32_t struct_size;  /* caller sets sizeof(fw_step_info) (0 is taken as the current size) */
+  int32_t iteration;     /* t, 0-based */
+  double loss;           /* l(theta_t) at the start of the step */
+  double loss_after;     /* l(theta_{t+1}) when the step evaluated it, else NAN */
+  double gap;            /* FW gap <-grad, s_t - theta_t> (soft: of the best vertex per block) */
+  double gamma;          /* hard: step size; soft: mean over blocks of sum_j lambda_j */
+  int32_t converged;     /* 1: gap <= epsilon, theta unchanged, nothing more to do */
+  int32_t evaluations;   /* objective evaluations spent in this step */
+  int32_t n_blocks;      /* 1 task-wise; number of blocks layer-wise */
+  int32_t k;             /* vertices per block: 1 hard, top_k soft */
+  const int32_t *chosen; /* n_blocks * k vertex indices (pool index, -1 = start vertex) */
+  const double *lambdas; /* n_blocks * k coefficients (hard: gamma) */
+  int32_t leaves_hull;   /* 1 when the merge function may leave the convex hull */
+} fw_step_info;
+/* chosen/lambdas are owned by the solver and valid until the next step, reset or free. */
+
+/* One FW iteration with the objective callback. On error the solver is unchanged. */
+FW_API fw_status fw_step(fw_solver *solver, fw_step_info *info);
+
+/* Steps until max_iters steps have been taken in total or the gap <= epsilon. *last (may be NULL)
+ * receives the last step's info. */
+FW_API fw_status fw_run(fw_solver *solver, fw_step_info *last);
+
+/* Number of completed steps, and the info of step i (0 <= i < count), with the same lifetime rules. */
+FW_API int32_t fw_history_size(const fw_solver *solver);
+FW_API fw_status fw_history_get(const fw_solver *solver, int32_t i, fw_step_info *info);
+
+/* Name of block b (layer-wise: a tensor name or name prefix; task-wise: ""). Valid until reset. */
+FW_API const char *fw_block_name(const fw_solver *solver, int32_t block);
+
+/* Ask/tell: the same step without callbacks, for hosts that evaluate elsewhere.
+ *   fw_step_begin(s);
+ *   while (fw_step_ask(s, &req) == FW_OK && !req.done) {
+ *     ... read req.params, write req.grads (if req.need_gradient) ...
+ *     fw_step_tell(s, FW_OK, loss);
+ *   }
+ *   status = fw_step_finish(s, &info);
+ * The step runs on a library thread between the calls; views in req are valid until fw_step_tell or
+ * fw_step_cancel. fw_step_tell with a non-OK status fails the step like a failing callback. */
+typedef struct fw_request {
+  int32_t done;          /* 1: the step has ended; call fw_step_finish */
+  int32_t need_gradient; /* 0: only the loss is wanted, grads is NULL */
+  size_t n;              /* number of tensors */
+  const fw_tensor *params;
+  fw_tensor *grads;
+} fw_request;
+
+FW_API fw_status fw_step_begin(fw_solver *solver);
+FW_API fw_status fw_step_ask(fw_solver *solver, fw_request *request);
+FW_API fw_status fw_step_tell(fw_solver *solver, fw_status host_status, double loss);
+/* Returns the step's status (FW_OK or the error that ended it) and commits on success. */
+FW_API fw_status fw_step_finish(fw_solver *solver, fw_step_info *info);
+/* Abandons a step in progress; the solver is as before fw_step_begin. */
+FW_API fw_status fw_step_cancel(fw_solver *solver);
+
+/* Read-only views of the current merged tensors theta_t (fp32, base order). Valid until the next
+ * step, reset or free. */
+FW_API fw_status fw_current(const fw_solver *solver, const fw_tensor **tensors, size_t *n);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Hooks                                                                                            */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef void (*fw_progress_fn)(const fw_step_info *info, void *user_data); /* after each step */
+typedef enum fw_log_level { FW_LOG_DEBUG = 0, FW_LOG_INFO = 1, FW_LOG_WARN = 2 } fw_log_level;
+typedef void (*fw_log_fn)(fw_log_level level, const char *message, void *user_data);
+/* Polled between tensors and evaluations; return nonzero to abort the step (FW_ERR_ABORTED). */
+typedef int (*fw_abort_fn)(void *user_data);
+
+FW_API fw_status fw_set_progress_callback(fw_solver *solver, fw_progress_fn fn, void *user_data);
+FW_API fw_status fw_set_log_callback(fw_solver *solver, fw_log_fn fn, void *user_data);
+FW_API fw_status fw_set_abort_callback(fw_solver *solver, fw_abort_fn fn, void *user_data);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Export                                                                                           */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef struct fw_export_options {
+  uint32_t struct_size;     /* sizeof(fw_export_options) */
+  fw_dtype dtype;           /* FW_DTYPE_DEFAULT: each tensor in its base dtype */
+  uint64_t max_shard_bytes; /* 0: path is one .safetensors file. > 0: path is a folder that gets
+                               model-0000i-of-0000N.safetensors + model.safetensors.index.json */
+} fw_export_options;
+
+FW_API fw_export_options fw_default_export_options(void);
+
+/* Writes theta_t. The recipe (params, pool) and per-step history go into __metadata__ (keys
+ * "fwmerge.recipe", "fwmerge.history", JSON text) next to "format": "pt". Atomic: temp files, fsync,
+ * rename; on failure nothing is left at path. opts may be NULL (defaults). */
+FW_API fw_status fw_export(fw_solver *solver, const char *path, const fw_export_options *opts);
+
+/* Writes host tensors (fp32 data, as in fw_tensor) as one .safetensors file, converted to `dtype`
+ * (FW_DTYPE_DEFAULT = F32), atomically. metadata_kv: 2 * n_metadata strings (key, value, ...), may be
+ * NULL. Useful to hosts that build checkpoints themselves (tests, examples, tools). */
+FW_API fw_status fw_save_tensors(const char *path, const fw_tensor *tensors, size_t n, fw_dtype dtype,
+                                 const char *const *metadata_kv, size_t n_metadata);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FWMERGE_H */
