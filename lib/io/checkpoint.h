@@ -35,6 +35,29 @@ class Checkpoint {
   virtual void release_all() const = 0;
 };
 
+// A checkpoint held in memory (fp32 tensors): start points that are not files, e.g. a data-free
+// merge. release() is a no-op. Entries must be in the base's order.
+class InMemoryCheckpoint : public Checkpoint {
+ public:
+  struct Entry {
+    std::string name;
+    at::Tensor tensor;  // fp32, contiguous
+    DType dtype;        // dtype reported in tensors() (the base's)
+  };
+  InMemoryCheckpoint(std::vector<Entry> entries, std::string description);
+  const std::string &path() const override { return description_; }
+  const std::vector<TensorMeta> &tensors() const override { return metas_; }
+  const TensorMeta *find(const std::string &name) const override;
+  at::Tensor load_f32(const std::string &name) const override;
+  void release(const std::string &) const override {}
+  void release_all() const override {}
+
+ private:
+  std::string description_;
+  std::vector<TensorMeta> metas_;
+  std::vector<at::Tensor> values_;
+};
+
 // Opens a .safetensors file, a Hugging Face folder (model.safetensors, or shards with
 // model.safetensors.index.json). `base` is needed for PEFT adapter folders (adapter_config.json),
 // whose tensors are base + delta; nullptr otherwise. Throws fw::Error.
