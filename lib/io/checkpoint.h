@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +57,7 @@ class InMemoryCheckpoint : public Checkpoint {
   std::string description_;
   std::vector<TensorMeta> metas_;
   std::vector<at::Tensor> values_;
+  std::map<std::string, size_t> index_;
 };
 
 // Opens a .safetensors file, a Hugging Face folder (model.safetensors, or shards with

@@ -1,0 +1,19 @@
+// Validation of a sharded Hugging Face folder (model.safetensors.index.json + shards).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/safetensors_reader.h"
+
+namespace fw {
+
+// Opens every shard named by `dir`/model.safetensors.index.json and checks the index against them:
+// JSON shape, plain shard file names that exist and open, weight_map equal to the union of the
+// shards' tensors, no tensor in two shards. Throws FW_ERR_FORMAT with an "[index_...]" defect (or
+// the shard's own FW_ERR_IO / FW_ERR_FORMAT, prefixed with the shard). Shards come back in file
+// name order.
+std::vector<std::unique_ptr<SafetensorsFile>> open_sharded_folder(const std::string &dir);
+
+}  // namespace fw

@@ -1,0 +1,269 @@
+// Atomic safetensors writer, byte-compatible with the reference `safetensors` package (0.4 - 0.8):
+// compact header, "__metadata__" first, tensors by dtype rank descending then by name, header
+// padded with spaces to a multiple of 8. The reference keeps __metadata__ in a hash map (random key
+// order); we write its keys sorted, which equals the reference whenever it has at most one key.
+#include "io/safetensors_writer.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "io/atomic_file.h"
+#include "util/error.h"
+
+namespace fw {
+namespace {
+
+// Position of the dtype in the reference's `Dtype` enum, whose derived order the reference sorts
+// by (descending) before the name; it groups dtypes by alignment, widest first.
+int reference_rank(DType dtype) {
+  switch (dtype) {
+    case DType::BOOL:
+      return 0;
+    case DType::F4:
+      return 1;
+    case DType::F6_E2M3:
+      return 2;
+    case DType::F6_E3M2:
+      return 3;
+    case DType::U8:
+      return 4;
+    case DType::I8:
+      return 5;
+    case DType::F8_E5M2:
+      return 6;
+    case DType::F8_E4M3:
+      return 7;
+    case DType::F8_E8M0:
+      return 8;
+    case DType::F8_E4M3FNUZ:
+      return 9;
+    case DType::F8_E5M2FNUZ:
+      return 10;
+    case DType::I16:
+      return 11;
+    case DType::U16:
+      return 12;
+    case DType::F16:
+      return 13;
+    case DType::BF16:
+      return 14;
+    case DType::I32:
+      return 15;
+    case DType::U32:
+      return 16;
+    case DType::F32:
+      return 17;
+    case DType::C64:
+      return 18;
+    case DType::F64:
+      return 19;
+    case DType::I64:
+      return 20;
+    case DType::U64:
+      return 21;
+  }
+  return 0;
+}
+
+std::string json_string(const std::string &text, const std::string &what) {
+  try {
+    return nlohmann::json(text).dump();
+  } catch (const nlohmann::json::exception &) {
+    fail(FW_ERR_INVALID_ARGUMENT, what + " is not valid UTF-8");
+  }
+}
+
+std::string shape_text(const std::vector<int64_t> &shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? "," : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+void check_tensor(const OutTensor &t) {
+  const std::string what = "tensor \"" + t.name + "\"";
+  if (t.name == "__metadata__")
+    fail(FW_ERR_INVALID_ARGUMENT, "a tensor cannot be named __metadata__");
+  uint64_t numel = 1;
+  for (int64_t d : t.shape) {
+    if (d < 0) fail(FW_ERR_INVALID_ARGUMENT, what + " has a negative dimension");
+    if (d != 0 && numel > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) /
+                              static_cast<uint64_t>(d)) {
+      fail(FW_ERR_INVALID_ARGUMENT, what + ": element count overflows");
+    }
+    numel *= static_cast<uint64_t>(d);
+  }
+  const uint64_t bits = static_cast<uint64_t>(dtype_bits(t.dtype));
+  if (numel > std::numeric_limits<uint64_t>::max() / bits || (numel * bits) % 8 != 0 ||
+      numel * bits / 8 != t.nbytes) {
+    fail(FW_ERR_INVALID_ARGUMENT, what + ": " + std::to_string(t.nbytes) + " bytes do not hold " +
+                                      dtype_name(t.dtype) + " " + shape_text(t.shape));
+  }
+  if (t.nbytes > 0 && t.data == nullptr) fail(FW_ERR_INVALID_ARGUMENT, what + " has no data");
+}
+
+// Validates and returns the tensors in file order.
+std::vector<const OutTensor *> file_order(const std::vector<OutTensor> &tensors) {
+  std::vector<const OutTensor *> order;
+  std::set<std::string> names;
+  for (const OutTensor &t : tensors) {
+    check_tensor(t);
+    if (!names.insert(t.name).second) {
+      fail(FW_ERR_INVALID_ARGUMENT, "tensor name \"" + t.name + "\" appears twice");
+    }
+    order.push_back(&t);
+  }
+  std::sort(order.begin(), order.end(), [](const OutTensor *a, const OutTensor *b) {
+    const int ra = reference_rank(a->dtype), rb = reference_rank(b->dtype);
+    return ra != rb ? ra > rb : a->name < b->name;
+  });
+  return order;
+}
+
+std::string build_header(const std::vector<const OutTensor *> &order,
+                         const std::map<std::string, std::string> &metadata) {
+  std::vector<std::string> parts;
+  if (!metadata.empty()) {
+    std::string meta = "\"__metadata__\":{";
+    bool first = true;
+    for (const auto &kv : metadata) {
+      meta += (first ? "" : ",") + json_string(kv.first, "metadata key") + ":" +
+              json_string(kv.second, "metadata value of \"" + kv.first + "\"");
+      first = false;
+    }
+    parts.push_back(meta + "}");
+  }
+  uint64_t offset = 0;
+  for (const OutTensor *t : order) {
+    parts.push_back(json_string(t->name, "tensor name") + ":{\"dtype\":\"" + dtype_name(t->dtype) +
+                    "\",\"shape\":" + shape_text(t->shape) + ",\"data_offsets\":[" +
+                    std::to_string(offset) + "," + std::to_string(offset + t->nbytes) + "]}");
+    offset += t->nbytes;
+  }
+  std::string header = "{";
+  for (size_t i = 0; i < parts.size(); ++i) header += (i ? "," : "") + parts[i];
+  header += "}";
+  header.append((8 - header.size() % 8) % 8, ' ');
+  return header;
+}
+
+// Writes the whole file into `out` (not yet committed).
+void write_contents(TempFile &out, const std::vector<OutTensor> &tensors,
+                    const std::map<std::string, std::string> &metadata) {
+  const std::vector<const OutTensor *> order = file_order(tensors);
+  const std::string header = build_header(order, metadata);
+  uint8_t len[8];
+  uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i, n >>= 8) len[i] = static_cast<uint8_t>(n & 0xFF);
+  out.write(len, sizeof(len));
+  out.write(header.data(), header.size());
+  for (const OutTensor *t : order) out.write(t->data, t->nbytes);
+  out.finish();
+}
+
+// mkdir -p; appends the folders it created (outermost first) to `created`.
+void make_dirs(const std::string &dir, std::vector<std::string> *created) {
+  for (size_t pos = dir.find('/', 1);; pos = dir.find('/', pos + 1)) {
+    const std::string prefix = dir.substr(0, pos);
+    if (::mkdir(prefix.c_str(), 0755) == 0) {
+      created->push_back(prefix);
+    } else if (errno != EEXIST) {
+      fail(FW_ERR_IO, "cannot create directory " + prefix + ": " + std::strerror(errno));
+    } else {
+      struct stat st;
+      if (::stat(prefix.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fail(FW_ERR_IO, "cannot create directory " + dir + ": " + prefix + " is not a directory");
+      }
+    }
+    if (pos == std::string::npos) break;
+  }
+}
+
+std::string shard_name(size_t index, size_t count) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "model-%05zu-of-%05zu.safetensors", index + 1, count);
+  return buf;
+}
+
+}  // namespace
+
+void write_safetensors(const std::string &path, const std::vector<OutTensor> &tensors,
+                       const std::map<std::string, std::string> &metadata) {
+  file_order(tensors);  // argument errors before anything touches the disk
+  TempFile out(path);
+  write_contents(out, tensors, metadata);
+  out.commit();
+  std::string dir, name;
+  split_path(path, &dir, &name);
+  fsync_dir(dir);
+}
+
+void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors,
+                   const std::map<std::string, std::string> &metadata, uint64_t max_shard_bytes) {
+  if (max_shard_bytes == 0) fail(FW_ERR_INVALID_ARGUMENT, "max_shard_bytes must be > 0");
+  if (dir.empty()) fail(FW_ERR_INVALID_ARGUMENT, "empty output folder path");
+  file_order(tensors);
+
+  // Greedy packing in name order, as Hugging Face's split_torch_state_dict_into_shards: a tensor
+  // larger than the limit goes to a shard of its own, appended before the shard being filled.
+  std::vector<const OutTensor *> by_name;
+  for (const OutTensor &t : tensors) by_name.push_back(&t);
+  std::sort(by_name.begin(), by_name.end(),
+            [](const OutTensor *a, const OutTensor *b) { return a->name < b->name; });
+  std::vector<std::vector<OutTensor>> shards;
+  std::vector<OutTensor> current;
+  uint64_t current_bytes = 0, total_size = 0;
+  for (const OutTensor *t : by_name) {
+    total_size += t->nbytes;
+    if (t->nbytes > max_shard_bytes) {
+      shards.push_back({*t});
+      continue;
+    }
+    if (current_bytes + t->nbytes > max_shard_bytes) {
+      shards.push_back(std::move(current));
+      current.clear();
+      current_bytes = 0;
+    }
+    current.push_back(*t);
+    current_bytes += t->nbytes;
+  }
+  if (!current.empty() || shards.empty()) shards.push_back(std::move(current));
+
+  std::vector<std::string> created_dirs;
+  std::vector<std::string> committed;
+  try {
+    make_dirs(dir, &created_dirs);
+    nlohmann::json weight_map = nlohmann::json::object();
+    std::vector<std::unique_ptr<TempFile>> files;
+    for (size_t i = 0; i < shards.size(); ++i) {
+      const std::string name = shard_name(i, shards.size());
+      for (const OutTensor &t : shards[i]) weight_map[t.name] = name;
+      files.push_back(std::make_unique<TempFile>(dir + "/" + name));
+      write_contents(*files.back(), shards[i], metadata);
+    }
+    nlohmann::json index = {{"metadata", {{"total_size", total_size}}}, {"weight_map", weight_map}};
+    const std::string index_text = index.dump(2) + "\n";  // transformers' layout
+    files.push_back(std::make_unique<TempFile>(dir + "/model.safetensors.index.json"));
+    files.back()->write(index_text.data(), index_text.size());
+    files.back()->finish();
+    for (auto &file : files) {  // the index is last
+      file->commit();
+      committed.push_back(file->final_path());
+    }
+    fsync_dir(dir);
+  } catch (...) {
+    for (const std::string &path : committed) ::unlink(path.c_str());
+    for (auto it = created_dirs.rbegin(); it != created_dirs.rend(); ++it) ::rmdir(it->c_str());
+    throw;
+  }
+}
+
+}  // namespace fw
