@@ -35,5 +35,7 @@ float bf16_to_f32(uint16_t bits);
 
 // Peak resident set size of this process in bytes (getrusage).
 uint64_t peak_rss_bytes();
+// Current resident set size of this process in bytes (/proc/self/statm).
+uint64_t current_rss_bytes();
 
 }  // namespace fwtest
