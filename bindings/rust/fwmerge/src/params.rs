@@ -1,0 +1,184 @@
+//! Solver and export parameters as plain Rust values, converted to the C structs on each call.
+use crate::error::{Error, Result};
+use fwmerge_sys as sys;
+
+/// A Rust enum mirroring a C enum; unknown raw values are an error, never undefined behaviour.
+macro_rules! c_enum {
+    ($(#[$doc:meta])* $name:ident : $raw:ty { $($(#[$vdoc:meta])* $variant:ident = $c:path),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        impl $name {
+            pub fn raw(self) -> $raw {
+                match self { $($name::$variant => $c),+ }
+            }
+
+            pub fn from_raw(value: $raw) -> Result<$name> {
+                match value {
+                    $(v if v == $c => Ok($name::$variant),)+
+                    other => Err(Error::invalid(format!(
+                        concat!("unknown ", stringify!($name), " value {}"), other))),
+                }
+            }
+        }
+    };
+}
+
+c_enum!(
+    /// Linear minimization oracle.
+    Lmo: sys::fw_lmo {
+        /// argmin vertex (Algorithm 1).
+        Hard = sys::FW_LMO_HARD,
+        /// top-k vertices with simplex-optimized coefficients (Section 3.3).
+        Soft = sys::FW_LMO_SOFT,
+    }
+);
+c_enum!(
+    /// One score per checkpoint, or per (checkpoint, block).
+    Granularity: sys::fw_granularity {
+        TaskWise = sys::FW_TASKWISE,
+        LayerWise = sys::FW_LAYERWISE,
+    }
+);
+c_enum!(
+    /// How a vertex is scored against the gradient.
+    Score: sys::fw_score {
+        /// `<grad, theta_i>` (paper, eq. 7).
+        Inner = sys::FW_SCORE_INNER,
+        /// per-tensor cosine, summed task-wise.
+        Cosine = sys::FW_SCORE_COSINE,
+    }
+);
+c_enum!(
+    /// Step size of the hard LMO.
+    StepRule: sys::fw_step_rule {
+        LineSearch = sys::FW_STEP_LINE_SEARCH,
+        Schedule = sys::FW_STEP_SCHEDULE,
+        Constant = sys::FW_STEP_CONSTANT,
+    }
+);
+c_enum!(
+    /// Inner solver of the soft LMO.
+    SoftSolver: sys::fw_soft_solver {
+        Simplex = sys::FW_SOFT_SIMPLEX,
+        Capped = sys::FW_SOFT_CAPPED,
+        Adam = sys::FW_SOFT_ADAM,
+    }
+);
+c_enum!(
+    /// Element type of a written checkpoint.
+    Dtype: sys::fw_dtype {
+        /// export: each tensor in its base dtype; save_tensors: F32.
+        Default = sys::FW_DTYPE_DEFAULT,
+        F32 = sys::FW_DTYPE_F32,
+        F16 = sys::FW_DTYPE_F16,
+        BF16 = sys::FW_DTYPE_BF16,
+    }
+);
+
+/// Solver parameters (`fw_params`); see include/fwmerge.h for each field's meaning.
+/// `Params::default()` is the library's `fw_default_params()`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    pub lmo: Lmo,
+    pub granularity: Granularity,
+    pub block_depth: i32,
+    pub score: Score,
+    pub top_k: i32,
+    pub step_rule: StepRule,
+    pub step_scale: f64,
+    pub line_search_evals: i32,
+    pub soft_solver: SoftSolver,
+    pub soft_iters: i32,
+    pub soft_lr: f64,
+    pub soft_memory_budget: u64,
+    pub max_iters: i32,
+    pub epsilon: f64,
+    pub threads: i32,
+    pub seed: u64,
+}
+
+impl Params {
+    pub(crate) fn from_raw(r: &sys::fw_params) -> Result<Params> {
+        Ok(Params {
+            lmo: Lmo::from_raw(r.lmo)?,
+            granularity: Granularity::from_raw(r.granularity)?,
+            block_depth: r.block_depth,
+            score: Score::from_raw(r.score)?,
+            top_k: r.top_k,
+            step_rule: StepRule::from_raw(r.step_rule)?,
+            step_scale: r.step_scale,
+            line_search_evals: r.line_search_evals,
+            soft_solver: SoftSolver::from_raw(r.soft_solver)?,
+            soft_iters: r.soft_iters,
+            soft_lr: r.soft_lr,
+            soft_memory_budget: r.soft_memory_budget,
+            max_iters: r.max_iters,
+            epsilon: r.epsilon,
+            threads: r.threads,
+            seed: r.seed,
+        })
+    }
+
+    /// Starts from the library's defaults so fields this crate does not know keep their defaults.
+    pub(crate) fn to_raw(&self) -> sys::fw_params {
+        // SAFETY: plain value-returning call.
+        let mut r = unsafe { sys::fw_default_params() };
+        r.lmo = self.lmo.raw();
+        r.granularity = self.granularity.raw();
+        r.block_depth = self.block_depth;
+        r.score = self.score.raw();
+        r.top_k = self.top_k;
+        r.step_rule = self.step_rule.raw();
+        r.step_scale = self.step_scale;
+        r.line_search_evals = self.line_search_evals;
+        r.soft_solver = self.soft_solver.raw();
+        r.soft_iters = self.soft_iters;
+        r.soft_lr = self.soft_lr;
+        r.soft_memory_budget = self.soft_memory_budget;
+        r.max_iters = self.max_iters;
+        r.epsilon = self.epsilon;
+        r.threads = self.threads;
+        r.seed = self.seed;
+        r
+    }
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        // SAFETY: plain value-returning call.
+        let raw = unsafe { sys::fw_default_params() };
+        Params::from_raw(&raw).expect("fw_default_params returns known enum values")
+    }
+}
+
+/// Export options (`fw_export_options`). `ExportOptions::default()` is the library's default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// `Dtype::Default`: each tensor in its base dtype.
+    pub dtype: Dtype,
+    /// 0: one .safetensors file; > 0: a folder of shards plus model.safetensors.index.json.
+    pub max_shard_bytes: u64,
+}
+
+impl ExportOptions {
+    pub(crate) fn to_raw(&self) -> sys::fw_export_options {
+        // SAFETY: plain value-returning call.
+        let mut r = unsafe { sys::fw_default_export_options() };
+        r.dtype = self.dtype.raw();
+        r.max_shard_bytes = self.max_shard_bytes;
+        r
+    }
+}
+
+impl Default for ExportOptions {
+    fn default() -> ExportOptions {
+        // SAFETY: plain value-returning call.
+        let r = unsafe { sys::fw_default_export_options() };
+        ExportOptions {
+            dtype: Dtype::from_raw(r.dtype).expect("known default dtype"),
+            max_shard_bytes: r.max_shard_bytes,
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The solver handle: RAII over `fw_solver`, owning the host objective it calls.
+use crate::asktell::AskTell;
+use crate::error::{check, Error, Result, Status};
+use crate::objective::{boxed, trampoline, BoxedObjective};
+use crate::params::{ExportOptions, Params};
+use crate::path::c_path;
+use crate::step::StepInfo;
+use crate::tensor::{tensor_views, GradView, TensorView};
+use fwmerge_sys as sys;
+use std::ffi::CStr;
+use std::fmt::Display;
+use std::path::Path;
+use std::ptr::NonNull;
+
+/// A Frank-Wolfe merging solver (`fw_solver`); freed on drop.
+pub struct Solver {
+    raw: NonNull<sys::fw_solver>,
+    /// From Box::into_raw; the library holds it as user_data. Freed after the solver.
+    objective: *mut BoxedObjective,
+}
+
+// SAFETY: the library allows a solver on any thread, one thread at a time; `&mut self` on every
+// mutating call and !Sync give exactly that, and the objective closure is required to be Send.
+unsafe impl Send for Solver {}
+
+impl Solver {
+    /// Creates a solver with `params`.
+    pub fn new(params: &Params) -> Result<Solver> {
+        let raw_params = params.to_raw();
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: valid params and out-pointer.
+        check(unsafe { sys::fw_solver_new(&raw_params, &mut raw) })?;
+        let raw = NonNull::new(raw)
+            .ok_or_else(|| Error::new(Status::Internal, "fw_solver_new returned no handle"))?;
+        Ok(Solver { raw, objective: std::ptr::null_mut() })
+    }
+
+    /// The raw handle, for calls this crate does not wrap. Do not free it.
+    pub fn as_raw(&self) -> *mut sys::fw_solver {
+        self.raw.as_ptr()
+    }
+
+    /// Replaces the parameters (allowed between steps).
+    pub fn set_params(&mut self, params: &Params) -> Result<()> {
+        let raw_params = params.to_raw();
+        check(unsafe { sys::fw_solver_set_params(self.as_raw(), &raw_params) })
+    }
+
+    /// Sets the pre-trained model (file or Hugging Face folder); resets the solver.
+    pub fn set_base(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let p = c_path(path.as_ref())?;
+        check(unsafe { sys::fw_set_base(self.as_raw(), p.as_ptr()) })
+    }
+
+    /// Adds a fine-tuned checkpoint to the pool and returns its pool index.
+    pub fn pool_add(&mut self, path: impl AsRef<Path>) -> Result<i32> {
+        let p = c_path(path.as_ref())?;
+        let mut index = -1;
+        check(unsafe { sys::fw_pool_add(self.as_raw(), p.as_ptr(), &mut index) })?;
+        Ok(index)
+    }
+
+    pub fn pool_size(&self) -> usize {
+        unsafe { sys::fw_pool_size(self.as_raw()) }
+    }
+
+    /// Starts from pool member `index` instead of the base (before the first step only).
+    pub fn set_start_member(&mut self, index: i32) -> Result<()> {
+        check(unsafe { sys::fw_set_start_member(self.as_raw(), index) })
+    }
+
+    /// Starts from a checkpoint file that becomes an extra vertex (before the first step only).
+    pub fn set_start_file(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let p = c_path(path.as_ref())?;
+        check(unsafe { sys::fw_set_start_file(self.as_raw(), p.as_ptr()) })
+    }
+
+    /// Sets the objective: given the current point, return the loss and, when `grads` is not
+    /// empty, fill it with the gradient (it arrives zero-filled). An empty `grads` means only the
+    /// loss is wanted. The views borrow library memory for the call only. An `Err(e)` or a panic
+    /// fails the step with [`Status::Callback`] and `e`'s text; the solver is then unchanged.
+    pub fn set_objective<F, E>(&mut self, f: F) -> Result<()>
+    where
+        F: FnMut(&[TensorView<'_>], &mut [GradView<'_>]) -> std::result::Result<f64, E>
+            + Send
+            + 'static,
+        E: Display,
+    {
+        let new = Box::into_raw(Box::new(boxed(f)));
+        // SAFETY: `new` lives until replaced or the solver is freed (see Drop).
+        let status = unsafe {
+            sys::fw_set_objective_callback(self.as_raw(), Some(trampoline), new as *mut _)
+        };
+        if let Err(e) = check(status) {
+            drop(unsafe { Box::from_raw(new) });
+            return Err(e);
+        }
+        let old = std::mem::replace(&mut self.objective, new);
+        if !old.is_null() {
+            // SAFETY: the library no longer refers to the old closure.
+            drop(unsafe { Box::from_raw(old) });
+        }
+        Ok(())
+    }
+
+    /// One FW iteration with the objective. On error the solver is unchanged.
+    pub fn step(&mut self) -> Result<StepInfo> {
+        let mut info = StepInfo::raw_empty();
+        check(unsafe { sys::fw_step(self.as_raw(), &mut info) })?;
+        Ok(StepInfo::from_raw(&info))
+    }
+
+    /// Steps until max_iters steps have been taken in total or the gap <= epsilon; returns the
+    /// last step's info, or `None` if no step was taken.
+    pub fn run(&mut self) -> Result<Option<StepInfo>> {
+        let before = self.history_len();
+        let mut info = StepInfo::raw_empty();
+        check(unsafe { sys::fw_run(self.as_raw(), &mut info) })?;
+        Ok((self.history_len() > before).then(|| StepInfo::from_raw(&info)))
+    }
+
+    /// Starts an ask/tell step: the host evaluates the objective in its own loop.
+    pub fn step_begin(&mut self) -> Result<AskTell<'_>> {
+        check(unsafe { sys::fw_step_begin(self.as_raw()) })?;
+        Ok(AskTell::new(self))
+    }
+
+    /// Number of completed steps.
+    pub fn history_len(&self) -> usize {
+        unsafe { sys::fw_history_size(self.as_raw()) }.max(0) as usize
+    }
+
+    /// The info of completed step `i`.
+    pub fn history_get(&self, i: usize) -> Result<StepInfo> {
+        let i = i32::try_from(i).map_err(|_| Error::invalid("history index out of range"))?;
+        let mut info = StepInfo::raw_empty();
+        check(unsafe { sys::fw_history_get(self.as_raw(), i, &mut info) })?;
+        Ok(StepInfo::from_raw(&info))
+    }
+
+    /// All completed steps, in order.
+    pub fn history(&self) -> Result<Vec<StepInfo>> {
+        (0..self.history_len()).map(|i| self.history_get(i)).collect()
+    }
+
+    /// Name of block `block` (layer-wise: tensor name or prefix; task-wise: "").
+    pub fn block_name(&self, block: i32) -> Result<String> {
+        let p = unsafe { sys::fw_block_name(self.as_raw(), block) };
+        if p.is_null() {
+            return Err(Error::last(Status::InvalidArgument));
+        }
+        Ok(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    }
+
+    /// Views of the current merged tensors theta_t (fp32, base order); the borrow of `self`
+    /// keeps them from outliving the next step.
+    pub fn current(&self) -> Result<Vec<TensorView<'_>>> {
+        let mut ptr = std::ptr::null();
+        let mut n = 0usize;
+        check(unsafe { sys::fw_current(self.as_raw(), &mut ptr, &mut n) })?;
+        // SAFETY: valid until the next step, reset or free, all of which need `&mut self`.
+        unsafe { tensor_views(ptr, n) }
+    }
+
+    /// Writes theta_t (recipe and history in the metadata), atomically.
+    pub fn export(&mut self, path: impl AsRef<Path>, options: &ExportOptions) -> Result<()> {
+        let p = c_path(path.as_ref())?;
+        let raw = options.to_raw();
+        check(unsafe { sys::fw_export(self.as_raw(), p.as_ptr(), &raw) })
+    }
+}
+
+impl Drop for Solver {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from fw_solver_new and is freed once; the objective only after
+        // the library can no longer call it.
+        unsafe { sys::fw_solver_free(self.as_raw()) };
+        if !self.objective.is_null() {
+            drop(unsafe { Box::from_raw(self.objective) });
+        }
+    }
+}

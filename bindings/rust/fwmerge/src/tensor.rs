@@ -1,0 +1,164 @@
+//! Zero-copy views of the library's fp32 tensors, and writing host tensors to .safetensors.
+use crate::error::{check, Error, Result};
+use crate::params::Dtype;
+use crate::path::{c_path, c_string};
+use fwmerge_sys as sys;
+use std::ffi::{CStr, CString};
+use std::os::raw::c_char;
+use std::path::Path;
+
+/// A read-only fp32 tensor: a view of library memory (current point, callback parameters), or of
+/// host memory (input to [`save_tensors`]). Row-major, contiguous.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TensorView<'a> {
+    pub name: &'a str,
+    pub shape: &'a [i64],
+    pub data: &'a [f32],
+}
+
+/// A writable fp32 gradient tensor owned by the library, zero-filled before each callback.
+#[derive(Debug, PartialEq)]
+pub struct GradView<'a> {
+    pub name: &'a str,
+    pub shape: &'a [i64],
+    pub data: &'a mut [f32],
+}
+
+/// Name, shape and element count of a raw fp32 tensor, after checking what the views rely on.
+///
+/// # Safety
+/// `t` must describe a live tensor as documented in fwmerge.h, for at least `'a`.
+unsafe fn parts<'a>(t: &sys::fw_tensor) -> Result<(&'a str, &'a [i64], usize)> {
+    if t.dtype != sys::FW_DTYPE_F32 {
+        return Err(Error::new(
+            crate::Status::Internal,
+            format!("expected an fp32 view, got dtype {}", t.dtype),
+        ));
+    }
+    if t.ndim < 0 || t.numel < 0 || (t.ndim > 0 && t.shape.is_null()) || t.name.is_null() {
+        return Err(Error::new(crate::Status::Internal, "malformed tensor view"));
+    }
+    let name = CStr::from_ptr(t.name)
+        .to_str()
+        .map_err(|_| Error::new(crate::Status::Format, "tensor name is not UTF-8"))?;
+    let shape = if t.ndim == 0 {
+        &[][..]
+    } else {
+        std::slice::from_raw_parts(t.shape, t.ndim as usize)
+    };
+    let numel = t.numel as usize;
+    if numel > 0 && t.data.is_null() {
+        return Err(Error::new(crate::Status::Internal, "tensor view without data"));
+    }
+    Ok((name, shape, numel))
+}
+
+/// # Safety
+/// As [`parts`]; the data must not be written while the view lives.
+pub(crate) unsafe fn tensor_view<'a>(t: &sys::fw_tensor) -> Result<TensorView<'a>> {
+    let (name, shape, numel) = parts(t)?;
+    let data = if numel == 0 {
+        &[][..]
+    } else {
+        std::slice::from_raw_parts(t.data as *const f32, numel)
+    };
+    Ok(TensorView { name, shape, data })
+}
+
+/// # Safety
+/// As [`parts`]; nothing else may access the data while the view lives.
+pub(crate) unsafe fn grad_view<'a>(t: &sys::fw_tensor) -> Result<GradView<'a>> {
+    let (name, shape, numel) = parts(t)?;
+    let data = if numel == 0 {
+        &mut [][..]
+    } else {
+        std::slice::from_raw_parts_mut(t.data as *mut f32, numel)
+    };
+    Ok(GradView { name, shape, data })
+}
+
+/// # Safety
+/// `ptr` points to `n` tensors valid for `'a` (or `n == 0`).
+pub(crate) unsafe fn tensor_views<'a>(ptr: *const sys::fw_tensor, n: usize) -> Result<Vec<TensorView<'a>>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    std::slice::from_raw_parts(ptr, n).iter().map(|t| tensor_view(t)).collect()
+}
+
+/// # Safety
+/// `ptr` points to `n` writable tensors valid for `'a`, or is NULL (no gradient wanted).
+pub(crate) unsafe fn grad_views<'a>(ptr: *mut sys::fw_tensor, n: usize) -> Result<Vec<GradView<'a>>> {
+    if ptr.is_null() || n == 0 {
+        return Ok(Vec::new());
+    }
+    std::slice::from_raw_parts(ptr, n).iter().map(|t| grad_view(t)).collect()
+}
+
+impl TensorView<'_> {
+    /// Number of elements (product of the shape; 1 for rank 0).
+    pub fn numel(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// Writes host fp32 tensors as one .safetensors file (atomically), converted to `dtype`
+/// (`Dtype::Default` = F32), with `metadata` as (key, value) pairs in `__metadata__`.
+pub fn save_tensors(
+    path: impl AsRef<Path>,
+    tensors: &[TensorView<'_>],
+    dtype: Dtype,
+    metadata: &[(&str, &str)],
+) -> Result<()> {
+    let c_path = c_path(path.as_ref())?;
+    let names: Vec<CString> =
+        tensors.iter().map(|t| c_string(t.name, "tensor name")).collect::<Result<_>>()?;
+    let mut raw = Vec::with_capacity(tensors.len());
+    for (t, name) in tensors.iter().zip(&names) {
+        // The library trusts numel and the shape to size its reads: check them here.
+        let mut numel: i64 = 1;
+        for &d in t.shape {
+            if d < 0 {
+                return Err(Error::invalid(format!("tensor {}: negative dimension {d}", t.name)));
+            }
+            numel = numel.checked_mul(d).ok_or_else(|| {
+                Error::invalid(format!("tensor {}: shape {:?} overflows", t.name, t.shape))
+            })?;
+        }
+        if numel as u64 != t.data.len() as u64 {
+            return Err(Error::invalid(format!(
+                "tensor {}: shape {:?} has {numel} elements but data has {}",
+                t.name,
+                t.shape,
+                t.data.len()
+            )));
+        }
+        let ndim = i32::try_from(t.shape.len())
+            .map_err(|_| Error::invalid(format!("tensor {}: too many dimensions", t.name)))?;
+        raw.push(sys::fw_tensor {
+            name: name.as_ptr(),
+            dtype: sys::FW_DTYPE_F32,
+            ndim,
+            shape: t.shape.as_ptr(),
+            numel,
+            // fw_save_tensors only reads the data.
+            data: t.data.as_ptr() as *mut std::os::raw::c_void,
+        });
+    }
+    let kv: Vec<CString> = metadata
+        .iter()
+        .flat_map(|(k, v)| [c_string(k, "metadata key"), c_string(v, "metadata value")])
+        .collect::<Result<_>>()?;
+    let kv_ptrs: Vec<*const c_char> = kv.iter().map(|s| s.as_ptr()).collect();
+    // SAFETY: every pointer refers to memory that outlives the call; counts match the arrays.
+    check(unsafe {
+        sys::fw_save_tensors(
+            c_path.as_ptr(),
+            if raw.is_empty() { std::ptr::null() } else { raw.as_ptr() },
+            raw.len(),
+            dtype.raw(),
+            if kv_ptrs.is_empty() { std::ptr::null() } else { kv_ptrs.as_ptr() },
+            metadata.len(),
+        )
+    })
+}
