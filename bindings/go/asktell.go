@@ -1,0 +1,70 @@
+package fwmerge
+
+import (
+	"runtime"
+
+	"fwmerge/internal/swigfw"
+)
+
+// Request is what the step in progress asks for (fw_request). Params and Grads are views valid
+// until Tell or CancelStep; Grads is nil when only the loss is wanted.
+type Request struct {
+	Done         bool // the step has ended: call FinishStep
+	NeedGradient bool
+	Params       []Tensor
+	Grads        []Tensor
+}
+
+// BeginStep starts an ask/tell step: the host evaluates the objective itself, e.g.
+//
+//	s.BeginStep()
+//	for req, err := s.Ask(); err == nil && !req.Done; req, err = s.Ask() {
+//	    loss := evaluate(req.Params, req.Grads)
+//	    s.Tell(loss, nil)
+//	}
+//	info, err := s.FinishStep()
+func (s *Solver) BeginStep() error {
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_step_begin(h) })
+}
+
+// Ask returns the next evaluation the step needs, or a Request with Done set.
+func (s *Solver) Ask() (Request, error) {
+	native := swigfw.NewFw_request()
+	defer swigfw.DeleteFw_request(native)
+	if err := s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_step_ask(h, native) }); err != nil {
+		return Request{}, err
+	}
+	req := Request{Done: native.GetDone() != 0, NeedGradient: native.GetNeed_gradient() != 0}
+	if !req.Done {
+		req.Params = views(native.GetParams(), native.GetN())
+		if req.NeedGradient {
+			req.Grads = views(native.GetGrads(), native.GetN())
+		}
+	}
+	return req, nil
+}
+
+// Tell answers the last Ask with the loss (the gradient is already in its Grads). A non-nil
+// hostErr fails the step like a failing objective: FinishStep then returns StatusCallback with
+// hostErr's message.
+func (s *Solver) Tell(loss float64, hostErr error) error {
+	if s.handle == nil {
+		return ErrClosed
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	status := swigfw.Fw_status(StatusOK)
+	if hostErr != nil {
+		swigfw.Fw_set_callback_error(hostErr.Error())
+		status = swigfw.Fw_status(StatusCallback)
+	}
+	return statusError(swigfw.Fw_step_tell(s.handle, status, loss))
+}
+
+// FinishStep ends the step: it commits on success and returns the step's error otherwise.
+func (s *Solver) FinishStep() (StepInfo, error) { return s.stepWith(swigfw.Fw_step_finish) }
+
+// CancelStep abandons the step in progress; the solver is as before BeginStep.
+func (s *Solver) CancelStep() error {
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_step_cancel(h) })
+}

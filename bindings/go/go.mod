@@ -1,0 +1,3 @@
+module fwmerge
+
+go 1.21

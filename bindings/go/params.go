@@ -1,0 +1,142 @@
+package fwmerge
+
+import "fwmerge/internal/swigfw"
+
+// LMO selects the linear minimization oracle (fw_lmo).
+type LMO int32
+
+const (
+	LMOHard LMO = 0 // argmin vertex (Algorithm 1)
+	LMOSoft LMO = 1 // top-k vertices with simplex-optimized coefficients
+)
+
+// Granularity selects task-wise or layer-wise (block-coordinate) FW (fw_granularity).
+type Granularity int32
+
+const (
+	TaskWise  Granularity = 0
+	LayerWise Granularity = 1
+)
+
+// Score selects how a vertex is scored against the gradient (fw_score).
+type Score int32
+
+const (
+	ScoreInner  Score = 0
+	ScoreCosine Score = 1
+)
+
+// StepRule selects the hard LMO's step size rule (fw_step_rule).
+type StepRule int32
+
+const (
+	StepLineSearch StepRule = 0
+	StepSchedule   StepRule = 1
+	StepConstant   StepRule = 2
+)
+
+// SoftSolver selects the soft LMO's inner solver (fw_soft_solver).
+type SoftSolver int32
+
+const (
+	SoftSimplex SoftSolver = 0
+	SoftCapped  SoftSolver = 1
+	SoftAdam    SoftSolver = 2
+)
+
+// DType is a tensor element type (fw_dtype).
+type DType int32
+
+const (
+	DTypeDefault DType = -1 // export: keep each tensor's base dtype
+	DTypeF32     DType = 0
+	DTypeF16     DType = 1
+	DTypeBF16    DType = 2
+)
+
+// Params mirrors fw_params; start from DefaultParams. See fwmerge.h for each field.
+type Params struct {
+	LMO              LMO
+	Granularity      Granularity
+	BlockDepth       int32
+	Score            Score
+	TopK             int32
+	StepRule         StepRule
+	StepScale        float64
+	LineSearchEvals  int32
+	SoftSolver       SoftSolver
+	SoftIters        int32
+	SoftLR           float64
+	SoftMemoryBudget uint64
+	MaxIters         int32
+	Epsilon          float64
+	Threads          int32
+	Seed             uint64
+}
+
+// DefaultParams returns the library's defaults (fw_default_params).
+func DefaultParams() Params {
+	n := swigfw.Fw_default_params()
+	defer swigfw.DeleteFw_params(n)
+	return Params{
+		LMO:              LMO(n.GetLmo()),
+		Granularity:      Granularity(n.GetGranularity()),
+		BlockDepth:       int32(n.GetBlock_depth()),
+		Score:            Score(n.GetScore()),
+		TopK:             int32(n.GetTop_k()),
+		StepRule:         StepRule(n.GetStep_rule()),
+		StepScale:        n.GetStep_scale(),
+		LineSearchEvals:  int32(n.GetLine_search_evals()),
+		SoftSolver:       SoftSolver(n.GetSoft_solver()),
+		SoftIters:        int32(n.GetSoft_iters()),
+		SoftLR:           n.GetSoft_lr(),
+		SoftMemoryBudget: n.GetSoft_memory_budget(),
+		MaxIters:         int32(n.GetMax_iters()),
+		Epsilon:          n.GetEpsilon(),
+		Threads:          int32(n.GetThreads()),
+		Seed:             n.GetSeed(),
+	}
+}
+
+// native returns a C fw_params (struct_size set by the library); free with DeleteFw_params.
+func (p Params) native() swigfw.Fw_params {
+	n := swigfw.Fw_default_params()
+	n.SetLmo(swigfw.Fw_lmo(p.LMO))
+	n.SetGranularity(swigfw.Fw_granularity(p.Granularity))
+	n.SetBlock_depth(int(p.BlockDepth))
+	n.SetScore(swigfw.Fw_score(p.Score))
+	n.SetTop_k(int(p.TopK))
+	n.SetStep_rule(swigfw.Fw_step_rule(p.StepRule))
+	n.SetStep_scale(p.StepScale)
+	n.SetLine_search_evals(int(p.LineSearchEvals))
+	n.SetSoft_solver(swigfw.Fw_soft_solver(p.SoftSolver))
+	n.SetSoft_iters(int(p.SoftIters))
+	n.SetSoft_lr(p.SoftLR)
+	n.SetSoft_memory_budget(p.SoftMemoryBudget)
+	n.SetMax_iters(int(p.MaxIters))
+	n.SetEpsilon(p.Epsilon)
+	n.SetThreads(int(p.Threads))
+	n.SetSeed(p.Seed)
+	return n
+}
+
+// ExportOptions mirrors fw_export_options; start from DefaultExportOptions.
+type ExportOptions struct {
+	DType DType
+	// MaxShardBytes > 0 makes the export path a folder of shards plus an index.
+	MaxShardBytes uint64
+}
+
+// DefaultExportOptions returns the library's defaults (fw_default_export_options).
+func DefaultExportOptions() ExportOptions {
+	n := swigfw.Fw_default_export_options()
+	defer swigfw.DeleteFw_export_options(n)
+	return ExportOptions{DType: DType(n.GetDtype()), MaxShardBytes: n.GetMax_shard_bytes()}
+}
+
+func (o ExportOptions) native() swigfw.Fw_export_options {
+	n := swigfw.Fw_default_export_options()
+	n.SetDtype(swigfw.Fw_dtype(o.DType))
+	n.SetMax_shard_bytes(o.MaxShardBytes)
+	return n
+}

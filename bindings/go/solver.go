@@ -1,0 +1,172 @@
+package fwmerge
+
+import (
+	"errors"
+
+	"fwmerge/internal/swigfw"
+)
+
+// ErrClosed is returned by methods of a Solver after Close.
+var ErrClosed = errors.New("fwmerge: solver is closed")
+
+// Solver is one FW-Merging run: a base, a pool of fine-tuned checkpoints and a host objective.
+// Close releases it. A Solver is used by one goroutine at a time.
+type Solver struct {
+	handle    swigfw.Fw_solver
+	objective *bridge
+}
+
+// NewSolver creates a solver with the given parameters (start from DefaultParams).
+func NewSolver(params Params) (*Solver, error) {
+	native := params.native()
+	defer swigfw.DeleteFw_params(native)
+	box := swigfw.NewSolverBox()
+	defer swigfw.DeleteSolverBox(box)
+	if err := call(func() swigfw.Fw_status { return swigfw.Solver_new(native, box) }); err != nil {
+		return nil, err
+	}
+	return &Solver{handle: box.GetHandle()}, nil
+}
+
+// Close frees the solver and its objective. Closing twice is a no-op.
+func (s *Solver) Close() error {
+	if s.handle == nil {
+		return nil
+	}
+	swigfw.Fw_solver_free(s.handle)
+	s.handle = nil
+	if s.objective != nil {
+		s.objective.free()
+		s.objective = nil
+	}
+	return nil
+}
+
+func (s *Solver) do(f func(h swigfw.Fw_solver) swigfw.Fw_status) error {
+	if s.handle == nil {
+		return ErrClosed
+	}
+	return call(func() swigfw.Fw_status { return f(s.handle) })
+}
+
+// SetParams replaces the parameters (allowed between steps).
+func (s *Solver) SetParams(params Params) error {
+	native := params.native()
+	defer swigfw.DeleteFw_params(native)
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_solver_set_params(h, native) })
+}
+
+// SetBase sets the pre-trained model (file or Hugging Face folder); it resets the solver.
+func (s *Solver) SetBase(path string) error {
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_set_base(h, path) })
+}
+
+// AddMember adds a fine-tuned checkpoint to the pool and returns its pool index.
+func (s *Solver) AddMember(path string) (int, error) {
+	if s.handle == nil {
+		return -1, ErrClosed
+	}
+	index := int(swigfw.Fw_pool_size(s.handle)) // pool indices are assigned in order
+	if err := s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_pool_add(h, path, nil) }); err != nil {
+		return -1, err
+	}
+	return index, nil
+}
+
+// PoolSize returns the number of pool members.
+func (s *Solver) PoolSize() int {
+	if s.handle == nil {
+		return 0
+	}
+	return int(swigfw.Fw_pool_size(s.handle))
+}
+
+// SetStartMember starts from a pool member instead of the base (before the first step).
+func (s *Solver) SetStartMember(index int) error {
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_set_start_member(h, index) })
+}
+
+// SetStartFile starts from a checkpoint that is not in the pool (before the first step).
+func (s *Solver) SetStartFile(path string) error {
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_set_start_file(h, path) })
+}
+
+// SetObjective installs the host objective used by Step and Run.
+func (s *Solver) SetObjective(fn Objective) error {
+	if s.handle == nil {
+		return ErrClosed
+	}
+	if fn == nil {
+		return &Error{Status: StatusInvalidArgument, Message: "fwmerge: nil objective"}
+	}
+	b := newBridge(fn)
+	if err := s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Set_objective(h, b.director) }); err != nil {
+		b.free()
+		return err
+	}
+	if s.objective != nil {
+		s.objective.free() // the library no longer refers to it
+	}
+	s.objective = b
+	return nil
+}
+
+// stepWith runs fw_step or fw_run and converts the step info.
+func (s *Solver) stepWith(f func(swigfw.Fw_solver, swigfw.Fw_step_info) swigfw.Fw_status) (StepInfo, error) {
+	native := newNativeStepInfo()
+	defer swigfw.DeleteFw_step_info(native)
+	if err := s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return f(h, native) }); err != nil {
+		return StepInfo{}, err
+	}
+	return stepInfoFrom(native), nil
+}
+
+// Step takes one FW iteration with the objective. On error the solver is unchanged.
+func (s *Solver) Step() (StepInfo, error) { return s.stepWith(swigfw.Fw_step) }
+
+// Run steps until MaxIters steps in total or the gap <= Epsilon; it returns the last step's info.
+func (s *Solver) Run() (StepInfo, error) { return s.stepWith(swigfw.Fw_run) }
+
+// History returns the info of every completed step.
+func (s *Solver) History() ([]StepInfo, error) {
+	if s.handle == nil {
+		return nil, ErrClosed
+	}
+	count := swigfw.Fw_history_size(s.handle)
+	out := make([]StepInfo, 0, count)
+	native := newNativeStepInfo()
+	defer swigfw.DeleteFw_step_info(native)
+	for i := 0; i < count; i++ {
+		if err := s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_history_get(h, i, native) }); err != nil {
+			return nil, err
+		}
+		out = append(out, stepInfoFrom(native))
+	}
+	return out, nil
+}
+
+// BlockName returns the name of block b (layer-wise: a tensor name or prefix; task-wise: "").
+func (s *Solver) BlockName(block int) string {
+	if s.handle == nil {
+		return ""
+	}
+	return swigfw.Fw_block_name(s.handle, block)
+}
+
+// Current returns views of the current merged tensors (fp32, base order), valid until the next
+// step, reset or Close. Use Tensor.Clone to keep them.
+func (s *Solver) Current() ([]Tensor, error) {
+	array := swigfw.NewTensorArray()
+	defer swigfw.DeleteTensorArray(array)
+	if err := s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Current(h, array) }); err != nil {
+		return nil, err
+	}
+	return views(array.GetItems(), array.GetN()), nil
+}
+
+// Export writes the current merged model to path (see ExportOptions).
+func (s *Solver) Export(path string, opts ExportOptions) error {
+	native := opts.native()
+	defer swigfw.DeleteFw_export_options(native)
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_export(h, path, native) })
+}

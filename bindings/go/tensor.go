@@ -1,0 +1,51 @@
+package fwmerge
+
+// #include <stdint.h>
+// /* C memory is not managed by Go's collector: turning its address back into a pointer is sound. */
+// static inline void *fw_go_address(uintptr_t address) { return (void *)address; }
+import "C"
+
+import (
+	"unsafe"
+
+	"fwmerge/internal/swigfw"
+)
+
+// Tensor is a view of one fp32 tensor owned by the library: Data points into its memory.
+// See the package documentation for how long a view lives.
+type Tensor struct {
+	Name  string
+	Shape []int64
+	Data  []float32
+}
+
+// Clone returns a Tensor whose Data is a Go-owned copy, safe to keep.
+func (t Tensor) Clone() Tensor {
+	return Tensor{
+		Name:  t.Name,
+		Shape: append([]int64(nil), t.Shape...),
+		Data:  append([]float32(nil), t.Data...),
+	}
+}
+
+// views builds n Tensor views over a C array of fw_tensor (nil when the array is NULL).
+func views(array swigfw.Fw_tensor, n int64) []Tensor {
+	if array == nil || array.Swigcptr() == 0 {
+		return nil
+	}
+	out := make([]Tensor, n)
+	for i := range out {
+		t := swigfw.Tensor_at(array, int64(i))
+		shape := make([]int64, t.GetNdim())
+		for d := range shape {
+			shape[d] = swigfw.Shape_at(t, d)
+		}
+		var data []float32
+		if numel := t.GetNumel(); numel > 0 {
+			ptr := (*float32)(C.fw_go_address(C.uintptr_t(t.GetData())))
+			data = unsafe.Slice(ptr, numel)
+		}
+		out[i] = Tensor{Name: t.GetName(), Shape: shape, Data: data}
+	}
+	return out
+}
