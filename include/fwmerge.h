@@ -294,6 +294,99 @@ FW_API fw_status fw_export(fw_solver *solver, const char *path, const fw_export_
 FW_API fw_status fw_save_tensors(const char *path, const fw_tensor *tensors, size_t n, fw_dtype dtype,
                                  const char *const *metadata_kv, size_t n_metadata);
 
+/* ---- Data-free merging and FW merge functions ---- */
+
+/* Data-free merge methods (mergekit names in brackets). tau_i = theta_i - theta_0 is member i's task
+ * vector against the base theta_0; w_i its weight (1 when weights is NULL); W = sum_i w_i. Every
+ * method runs tensor by tensor in fp32, streaming the members: memory O(n x largest tensor).
+ *  - LINEAR [linear]: sum_i w_i theta_i, divided by W when normalize. scaling is not used.
+ *  - TASK_ARITHMETIC [task_arithmetic]: theta_0 + scaling * sum_i w_i tau_i (/ W when normalize).
+ *  - TIES [ties]: trim each tau_i to its k = max(1, floor(density * numel + 0.5)) largest-magnitude
+ *    entries (equal magnitudes at the threshold: the lower flat index is kept first, so exactly k
+ *    survive); elect a sign per entry, s = sign(sum_i w_i trimmed_i) (a zero sum elects no sign, and
+ *    the entry stays at the base; mergekit elects + there); merged = theta_0 + scaling * the disjoint
+ *    mean sum_{i agrees} w_i trimmed_i / sum_{i agrees} w_i (a disjoint sum when normalize is 0).
+ *    "Agrees": the weighted trimmed entry is nonzero and has the elected sign.
+ *  - DARE_LINEAR [dare_linear]: drop each entry of tau_i with probability drop_rate, rescale the
+ *    survivors by 1 / (1 - drop_rate), then TASK_ARITHMETIC. DARE_TIES [dare_ties]: the same drop,
+ *    then TIES' sign election and disjoint merge without the trim. The draw for entry e of member i
+ *    in tensor t (base order) is output e of SplitMix64 seeded with key(seed, t, i) (see
+ *    lib/merge/counter_rng.h): the same seed gives the same bytes for any thread count.
+ *  - BREADCRUMBS [breadcrumbs]: per tau_i, drop the top floor(beta * numel + 0.5) magnitudes and
+ *    keep the next max(1, floor(density * numel + 0.5)) (fewer dropped at the top when both do not
+ *    fit), then TASK_ARITHMETIC. BREADCRUMBS_TIES [breadcrumbs_ties]: the same masks, then TIES'
+ *    election and disjoint merge.
+ *  - MODEL_STOCK [model_stock] (Jang et al. 2024), per tensor, n >= 2: cos = mean over pairs i < j
+ *    of cos(tau_i, tau_j), clamped to [0, 1]; t = n cos / (1 + (n - 1) cos);
+ *    merged = t * mean_i theta_i + (1 - t) * theta_0. Takes no weights; scaling is not used.
+ * Methods other than LINEAR and MODEL_STOCK may leave the convex hull of the pool. */
+typedef enum fw_merge_method {
+  FW_MERGE_LINEAR = 0,
+  FW_MERGE_TASK_ARITHMETIC = 1,
+  FW_MERGE_TIES = 2,
+  FW_MERGE_DARE_LINEAR = 3,
+  FW_MERGE_DARE_TIES = 4,
+  FW_MERGE_BREADCRUMBS = 5,
+  FW_MERGE_MODEL_STOCK = 6,
+  FW_MERGE_BREADCRUMBS_TIES = 7
+} fw_merge_method;
+
+typedef struct fw_merge_params {
+  uint32_t struct_size;   /* sizeof(fw_merge_params), set by fw_default_merge_params() */
+  fw_merge_method method;
+  double scaling;         /* lambda applied to the combined task vector */
+  double density;         /* TIES / breadcrumbs: fraction of entries kept, in (0, 1] */
+  double drop_rate;       /* DARE: drop probability p, in [0, 1) */
+  double beta;            /* breadcrumbs: fraction of largest magnitudes dropped, in [0, 1) */
+  const double *weights;  /* n finite weights (one per pool member, in pool order) or NULL (all 1).
+                             Read during the call only. */
+  int32_t normalize;      /* nonzero: divide by the (agreeing) weight sum, see each method */
+  uint64_t seed;          /* DARE's draws */
+  int32_t threads;        /* intra-op threads during the call; 0 = leave the current setting */
+} fw_merge_params;
+
+/* Defaults per method (the unused fields are neutral: density 1, drop_rate 0, beta 0):
+ *  LINEAR: normalize 1.               TASK_ARITHMETIC: scaling 0.3, normalize 0.
+ *  TIES: density 0.2, scaling 1, normalize 1.
+ *  DARE_LINEAR / DARE_TIES: drop_rate 0.9, scaling 1, normalize 0.
+ *  BREADCRUMBS / BREADCRUMBS_TIES: density 0.9, beta 0.01, scaling 1, normalize 0.
+ *  MODEL_STOCK: nothing to set.
+ * An unknown method gives the LINEAR defaults with that method set (fw_merge then rejects it). */
+FW_API fw_merge_params fw_default_merge_params(fw_merge_method method);
+
+/* Data-free merge of the n pool members (files, sharded folders or PEFT LoRA adapter folders of the
+ * base) against the base, exported like fw_export: opts->dtype (default: each tensor's base dtype),
+ * one file or shards, atomically, "format": "pt" and "fwmerge.recipe" (JSON: method, parameters,
+ * base, pool) in __metadata__. opts may be NULL.
+ * Errors: FW_ERR_INVALID_ARGUMENT for a NULL path, n == 0, an unknown method, density outside
+ * (0, 1], drop_rate outside [0, 1), beta outside [0, 1), non-finite scaling or weights, weights on
+ * MODEL_STOCK, n < 2 for MODEL_STOCK, normalize with weights summing to 0; the pool checks of
+ * fw_pool_add (FW_ERR_NAME/SHAPE/DTYPE_MISMATCH, FW_ERR_UNSUPPORTED, ...). Nothing is written on
+ * error. */
+FW_API fw_status fw_merge(const fw_merge_params *params, const char *base_path,
+                          const char *const *pool_paths, size_t n, const char *out_path,
+                          const fw_export_options *opts);
+
+/* The FW step's merge function (default: the convex combination theta + sum_j delta_j, where
+ * delta_j = lambda_j (s_j - theta) are the step's scaled directions). params == NULL or
+ * FW_MERGE_LINEAR restores the default. Otherwise, per tensor:
+ *  - TIES: theta + scaling * TIES(delta_1..delta_k) (trim to density, elect sign, disjoint mean, or
+ *    sum when normalize is 0). With one direction (hard LMO) this is theta + scaling *
+ *    trim(gamma (s - theta)): the authors' TIES of [merged, (selected - merged) x step].
+ *  - DARE_LINEAR / DARE_TIES: the DARE drop on each delta_j (seeded by the solver's seed, the
+ *    iteration and the tensor), then the scaled sum / TIES' election and merge.
+ *  - BREADCRUMBS / BREADCRUMBS_TIES: the breadcrumbs masks, then the scaled sum / TIES.
+ *  - TASK_ARITHMETIC: theta + scaling * sum_j delta_j.
+ * MODEL_STOCK is not a step merge function (FW_ERR_UNSUPPORTED); weights must be NULL. These leave
+ * the hull (fw_step_info.leaves_hull, and the export's recipe says so). Allowed before the first
+ * step only (FW_ERR_STATE). */
+FW_API fw_status fw_set_merge_function(fw_solver *solver, const fw_merge_params *params);
+
+/* Start point theta_0 = a data-free merge of the solver's pool against its base (e.g. task
+ * arithmetic, as in the paper's language experiments). The merged tensors are kept in memory (one
+ * model, fp32) and become an extra vertex (index -1). Same rules as fw_set_start_file. */
+FW_API fw_status fw_set_start_merge(fw_solver *solver, const fw_merge_params *params);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,33 @@
+// Data-free merges of checkpoints on disk: opening and checking the pool, streaming the method,
+// and either exporting the result (fw_merge) or keeping it as fp32 tensors (an FW start point).
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fwmerge.h"
+#include "io/checkpoint.h"
+#include "merge/merge_spec.h"
+
+namespace fw {
+
+// The "fwmerge.recipe" JSON text of a data-free merge.
+std::string data_free_recipe(const MergeSpec &spec, const std::string &base_path,
+                             const std::vector<std::string> &pool_paths);
+
+// Opens the base and the pool (files, sharded folders, PEFT adapters), checks every member against
+// the base, merges and writes `out_path` (one file when max_shard_bytes == 0, else a sharded
+// folder) in `dtype` (FW_DTYPE_DEFAULT: each tensor's base dtype). Nothing is written on error.
+void merge_to_file(const MergeSpec &spec, const std::string &base_path,
+                   const std::vector<std::string> &pool_paths, const std::string &out_path,
+                   fw_dtype dtype, uint64_t max_shard_bytes);
+
+// The merged model as fp32 tensors in base order (members already checked against the base).
+std::vector<std::pair<std::string, at::Tensor>> merge_to_tensors(
+    const MergeSpec &spec, const Checkpoint &base, const std::vector<const Checkpoint *> &pool);
+
+}  // namespace fw

@@ -1,0 +1,83 @@
+#include "merge/merge_fns.h"
+
+#include "merge/consensus.h"
+#include "merge/counter_rng.h"
+#include "merge/sparsify.h"
+#include "util/error.h"
+
+namespace fw {
+
+namespace {
+
+class MethodMergeFn : public MergeFn {
+ public:
+  explicit MethodMergeFn(MergeSpec spec) : spec_(std::move(spec)) {}
+
+  std::string name() const override { return merge_method_name(spec_.method); }
+  bool leaves_hull() const override { return true; }
+
+  at::Tensor apply(const at::Tensor &theta, const std::vector<at::Tensor> &deltas,
+                   uint64_t seed) const override {
+    if (deltas.empty()) return theta.clone();
+    std::vector<at::Tensor> shaped;
+    shaped.reserve(deltas.size());
+    for (size_t j = 0; j < deltas.size(); ++j) shaped.push_back(shape(deltas[j], seed, j));
+    return theta.add(combine(shaped), spec_.scaling);
+  }
+
+  std::string recipe_json() const override {
+    nlohmann::json j = spec_json(spec_);
+    j["role"] = "fw_merge_function";
+    j.erase("weights");
+    return j.dump();
+  }
+
+ private:
+  // Sparsifies one direction; DARE's stream for direction j is keyed by the solver's per-tensor
+  // seed (stream_key(seed, 0, j)).
+  at::Tensor shape(const at::Tensor &delta, uint64_t seed, size_t j) const {
+    switch (spec_.method) {
+      case FW_MERGE_TIES:
+        return magnitude_trim(delta, spec_.density);
+      case FW_MERGE_DARE_LINEAR:
+      case FW_MERGE_DARE_TIES:
+        if (spec_.drop_rate == 0.0) return delta;
+        return dare_drop(delta, spec_.drop_rate, rng::stream_key(seed, 0, j));
+      case FW_MERGE_BREADCRUMBS:
+      case FW_MERGE_BREADCRUMBS_TIES:
+        return breadcrumbs_trim(delta, spec_.density, spec_.beta);
+      default:
+        return delta;
+    }
+  }
+
+  at::Tensor combine(const std::vector<at::Tensor> &shaped) const {
+    switch (spec_.method) {
+      case FW_MERGE_TIES:
+      case FW_MERGE_DARE_TIES:
+      case FW_MERGE_BREADCRUMBS_TIES:
+        return ties_disjoint(shaped, {}, spec_.normalize);
+      default:
+        return weighted_sum(shaped, {}, false);
+    }
+  }
+
+  MergeSpec spec_;
+};
+
+}  // namespace
+
+std::unique_ptr<MergeFn> make_method_merge_fn(const MergeSpec &spec) {
+  if (spec.method == FW_MERGE_LINEAR)
+    fail(FW_ERR_UNSUPPORTED, "linear as a step merge function is the default convex combination");
+  if (spec.method == FW_MERGE_MODEL_STOCK)
+    fail(FW_ERR_UNSUPPORTED, "model_stock is not available as a step merge function");
+  if (!is_known_method(spec.method))
+    fail(FW_ERR_INVALID_ARGUMENT,
+         "unknown merge method " + std::to_string(static_cast<int>(spec.method)));
+  if (!spec.weights.empty())
+    fail(FW_ERR_INVALID_ARGUMENT, "a step merge function takes no weights; pass NULL");
+  return std::make_unique<MethodMergeFn>(spec);
+}
+
+}  // namespace fw

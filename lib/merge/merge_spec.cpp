@@ -1,0 +1,163 @@
+#include "merge/merge_spec.h"
+
+#include <cmath>
+#include <cstring>
+#include <sstream>
+
+#include "util/error.h"
+
+namespace fw {
+
+namespace {
+
+[[noreturn]] void invalid(const std::string &message) { fail(FW_ERR_INVALID_ARGUMENT, message); }
+
+std::string number(double value) {
+  std::ostringstream out;
+  out.precision(17);
+  out << value;
+  return out.str();
+}
+
+}  // namespace
+
+bool is_known_method(fw_merge_method method) {
+  return method >= FW_MERGE_LINEAR && method <= FW_MERGE_BREADCRUMBS_TIES;
+}
+
+const char *merge_method_name(fw_merge_method method) {
+  switch (method) {
+    case FW_MERGE_LINEAR:
+      return "linear";
+    case FW_MERGE_TASK_ARITHMETIC:
+      return "task_arithmetic";
+    case FW_MERGE_TIES:
+      return "ties";
+    case FW_MERGE_DARE_LINEAR:
+      return "dare_linear";
+    case FW_MERGE_DARE_TIES:
+      return "dare_ties";
+    case FW_MERGE_BREADCRUMBS:
+      return "breadcrumbs";
+    case FW_MERGE_MODEL_STOCK:
+      return "model_stock";
+    case FW_MERGE_BREADCRUMBS_TIES:
+      return "breadcrumbs_ties";
+  }
+  return "unknown";
+}
+
+bool method_leaves_hull(fw_merge_method method) {
+  return method != FW_MERGE_LINEAR && method != FW_MERGE_MODEL_STOCK;
+}
+
+fw_merge_params default_merge_params(fw_merge_method method) {
+  fw_merge_params p;
+  std::memset(&p, 0, sizeof p);
+  p.struct_size = sizeof p;
+  p.method = method;
+  p.scaling = 1.0;
+  p.density = 1.0;
+  p.drop_rate = 0.0;
+  p.beta = 0.0;
+  p.weights = nullptr;
+  p.normalize = 0;
+  p.seed = 0;
+  p.threads = 0;
+  switch (method) {
+    case FW_MERGE_TASK_ARITHMETIC:
+      p.scaling = 0.3;
+      break;
+    case FW_MERGE_TIES:
+      p.density = 0.2;
+      p.normalize = 1;
+      break;
+    case FW_MERGE_DARE_LINEAR:
+    case FW_MERGE_DARE_TIES:
+      p.drop_rate = 0.9;
+      break;
+    case FW_MERGE_BREADCRUMBS:
+    case FW_MERGE_BREADCRUMBS_TIES:
+      p.density = 0.9;
+      p.beta = 0.01;
+      break;
+    case FW_MERGE_MODEL_STOCK:
+      break;
+    case FW_MERGE_LINEAR:
+    default:
+      p.normalize = 1;
+      break;
+  }
+  return p;
+}
+
+MergeSpec spec_from_params(const fw_merge_params &caller, size_t n) {
+  if (caller.struct_size < offsetof(fw_merge_params, method) + sizeof(fw_merge_method))
+    invalid("fw_merge_params.struct_size is " + std::to_string(caller.struct_size) +
+            ": set it with fw_default_merge_params()");
+  if (!is_known_method(caller.method))
+    invalid("unknown merge method " + std::to_string(static_cast<int>(caller.method)));
+  // Fields past the caller's struct_size keep the method's defaults (older callers).
+  fw_merge_params p = default_merge_params(caller.method);
+  std::memcpy(&p, &caller, std::min<size_t>(caller.struct_size, sizeof p));
+
+  MergeSpec s;
+  s.method = p.method;
+  const char *name = merge_method_name(p.method);
+  if (!std::isfinite(p.scaling)) invalid(std::string(name) + ": scaling must be finite");
+  if (!(p.density > 0.0 && p.density <= 1.0))
+    invalid(std::string(name) + ": density " + number(p.density) + " is outside (0, 1]");
+  if (!(p.drop_rate >= 0.0 && p.drop_rate < 1.0))
+    invalid(std::string(name) + ": drop_rate " + number(p.drop_rate) + " is outside [0, 1)");
+  if (!(p.beta >= 0.0 && p.beta < 1.0))
+    invalid(std::string(name) + ": beta " + number(p.beta) + " is outside [0, 1)");
+  if (p.threads < 0) invalid(std::string(name) + ": threads must be >= 0");
+  s.scaling = p.scaling;
+  s.density = p.density;
+  s.drop_rate = p.drop_rate;
+  s.beta = p.beta;
+  s.normalize = p.normalize != 0;
+  s.seed = p.seed;
+  s.threads = p.threads;
+  if (p.weights != nullptr) {
+    if (n == 0) invalid(std::string(name) + ": weights are not used here; pass NULL");
+    if (p.method == FW_MERGE_MODEL_STOCK) invalid("model_stock takes no weights; pass NULL");
+    s.weights.assign(p.weights, p.weights + n);
+    double sum = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (!std::isfinite(s.weights[i]))
+        invalid(std::string(name) + ": weight " + std::to_string(i) + " is not finite");
+      sum += s.weights[i];
+    }
+    // TIES-style methods normalize per entry over agreeing members, so only the global sum of the
+    // linear family must be nonzero.
+    const bool global_sum = p.method == FW_MERGE_LINEAR || p.method == FW_MERGE_TASK_ARITHMETIC ||
+                            p.method == FW_MERGE_DARE_LINEAR || p.method == FW_MERGE_BREADCRUMBS;
+    if (s.normalize && global_sum && sum == 0.0)
+      invalid(std::string(name) + ": normalize with weights summing to 0");
+  }
+  if (p.method == FW_MERGE_MODEL_STOCK && n == 1)
+    invalid("model_stock needs at least 2 pool members, got 1");
+  return s;
+}
+
+nlohmann::json spec_json(const MergeSpec &spec) {
+  nlohmann::json j;
+  j["method"] = merge_method_name(spec.method);
+  j["scaling"] = spec.scaling;
+  j["density"] = spec.density;
+  j["drop_rate"] = spec.drop_rate;
+  j["beta"] = spec.beta;
+  j["normalize"] = spec.normalize;
+  if (spec.weights.empty())
+    j["weights"] = nullptr;
+  else
+    j["weights"] = spec.weights;
+  j["seed"] = spec.seed;
+  if (spec.method == FW_MERGE_DARE_LINEAR || spec.method == FW_MERGE_DARE_TIES)
+    j["generator"] = "splitmix64(stream_key(seed, tensor, member), element)";
+  j["leaves_hull"] = method_leaves_hull(spec.method);
+  return j;
+}
+
+}  // namespace fw

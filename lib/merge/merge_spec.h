@@ -1,0 +1,46 @@
+// A validated data-free merge recipe (the C++ side of fw_merge_params).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "fwmerge.h"
+
+namespace fw {
+
+struct MergeSpec {
+  fw_merge_method method = FW_MERGE_LINEAR;
+  double scaling = 1.0;
+  double density = 1.0;
+  double drop_rate = 0.0;
+  double beta = 0.0;
+  std::vector<double> weights;  // empty: all 1
+  bool normalize = true;
+  uint64_t seed = 0;
+  int threads = 0;
+
+  double weight(size_t i) const { return weights.empty() ? 1.0 : weights[i]; }
+};
+
+fw_merge_params default_merge_params(fw_merge_method method);
+
+// Stable lower-case name ("ties", "dare_linear", ...); "unknown" for values outside the enum.
+const char *merge_method_name(fw_merge_method method);
+bool is_known_method(fw_merge_method method);
+
+// Whether the method's result may leave the convex hull of the pool.
+bool method_leaves_hull(fw_merge_method method);
+
+// Reads a caller's struct (only the fields its struct_size covers; the rest keep the method's
+// defaults) and validates it for a pool of n members (n == 0: weights are not allowed, as in FW
+// merge functions). Throws FW_ERR_INVALID_ARGUMENT naming the field.
+MergeSpec spec_from_params(const fw_merge_params &params, size_t n);
+
+// The recipe's parameters as JSON (method, scaling, density, drop_rate, beta, weights, normalize,
+// seed; the generator named for DARE).
+nlohmann::json spec_json(const MergeSpec &spec);
+
+}  // namespace fw

@@ -1,0 +1,59 @@
+#include "merge/methods.h"
+
+#include "merge/consensus.h"
+#include "merge/counter_rng.h"
+#include "merge/model_stock.h"
+#include "merge/sparsify.h"
+#include "util/error.h"
+
+namespace fw {
+
+at::Tensor prepare_member(const MergeSpec &spec, const at::Tensor &base, const at::Tensor &member,
+                          uint64_t tensor_index, uint64_t member_index) {
+  if (spec.method == FW_MERGE_LINEAR) return member.clone();
+  const at::Tensor tau = member.sub(base);
+  switch (spec.method) {
+    case FW_MERGE_TIES:
+      return magnitude_trim(tau, spec.density);
+    case FW_MERGE_DARE_LINEAR:
+    case FW_MERGE_DARE_TIES:
+      if (spec.drop_rate == 0.0) return tau;
+      return dare_drop(tau, spec.drop_rate, rng::stream_key(spec.seed, tensor_index, member_index));
+    case FW_MERGE_BREADCRUMBS:
+    case FW_MERGE_BREADCRUMBS_TIES:
+      return breadcrumbs_trim(tau, spec.density, spec.beta);
+    default:
+      return tau;
+  }
+}
+
+at::Tensor combine_members(const MergeSpec &spec, const at::Tensor &base,
+                           const std::vector<at::Tensor> &prepared) {
+  switch (spec.method) {
+    case FW_MERGE_LINEAR:
+      return weighted_sum(prepared, spec.weights, spec.normalize);
+    case FW_MERGE_TASK_ARITHMETIC:
+    case FW_MERGE_DARE_LINEAR:
+    case FW_MERGE_BREADCRUMBS:
+      return base.add(weighted_sum(prepared, spec.weights, spec.normalize), spec.scaling);
+    case FW_MERGE_TIES:
+    case FW_MERGE_DARE_TIES:
+    case FW_MERGE_BREADCRUMBS_TIES:
+      return base.add(ties_disjoint(prepared, spec.weights, spec.normalize), spec.scaling);
+    case FW_MERGE_MODEL_STOCK:
+      return model_stock_merge(base, prepared);
+  }
+  fail(FW_ERR_INVALID_ARGUMENT,
+       "unknown merge method " + std::to_string(static_cast<int>(spec.method)));
+}
+
+at::Tensor merge_tensor(const MergeSpec &spec, const at::Tensor &base,
+                        const std::vector<at::Tensor> &members, uint64_t tensor_index) {
+  std::vector<at::Tensor> prepared;
+  prepared.reserve(members.size());
+  for (size_t i = 0; i < members.size(); ++i)
+    prepared.push_back(prepare_member(spec, base, members[i], tensor_index, i));
+  return combine_members(spec, base, prepared);
+}
+
+}  // namespace fw

@@ -1,0 +1,60 @@
+#include "merge/model_stock.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "merge/consensus.h"
+#include "util/error.h"
+
+namespace fw {
+
+double deterministic_dot(const at::Tensor &a, const at::Tensor &b) {
+  const at::Tensor x = a.contiguous();
+  const at::Tensor y = b.contiguous();
+  const int64_t n = x.numel();
+  constexpr int64_t kBlock = 1 << 16;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  std::vector<double> partial(static_cast<size_t>(blocks), 0.0);
+  const float *px = x.data_ptr<float>();
+  const float *py = y.data_ptr<float>();
+  // Hand loop on purpose: ATen's reductions split work by thread count, which changes the rounding.
+  at::parallel_for(0, blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t blk = begin; blk < end; ++blk) {
+      double s = 0.0;
+      const int64_t stop = std::min(n, (blk + 1) * kBlock);
+      for (int64_t e = blk * kBlock; e < stop; ++e)
+        s += static_cast<double>(px[e]) * static_cast<double>(py[e]);
+      partial[static_cast<size_t>(blk)] = s;
+    }
+  });
+  double total = 0.0;
+  for (double s : partial) total += s;
+  return total;
+}
+
+double model_stock_t(const std::vector<at::Tensor> &taus) {
+  const size_t n = taus.size();
+  if (n < 2) fail(FW_ERR_INVALID_ARGUMENT, "model_stock needs at least 2 pool members");
+  std::vector<double> norms(n);
+  for (size_t i = 0; i < n; ++i) norms[i] = std::sqrt(deterministic_dot(taus[i], taus[i]));
+  double cos_sum = 0.0;
+  size_t pairs = 0;
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = i + 1; j < n; ++j, ++pairs) {
+      const double denom = norms[i] * norms[j];
+      if (denom > 0.0) cos_sum += deterministic_dot(taus[i], taus[j]) / denom;
+    }
+  }
+  const double cos = std::clamp(cos_sum / static_cast<double>(pairs), 0.0, 1.0);
+  const double k = static_cast<double>(n);
+  return k * cos / (1.0 + (k - 1.0) * cos);
+}
+
+at::Tensor model_stock_merge(const at::Tensor &base, const std::vector<at::Tensor> &taus) {
+  const double t = model_stock_t(taus);
+  return base.add(weighted_sum(taus, {}, true), t);
+}
+
+}  // namespace fw

@@ -1,0 +1,58 @@
+#include "merge/streaming.h"
+
+#include <ATen/Parallel.h>
+
+#include "merge/methods.h"
+#include "util/error.h"
+
+namespace fw {
+
+namespace {
+
+// Restores the caller's intra-op thread count (a process-wide setting) on every exit path.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int threads) : saved_(at::get_num_threads()), active_(threads > 0) {
+    if (active_) at::set_num_threads(threads);
+  }
+  ~ThreadScope() {
+    if (active_) at::set_num_threads(saved_);
+  }
+  ThreadScope(const ThreadScope &) = delete;
+  ThreadScope &operator=(const ThreadScope &) = delete;
+
+ private:
+  int saved_;
+  bool active_;
+};
+
+}  // namespace
+
+void merge_streaming(const MergeSpec &spec, const Checkpoint &base,
+                     const std::vector<const Checkpoint *> &pool, const MergedSink &sink) {
+  if (pool.empty()) fail(FW_ERR_INVALID_ARGUMENT, "merge: the pool is empty");
+  if (spec.method == FW_MERGE_MODEL_STOCK && pool.size() < 2)
+    fail(FW_ERR_INVALID_ARGUMENT, "model_stock needs at least 2 pool members, got 1");
+  if (!spec.weights.empty() && spec.weights.size() != pool.size())
+    fail(FW_ERR_INVALID_ARGUMENT, "merge: " + std::to_string(spec.weights.size()) +
+                                      " weights for " + std::to_string(pool.size()) + " members");
+  ThreadScope threads(spec.threads);
+  const std::vector<TensorMeta> &metas = base.tensors();
+  for (size_t t = 0; t < metas.size(); ++t) {
+    const TensorMeta &meta = metas[t];
+    const at::Tensor theta0 = base.load_f32(meta.name);
+    std::vector<at::Tensor> prepared;
+    prepared.reserve(pool.size());
+    for (size_t i = 0; i < pool.size(); ++i) {
+      const at::Tensor member = pool[i]->load_f32(meta.name);
+      prepared.push_back(prepare_member(spec, theta0, member, t, i));
+      pool[i]->release(meta.name);
+    }
+    at::Tensor merged = combine_members(spec, theta0, prepared);
+    prepared.clear();
+    base.release(meta.name);
+    sink(t, meta, std::move(merged));
+  }
+}
+
+}  // namespace fw
