@@ -20,7 +20,10 @@ fn main() {
     }
 
     let pkg_config = env::var("PKG_CONFIG").unwrap_or_else(|_| "pkg-config".to_string());
-    match Command::new(&pkg_config).args(["--libs", "fwmerge"]).output() {
+    match Command::new(&pkg_config)
+        .args(["--libs", "fwmerge"])
+        .output()
+    {
         Ok(out) if out.status.success() => {
             let flags = String::from_utf8_lossy(&out.stdout).into_owned();
             let mut linked = false;

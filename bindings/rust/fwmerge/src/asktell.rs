@@ -47,7 +47,12 @@ impl<'s> AskTell<'s> {
         } else {
             Vec::new()
         };
-        Ok(Some(Request { raw: self.solver.as_raw(), params, grads, answered: false }))
+        Ok(Some(Request {
+            raw: self.solver.as_raw(),
+            params,
+            grads,
+            answered: false,
+        }))
     }
 
     /// Ends the step: its info on success (committed), or the error that ended it.

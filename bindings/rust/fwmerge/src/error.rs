@@ -72,7 +72,9 @@ impl Status {
         if p.is_null() {
             return "FW_ERR_UNKNOWN";
         }
-        unsafe { CStr::from_ptr(p) }.to_str().unwrap_or("FW_ERR_UNKNOWN")
+        unsafe { CStr::from_ptr(p) }
+            .to_str()
+            .unwrap_or("FW_ERR_UNKNOWN")
     }
 }
 
@@ -87,7 +89,10 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(status: Status, message: impl Into<String>) -> Error {
-        Error { status, message: message.into() }
+        Error {
+            status,
+            message: message.into(),
+        }
     }
 
     pub fn status(&self) -> Status {

@@ -32,7 +32,10 @@ impl Solver {
         check(unsafe { sys::fw_solver_new(&raw_params, &mut raw) })?;
         let raw = NonNull::new(raw)
             .ok_or_else(|| Error::new(Status::Internal, "fw_solver_new returned no handle"))?;
-        Ok(Solver { raw, objective: std::ptr::null_mut() })
+        Ok(Solver {
+            raw,
+            objective: std::ptr::null_mut(),
+        })
     }
 
     /// The raw handle, for calls this crate does not wrap. Do not free it.
@@ -140,7 +143,9 @@ impl Solver {
 
     /// All completed steps, in order.
     pub fn history(&self) -> Result<Vec<StepInfo>> {
-        (0..self.history_len()).map(|i| self.history_get(i)).collect()
+        (0..self.history_len())
+            .map(|i| self.history_get(i))
+            .collect()
     }
 
     /// Name of block `block` (layer-wise: tensor name or prefix; task-wise: "").

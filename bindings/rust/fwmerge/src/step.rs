@@ -57,7 +57,11 @@ impl StepInfo {
         StepInfo {
             iteration: r.iteration,
             loss: r.loss,
-            loss_after: if r.loss_after.is_nan() { None } else { Some(r.loss_after) },
+            loss_after: if r.loss_after.is_nan() {
+                None
+            } else {
+                Some(r.loss_after)
+            },
             gap: r.gap,
             gamma: r.gamma,
             converged: r.converged != 0,

@@ -48,7 +48,10 @@ unsafe fn parts<'a>(t: &sys::fw_tensor) -> Result<(&'a str, &'a [i64], usize)> {
     };
     let numel = t.numel as usize;
     if numel > 0 && t.data.is_null() {
-        return Err(Error::new(crate::Status::Internal, "tensor view without data"));
+        return Err(Error::new(
+            crate::Status::Internal,
+            "tensor view without data",
+        ));
     }
     Ok((name, shape, numel))
 }
@@ -79,20 +82,32 @@ pub(crate) unsafe fn grad_view<'a>(t: &sys::fw_tensor) -> Result<GradView<'a>> {
 
 /// # Safety
 /// `ptr` points to `n` tensors valid for `'a` (or `n == 0`).
-pub(crate) unsafe fn tensor_views<'a>(ptr: *const sys::fw_tensor, n: usize) -> Result<Vec<TensorView<'a>>> {
+pub(crate) unsafe fn tensor_views<'a>(
+    ptr: *const sys::fw_tensor,
+    n: usize,
+) -> Result<Vec<TensorView<'a>>> {
     if n == 0 {
         return Ok(Vec::new());
     }
-    std::slice::from_raw_parts(ptr, n).iter().map(|t| tensor_view(t)).collect()
+    std::slice::from_raw_parts(ptr, n)
+        .iter()
+        .map(|t| tensor_view(t))
+        .collect()
 }
 
 /// # Safety
 /// `ptr` points to `n` writable tensors valid for `'a`, or is NULL (no gradient wanted).
-pub(crate) unsafe fn grad_views<'a>(ptr: *mut sys::fw_tensor, n: usize) -> Result<Vec<GradView<'a>>> {
+pub(crate) unsafe fn grad_views<'a>(
+    ptr: *mut sys::fw_tensor,
+    n: usize,
+) -> Result<Vec<GradView<'a>>> {
     if ptr.is_null() || n == 0 {
         return Ok(Vec::new());
     }
-    std::slice::from_raw_parts(ptr, n).iter().map(|t| grad_view(t)).collect()
+    std::slice::from_raw_parts(ptr, n)
+        .iter()
+        .map(|t| grad_view(t))
+        .collect()
 }
 
 impl TensorView<'_> {
@@ -111,15 +126,20 @@ pub fn save_tensors(
     metadata: &[(&str, &str)],
 ) -> Result<()> {
     let c_path = c_path(path.as_ref())?;
-    let names: Vec<CString> =
-        tensors.iter().map(|t| c_string(t.name, "tensor name")).collect::<Result<_>>()?;
+    let names: Vec<CString> = tensors
+        .iter()
+        .map(|t| c_string(t.name, "tensor name"))
+        .collect::<Result<_>>()?;
     let mut raw = Vec::with_capacity(tensors.len());
     for (t, name) in tensors.iter().zip(&names) {
         // The library trusts numel and the shape to size its reads: check them here.
         let mut numel: i64 = 1;
         for &d in t.shape {
             if d < 0 {
-                return Err(Error::invalid(format!("tensor {}: negative dimension {d}", t.name)));
+                return Err(Error::invalid(format!(
+                    "tensor {}: negative dimension {d}",
+                    t.name
+                )));
             }
             numel = numel.checked_mul(d).ok_or_else(|| {
                 Error::invalid(format!("tensor {}: shape {:?} overflows", t.name, t.shape))
@@ -154,10 +174,18 @@ pub fn save_tensors(
     check(unsafe {
         sys::fw_save_tensors(
             c_path.as_ptr(),
-            if raw.is_empty() { std::ptr::null() } else { raw.as_ptr() },
+            if raw.is_empty() {
+                std::ptr::null()
+            } else {
+                raw.as_ptr()
+            },
             raw.len(),
             dtype.raw(),
-            if kv_ptrs.is_empty() { std::ptr::null() } else { kv_ptrs.as_ptr() },
+            if kv_ptrs.is_empty() {
+                std::ptr::null()
+            } else {
+                kv_ptrs.as_ptr()
+            },
             metadata.len(),
         )
     })
