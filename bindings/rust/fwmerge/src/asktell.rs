@@ -106,13 +106,15 @@ impl<'a> Request<'a> {
         (&self.params, &mut self.grads)
     }
 
-    /// Answers with the loss (the gradient already written into `grads`).
+    /// Answers with the loss (the gradient already written into `grads`). If this answer ends
+    /// the step in failure (e.g. a NaN loss), that error is returned here and by `finish`.
     pub fn tell(mut self, loss: f64) -> Result<()> {
         self.answered = true;
         check(unsafe { sys::fw_step_tell(self.raw, sys::FW_OK, loss) })
     }
 
-    /// Answers that the evaluation failed: the step ends with FW_ERR_CALLBACK and `message`.
+    /// Answers that the evaluation failed: the step ends, and this returns (as `finish` will)
+    /// the step's error, FW_ERR_CALLBACK with `message`.
     pub fn fail(mut self, message: &str) -> Result<()> {
         self.answered = true;
         set_callback_error(message);

@@ -16,8 +16,10 @@
 //!     }
 //!     Ok::<f64, String>(loss)
 //! })?;
-//! let last = solver.run()?;
-//! println!("loss {} gap {}", last.loss, last.gap);
+//! solver.run()?;
+//! for info in solver.history()? {
+//!     println!("step {} loss {} gap {}", info.iteration, info.loss, info.gap);
+//! }
 //! solver.export("merged.safetensors", &Default::default())?;
 //! # Ok(()) }
 //! ```

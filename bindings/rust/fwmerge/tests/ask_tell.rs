@@ -108,20 +108,23 @@ fn cancel_and_drop_leave_the_solver_unchanged() {
     assert!(same_bits(&before, &snapshot(&s)));
     assert_eq!(s.history_len(), 1);
 
-    // Dropping the step unfinished cancels it too.
+    // Dropping a step in progress (one evaluation answered) cancels it too.
     {
         let mut step = s.step_begin().unwrap();
-        let _ = step.ask().unwrap().expect("a request").fail("not now");
+        let mut req = step.ask().unwrap().expect("a request");
+        let (p, g) = req.views();
+        let loss = quadratic(&target, p, g);
+        req.tell(loss).unwrap();
+        assert!(step.ask().unwrap().is_some(), "the line search wants more");
     }
     assert!(same_bits(&before, &snapshot(&s)));
 
     // A failed evaluation ends the step with the host's message.
     let mut step = s.step_begin().unwrap();
-    step.ask()
-        .unwrap()
-        .expect("a request")
-        .fail("evaluator is down")
-        .unwrap();
+    // tell reports the step's end right away; finish reports it again.
+    let req = step.ask().unwrap().expect("a request");
+    let e = req.fail("evaluator is down").unwrap_err();
+    assert_eq!(e.status(), Status::Callback);
     assert!(step.ask().unwrap().is_none(), "the step ended");
     let e = step.finish().unwrap_err();
     assert_eq!(e.status(), Status::Callback);

@@ -41,7 +41,11 @@ fn target_equal_to_a_member_is_reached_in_one_exact_step() {
     assert!(info.loss_after.unwrap().abs() < 1e-10);
     assert!(!info.converged);
     assert!(!info.leaves_hull);
-    for (view, want) in s.current().unwrap().iter().zip(&target) {
+    let current = s.current().unwrap();
+    assert_eq!(current.len(), LAYOUT.len());
+    for view in &current {
+        let want = &target[layout_index(view.name)];
+        assert_eq!(view.data.len(), want.len());
         for (a, b) in view.data.iter().zip(want) {
             assert!((a - b).abs() <= 1e-6, "{} {a} vs {b}", view.name);
         }

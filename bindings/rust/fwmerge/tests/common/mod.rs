@@ -103,15 +103,24 @@ pub fn pool_solver(dir: &Path, params: &Params) -> Solver {
     s
 }
 
+/// Position of tensor `name` in LAYOUT.
+pub fn layout_index(name: &str) -> usize {
+    LAYOUT
+        .iter()
+        .position(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("unknown tensor {name}"))
+}
+
 /// 0.5 ||theta - target||^2 (f64 accumulator) and its gradient theta - target (f32).
 pub fn quadratic(target: &[Vec<f32>], params: &[TensorView], grads: &mut [GradView]) -> f64 {
     assert_eq!(params.len(), target.len());
     let mut loss = 0.0f64;
     for (j, p) in params.iter().enumerate() {
-        assert_eq!(p.name, LAYOUT[j].0);
-        assert_eq!(p.shape, LAYOUT[j].1);
+        // The library presents tensors in the base file's order, not LAYOUT's.
+        let t = layout_index(p.name);
+        assert_eq!(p.shape, LAYOUT[t].1);
         for (i, &x) in p.data.iter().enumerate() {
-            let d = x - target[j][i];
+            let d = x - target[t][i];
             loss += 0.5 * f64::from(d) * f64::from(d);
             if !grads.is_empty() {
                 grads[j].data[i] = d;
