@@ -1084,3 +1084,231 @@ extern "C" {
         n_metadata: usize,
     ) -> fw_status;
 }
+pub const FW_MERGE_LINEAR: fw_merge_method = 0;
+pub const FW_MERGE_TASK_ARITHMETIC: fw_merge_method = 1;
+pub const FW_MERGE_TIES: fw_merge_method = 2;
+pub const FW_MERGE_DARE_LINEAR: fw_merge_method = 3;
+pub const FW_MERGE_DARE_TIES: fw_merge_method = 4;
+pub const FW_MERGE_BREADCRUMBS: fw_merge_method = 5;
+pub const FW_MERGE_MODEL_STOCK: fw_merge_method = 6;
+pub const FW_MERGE_BREADCRUMBS_TIES: fw_merge_method = 7;
+pub type fw_merge_method = ::std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct fw_merge_params {
+    pub struct_size: u32,
+    pub method: fw_merge_method,
+    pub scaling: f64,
+    pub density: f64,
+    pub drop_rate: f64,
+    pub beta: f64,
+    pub weights: *const f64,
+    pub normalize: i32,
+    pub seed: u64,
+    pub threads: i32,
+}
+#[test]
+fn bindgen_test_layout_fw_merge_params() {
+    assert_eq!(
+        ::std::mem::size_of::<fw_merge_params>(),
+        72usize,
+        concat!("Size of: ", stringify!(fw_merge_params))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<fw_merge_params>(),
+        8usize,
+        concat!("Alignment of ", stringify!(fw_merge_params))
+    );
+    fn test_field_struct_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).struct_size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(struct_size)
+            )
+        );
+    }
+    test_field_struct_size();
+    fn test_field_method() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).method) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(method)
+            )
+        );
+    }
+    test_field_method();
+    fn test_field_scaling() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).scaling) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(scaling)
+            )
+        );
+    }
+    test_field_scaling();
+    fn test_field_density() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).density) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(density)
+            )
+        );
+    }
+    test_field_density();
+    fn test_field_drop_rate() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).drop_rate) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(drop_rate)
+            )
+        );
+    }
+    test_field_drop_rate();
+    fn test_field_beta() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).beta) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(beta)
+            )
+        );
+    }
+    test_field_beta();
+    fn test_field_weights() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).weights) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(weights)
+            )
+        );
+    }
+    test_field_weights();
+    fn test_field_normalize() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).normalize) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(normalize)
+            )
+        );
+    }
+    test_field_normalize();
+    fn test_field_seed() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).seed) as usize - ptr as usize
+            },
+            56usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(seed)
+            )
+        );
+    }
+    test_field_seed();
+    fn test_field_threads() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).threads) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(threads)
+            )
+        );
+    }
+    test_field_threads();
+}
+extern "C" {
+    pub fn fw_default_merge_params(method: fw_merge_method) -> fw_merge_params;
+}
+extern "C" {
+    pub fn fw_merge(
+        params: *const fw_merge_params,
+        base_path: *const ::std::os::raw::c_char,
+        pool_paths: *const *const ::std::os::raw::c_char,
+        n: usize,
+        out_path: *const ::std::os::raw::c_char,
+        opts: *const fw_export_options,
+    ) -> fw_status;
+}
+extern "C" {
+    pub fn fw_set_merge_function(
+        solver: *mut fw_solver,
+        params: *const fw_merge_params,
+    ) -> fw_status;
+}
+extern "C" {
+    pub fn fw_set_start_merge(solver: *mut fw_solver, params: *const fw_merge_params) -> fw_status;
+}
