@@ -50,6 +50,13 @@
 
 /* ---- host-specific views of tensor memory ---- */
 #ifdef SWIGJAVA
+/* The JNI class loads libfwmerge_jni itself, so no entry point can be used before it is loaded
+ * (NativeLoader honours -Dfwmerge.library.path, else java.library.path). */
+%pragma(java) jniclasscode=%{
+  static {
+    NativeLoader.load();
+  }
+%}
 /* A direct ByteBuffer over the library's memory: no copy; it must not be used after the call
  * that produced the view returns (the Java layer documents and enforces the scope). */
 %typemap(jni) fwswig::Bytes "jobject"

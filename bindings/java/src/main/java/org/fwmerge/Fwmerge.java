@@ -1,0 +1,13 @@
+package org.fwmerge;
+
+import org.fwmerge.internal.FwNative;
+
+/** Library-wide queries. */
+public final class Fwmerge {
+  private Fwmerge() {}
+
+  /** The native library's version, e.g. "0.1.0". */
+  public static String version() {
+    return FwNative.fw_version();
+  }
+}

@@ -1,0 +1,226 @@
+package org.fwmerge;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.fwmerge.internal.FwNative;
+import org.fwmerge.internal.SWIGTYPE_p_fw_solver;
+import org.fwmerge.internal.SolverBox;
+import org.fwmerge.internal.TensorArray;
+import org.fwmerge.internal.fw_export_options;
+import org.fwmerge.internal.fw_params;
+import org.fwmerge.internal.fw_request;
+import org.fwmerge.internal.fw_status;
+import org.fwmerge.internal.fw_step_info;
+
+/**
+ * One FW-Merging run: a base model, a pool of fine-tuned checkpoints and a host objective. Close
+ * it (try-with-resources) to free the native solver. A solver is used by one thread at a time.
+ * Failures throw {@link FwException} carrying the library's {@link Status} and message.
+ */
+public final class Solver implements AutoCloseable {
+  private SWIGTYPE_p_fw_solver handle;
+  // Strong reference: the native side holds only a weak one to the director object.
+  private ObjectiveBridge objective;
+
+  /** A solver with the library's default parameters. */
+  public Solver() {
+    this(new Params());
+  }
+
+  public Solver(Params params) {
+    fw_params n = params.toNative();
+    SolverBox box = new SolverBox();
+    try {
+      FwException.check(FwNative.solver_new(n, box));
+      handle = box.getHandle();
+    } finally {
+      box.delete();
+      n.delete();
+    }
+  }
+
+  @Override
+  public void close() {
+    if (handle != null) {
+      FwNative.fw_solver_free(handle);
+      handle = null;
+    }
+    if (objective != null) {
+      objective.delete();
+      objective = null;
+    }
+  }
+
+  private SWIGTYPE_p_fw_solver handle() {
+    if (handle == null) {
+      throw new IllegalStateException("fwmerge: solver is closed");
+    }
+    return handle;
+  }
+
+  /** Replaces the parameters (allowed between steps). */
+  public void setParams(Params params) {
+    fw_params n = params.toNative();
+    try {
+      FwException.check(FwNative.fw_solver_set_params(handle(), n));
+    } finally {
+      n.delete();
+    }
+  }
+
+  /** The pre-trained model (file or Hugging Face folder); resets the solver. */
+  public void setBase(String path) {
+    FwException.check(FwNative.fw_set_base(handle(), path));
+  }
+
+  /** Adds a fine-tuned checkpoint to the pool; returns its pool index. */
+  public int addMember(String path) {
+    int index = (int) FwNative.fw_pool_size(handle()); // indices are assigned in order
+    FwException.check(FwNative.fw_pool_add(handle(), path, null));
+    return index;
+  }
+
+  public int poolSize() {
+    return (int) FwNative.fw_pool_size(handle());
+  }
+
+  /** Starts from a pool member instead of the base (before the first step). */
+  public void setStartMember(int poolIndex) {
+    FwException.check(FwNative.fw_set_start_member(handle(), poolIndex));
+  }
+
+  /** Starts from a checkpoint outside the pool (before the first step). */
+  public void setStartFile(String path) {
+    FwException.check(FwNative.fw_set_start_file(handle(), path));
+  }
+
+  /** Installs the objective used by {@link #step()} and {@link #run()}. */
+  public void setObjective(Objective fn) {
+    if (fn == null) {
+      throw new IllegalArgumentException("fwmerge: null objective");
+    }
+    ObjectiveBridge bridge = new ObjectiveBridge(fn);
+    fw_status status = FwNative.set_objective(handle(), bridge);
+    if (status.swigValue() != 0) {
+      bridge.delete();
+      FwException.check(status);
+    }
+    if (objective != null) {
+      objective.delete(); // the library no longer refers to it
+    }
+    objective = bridge;
+  }
+
+  private interface StepCall {
+    fw_status call(SWIGTYPE_p_fw_solver handle, fw_step_info info);
+  }
+
+  private StepInfo stepWith(StepCall call) {
+    fw_step_info n = new fw_step_info(); // zero-filled: struct_size 0 means the current size
+    try {
+      FwException.check(call.call(handle(), n));
+      return new StepInfo(n);
+    } finally {
+      n.delete();
+    }
+  }
+
+  /** One FW iteration with the objective. On failure the solver is unchanged. */
+  public StepInfo step() {
+    return stepWith(FwNative::fw_step);
+  }
+
+  /** Steps until maxIters steps in total or the gap is within epsilon; the last step's info. */
+  public StepInfo run() {
+    return stepWith(FwNative::fw_run);
+  }
+
+  /** The info of every completed step. */
+  public List<StepInfo> history() {
+    int count = FwNative.fw_history_size(handle());
+    List<StepInfo> out = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      final int index = i;
+      out.add(stepWith((h, info) -> FwNative.fw_history_get(h, index, info)));
+    }
+    return out;
+  }
+
+  /** Name of block b (layer-wise: a tensor name or prefix; task-wise: ""). */
+  public String blockName(int block) {
+    return FwNative.fw_block_name(handle(), block);
+  }
+
+  /** Views of the current merged tensors (base order), valid until the next step or close. */
+  public List<Tensor> current() {
+    TensorArray array = new TensorArray();
+    try {
+      FwException.check(FwNative.current(handle(), array));
+      return Tensor.views(array.getItems(), array.getN(), false);
+    } finally {
+      array.delete();
+    }
+  }
+
+  /** Writes the current merged model. */
+  public void export(String path, ExportOptions options) {
+    fw_export_options n = options.toNative();
+    try {
+      FwException.check(FwNative.fw_export(handle(), path, n));
+    } finally {
+      n.delete();
+    }
+  }
+
+  public void export(String path) {
+    export(path, new ExportOptions());
+  }
+
+  // ---- ask/tell: the same step with the host evaluating outside a callback ----
+
+  /** Starts a step whose evaluations the host answers through {@link #ask()}/{@link #tell}. */
+  public void beginStep() {
+    FwException.check(FwNative.fw_step_begin(handle()));
+  }
+
+  /** The next evaluation the step needs, or a request with {@code done} set. */
+  public Request ask() {
+    fw_request n = new fw_request();
+    try {
+      FwException.check(FwNative.fw_step_ask(handle(), n));
+      boolean done = n.getDone() != 0;
+      boolean needGradient = n.getNeed_gradient() != 0;
+      if (done) {
+        return new Request(true, false, null, null);
+      }
+      return new Request(
+          false,
+          needGradient,
+          Tensor.views(n.getParams(), n.getN(), false),
+          needGradient ? Tensor.views(n.getGrads(), n.getN(), true) : null);
+    } finally {
+      n.delete();
+    }
+  }
+
+  /** Answers the last request with its loss (the gradient is already in its grads). */
+  public void tell(double loss) {
+    FwException.check(FwNative.fw_step_tell(handle(), fw_status.FW_OK, loss));
+  }
+
+  /** Fails the step like a failing objective; finishStep then throws CALLBACK with the message. */
+  public void tellError(String message) {
+    FwNative.fw_set_callback_error(message);
+    FwException.check(FwNative.fw_step_tell(handle(), fw_status.FW_ERR_CALLBACK, 0.0));
+  }
+
+  /** Ends the step: commits on success, throws the step's error otherwise. */
+  public StepInfo finishStep() {
+    return stepWith(FwNative::fw_step_finish);
+  }
+
+  /** Abandons the step in progress; the solver is as before {@link #beginStep()}. */
+  public void cancelStep() {
+    FwException.check(FwNative.fw_step_cancel(handle()));
+  }
+}
