@@ -1,0 +1,90 @@
+#include <c10/util/Exception.h>
+
+#include <new>
+
+#include "capi/guard.h"
+#include "util/error.h"
+
+namespace fw::capi {
+namespace {
+thread_local std::string last_error;
+thread_local std::string callback_error;
+}  // namespace
+
+void set_last_error(const std::string &message) { last_error = message; }
+void clear_last_error() { last_error.clear(); }
+
+std::string take_callback_error() {
+  std::string out;
+  out.swap(callback_error);
+  return out;
+}
+
+fw_status status_from_current_exception() noexcept {
+  try {
+    throw;
+  } catch (const Error &e) {
+    set_last_error(e.what());
+    return e.code();
+  } catch (const std::bad_alloc &) {
+    set_last_error("out of memory");
+    return FW_ERR_OUT_OF_MEMORY;
+  } catch (const c10::Error &e) {
+    set_last_error(std::string("LibTorch error: ") + e.what_without_backtrace());
+    return FW_ERR_INTERNAL;
+  } catch (const std::exception &e) {
+    set_last_error(std::string("internal error: ") + e.what());
+    return FW_ERR_INTERNAL;
+  } catch (...) {
+    set_last_error("internal error: unknown exception");
+    return FW_ERR_INTERNAL;
+  }
+}
+
+}  // namespace fw::capi
+
+extern "C" {
+
+FW_API const char *fw_status_name(fw_status status) {
+  switch (status) {
+    case FW_OK:
+      return "FW_OK";
+    case FW_ERR_INVALID_ARGUMENT:
+      return "FW_ERR_INVALID_ARGUMENT";
+    case FW_ERR_IO:
+      return "FW_ERR_IO";
+    case FW_ERR_FORMAT:
+      return "FW_ERR_FORMAT";
+    case FW_ERR_SHAPE_MISMATCH:
+      return "FW_ERR_SHAPE_MISMATCH";
+    case FW_ERR_DTYPE_MISMATCH:
+      return "FW_ERR_DTYPE_MISMATCH";
+    case FW_ERR_NAME_MISMATCH:
+      return "FW_ERR_NAME_MISMATCH";
+    case FW_ERR_CALLBACK:
+      return "FW_ERR_CALLBACK";
+    case FW_ERR_NON_FINITE:
+      return "FW_ERR_NON_FINITE";
+    case FW_ERR_OUT_OF_MEMORY:
+      return "FW_ERR_OUT_OF_MEMORY";
+    case FW_ERR_ABORTED:
+      return "FW_ERR_ABORTED";
+    case FW_ERR_STATE:
+      return "FW_ERR_STATE";
+    case FW_ERR_UNSUPPORTED:
+      return "FW_ERR_UNSUPPORTED";
+    case FW_ERR_INTERNAL:
+      return "FW_ERR_INTERNAL";
+  }
+  return "FW_ERR_UNKNOWN";
+}
+
+FW_API const char *fw_last_error(void) { return fw::capi::last_error.c_str(); }
+
+FW_API void fw_set_callback_error(const char *message) {
+  fw::capi::callback_error = message ? message : "";
+}
+
+FW_API const char *fw_version(void) { return FW_VERSION_STRING; }
+
+}  // extern "C"

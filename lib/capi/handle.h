@@ -1,0 +1,43 @@
+// The C handle behind fw_solver*: the C++ solver plus what only the C boundary needs (host
+// callbacks, views handed out, the pending ask/tell step).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "fwmerge.h"
+#include "solver/solver.h"
+#include "solver/step_runner.h"
+
+struct fw_solver {
+  explicit fw_solver(const fw_params &params) : solver(params) {}
+
+  fw::Solver solver;
+  // Objective: a host callback, or a C++ evaluator (built-in objectives, lib/objective).
+  fw_objective_fn objective = nullptr;
+  void *objective_user_data = nullptr;
+  std::unique_ptr<fw::Evaluator> builtin_objective;
+
+  fw_progress_fn progress = nullptr;
+  void *progress_user_data = nullptr;
+  fw_log_fn log = nullptr;
+  void *log_user_data = nullptr;
+  fw_abort_fn abort = nullptr;
+  void *abort_user_data = nullptr;
+
+  std::unique_ptr<fw::StepRunner> pending;  // ask/tell step in progress
+  std::vector<fw_tensor> request_params, request_grads;
+  mutable std::vector<fw_tensor> current_views;  // fw_current (a view cache)
+};
+
+namespace fw::capi {
+
+// Views over fp32 tensors in base order (names and shapes from the base's metadata).
+std::vector<fw_tensor> make_views(const std::vector<TensorMeta> &metas,
+                                  const std::vector<at::Tensor> &tensors);
+// Fills a public step info from a record (pointers alias the record).
+void fill_step_info(const StepRecord &record, fw_step_info *info);
+// FW_ERR_STATE while an ask/tell step is pending.
+void require_idle(const fw_solver *solver);
+
+}  // namespace fw::capi

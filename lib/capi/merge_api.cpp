@@ -1,0 +1,93 @@
+// C entry points of the data-free merges and of the FW solver's merge function / merged start.
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "capi/guard.h"
+#include "capi/handle.h"
+#include "merge/data_free.h"
+#include "merge/merge_fns.h"
+#include "merge/merge_spec.h"
+#include "util/error.h"
+
+using fw::capi::guard;
+
+namespace {
+
+fw_export_options read_export_options(const fw_export_options *opts) {
+  fw_export_options o;
+  std::memset(&o, 0, sizeof o);
+  o.struct_size = sizeof o;
+  o.dtype = FW_DTYPE_DEFAULT;
+  o.max_shard_bytes = 0;
+  if (opts) {
+    if (opts->struct_size == 0 || opts->struct_size > sizeof o)
+      fw::fail(FW_ERR_INVALID_ARGUMENT, "fw_export_options.struct_size is not set");
+    std::memcpy(&o, opts, opts->struct_size);
+  }
+  return o;
+}
+
+void require_no_steps(const fw_solver *solver, const char *what) {
+  fw::capi::require_idle(solver);
+  if (!solver->solver.history().empty())
+    fw::fail(FW_ERR_STATE, std::string(what) + " is only allowed before the first step");
+}
+
+}  // namespace
+
+extern "C" {
+
+FW_API fw_merge_params fw_default_merge_params(fw_merge_method method) {
+  return fw::default_merge_params(method);
+}
+
+FW_API fw_status fw_merge(const fw_merge_params *params, const char *base_path,
+                          const char *const *pool_paths, size_t n, const char *out_path,
+                          const fw_export_options *opts) {
+  return guard([&] {
+    FW_REQUIRE_ARG(params, "params is NULL");
+    FW_REQUIRE_ARG(base_path && out_path, "base_path or out_path is NULL");
+    FW_REQUIRE_ARG(n > 0, "the pool is empty (n == 0)");
+    FW_REQUIRE_ARG(pool_paths, "pool_paths is NULL");
+    std::vector<std::string> paths;
+    for (size_t i = 0; i < n; ++i) {
+      FW_REQUIRE_ARG(pool_paths[i], "pool path " + std::to_string(i) + " is NULL");
+      paths.emplace_back(pool_paths[i]);
+    }
+    const fw::MergeSpec spec = fw::spec_from_params(*params, n);
+    const fw_export_options o = read_export_options(opts);
+    fw::merge_to_file(spec, base_path, paths, out_path, o.dtype, o.max_shard_bytes);
+  });
+}
+
+FW_API fw_status fw_set_merge_function(fw_solver *solver, const fw_merge_params *params) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver, "solver is NULL");
+    require_no_steps(solver, "changing the merge function");
+    if (params == nullptr) {
+      solver->solver.set_merge_fn(fw::make_convex_merge_fn());
+      return;
+    }
+    const fw::MergeSpec spec = fw::spec_from_params(*params, 0);
+    solver->solver.set_merge_fn(spec.method == FW_MERGE_LINEAR ? fw::make_convex_merge_fn()
+                                                               : fw::make_method_merge_fn(spec));
+  });
+}
+
+FW_API fw_status fw_set_start_merge(fw_solver *solver, const fw_merge_params *params) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver && params, "solver or params is NULL");
+    require_no_steps(solver, "changing the start point");
+    fw::Solver &s = solver->solver;
+    if (!s.has_base()) fw::fail(FW_ERR_STATE, "fw_set_start_merge: set the base first");
+    if (s.pool().empty()) fw::fail(FW_ERR_STATE, "fw_set_start_merge: the pool is empty");
+    const fw::MergeSpec spec = fw::spec_from_params(*params, s.pool().size());
+    std::vector<const fw::Checkpoint *> pool;
+    for (const auto &member : s.pool()) pool.push_back(member.get());
+    s.set_start_tensors(fw::merge_to_tensors(spec, s.base(), pool),
+                        "data-free merge " + fw::spec_json(spec).dump());
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,214 @@
+// C entry points for the solver's life cycle, pool and hooks: argument checks and delegation only.
+#include <cmath>
+#include <cstring>
+
+#include "capi/guard.h"
+#include "capi/handle.h"
+#include "util/error.h"
+
+namespace fw::capi {
+
+std::vector<fw_tensor> make_views(const std::vector<TensorMeta> &metas,
+                                  const std::vector<at::Tensor> &tensors) {
+  std::vector<fw_tensor> views(metas.size());
+  for (size_t t = 0; t < metas.size(); ++t) {
+    views[t].name = metas[t].name.c_str();
+    views[t].dtype = FW_DTYPE_F32;
+    views[t].ndim = static_cast<int32_t>(metas[t].shape.size());
+    views[t].shape = metas[t].shape.data();
+    views[t].numel = metas[t].numel;
+    views[t].data = tensors[t].data_ptr<float>();
+  }
+  return views;
+}
+
+void fill_step_info(const StepRecord &r, fw_step_info *info) {
+  // Honour a caller compiled against an older, shorter struct.
+  fw_step_info full;
+  full.struct_size = sizeof(fw_step_info);
+  full.iteration = r.iteration;
+  full.loss = r.loss;
+  full.loss_after = r.loss_after;
+  full.gap = r.gap;
+  full.gamma = r.gamma;
+  full.converged = r.converged ? 1 : 0;
+  full.evaluations = r.evaluations;
+  full.k = r.k;
+  full.n_blocks = static_cast<int32_t>(r.chosen.size() / static_cast<size_t>(r.k));
+  full.chosen = r.chosen.data();
+  full.lambdas = r.lambdas.data();
+  full.leaves_hull = r.leaves_hull ? 1 : 0;
+  size_t size = info->struct_size == 0 ? sizeof(fw_step_info) : info->struct_size;
+  if (size > sizeof(fw_step_info)) size = sizeof(fw_step_info);
+  std::memcpy(info, &full, size);
+  info->struct_size = static_cast<uint32_t>(size);
+}
+
+void require_idle(const fw_solver *solver) {
+  if (solver->pending)
+    fail(FW_ERR_STATE, "an ask/tell step is in progress: finish or cancel it first");
+}
+
+}  // namespace fw::capi
+
+using fw::capi::guard;
+
+namespace {
+
+fw_params read_params(const fw_params *params) {
+  fw_params out = fw_default_params();
+  if (!params) return out;
+  if (params->struct_size == 0 || params->struct_size > sizeof(fw_params))
+    fw::fail(FW_ERR_INVALID_ARGUMENT,
+             "fw_params.struct_size is not set: start from fw_default_params()");
+  // Fields beyond an older caller's struct keep their defaults.
+  std::memcpy(&out, params, params->struct_size);
+  out.struct_size = sizeof(fw_params);
+  return out;
+}
+
+}  // namespace
+
+extern "C" {
+
+FW_API fw_params fw_default_params(void) {
+  fw_params p;
+  std::memset(&p, 0, sizeof p);
+  p.struct_size = sizeof(fw_params);
+  p.lmo = FW_LMO_HARD;
+  p.granularity = FW_TASKWISE;
+  p.block_depth = 0;
+  p.score = FW_SCORE_INNER;
+  p.top_k = 2;
+  p.step_rule = FW_STEP_LINE_SEARCH;
+  p.step_scale = 1.0;
+  p.line_search_evals = 3;
+  p.soft_solver = FW_SOFT_SIMPLEX;
+  p.soft_iters = 20;
+  p.soft_lr = 0.0;
+  p.soft_memory_budget = 0;
+  p.max_iters = 10;
+  p.epsilon = 1e-6;
+  p.threads = 0;
+  p.seed = 0;
+  return p;
+}
+
+FW_API fw_status fw_solver_new(const fw_params *params, fw_solver **out) {
+  return guard([&] {
+    FW_REQUIRE_ARG(out, "out is NULL");
+    *out = nullptr;
+    *out = new fw_solver(read_params(params));
+  });
+}
+
+FW_API void fw_solver_free(fw_solver *solver) { delete solver; }
+
+FW_API fw_status fw_solver_set_params(fw_solver *solver, const fw_params *params) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver && params, "solver or params is NULL");
+    fw::capi::require_idle(solver);
+    solver->solver.set_params(read_params(params));
+  });
+}
+
+FW_API fw_status fw_set_base(fw_solver *solver, const char *path) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
+    fw::capi::require_idle(solver);
+    solver->solver.set_base(path);
+    solver->current_views.clear();
+  });
+}
+
+FW_API fw_status fw_pool_add(fw_solver *solver, const char *path, int32_t *index_out) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
+    fw::capi::require_idle(solver);
+    const int index = solver->solver.add_member(path);
+    if (index_out) *index_out = index;
+  });
+}
+
+FW_API size_t fw_pool_size(const fw_solver *solver) {
+  return solver ? solver->solver.pool().size() : 0;
+}
+
+FW_API fw_status fw_set_start_member(fw_solver *solver, int32_t pool_index) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver, "solver is NULL");
+    fw::capi::require_idle(solver);
+    solver->solver.set_start_member(pool_index);
+  });
+}
+
+FW_API fw_status fw_set_start_file(fw_solver *solver, const char *path) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
+    fw::capi::require_idle(solver);
+    solver->solver.set_start_file(path);
+  });
+}
+
+FW_API fw_status fw_set_progress_callback(fw_solver *solver, fw_progress_fn fn, void *user_data) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver, "solver is NULL");
+    solver->progress = fn;
+    solver->progress_user_data = user_data;
+  });
+}
+
+FW_API fw_status fw_set_log_callback(fw_solver *solver, fw_log_fn fn, void *user_data) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver, "solver is NULL");
+    fw::capi::require_idle(solver);
+    solver->log = fn;
+    solver->log_user_data = user_data;
+    if (!fn) return solver->solver.set_log_hook(nullptr);
+    solver->solver.set_log_hook([solver](fw_log_level level, const std::string &message) {
+      solver->log(level, message.c_str(), solver->log_user_data);
+    });
+  });
+}
+
+FW_API fw_status fw_set_abort_callback(fw_solver *solver, fw_abort_fn fn, void *user_data) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver, "solver is NULL");
+    fw::capi::require_idle(solver);
+    solver->abort = fn;
+    solver->abort_user_data = user_data;
+    if (!fn) return solver->solver.set_abort_hook(nullptr);
+    solver->solver.set_abort_hook([solver] { return solver->abort(solver->abort_user_data) != 0; });
+  });
+}
+
+FW_API int32_t fw_history_size(const fw_solver *solver) {
+  return solver ? static_cast<int32_t>(solver->solver.history().size()) : 0;
+}
+
+FW_API fw_status fw_history_get(const fw_solver *solver, int32_t i, fw_step_info *info) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver && info, "solver or info is NULL");
+    const auto &history = solver->solver.history();
+    FW_REQUIRE_ARG(i >= 0 && static_cast<size_t>(i) < history.size(), "step index out of range");
+    fw::capi::fill_step_info(history[i], info);
+  });
+}
+
+FW_API const char *fw_block_name(const fw_solver *solver, int32_t block) {
+  if (!solver) return nullptr;
+  const auto &names = solver->solver.block_names();
+  if (block < 0 || static_cast<size_t>(block) >= names.size()) return nullptr;
+  return names[block].c_str();
+}
+
+FW_API fw_status fw_current(const fw_solver *solver, const fw_tensor **tensors, size_t *n) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver && tensors && n, "solver, tensors or n is NULL");
+    solver->current_views = fw::capi::make_views(solver->solver.tensors(), solver->solver.theta());
+    *tensors = solver->current_views.data();
+    *n = solver->current_views.size();
+  });
+}
+
+}  // extern "C"

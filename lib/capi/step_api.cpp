@@ -1,0 +1,177 @@
+// C entry points for stepping: the host-callback objective, fw_step / fw_run, ask/tell.
+#include <string>
+
+#include "capi/guard.h"
+#include "capi/handle.h"
+#include "util/error.h"
+
+namespace {
+
+using fw::capi::guard;
+
+// Adapts the host's fw_objective_fn to the solver's Evaluator: zero-copy views, status and
+// message mapping.
+class CallbackEvaluator : public fw::Evaluator {
+ public:
+  CallbackEvaluator(const fw_solver &handle) : handle_(handle) {}
+  double evaluate(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad) override {
+    const auto &metas = handle_.solver.tensors();
+    std::vector<fw_tensor> params = fw::capi::make_views(metas, point);
+    std::vector<fw_tensor> grads;
+    if (grad) grads = fw::capi::make_views(metas, *grad);
+    double loss = 0;
+    fw::capi::take_callback_error();  // a stale message from an earlier call must not leak in
+    const fw_status status =
+        handle_.objective(params.data(), params.size(), grad ? grads.data() : nullptr, &loss,
+                          handle_.objective_user_data);
+    if (status != FW_OK) {
+      const std::string reason = fw::capi::take_callback_error();
+      fw::fail(FW_ERR_CALLBACK, std::string("objective callback returned ") +
+                                    fw_status_name(status) +
+                                    (reason.empty() ? std::string() : ": " + reason));
+    }
+    return loss;
+  }
+
+ private:
+  const fw_solver &handle_;
+};
+
+fw::Evaluator &objective_of(fw_solver *solver, std::unique_ptr<fw::Evaluator> *holder) {
+  if (solver->builtin_objective) return *solver->builtin_objective;
+  if (!solver->objective)
+    fw::fail(FW_ERR_STATE, "no objective: call fw_set_objective_callback first");
+  *holder = std::make_unique<CallbackEvaluator>(*solver);
+  return **holder;
+}
+
+void report_progress(fw_solver *solver, const fw::StepRecord &record) {
+  if (!solver->progress) return;
+  fw_step_info info;
+  info.struct_size = sizeof info;
+  fw::capi::fill_step_info(record, &info);
+  solver->progress(&info, solver->progress_user_data);
+}
+
+const fw::StepRecord &step_once(fw_solver *solver) {
+  std::unique_ptr<fw::Evaluator> holder;
+  fw::Evaluator &evaluator = objective_of(solver, &holder);
+  const fw::StepRecord &record = solver->solver.step(evaluator);
+  report_progress(solver, record);
+  return record;
+}
+
+void deliver_logs(fw_solver *solver) {
+  for (const auto &line : solver->pending->take_logs())
+    if (solver->log) solver->log(line.first, line.second.c_str(), solver->log_user_data);
+}
+
+void fill_request(fw_solver *solver, fw_request *request) {
+  const fw::StepRunner::Request *pending = solver->pending->pending();
+  request->done = pending ? 0 : 1;
+  request->need_gradient = pending && pending->grad ? 1 : 0;
+  request->n = 0;
+  request->params = nullptr;
+  request->grads = nullptr;
+  if (!pending) return;
+  const auto &metas = solver->solver.tensors();
+  solver->request_params = fw::capi::make_views(metas, *pending->point);
+  solver->request_grads.clear();
+  if (pending->grad) solver->request_grads = fw::capi::make_views(metas, *pending->grad);
+  request->n = solver->request_params.size();
+  request->params = solver->request_params.data();
+  request->grads = pending->grad ? solver->request_grads.data() : nullptr;
+}
+
+}  // namespace
+
+extern "C" {
+
+FW_API fw_status fw_set_objective_callback(fw_solver *solver, fw_objective_fn fn, void *user_data) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver, "solver is NULL");
+    fw::capi::require_idle(solver);
+    solver->objective = fn;
+    solver->objective_user_data = user_data;
+    solver->builtin_objective.reset();  // the most recently set objective wins
+  });
+}
+
+FW_API fw_status fw_step(fw_solver *solver, fw_step_info *info) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver, "solver is NULL");
+    fw::capi::require_idle(solver);
+    const fw::StepRecord &record = step_once(solver);
+    if (info) fw::capi::fill_step_info(record, info);
+  });
+}
+
+FW_API fw_status fw_run(fw_solver *solver, fw_step_info *last) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver, "solver is NULL");
+    fw::capi::require_idle(solver);
+    const auto &history = solver->solver.history();
+    if (!history.empty() && history.back().converged) {
+      if (last) fw::capi::fill_step_info(history.back(), last);
+      return;
+    }
+    while (static_cast<int>(history.size()) < solver->solver.params().max_iters) {
+      const fw::StepRecord &record = step_once(solver);
+      if (last) fw::capi::fill_step_info(record, last);
+      if (record.converged) break;
+    }
+  });
+}
+
+FW_API fw_status fw_step_begin(fw_solver *solver) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver, "solver is NULL");
+    fw::capi::require_idle(solver);
+    solver->solver.base();  // fails early without a base
+    solver->pending = std::make_unique<fw::StepRunner>(solver->solver);
+    deliver_logs(solver);
+  });
+}
+
+FW_API fw_status fw_step_ask(fw_solver *solver, fw_request *request) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver && request, "solver or request is NULL");
+    if (!solver->pending) fw::fail(FW_ERR_STATE, "no step in progress: call fw_step_begin");
+    fill_request(solver, request);
+  });
+}
+
+FW_API fw_status fw_step_tell(fw_solver *solver, fw_status host_status, double loss) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver, "solver is NULL");
+    if (!solver->pending) fw::fail(FW_ERR_STATE, "no step in progress: call fw_step_begin");
+    const std::string reason = host_status == FW_OK ? "" : fw::capi::take_callback_error();
+    solver->pending->answer(host_status, loss, reason);
+    deliver_logs(solver);
+    // When the step has ended, report its failure right away (fw_step_finish returns it again).
+    if (!solver->pending->pending()) solver->pending->result();
+  });
+}
+
+FW_API fw_status fw_step_finish(fw_solver *solver, fw_step_info *info) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver, "solver is NULL");
+    if (!solver->pending) fw::fail(FW_ERR_STATE, "no step in progress: call fw_step_begin");
+    if (solver->pending->pending())
+      fw::fail(FW_ERR_STATE, "the step still waits for an evaluation: fw_step_tell first");
+    std::unique_ptr<fw::StepRunner> runner = std::move(solver->pending);
+    const fw::StepRecord &record = runner->result();  // rethrows the step's error
+    report_progress(solver, record);
+    if (info) fw::capi::fill_step_info(record, info);
+  });
+}
+
+FW_API fw_status fw_step_cancel(fw_solver *solver) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver, "solver is NULL");
+    if (!solver->pending) fw::fail(FW_ERR_STATE, "no step in progress");
+    solver->pending.reset();  // cancels and joins; the solver is unchanged
+  });
+}
+
+}  // extern "C"

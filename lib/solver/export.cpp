@@ -1,0 +1,42 @@
+#include "solver/export.h"
+
+#include <vector>
+
+#include "io/safetensors_writer.h"
+#include "util/error.h"
+
+namespace fw {
+
+std::map<std::string, std::string> export_metadata(const std::string &recipe,
+                                                   const std::string &history) {
+  std::map<std::string, std::string> metadata{{"format", "pt"}, {"fwmerge.recipe", recipe}};
+  if (!history.empty()) metadata["fwmerge.history"] = history;
+  metadata["fwmerge.version"] = FW_VERSION_STRING;
+  return metadata;
+}
+
+void export_iterate(const Solver &solver, const std::string &path, fw_dtype dtype,
+                    uint64_t max_shard_bytes) {
+  if (dtype != FW_DTYPE_DEFAULT && dtype != FW_DTYPE_F32 && dtype != FW_DTYPE_F16 &&
+      dtype != FW_DTYPE_BF16)
+    fail(FW_ERR_INVALID_ARGUMENT, "export dtype must be FW_DTYPE_DEFAULT, F32, F16 or BF16");
+  const auto &metas = solver.tensors();
+  const auto &theta = solver.theta();
+  std::vector<at::Tensor> converted;  // keeps the converted bytes alive while writing
+  std::vector<OutTensor> out;
+  converted.reserve(metas.size());
+  for (size_t t = 0; t < metas.size(); ++t) {
+    const DType target = dtype == FW_DTYPE_DEFAULT ? metas[t].dtype : from_public(dtype);
+    converted.push_back(theta[t].to(to_scalar_type(target)).contiguous());
+    const at::Tensor &c = converted.back();
+    out.push_back({metas[t].name, target, metas[t].shape, c.data_ptr(),
+                   static_cast<uint64_t>(c.numel()) * c.element_size()});
+  }
+  const auto metadata = export_metadata(solver.recipe_json(), solver.history_json());
+  if (max_shard_bytes == 0)
+    write_safetensors(path, out, metadata);
+  else
+    write_sharded(path, out, metadata, max_shard_bytes);
+}
+
+}  // namespace fw

@@ -1,0 +1,74 @@
+// Hard FW update (Algorithm 1, lines 7-8): s_t is the argmin vertex per block, d_t = s_t - theta_t,
+// gamma from a line search or a schedule, theta_{t+1} = MergeFn(theta_t, s_t, gamma).
+#include <cmath>
+#include <limits>
+
+#include "solver/line_search.h"
+#include "solver/step_internal.h"
+
+namespace fw {
+
+StepRecord Solver::hard_step(Evaluator &evaluator, double loss, const std::vector<at::Tensor> &,
+                             const LmoScores &scores, const std::vector<Vertex> &verts,
+                             std::vector<at::Tensor> *next) const {
+  const auto &metas = base_->tensors();
+  const size_t n_blocks = block_names_.size();
+  auto vertex_of = [&](size_t t) -> const Checkpoint & {
+    return *verts[scores.ranking[block_of_tensor_[t]][0]].checkpoint;
+  };
+  double slope = 0;  // <grad, d_t> = -gap
+  for (size_t b = 0; b < n_blocks; ++b)
+    slope += scores.inner[scores.ranking[b][0]][b] - scores.theta_inner[b];
+
+  StepRecord record;
+  record.evaluations = 1;
+  record.loss_after = std::numeric_limits<double>::quiet_NaN();
+  double gamma = 0;
+  const double t = static_cast<double>(history_.size());
+  switch (params_.step_rule) {
+    case FW_STEP_SCHEDULE:
+      gamma = std::min(1.0, params_.step_scale * 2.0 / (t + 2.0));
+      break;
+    case FW_STEP_CONSTANT:
+      gamma = params_.step_scale;
+      break;
+    case FW_STEP_LINE_SEARCH: {
+      auto phi = [&](double g) {
+        std::vector<at::Tensor> trial;  // theta_t + g d_t, one model-sized buffer
+        trial.reserve(metas.size());
+        for (size_t i = 0; i < metas.size(); ++i) {
+          poll_abort();
+          const Checkpoint &s = vertex_of(i);
+          trial.push_back(at::lerp(theta_[i], s.load_f32(metas[i].name), g));
+          s.release(metas[i].name);
+        }
+        return checked_evaluate(evaluator, trial, nullptr, metas);
+      };
+      const LineSearchResult ls =
+          quadratic_line_search(loss, slope, params_.line_search_evals, phi);
+      gamma = ls.gamma;
+      record.evaluations += ls.evaluations;
+      if (!merge_fn_->leaves_hull()) record.loss_after = ls.loss;
+      break;
+    }
+  }
+
+  next->clear();
+  next->reserve(metas.size());
+  for (size_t i = 0; i < metas.size(); ++i) {
+    poll_abort();
+    const Checkpoint &s = vertex_of(i);
+    at::Tensor delta = (s.load_f32(metas[i].name) - theta_[i]).mul_(gamma);
+    s.release(metas[i].name);
+    next->push_back(merge_fn_->apply(theta_[i], {delta}, tensor_seed(i)));
+  }
+  record.gamma = gamma;
+  record.k = 1;
+  for (size_t b = 0; b < n_blocks; ++b) {
+    record.chosen.push_back(verts[scores.ranking[b][0]].id);
+    record.lambdas.push_back(gamma);
+  }
+  return record;
+}
+
+}  // namespace fw

@@ -1,0 +1,209 @@
+// Soft FW update (Section 3.3, eq. 9): the top-k vertices per block and coefficients lambda
+// minimizing l(theta_t + sum_j lambda_j (s_j - theta_t)). dl/dlambda_j = <grad, s_j - theta_t>, so
+// each inner iteration needs one loss+gradient evaluation and two streaming passes over the k
+// candidates (build the point, then the k inner products), unless they fit the memory budget.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "solver/simplex.h"
+#include "solver/step_internal.h"
+#include "util/error.h"
+
+namespace fw {
+
+// Candidate tensors c[t][j]: from disk each time (released after use), or resident when the k
+// candidates fit the configured memory budget.
+class Solver::CandidateCache {
+ public:
+  CandidateCache(const Solver &solver, const std::vector<std::vector<const Checkpoint *>> &sources,
+                 uint64_t budget)
+      : solver_(solver), sources_(sources) {
+    const auto &metas = solver.base_->tensors();
+    uint64_t bytes = 0;
+    for (size_t t = 0; t < metas.size(); ++t)
+      bytes += sources[t].size() * static_cast<uint64_t>(metas[t].numel) * sizeof(float);
+    if (budget > 0 && bytes <= budget) {
+      resident_.resize(metas.size());
+      for (size_t t = 0; t < metas.size(); ++t)
+        for (const Checkpoint *c : sources[t]) {
+          resident_[t].push_back(c->load_f32(metas[t].name).clone());
+          c->release(metas[t].name);
+        }
+    }
+  }
+  at::Tensor get(size_t t, size_t j) const {
+    if (!resident_.empty()) return resident_[t][j];
+    return sources_[t][j]->load_f32(solver_.base_->tensors()[t].name);
+  }
+  void done(size_t t, size_t j) const {
+    if (resident_.empty()) sources_[t][j]->release(solver_.base_->tensors()[t].name);
+  }
+
+ private:
+  const Solver &solver_;
+  const std::vector<std::vector<const Checkpoint *>> &sources_;
+  std::vector<std::vector<at::Tensor>> resident_;
+};
+
+namespace {
+
+// Adam on unconstrained lambdas (the authors' inner solver).
+struct AdamState {
+  std::vector<double> m, v;
+  int steps = 0;
+};
+
+}  // namespace
+
+StepRecord Solver::soft_step(Evaluator &evaluator, double loss, const std::vector<at::Tensor> &,
+                             const LmoScores &scores, const std::vector<Vertex> &verts,
+                             std::vector<at::Tensor> *next) const {
+  const auto &metas = base_->tensors();
+  const size_t n_tensors = metas.size();
+  const size_t n_blocks = block_names_.size();
+  const size_t k = std::min<size_t>(params_.top_k, verts.size());
+
+  // sources[t][j]: the j-th best vertex of tensor t's block.
+  std::vector<std::vector<const Checkpoint *>> sources(n_tensors);
+  for (size_t t = 0; t < n_tensors; ++t)
+    for (size_t j = 0; j < k; ++j)
+      sources[t].push_back(verts[scores.ranking[block_of_tensor_[t]][j]].checkpoint);
+  const CandidateCache candidates(*this, sources, params_.soft_memory_budget);
+
+  // lambda[b * k + j]
+  const size_t n_lambda = n_blocks * k;
+  const bool adam = params_.soft_solver == FW_SOFT_ADAM;
+  double init = 1.0 / static_cast<double>(k);
+  if (params_.soft_solver == FW_SOFT_CAPPED) init = 1.0 / static_cast<double>(k + 1);
+  if (adam) init = history_.empty() ? 0.3 : 1e-8;  // authors' initialisation
+  std::vector<double> lambda(n_lambda, init);
+
+  std::vector<at::Tensor> point(n_tensors), grad;
+  for (const at::Tensor &t : theta_) grad.push_back(at::zeros_like(t));
+
+  std::vector<double> best_lambda = lambda, best_grad, prev_lambda, prev_grad;
+  double best_loss = std::numeric_limits<double>::infinity();
+  std::vector<double> step(n_blocks, params_.soft_lr);
+  AdamState adam_state{std::vector<double>(n_lambda, 0.0), std::vector<double>(n_lambda, 0.0)};
+  int evaluations = 1;
+
+  for (int it = 0; it < params_.soft_iters; ++it) {
+    // theta(lambda) = theta_t + sum_j lambda_j (c_j - theta_t), tensor by tensor.
+    for (size_t t = 0; t < n_tensors; ++t) {
+      poll_abort();
+      const size_t b = block_of_tensor_[t];
+      at::Tensor p = theta_[t].clone();
+      for (size_t j = 0; j < k; ++j) {
+        p.add_(candidates.get(t, j) - theta_[t], lambda[b * k + j]);
+        candidates.done(t, j);
+      }
+      point[t] = std::move(p);
+    }
+    const double value = checked_evaluate(evaluator, point, &grad, metas);
+    ++evaluations;
+
+    std::vector<double> g(n_lambda, 0.0);  // dl/dlambda
+    for (size_t t = 0; t < n_tensors; ++t) {
+      poll_abort();
+      const size_t b = block_of_tensor_[t];
+      const double g_theta = inner_product(grad[t], theta_[t]);
+      for (size_t j = 0; j < k; ++j) {
+        g[b * k + j] += inner_product(grad[t], candidates.get(t, j)) - g_theta;
+        candidates.done(t, j);
+      }
+    }
+
+    if (value < best_loss) {
+      best_loss = value;
+      best_lambda = lambda;
+      best_grad = g;
+    } else if (!adam) {
+      // Uphill: return to the best point and shorten the steps (safeguarded projected gradient).
+      lambda = best_lambda;
+      g = best_grad;
+      for (double &s : step) s *= 0.5;
+      prev_lambda.clear();
+    }
+    if (it + 1 == params_.soft_iters) break;
+
+    if (adam) {
+      const double lr = params_.soft_lr > 0 ? params_.soft_lr : 1e-3;
+      ++adam_state.steps;
+      const double c1 = 1.0 - std::pow(0.9, adam_state.steps);
+      const double c2 = 1.0 - std::pow(0.999, adam_state.steps);
+      for (size_t i = 0; i < n_lambda; ++i) {
+        adam_state.m[i] = 0.9 * adam_state.m[i] + 0.1 * g[i];
+        adam_state.v[i] = 0.999 * adam_state.v[i] + 0.001 * g[i] * g[i];
+        lambda[i] -= lr * (adam_state.m[i] / c1) / (std::sqrt(adam_state.v[i] / c2) + 1e-8);
+      }
+      continue;
+    }
+
+    for (size_t b = 0; b < n_blocks; ++b) {
+      if (params_.soft_lr <= 0) {
+        if (!prev_lambda.empty()) {
+          // Barzilai-Borwein step from the last move of this block's lambdas.
+          double ss = 0, sy = 0;
+          for (size_t j = 0; j < k; ++j) {
+            const double ds = lambda[b * k + j] - prev_lambda[b * k + j];
+            const double dy = g[b * k + j] - prev_grad[b * k + j];
+            ss += ds * ds;
+            sy += ds * dy;
+          }
+          if (sy > 0 && ss > 0) step[b] = ss / sy;
+        } else if (step[b] <= 0) {
+          // First move: at most 1/k of the simplex along the largest gradient component.
+          double gmax = 0;
+          for (size_t j = 0; j < k; ++j) gmax = std::max(gmax, std::fabs(g[b * k + j]));
+          step[b] = gmax > 0 ? 1.0 / (static_cast<double>(k) * gmax) : 0.0;
+        }
+      }
+    }
+    prev_lambda = lambda;
+    prev_grad = g;
+    for (size_t b = 0; b < n_blocks; ++b) {
+      std::vector<double> block(k);
+      for (size_t j = 0; j < k; ++j) block[j] = lambda[b * k + j] - step[b] * g[b * k + j];
+      block = params_.soft_solver == FW_SOFT_SIMPLEX ? project_to_simplex(block)
+                                                     : project_to_capped_simplex(block);
+      for (size_t j = 0; j < k; ++j) lambda[b * k + j] = block[j];
+    }
+  }
+
+  // lambda = 0 keeps theta_t: with the capped simplex it is feasible and wins if nothing improved.
+  if (params_.soft_solver == FW_SOFT_CAPPED && best_loss > loss) {
+    std::fill(best_lambda.begin(), best_lambda.end(), 0.0);
+    best_loss = loss;
+  }
+
+  next->clear();
+  next->reserve(n_tensors);
+  for (size_t t = 0; t < n_tensors; ++t) {
+    poll_abort();
+    const size_t b = block_of_tensor_[t];
+    std::vector<at::Tensor> deltas;
+    for (size_t j = 0; j < k; ++j) {
+      deltas.push_back((candidates.get(t, j) - theta_[t]).mul_(best_lambda[b * k + j]));
+      candidates.done(t, j);
+    }
+    next->push_back(merge_fn_->apply(theta_[t], deltas, tensor_seed(t)));
+  }
+
+  StepRecord record;
+  record.k = static_cast<int>(k);
+  record.evaluations = evaluations;
+  record.loss_after =
+      merge_fn_->leaves_hull() ? std::numeric_limits<double>::quiet_NaN() : best_loss;
+  double lambda_sum = 0;
+  for (size_t b = 0; b < n_blocks; ++b)
+    for (size_t j = 0; j < k; ++j) {
+      record.chosen.push_back(verts[scores.ranking[b][j]].id);
+      record.lambdas.push_back(best_lambda[b * k + j]);
+      lambda_sum += best_lambda[b * k + j];
+    }
+  record.gamma = lambda_sum / static_cast<double>(n_blocks);
+  return record;
+}
+
+}  // namespace fw

@@ -1,0 +1,256 @@
+// Solver set-up: params, base, pool, start point, blocks, provenance JSON. The step itself lives
+// in step.cpp (LMO in lmo.cpp, hard and soft updates in hard_step.cpp / soft_step.cpp).
+#include "solver/solver.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "util/error.h"
+
+namespace fw {
+
+void validate_params(const fw_params &p) {
+  auto bad = [](const std::string &what) { fail(FW_ERR_INVALID_ARGUMENT, "params: " + what); };
+  if (p.lmo != FW_LMO_HARD && p.lmo != FW_LMO_SOFT) bad("unknown lmo");
+  if (p.granularity != FW_TASKWISE && p.granularity != FW_LAYERWISE) bad("unknown granularity");
+  if (p.block_depth < 0) bad("block_depth must be >= 0");
+  if (p.score != FW_SCORE_INNER && p.score != FW_SCORE_COSINE) bad("unknown score");
+  if (p.top_k < 1) bad("top_k must be >= 1");
+  if (p.step_rule != FW_STEP_LINE_SEARCH && p.step_rule != FW_STEP_SCHEDULE &&
+      p.step_rule != FW_STEP_CONSTANT)
+    bad("unknown step_rule");
+  if (!(p.step_scale > 0.0) || !std::isfinite(p.step_scale)) bad("step_scale must be > 0");
+  if (p.step_rule == FW_STEP_CONSTANT && p.step_scale > 1.0)
+    bad("a constant step must lie in (0, 1]");
+  if (p.line_search_evals < 1) bad("line_search_evals must be >= 1");
+  if (p.soft_solver != FW_SOFT_SIMPLEX && p.soft_solver != FW_SOFT_CAPPED &&
+      p.soft_solver != FW_SOFT_ADAM)
+    bad("unknown soft_solver");
+  if (p.soft_iters < 1) bad("soft_iters must be >= 1");
+  if (!(p.soft_lr >= 0.0) || !std::isfinite(p.soft_lr)) bad("soft_lr must be >= 0");
+  if (p.max_iters < 0) bad("max_iters must be >= 0");
+  if (!(p.epsilon >= 0.0)) bad("epsilon must be >= 0");
+  if (p.threads < 0) bad("threads must be >= 0");
+}
+
+Solver::Solver(const fw_params &params) : params_(params), merge_fn_(make_convex_merge_fn()) {
+  validate_params(params_);
+}
+
+Solver::~Solver() = default;
+
+void Solver::set_params(const fw_params &params) {
+  validate_params(params);
+  const bool blocks_change =
+      params.granularity != params_.granularity || params.block_depth != params_.block_depth;
+  params_ = params;
+  if (blocks_change && base_) rebuild_blocks();
+}
+
+void Solver::require_base() const {
+  if (!base_) fail(FW_ERR_STATE, "no base model: call fw_set_base first");
+}
+
+void Solver::require_no_steps(const char *what) const {
+  if (!history_.empty())
+    fail(FW_ERR_STATE, std::string(what) + " is not allowed after steps have been taken");
+}
+
+const Checkpoint &Solver::base() const {
+  require_base();
+  return *base_;
+}
+
+const std::vector<TensorMeta> &Solver::tensors() const { return base().tensors(); }
+
+void Solver::set_base(const std::string &path) {
+  auto base = open_checkpoint(path, nullptr);
+  for (const TensorMeta &meta : base->tensors()) {
+    if (!is_mergeable(meta.dtype))
+      fail(FW_ERR_UNSUPPORTED, "base tensor '" + meta.name + "' has dtype " +
+                                   dtype_name(meta.dtype) + "; only F32, F16 and BF16 are merged");
+  }
+  if (base->tensors().empty()) fail(FW_ERR_FORMAT, "[empty] base model has no tensors: " + path);
+  // Everything derived from the old base goes.
+  pool_.clear();
+  start_.reset();
+  start_member_ = -1;
+  start_description_ = "base";
+  history_.clear();
+  base_ = std::move(base);
+  rebuild_blocks();
+  reset_iterate();
+}
+
+int Solver::add_member(const std::string &path) {
+  require_base();
+  require_no_steps("fw_pool_add");
+  auto member = open_checkpoint(path, base_.get());
+  check_compatible(*base_, *member);
+  pool_.push_back(std::move(member));
+  return static_cast<int>(pool_.size()) - 1;
+}
+
+void Solver::set_start_member(int index) {
+  require_base();
+  require_no_steps("changing the start point");
+  if (index < 0 || index >= static_cast<int>(pool_.size()))
+    fail(FW_ERR_INVALID_ARGUMENT, "start member " + std::to_string(index) + " is not in the pool");
+  start_.reset();
+  start_member_ = index;
+  start_description_ = "member " + std::to_string(index);
+  reset_iterate();
+}
+
+void Solver::set_start_file(const std::string &path) {
+  require_base();
+  require_no_steps("changing the start point");
+  auto start = open_checkpoint(path, base_.get());
+  check_compatible(*base_, *start);
+  start_ = std::move(start);
+  start_member_ = -1;
+  start_description_ = "file " + path;
+  reset_iterate();
+}
+
+void Solver::set_start_tensors(std::vector<std::pair<std::string, at::Tensor>> tensors,
+                               const std::string &description) {
+  require_base();
+  require_no_steps("changing the start point");
+  std::vector<InMemoryCheckpoint::Entry> entries;
+  for (auto &named : tensors) {
+    const TensorMeta *meta = base_->find(named.first);
+    if (!meta) fail(FW_ERR_NAME_MISMATCH, "start tensor '" + named.first + "' is not in the base");
+    entries.push_back({named.first, named.second.to(at::kFloat).contiguous(), meta->dtype});
+  }
+  auto start = std::make_unique<InMemoryCheckpoint>(std::move(entries), description);
+  check_compatible(*base_, *start);
+  start_ = std::move(start);
+  start_member_ = -1;
+  start_description_ = description;
+  reset_iterate();
+}
+
+void Solver::set_merge_fn(std::unique_ptr<MergeFn> merge_fn) {
+  if (!merge_fn) fail(FW_ERR_INVALID_ARGUMENT, "merge function is null");
+  merge_fn_ = std::move(merge_fn);
+}
+
+void Solver::reset_iterate() {
+  const Checkpoint &origin =
+      start_ ? *start_ : (start_member_ >= 0 ? *pool_[start_member_] : *base_);
+  std::vector<at::Tensor> theta;
+  theta.reserve(base_->tensors().size());
+  for (const TensorMeta &meta : base_->tensors()) {
+    theta.push_back(origin.load_f32(meta.name).clone());  // own memory: the mapping is released
+    origin.release(meta.name);
+  }
+  theta_ = std::move(theta);
+}
+
+void Solver::rebuild_blocks() {
+  block_of_tensor_.clear();
+  block_names_.clear();
+  const auto &metas = base_->tensors();
+  if (params_.granularity == FW_TASKWISE) {
+    block_of_tensor_.assign(metas.size(), 0);
+    block_names_.push_back("");
+    return;
+  }
+  // Layer-wise: a block per tensor, or per name prefix of block_depth dot-separated parts.
+  for (const TensorMeta &meta : metas) {
+    std::string key = meta.name;
+    if (params_.block_depth > 0) {
+      size_t pos = 0;
+      for (int part = 0; part < params_.block_depth && pos != std::string::npos; ++part)
+        pos = key.find('.', part == 0 ? 0 : pos + 1);
+      if (pos != std::string::npos) key = key.substr(0, pos);
+    }
+    int block = -1;
+    for (size_t b = 0; b < block_names_.size(); ++b)
+      if (block_names_[b] == key) block = static_cast<int>(b);
+    if (block < 0) {
+      block = static_cast<int>(block_names_.size());
+      block_names_.push_back(key);
+    }
+    block_of_tensor_.push_back(block);
+  }
+}
+
+std::vector<Solver::Vertex> Solver::vertices() const {
+  std::vector<Vertex> verts;
+  for (size_t i = 0; i < pool_.size(); ++i) verts.push_back({pool_[i].get(), static_cast<int>(i)});
+  // Algorithm 1, line 1: a start point outside the pool joins the hull.
+  if (start_)
+    verts.push_back({start_.get(), -1});
+  else if (start_member_ < 0)
+    verts.push_back({base_.get(), -1});
+  return verts;
+}
+
+void Solver::poll_abort() const {
+  if (abort_ && abort_()) fail(FW_ERR_ABORTED, "aborted by the host's abort hook");
+}
+
+void Solver::log(fw_log_level level, const std::string &message) const {
+  if (log_) log_(level, message);
+}
+
+uint64_t Solver::tensor_seed(size_t tensor_index) const {
+  // splitmix64 of (seed, iteration, tensor): independent of thread count and call order.
+  uint64_t z = params_.seed ^ (0x9E3779B97F4A7C15ULL * (history_.size() + 1)) ^
+               (0xBF58476D1CE4E5B9ULL * (tensor_index + 1));
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+std::string Solver::recipe_json() const {
+  static const char *lmo_names[] = {"hard", "soft"};
+  static const char *step_names[] = {"line_search", "schedule", "constant"};
+  static const char *soft_names[] = {"simplex", "capped", "adam"};
+  nlohmann::json recipe = {
+      {"method", "frank-wolfe"},
+      {"lmo", lmo_names[params_.lmo]},
+      {"granularity", params_.granularity == FW_TASKWISE ? "task" : "layer"},
+      {"block_depth", params_.block_depth},
+      {"score", params_.score == FW_SCORE_INNER ? "inner" : "cosine"},
+      {"top_k", params_.top_k},
+      {"step_rule", step_names[params_.step_rule]},
+      {"step_scale", params_.step_scale},
+      {"line_search_evals", params_.line_search_evals},
+      {"soft_solver", soft_names[params_.soft_solver]},
+      {"soft_iters", params_.soft_iters},
+      {"soft_lr", params_.soft_lr},
+      {"epsilon", params_.epsilon},
+      {"seed", params_.seed},
+      {"start", start_description_},
+      {"merge_fn", nlohmann::json::parse(merge_fn_->recipe_json())},
+      {"leaves_hull", merge_fn_->leaves_hull()},
+  };
+  recipe["base"] = base_ ? base_->path() : "";
+  recipe["pool"] = nlohmann::json::array();
+  for (const auto &member : pool_) recipe["pool"].push_back(member->path());
+  return recipe.dump();
+}
+
+std::string Solver::history_json() const {
+  nlohmann::json steps = nlohmann::json::array();
+  for (const StepRecord &r : history_) {
+    auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
+    steps.push_back({{"t", r.iteration},
+                     {"loss", number(r.loss)},
+                     {"loss_after", number(r.loss_after)},
+                     {"gap", number(r.gap)},
+                     {"gamma", number(r.gamma)},
+                     {"converged", r.converged},
+                     {"evaluations", r.evaluations},
+                     {"k", r.k},
+                     {"chosen", r.chosen},
+                     {"lambdas", r.lambdas}});
+  }
+  nlohmann::json out = {{"blocks", block_names_}, {"steps", steps}};
+  return out.dump();
+}
+
+}  // namespace fw

@@ -1,0 +1,123 @@
+// The Frank-Wolfe merging solver (paper, Algorithm 1 and Section 3.3).
+//
+// State: the base (names/shapes/dtypes), the pool of checkpoints (streamed, never resident), the
+// hull's vertices (pool + start point when it is not a member), the iterate theta_t (fp32,
+// resident) and the step history. A step is transactional: everything is computed into locals and
+// committed at the very end, so an exception (failing objective, NaN, abort) leaves the solver
+// unchanged.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fwmerge.h"
+#include "io/checkpoint.h"
+#include "solver/evaluator.h"
+#include "solver/merge_fn.h"
+
+namespace fw {
+
+struct StepRecord {
+  int iteration = 0;
+  double loss = 0;
+  double loss_after = 0;  // NaN when not evaluated
+  double gap = 0;
+  double gamma = 0;
+  bool converged = false;
+  int evaluations = 0;
+  int k = 1;
+  std::vector<int32_t> chosen;  // n_blocks * k vertex ids (pool index, -1 = start vertex)
+  std::vector<double> lambdas;  // n_blocks * k
+  bool leaves_hull = false;
+};
+
+class Solver {
+ public:
+  explicit Solver(const fw_params &params);
+  ~Solver();
+
+  void set_params(const fw_params &params);
+  const fw_params &params() const { return params_; }
+
+  void set_base(const std::string &path);
+  int add_member(const std::string &path);
+  void set_start_member(int index);
+  void set_start_file(const std::string &path);
+  // A start point computed elsewhere (e.g. a data-free merge): fp32 tensors in base order.
+  void set_start_tensors(std::vector<std::pair<std::string, at::Tensor>> tensors,
+                         const std::string &description);
+  void set_merge_fn(std::unique_ptr<MergeFn> merge_fn);
+
+  // Hooks: abort is polled between tensors and evaluations; log receives progress messages.
+  void set_abort_hook(std::function<bool()> abort) { abort_ = std::move(abort); }
+  void set_log_hook(std::function<void(fw_log_level, const std::string &)> log) {
+    log_ = std::move(log);
+  }
+  const std::function<bool()> &abort_hook() const { return abort_; }
+  const std::function<void(fw_log_level, const std::string &)> &log_hook() const { return log_; }
+
+  // One FW iteration; on exception the solver is exactly as before.
+  const StepRecord &step(Evaluator &evaluator);
+
+  bool has_base() const { return base_ != nullptr; }
+  const Checkpoint &base() const;
+  const std::vector<std::unique_ptr<Checkpoint>> &pool() const { return pool_; }
+  const std::vector<TensorMeta> &tensors() const;  // base order
+  const std::vector<at::Tensor> &theta() const { return theta_; }
+  const std::vector<StepRecord> &history() const { return history_; }
+  const std::vector<std::string> &block_names() const { return block_names_; }
+  const MergeFn &merge_fn() const { return *merge_fn_; }
+
+  // JSON text for the export metadata.
+  std::string recipe_json() const;
+  std::string history_json() const;
+
+ private:
+  struct Vertex {
+    const Checkpoint *checkpoint;
+    int32_t id;  // pool index, or -1 for the start vertex
+  };
+  struct LmoScores;
+  class CandidateCache;
+
+  void require_base() const;
+  void require_no_steps(const char *what) const;
+  void rebuild_blocks();
+  void reset_iterate();
+  std::vector<Vertex> vertices() const;
+  void poll_abort() const;
+  void log(fw_log_level level, const std::string &message) const;
+
+  LmoScores lmo_pass(const std::vector<at::Tensor> &grad, const std::vector<Vertex> &verts) const;
+  StepRecord hard_step(Evaluator &evaluator, double loss, const std::vector<at::Tensor> &grad,
+                       const LmoScores &scores, const std::vector<Vertex> &verts,
+                       std::vector<at::Tensor> *next) const;
+  StepRecord soft_step(Evaluator &evaluator, double loss, const std::vector<at::Tensor> &grad,
+                       const LmoScores &scores, const std::vector<Vertex> &verts,
+                       std::vector<at::Tensor> *next) const;
+  uint64_t tensor_seed(size_t tensor_index) const;
+
+  fw_params params_;
+  std::unique_ptr<Checkpoint> base_;
+  std::vector<std::unique_ptr<Checkpoint>> pool_;
+  std::unique_ptr<Checkpoint> start_;  // start vertex that is not a pool member (file or tensors)
+  int start_member_ = -1;              // >= 0: start at this pool member
+  std::string start_description_ = "base";
+  std::unique_ptr<MergeFn> merge_fn_;
+  std::vector<at::Tensor> theta_;
+  std::vector<StepRecord> history_;
+  std::vector<int> block_of_tensor_;
+  std::vector<std::string> block_names_;
+  std::function<bool()> abort_;
+  std::function<void(fw_log_level, const std::string &)> log_;
+};
+
+// Validates a params struct (ranges, enums); throws FW_ERR_INVALID_ARGUMENT.
+void validate_params(const fw_params &params);
+
+}  // namespace fw

@@ -1,0 +1,90 @@
+// One FW iteration: gradient at theta_t, LMO, gap test, then the hard or soft update. Everything is
+// built in locals; the iterate and history change only in the last lines (transactional step).
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <thread>
+
+#include "solver/step_internal.h"
+#include "util/error.h"
+
+namespace fw {
+
+double inner_product(const at::Tensor &a, const at::Tensor &b) {
+  return at::dot(a.reshape(-1), b.reshape(-1)).item<double>();
+}
+
+void apply_thread_count(int threads) {
+  int wanted = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+  if (wanted < 1) wanted = 1;
+  if (at::get_num_threads() != wanted) at::set_num_threads(wanted);
+}
+
+double checked_evaluate(Evaluator &evaluator, const std::vector<at::Tensor> &point,
+                        std::vector<at::Tensor> *grad, const std::vector<TensorMeta> &metas) {
+  if (grad)
+    for (at::Tensor &g : *grad) g.zero_();
+  const double loss = evaluator.evaluate(point, grad);
+  if (!std::isfinite(loss))
+    fail(FW_ERR_NON_FINITE, "objective returned a non-finite loss (" + std::to_string(loss) + ")");
+  if (grad) {
+    for (size_t t = 0; t < grad->size(); ++t)
+      if (!at::isfinite((*grad)[t]).all().item<bool>())
+        fail(FW_ERR_NON_FINITE,
+             "objective returned a non-finite gradient for tensor '" + metas[t].name + "'");
+  }
+  return loss;
+}
+
+const StepRecord &Solver::step(Evaluator &evaluator) {
+  require_base();
+  if (pool_.empty()) fail(FW_ERR_STATE, "the pool is empty: add checkpoints with fw_pool_add");
+  apply_thread_count(params_.threads);
+  poll_abort();
+  const auto &metas = base_->tensors();
+  const std::vector<Vertex> verts = vertices();
+
+  std::vector<at::Tensor> grad;
+  grad.reserve(theta_.size());
+  for (const at::Tensor &t : theta_) grad.push_back(at::zeros_like(t));
+  const double loss = checked_evaluate(evaluator, theta_, &grad, metas);
+
+  const LmoScores scores = lmo_pass(grad, verts);
+  double gap = 0;
+  for (size_t b = 0; b < block_names_.size(); ++b)
+    gap += scores.theta_inner[b] - scores.inner[scores.ranking[b][0]][b];
+
+  std::vector<at::Tensor> next;
+  StepRecord record;
+  if (gap <= params_.epsilon) {
+    record.converged = true;
+    record.k = 1;
+    for (size_t b = 0; b < block_names_.size(); ++b) {
+      record.chosen.push_back(verts[scores.ranking[b][0]].id);
+      record.lambdas.push_back(0.0);
+    }
+    record.loss_after = loss;
+    record.evaluations = 1;
+  } else if (params_.lmo == FW_LMO_HARD) {
+    record = hard_step(evaluator, loss, grad, scores, verts, &next);
+  } else {
+    grad.clear();  // the soft inner loop brings its own gradient buffer
+    record = soft_step(evaluator, loss, {}, scores, verts, &next);
+  }
+  record.iteration = static_cast<int>(history_.size());
+  record.loss = loss;
+  record.gap = gap;
+  // Unconstrained Adam lambdas may also leave the hull.
+  const bool adam = params_.lmo == FW_LMO_SOFT && params_.soft_solver == FW_SOFT_ADAM;
+  record.leaves_hull = (merge_fn_->leaves_hull() || adam) && !record.converged;
+  log(FW_LOG_INFO, "step " + std::to_string(record.iteration) + ": loss " + std::to_string(loss) +
+                       ", gap " + std::to_string(gap) + ", gamma " + std::to_string(record.gamma));
+
+  // Commit (the move of theta cannot throw, so push the record first).
+  const bool converged = record.converged;
+  history_.push_back(std::move(record));
+  if (!converged) theta_ = std::move(next);
+  return history_.back();
+}
+
+}  // namespace fw

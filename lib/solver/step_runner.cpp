@@ -1,0 +1,104 @@
+#include "solver/step_runner.h"
+
+#include "util/error.h"
+
+namespace fw {
+
+// The evaluator the worker's step sees: publishes a request and sleeps until the host answers.
+class StepRunner::Bridge : public Evaluator {
+ public:
+  explicit Bridge(StepRunner &runner) : runner_(runner) {}
+  double evaluate(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad) override {
+    std::unique_lock<std::mutex> lock(runner_.mutex_);
+    if (runner_.cancelled_) fail(FW_ERR_ABORTED, "step cancelled by fw_step_cancel");
+    runner_.request_ = {&point, grad};
+    runner_.waiting_ = true;
+    runner_.answered_ = false;
+    runner_.cv_.notify_all();
+    runner_.cv_.wait(lock, [&] { return runner_.answered_ || runner_.cancelled_; });
+    runner_.waiting_ = false;
+    if (runner_.cancelled_) fail(FW_ERR_ABORTED, "step cancelled by fw_step_cancel");
+    if (runner_.answer_status_ != FW_OK)
+      fail(FW_ERR_CALLBACK,
+           "host reported " + std::string(fw_status_name(runner_.answer_status_)) +
+               (runner_.answer_message_.empty() ? std::string() : ": " + runner_.answer_message_));
+    return runner_.answer_loss_;
+  }
+
+ private:
+  StepRunner &runner_;
+};
+
+StepRunner::StepRunner(Solver &solver) : solver_(solver) {
+  worker_ = std::thread([this] {
+    Bridge bridge(*this);
+    // Hooks run on the host's thread: the abort hook is replaced by fw_step_cancel, logs queue.
+    auto saved_abort = solver_.abort_hook();
+    auto saved_log = solver_.log_hook();
+    solver_.set_abort_hook(nullptr);
+    solver_.set_log_hook([this](fw_log_level level, const std::string &message) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      logs_.emplace_back(level, message);
+    });
+    const StepRecord *record = nullptr;
+    std::exception_ptr error;
+    try {
+      record = &solver_.step(bridge);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    solver_.set_abort_hook(saved_abort);
+    solver_.set_log_hook(saved_log);
+    std::lock_guard<std::mutex> lock(mutex_);
+    record_ = record;
+    error_ = error;
+    finished_ = true;
+    cv_.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(mutex_);
+  wait_for_worker(lock);
+}
+
+StepRunner::~StepRunner() {
+  cancel();
+  if (worker_.joinable()) worker_.join();
+}
+
+void StepRunner::wait_for_worker(std::unique_lock<std::mutex> &lock) {
+  cv_.wait(lock, [&] { return (waiting_ && !answered_) || finished_; });
+}
+
+void StepRunner::answer(fw_status status, double loss, const std::string &message) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!waiting_ || answered_) fail(FW_ERR_STATE, "no evaluation is pending");
+  answer_status_ = status;
+  answer_loss_ = loss;
+  answer_message_ = message;
+  answered_ = true;
+  cv_.notify_all();
+  wait_for_worker(lock);
+}
+
+void StepRunner::cancel() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (finished_) return;
+  cancelled_ = true;
+  cv_.notify_all();
+  cv_.wait(lock, [&] { return finished_; });
+}
+
+const StepRecord &StepRunner::result() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!finished_) fail(FW_ERR_STATE, "the step has not ended: answer the pending request first");
+  if (error_) std::rethrow_exception(error_);
+  return *record_;
+}
+
+std::vector<std::pair<fw_log_level, std::string>> StepRunner::take_logs() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::pair<fw_log_level, std::string>> out;
+  out.swap(logs_);
+  return out;
+}
+
+}  // namespace fw
