@@ -1,6 +1,7 @@
 #include "io/json_util.h"
 
 #include <cstdint>
+#include <cstring>
 #include <set>
 #include <vector>
 
@@ -44,6 +45,10 @@ nlohmann::json parse_json_strict(const char *text, size_t size, const std::strin
                                  const std::string &what) {
   using nlohmann::json;
   if (!is_valid_utf8(text, size)) fail_format(prefix + "not_utf8", what + ": not valid UTF-8");
+  // nlohmann's lexer takes a NUL byte for the end of input, which would accept "{}\0junk".
+  if (std::memchr(text, '\0', size) != nullptr) {
+    fail_format(prefix + "not_json", what + ": NUL byte in JSON text");
+  }
 
   // One key set per open object; arrays push nothing (their objects push their own sets).
   std::vector<std::set<std::string>> open_objects;
