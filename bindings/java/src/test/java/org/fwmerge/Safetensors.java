@@ -13,11 +13,11 @@ import java.util.regex.Pattern;
  * A minimal, independent safetensors writer and reader for the tests (F32 only): an 8-byte
  * little-endian header length, a JSON header, then the tensors' bytes.
  */
-final class Safetensors {
+public final class Safetensors {
   private Safetensors() {}
 
   /** Writes name/shape/data triples: names[i], shapes[i], data[i]. */
-  static void write(Path path, String[] names, long[][] shapes, float[][] data) throws IOException {
+  public static void write(Path path, String[] names, long[][] shapes, float[][] data) throws IOException {
     StringBuilder json = new StringBuilder("{");
     long offset = 0;
     int bodySize = 0;
@@ -50,14 +50,14 @@ final class Safetensors {
   }
 
   /** The header's JSON text. */
-  static String header(Path path) throws IOException {
+  public static String header(Path path) throws IOException {
     byte[] raw = Files.readAllBytes(path);
     long n = ByteBuffer.wrap(raw, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
     return new String(raw, 8, (int) n, StandardCharsets.UTF_8);
   }
 
   /** The F32 data of one tensor, found through its header entry. */
-  static float[] read(Path path, String name) throws IOException {
+  public static float[] read(Path path, String name) throws IOException {
     byte[] raw = Files.readAllBytes(path);
     long n = ByteBuffer.wrap(raw, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
     String json = new String(raw, 8, (int) n, StandardCharsets.UTF_8);
