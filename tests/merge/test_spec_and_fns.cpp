@@ -1,0 +1,161 @@
+// Parameter validation and the FW step merge functions.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "merge/merge_fns.h"
+#include "merge/merge_spec.h"
+#include "merge_test_util.h"
+#include "util/error.h"
+
+namespace {
+
+using mt::expect_near;
+using mt::vec;
+
+fw_status spec_status(const fw_merge_params &p, size_t n) {
+  try {
+    fw::spec_from_params(p, n);
+    return FW_OK;
+  } catch (const fw::Error &e) {
+    return e.code();
+  }
+}
+
+TEST(MergeSpec, DefaultsPerMethod) {
+  fw_merge_params p = fw::default_merge_params(FW_MERGE_TIES);
+  EXPECT_EQ(p.struct_size, sizeof(fw_merge_params));
+  EXPECT_DOUBLE_EQ(p.density, 0.2);
+  EXPECT_DOUBLE_EQ(p.scaling, 1.0);
+  EXPECT_EQ(p.normalize, 1);
+  p = fw::default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  EXPECT_DOUBLE_EQ(p.scaling, 0.3);
+  EXPECT_EQ(p.normalize, 0);
+  p = fw::default_merge_params(FW_MERGE_DARE_TIES);
+  EXPECT_DOUBLE_EQ(p.drop_rate, 0.9);
+  p = fw::default_merge_params(FW_MERGE_BREADCRUMBS);
+  EXPECT_DOUBLE_EQ(p.density, 0.9);
+  EXPECT_DOUBLE_EQ(p.beta, 0.01);
+  for (int m = FW_MERGE_LINEAR; m <= FW_MERGE_BREADCRUMBS_TIES; ++m)
+    EXPECT_EQ(spec_status(fw::default_merge_params(static_cast<fw_merge_method>(m)), 3), FW_OK);
+}
+
+TEST(MergeSpec, RejectsOutOfRangeValues) {
+  fw_merge_params p = fw::default_merge_params(FW_MERGE_TIES);
+  for (double d : {0.0, -0.1, 1.0000001, std::nan("")}) {
+    p.density = d;
+    EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT) << d;
+  }
+  p.density = 1.0;
+  EXPECT_EQ(spec_status(p, 2), FW_OK);
+  p = fw::default_merge_params(FW_MERGE_DARE_LINEAR);
+  for (double d : {1.0, -0.01, 2.0}) {
+    p.drop_rate = d;
+    EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT) << d;
+  }
+  p.drop_rate = 0.0;
+  EXPECT_EQ(spec_status(p, 2), FW_OK);
+  p = fw::default_merge_params(FW_MERGE_BREADCRUMBS);
+  p.beta = 1.0;
+  EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);
+  p = fw::default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  p.scaling = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);
+  p = fw::default_merge_params(FW_MERGE_LINEAR);
+  p.method = static_cast<fw_merge_method>(99);
+  EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);
+  p = fw::default_merge_params(FW_MERGE_LINEAR);
+  p.struct_size = 0;
+  EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);
+}
+
+TEST(MergeSpec, WeightsAreChecked) {
+  const double nan_weights[] = {1.0, std::nan("")};
+  const double zero_sum[] = {1.0, -1.0};
+  fw_merge_params p = fw::default_merge_params(FW_MERGE_LINEAR);
+  p.weights = nan_weights;
+  EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);
+  p.weights = zero_sum;
+  EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);  // normalize by 0
+  p.normalize = 0;
+  EXPECT_EQ(spec_status(p, 2), FW_OK);
+  p = fw::default_merge_params(FW_MERGE_MODEL_STOCK);
+  p.weights = zero_sum;
+  EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);
+  p.weights = nullptr;
+  EXPECT_EQ(spec_status(p, 1), FW_ERR_INVALID_ARGUMENT);  // model stock needs 2
+}
+
+TEST(MergeSpec, OlderStructSizeKeepsDefaults) {
+  // A caller compiled when the struct ended after `beta`: the later fields take the defaults.
+  fw_merge_params p = fw::default_merge_params(FW_MERGE_TIES);
+  p.normalize = 0;
+  p.seed = 99;
+  p.struct_size = offsetof(fw_merge_params, weights);
+  const fw::MergeSpec s = fw::spec_from_params(p, 2);
+  EXPECT_TRUE(s.normalize);
+  EXPECT_EQ(s.seed, 0u);
+}
+
+TEST(MergeFns, TiesSingleDirectionIsScaledTrim) {
+  fw_merge_params p = fw::default_merge_params(FW_MERGE_TIES);
+  p.density = 0.5;
+  p.scaling = 0.9;
+  const auto fn = fw::make_method_merge_fn(fw::spec_from_params(p, 0));
+  EXPECT_TRUE(fn->leaves_hull());
+  EXPECT_EQ(fn->name(), "ties");
+  // k = 2 of 4: 0.4 and -0.3 survive; theta + 0.9 * [0.4, 0, 0, -0.3].
+  expect_near(fn->apply(vec({1, 1, 1, 1}), {vec({0.4f, -0.1f, 0.2f, -0.3f})}, 0),
+              {1.36f, 1, 1, 0.73f});
+  // Two directions, density 1: signs of [0.2 - 0.1, -0.2 + 0.1] = [+, -]; disjoint means 0.2, -0.2.
+  p.density = 1.0;
+  p.scaling = 1.0;
+  const auto fn2 = fw::make_method_merge_fn(fw::spec_from_params(p, 0));
+  expect_near(fn2->apply(vec({0, 0}), {vec({0.2f, 0.1f}), vec({-0.1f, -0.2f})}, 0), {0.2f, -0.2f});
+  EXPECT_NE(fn2->recipe_json().find("\"ties\""), std::string::npos);
+}
+
+TEST(MergeFns, DareIsSeededPerDirection) {
+  fw_merge_params p = fw::default_merge_params(FW_MERGE_DARE_LINEAR);
+  p.drop_rate = 0.4;
+  p.scaling = 1.0;
+  const auto fn = fw::make_method_merge_fn(fw::spec_from_params(p, 0));
+  const std::vector<float> d0 = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
+                           d1 = {-1, 1, -1, 1, -1, 1, -1, 1, -1, 1};
+  const uint64_t seed = 1234;
+  // Direction j draws stream_key(seed, 0, j).
+  const std::vector<float> r0 = mt::dare_reference(d0, 0.4, seed, 0, 0);
+  const std::vector<float> r1 = mt::dare_reference(d1, 0.4, seed, 0, 1);
+  std::vector<float> expected(10);
+  for (size_t e = 0; e < 10; ++e) expected[e] = 2 + r0[e] + r1[e];
+  const at::Tensor theta = at::full({10}, 2.0f);
+  const at::Tensor got = fn->apply(theta, {vec(d0), vec(d1)}, seed);
+  expect_near(got, expected, 1e-5);
+  EXPECT_TRUE(mt::same_bytes(got, fn->apply(theta, {vec(d0), vec(d1)}, seed)));
+}
+
+TEST(MergeFns, FactoryRejectsWhatIsNotAStepFunction) {
+  auto code = [](fw_merge_method m, const double *weights) {
+    fw_merge_params p = fw::default_merge_params(m);
+    fw::MergeSpec s = fw::spec_from_params(p, 0);
+    if (weights) s.weights = {weights[0]};
+    try {
+      fw::make_method_merge_fn(s);
+      return FW_OK;
+    } catch (const fw::Error &e) {
+      return e.code();
+    }
+  };
+  const double w = 1.0;
+  EXPECT_EQ(code(FW_MERGE_MODEL_STOCK, nullptr), FW_ERR_UNSUPPORTED);
+  EXPECT_EQ(code(FW_MERGE_LINEAR, nullptr), FW_ERR_UNSUPPORTED);
+  EXPECT_EQ(code(FW_MERGE_TIES, &w), FW_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(code(FW_MERGE_TASK_ARITHMETIC, nullptr), FW_OK);
+  // Weights through the public struct with n == 0 (step functions) are refused too.
+  fw_merge_params p = fw::default_merge_params(FW_MERGE_TIES);
+  p.weights = &w;
+  EXPECT_EQ(spec_status(p, 0), FW_ERR_INVALID_ARGUMENT);
+}
+
+}  // namespace
