@@ -27,10 +27,12 @@
 //! Threading: a [`Solver`] may move between threads but is used by one at a time (`&mut self`);
 //! the objective runs on the thread that called [`Solver::step`] or [`Solver::run`].
 
+#[macro_use]
+mod params;
 mod asktell;
 mod error;
+mod merge;
 mod objective;
-mod params;
 mod path;
 mod solver;
 mod step;
@@ -38,6 +40,7 @@ mod tensor;
 
 pub use asktell::{AskTell, Request};
 pub use error::{Error, Result, Status};
+pub use merge::{merge, MergeMethod, MergeParams};
 pub use params::{Dtype, ExportOptions, Granularity, Lmo, Params, Score, SoftSolver, StepRule};
 pub use solver::Solver;
 pub use step::StepInfo;

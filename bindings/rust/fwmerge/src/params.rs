@@ -1,8 +1,9 @@
 //! Solver and export parameters as plain Rust values, converted to the C structs on each call.
-use crate::error::{Error, Result};
+use crate::error::Result;
 use fwmerge_sys as sys;
 
 /// A Rust enum mirroring a C enum; unknown raw values are an error, never undefined behaviour.
+/// (Used by the other modules too: `params` is declared first with `#[macro_use]`.)
 macro_rules! c_enum {
     ($(#[$doc:meta])* $name:ident : $raw:ty { $($(#[$vdoc:meta])* $variant:ident = $c:path),+ $(,)? }) => {
         $(#[$doc])*
@@ -14,10 +15,10 @@ macro_rules! c_enum {
                 match self { $($name::$variant => $c),+ }
             }
 
-            pub fn from_raw(value: $raw) -> Result<$name> {
+            pub fn from_raw(value: $raw) -> $crate::Result<$name> {
                 match value {
                     $(v if v == $c => Ok($name::$variant),)+
-                    other => Err(Error::invalid(format!(
+                    other => Err($crate::Error::invalid(format!(
                         concat!("unknown ", stringify!($name), " value {}"), other))),
                 }
             }

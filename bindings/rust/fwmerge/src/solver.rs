@@ -1,6 +1,7 @@
 //! The solver handle: RAII over `fw_solver`, owning the host objective it calls.
 use crate::asktell::AskTell;
 use crate::error::{check, Error, Result, Status};
+use crate::merge::MergeParams;
 use crate::objective::{boxed, trampoline, BoxedObjective};
 use crate::params::{ExportOptions, Params};
 use crate::path::c_path;
@@ -76,6 +77,27 @@ impl Solver {
     pub fn set_start_file(&mut self, path: impl AsRef<Path>) -> Result<()> {
         let p = c_path(path.as_ref())?;
         check(unsafe { sys::fw_set_start_file(self.as_raw(), p.as_ptr()) })
+    }
+
+    /// The FW step's merge function: `None` (or `Linear`) is the convex combination; TIES, DARE,
+    /// breadcrumbs and task arithmetic apply to the step's directions (before the first step).
+    pub fn set_merge_function(&mut self, params: Option<&MergeParams>) -> Result<()> {
+        let raw = match params {
+            Some(p) if p.weights.is_some() => {
+                return Err(Error::invalid("a step merge function takes no weights"));
+            }
+            Some(p) => Some(p.to_raw()),
+            None => None,
+        };
+        let ptr = raw.as_ref().map_or(std::ptr::null(), |r| r as *const _);
+        check(unsafe { sys::fw_set_merge_function(self.as_raw(), ptr) })
+    }
+
+    /// Starts from a data-free merge of the pool against the base (an extra vertex, index -1).
+    pub fn set_start_merge(&mut self, params: &MergeParams) -> Result<()> {
+        params.check_weights(self.pool_size())?;
+        let raw = params.to_raw();
+        check(unsafe { sys::fw_set_start_merge(self.as_raw(), &raw) })
     }
 
     /// Sets the objective: given the current point, return the loss and, when `grads` is not
