@@ -58,7 +58,7 @@ func run(poolDir, outFile string) error {
 		return err
 	}
 	for _, step := range history {
-		fmt.Printf("step %d loss %.9g gap %.9g\n", step.Iteration, step.Loss, step.Gap)
+		fmt.Printf("step %d: loss %.6f gap %.6f gamma %.4f\n", step.Iteration, step.Loss, step.Gap, step.Gamma)
 	}
 	return solver.Export(outFile, fwmerge.DefaultExportOptions())
 }

@@ -1,4 +1,5 @@
 import java.util.List;
+import java.util.Locale;
 import org.fwmerge.Params;
 import org.fwmerge.Solver;
 import org.fwmerge.StepInfo;
@@ -43,7 +44,8 @@ public final class Quadratic {
       solver.setObjective(Quadratic::objective);
       solver.run();
       for (StepInfo step : solver.history()) {
-        System.out.printf("step %d loss %.9g gap %.9g%n", step.iteration, step.loss, step.gap);
+        System.out.printf(
+            Locale.ROOT, "step %d: loss %.6f gap %.6f gamma %.4f%n", step.iteration, step.loss, step.gap, step.gamma);
       }
       solver.export(args[1]);
     }
