@@ -18,7 +18,7 @@ type testTensor struct {
 	data  []float32
 }
 
-func writeSafetensors(t *testing.T, path string, tensors []testTensor) {
+func writeSafetensors(t testing.TB, path string, tensors []testTensor) {
 	t.Helper()
 	header := map[string]any{}
 	var body []byte
