@@ -34,8 +34,8 @@ fn run(pool: &Path, out: &Path) -> fwmerge::Result<()> {
     solver.run()?;
     for info in solver.history()? {
         println!(
-            "step {} loss {:.9e} gap {:.9e}",
-            info.iteration, info.loss, info.gap
+            "step {}: loss {:.6} gap {:.6} gamma {:.4}",
+            info.iteration, info.loss, info.gap, info.gamma
         );
     }
     solver.export(out, &ExportOptions::default())
