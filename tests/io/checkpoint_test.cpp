@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstdio>
+
 #include "io/safetensors_writer.h"
 #include "io_test_util.h"
 #include "test_support.h"
@@ -139,12 +141,14 @@ TEST(Release, RssReturnsAfterLoadingA64MiBTensor) {
   EXPECT_GT(loaded, before + 60 * 1024 * 1024);
   ckpt->release("w");
   const uint64_t released = fwtest::current_rss_bytes();
-  EXPECT_LT(released, before + 4 * 1024 * 1024)
+  EXPECT_LT(released, before + 8 * 1024 * 1024)
       << "before " << before << " loaded " << loaded << " released " << released;
+  std::printf("RSS MiB: before %.1f, loaded %.1f, released %.1f\n", before / 1048576.0,
+              loaded / 1048576.0, released / 1048576.0);
   // The pages come back from the page cache when touched again.
   EXPECT_EQ(ckpt->load_f32("w").sum().item<double>(), 0.5 * static_cast<double>(n));
   ckpt->release_all();
-  EXPECT_LT(fwtest::current_rss_bytes(), before + 4 * 1024 * 1024);
+  EXPECT_LT(fwtest::current_rss_bytes(), before + 8 * 1024 * 1024);
 }
 
 }  // namespace
