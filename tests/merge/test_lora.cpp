@@ -1,6 +1,7 @@
 // PEFT LoRA adapters as checkpoints: W + scale * (B @ A) per tensor against a direct computation,
 // scale rules (alpha / r, rsLoRA, rank/alpha patterns), fan_in_fan_out, embeddings,
 // modules_to_save, and the rejected variants.
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -198,6 +199,36 @@ TEST_F(LoraTest, RejectsAdaptersThatDoNotFitTheBase) {
   } catch (const fw::Error &e) {
     EXPECT_EQ(e.code(), FW_ERR_INVALID_ARGUMENT);
   }
+}
+
+TEST(LoraDeterminism, ThreadCountDoesNotChangeTheDelta) {
+  // A larger projection so the matmul and the add are split over threads.
+  const std::string dir = fwtest::temp_dir("lora_threads");
+  const int64_t out = 384, in = 512, r = 16;
+  const auto fill = [](int64_t n, double f) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) v[i] = static_cast<float>(std::sin(f * static_cast<double>(i)));
+    return v;
+  };
+  const std::string base_path = dir + "/base.safetensors";
+  fwtest::write_safetensors(base_path, {{"layer.weight", {out, in}, fill(out * in, 0.11)}});
+  const auto base = fw::open_checkpoint(base_path, nullptr);
+  const std::string adapter =
+      lf::write_adapter("lora_threads_adapter", R"({"r": 16, "lora_alpha": 32})",
+                        {{std::string(kP) + "layer.lora_A.weight", {r, in}, fill(r * in, 0.37)},
+                         {std::string(kP) + "layer.lora_B.weight", {out, r}, fill(out * r, 0.53)}});
+  const auto ckpt = fw::open_lora_adapter(adapter, base.get());
+  const int saved = at::get_num_threads();
+  at::set_num_threads(1);
+  const at::Tensor one = ckpt->load_f32("layer.weight").clone();
+  at::set_num_threads(2);
+  const at::Tensor two = ckpt->load_f32("layer.weight").clone();
+  at::set_num_threads(saved);
+  EXPECT_TRUE(mt::same_bytes(one, two));
+  // And it is W + 2 B @ A.
+  const std::vector<float> expected = lf::lora_expected(
+      fill(out * in, 0.11), fill(r * in, 0.37), fill(out * r, 0.53), out, r, in, 2.0, false);
+  mt::expect_near(one, expected, 1e-4);
 }
 
 }  // namespace
