@@ -31,6 +31,7 @@
 mod params;
 mod asktell;
 mod error;
+mod hooks;
 mod merge;
 mod objective;
 mod path;
@@ -40,6 +41,7 @@ mod tensor;
 
 pub use asktell::{AskTell, Request};
 pub use error::{Error, Result, Status};
+pub use hooks::LogLevel;
 pub use merge::{merge, MergeMethod, MergeParams};
 pub use params::{Dtype, ExportOptions, Granularity, Lmo, Params, Score, SoftSolver, StepRule};
 pub use solver::Solver;

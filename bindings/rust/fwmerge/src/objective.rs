@@ -9,8 +9,9 @@ use std::os::raw::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// The type-erased objective: the user's error is already rendered to text.
-pub(crate) type BoxedObjective =
-    Box<dyn FnMut(&[TensorView<'_>], &mut [GradView<'_>]) -> Result<f64, String> + Send>;
+pub(crate) type BoxedObjectiveFn =
+    dyn FnMut(&[TensorView<'_>], &mut [GradView<'_>]) -> Result<f64, String> + Send;
+pub(crate) type BoxedObjective = Box<BoxedObjectiveFn>;
 
 pub(crate) fn boxed<F, E>(mut f: F) -> BoxedObjective
 where

@@ -1,8 +1,12 @@
 //! The solver handle: RAII over `fw_solver`, owning the host objective it calls.
 use crate::asktell::AskTell;
 use crate::error::{check, Error, Result, Status};
+use crate::hooks::{
+    abort_trampoline, log_trampoline, progress_trampoline, AbortFn, LogFn, LogLevel, ProgressFn,
+    Slot,
+};
 use crate::merge::MergeParams;
-use crate::objective::{boxed, trampoline, BoxedObjective};
+use crate::objective::{boxed, trampoline, BoxedObjectiveFn};
 use crate::params::{ExportOptions, Params};
 use crate::path::c_path;
 use crate::step::StepInfo;
@@ -16,8 +20,11 @@ use std::ptr::NonNull;
 /// A Frank-Wolfe merging solver (`fw_solver`); freed on drop.
 pub struct Solver {
     raw: NonNull<sys::fw_solver>,
-    /// From Box::into_raw; the library holds it as user_data. Freed after the solver.
-    objective: *mut BoxedObjective,
+    // Closures the library holds as user_data; fields drop after Solver::drop frees the handle.
+    objective: Slot<BoxedObjectiveFn>,
+    progress: Slot<ProgressFn>,
+    log: Slot<LogFn>,
+    abort: Slot<AbortFn>,
 }
 
 // SAFETY: the library allows a solver on any thread, one thread at a time; `&mut self` on every
@@ -35,7 +42,10 @@ impl Solver {
             .ok_or_else(|| Error::new(Status::Internal, "fw_solver_new returned no handle"))?;
         Ok(Solver {
             raw,
-            objective: std::ptr::null_mut(),
+            objective: Slot::empty(),
+            progress: Slot::empty(),
+            log: Slot::empty(),
+            abort: Slot::empty(),
         })
     }
 
@@ -111,21 +121,58 @@ impl Solver {
             + 'static,
         E: Display,
     {
-        let new = Box::into_raw(Box::new(boxed(f)));
-        // SAFETY: `new` lives until replaced or the solver is freed (see Drop).
-        let status = unsafe {
-            sys::fw_set_objective_callback(self.as_raw(), Some(trampoline), new as *mut _)
-        };
-        if let Err(e) = check(status) {
-            drop(unsafe { Box::from_raw(new) });
-            return Err(e);
-        }
-        let old = std::mem::replace(&mut self.objective, new);
-        if !old.is_null() {
-            // SAFETY: the library no longer refers to the old closure.
-            drop(unsafe { Box::from_raw(old) });
-        }
-        Ok(())
+        let raw = self.as_raw();
+        self.objective.set(Some(boxed(f)), |ud| {
+            // SAFETY: ud stays valid until replaced or the solver is freed.
+            check(unsafe { sys::fw_set_objective_callback(raw, Some(trampoline), ud) })
+        })
+    }
+
+    /// Called after each completed step (callback or ask/tell) with its info.
+    pub fn set_progress<F: FnMut(&StepInfo) + Send + 'static>(&mut self, f: F) -> Result<()> {
+        let raw = self.as_raw();
+        self.progress.set(Some(Box::new(f)), |ud| {
+            check(unsafe { sys::fw_set_progress_callback(raw, Some(progress_trampoline), ud) })
+        })
+    }
+
+    pub fn clear_progress(&mut self) -> Result<()> {
+        let raw = self.as_raw();
+        self.progress.set(None, |_| {
+            check(unsafe { sys::fw_set_progress_callback(raw, None, std::ptr::null_mut()) })
+        })
+    }
+
+    /// Receives the library's log lines (one INFO line per step, ...).
+    pub fn set_log<F: FnMut(LogLevel, &str) + Send + 'static>(&mut self, f: F) -> Result<()> {
+        let raw = self.as_raw();
+        self.log.set(Some(Box::new(f)), |ud| {
+            check(unsafe { sys::fw_set_log_callback(raw, Some(log_trampoline), ud) })
+        })
+    }
+
+    pub fn clear_log(&mut self) -> Result<()> {
+        let raw = self.as_raw();
+        self.log.set(None, |_| {
+            check(unsafe { sys::fw_set_log_callback(raw, None, std::ptr::null_mut()) })
+        })
+    }
+
+    /// Polled between tensors and evaluations; returning true (or panicking) aborts the step
+    /// with [`Status::Aborted`], leaving the solver unchanged. Not consulted during ask/tell
+    /// steps: there the host stops with [`AskTell::cancel`] (or by dropping the step).
+    pub fn set_abort<F: FnMut() -> bool + Send + 'static>(&mut self, f: F) -> Result<()> {
+        let raw = self.as_raw();
+        self.abort.set(Some(Box::new(f)), |ud| {
+            check(unsafe { sys::fw_set_abort_callback(raw, Some(abort_trampoline), ud) })
+        })
+    }
+
+    pub fn clear_abort(&mut self) -> Result<()> {
+        let raw = self.as_raw();
+        self.abort.set(None, |_| {
+            check(unsafe { sys::fw_set_abort_callback(raw, None, std::ptr::null_mut()) })
+        })
     }
 
     /// One FW iteration with the objective. On error the solver is unchanged.
@@ -199,11 +246,8 @@ impl Solver {
 
 impl Drop for Solver {
     fn drop(&mut self) {
-        // SAFETY: the handle came from fw_solver_new and is freed once; the objective only after
-        // the library can no longer call it.
+        // SAFETY: the handle came from fw_solver_new and is freed once; the closures (fields)
+        // are dropped after this, when the library can no longer call them.
         unsafe { sys::fw_solver_free(self.as_raw()) };
-        if !self.objective.is_null() {
-            drop(unsafe { Box::from_raw(self.objective) });
-        }
     }
 }
