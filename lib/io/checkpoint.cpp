@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "io/hf_index.h"
+#include "io/lora_adapter.h"
 #include "io/mapped_checkpoint.h"
 #include "io/safetensors_reader.h"
 #include "util/error.h"
@@ -38,11 +39,8 @@ std::unique_ptr<Checkpoint> open_checkpoint(const std::string &path, const Check
     files.push_back(SafetensorsFile::open(path));
     return std::make_unique<MappedCheckpoint>(path, std::move(files));
   }
-  if (exists(path + "/adapter_config.json")) {
-    (void)base;
-    // TODO(lora owner): replace this line with `return open_lora_adapter(path, base);`
-    fail(FW_ERR_UNSUPPORTED, "PEFT adapter folders: not supported yet (" + path + ")");
-  }
+  // An adapter folder may also carry model files; the adapter is what it means.
+  if (exists(path + "/adapter_config.json")) return open_lora_adapter(path, base);
   if (exists(path + "/model.safetensors.index.json")) {
     return std::make_unique<MappedCheckpoint>(path, open_sharded_folder(path));
   }
