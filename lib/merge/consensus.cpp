@@ -37,7 +37,9 @@ at::Tensor ties_disjoint(const std::vector<at::Tensor> &taus, const std::vector<
   require_members(taus);
   std::vector<at::Tensor> weighted;
   weighted.reserve(taus.size());
-  for (size_t i = 0; i < taus.size(); ++i) weighted.push_back(taus[i].mul(weight_at(weights, i)));
+  // Unit weights (the common case) reuse the inputs instead of holding n more tensors.
+  for (size_t i = 0; i < taus.size(); ++i)
+    weighted.push_back(weights.empty() ? taus[i] : taus[i].mul(weight_at(weights, i)));
   at::Tensor mass = weighted[0].clone();
   for (size_t i = 1; i < weighted.size(); ++i) mass.add_(weighted[i]);
   const at::Tensor elected = mass.sign();  // 0 where the summed mass is exactly 0
