@@ -1,0 +1,104 @@
+// Shared pieces of the C API tests: pools written independently of the library (test_support),
+// a quadratic host objective with injectable faults, snapshots of everything a host can observe,
+// and an independent safetensors header parser. Everything talks to the library through fwmerge.h.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "fwmerge.h"
+#include "test_support.h"
+
+namespace capi {
+
+struct SolverDeleter {
+  void operator()(fw_solver *s) const { fw_solver_free(s); }
+};
+using SolverPtr = std::unique_ptr<fw_solver, SolverDeleter>;
+
+// fw_solver_new with `params` (defaults when null); fails the test on error.
+SolverPtr new_solver(const fw_params *params = nullptr);
+
+struct PoolFiles {
+  std::string dir, base;
+  std::vector<std::string> members;
+};
+
+// Writes base + members (each a list of tensors) into a fresh temp folder.
+PoolFiles write_pool(const std::string &label, const std::vector<fwtest::TestTensor> &base,
+                     const std::vector<std::vector<fwtest::TestTensor>> &members);
+
+// The closed-form problem: one tensor "w" in R^3, base 0, pool {e1, e2, e3} (vertices of the hull
+// {x >= 0, sum x <= 1} together with the base), all in `dtype`.
+PoolFiles write_unit_pool(const std::string &label, const std::string &dtype = "F32");
+
+// fw_set_base + fw_pool_add of every member; fails the test on error.
+void load_pool(fw_solver *solver, const PoolFiles &pool);
+
+// l = 1/2 sum_t ||x_t - target_t||^2 (targets by tensor name; a tensor without one has target 0),
+// grad = x - target. Counts calls and can fail call number `fail_at` (1-based) in several ways.
+struct Quadratic {
+  enum class Fault { kStatus, kStatusNoMessage, kNanLoss, kInfLoss, kNanGrad, kInfGrad };
+  std::map<std::string, std::vector<double>> target;
+  int calls = 0;
+  int gradient_calls = 0;
+  int fail_at = 0;  // 0: never
+  Fault fault = Fault::kStatus;
+  std::string fault_tensor;  // tensor that gets the NaN/Inf gradient entry
+  std::string message = "host objective exploded";
+  // Evaluates at `params` (fills grads when non-null); the shared body of callback and ask/tell.
+  fw_status evaluate(const fw_tensor *params, size_t n, fw_tensor *grads, double *loss);
+};
+fw_status quadratic_callback(const fw_tensor *params, size_t n, fw_tensor *grads, double *loss,
+                             void *user_data);
+
+// One step driven by ask/tell with `q` answering every request; returns fw_step_finish's status.
+fw_status ask_tell_step(fw_solver *solver, Quadratic *q, fw_step_info *info);
+
+// A zeroed fw_step_info with struct_size set.
+fw_step_info blank_info();
+
+// fw_step_info as plain data (arrays copied), compared bit for bit (NaN == NaN).
+struct StepCopy {
+  fw_step_info info;
+  std::vector<int32_t> chosen;
+  std::vector<double> lambdas;
+};
+StepCopy copy_step(const fw_step_info &info);
+bool same_bits(const StepCopy &a, const StepCopy &b);
+
+// Everything a host can observe of a solver's state: theta bytes per tensor, history (all infos).
+struct Snapshot {
+  std::vector<std::string> names;
+  std::vector<std::vector<uint8_t>> theta;
+  std::vector<StepCopy> history;
+};
+Snapshot snapshot(const fw_solver *solver);
+// Gtest-friendly comparison: "" when equal, else what differs.
+std::string diff(const Snapshot &a, const Snapshot &b);
+
+// fp32 values of tensor `index` of fw_current.
+std::vector<float> current_values(const fw_solver *solver, size_t index = 0);
+
+// An independent safetensors parse: the header JSON and the data section.
+struct ParsedFile {
+  nlohmann::json header;
+  std::vector<uint8_t> bytes;
+  uint64_t data_start = 0;  // 8 + header length
+  // Raw bytes of one tensor (checked against the file size).
+  std::vector<uint8_t> tensor_bytes(const std::string &name) const;
+  std::map<std::string, std::string> metadata() const;
+};
+ParsedFile parse_safetensors(const std::string &path);
+
+// Little-endian decoding of a tensor's bytes in its dtype ("F32", "F16", "BF16") to float.
+std::vector<float> decode(const std::vector<uint8_t> &bytes, const std::string &dtype);
+
+// File names in a folder (sorted, "." and ".." excluded).
+std::vector<std::string> list_dir(const std::string &dir);
+
+}  // namespace capi
