@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.h"
+#include "util/malloc_tuning.h"
 
 namespace fw {
 
@@ -35,6 +36,7 @@ void validate_params(const fw_params &p) {
 
 Solver::Solver(const fw_params &params) : params_(params), merge_fn_(make_convex_merge_fn()) {
   validate_params(params_);
+  pin_malloc_mmap_threshold();
 }
 
 Solver::~Solver() = default;

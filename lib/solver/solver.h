@@ -73,27 +73,36 @@ class Solver {
   const std::vector<std::string> &block_names() const { return block_names_; }
   const MergeFn &merge_fn() const { return *merge_fn_; }
 
+  // The hull's vertices (pool members, then the start point when it is not a member) and one LMO
+  // pass over them: exposed for benchmarks and diagnostics; step() uses the same code.
+  struct Vertex {
+    const Checkpoint *checkpoint;
+    int32_t id;  // pool index, or -1 for the start vertex
+  };
+  struct LmoScores {
+    std::vector<std::vector<double>> score;  // [vertex][block]: selection score (lower is better)
+    std::vector<std::vector<double>> inner;  // [vertex][block]: <grad_b, vertex_b>
+    std::vector<double> theta_inner;         // [block]: <grad_b, theta_b>
+    std::vector<std::vector<int>>
+        ranking;  // per block: vertex positions by score, ties by position
+  };
+  std::vector<Vertex> vertices() const;
+  LmoScores lmo_pass(const std::vector<at::Tensor> &grad, const std::vector<Vertex> &verts) const;
+
   // JSON text for the export metadata.
   std::string recipe_json() const;
   std::string history_json() const;
 
  private:
-  struct Vertex {
-    const Checkpoint *checkpoint;
-    int32_t id;  // pool index, or -1 for the start vertex
-  };
-  struct LmoScores;
   class CandidateCache;
 
   void require_base() const;
   void require_no_steps(const char *what) const;
   void rebuild_blocks();
   void reset_iterate();
-  std::vector<Vertex> vertices() const;
   void poll_abort() const;
   void log(fw_log_level level, const std::string &message) const;
 
-  LmoScores lmo_pass(const std::vector<at::Tensor> &grad, const std::vector<Vertex> &verts) const;
   StepRecord hard_step(Evaluator &evaluator, double loss, const std::vector<at::Tensor> &grad,
                        const LmoScores &scores, const std::vector<Vertex> &verts,
                        std::vector<at::Tensor> *next) const;

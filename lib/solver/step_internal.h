@@ -7,15 +7,6 @@
 
 namespace fw {
 
-// LMO results of one pass over the vertices. Blocks: 1 task-wise, one per layer block otherwise.
-struct Solver::LmoScores {
-  std::vector<std::vector<double>> score;  // [vertex][block]: selection score (lower is better)
-  std::vector<std::vector<double>> inner;  // [vertex][block]: <grad_b, vertex_b>
-  std::vector<double> theta_inner;         // [block]: <grad_b, theta_b>
-  // Vertex positions per block ordered by score (ties: lower position first).
-  std::vector<std::vector<int>> ranking;
-};
-
 // <a, b> over all elements (fp32 product, returned as double for accumulation across tensors).
 double inner_product(const at::Tensor &a, const at::Tensor &b);
 
