@@ -16,14 +16,16 @@ struct TensorEntry {
   DType dtype;
   std::vector<int64_t> shape;
   int64_t numel;
-  uint64_t begin;  // offset of the data relative to the file start (8 + header_len + data_offsets[0])
+  uint64_t
+      begin;  // offset of the data relative to the file start (8 + header_len + data_offsets[0])
   uint64_t nbytes;
 };
 
 class SafetensorsFile {
  public:
   // Parses and validates the header (see shared/docs/formats.md); throws fw::Error
-  // (FW_ERR_IO / FW_ERR_FORMAT with a "[defect]" name). Maps the file read-only; reads no tensor data.
+  // (FW_ERR_IO / FW_ERR_FORMAT with a "[defect]" name). Maps the file read-only; reads no tensor
+  // data.
   static std::unique_ptr<SafetensorsFile> open(const std::string &path);
   ~SafetensorsFile();
   SafetensorsFile(const SafetensorsFile &) = delete;
@@ -31,7 +33,7 @@ class SafetensorsFile {
 
   const std::string &path() const { return path_; }
   const std::vector<TensorEntry> &tensors() const { return tensors_; }  // sorted by offset
-  const TensorEntry *find(const std::string &name) const;              // nullptr if absent
+  const TensorEntry *find(const std::string &name) const;               // nullptr if absent
   const std::map<std::string, std::string> &metadata() const { return metadata_; }
 
   // Pointer to a tensor's bytes inside the mapping. Valid while this object lives.
