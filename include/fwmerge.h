@@ -387,6 +387,54 @@ FW_API fw_status fw_set_merge_function(fw_solver *solver, const fw_merge_params 
  * model, fp32) and become an extra vertex (index -1). Same rules as fw_set_start_file. */
 FW_API fw_status fw_set_start_merge(fw_solver *solver, const fw_merge_params *params);
 
+/* ---- Built-in LibTorch objective ---- */
+
+/* Instead of a host callback, the library can evaluate the objective itself: a TorchScript module
+ * (torch.jit.script(...).save(path), or torch::jit::Module::save) run on calibration tensors from a
+ * .safetensors file. At each evaluation the point's tensors are written into the module's
+ * parameters (no copies), every term runs one of the module's methods on its inputs, and the loss
+ * is sum_i weight_i * term_i / sum_i weight_i, with
+ *   term_i = mean cross-entropy of the logits against the labels, when labels is set;
+ *   term_i = mean prediction entropy -sum_c p_c log p_c (no labels: the AdaMerging setting).
+ * Several terms give a multi-task objective (e.g. one method per task head). Gradients come from
+ * LibTorch autograd; module parameters that are not mapped stay frozen. */
+typedef struct fw_objective_term {
+  const char *method; /* module method taking the inputs, returning logits [N, C]; NULL = "forward" */
+  const char *inputs; /* calibration tensor name: inputs [N, ...], F32/F16/BF16 */
+  const char *labels; /* calibration tensor name: labels [N], I64/I32/U8, values in [0, C); NULL:
+                         prediction entropy */
+  double weight;      /* finite, > 0 */
+} fw_objective_term;
+
+typedef struct fw_torchscript_objective {
+  uint32_t struct_size;         /* sizeof(fw_torchscript_objective), set by the default function */
+  const char *module_path;      /* TorchScript file */
+  const char *calibration_path; /* .safetensors holding the terms' inputs and labels */
+  const char *const *param_map; /* 2 * n_param_map strings: (module parameter name with dots,
+                                   base tensor name), ...; NULL: every module parameter whose name
+                                   is a base tensor name */
+  size_t n_param_map;
+  const fw_objective_term *terms; /* n_terms >= 1 */
+  size_t n_terms;
+} fw_torchscript_objective;
+
+/* All pointers NULL, counts 0, struct_size set. */
+FW_API fw_torchscript_objective fw_default_torchscript_objective(void);
+
+/* Loads the module and the calibration tensors and checks them against the base (call fw_set_base
+ * first): mapped names exist on both sides and shapes agree. Replaces any objective set before
+ * (callback included); everything the struct points to is read during the call only.
+ * Errors: FW_ERR_INVALID_ARGUMENT (NULL or unknown method/parameter/calibration tensor, no terms,
+ * bad weight), FW_ERR_STATE (no base, or an ask/tell step pending), FW_ERR_IO (missing file),
+ * FW_ERR_FORMAT (unreadable module "[torchscript]", malformed calibration file),
+ * FW_ERR_NAME_MISMATCH (a mapped base name that does not exist, or no parameter matches by name),
+ * FW_ERR_SHAPE_MISMATCH (parameter vs base tensor, labels vs inputs), FW_ERR_UNSUPPORTED (dtypes).
+ * During steps, a method returning something other than [N, C] logits fails the step with
+ * FW_ERR_SHAPE_MISMATCH. Like callbacks, evaluations run on the thread calling fw_step / fw_run; the
+ * ask/tell functions do not use it. */
+FW_API fw_status fw_set_objective_torchscript(fw_solver *solver,
+                                              const fw_torchscript_objective *objective);
+
 #ifdef __cplusplus
 }
 #endif

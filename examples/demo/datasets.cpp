@@ -27,7 +27,7 @@ DataPaths default_data_paths() {
   return paths;
 }
 
-ImageSet load_fashion(const std::string &dir, const std::string &split) {
+ImageSet load_fashion(const std::string &dir, const std::string &split, bool as_float_images) {
   if (split != "train" && split != "t10k")
     throw std::invalid_argument("load_fashion: split must be \"train\" or \"t10k\", got " + split);
   const std::string images_path = dir + "/" + split + "-images-idx3-ubyte.gz";
@@ -42,7 +42,13 @@ ImageSet load_fashion(const std::string &dir, const std::string &split) {
     throw DataError("bad_dims", images_path + ": images are not 28x28");
   if (labels.max().item<int64_t>() > 9)
     throw DataError("label_range", labels_path + ": a label is above 9");
-  return ImageSet{images.to(at::kFloat).div_(255.0).unsqueeze(1), labels};
+  const ImageSet raw{images.unsqueeze(1), labels};
+  return as_float_images ? as_float(raw) : raw;
+}
+
+ImageSet as_float(const ImageSet &set) {
+  if (set.images.scalar_type() != at::kByte) return set;
+  return ImageSet{set.images.to(at::kFloat).div_(255.0), set.labels};
 }
 
 ImageSet load_digits(const std::string &csv_path) {

@@ -65,8 +65,8 @@ at::Tensor map_labels(const at::Tensor &labels, Domain domain, LabelMap map) {
 
 Sources Sources::load(const DataPaths &paths) {
   Sources s;
-  s.fashion_train = load_fashion(paths.fashion_dir, "train");
-  s.fashion_test = load_fashion(paths.fashion_dir, "t10k");
+  s.fashion_train = load_fashion(paths.fashion_dir, "train", /*as_float=*/false);
+  s.fashion_test = load_fashion(paths.fashion_dir, "t10k", /*as_float=*/false);
   s.digits = load_digits(paths.digits_csv);
   return s;
 }
@@ -88,7 +88,7 @@ TaskData make_task_data(const Sources &src, const TaskSpec &task, int task_index
   // distinct noise per split and task
   const uint64_t seed = 7919u * uint64_t(task_index + 1);
   const auto prepare = [&](const ImageSet &s, uint64_t salt) {
-    return ImageSet{apply_transform(s.images, task.transform, seed + salt),
+    return ImageSet{apply_transform(as_float(s).images, task.transform, seed + salt),
                     map_labels(s.labels, task.domain, task.label_map)};
   };
   TaskData out;

@@ -45,7 +45,7 @@ struct TaskData {
   ImageSet finetune, calib, test;  // transformed images, mapped labels
 };
 
-// The loaded sources (loaded once, shared by all tasks).
+// The loaded sources (loaded once, shared by all tasks; Fashion-MNIST kept as uint8).
 struct Sources {
   ImageSet fashion_train, fashion_test, digits;
   static Sources load(const DataPaths &paths);

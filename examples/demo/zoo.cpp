@@ -73,7 +73,7 @@ Zoo ensure_zoo(const Sources &src, const ZooConfig &cfg) {
     pretrained = load_backbone(zoo.pretrained_path);
   } else {
     // base task: upright Fashion-MNIST, 10 classes, the first 50000 training rows
-    pretrained = pretrain_backbone(src.fashion_train.slice(0, 50000), cfg.pretrain);
+    pretrained = pretrain_backbone(as_float(src.fashion_train.slice(0, 50000)), cfg.pretrain);
     save_tensors(zoo.pretrained_path, pretrained, {{"role", "pretrained"}});
   }
 

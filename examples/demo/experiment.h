@@ -1,0 +1,40 @@
+// The experiments of the demo (the paper's Table 3 and Table 5 analogues) as runs of child
+// processes, and their reports: CSV, Markdown tables, gnuplot PNGs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "child_run.h"
+
+namespace demo {
+
+struct Options {
+  bool quick = false;
+  std::string experiment = "all";    // irrelevant | relevant | ablation | all
+  std::vector<std::string> methods;  // empty: the experiment's default list
+  std::string out_dir = "fwmerge-demo-out";
+  std::string cache_root;  // empty: default_cache_root()
+  int threads = 1;
+  int fw_iters = 10;
+  int soft_iters = 20;
+  // child mode (internal)
+  std::string child_method, result_path, export_path;
+  std::vector<int> pool, eval;
+};
+
+// Arguments a child needs to rebuild the same configuration.
+std::vector<std::string> common_args(const Options &opt);
+
+struct Row {
+  std::string experiment, method;
+  int x = 0;  // irrelevant models (irrelevant), pool size (relevant), 0 (ablation)
+  int pool_size = 0;
+  RunResult result;
+};
+
+// Runs the selected experiments (models must already be in the cache) and writes
+// out_dir/results.csv, results.md and the plots. Returns the rows.
+std::vector<Row> run_experiments(const Options &opt);
+
+}  // namespace demo

@@ -1,0 +1,187 @@
+#include "methods.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <stdexcept>
+
+#include "progress.h"
+#include "tensor_file.h"
+#include "train.h"
+#include "zoo.h"
+
+namespace demo {
+namespace {
+
+void check(fw_status st, const std::string &what) {
+  if (st != FW_OK)
+    throw std::runtime_error(what + ": " + fw_status_name(st) + ": " + fw_last_error());
+}
+
+int budget(const MergeSetup &s) {
+  return s.eval_budget > 0 ? s.eval_budget : s.fw_iters * (s.soft_iters + 1);
+}
+
+// Data-free merge through the library (fusion_bench's usual settings: scaling 0.3, TIES keeps 20 %
+// and sums, DARE drops half and rescales).
+MergeOutcome data_free(const std::string &method, const MergeSetup &s) {
+  fw_merge_params p;
+  if (method == "average") {
+    p = fw_default_merge_params(FW_MERGE_LINEAR);
+  } else if (method == "task_arithmetic") {
+    p = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+    p.scaling = 0.3;
+  } else if (method == "ties") {
+    p = fw_default_merge_params(FW_MERGE_TIES);
+    p.density = 0.2;
+    p.scaling = 0.3;
+    p.normalize = 0;
+  } else {
+    p = fw_default_merge_params(FW_MERGE_DARE_TIES);
+    p.drop_rate = 0.5;
+    p.scaling = 0.3;
+    p.normalize = 0;
+    p.seed = s.seed;
+  }
+  p.threads = s.threads;
+  std::vector<const char *> pool;
+  for (const std::string &path : s.pool_paths) pool.push_back(path.c_str());
+  const std::string out =
+      s.export_path.empty() ? s.work_dir + "/" + method + ".safetensors" : s.export_path;
+  Progress progress("merge " + method, 1);
+  check(fw_merge(&p, s.base_path.c_str(), pool.data(), pool.size(), out.c_str(), nullptr),
+        "fw_merge " + method);
+  progress.finish();
+  return MergeOutcome{load_backbone(out), 0};
+}
+
+void on_step(const fw_step_info *info, void *user_data) {
+  char detail[96];
+  std::snprintf(detail, sizeof detail, "loss %.4f gap %.3g evals %d", info->loss, info->gap,
+                info->evaluations);
+  static_cast<Progress *>(user_data)->update(info->iteration + 1, detail);
+}
+
+MergeOutcome frank_wolfe(const std::string &method, const MergeSetup &s) {
+  const bool soft = method.rfind("fw_soft", 0) == 0;
+  const bool layer = method.find("_layer") != std::string::npos;
+  const bool unopt = method.find("_unopt") != std::string::npos;
+  fw_params p = fw_default_params();
+  p.lmo = soft ? FW_LMO_SOFT : FW_LMO_HARD;
+  p.granularity = layer ? FW_LAYERWISE : FW_TASKWISE;
+  p.block_depth = 0;  // layer-wise: one block per tensor
+  p.threads = s.threads;
+  p.seed = s.seed;
+  p.epsilon = 0;  // spend the whole budget
+  if (soft) {
+    p.top_k = 4;
+    p.max_iters = s.fw_iters;
+    // unoptimized: the top-k vertices with equal coefficients (one evaluation, no inner steps)
+    p.soft_iters = unopt ? 1 : s.soft_iters;
+  } else {
+    p.step_rule = FW_STEP_LINE_SEARCH;
+    p.max_iters = std::max(1, budget(s) / (1 + p.line_search_evals));
+  }
+  fw_solver *solver = nullptr;
+  check(fw_solver_new(&p, &solver), "fw_solver_new");
+  std::unique_ptr<fw_solver, void (*)(fw_solver *)> guard(solver, fw_solver_free);
+  check(fw_set_base(solver, s.base_path.c_str()), "fw_set_base");
+  for (const std::string &path : s.pool_paths)
+    check(fw_pool_add(solver, path.c_str(), nullptr), "fw_pool_add " + path);
+  check(fw_set_objective_callback(solver, &CalibObjective::callback, s.objective),
+        "fw_set_objective_callback");
+  Progress progress("merge " + method, p.max_iters);
+  check(fw_set_progress_callback(solver, on_step, &progress), "fw_set_progress_callback");
+  const int before = s.objective->evaluations();
+  check(fw_run(solver, nullptr), "fw_run " + method);
+  progress.finish();
+
+  const fw_tensor *views = nullptr;
+  size_t n = 0;
+  check(fw_current(solver, &views, &n), "fw_current");
+  NamedTensors all;
+  for (size_t i = 0; i < n; ++i) {
+    all.names.push_back(views[i].name);
+    all.tensors.push_back(
+        at::from_blob(views[i].data,
+                      std::vector<int64_t>(views[i].shape, views[i].shape + views[i].ndim),
+                      at::kFloat)
+            .clone());
+  }
+  if (!s.export_path.empty()) check(fw_export(solver, s.export_path.c_str(), nullptr), "fw_export");
+  return MergeOutcome{select(all, backbone_names()), s.objective->evaluations() - before};
+}
+
+// AdaMerging-like: theta_l = theta_0,l + sum_i lambda_{i,l} tau_{i,l} for every model i and layer
+// l, lambdas (init 0.3) trained with Adam on the same objective, for the same evaluation budget.
+MergeOutcome adamerging(const MergeSetup &s) {
+  const NamedTensors base = load_backbone(s.base_path);
+  std::vector<std::vector<at::Tensor>> tau;  // all n task vectors stay resident
+  for (const std::string &path : s.pool_paths) {
+    const NamedTensors m = load_backbone(path);
+    std::vector<at::Tensor> t;
+    for (size_t l = 0; l < m.tensors.size(); ++l) t.push_back(m.tensors[l] - base.tensors[l]);
+    tau.push_back(std::move(t));
+  }
+  const int64_t n = int64_t(tau.size()), layers = int64_t(base.tensors.size());
+  at::Tensor lambda = at::full({n, layers}, 0.3);
+  lambda.set_requires_grad(true);
+  Adam opt({lambda}, 1e-2);
+  const auto merge = [&] {
+    std::vector<at::Tensor> out;
+    for (int64_t l = 0; l < layers; ++l) {
+      at::Tensor t = base.tensors[size_t(l)];
+      for (int64_t i = 0; i < n; ++i) t = t + lambda[i][l] * tau[size_t(i)][size_t(l)];
+      out.push_back(t);
+    }
+    return out;
+  };
+  const int steps = budget(s);
+  Progress progress("merge adamerging", steps);
+  char detail[64];
+  for (int step = 0; step < steps; ++step) {
+    const at::Tensor loss = s.objective->loss(merge());
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+    std::snprintf(detail, sizeof detail, "loss %.4f", loss.item<double>());
+    progress.update(step + 1, detail);
+  }
+  progress.finish();
+  MergeOutcome out;
+  {
+    at::NoGradGuard no_grad;
+    out.merged = NamedTensors{backbone_names(), merge()};
+  }
+  out.evaluations = steps;
+  if (!s.export_path.empty()) save_tensors(s.export_path, out.merged, {{"method", "adamerging"}});
+  return out;
+}
+
+}  // namespace
+
+const std::vector<std::string> &method_names() {
+  static const std::vector<std::string> names = {
+      "pretrained",   "average",       "task_arithmetic",    "ties",
+      "dare_ties",    "adamerging",    "fw_hard_task",       "fw_hard_layer",
+      "fw_soft_task", "fw_soft_layer", "fw_soft_task_unopt", "fw_soft_layer_unopt"};
+  return names;
+}
+
+bool is_method(const std::string &name) {
+  const auto &names = method_names();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+MergeOutcome run_method(const std::string &method, const MergeSetup &s) {
+  if (method == "pretrained") return MergeOutcome{load_backbone(s.base_path), 0};
+  if (method == "average" || method == "task_arithmetic" || method == "ties" ||
+      method == "dare_ties")
+    return data_free(method, s);
+  if (!s.objective) throw std::invalid_argument(method + " needs an objective");
+  if (method == "adamerging") return adamerging(s);
+  if (is_method(method)) return frank_wolfe(method, s);
+  throw std::invalid_argument("unknown method " + method);
+}
+
+}  // namespace demo

@@ -1,0 +1,41 @@
+// The merging methods compared by the demo. Data-free ones call the library's fw_merge; FW-Merging
+// variants drive an fw_solver through the public C API with the host's LibTorch objective; the
+// AdaMerging-like baseline is host code that keeps all n task vectors in memory (the memory
+// comparison's point).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "calib_objective.h"
+#include "model.h"
+
+namespace demo {
+
+struct MergeSetup {
+  std::string base_path;                // pre-trained backbone (.safetensors)
+  std::vector<std::string> pool_paths;  // fine-tuned backbones
+  CalibObjective *objective = nullptr;  // for the data-informed methods
+  int fw_iters = 10;                    // FW_soft iterations (T)
+  int soft_iters = 20;                  // inner evaluations per soft step
+  int eval_budget = 0;  // objective evaluations for FW_hard / AdaMerging (0: T*(soft_iters+1))
+  int threads = 1;
+  uint64_t seed = 0;
+  std::string work_dir;     // scratch files (data-free merge outputs)
+  std::string export_path;  // when set, the merged backbone is written here
+};
+
+struct MergeOutcome {
+  NamedTensors merged;  // backbone_names() order
+  int evaluations = 0;  // objective evaluations spent
+};
+
+// "pretrained", "average", "task_arithmetic", "ties", "dare_ties", "adamerging", "fw_hard_task",
+// "fw_hard_layer", "fw_soft_task", "fw_soft_layer", "fw_soft_task_unopt", "fw_soft_layer_unopt".
+const std::vector<std::string> &method_names();
+bool is_method(const std::string &name);
+
+// Throws std::runtime_error (with fw_last_error() text for library failures).
+MergeOutcome run_method(const std::string &method, const MergeSetup &setup);
+
+}  // namespace demo

@@ -1,0 +1,62 @@
+// Built-in objective: a TorchScript module evaluated on calibration tensors. The solver's point is
+// written into the module's parameters (by a name map), each term runs one of the module's methods
+// on its inputs and scores the logits: cross-entropy with labels, or prediction entropy without
+// (the AdaMerging setting). Loss = sum_i w_i term_i / sum_i w_i; gradients through autograd.
+#pragma once
+
+#include <torch/script.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "io/checkpoint.h"
+#include "solver/evaluator.h"
+
+namespace fw {
+
+struct ObjectiveTerm {
+  std::string method = "forward";  // module method: inputs -> logits [N, C]
+  std::string inputs;              // tensor name in the calibration file
+  std::string labels;              // empty: prediction entropy
+  double weight = 1.0;
+};
+
+struct TorchScriptObjectiveSpec {
+  std::string module_path;
+  std::string calibration_path;
+  // (module parameter name, base tensor name); empty: every module parameter whose name is a base
+  // tensor name
+  std::vector<std::pair<std::string, std::string>> param_map;
+  std::vector<ObjectiveTerm> terms;
+};
+
+class TorchScriptObjective : public Evaluator {
+ public:
+  // Loads and validates everything against the base's tensors (names, shapes). Throws fw::Error:
+  // FW_ERR_IO (missing file), FW_ERR_FORMAT ("[torchscript]" unreadable module, calibration file
+  // defects), FW_ERR_INVALID_ARGUMENT (unknown method/parameter/calibration tensor, bad weight,
+  // empty map), FW_ERR_NAME_MISMATCH (mapped name not in the base), FW_ERR_SHAPE_MISMATCH,
+  // FW_ERR_UNSUPPORTED (input or label dtype).
+  TorchScriptObjective(const TorchScriptObjectiveSpec &spec, const std::vector<TensorMeta> &base);
+
+  double evaluate(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad) override;
+
+ private:
+  struct Binding {
+    torch::jit::Module owner;  // the submodule holding the parameter
+    std::string attribute;     // its last name part
+    size_t base_index;         // index into the point
+  };
+  struct Term {
+    std::string method;
+    at::Tensor inputs, labels;  // labels undefined: entropy
+    double weight;
+  };
+  torch::jit::Module module_;
+  std::vector<Binding> bindings_;
+  std::vector<Term> terms_;
+  double weight_sum_ = 0;
+};
+
+}  // namespace fw
