@@ -74,7 +74,7 @@ INSTANTIATE_TEST_SUITE_P(CApi, AskTellEquivalence,
                            return info.param.label;
                          });
 
-class AskTell : public ::testing::Test {
+class CApiAskTell : public ::testing::Test {
  protected:
   void SetUp() override {
     pool_ = capi::write_unit_pool("ask_tell");
@@ -89,7 +89,7 @@ class AskTell : public ::testing::Test {
 
 // The closed-form steps (tests/c/closed_form_merge.c) through ask/tell: the requests are exactly
 // the evaluations the hand computation needs.
-TEST_F(AskTell, RequestsFollowTheHandComputation) {
+TEST_F(CApiAskTell, RequestsFollowTheHandComputation) {
   ASSERT_EQ(fw_step_begin(solver_.get()), FW_OK) << fw_last_error();
   fw_request r;
   ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK);
@@ -136,7 +136,7 @@ TEST_F(AskTell, RequestsFollowTheHandComputation) {
   EXPECT_EQ(fw_step_finish(solver_.get(), &info), FW_ERR_STATE);
 }
 
-TEST_F(AskTell, TellWithAnErrorFailsTheStepWithTheHostsMessage) {
+TEST_F(CApiAskTell, TellWithAnErrorFailsTheStepWithTheHostsMessage) {
   ASSERT_EQ(fw_step(solver_.get(), nullptr), FW_ERR_STATE);  // no objective: ask/tell only
   ASSERT_EQ(capi::ask_tell_step(solver_.get(), &q_, nullptr), FW_OK) << fw_last_error();
   const capi::Snapshot before = capi::snapshot(solver_.get());
@@ -170,7 +170,7 @@ TEST_F(AskTell, TellWithAnErrorFailsTheStepWithTheHostsMessage) {
   EXPECT_EQ(capi::current_values(solver_.get()), (std::vector<float>{0.5f, 0.5f, 0}));
 }
 
-TEST_F(AskTell, NonFiniteToldLossFailsTheStep) {
+TEST_F(CApiAskTell, NonFiniteToldLossFailsTheStep) {
   const capi::Snapshot before = capi::snapshot(solver_.get());
   ASSERT_EQ(fw_step_begin(solver_.get()), FW_OK);
   fw_request r;
@@ -180,7 +180,7 @@ TEST_F(AskTell, NonFiniteToldLossFailsTheStep) {
   EXPECT_EQ(capi::diff(before, capi::snapshot(solver_.get())), "");
 }
 
-TEST_F(AskTell, CancelLeavesTheSolverUnchangedAndUsable) {
+TEST_F(CApiAskTell, CancelLeavesTheSolverUnchangedAndUsable) {
   ASSERT_EQ(capi::ask_tell_step(solver_.get(), &q_, nullptr), FW_OK) << fw_last_error();
   const capi::Snapshot before = capi::snapshot(solver_.get());
   const int calls = q_.calls;
@@ -215,7 +215,7 @@ TEST_F(AskTell, CancelLeavesTheSolverUnchangedAndUsable) {
 }
 
 // Freeing a solver with a step in flight cancels it (no hang, no leak of the worker thread).
-TEST_F(AskTell, FreeWithAPendingStep) {
+TEST_F(CApiAskTell, FreeWithAPendingStep) {
   ASSERT_EQ(fw_step_begin(solver_.get()), FW_OK);
   fw_request r;
   ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK);

@@ -69,7 +69,7 @@ void expect_tensors(const capi::ParsedFile &f, const fw_solver *solver,
   }
 }
 
-class Export : public ::testing::Test {
+class CApiExportFile : public ::testing::Test {
  protected:
   void SetUp() override {
     pool_ = three_tensor_pool("export", "F32", "F32", "F32");
@@ -90,7 +90,7 @@ class Export : public ::testing::Test {
   Quadratic q_;
 };
 
-TEST_F(Export, F32RoundTripIsExact) {
+TEST_F(CApiExportFile, F32RoundTripIsExact) {
   const std::string out = export_file(FW_DTYPE_F32);
   const capi::ParsedFile f = capi::parse_safetensors(out);
   expect_tensors(f, solver_.get(), {"F32", "F32", "F32"});
@@ -104,7 +104,7 @@ TEST_F(Export, F32RoundTripIsExact) {
     EXPECT_EQ(capi::current_values(again.get(), t), capi::current_values(solver_.get(), t));
 }
 
-TEST_F(Export, F16AndBF16AreTheRoundedValues) {
+TEST_F(CApiExportFile, F16AndBF16AreTheRoundedValues) {
   expect_tensors(capi::parse_safetensors(export_file(FW_DTYPE_F16)), solver_.get(),
                  {"F16", "F16", "F16"});
   expect_tensors(capi::parse_safetensors(export_file(FW_DTYPE_BF16)), solver_.get(),
@@ -133,7 +133,7 @@ TEST(CApiExport, DefaultDtypeIsEachTensorsBaseDtype) {
 }
 
 // a is 24 bytes, b 16, c 4 (44 in all); with 24-byte shards at least two files are needed.
-TEST_F(Export, ShardedExportHasTheHuggingFaceLayout) {
+TEST_F(CApiExportFile, ShardedExportHasTheHuggingFaceLayout) {
   const std::string dir = pool_.dir + "/sharded";
   fw_export_options o = fw_default_export_options();
   o.max_shard_bytes = 24;
@@ -231,7 +231,7 @@ TEST(CApiExport, MetadataCarriesRecipeAndHistory) {
   EXPECT_EQ(steps[1].at("chosen").get<std::vector<int>>(), std::vector<int>{1});
 }
 
-TEST_F(Export, UnwritablePathsFailWithIoAndLeaveNothing) {
+TEST_F(CApiExportFile, UnwritablePathsFailWithIoAndLeaveNothing) {
   const std::string dir = fwtest::temp_dir("export_fail");
   fwtest::write_bytes(dir + "/regular_file", {'x'});
   ASSERT_EQ(::mkdir((dir + "/busy").c_str(), 0755), 0);
