@@ -1312,3 +1312,244 @@ extern "C" {
 extern "C" {
     pub fn fw_set_start_merge(solver: *mut fw_solver, params: *const fw_merge_params) -> fw_status;
 }
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct fw_objective_term {
+    pub method: *const ::std::os::raw::c_char,
+    pub inputs: *const ::std::os::raw::c_char,
+    pub labels: *const ::std::os::raw::c_char,
+    pub weight: f64,
+}
+#[test]
+fn bindgen_test_layout_fw_objective_term() {
+    assert_eq!(
+        ::std::mem::size_of::<fw_objective_term>(),
+        32usize,
+        concat!("Size of: ", stringify!(fw_objective_term))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<fw_objective_term>(),
+        8usize,
+        concat!("Alignment of ", stringify!(fw_objective_term))
+    );
+    fn test_field_method() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_objective_term>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).method) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_objective_term),
+                "::",
+                stringify!(method)
+            )
+        );
+    }
+    test_field_method();
+    fn test_field_inputs() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_objective_term>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).inputs) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_objective_term),
+                "::",
+                stringify!(inputs)
+            )
+        );
+    }
+    test_field_inputs();
+    fn test_field_labels() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_objective_term>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).labels) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_objective_term),
+                "::",
+                stringify!(labels)
+            )
+        );
+    }
+    test_field_labels();
+    fn test_field_weight() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_objective_term>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).weight) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_objective_term),
+                "::",
+                stringify!(weight)
+            )
+        );
+    }
+    test_field_weight();
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct fw_torchscript_objective {
+    pub struct_size: u32,
+    pub module_path: *const ::std::os::raw::c_char,
+    pub calibration_path: *const ::std::os::raw::c_char,
+    pub param_map: *const *const ::std::os::raw::c_char,
+    pub n_param_map: usize,
+    pub terms: *const fw_objective_term,
+    pub n_terms: usize,
+}
+#[test]
+fn bindgen_test_layout_fw_torchscript_objective() {
+    assert_eq!(
+        ::std::mem::size_of::<fw_torchscript_objective>(),
+        56usize,
+        concat!("Size of: ", stringify!(fw_torchscript_objective))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<fw_torchscript_objective>(),
+        8usize,
+        concat!("Alignment of ", stringify!(fw_torchscript_objective))
+    );
+    fn test_field_struct_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_torchscript_objective>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).struct_size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_torchscript_objective),
+                "::",
+                stringify!(struct_size)
+            )
+        );
+    }
+    test_field_struct_size();
+    fn test_field_module_path() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_torchscript_objective>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).module_path) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_torchscript_objective),
+                "::",
+                stringify!(module_path)
+            )
+        );
+    }
+    test_field_module_path();
+    fn test_field_calibration_path() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_torchscript_objective>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).calibration_path) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_torchscript_objective),
+                "::",
+                stringify!(calibration_path)
+            )
+        );
+    }
+    test_field_calibration_path();
+    fn test_field_param_map() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_torchscript_objective>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).param_map) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_torchscript_objective),
+                "::",
+                stringify!(param_map)
+            )
+        );
+    }
+    test_field_param_map();
+    fn test_field_n_param_map() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_torchscript_objective>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).n_param_map) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_torchscript_objective),
+                "::",
+                stringify!(n_param_map)
+            )
+        );
+    }
+    test_field_n_param_map();
+    fn test_field_terms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_torchscript_objective>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).terms) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_torchscript_objective),
+                "::",
+                stringify!(terms)
+            )
+        );
+    }
+    test_field_terms();
+    fn test_field_n_terms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_torchscript_objective>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).n_terms) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_torchscript_objective),
+                "::",
+                stringify!(n_terms)
+            )
+        );
+    }
+    test_field_n_terms();
+}
+extern "C" {
+    pub fn fw_default_torchscript_objective() -> fw_torchscript_objective;
+}
+extern "C" {
+    pub fn fw_set_objective_torchscript(
+        solver: *mut fw_solver,
+        objective: *const fw_torchscript_objective,
+    ) -> fw_status;
+}

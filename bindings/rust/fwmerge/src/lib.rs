@@ -38,6 +38,7 @@ mod path;
 mod solver;
 mod step;
 mod tensor;
+mod torchscript;
 
 pub use asktell::{AskTell, Request};
 pub use error::{Error, Result, Status};
@@ -47,6 +48,7 @@ pub use params::{Dtype, ExportOptions, Granularity, Lmo, Params, Score, SoftSolv
 pub use solver::Solver;
 pub use step::StepInfo;
 pub use tensor::{save_tensors, GradView, TensorView};
+pub use torchscript::{ObjectiveTerm, TorchScriptObjective};
 
 /// The raw declarations, for what this crate does not wrap.
 pub use fwmerge_sys as sys;

@@ -128,6 +128,11 @@ impl Solver {
         })
     }
 
+    /// Frees the closure set by `set_objective` once the library has replaced it.
+    pub(crate) fn drop_objective_closure(&mut self) {
+        let _ = self.objective.set(None, |_| Ok(()));
+    }
+
     /// Called after each completed step (callback or ask/tell) with its info.
     pub fn set_progress<F: FnMut(&StepInfo) + Send + 'static>(&mut self, f: F) -> Result<()> {
         let raw = self.as_raw();
