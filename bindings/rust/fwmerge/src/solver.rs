@@ -226,7 +226,8 @@ impl Solver {
     pub fn block_name(&self, block: i32) -> Result<String> {
         let p = unsafe { sys::fw_block_name(self.as_raw(), block) };
         if p.is_null() {
-            return Err(Error::last(Status::InvalidArgument));
+            // fw_block_name sets no error text: say what went wrong here.
+            return Err(Error::invalid(format!("no block {block}")));
         }
         Ok(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
     }

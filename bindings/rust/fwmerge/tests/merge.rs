@@ -59,6 +59,43 @@ fn target_equal_to_a_member_is_reached_in_one_exact_step() {
     assert!(same_bits(&before, &snapshot(&s)));
     assert_eq!(s.history_len(), 2);
     assert_eq!(s.history().unwrap()[0], info);
+    assert_eq!(s.block_name(0).unwrap(), "", "task-wise: one unnamed block");
+    assert_eq!(
+        s.block_name(1).unwrap_err().status(),
+        Status::InvalidArgument
+    );
+}
+
+#[test]
+fn layer_wise_blocks_are_the_tensors() {
+    let dir = tmp_dir("merge-layerwise");
+    write_pool(&dir);
+    let params = Params {
+        granularity: fwmerge::Granularity::LayerWise,
+        ..Params::default()
+    };
+    let mut s = pool_solver(&dir, &params);
+    let target = member_values(1);
+    s.set_objective(move |p, g| Ok::<_, String>(quadratic(&target, p, g)))
+        .unwrap();
+    let info = s.step().unwrap();
+    assert_eq!(info.n_blocks as usize, LAYOUT.len());
+    assert_eq!(info.chosen.len(), LAYOUT.len());
+    let names: Vec<String> = (0..info.n_blocks)
+        .map(|b| s.block_name(b).unwrap())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    let mut want: Vec<String> = LAYOUT.iter().map(|(n, _)| n.to_string()).collect();
+    want.sort();
+    assert_eq!(sorted, want);
+    // tau_1 lives on flat indices 1, 5, 9, 13: in every tensor but layer.0.bias (6..8), whose
+    // gradient is 0 (a tie, any vertex). Elsewhere member 1 is the block's argmin.
+    for (name, &c) in names.iter().zip(&info.chosen) {
+        if name != "layer.0.bias" {
+            assert_eq!(c, 1, "block {name}: {:?}", info.chosen);
+        }
+    }
 }
 
 #[test]
