@@ -35,6 +35,11 @@ namespace fw::capi {
 // Views over fp32 tensors in base order (names and shapes from the base's metadata).
 std::vector<fw_tensor> make_views(const std::vector<TensorMeta> &metas,
                                   const std::vector<at::Tensor> &tensors);
+// Like make_views, but keeps `cache` (and so the array a caller already holds) while it still
+// describes the same tensors: views handed out stay valid for their documented lifetime.
+const std::vector<fw_tensor> &cached_views(std::vector<fw_tensor> &cache,
+                                           const std::vector<TensorMeta> &metas,
+                                           const std::vector<at::Tensor> &tensors);
 // Fills a public step info from a record (pointers alias the record).
 void fill_step_info(const StepRecord &record, fw_step_info *info);
 // FW_ERR_STATE while an ask/tell step is pending.

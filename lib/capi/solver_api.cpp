@@ -22,6 +22,15 @@ std::vector<fw_tensor> make_views(const std::vector<TensorMeta> &metas,
   return views;
 }
 
+const std::vector<fw_tensor> &cached_views(std::vector<fw_tensor> &cache,
+                                           const std::vector<TensorMeta> &metas,
+                                           const std::vector<at::Tensor> &tensors) {
+  bool same = cache.size() == tensors.size();
+  for (size_t t = 0; same && t < tensors.size(); ++t) same = cache[t].data == tensors[t].data_ptr();
+  if (!same) cache = make_views(metas, tensors);
+  return cache;
+}
+
 void fill_step_info(const StepRecord &r, fw_step_info *info) {
   // Honour a caller compiled against an older, shorter struct.
   fw_step_info full;
@@ -205,7 +214,7 @@ FW_API const char *fw_block_name(const fw_solver *solver, int32_t block) {
 FW_API fw_status fw_current(const fw_solver *solver, const fw_tensor **tensors, size_t *n) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && tensors && n, "solver, tensors or n is NULL");
-    solver->current_views = fw::capi::make_views(solver->solver.tensors(), solver->solver.theta());
+    fw::capi::cached_views(solver->current_views, solver->solver.tensors(), solver->solver.theta());
     *tensors = solver->current_views.data();
     *n = solver->current_views.size();
   });

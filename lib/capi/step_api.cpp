@@ -75,9 +75,8 @@ void fill_request(fw_solver *solver, fw_request *request) {
   request->grads = nullptr;
   if (!pending) return;
   const auto &metas = solver->solver.tensors();
-  solver->request_params = fw::capi::make_views(metas, *pending->point);
-  solver->request_grads.clear();
-  if (pending->grad) solver->request_grads = fw::capi::make_views(metas, *pending->grad);
+  fw::capi::cached_views(solver->request_params, metas, *pending->point);
+  if (pending->grad) fw::capi::cached_views(solver->request_grads, metas, *pending->grad);
   request->n = solver->request_params.size();
   request->params = solver->request_params.data();
   request->grads = pending->grad ? solver->request_grads.data() : nullptr;

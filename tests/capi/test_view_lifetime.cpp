@@ -4,15 +4,13 @@
 //  - fw_step_ask: "views in req are valid until fw_step_tell or fw_step_cancel", so asking again
 //    must not invalidate the first request's arrays.
 // Both are observable without reading freed memory: the arrays handed out must stay the same.
-// DISABLED_ while lib/capi rebuilds the view vectors on every call (the first array is freed;
-// valgrind shows the invalid read). Run with --gtest_also_run_disabled_tests.
 #include <gtest/gtest.h>
 
 #include "capi_fixture.h"
 
 namespace {
 
-TEST(CApiViewLifetime, DISABLED_SecondCurrentKeepsTheFirstArray) {
+TEST(CApiViewLifetime, SecondCurrentKeepsTheFirstArray) {
   const capi::PoolFiles pool = capi::write_unit_pool("lifetime_current");
   capi::SolverPtr solver = capi::new_solver();
   capi::load_pool(solver.get(), pool);
@@ -24,7 +22,7 @@ TEST(CApiViewLifetime, DISABLED_SecondCurrentKeepsTheFirstArray) {
   EXPECT_EQ(n1, n2);
 }
 
-TEST(CApiViewLifetime, DISABLED_RepeatedAskKeepsTheFirstRequestsArrays) {
+TEST(CApiViewLifetime, RepeatedAskKeepsTheFirstRequestsArrays) {
   const capi::PoolFiles pool = capi::write_unit_pool("lifetime_ask");
   capi::SolverPtr solver = capi::new_solver();
   capi::load_pool(solver.get(), pool);
