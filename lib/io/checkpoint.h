@@ -34,6 +34,17 @@ class Checkpoint {
   // Drops resident pages of one tensor / of all tensors.
   virtual void release(const std::string &name) const = 0;
   virtual void release_all() const = 0;
+
+  // Copies elements [begin, end) of the flattened tensor, as fp32, into `out` (contiguous fp32,
+  // end - begin elements). Lets the LMO walk all checkpoints chunk by chunk while the gradient
+  // chunk stays in cache. Files read with pread; checkpoints that compute their tensors (adapters)
+  // keep this default, answer false to streams_ranges(), and are loaded whole once instead.
+  virtual bool streams_ranges() const { return false; }
+  virtual void read_f32_range(const std::string &name, int64_t begin, int64_t end,
+                              at::Tensor &out) const {
+    out.copy_(load_f32(name).reshape(-1).slice(0, begin, end));
+    release(name);
+  }
 };
 
 // A checkpoint held in memory (fp32 tensors): start points that are not files, e.g. a data-free

@@ -28,6 +28,9 @@ class MappedCheckpoint : public Checkpoint {
   at::Tensor load_f32(const std::string &name) const override;
   void release(const std::string &name) const override;
   void release_all() const override;
+  bool streams_ranges() const override { return true; }
+  void read_f32_range(const std::string &name, int64_t begin, int64_t end,
+                      at::Tensor &out) const override;
 
   const std::vector<std::unique_ptr<SafetensorsFile>> &files() const { return files_; }
 

@@ -159,8 +159,8 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path) 
   }
   void *map = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
   const int map_errno = errno;
-  // The mapping keeps the file alive; the descriptor is not needed any more.
-  ::close(fd);
+  // The descriptor stays open for read_bytes (streaming passes read with pread).
+  file->fd_ = fd;
   if (map == MAP_FAILED) {
     errno = map_errno;
     fail_errno("cannot mmap", path);
@@ -254,14 +254,37 @@ const TensorEntry *SafetensorsFile::find(const std::string &name) const {
 
 const uint8_t *SafetensorsFile::data(const TensorEntry &entry) const { return map_ + entry.begin; }
 
+void SafetensorsFile::read_bytes(const TensorEntry &entry, uint64_t offset, uint64_t nbytes,
+                                 void *out) const {
+  if (offset > entry.nbytes || nbytes > entry.nbytes - offset)
+    fail(FW_ERR_INVALID_ARGUMENT, path_ + ": byte range outside tensor \"" + entry.name + "\"");
+  auto *dst = static_cast<uint8_t *>(out);
+  uint64_t done = 0;
+  while (done < nbytes) {
+    const ssize_t got =
+        ::pread(fd_, dst + done, nbytes - done, static_cast<off_t>(entry.begin + offset + done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) fail_errno("cannot read", path_);
+    if (got == 0)
+      fail(FW_ERR_IO, path_ + ": file shrank while reading tensor \"" + entry.name + "\"");
+    done += static_cast<uint64_t>(got);
+  }
+}
+
 void SafetensorsFile::release(const TensorEntry &entry) const {
-  if (entry.nbytes == 0) return;
+  release_bytes(entry, 0, entry.nbytes);
+}
+
+void SafetensorsFile::release_bytes(const TensorEntry &entry, uint64_t offset,
+                                    uint64_t nbytes) const {
+  if (nbytes == 0) return;
   // Whole pages only; a page shared with a neighbour is dropped too, which is harmless: a clean
   // page of a private read-only file mapping is simply faulted in again from the page cache.
   const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-  const uint64_t first = entry.begin / page * page;
-  const uint64_t last = std::min((entry.begin + entry.nbytes + page - 1) / page * page,
-                                 (size_ + page - 1) / page * page);
+  const uint64_t begin = entry.begin + offset;
+  const uint64_t first = begin / page * page;
+  const uint64_t last =
+      std::min((begin + nbytes + page - 1) / page * page, (size_ + page - 1) / page * page);
   if (::madvise(map_ + first, last - first, MADV_DONTNEED) != 0) {
     fail_errno("madvise(DONTNEED) failed on", path_);
   }

@@ -1,6 +1,6 @@
 // The linear minimization oracle (eq. 7): scores <grad, theta_i> per vertex and block, computed by
-// streaming each vertex once, tensor by tensor, and releasing its pages right after: resident
-// memory does not depend on the pool size.
+// streaming the vertices' tensors chunk by chunk and releasing their pages right after use:
+// resident memory does not depend on the pool size.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -24,22 +24,49 @@ Solver::LmoScores Solver::lmo_pass(const std::vector<at::Tensor> &grad,
 
   s.score.assign(verts.size(), std::vector<double>(n_blocks, 0.0));
   s.inner.assign(verts.size(), std::vector<double>(n_blocks, 0.0));
-  for (size_t v = 0; v < verts.size(); ++v) {
-    const Checkpoint &ckpt = *verts[v].checkpoint;
-    for (size_t t = 0; t < metas.size(); ++t) {
-      poll_abort();
-      const at::Tensor x = ckpt.load_f32(metas[t].name);
-      const double inner = inner_product(grad[t], x);
-      const int b = block_of_tensor_[t];
-      s.inner[v][b] += inner;
+  // Tensor-major, chunk by chunk: each gradient chunk stays in cache while every vertex's matching
+  // chunk streams past it through one reused buffer, so memory traffic is the checkpoints' bytes
+  // (not n times the gradient's too) and memory is one chunk. Vertices whose tensors are computed
+  // (adapters) are loaded whole, once per tensor.
+  constexpr int64_t kChunk = 1 << 20;  // 4 MiB of fp32
+  at::Tensor buffer = at::empty({kChunk}, at::kFloat);
+  std::vector<double> inner(verts.size()), sq_norm(verts.size());
+  for (size_t t = 0; t < metas.size(); ++t) {
+    poll_abort();
+    const std::string &name = metas[t].name;
+    const at::Tensor g = grad[t].reshape(-1);
+    std::fill(inner.begin(), inner.end(), 0.0);
+    std::fill(sq_norm.begin(), sq_norm.end(), 0.0);
+    for (int64_t begin = 0; begin < metas[t].numel; begin += kChunk) {
+      const int64_t end = std::min(metas[t].numel, begin + kChunk);
+      const at::Tensor g_chunk = g.slice(0, begin, end);
+      for (size_t v = 0; v < verts.size(); ++v) {
+        const Checkpoint &ckpt = *verts[v].checkpoint;
+        if (!ckpt.streams_ranges()) continue;
+        at::Tensor x = buffer.slice(0, 0, end - begin);
+        ckpt.read_f32_range(name, begin, end, x);
+        inner[v] += inner_product(g_chunk, x);
+        if (cosine) sq_norm[v] += inner_product(x, x);
+      }
+    }
+    for (size_t v = 0; v < verts.size(); ++v) {
+      const Checkpoint &ckpt = *verts[v].checkpoint;
+      if (ckpt.streams_ranges()) continue;
+      const at::Tensor x = ckpt.load_f32(name);
+      inner[v] = inner_product(grad[t], x);
+      if (cosine) sq_norm[v] = inner_product(x, x);
+      ckpt.release(name);
+    }
+    const int b = block_of_tensor_[t];
+    for (size_t v = 0; v < verts.size(); ++v) {
+      s.inner[v][b] += inner[v];
       if (cosine) {
         // Authors' code: per-tensor cosine, summed over the block's tensors.
-        const double norms = grad_norm[t] * std::sqrt(inner_product(x, x));
-        s.score[v][b] += norms > 0 ? inner / norms : 0.0;
+        const double norms = grad_norm[t] * std::sqrt(sq_norm[v]);
+        s.score[v][b] += norms > 0 ? inner[v] / norms : 0.0;
       } else {
-        s.score[v][b] += inner;
+        s.score[v][b] += inner[v];
       }
-      ckpt.release(metas[t].name);
     }
   }
 
