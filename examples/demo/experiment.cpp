@@ -46,8 +46,9 @@ std::vector<Plan> make_plans(const Options &opt) {
     // Table 3 (top): 4 relevant models + 0, 2, ..., 16 irrelevant ones, evaluated on the 4 tasks
     const std::vector<std::string> methods =
         opt.quick ? methods_or({"task_arithmetic", "fw_soft_layer"})
-                  : methods_or({"average", "task_arithmetic", "ties", "dare_ties", "adamerging",
-                                "fw_hard_layer", "fw_soft_task", "fw_soft_layer"});
+                  : methods_or({"pretrained", "average", "task_arithmetic", "ties", "dare_ties",
+                                "adamerging", "fw_hard_layer", "fw_soft_task", "fw_soft_layer",
+                                "fw_soft_layer_simplex"});
     const std::vector<int> extra = opt.quick ? std::vector<int>{0, 4, 8, 12, 16}
                                              : std::vector<int>{0, 2, 4, 6, 8, 10, 12, 14, 16};
     for (int k : extra)
@@ -71,9 +72,9 @@ std::vector<Plan> make_plans(const Options &opt) {
   }
   if (!opt.quick && (all || opt.experiment == "ablation")) {
     // Table 5: hard vs soft, task- vs layer-wise, optimized vs equal soft coefficients
-    const std::vector<std::string> methods =
-        methods_or({"fw_hard_task", "fw_hard_layer", "fw_soft_task", "fw_soft_layer",
-                    "fw_soft_task_unopt", "fw_soft_layer_unopt"});
+    const std::vector<std::string> methods = methods_or(
+        {"fw_hard_task", "fw_hard_layer", "fw_soft_task", "fw_soft_layer", "fw_soft_task_unopt",
+         "fw_soft_layer_unopt", "fw_soft_task_simplex", "fw_soft_layer_simplex"});
     const int n = int(all_tasks().size());
     for (const std::string &m : methods)
       plans.push_back(Plan{"ablation", m, 0, n, range(0, n), eval, ""});
@@ -185,9 +186,12 @@ void plot(const std::vector<Row> &rows, const std::string &experiment, const std
 }  // namespace
 
 std::vector<std::string> common_args(const Options &opt) {
-  std::vector<std::string> a = {
-      "--threads",    std::to_string(opt.threads),    "--fw-iters", std::to_string(opt.fw_iters),
-      "--soft-iters", std::to_string(opt.soft_iters), "--out",      opt.out_dir};
+  std::vector<std::string> a = {"--threads",     std::to_string(opt.threads),
+                                "--fw-iters",    std::to_string(opt.fw_iters),
+                                "--soft-iters",  std::to_string(opt.soft_iters),
+                                "--top-k",       std::to_string(opt.top_k),
+                                "--soft-solver", opt.soft_solver,
+                                "--out",         opt.out_dir};
   if (!opt.cache_root.empty()) {
     a.push_back("--cache");
     a.push_back(opt.cache_root);

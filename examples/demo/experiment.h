@@ -18,6 +18,10 @@ struct Options {
   int threads = 1;
   int fw_iters = 10;
   int soft_iters = 20;
+  int top_k = 4;
+  // FW_soft's lambda constraint: capped (lambda >= 0, sum <= 1, theta_t stays feasible) is the
+  // demo's default because the paper's simplex (sum = 1) oscillates here; see the ablation.
+  std::string soft_solver = "capped";  // simplex | capped | adam (fw_soft_solver)
   // child mode (internal)
   std::string child_method, result_path, export_path;
   std::vector<int> pool, eval;

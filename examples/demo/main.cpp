@@ -28,7 +28,8 @@ void usage() {
   std::fprintf(stderr,
                "usage: fwmerge-demo [--quick] [--experiment irrelevant|relevant|ablation|all]\n"
                "                    [--methods m1,m2,...] [--out DIR] [--cache DIR] [--threads N]\n"
-               "                    [--fw-iters T] [--soft-iters K]\n"
+               "                    [--fw-iters T] [--soft-iters K] [--top-k K]\n"
+               "                    [--soft-solver simplex|capped|adam]\n"
                "methods:");
   for (const std::string &m : method_names()) std::fprintf(stderr, " %s", m.c_str());
   std::fprintf(stderr, "\n");
@@ -66,6 +67,10 @@ Options parse(int argc, char **argv) {
       opt.fw_iters = std::stoi(value());
     else if (a == "--soft-iters")
       opt.soft_iters = std::stoi(value());
+    else if (a == "--top-k")
+      opt.top_k = std::stoi(value());
+    else if (a == "--soft-solver")
+      opt.soft_solver = value();
     else if (a == "--child")
       opt.child_method = value();
     else if (a == "--pool")
@@ -85,6 +90,8 @@ Options parse(int argc, char **argv) {
   if (opt.experiment != "all" && opt.experiment != "irrelevant" && opt.experiment != "relevant" &&
       opt.experiment != "ablation")
     throw std::invalid_argument("unknown experiment " + opt.experiment);
+  if (opt.soft_solver != "simplex" && opt.soft_solver != "capped" && opt.soft_solver != "adam")
+    throw std::invalid_argument("--soft-solver must be simplex, capped or adam");
   if (opt.threads < 1) throw std::invalid_argument("--threads must be >= 1");
   if (opt.cache_root.empty()) opt.cache_root = default_cache_root();
   return opt;
@@ -122,6 +129,10 @@ int run_child(const Options &opt) {
   setup.objective = &objective;
   setup.fw_iters = opt.fw_iters;
   setup.soft_iters = opt.soft_iters;
+  setup.top_k = opt.top_k;
+  setup.soft_solver = opt.soft_solver == "capped" ? FW_SOFT_CAPPED
+                      : opt.soft_solver == "adam" ? FW_SOFT_ADAM
+                                                  : FW_SOFT_SIMPLEX;
   setup.threads = opt.threads;
   setup.work_dir = opt.out_dir + "/tmp";
   setup.export_path = opt.export_path;

@@ -74,7 +74,9 @@ MergeOutcome frank_wolfe(const std::string &method, const MergeSetup &s) {
   p.seed = s.seed;
   p.epsilon = 0;  // spend the whole budget
   if (soft) {
-    p.top_k = 4;
+    p.top_k = s.top_k;
+    // "_simplex": the paper's exact constraint (sum lambda = 1, theta_t itself dropped)
+    p.soft_solver = method.find("_simplex") != std::string::npos ? FW_SOFT_SIMPLEX : s.soft_solver;
     p.max_iters = s.fw_iters;
     // unoptimized: the top-k vertices with equal coefficients (one evaluation, no inner steps)
     p.soft_iters = unopt ? 1 : s.soft_iters;
@@ -161,10 +163,20 @@ MergeOutcome adamerging(const MergeSetup &s) {
 }  // namespace
 
 const std::vector<std::string> &method_names() {
-  static const std::vector<std::string> names = {
-      "pretrained",   "average",       "task_arithmetic",    "ties",
-      "dare_ties",    "adamerging",    "fw_hard_task",       "fw_hard_layer",
-      "fw_soft_task", "fw_soft_layer", "fw_soft_task_unopt", "fw_soft_layer_unopt"};
+  static const std::vector<std::string> names = {"pretrained",
+                                                 "average",
+                                                 "task_arithmetic",
+                                                 "ties",
+                                                 "dare_ties",
+                                                 "adamerging",
+                                                 "fw_hard_task",
+                                                 "fw_hard_layer",
+                                                 "fw_soft_task",
+                                                 "fw_soft_layer",
+                                                 "fw_soft_task_unopt",
+                                                 "fw_soft_layer_unopt",
+                                                 "fw_soft_task_simplex",
+                                                 "fw_soft_layer_simplex"};
   return names;
 }
 

@@ -18,6 +18,8 @@ struct MergeSetup {
   CalibObjective *objective = nullptr;  // for the data-informed methods
   int fw_iters = 10;                    // FW_soft iterations (T)
   int soft_iters = 20;                  // inner evaluations per soft step
+  int top_k = 4;                        // soft: vertices per block
+  fw_soft_solver soft_solver = FW_SOFT_CAPPED;
   int eval_budget = 0;  // objective evaluations for FW_hard / AdaMerging (0: T*(soft_iters+1))
   int threads = 1;
   uint64_t seed = 0;
@@ -31,7 +33,9 @@ struct MergeOutcome {
 };
 
 // "pretrained", "average", "task_arithmetic", "ties", "dare_ties", "adamerging", "fw_hard_task",
-// "fw_hard_layer", "fw_soft_task", "fw_soft_layer", "fw_soft_task_unopt", "fw_soft_layer_unopt".
+// "fw_hard_layer", "fw_soft_task", "fw_soft_layer", "fw_soft_task_unopt", "fw_soft_layer_unopt",
+// "fw_soft_task_simplex", "fw_soft_layer_simplex" (soft: the configured lambda constraint, or the
+// paper's simplex for the "_simplex" variants).
 const std::vector<std::string> &method_names();
 bool is_method(const std::string &name);
 
