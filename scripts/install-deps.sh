@@ -7,8 +7,10 @@ APT_PACKAGES=(
   nlohmann-json3-dev      # JSON: safetensors headers, index files, metadata
   libgtest-dev            # GoogleTest, the C++ test framework
   swig                    # Go and Java bindings
-  bindgen                 # regenerates the Rust -sys declarations (check only)
+  bindgen libclang1-14 libclang-common-14-dev  # regenerates the Rust -sys declarations (check)
+  openjdk-17-jdk-headless maven  # Java binding (on this machine image already; Debian's otherwise)
   clang-format            # formatting check
+  zlib1g-dev              # reads the gzip-compressed IDX files of Fashion-MNIST (demo)
   dataset-fashion-mnist   # real images for the demo, its tests and the benchmark
   python3-sklearn         # ships the 8x8 digits data set
   gnuplot-nox             # plots of the real-data experiment
