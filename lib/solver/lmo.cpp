@@ -28,7 +28,7 @@ Solver::LmoScores Solver::lmo_pass(const std::vector<at::Tensor> &grad,
   // chunk streams past it through one reused buffer, so memory traffic is the checkpoints' bytes
   // (not n times the gradient's too) and memory is one chunk. Vertices whose tensors are computed
   // (adapters) are loaded whole, once per tensor.
-  constexpr int64_t kChunk = 1 << 20;  // 4 MiB of fp32
+  constexpr int64_t kChunk = 1 << 18;  // 1 MiB of fp32: buffer and gradient chunk stay in L2
   at::Tensor buffer = at::empty({kChunk}, at::kFloat);
   std::vector<double> inner(verts.size()), sq_norm(verts.size());
   for (size_t t = 0; t < metas.size(); ++t) {
