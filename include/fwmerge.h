@@ -2,14 +2,15 @@
  * fwmerge: Frank-Wolfe merging of fine-tuned checkpoints (Chen et al., ICCV 2025).
  *
  * The whole public C API (C99). Conventions:
- *  - Every fallible call returns fw_status (FW_OK == 0, errors < 0). The text of the last failure in
- *    the calling thread is fw_last_error(). No C++ exception crosses this boundary.
+ *  - Every fallible call returns fw_status (FW_OK == 0, errors < 0). The text of the last failure
+ * in the calling thread is fw_last_error(). No C++ exception crosses this boundary.
  *  - Handles are opaque and created/freed in pairs; freeing NULL is a no-op.
  *  - Params structs come from fw_default_*() and carry struct_size, so fields can be appended later
  *    without breaking callers compiled against an older header.
  *  - Thread safety: one solver is used by one thread at a time; distinct solvers are independent.
  *    Callbacks run on the thread that called fw_step / fw_run (never on a library worker thread).
- *  - Strings and arrays returned by the library are owned by it; each function says how long they live.
+ *  - Strings and arrays returned by the library are owned by it; each function says how long they
+ * live.
  */
 #ifndef FWMERGE_H
 #define FWMERGE_H
@@ -33,7 +34,7 @@ extern "C" {
 #endif
 
 /* ---------------------------------------------------------------------------------------------- */
-/* Status codes and errors                                                                         */
+/* Status codes and errors */
 /* ---------------------------------------------------------------------------------------------- */
 
 typedef enum fw_status {
@@ -47,9 +48,9 @@ typedef enum fw_status {
   FW_ERR_CALLBACK = -7,         /* the host objective returned a non-OK status */
   FW_ERR_NON_FINITE = -8,       /* NaN/Inf loss or gradient */
   FW_ERR_OUT_OF_MEMORY = -9,
-  FW_ERR_ABORTED = -10,         /* the abort hook asked to stop, or fw_step_cancel */
-  FW_ERR_STATE = -11,           /* call not valid now (no base, no objective, ask/tell order) */
-  FW_ERR_UNSUPPORTED = -12,     /* valid input this version does not handle (dtype, adapter kind) */
+  FW_ERR_ABORTED = -10,     /* the abort hook asked to stop, or fw_step_cancel */
+  FW_ERR_STATE = -11,       /* call not valid now (no base, no objective, ask/tell order) */
+  FW_ERR_UNSUPPORTED = -12, /* valid input this version does not handle (dtype, adapter kind) */
   FW_ERR_INTERNAL = -13
 } fw_status;
 
@@ -68,7 +69,7 @@ FW_API void fw_set_callback_error(const char *message);
 FW_API const char *fw_version(void);
 
 /* ---------------------------------------------------------------------------------------------- */
-/* Tensors                                                                                          */
+/* Tensors */
 /* ---------------------------------------------------------------------------------------------- */
 
 typedef enum fw_dtype {
@@ -81,7 +82,7 @@ typedef enum fw_dtype {
 /* A view of one tensor owned by the library. Row-major, contiguous, little-endian.
  * In objective callbacks and requests, dtype is always FW_DTYPE_F32 (the solver works in fp32). */
 typedef struct fw_tensor {
-  const char *name;     /* the checkpoint's tensor name, NUL-terminated */
+  const char *name; /* the checkpoint's tensor name, NUL-terminated */
   fw_dtype dtype;
   int32_t ndim;
   const int64_t *shape; /* ndim entries */
@@ -90,7 +91,7 @@ typedef struct fw_tensor {
 } fw_tensor;
 
 /* ---------------------------------------------------------------------------------------------- */
-/* Solver parameters                                                                                */
+/* Solver parameters */
 /* ---------------------------------------------------------------------------------------------- */
 
 typedef enum fw_lmo {
@@ -115,25 +116,27 @@ typedef enum fw_step_rule {
 } fw_step_rule;
 
 typedef enum fw_soft_solver {
-  FW_SOFT_SIMPLEX = 0, /* projected gradient, lambda on the probability simplex (paper, Theorem 1) */
-  FW_SOFT_CAPPED = 1,  /* projected gradient, lambda >= 0, sum <= 1 (theta_t itself stays feasible) */
-  FW_SOFT_ADAM = 2     /* unconstrained Adam on lambda (authors' code; may leave the hull) */
+  FW_SOFT_SIMPLEX =
+      0, /* projected gradient, lambda on the probability simplex (paper, Theorem 1) */
+  FW_SOFT_CAPPED =
+      1,           /* projected gradient, lambda >= 0, sum <= 1 (theta_t itself stays feasible) */
+  FW_SOFT_ADAM = 2 /* unconstrained Adam on lambda (authors' code; may leave the hull) */
 } fw_soft_solver;
 
 typedef struct fw_params {
-  uint32_t struct_size;        /* sizeof(fw_params), set by fw_default_params() */
-  fw_lmo lmo;                  /* default FW_LMO_HARD */
-  fw_granularity granularity;  /* default FW_TASKWISE */
-  int32_t block_depth;         /* layer-wise blocks: 0 = one block per tensor; d > 0 = tensors whose
-                                  names share the first d dot-separated parts form a block. Default 0 */
-  fw_score score;              /* default FW_SCORE_INNER */
-  int32_t top_k;               /* soft LMO: vertices per block, >= 1. Default 2 */
-  fw_step_rule step_rule;      /* hard LMO step. Default FW_STEP_LINE_SEARCH */
-  double step_scale;           /* c of the schedule / the constant gamma. Default 1.0 */
-  int32_t line_search_evals;   /* loss-only evaluations per line search, >= 1. Default 3 */
-  fw_soft_solver soft_solver;  /* default FW_SOFT_SIMPLEX */
-  int32_t soft_iters;          /* inner iterations (each: one loss+gradient evaluation). Default 20 */
-  double soft_lr;              /* inner step size; 0 = automatic (Barzilai-Borwein). Default 0 */
+  uint32_t struct_size;       /* sizeof(fw_params), set by fw_default_params() */
+  fw_lmo lmo;                 /* default FW_LMO_HARD */
+  fw_granularity granularity; /* default FW_TASKWISE */
+  int32_t block_depth;        /* layer-wise blocks: 0 = one block per tensor; d > 0 = tensors whose
+                                 names share the first d dot-separated parts form a block. Default 0 */
+  fw_score score;             /* default FW_SCORE_INNER */
+  int32_t top_k;              /* soft LMO: vertices per block, >= 1. Default 2 */
+  fw_step_rule step_rule;     /* hard LMO step. Default FW_STEP_LINE_SEARCH */
+  double step_scale;          /* c of the schedule / the constant gamma. Default 1.0 */
+  int32_t line_search_evals;  /* loss-only evaluations per line search, >= 1. Default 3 */
+  fw_soft_solver soft_solver; /* default FW_SOFT_SIMPLEX */
+  int32_t soft_iters; /* inner iterations (each: one loss+gradient evaluation). Default 20 */
+  double soft_lr;     /* inner step size; 0 = automatic (Barzilai-Borwein). Default 0 */
   uint64_t soft_memory_budget; /* bytes allowed to keep the k candidates resident; 0 = stream them
                                   from disk every inner iteration. Default 0 */
   int32_t max_iters;           /* fw_run budget T. Default 10 */
@@ -145,7 +148,7 @@ typedef struct fw_params {
 FW_API fw_params fw_default_params(void);
 
 /* ---------------------------------------------------------------------------------------------- */
-/* Solver lifetime and pool                                                                         */
+/* Solver lifetime and pool */
 /* ---------------------------------------------------------------------------------------------- */
 
 typedef struct fw_solver fw_solver;
@@ -159,8 +162,9 @@ FW_API void fw_solver_free(fw_solver *solver);
 FW_API fw_status fw_solver_set_params(fw_solver *solver, const fw_params *params);
 
 /* The pre-trained model: a .safetensors file or a Hugging Face folder (single file or shards with
- * model.safetensors.index.json). It fixes the tensor names, shapes and dtypes every pool member must
- * match, and is the default start point. Must be called before fw_pool_add; resets the solver. */
+ * model.safetensors.index.json). It fixes the tensor names, shapes and dtypes every pool member
+ * must match, and is the default start point. Must be called before fw_pool_add; resets the solver.
+ */
 FW_API fw_status fw_set_base(fw_solver *solver, const char *path);
 
 /* Adds a fine-tuned checkpoint (file, sharded folder, or PEFT LoRA adapter folder) to the pool.
@@ -177,7 +181,7 @@ FW_API fw_status fw_set_start_member(fw_solver *solver, int32_t pool_index);
 FW_API fw_status fw_set_start_file(fw_solver *solver, const char *path);
 
 /* ---------------------------------------------------------------------------------------------- */
-/* The objective                                                                                    */
+/* The objective */
 /* ---------------------------------------------------------------------------------------------- */
 
 /* Evaluates the objective at the current point.
@@ -193,7 +197,7 @@ typedef fw_status (*fw_objective_fn)(const fw_tensor *params, size_t n, fw_tenso
 FW_API fw_status fw_set_objective_callback(fw_solver *solver, fw_objective_fn fn, void *user_data);
 
 /* ---------------------------------------------------------------------------------------------- */
-/* Steps                                                                                            */
+/* Steps */
 /* ---------------------------------------------------------------------------------------------- */
 
 typedef struct fw_step_info {
@@ -220,7 +224,8 @@ FW_API fw_status fw_step(fw_solver *solver, fw_step_info *info);
  * receives the last step's info. */
 FW_API fw_status fw_run(fw_solver *solver, fw_step_info *last);
 
-/* Number of completed steps, and the info of step i (0 <= i < count), with the same lifetime rules. */
+/* Number of completed steps, and the info of step i (0 <= i < count), with the same lifetime rules.
+ */
 FW_API int32_t fw_history_size(const fw_solver *solver);
 FW_API fw_status fw_history_get(const fw_solver *solver, int32_t i, fw_step_info *info);
 
@@ -257,7 +262,7 @@ FW_API fw_status fw_step_cancel(fw_solver *solver);
 FW_API fw_status fw_current(const fw_solver *solver, const fw_tensor **tensors, size_t *n);
 
 /* ---------------------------------------------------------------------------------------------- */
-/* Hooks                                                                                            */
+/* Hooks */
 /* ---------------------------------------------------------------------------------------------- */
 
 typedef void (*fw_progress_fn)(const fw_step_info *info, void *user_data); /* after each step */
@@ -271,7 +276,7 @@ FW_API fw_status fw_set_log_callback(fw_solver *solver, fw_log_fn fn, void *user
 FW_API fw_status fw_set_abort_callback(fw_solver *solver, fw_abort_fn fn, void *user_data);
 
 /* ---------------------------------------------------------------------------------------------- */
-/* Export                                                                                           */
+/* Export */
 /* ---------------------------------------------------------------------------------------------- */
 
 typedef struct fw_export_options {
@@ -284,29 +289,29 @@ typedef struct fw_export_options {
 FW_API fw_export_options fw_default_export_options(void);
 
 /* Writes theta_t. The recipe (params, pool) and per-step history go into __metadata__ (keys
- * "fwmerge.recipe", "fwmerge.history", JSON text) next to "format": "pt". Atomic: temp files, fsync,
- * rename; on failure nothing is left at path. opts may be NULL (defaults). */
+ * "fwmerge.recipe", "fwmerge.history", JSON text) next to "format": "pt". Atomic: temp files,
+ * fsync, rename; on failure nothing is left at path. opts may be NULL (defaults). */
 FW_API fw_status fw_export(fw_solver *solver, const char *path, const fw_export_options *opts);
 
 /* Writes host tensors (fp32 data, as in fw_tensor) as one .safetensors file, converted to `dtype`
- * (FW_DTYPE_DEFAULT = F32), atomically. metadata_kv: 2 * n_metadata strings (key, value, ...), may be
- * NULL. Useful to hosts that build checkpoints themselves (tests, examples, tools). */
-FW_API fw_status fw_save_tensors(const char *path, const fw_tensor *tensors, size_t n, fw_dtype dtype,
-                                 const char *const *metadata_kv, size_t n_metadata);
+ * (FW_DTYPE_DEFAULT = F32), atomically. metadata_kv: 2 * n_metadata strings (key, value, ...), may
+ * be NULL. Useful to hosts that build checkpoints themselves (tests, examples, tools). */
+FW_API fw_status fw_save_tensors(const char *path, const fw_tensor *tensors, size_t n,
+                                 fw_dtype dtype, const char *const *metadata_kv, size_t n_metadata);
 
 /* ---- Data-free merging and FW merge functions ---- */
 
-/* Data-free merge methods (mergekit names in brackets). tau_i = theta_i - theta_0 is member i's task
- * vector against the base theta_0; w_i its weight (1 when weights is NULL); W = sum_i w_i. Every
- * method runs tensor by tensor in fp32, streaming the members: memory O(n x largest tensor).
+/* Data-free merge methods (mergekit names in brackets). tau_i = theta_i - theta_0 is member i's
+ * task vector against the base theta_0; w_i its weight (1 when weights is NULL); W = sum_i w_i.
+ * Every method runs tensor by tensor in fp32, streaming the members: memory O(n x largest tensor).
  *  - LINEAR [linear]: sum_i w_i theta_i, divided by W when normalize. scaling is not used.
  *  - TASK_ARITHMETIC [task_arithmetic]: theta_0 + scaling * sum_i w_i tau_i (/ W when normalize).
  *  - TIES [ties]: trim each tau_i to its k = max(1, floor(density * numel + 0.5)) largest-magnitude
  *    entries (equal magnitudes at the threshold: the lower flat index is kept first, so exactly k
- *    survive); elect a sign per entry, s = sign(sum_i w_i trimmed_i) (a zero sum elects no sign, and
- *    the entry stays at the base; mergekit elects + there); merged = theta_0 + scaling * the disjoint
- *    mean sum_{i agrees} w_i trimmed_i / sum_{i agrees} w_i (a disjoint sum when normalize is 0).
- *    "Agrees": the weighted trimmed entry is nonzero and has the elected sign.
+ *    survive); elect a sign per entry, s = sign(sum_i w_i trimmed_i) (a zero sum elects no sign,
+ * and the entry stays at the base; mergekit elects + there); merged = theta_0 + scaling * the
+ * disjoint mean sum_{i agrees} w_i trimmed_i / sum_{i agrees} w_i (a disjoint sum when normalize is
+ * 0). "Agrees": the weighted trimmed entry is nonzero and has the elected sign.
  *  - DARE_LINEAR [dare_linear]: drop each entry of tau_i with probability drop_rate, rescale the
  *    survivors by 1 / (1 - drop_rate), then TASK_ARITHMETIC. DARE_TIES [dare_ties]: the same drop,
  *    then TIES' sign election and disjoint merge without the trim. The draw for entry e of member i
@@ -332,17 +337,17 @@ typedef enum fw_merge_method {
 } fw_merge_method;
 
 typedef struct fw_merge_params {
-  uint32_t struct_size;   /* sizeof(fw_merge_params), set by fw_default_merge_params() */
+  uint32_t struct_size; /* sizeof(fw_merge_params), set by fw_default_merge_params() */
   fw_merge_method method;
-  double scaling;         /* lambda applied to the combined task vector */
-  double density;         /* TIES / breadcrumbs: fraction of entries kept, in (0, 1] */
-  double drop_rate;       /* DARE: drop probability p, in [0, 1) */
-  double beta;            /* breadcrumbs: fraction of largest magnitudes dropped, in [0, 1) */
-  const double *weights;  /* n finite weights (one per pool member, in pool order) or NULL (all 1).
-                             Read during the call only. */
-  int32_t normalize;      /* nonzero: divide by the (agreeing) weight sum, see each method */
-  uint64_t seed;          /* DARE's draws */
-  int32_t threads;        /* intra-op threads during the call; 0 = leave the current setting */
+  double scaling;        /* lambda applied to the combined task vector */
+  double density;        /* TIES / breadcrumbs: fraction of entries kept, in (0, 1] */
+  double drop_rate;      /* DARE: drop probability p, in [0, 1) */
+  double beta;           /* breadcrumbs: fraction of largest magnitudes dropped, in [0, 1) */
+  const double *weights; /* n finite weights (one per pool member, in pool order) or NULL (all 1).
+                            Read during the call only. */
+  int32_t normalize;     /* nonzero: divide by the (agreeing) weight sum, see each method */
+  uint64_t seed;         /* DARE's draws */
+  int32_t threads;       /* intra-op threads during the call; 0 = leave the current setting */
 } fw_merge_params;
 
 /* Defaults per method (the unused fields are neutral: density 1, drop_rate 0, beta 0):
@@ -399,7 +404,8 @@ FW_API fw_status fw_set_start_merge(fw_solver *solver, const fw_merge_params *pa
  * Several terms give a multi-task objective (e.g. one method per task head). Gradients come from
  * LibTorch autograd; module parameters that are not mapped stay frozen. */
 typedef struct fw_objective_term {
-  const char *method; /* module method taking the inputs, returning logits [N, C]; NULL = "forward" */
+  const char
+      *method; /* module method taking the inputs, returning logits [N, C]; NULL = "forward" */
   const char *inputs; /* calibration tensor name: inputs [N, ...], F32/F16/BF16 */
   const char *labels; /* calibration tensor name: labels [N], I64/I32/U8, values in [0, C); NULL:
                          prediction entropy */
@@ -430,8 +436,8 @@ FW_API fw_torchscript_objective fw_default_torchscript_objective(void);
  * FW_ERR_NAME_MISMATCH (a mapped base name that does not exist, or no parameter matches by name),
  * FW_ERR_SHAPE_MISMATCH (parameter vs base tensor, labels vs inputs), FW_ERR_UNSUPPORTED (dtypes).
  * During steps, a method returning something other than [N, C] logits fails the step with
- * FW_ERR_SHAPE_MISMATCH. Like callbacks, evaluations run on the thread calling fw_step / fw_run; the
- * ask/tell functions do not use it. */
+ * FW_ERR_SHAPE_MISMATCH. Like callbacks, evaluations run on the thread calling fw_step / fw_run;
+ * the ask/tell functions do not use it. */
 FW_API fw_status fw_set_objective_torchscript(fw_solver *solver,
                                               const fw_torchscript_objective *objective);
 
