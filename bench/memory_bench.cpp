@@ -86,17 +86,10 @@ class ConstantTarget : public fw::Evaluator {
 };
 
 std::unique_ptr<fw::Solver> make_solver(const Options &o, int n, fw_lmo lmo) {
-  fw_params p{};
-  p.struct_size = sizeof p;
+  fw_params p = fw::default_params();
   p.lmo = lmo;
   p.granularity = FW_LAYERWISE;
-  p.top_k = 2;
-  p.step_rule = FW_STEP_LINE_SEARCH;
-  p.step_scale = 1.0;
-  p.line_search_evals = 3;
-  p.soft_solver = FW_SOFT_SIMPLEX;
   p.soft_iters = 3;
-  p.max_iters = 10;
   p.epsilon = 0;
   p.threads = o.threads;
   auto solver = std::make_unique<fw::Solver>(p);

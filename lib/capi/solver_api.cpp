@@ -80,28 +80,7 @@ fw_params read_params(const fw_params *params) {
 
 extern "C" {
 
-FW_API fw_params fw_default_params(void) {
-  fw_params p;
-  std::memset(&p, 0, sizeof p);
-  p.struct_size = sizeof(fw_params);
-  p.lmo = FW_LMO_HARD;
-  p.granularity = FW_TASKWISE;
-  p.block_depth = 0;
-  p.score = FW_SCORE_INNER;
-  p.top_k = 2;
-  p.step_rule = FW_STEP_LINE_SEARCH;
-  p.step_scale = 1.0;
-  p.line_search_evals = 3;
-  p.soft_solver = FW_SOFT_SIMPLEX;
-  p.soft_iters = 20;
-  p.soft_lr = 0.0;
-  p.soft_memory_budget = 0;
-  p.max_iters = 10;
-  p.epsilon = 1e-6;
-  p.threads = 0;
-  p.seed = 0;
-  return p;
-}
+FW_API fw_params fw_default_params(void) { return fw::default_params(); }
 
 FW_API fw_status fw_solver_new(const fw_params *params, fw_solver **out) {
   return guard([&] {
@@ -127,6 +106,8 @@ FW_API fw_status fw_set_base(fw_solver *solver, const char *path) {
     fw::capi::require_idle(solver);
     solver->solver.set_base(path);
     solver->current_views.clear();
+    // A built-in objective was bound to the old base's tensors.
+    solver->builtin_objective.reset();
   });
 }
 

@@ -3,12 +3,36 @@
 #include "solver/solver.h"
 
 #include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "util/error.h"
 #include "util/malloc_tuning.h"
 
 namespace fw {
+
+fw_params default_params() {
+  fw_params p;
+  std::memset(&p, 0, sizeof p);
+  p.struct_size = sizeof(fw_params);
+  p.lmo = FW_LMO_HARD;
+  p.granularity = FW_TASKWISE;
+  p.block_depth = 0;
+  p.score = FW_SCORE_INNER;
+  p.top_k = 2;
+  p.step_rule = FW_STEP_LINE_SEARCH;
+  p.step_scale = 1.0;
+  p.line_search_evals = 3;
+  p.soft_solver = FW_SOFT_SIMPLEX;
+  p.soft_iters = 20;
+  p.soft_lr = 0.0;
+  p.soft_memory_budget = 0;
+  p.max_iters = 10;
+  p.epsilon = 1e-6;
+  p.threads = 0;
+  p.seed = 0;
+  return p;
+}
 
 void validate_params(const fw_params &p) {
   auto bad = [](const std::string &what) { fail(FW_ERR_INVALID_ARGUMENT, "params: " + what); };

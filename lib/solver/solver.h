@@ -126,6 +126,9 @@ class Solver {
   std::function<void(fw_log_level, const std::string &)> log_;
 };
 
+// The documented defaults of fw_params (fw_default_params returns these).
+fw_params default_params();
+
 // Validates a params struct (ranges, enums); throws FW_ERR_INVALID_ARGUMENT.
 void validate_params(const fw_params &params);
 

@@ -65,19 +65,9 @@ class Scripted : public fw::Evaluator {
   Fn fn_;
 };
 
+// Library defaults, but one thread and a tight gap tolerance for exact closed-form checks.
 inline fw_params default_params() {
-  fw_params p{};
-  p.struct_size = sizeof p;
-  p.lmo = FW_LMO_HARD;
-  p.granularity = FW_TASKWISE;
-  p.score = FW_SCORE_INNER;
-  p.top_k = 2;
-  p.step_rule = FW_STEP_LINE_SEARCH;
-  p.step_scale = 1.0;
-  p.line_search_evals = 3;
-  p.soft_solver = FW_SOFT_SIMPLEX;
-  p.soft_iters = 20;
-  p.max_iters = 10;
+  fw_params p = fw::default_params();
   p.epsilon = 1e-9;
   p.threads = 1;
   return p;
