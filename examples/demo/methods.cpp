@@ -1,5 +1,8 @@
 #include "methods.h"
 
+// NoGradGuard: ATen/ATen.h no longer brings it in LibTorch 2.x.
+#include <ATen/core/grad_mode.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <memory>

@@ -1,6 +1,8 @@
 #include "train.h"
 
+// NoGradGuard: ATen/ATen.h no longer brings it in LibTorch 2.x.
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/grad_mode.h>
 
 #include <cmath>
 #include <cstdio>
