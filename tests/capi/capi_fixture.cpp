@@ -221,16 +221,8 @@ std::vector<float> decode(const std::vector<uint8_t> &bytes, const std::string &
 }
 
 std::vector<std::string> list_dir(const std::string &dir) {
-  std::vector<std::string> names;
-  DIR *d = ::opendir(dir.c_str());
-  if (!d) return names;
-  while (const dirent *e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
+  const std::set<std::string> names = fwtest::list_dir(dir);
+  return {names.begin(), names.end()};
 }
 
 }  // namespace capi

@@ -20,17 +20,7 @@ namespace {
 using fw::DType;
 using fw::OutTensor;
 
-std::set<std::string> list_dir(const std::string &dir) {
-  std::set<std::string> names;
-  DIR *d = ::opendir(dir.c_str());
-  if (d == nullptr) return names;
-  while (const dirent *e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    if (name != "." && name != "..") names.insert(name);
-  }
-  ::closedir(d);
-  return names;
-}
+using fwtest::list_dir;
 
 std::vector<uint8_t> pattern_bytes(size_t n, uint32_t seed) {
   std::vector<uint8_t> out(n);

@@ -2,6 +2,7 @@
 // against bytes built by different code.
 #include "test_support.h"
 
+#include <dirent.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -80,6 +81,18 @@ void append_value(std::vector<uint8_t> *out, const std::string &dtype, float val
 }
 
 }  // namespace
+
+std::set<std::string> list_dir(const std::string &dir) {
+  std::set<std::string> names;
+  DIR *d = ::opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (const dirent *e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name != "." && name != "..") names.insert(name);
+  }
+  ::closedir(d);
+  return names;
+}
 
 std::string temp_dir(const std::string &label) {
   mkdir_p(FW_TEST_TMP);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ std::string temp_dir(const std::string &label);
 // Writes a valid .safetensors file (tensors in the given order, contiguous, header padded to 8).
 void write_safetensors(const std::string &path, const std::vector<TestTensor> &tensors,
                        const std::map<std::string, std::string> &metadata = {});
+
+// Names in a folder (without "." and ".."); empty if it does not exist.
+std::set<std::string> list_dir(const std::string &dir);
 
 // Raw bytes of a file / writing raw bytes (for malformed-file cases).
 std::vector<uint8_t> read_bytes(const std::string &path);
