@@ -8,8 +8,8 @@
 
 namespace fw {
 
-StepRecord Solver::hard_step(Evaluator &evaluator, double loss, const std::vector<at::Tensor> &,
-                             const LmoScores &scores, const std::vector<Vertex> &verts,
+StepRecord Solver::hard_step(Evaluator &evaluator, double loss, const LmoScores &scores,
+                             const std::vector<Vertex> &verts,
                              std::vector<at::Tensor> *next) const {
   const auto &metas = base_->tensors();
   const size_t n_blocks = block_names_.size();

@@ -56,8 +56,8 @@ struct AdamState {
 
 }  // namespace
 
-StepRecord Solver::soft_step(Evaluator &evaluator, double loss, const std::vector<at::Tensor> &,
-                             const LmoScores &scores, const std::vector<Vertex> &verts,
+StepRecord Solver::soft_step(Evaluator &evaluator, double loss, const LmoScores &scores,
+                             const std::vector<Vertex> &verts,
                              std::vector<at::Tensor> *next) const {
   const auto &metas = base_->tensors();
   const size_t n_tensors = metas.size();

@@ -103,12 +103,10 @@ class Solver {
   void poll_abort() const;
   void log(fw_log_level level, const std::string &message) const;
 
-  StepRecord hard_step(Evaluator &evaluator, double loss, const std::vector<at::Tensor> &grad,
-                       const LmoScores &scores, const std::vector<Vertex> &verts,
-                       std::vector<at::Tensor> *next) const;
-  StepRecord soft_step(Evaluator &evaluator, double loss, const std::vector<at::Tensor> &grad,
-                       const LmoScores &scores, const std::vector<Vertex> &verts,
-                       std::vector<at::Tensor> *next) const;
+  StepRecord hard_step(Evaluator &evaluator, double loss, const LmoScores &scores,
+                       const std::vector<Vertex> &verts, std::vector<at::Tensor> *next) const;
+  StepRecord soft_step(Evaluator &evaluator, double loss, const LmoScores &scores,
+                       const std::vector<Vertex> &verts, std::vector<at::Tensor> *next) const;
   uint64_t tensor_seed(size_t tensor_index) const;
 
   fw_params params_;

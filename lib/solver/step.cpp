@@ -66,10 +66,10 @@ const StepRecord &Solver::step(Evaluator &evaluator) {
     record.loss_after = loss;
     record.evaluations = 1;
   } else if (params_.lmo == FW_LMO_HARD) {
-    record = hard_step(evaluator, loss, grad, scores, verts, &next);
+    record = hard_step(evaluator, loss, scores, verts, &next);
   } else {
     grad.clear();  // the soft inner loop brings its own gradient buffer
-    record = soft_step(evaluator, loss, {}, scores, verts, &next);
+    record = soft_step(evaluator, loss, scores, verts, &next);
   }
   record.iteration = static_cast<int>(history_.size());
   record.loss = loss;
