@@ -19,10 +19,17 @@ missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 if ((${#missing[@]})); then
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 # The reference safetensors implementation is a test oracle.
-python3 -c "import safetensors, numpy" 2>/dev/null || python3 -m pip install -q safetensors numpy
+# Installed for the python3 first on PATH (the one the test runs); Debian's own python3 needs pip
+# from apt and --break-system-packages.
+if ! python3 -c "import safetensors, numpy" 2>/dev/null; then
+  python3 -m pip --version >/dev/null 2>&1 ||
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-pip
+  python3 -m pip install -q safetensors numpy 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages safetensors numpy
+fi
