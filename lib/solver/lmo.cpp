@@ -1,6 +1,8 @@
 // The linear minimization oracle (eq. 7): scores <grad, theta_i> per vertex and block, computed by
 // streaming the vertices' tensors chunk by chunk and releasing their pages right after use:
 // resident memory does not depend on the pool size.
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -28,8 +30,13 @@ Solver::LmoScores Solver::lmo_pass(const std::vector<at::Tensor> &grad,
   // chunk streams past it through one reused buffer, so memory traffic is the checkpoints' bytes
   // (not n times the gradient's too) and memory is one chunk. Vertices whose tensors are computed
   // (adapters) are loaded whole, once per tensor.
-  constexpr int64_t kChunk = 1 << 18;  // 1 MiB of fp32: buffer and gradient chunk stay in L2
-  at::Tensor buffer = at::empty({kChunk}, at::kFloat);
+  // Vertices are split across the intra-op threads, each with its own buffer: one thread's reads
+  // overlap another's dot products, and each inner[v] is still summed in chunk order by one thread
+  // (deterministic for any thread count).
+  constexpr int64_t kChunk = 1 << 16;  // 256 KiB of fp32: buffer and gradient chunk stay in L2
+  std::vector<at::Tensor> buffers;
+  for (int i = 0; i < at::get_num_threads(); ++i)
+    buffers.push_back(at::empty({kChunk}, at::kFloat));
   std::vector<double> inner(verts.size()), sq_norm(verts.size());
   for (size_t t = 0; t < metas.size(); ++t) {
     poll_abort();
@@ -40,14 +47,16 @@ Solver::LmoScores Solver::lmo_pass(const std::vector<at::Tensor> &grad,
     for (int64_t begin = 0; begin < metas[t].numel; begin += kChunk) {
       const int64_t end = std::min(metas[t].numel, begin + kChunk);
       const at::Tensor g_chunk = g.slice(0, begin, end);
-      for (size_t v = 0; v < verts.size(); ++v) {
-        const Checkpoint &ckpt = *verts[v].checkpoint;
-        if (!ckpt.streams_ranges()) continue;
-        at::Tensor x = buffer.slice(0, 0, end - begin);
-        ckpt.read_f32_range(name, begin, end, x);
-        inner[v] += inner_product(g_chunk, x);
-        if (cosine) sq_norm[v] += inner_product(x, x);
-      }
+      at::parallel_for(0, static_cast<int64_t>(verts.size()), 1, [&](int64_t first, int64_t last) {
+        at::Tensor x = buffers[at::get_thread_num()].slice(0, 0, end - begin);
+        for (int64_t v = first; v < last; ++v) {
+          const Checkpoint &ckpt = *verts[v].checkpoint;
+          if (!ckpt.streams_ranges()) continue;
+          ckpt.read_f32_range(name, begin, end, x);
+          inner[v] += inner_product(g_chunk, x);
+          if (cosine) sq_norm[v] += inner_product(x, x);
+        }
+      });
     }
     for (size_t v = 0; v < verts.size(); ++v) {
       const Checkpoint &ckpt = *verts[v].checkpoint;
