@@ -32,7 +32,7 @@ Solver::LmoScores Solver::lmo_pass(const std::vector<at::Tensor> &grad,
   // (adapters) are loaded whole, once per tensor.
   // Vertices are split across the intra-op threads, each with its own buffer: one thread's reads
   // overlap another's dot products, and each inner[v] is still summed in chunk order by one thread
-  // (deterministic for any thread count).
+  // (deterministic for a given thread count).
   constexpr int64_t kChunk = 1 << 16;  // 256 KiB of fp32: buffer and gradient chunk stay in L2
   std::vector<at::Tensor> buffers;
   for (int i = 0; i < at::get_num_threads(); ++i)
