@@ -11,31 +11,16 @@
 #include "fwmerge.h"
 #include "io/checkpoint.h"
 #include "io/safetensors_writer.h"
+#include "linear_net_module.h"
 #include "objective/torchscript_objective.h"
 #include "test_support.h"
 #include "util/error.h"
 
 namespace {
 
-// logits = x W^T + b through a submodule "fc"; "doubled" returns 2 * logits.
 std::string save_module(const std::string &dir) {
-  torch::jit::Module fc("Linear");
-  fc.register_parameter("weight", at::zeros({2, 2}), false);
-  fc.register_parameter("bias", at::zeros({2}), false);
-  fc.define(R"(
-def forward(self, x):
-    return torch.matmul(x, self.weight.t()) + self.bias
-)");
-  torch::jit::Module net("Net");
-  net.register_module("fc", fc);
-  net.define(R"(
-def forward(self, x):
-    return self.fc.forward(x)
-def doubled(self, x):
-    return 2.0 * self.fc.forward(x)
-)");
   const std::string path = dir + "/net.pt";
-  net.save(path);
+  fwtest::save_linear_net(path);
   return path;
 }
 
