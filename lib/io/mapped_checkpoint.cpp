@@ -7,34 +7,25 @@
 
 namespace fw {
 
-// Elements [begin, end) of a mapped tensor as a 1-D fp32 tensor (F32: a view of the mapping).
-at::Tensor mapped_range_f32(const SafetensorsFile &file, const TensorEntry &entry, int64_t begin,
-                            int64_t end) {
+at::Tensor mapped_tensor_f32(const SafetensorsFile &file, const TensorEntry &entry) {
   if (!is_mergeable(entry.dtype)) {
     fail(FW_ERR_UNSUPPORTED, file.path() + ": tensor \"" + entry.name + "\" has dtype " +
                                  dtype_name(entry.dtype) + "; only F32, F16 and BF16 are merged");
   }
-  if (begin < 0 || end > entry.numel || begin > end)
-    fail(FW_ERR_INVALID_ARGUMENT, "element range out of bounds for tensor \"" + entry.name + "\"");
   const at::ScalarType type = to_scalar_type(entry.dtype);
-  if (begin == end) return at::empty({0}, at::kFloat);
-  const size_t itemsize = static_cast<size_t>(dtype_bits(entry.dtype) / 8);
+  if (entry.numel == 0) return at::empty(entry.shape, at::kFloat);
   // from_blob needs a mutable pointer; the pages are PROT_READ, so a write would fault.
-  void *bytes = const_cast<uint8_t *>(file.data(entry)) + static_cast<size_t>(begin) * itemsize;
+  void *bytes = const_cast<uint8_t *>(file.data(entry));
+  const size_t itemsize = static_cast<size_t>(dtype_bits(entry.dtype) / 8);
   at::Tensor view;
   if (reinterpret_cast<uintptr_t>(bytes) % itemsize == 0) {
-    view = at::from_blob(bytes, {end - begin}, at::TensorOptions().dtype(type));
+    view = at::from_blob(bytes, entry.shape, at::TensorOptions().dtype(type));
   } else {
     // Headers not padded to a multiple of 8 leave the data misaligned: copy to aligned memory.
-    view = at::empty({end - begin}, at::TensorOptions().dtype(type));
-    std::memcpy(view.data_ptr(), bytes, static_cast<size_t>(end - begin) * itemsize);
+    view = at::empty(entry.shape, at::TensorOptions().dtype(type));
+    std::memcpy(view.data_ptr(), bytes, entry.nbytes);
   }
   return type == at::kFloat ? view : view.to(at::kFloat);
-}
-
-at::Tensor mapped_tensor_f32(const SafetensorsFile &file, const TensorEntry &entry) {
-  if (entry.numel == 0 && is_mergeable(entry.dtype)) return at::empty(entry.shape, at::kFloat);
-  return mapped_range_f32(file, entry, 0, entry.numel).view(entry.shape);
 }
 
 MappedCheckpoint::MappedCheckpoint(std::string path,

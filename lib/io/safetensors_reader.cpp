@@ -272,19 +272,13 @@ void SafetensorsFile::read_bytes(const TensorEntry &entry, uint64_t offset, uint
 }
 
 void SafetensorsFile::release(const TensorEntry &entry) const {
-  release_bytes(entry, 0, entry.nbytes);
-}
-
-void SafetensorsFile::release_bytes(const TensorEntry &entry, uint64_t offset,
-                                    uint64_t nbytes) const {
-  if (nbytes == 0) return;
+  if (entry.nbytes == 0) return;
   // Whole pages only; a page shared with a neighbour is dropped too, which is harmless: a clean
   // page of a private read-only file mapping is simply faulted in again from the page cache.
   const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-  const uint64_t begin = entry.begin + offset;
-  const uint64_t first = begin / page * page;
-  const uint64_t last =
-      std::min((begin + nbytes + page - 1) / page * page, (size_ + page - 1) / page * page);
+  const uint64_t first = entry.begin / page * page;
+  const uint64_t last = std::min((entry.begin + entry.nbytes + page - 1) / page * page,
+                                 (size_ + page - 1) / page * page);
   if (::madvise(map_ + first, last - first, MADV_DONTNEED) != 0) {
     fail_errno("madvise(DONTNEED) failed on", path_);
   }

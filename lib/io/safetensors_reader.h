@@ -40,8 +40,6 @@ class SafetensorsFile {
   const uint8_t *data(const TensorEntry &entry) const;
   // Drops the resident pages of one tensor (madvise DONTNEED): RSS falls, page cache stays.
   void release(const TensorEntry &entry) const;
-  // Drops the pages of bytes [offset, offset + nbytes) of one tensor's data.
-  void release_bytes(const TensorEntry &entry, uint64_t offset, uint64_t nbytes) const;
   // Copies bytes [offset, offset + nbytes) of one tensor's data into `out` with pread: streaming
   // passes avoid a page fault per 4 KiB and leave nothing mapped.
   void read_bytes(const TensorEntry &entry, uint64_t offset, uint64_t nbytes, void *out) const;
