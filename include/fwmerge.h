@@ -5,8 +5,26 @@
  *  - Every fallible call returns fw_status (FW_OK == 0, errors < 0). The text of the last failure
  * in the calling thread is fw_last_error(). No C++ exception crosses this boundary.
  *  - Handles are opaque and created/freed in pairs; freeing NULL is a no-op.
- *  - Params structs come from fw_default_*() and carry struct_size, so fields can be appended later
- *    without breaking callers compiled against an older header.
+ *  - Versioned structs. Every struct the library reads from the caller (fw_params,
+ *    fw_merge_params, fw_export_options, fw_torchscript_objective) or fills for it (fw_step_info,
+ *    fw_request) starts with `uint32_t struct_size`, the sizeof the caller was compiled with.
+ *    Fields are only ever appended; the library lists each struct's shipped sizes (v1, v2, ...,
+ *    each larger than the one before; v1 is the layout of 0.2.0).
+ *    Input structs (start from fw_default_*()): struct_size must be one of the shipped sizes;
+ *    0, a size below v1, above the newest this library knows, or between two versions is
+ *    FW_ERR_INVALID_ARGUMENT, whose message names the struct, the size given and the sizes
+ *    accepted. An older version's struct is read up to its size, and the fields appended since
+ *    get their defaults (those of fw_default_*(); for fw_merge_params, those of its method).
+ *    Output structs: the caller sets struct_size (sizeof); 0 or a size below v1 is
+ *    FW_ERR_INVALID_ARGUMENT, checked before the call does anything. The library writes only the
+ *    first min(struct_size, its own sizeof) bytes, never past them, and sets struct_size to the
+ *    number of bytes written. An fw_step_info the library hands to a callback carries its own size.
+ *    fw_tensor and fw_objective_term (array elements) have no struct_size: their layout is fixed,
+ *    and changing it is a new ABI.
+ *  - Enum-typed fields and arguments given by the caller are checked as integers: a value outside
+ *    the enum is FW_ERR_INVALID_ARGUMENT (fw_status_name: "FW_ERR_UNKNOWN").
+ *  - ABI: while FW_VERSION_MAJOR is 0, every minor release may change the ABI, and the SONAME
+ *    changes with it (libfwmerge.so.0.2); compare FW_VERSION_NUMBER with fw_version_number().
  *  - Thread safety: one solver is used by one thread at a time; distinct solvers are independent.
  *    Callbacks run on the thread that called fw_step / fw_run (never on a library worker thread).
  *  - Strings and arrays returned by the library are owned by it; each function says how long they
@@ -19,9 +37,11 @@
 #include <stdint.h>
 
 #define FW_VERSION_MAJOR 0
-#define FW_VERSION_MINOR 1
+#define FW_VERSION_MINOR 2
 #define FW_VERSION_PATCH 0
-#define FW_VERSION_STRING "0.1.0"
+#define FW_VERSION_STRING "0.2.0"
+/* MAJOR * 10000 + MINOR * 100 + PATCH: 200 for 0.2.0. */
+#define FW_VERSION_NUMBER (FW_VERSION_MAJOR * 100 * 100 + FW_VERSION_MINOR * 100 + FW_VERSION_PATCH)
 
 #if defined(FWMERGE_BUILDING)
 #define FW_API __attribute__((visibility("default")))
@@ -54,7 +74,8 @@ typedef enum fw_status {
   FW_ERR_INTERNAL = -13
 } fw_status;
 
-/* Stable name of a status code ("FW_ERR_FORMAT"). Static storage. */
+/* Stable name of a status code ("FW_ERR_FORMAT"; "FW_ERR_UNKNOWN" for a value outside fw_status).
+ * Static storage. */
 FW_API const char *fw_status_name(fw_status status);
 
 /* Message of the last failed call in this thread ("" if none). Valid until the next fwmerge call
@@ -65,8 +86,10 @@ FW_API const char *fw_last_error(void);
  * then reports FW_ERR_CALLBACK with this text in fw_last_error(). The text is copied. */
 FW_API void fw_set_callback_error(const char *message);
 
-/* "0.1.0"; static storage. */
+/* The library's FW_VERSION_STRING ("0.2.0"); static storage. */
 FW_API const char *fw_version(void);
+/* The library's FW_VERSION_NUMBER (200 for 0.2.0), to compare with the header's. */
+FW_API unsigned fw_version_number(void);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Tensors */
@@ -123,6 +146,7 @@ typedef enum fw_soft_solver {
   FW_SOFT_ADAM = 2 /* unconstrained Adam on lambda (authors' code; may leave the hull) */
 } fw_soft_solver;
 
+/* An input struct (see Versioned structs above); start from fw_default_params(). */
 typedef struct fw_params {
   uint32_t struct_size;       /* sizeof(fw_params), set by fw_default_params() */
   fw_lmo lmo;                 /* default FW_LMO_HARD */
@@ -200,8 +224,9 @@ FW_API fw_status fw_set_objective_callback(fw_solver *solver, fw_objective_fn fn
 /* Steps */
 /* ---------------------------------------------------------------------------------------------- */
 
+/* An output struct (see Versioned structs above). */
 typedef struct fw_step_info {
-  uint32_t struct_size;  /* caller sets sizeof(fw_step_info) (0 is taken as the current size) */
+  uint32_t struct_size;  /* caller sets sizeof(fw_step_info) */
   int32_t iteration;     /* t, 0-based */
   double loss;           /* l(theta_t) at the start of the step */
   double loss_after;     /* l(theta_{t+1}) when the step evaluated it, else NAN */
@@ -233,6 +258,7 @@ FW_API fw_status fw_history_get(const fw_solver *solver, int32_t i, fw_step_info
 FW_API const char *fw_block_name(const fw_solver *solver, int32_t block);
 
 /* Ask/tell: the same step without callbacks, for hosts that evaluate elsewhere.
+ *   fw_request req = {sizeof req};   (info.struct_size = sizeof info likewise)
  *   fw_step_begin(s);
  *   while (fw_step_ask(s, &req) == FW_OK && !req.done) {
  *     ... read req.params, write req.grads (if req.need_gradient) ...
@@ -240,8 +266,11 @@ FW_API const char *fw_block_name(const fw_solver *solver, int32_t block);
  *   }
  *   status = fw_step_finish(s, &info);
  * The step runs on a library thread between the calls; views in req are valid until fw_step_tell or
- * fw_step_cancel. fw_step_tell with a non-OK status fails the step like a failing callback. */
+ * fw_step_cancel. fw_step_tell with a non-OK status fails the step like a failing callback; a
+ * host_status outside fw_status is FW_ERR_INVALID_ARGUMENT and the evaluation stays pending.
+ * fw_request is an output struct (see Versioned structs above). */
 typedef struct fw_request {
+  uint32_t struct_size;  /* caller sets sizeof(fw_request) */
   int32_t done;          /* 1: the step has ended; call fw_step_finish */
   int32_t need_gradient; /* 0: only the loss is wanted, grads is NULL */
   size_t n;              /* number of tensors */
@@ -252,7 +281,9 @@ typedef struct fw_request {
 FW_API fw_status fw_step_begin(fw_solver *solver);
 FW_API fw_status fw_step_ask(fw_solver *solver, fw_request *request);
 FW_API fw_status fw_step_tell(fw_solver *solver, fw_status host_status, double loss);
-/* Returns the step's status (FW_OK or the error that ended it) and commits on success. */
+/* Returns the step's status (FW_OK or the error that ended it) and its info, and ends the pending
+ * step. A successful step is committed when it ends (at the fw_step_tell that answers its last
+ * request, req.done then reads 1); a rejected info struct leaves the step pending. */
 FW_API fw_status fw_step_finish(fw_solver *solver, fw_step_info *info);
 /* Abandons a step in progress; the solver is as before fw_step_begin. */
 FW_API fw_status fw_step_cancel(fw_solver *solver);
@@ -279,8 +310,9 @@ FW_API fw_status fw_set_abort_callback(fw_solver *solver, fw_abort_fn fn, void *
 /* Export */
 /* ---------------------------------------------------------------------------------------------- */
 
+/* An input struct (see Versioned structs above); start from fw_default_export_options(). */
 typedef struct fw_export_options {
-  uint32_t struct_size;     /* sizeof(fw_export_options) */
+  uint32_t struct_size;     /* sizeof(fw_export_options), set by fw_default_export_options() */
   fw_dtype dtype;           /* FW_DTYPE_DEFAULT: each tensor in its base dtype */
   uint64_t max_shard_bytes; /* 0: path is one .safetensors file. > 0: path is a folder that gets
                                model-0000i-of-0000N.safetensors + model.safetensors.index.json */
@@ -336,6 +368,7 @@ typedef enum fw_merge_method {
   FW_MERGE_BREADCRUMBS_TIES = 7
 } fw_merge_method;
 
+/* An input struct (see Versioned structs above); start from fw_default_merge_params(). */
 typedef struct fw_merge_params {
   uint32_t struct_size; /* sizeof(fw_merge_params), set by fw_default_merge_params() */
   fw_merge_method method;
@@ -412,6 +445,7 @@ typedef struct fw_objective_term {
   double weight;      /* finite, > 0 */
 } fw_objective_term;
 
+/* An input struct (see Versioned structs above); start from fw_default_torchscript_objective(). */
 typedef struct fw_torchscript_objective {
   uint32_t struct_size;         /* sizeof(fw_torchscript_objective), set by the default function */
   const char *module_path;      /* TorchScript file */

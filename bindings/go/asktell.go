@@ -31,6 +31,7 @@ func (s *Solver) BeginStep() error {
 func (s *Solver) Ask() (Request, error) {
 	native := swigfw.NewFw_request()
 	defer swigfw.DeleteFw_request(native)
+	native.SetStruct_size(swigfw.Request_size())
 	if err := s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_step_ask(h, native) }); err != nil {
 		return Request{}, err
 	}

@@ -19,7 +19,8 @@ type StepInfo struct {
 }
 
 func newNativeStepInfo() swigfw.Fw_step_info {
-	n := swigfw.NewFw_step_info() // zero-initialized: struct_size 0 means the current size
+	n := swigfw.NewFw_step_info()
+	n.SetStruct_size(swigfw.Step_info_size()) // an output struct: the size this binding knows
 	return n
 }
 

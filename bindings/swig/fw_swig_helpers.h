@@ -55,6 +55,11 @@ inline Bytes tensor_bytes(const fw_tensor *tensor) {
 inline int32_t chosen_at(const fw_step_info *info, int32_t i) { return info->chosen[i]; }
 inline double lambda_at(const fw_step_info *info, int32_t i) { return info->lambdas[i]; }
 
+/* The output structs' sizes as compiled into the binding (their struct_size, see "Versioned
+ * structs" in fwmerge.h): a host sets them before each call that fills the struct. */
+inline uint32_t step_info_size() { return static_cast<uint32_t>(sizeof(fw_step_info)); }
+inline uint32_t request_size() { return static_cast<uint32_t>(sizeof(fw_request)); }
+
 }  // namespace fwswig
 
 #endif /* FW_SWIG_HELPERS_H */

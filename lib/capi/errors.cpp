@@ -2,6 +2,7 @@
 
 #include <new>
 
+#include "capi/enums.h"
 #include "capi/guard.h"
 #include "util/error.h"
 
@@ -20,32 +21,8 @@ std::string take_callback_error() {
   return out;
 }
 
-fw_status status_from_current_exception() noexcept {
-  try {
-    throw;
-  } catch (const Error &e) {
-    set_last_error(e.what());
-    return e.code();
-  } catch (const std::bad_alloc &) {
-    set_last_error("out of memory");
-    return FW_ERR_OUT_OF_MEMORY;
-  } catch (const c10::Error &e) {
-    set_last_error(std::string("LibTorch error: ") + e.what_without_backtrace());
-    return FW_ERR_INTERNAL;
-  } catch (const std::exception &e) {
-    set_last_error(std::string("internal error: ") + e.what());
-    return FW_ERR_INTERNAL;
-  } catch (...) {
-    set_last_error("internal error: unknown exception");
-    return FW_ERR_INTERNAL;
-  }
-}
-
-}  // namespace fw::capi
-
-extern "C" {
-
-FW_API const char *fw_status_name(fw_status status) {
+const char *status_name(int32_t status) {
+  // Compared as integers: a caller's value outside fw_status is never loaded as the enum.
   switch (status) {
     case FW_OK:
       return "FW_OK";
@@ -75,8 +52,38 @@ FW_API const char *fw_status_name(fw_status status) {
       return "FW_ERR_UNSUPPORTED";
     case FW_ERR_INTERNAL:
       return "FW_ERR_INTERNAL";
+    default:
+      return "FW_ERR_UNKNOWN";
   }
-  return "FW_ERR_UNKNOWN";
+}
+
+fw_status status_from_current_exception() noexcept {
+  try {
+    throw;
+  } catch (const Error &e) {
+    set_last_error(e.what());
+    return e.code();
+  } catch (const std::bad_alloc &) {
+    set_last_error("out of memory");
+    return FW_ERR_OUT_OF_MEMORY;
+  } catch (const c10::Error &e) {
+    set_last_error(std::string("LibTorch error: ") + e.what_without_backtrace());
+    return FW_ERR_INTERNAL;
+  } catch (const std::exception &e) {
+    set_last_error(std::string("internal error: ") + e.what());
+    return FW_ERR_INTERNAL;
+  } catch (...) {
+    set_last_error("internal error: unknown exception");
+    return FW_ERR_INTERNAL;
+  }
+}
+
+}  // namespace fw::capi
+
+extern "C" {
+
+FW_API const char *fw_status_name(fw_status status) {
+  return fw::capi::status_name(fw::capi::raw_enum(&status));
 }
 
 FW_API const char *fw_last_error(void) { return fw::capi::last_error.c_str(); }
@@ -86,5 +93,7 @@ FW_API void fw_set_callback_error(const char *message) {
 }
 
 FW_API const char *fw_version(void) { return FW_VERSION_STRING; }
+
+FW_API unsigned fw_version_number(void) { return FW_VERSION_NUMBER; }
 
 }  // extern "C"

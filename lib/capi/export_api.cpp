@@ -1,13 +1,27 @@
 // C entry points for writing safetensors: the merge (fw_export) and host tensors (fw_save_tensors).
 #include <cstring>
 
+#include "capi/enums.h"
 #include "capi/guard.h"
 #include "capi/handle.h"
+#include "capi/versioned.h"
 #include "io/safetensors_writer.h"
 #include "solver/export.h"
 #include "util/error.h"
 
 using fw::capi::guard;
+
+namespace fw::capi {
+
+fw_export_options read_export_options(const fw_export_options *opts) {
+  const fw_export_options defaults = fw_default_export_options();
+  if (!opts) return defaults;
+  const fw_export_options o = read_input(opts, defaults);
+  checked_enum(&o.dtype, "fw_export_options.dtype");
+  return o;
+}
+
+}  // namespace fw::capi
 
 extern "C" {
 
@@ -24,12 +38,7 @@ FW_API fw_status fw_export(fw_solver *solver, const char *path, const fw_export_
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
     fw::capi::require_idle(solver);
-    fw_export_options o = fw_default_export_options();
-    if (opts) {
-      if (opts->struct_size == 0 || opts->struct_size > sizeof o)
-        fw::fail(FW_ERR_INVALID_ARGUMENT, "fw_export_options.struct_size is not set");
-      std::memcpy(&o, opts, opts->struct_size);
-    }
+    const fw_export_options o = fw::capi::read_export_options(opts);
     fw::export_iterate(solver->solver, path, o.dtype, o.max_shard_bytes);
   });
 }
@@ -41,15 +50,16 @@ FW_API fw_status fw_save_tensors(const char *path, const fw_tensor *tensors, siz
     FW_REQUIRE_ARG(path, "path is NULL");
     FW_REQUIRE_ARG(tensors || n == 0, "tensors is NULL");
     FW_REQUIRE_ARG(metadata_kv || n_metadata == 0, "metadata_kv is NULL");
-    if (dtype == FW_DTYPE_DEFAULT) dtype = FW_DTYPE_F32;
-    const fw::DType target = fw::from_public(dtype);
+    fw_dtype to = fw::capi::checked_enum(&dtype, "fw_save_tensors: dtype");
+    if (to == FW_DTYPE_DEFAULT) to = FW_DTYPE_F32;
+    const fw::DType target = fw::from_public(to);
     std::vector<at::Tensor> converted;
     std::vector<fw::OutTensor> out;
     converted.reserve(n);
     for (size_t i = 0; i < n; ++i) {
       const fw_tensor &t = tensors[i];
       FW_REQUIRE_ARG(t.name, "tensor " + std::to_string(i) + " has no name");
-      FW_REQUIRE_ARG(t.dtype == FW_DTYPE_F32,
+      FW_REQUIRE_ARG(fw::capi::raw_enum(&t.dtype) == FW_DTYPE_F32,
                      std::string("tensor '") + t.name + "': fw_save_tensors takes fp32 data");
       FW_REQUIRE_ARG(t.ndim >= 0 && (t.shape || t.ndim == 0),
                      std::string("tensor '") + t.name + "' has no shape");

@@ -2,6 +2,7 @@
 // thread-local fw_last_error() text. No exception crosses the C boundary.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "fwmerge.h"
@@ -12,6 +13,8 @@ void set_last_error(const std::string &message);
 void clear_last_error();
 // Text given by the host through fw_set_callback_error (then cleared).
 std::string take_callback_error();
+// fw_status_name of a status read as an integer ("FW_ERR_UNKNOWN" outside fw_status).
+const char *status_name(int32_t status);
 
 template <typename Body>
 fw_status guard(Body &&body) noexcept;

@@ -40,8 +40,13 @@ std::vector<fw_tensor> make_views(const std::vector<TensorMeta> &metas,
 const std::vector<fw_tensor> &cached_views(std::vector<fw_tensor> &cache,
                                            const std::vector<TensorMeta> &metas,
                                            const std::vector<at::Tensor> &tensors);
-// Fills a public step info from a record (pointers alias the record).
+// Fills a public step info from a record (pointers alias the record), up to the caller's
+// struct_size (lib/capi/versioned.h). Check the struct with require_output() before the call acts.
 void fill_step_info(const StepRecord &record, fw_step_info *info);
+// An output struct's struct_size check (FW_ERR_INVALID_ARGUMENT); a NULL struct passes.
+void require_output(const fw_step_info *info);
+// fw_export_options as this library's version (defaults when NULL), dtype validated.
+fw_export_options read_export_options(const fw_export_options *opts);
 // FW_ERR_STATE while an ask/tell step is pending.
 void require_idle(const fw_solver *solver);
 

@@ -3,8 +3,10 @@
 #include <string>
 #include <vector>
 
+#include "capi/enums.h"
 #include "capi/guard.h"
 #include "capi/handle.h"
+#include "capi/versioned.h"
 #include "merge/data_free.h"
 #include "merge/merge_fns.h"
 #include "merge/merge_spec.h"
@@ -14,18 +16,12 @@ using fw::capi::guard;
 
 namespace {
 
-fw_export_options read_export_options(const fw_export_options *opts) {
-  fw_export_options o;
-  std::memset(&o, 0, sizeof o);
-  o.struct_size = sizeof o;
-  o.dtype = FW_DTYPE_DEFAULT;
-  o.max_shard_bytes = 0;
-  if (opts) {
-    if (opts->struct_size == 0 || opts->struct_size > sizeof o)
-      fw::fail(FW_ERR_INVALID_ARGUMENT, "fw_export_options.struct_size is not set");
-    std::memcpy(&o, opts, opts->struct_size);
-  }
-  return o;
+// The caller's merge params as this library's version: the method (in every version) is checked as
+// an integer first, and the fields appended after the caller's version get its defaults.
+fw_merge_params read_merge_params(const fw_merge_params *caller) {
+  const uint32_t size = fw::capi::input_size(caller);
+  const fw_merge_method method = fw::capi::checked_enum(&caller->method, "fw_merge_params.method");
+  return fw::capi::read_input(caller, size, fw::default_merge_params(method));
 }
 
 void require_no_steps(const fw_solver *solver, const char *what) {
@@ -39,7 +35,13 @@ void require_no_steps(const fw_solver *solver, const char *what) {
 extern "C" {
 
 FW_API fw_merge_params fw_default_merge_params(fw_merge_method method) {
-  return fw::default_merge_params(method);
+  const int32_t raw = fw::capi::raw_enum(&method);
+  if (fw::capi::enum_in_range<fw_merge_method>(raw))
+    return fw::default_merge_params(static_cast<fw_merge_method>(raw));
+  // Unknown: the LINEAR defaults with the caller's value (fw_merge then rejects it).
+  fw_merge_params p = fw::default_merge_params(FW_MERGE_LINEAR);
+  fw::capi::store_raw_enum(&p.method, raw);
+  return p;
 }
 
 FW_API fw_status fw_merge(const fw_merge_params *params, const char *base_path,
@@ -55,8 +57,8 @@ FW_API fw_status fw_merge(const fw_merge_params *params, const char *base_path,
       FW_REQUIRE_ARG(pool_paths[i], "pool path " + std::to_string(i) + " is NULL");
       paths.emplace_back(pool_paths[i]);
     }
-    const fw::MergeSpec spec = fw::spec_from_params(*params, n);
-    const fw_export_options o = read_export_options(opts);
+    const fw::MergeSpec spec = fw::spec_from_params(read_merge_params(params), n);
+    const fw_export_options o = fw::capi::read_export_options(opts);
     fw::merge_to_file(spec, base_path, paths, out_path, o.dtype, o.max_shard_bytes);
   });
 }
@@ -69,7 +71,7 @@ FW_API fw_status fw_set_merge_function(fw_solver *solver, const fw_merge_params 
       solver->solver.set_merge_fn(fw::make_convex_merge_fn());
       return;
     }
-    const fw::MergeSpec spec = fw::spec_from_params(*params, 0);
+    const fw::MergeSpec spec = fw::spec_from_params(read_merge_params(params), 0);
     solver->solver.set_merge_fn(spec.method == FW_MERGE_LINEAR ? fw::make_convex_merge_fn()
                                                                : fw::make_method_merge_fn(spec));
   });
@@ -82,7 +84,7 @@ FW_API fw_status fw_set_start_merge(fw_solver *solver, const fw_merge_params *pa
     fw::Solver &s = solver->solver;
     if (!s.has_base()) fw::fail(FW_ERR_STATE, "fw_set_start_merge: set the base first");
     if (s.pool().empty()) fw::fail(FW_ERR_STATE, "fw_set_start_merge: the pool is empty");
-    const fw::MergeSpec spec = fw::spec_from_params(*params, s.pool().size());
+    const fw::MergeSpec spec = fw::spec_from_params(read_merge_params(params), s.pool().size());
     std::vector<const fw::Checkpoint *> pool;
     for (const auto &member : s.pool()) pool.push_back(member.get());
     s.set_start_tensors(fw::merge_to_tensors(spec, s.base(), pool),

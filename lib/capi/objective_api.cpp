@@ -5,6 +5,7 @@
 
 #include "capi/guard.h"
 #include "capi/handle.h"
+#include "capi/versioned.h"
 #include "fwmerge.h"
 #include "objective/torchscript_objective.h"
 #include "util/error.h"
@@ -55,13 +56,12 @@ FW_API fw_status fw_set_objective_torchscript(fw_solver *solver,
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     FW_REQUIRE_ARG(objective, "objective is NULL");
-    // callers compiled against an older, shorter struct are refused rather than misread
-    FW_REQUIRE_ARG(objective->struct_size >= sizeof(fw_torchscript_objective),
-                   "objective->struct_size is too small (use fw_default_torchscript_objective)");
+    const fw_torchscript_objective o =
+        fw::capi::read_input(objective, fw_default_torchscript_objective());
     fw::capi::require_idle(solver);
     if (!solver->solver.has_base()) fw::fail(FW_ERR_STATE, "no base: call fw_set_base first");
     auto evaluator =
-        std::make_unique<fw::TorchScriptObjective>(to_spec(*objective), solver->solver.tensors());
+        std::make_unique<fw::TorchScriptObjective>(to_spec(o), solver->solver.tensors());
     solver->builtin_objective = std::move(evaluator);
     solver->objective = nullptr;  // the most recently set objective wins
     solver->objective_user_data = nullptr;

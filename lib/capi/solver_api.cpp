@@ -2,8 +2,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "capi/enums.h"
 #include "capi/guard.h"
 #include "capi/handle.h"
+#include "capi/versioned.h"
 #include "util/error.h"
 
 namespace fw::capi {
@@ -32,8 +34,8 @@ const std::vector<fw_tensor> &cached_views(std::vector<fw_tensor> &cache,
 }
 
 void fill_step_info(const StepRecord &r, fw_step_info *info) {
-  // Honour a caller compiled against an older, shorter struct.
   fw_step_info full;
+  std::memset(&full, 0, sizeof full);
   full.struct_size = sizeof(fw_step_info);
   full.iteration = r.iteration;
   full.loss = r.loss;
@@ -47,10 +49,11 @@ void fill_step_info(const StepRecord &r, fw_step_info *info) {
   full.chosen = r.chosen.data();
   full.lambdas = r.lambdas.data();
   full.leaves_hull = r.leaves_hull ? 1 : 0;
-  size_t size = info->struct_size == 0 ? sizeof(fw_step_info) : info->struct_size;
-  if (size > sizeof(fw_step_info)) size = sizeof(fw_step_info);
-  std::memcpy(info, &full, size);
-  info->struct_size = static_cast<uint32_t>(size);
+  write_output(info, full);
+}
+
+void require_output(const fw_step_info *info) {
+  if (info) output_size(info);
 }
 
 void require_idle(const fw_solver *solver) {
@@ -64,15 +67,17 @@ using fw::capi::guard;
 
 namespace {
 
+// The caller's params as this library's version (lib/capi/versioned.h), enums checked as integers
+// before the solver reads them as enums.
 fw_params read_params(const fw_params *params) {
-  fw_params out = fw_default_params();
-  if (!params) return out;
-  if (params->struct_size == 0 || params->struct_size > sizeof(fw_params))
-    fw::fail(FW_ERR_INVALID_ARGUMENT,
-             "fw_params.struct_size is not set: start from fw_default_params()");
-  // Fields beyond an older caller's struct keep their defaults.
-  std::memcpy(&out, params, params->struct_size);
-  out.struct_size = sizeof(fw_params);
+  using fw::capi::checked_enum;
+  if (!params) return fw::default_params();
+  const fw_params out = fw::capi::read_input(params, fw::default_params());
+  checked_enum(&out.lmo, "fw_params.lmo");
+  checked_enum(&out.granularity, "fw_params.granularity");
+  checked_enum(&out.score, "fw_params.score");
+  checked_enum(&out.step_rule, "fw_params.step_rule");
+  checked_enum(&out.soft_solver, "fw_params.soft_solver");
   return out;
 }
 
@@ -179,6 +184,7 @@ FW_API int32_t fw_history_size(const fw_solver *solver) {
 FW_API fw_status fw_history_get(const fw_solver *solver, int32_t i, fw_step_info *info) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && info, "solver or info is NULL");
+    fw::capi::require_output(info);
     const auto &history = solver->solver.history();
     FW_REQUIRE_ARG(i >= 0 && static_cast<size_t>(i) < history.size(), "step index out of range");
     fw::capi::fill_step_info(history[i], info);

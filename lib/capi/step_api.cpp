@@ -1,8 +1,11 @@
 // C entry points for stepping: the host-callback objective, fw_step / fw_run, ask/tell.
+#include <cstring>
 #include <string>
 
+#include "capi/enums.h"
 #include "capi/guard.h"
 #include "capi/handle.h"
+#include "capi/versioned.h"
 #include "util/error.h"
 
 namespace {
@@ -21,13 +24,17 @@ class CallbackEvaluator : public fw::Evaluator {
     if (grad) grads = fw::capi::make_views(metas, *grad);
     double loss = 0;
     fw::capi::take_callback_error();  // a stale message from an earlier call must not leak in
-    const fw_status status =
+    // The host may return any int: kept as bytes and read as an integer (lib/capi/enums.h).
+    const fw_status returned =
         handle_.objective(params.data(), params.size(), grad ? grads.data() : nullptr, &loss,
                           handle_.objective_user_data);
+    const int32_t status = fw::capi::raw_enum(&returned);
     if (status != FW_OK) {
       const std::string reason = fw::capi::take_callback_error();
-      fw::fail(FW_ERR_CALLBACK, std::string("objective callback returned ") +
-                                    fw_status_name(status) +
+      const std::string name = fw::capi::enum_in_range<fw_status>(status)
+                                   ? fw::capi::status_name(status)
+                                   : "unknown status " + std::to_string(status);
+      fw::fail(FW_ERR_CALLBACK, "objective callback returned " + name +
                                     (reason.empty() ? std::string() : ": " + reason));
     }
     return loss;
@@ -68,18 +75,23 @@ void deliver_logs(fw_solver *solver) {
 
 void fill_request(fw_solver *solver, fw_request *request) {
   const fw::StepRunner::Request *pending = solver->pending->pending();
-  request->done = pending ? 0 : 1;
-  request->need_gradient = pending && pending->grad ? 1 : 0;
-  request->n = 0;
-  request->params = nullptr;
-  request->grads = nullptr;
-  if (!pending) return;
-  const auto &metas = solver->solver.tensors();
-  fw::capi::cached_views(solver->request_params, metas, *pending->point);
-  if (pending->grad) fw::capi::cached_views(solver->request_grads, metas, *pending->grad);
-  request->n = solver->request_params.size();
-  request->params = solver->request_params.data();
-  request->grads = pending->grad ? solver->request_grads.data() : nullptr;
+  fw_request full;
+  std::memset(&full, 0, sizeof full);
+  full.struct_size = sizeof full;
+  full.done = pending ? 0 : 1;
+  full.need_gradient = pending && pending->grad ? 1 : 0;
+  full.n = 0;
+  full.params = nullptr;
+  full.grads = nullptr;
+  if (pending) {
+    const auto &metas = solver->solver.tensors();
+    fw::capi::cached_views(solver->request_params, metas, *pending->point);
+    if (pending->grad) fw::capi::cached_views(solver->request_grads, metas, *pending->grad);
+    full.n = solver->request_params.size();
+    full.params = solver->request_params.data();
+    full.grads = pending->grad ? solver->request_grads.data() : nullptr;
+  }
+  fw::capi::write_output(request, full);
 }
 
 }  // namespace
@@ -99,6 +111,7 @@ FW_API fw_status fw_set_objective_callback(fw_solver *solver, fw_objective_fn fn
 FW_API fw_status fw_step(fw_solver *solver, fw_step_info *info) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    fw::capi::require_output(info);
     fw::capi::require_idle(solver);
     const fw::StepRecord &record = step_once(solver);
     if (info) fw::capi::fill_step_info(record, info);
@@ -108,6 +121,7 @@ FW_API fw_status fw_step(fw_solver *solver, fw_step_info *info) {
 FW_API fw_status fw_run(fw_solver *solver, fw_step_info *last) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    fw::capi::require_output(last);
     fw::capi::require_idle(solver);
     const auto &history = solver->solver.history();
     if (!history.empty() && history.back().converged) {
@@ -135,6 +149,7 @@ FW_API fw_status fw_step_begin(fw_solver *solver) {
 FW_API fw_status fw_step_ask(fw_solver *solver, fw_request *request) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && request, "solver or request is NULL");
+    fw::capi::output_size(request);
     if (!solver->pending) fw::fail(FW_ERR_STATE, "no step in progress: call fw_step_begin");
     fill_request(solver, request);
   });
@@ -143,9 +158,11 @@ FW_API fw_status fw_step_ask(fw_solver *solver, fw_request *request) {
 FW_API fw_status fw_step_tell(fw_solver *solver, fw_status host_status, double loss) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    // Rejected before anything else: the evaluation stays pending.
+    const fw_status status = fw::capi::checked_enum(&host_status, "fw_step_tell: host_status");
     if (!solver->pending) fw::fail(FW_ERR_STATE, "no step in progress: call fw_step_begin");
-    const std::string reason = host_status == FW_OK ? "" : fw::capi::take_callback_error();
-    solver->pending->answer(host_status, loss, reason);
+    const std::string reason = status == FW_OK ? "" : fw::capi::take_callback_error();
+    solver->pending->answer(status, loss, reason);
     deliver_logs(solver);
     // When the step has ended, report its failure right away (fw_step_finish returns it again).
     if (!solver->pending->pending()) solver->pending->result();
@@ -155,6 +172,7 @@ FW_API fw_status fw_step_tell(fw_solver *solver, fw_status host_status, double l
 FW_API fw_status fw_step_finish(fw_solver *solver, fw_step_info *info) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    fw::capi::require_output(info);  // a rejected info leaves the step pending
     if (!solver->pending) fw::fail(FW_ERR_STATE, "no step in progress: call fw_step_begin");
     if (solver->pending->pending())
       fw::fail(FW_ERR_STATE, "the step still waits for an evaluation: fw_step_tell first");

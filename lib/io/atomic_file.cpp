@@ -1,5 +1,6 @@
 #include "io/atomic_file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -91,6 +92,43 @@ void fsync_dir(const std::string &dir) {
   ::close(fd);
   // Some file systems do not support fsync on directories (EINVAL); nothing more can be done there.
   if (rc != 0 && err != EINVAL) fail_errno(err, "cannot fsync directory " + dir);
+}
+
+bool temp_file_target(const std::string &entry, std::string *target) {
+  static const std::string kTag = ".tmp-";
+  constexpr size_t kRandom = 6;  // mkstemp replaces exactly the six X of the pattern
+  const size_t suffix = kTag.size() + kRandom;
+  // "." + a non-empty target + ".tmp-" + 6 characters.
+  if (entry.size() < 2 + suffix || entry[0] != '.') return false;
+  const size_t tag = entry.size() - suffix;
+  if (entry.compare(tag, kTag.size(), kTag) != 0) return false;
+  for (size_t i = tag + kTag.size(); i < entry.size(); ++i) {
+    const char c = entry[i];
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum) return false;
+  }
+  *target = entry.substr(1, tag - 1);
+  return true;
+}
+
+void remove_stale_temps(const std::string &dir,
+                        const std::function<bool(const std::string &target)> &ours) {
+  DIR *d = ::opendir(dir.c_str());
+  if (d == nullptr) return;  // a missing folder fails later, with the writer's own message
+  const int dfd = ::dirfd(d);
+  std::vector<std::string> stale;  // unlinked after the scan, not while readdir walks the folder
+  std::string target;
+  while (const dirent *e = ::readdir(d)) {
+    const std::string entry = e->d_name;
+    if (!temp_file_target(entry, &target) || !ours(target)) continue;
+    // mkstemp only makes regular files; anything else of that name is not ours.
+    struct stat st;
+    if (::fstatat(dfd, entry.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+      stale.push_back(entry);
+    }
+  }
+  for (const std::string &entry : stale) ::unlinkat(dfd, entry.c_str(), 0);  // best effort
+  ::closedir(d);
 }
 
 }  // namespace fw

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 namespace fw {
@@ -35,5 +36,19 @@ class TempFile {
 
 // fsync of a directory, so renames in it survive a crash.
 void fsync_dir(const std::string &dir);
+
+// If `entry` (a bare file name) is named exactly as TempFile names its temps,
+// `.<target>.tmp-XXXXXX` with six characters of mkstemp's alphabet [A-Za-z0-9], stores <target> and
+// returns true.
+bool temp_file_target(const std::string &entry, std::string *target);
+
+// Removes the regular files in `dir` named like TempFile temps whose target satisfies `ours`: the
+// leftovers of an export killed (SIGKILL, power loss) before its rename, which no destructor ran
+// for. Best effort: they are garbage, so an unreadable folder or a failed unlink is ignored and
+// the export goes on. Nothing else is touched (not symlinks or folders of that name either).
+// There is no lock and no age check: a temp of another live process exporting to the same target
+// would be removed too, and two concurrent exports to the same target are not supported.
+void remove_stale_temps(const std::string &dir,
+                        const std::function<bool(const std::string &target)> &ours);
 
 }  // namespace fw

@@ -9,7 +9,7 @@
 
 #include "io/hf_index.h"
 #include "io/lora_adapter.h"
-#include "io/mapped_checkpoint.h"
+#include "io/safetensors_checkpoint.h"
 #include "io/safetensors_reader.h"
 #include "util/error.h"
 
@@ -37,17 +37,17 @@ std::unique_ptr<Checkpoint> open_checkpoint(const std::string &path, const Check
   if (!S_ISDIR(st.st_mode)) {
     std::vector<std::unique_ptr<SafetensorsFile>> files;
     files.push_back(SafetensorsFile::open(path));
-    return std::make_unique<MappedCheckpoint>(path, std::move(files));
+    return std::make_unique<SafetensorsCheckpoint>(path, std::move(files));
   }
   // An adapter folder may also carry model files; the adapter is what it means.
   if (exists(path + "/adapter_config.json")) return open_lora_adapter(path, base);
   if (exists(path + "/model.safetensors.index.json")) {
-    return std::make_unique<MappedCheckpoint>(path, open_sharded_folder(path));
+    return std::make_unique<SafetensorsCheckpoint>(path, open_sharded_folder(path));
   }
   if (exists(path + "/model.safetensors")) {
     std::vector<std::unique_ptr<SafetensorsFile>> files;
     files.push_back(SafetensorsFile::open(path + "/model.safetensors"));
-    return std::make_unique<MappedCheckpoint>(path, std::move(files));
+    return std::make_unique<SafetensorsCheckpoint>(path, std::move(files));
   }
   fail_format("folder_no_checkpoint",
               path +

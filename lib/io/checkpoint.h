@@ -1,5 +1,5 @@
-// A checkpoint as the solver sees it: named tensors read one at a time as fp32, with their pages
-// released after use so memory stays flat whatever the pool size.
+// A checkpoint as the solver sees it: named tensors read one at a time as fp32 into fresh memory,
+// so memory stays flat whatever the pool size.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -28,12 +28,13 @@ class Checkpoint {
   // All tensors, in a stable order (for sharded folders: the order of the shards, then offsets).
   virtual const std::vector<TensorMeta> &tensors() const = 0;
   virtual const TensorMeta *find(const std::string &name) const = 0;
-  // The tensor as a contiguous fp32 CPU tensor. For F32 files this aliases the mapping (zero copy):
-  // treat it as read-only, and do not use it after release(name).
+  // The tensor as a contiguous fp32 CPU tensor. Treat it as read-only: the in-memory checkpoint
+  // hands out its own storage.
   virtual at::Tensor load_f32(const std::string &name) const = 0;
-  // Drops resident pages of one tensor / of all tensors.
-  virtual void release(const std::string &name) const = 0;
-  virtual void release_all() const = 0;
+  // FW_ERR_IO when a file behind the checkpoint was rewritten or replaced since it was opened
+  // (size, modification time, inode, header). Reads check size and time themselves; this also
+  // catches a replacement, and is called before each step and merge uses the checkpoint.
+  virtual void check_unchanged() const {}
 
   // Copies elements [begin, end) of the flattened tensor, as fp32, into `out` (contiguous fp32,
   // end - begin elements). Lets the LMO walk all checkpoints chunk by chunk while the gradient
@@ -43,12 +44,11 @@ class Checkpoint {
   virtual void read_f32_range(const std::string &name, int64_t begin, int64_t end,
                               at::Tensor &out) const {
     out.copy_(load_f32(name).reshape(-1).slice(0, begin, end));
-    release(name);
   }
 };
 
 // A checkpoint held in memory (fp32 tensors): start points that are not files, e.g. a data-free
-// merge. release() is a no-op. Entries must be in the base's order.
+// merge. Entries must be in the base's order.
 class InMemoryCheckpoint : public Checkpoint {
  public:
   struct Entry {
@@ -61,8 +61,6 @@ class InMemoryCheckpoint : public Checkpoint {
   const std::vector<TensorMeta> &tensors() const override { return metas_; }
   const TensorMeta *find(const std::string &name) const override;
   at::Tensor load_f32(const std::string &name) const override;
-  void release(const std::string &) const override {}
-  void release_all() const override {}
 
  private:
   std::string description_;

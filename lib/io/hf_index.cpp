@@ -11,25 +11,21 @@
 #include <sstream>
 
 #include "io/json_util.h"
+#include "io/read_only_file.h"
 #include "util/error.h"
 
 namespace fw {
 namespace {
 
-std::string read_text(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(FW_ERR_IO, "cannot open " + path + ": " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) fail(FW_ERR_IO, "cannot read " + path);
-  return text.str();
-}
+// Index files of real models are tens of KB; the cap only stops a hostile file from exhausting
+// memory before the JSON parser sees it.
+constexpr uint64_t kMaxIndexBytes = 64ull << 20;
 
 }  // namespace
 
 std::vector<std::unique_ptr<SafetensorsFile>> open_sharded_folder(const std::string &dir) {
   const std::string index_path = dir + "/model.safetensors.index.json";
-  const std::string text = read_text(index_path);
+  const std::string text = read_small_file(index_path, kMaxIndexBytes, "index_");
   const nlohmann::json index = parse_json_strict(text.data(), text.size(), "index_", index_path);
   if (!index.is_object()) fail_format("index_not_object", index_path + " is not a JSON object");
   if (index.contains("metadata")) {

@@ -1,20 +1,18 @@
 #include "io/lora_adapter.h"
 
-#include <sys/stat.h>
+#include <re2/re2.h>
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <map>
-#include <regex>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <utility>
 #include <vector>
 
 #include "io/json_util.h"
-#include "io/mapped_checkpoint.h"
+#include "io/read_only_file.h"
 #include "io/safetensors_reader.h"
 #include "util/error.h"
 
@@ -24,11 +22,6 @@ namespace {
 using ordered_json = nlohmann::ordered_json;
 
 const char kPrefix[] = "base_model.model.";
-
-bool file_exists(const std::string &path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
 
 std::string shape_text(const std::vector<int64_t> &shape) {
   std::string out = "[";
@@ -43,14 +36,46 @@ bool ends_with(const std::string &s, const std::string &suffix) {
 
 // ---- adapter_config.json ------------------------------------------------------------------------
 
+// PEFT's pattern keys are Python regexes that users (or files from anywhere) supply. They run on
+// RE2, whose matching time is linear in the name and whose parser has no recursion to overflow;
+// the bounds keep memory small. Real keys and module names are well under 200 characters.
+constexpr size_t kMaxPatternChars = 1024;
+constexpr size_t kMaxModuleChars = 4096;
+constexpr uint64_t kMaxConfigBytes = 16ull << 20;
+
+// One rank_pattern / alpha_pattern entry: PEFT's get_pattern_key takes the first key whose regex
+// "(.*\.)?(key)" matches the whole module name.
+template <typename Value>
+struct PatternRule {
+  std::string key;
+  std::shared_ptr<const re2::RE2> re;
+  Value value;
+};
+
 struct LoraConfig {
   int64_t r = 0;
   double alpha = 0;
   bool rslora = false;
   bool fan_in_fan_out = false;
-  std::vector<std::pair<std::string, int64_t>> rank_pattern;  // file order
-  std::vector<std::pair<std::string, double>> alpha_pattern;
+  std::vector<PatternRule<int64_t>> rank_pattern;  // file order
+  std::vector<PatternRule<double>> alpha_pattern;
 };
+
+std::shared_ptr<const re2::RE2> compile_pattern(const std::string &key, const std::string &path) {
+  if (key.size() > kMaxPatternChars)
+    fail_format("adapter_config_pattern",
+                path + ": a pattern key of " + std::to_string(key.size()) +
+                    " characters exceeds the limit of " + std::to_string(kMaxPatternChars));
+  re2::RE2::Options options;
+  options.set_log_errors(false);
+  options.set_max_mem(8 << 20);  // the compiled program; RE2 falls back to slower but linear paths
+  auto re = std::make_shared<const re2::RE2>("(.*\\.)?(" + key + ")", options);
+  if (!re->ok())
+    fail_format("adapter_config_pattern", path + ": pattern \"" + key.substr(0, 200) +
+                                              "\" is not a regular expression RE2 accepts (" +
+                                              re->error() + ")");
+  return re;
+}
 
 bool is_off(const ordered_json &v) {
   return v.is_null() || (v.is_boolean() && !v.get<bool>()) || (v.is_string() && v.empty()) ||
@@ -78,9 +103,7 @@ const std::set<std::string> &known_fields() {
 }
 
 LoraConfig parse_config(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(FW_ERR_IO, "cannot read " + path);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_small_file(path, kMaxConfigBytes, "adapter_config_");
   parse_json_strict(text.data(), text.size(), "adapter_config_", path);  // UTF-8, duplicates
   // Ordered: PEFT tries rank/alpha patterns in the file's order.
   const ordered_json j = ordered_json::parse(text);
@@ -139,7 +162,8 @@ LoraConfig parse_config(const std::string &path) {
     for (const auto &item : j["rank_pattern"].items()) {
       if (!item.value().is_number_integer() || item.value().get<int64_t>() <= 0)
         config_error(path, "rank_pattern[\"" + item.key() + "\"] must be a positive integer");
-      c.rank_pattern.emplace_back(item.key(), item.value().get<int64_t>());
+      c.rank_pattern.push_back(
+          {item.key(), compile_pattern(item.key(), path), item.value().get<int64_t>()});
     }
   }
   if (j.contains("alpha_pattern") && !j["alpha_pattern"].is_null()) {
@@ -147,26 +171,18 @@ LoraConfig parse_config(const std::string &path) {
     for (const auto &item : j["alpha_pattern"].items()) {
       if (!item.value().is_number())
         config_error(path, "alpha_pattern[\"" + item.key() + "\"] must be a number");
-      c.alpha_pattern.emplace_back(item.key(), item.value().get<double>());
+      c.alpha_pattern.push_back(
+          {item.key(), compile_pattern(item.key(), path), item.value().get<double>()});
     }
   }
   return c;
 }
 
-// PEFT's get_pattern_key: the first pattern whose regex "(.*\.)?(pattern)" matches the whole name.
 template <typename Value>
-const Value *match_pattern(const std::vector<std::pair<std::string, Value>> &patterns,
-                           const std::string &module, const std::string &config_path) {
-  for (const auto &entry : patterns) {
-    std::regex re;
-    try {
-      re = std::regex("(.*\\.)?(" + entry.first + ")", std::regex::ECMAScript);
-    } catch (const std::regex_error &) {
-      fail_format("adapter_config_pattern",
-                  config_path + ": pattern \"" + entry.first + "\" is not a valid regex");
-    }
-    if (std::regex_match(module, re)) return &entry.second;
-  }
+const Value *match_pattern(const std::vector<PatternRule<Value>> &rules,
+                           const std::string &module) {
+  for (const auto &rule : rules)
+    if (re2::RE2::FullMatch(module, *rule.re)) return &rule.value;
   return nullptr;
 }
 
@@ -194,28 +210,16 @@ class LoraAdapterCheckpoint : public Checkpoint {
     const auto it = patches_.find(name);
     if (it == patches_.end()) return base_->load_f32(name);
     const Patch &p = it->second;
-    if (p.full) return mapped_tensor_f32(*file_, *p.full);
-    const at::Tensor a = mapped_tensor_f32(*file_, *p.a);
-    const at::Tensor b = mapped_tensor_f32(*file_, *p.b);
+    if (p.full) return file_->read_f32(*p.full);
+    const at::Tensor a = file_->read_f32(*p.a);
+    const at::Tensor b = file_->read_f32(*p.b);
     at::Tensor delta = at::matmul(b, a);
     if (p.transpose) delta = delta.t();
     return base_->load_f32(name).add(delta, p.scale).contiguous();
   }
 
-  void release(const std::string &name) const override {
-    const auto it = patches_.find(name);
-    if (it != patches_.end()) {
-      for (const TensorEntry *e : {it->second.a, it->second.b, it->second.full})
-        if (e) file_->release(*e);
-      if (it->second.full) return;
-    }
-    base_->release(name);
-  }
-
-  void release_all() const override {
-    file_->release_all();
-    base_->release_all();
-  }
+  // The adapter's own file; the base is the solver's, which checks it itself.
+  void check_unchanged() const override { file_->check_unchanged(); }
 
  private:
   std::string dir_;
@@ -260,8 +264,8 @@ std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Chec
   const std::string config_path = dir + "/adapter_config.json";
   const LoraConfig config = parse_config(config_path);
   const std::string weights_path = dir + "/adapter_model.safetensors";
-  if (!file_exists(weights_path)) {
-    if (file_exists(dir + "/adapter_model.bin"))
+  if (!path_exists(weights_path)) {
+    if (path_exists(dir + "/adapter_model.bin"))
       fail(FW_ERR_UNSUPPORTED, dir +
                                    ": adapter_model.bin (pickle) is not read; save the adapter "
                                    "with safetensors");
@@ -327,8 +331,12 @@ std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Chec
       fail(FW_ERR_SHAPE_MISMATCH, dir + ": module \"" + module + "\": lora_A " +
                                       shape_text(f.a->shape) + " and lora_B " +
                                       shape_text(f.b->shape) + " do not chain");
-    const int64_t *r_pat = match_pattern(config.rank_pattern, module, config_path);
-    const double *alpha_pat = match_pattern(config.alpha_pattern, module, config_path);
+    if (module.size() > kMaxModuleChars)
+      fail_format("adapter_key", dir + ": a module name of " + std::to_string(module.size()) +
+                                     " characters exceeds the limit of " +
+                                     std::to_string(kMaxModuleChars));
+    const int64_t *r_pat = match_pattern(config.rank_pattern, module);
+    const double *alpha_pat = match_pattern(config.alpha_pattern, module);
     const int64_t r = r_pat ? *r_pat : config.r;
     if (rank != r)
       fail_format("adapter_rank", dir + ": module \"" + module + "\" has rank " +

@@ -1,294 +1,84 @@
-// Validating, memory-mapped safetensors reader. Every structural rule of shared/docs/formats.md is
-// checked at open() with a named defect, so later tensor access needs no checks.
 #include "io/safetensors_reader.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <string>
 
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <limits>
-#include <nlohmann/json.hpp>
-
-#include "io/json_util.h"
 #include "util/error.h"
-
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors data is little-endian");
 
 namespace fw {
 namespace {
 
-using nlohmann::json;
-
-constexpr uint64_t kMaxHeaderLen = 100000000;  // the reference parsers' cap
-
-[[noreturn]] void fail_errno(const std::string &what, const std::string &path) {
-  fail(FW_ERR_IO, what + " " + path + ": " + std::strerror(errno));
+// FNV-1a: a header that differs from the one validated at open is caught even when a rewrite kept
+// the size and the modification time (same-second rewrites on coarse-timestamp file systems).
+uint64_t fnv1a(const std::string &bytes) {
+  uint64_t h = 1469598103934665603ull;
+  for (const char c : bytes) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
 }
 
-uint64_t read_le64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
-// A non-negative integer that fits int64 (nlohmann stores non-negative integers as unsigned).
-bool as_nonneg_int(const json &v, uint64_t *out) {
-  if (!v.is_number_unsigned()) return false;
-  const uint64_t u = v.get<uint64_t>();
-  if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
-  *out = u;
-  return true;
-}
-
-std::string shape_text(const json &shape) { return shape.dump(); }
-
-TensorEntry parse_entry(const std::string &where, const std::string &name, const json &value,
-                        uint64_t *data_begin, uint64_t *data_end) {
-  const std::string what = where + ": tensor \"" + name + "\"";
-  if (!value.is_object()) fail_format("entry_not_object", what + " is not a JSON object");
-  for (const char *field : {"dtype", "shape", "data_offsets"}) {
-    if (!value.contains(field)) fail_format("missing_field", what + " has no \"" + field + "\"");
-  }
-  for (const auto &item : value.items()) {
-    const std::string &key = item.key();
-    if (key != "dtype" && key != "shape" && key != "data_offsets") {
-      fail_format("unknown_field", what + " has an unknown field \"" + key + "\"");
-    }
-  }
-
-  TensorEntry entry;
-  entry.name = name;
-  const json &dtype = value.at("dtype");
-  if (!dtype.is_string()) fail_format("dtype_not_string", what + ": dtype is not a string");
-  if (!parse_dtype(dtype.get<std::string>(), &entry.dtype)) {
-    fail_format("unknown_dtype", what + ": unknown dtype \"" + dtype.get<std::string>() + "\"");
-  }
-
-  const json &shape = value.at("shape");
-  if (!shape.is_array()) fail_format("shape_invalid", what + ": shape is not an array");
-  uint64_t numel = 1;
-  for (const json &dim : shape) {
-    uint64_t d;
-    if (!as_nonneg_int(dim, &d)) {
-      fail_format("shape_invalid", what + ": shape " + shape_text(shape) +
-                                       " is not a list of non-negative integers");
-    }
-    entry.shape.push_back(static_cast<int64_t>(d));
-    if (d != 0 && numel > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / d) {
-      fail_format("shape_overflow",
-                  what + ": element count of shape " + shape_text(shape) + " overflows 64 bits");
-    }
-    numel *= d;
-  }
-  entry.numel = static_cast<int64_t>(numel);
-
-  const uint64_t bits = static_cast<uint64_t>(dtype_bits(entry.dtype));
-  if (numel > std::numeric_limits<uint64_t>::max() / bits) {
-    fail_format("shape_overflow",
-                what + ": byte size of shape " + shape_text(shape) + " overflows 64 bits");
-  }
-  if ((numel * bits) % 8 != 0) {
-    fail_format("misaligned_subbyte", what + ": " + std::to_string(numel) + " elements of " +
-                                          dtype_name(entry.dtype) + " do not fill whole bytes");
-  }
-  entry.nbytes = numel * bits / 8;
-
-  const json &offsets = value.at("data_offsets");
-  uint64_t begin = 0, end = 0;
-  if (!offsets.is_array() || offsets.size() != 2 || !as_nonneg_int(offsets[0], &begin) ||
-      !as_nonneg_int(offsets[1], &end)) {
-    fail_format("data_offsets_invalid",
-                what + ": data_offsets " + offsets.dump() + " is not 2 non-negative integers");
-  }
-  if (begin > end) {
-    fail_format("offsets_reversed", what + ": data_offsets begin " + std::to_string(begin) +
-                                        " > end " + std::to_string(end));
-  }
-  if (end - begin != entry.nbytes) {
-    fail_format("size_mismatch", what + ": data_offsets span " + std::to_string(end - begin) +
-                                     " bytes but " + dtype_name(entry.dtype) + " " +
-                                     shape_text(shape) + " needs " + std::to_string(entry.nbytes));
-  }
-  *data_begin = begin;
-  *data_end = end;
-  return entry;
-}
-
-std::map<std::string, std::string> parse_metadata(const std::string &where, const json &value) {
-  if (!value.is_object())
-    fail_format("metadata_invalid", where + ": __metadata__ is not an object");
-  std::map<std::string, std::string> out;
-  for (const auto &item : value.items()) {
-    if (!item.value().is_string()) {
-      fail_format("metadata_invalid",
-                  where + ": __metadata__ value of \"" + item.key() + "\" is not a string");
-    }
-    out[item.key()] = item.value().get<std::string>();
-  }
-  return out;
+std::string read_header(const ReadOnlyFile &file, uint64_t *header_len) {
+  uint8_t first8[8];
+  if (file.size() < 8)
+    fail_format("file_too_short", file.path() + ": " + std::to_string(file.size()) +
+                                      " bytes, fewer than the 8-byte header length");
+  file.read_exact(0, 8, first8, "the header length");
+  *header_len = safetensors_header_length(first8, file.size(), file.path());
+  std::string header(*header_len, '\0');
+  file.read_exact(8, *header_len, header.data(), "the header");
+  return header;
 }
 
 }  // namespace
 
 std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path) {
   std::unique_ptr<SafetensorsFile> file(new SafetensorsFile());
-  file->path_ = path;
-
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail_errno("cannot open", path);
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    const int saved = errno;
-    ::close(fd);
-    errno = saved;
-    fail_errno("cannot stat", path);
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    fail(FW_ERR_IO, "not a regular file: " + path);
-  }
-  file->size_ = static_cast<uint64_t>(st.st_size);
-  if (file->size_ < 8) {
-    ::close(fd);
-    fail_format("file_too_short", path + ": " + std::to_string(file->size_) +
-                                      " bytes, fewer than the 8-byte header length");
-  }
-  void *map = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  const int map_errno = errno;
-  // The descriptor stays open for read_bytes (streaming passes read with pread).
-  file->fd_ = fd;
-  if (map == MAP_FAILED) {
-    errno = map_errno;
-    fail_errno("cannot mmap", path);
-  }
-  file->map_ = static_cast<uint8_t *>(map);
-
-  const uint64_t header_len = read_le64(file->map_);
-  if (header_len == 0) fail_format("header_empty", path + ": header length is 0");
-  if (header_len > kMaxHeaderLen) {
-    fail_format("header_too_large", path + ": header length " + std::to_string(header_len) +
-                                        " exceeds " + std::to_string(kMaxHeaderLen));
-  }
-  if (header_len > file->size_ - 8) {
-    fail_format("header_out_of_bounds", path + ": header length " + std::to_string(header_len) +
-                                            " runs past the end of the " +
-                                            std::to_string(file->size_) + "-byte file");
-  }
-  const char *header = reinterpret_cast<const char *>(file->map_ + 8);
-  if (header[0] != '{') fail_format("header_start", path + ": header does not start with '{'");
-  const json root = parse_json_strict(header, header_len, "header_", path);
-  if (!root.is_object()) fail_format("header_not_object", path + ": header is not a JSON object");
-
-  const uint64_t data_start = 8 + header_len;
-  const uint64_t data_size = file->size_ - data_start;
-  struct Span {
-    uint64_t begin, end;
-    size_t index;
-  };
-  std::vector<Span> spans;
-  std::vector<TensorEntry> entries;
-  for (const auto &item : root.items()) {
-    if (item.key() == "__metadata__") {
-      file->metadata_ = parse_metadata(path, item.value());
-      continue;
-    }
-    uint64_t begin = 0, end = 0;
-    entries.push_back(parse_entry(path, item.key(), item.value(), &begin, &end));
-    if (end > data_size) {
-      fail_format("offsets_out_of_bounds", path + ": tensor \"" + item.key() + "\" ends at " +
-                                               std::to_string(end) + " but the data buffer has " +
-                                               std::to_string(data_size) + " bytes");
-    }
-    spans.push_back({begin, end, entries.size() - 1});
-  }
-
-  // Sorted by offset the tensors must tile [0, last_end) exactly.
-  std::sort(spans.begin(), spans.end(), [](const Span &a, const Span &b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-  });
-  uint64_t expected = 0;
-  for (const Span &span : spans) {
-    const std::string &name = entries[span.index].name;
-    if (span.begin < expected) {
-      fail_format("offsets_overlap",
-                  path + ": tensor \"" + name + "\" starts at " + std::to_string(span.begin) +
-                      " inside the previous tensor (ends at " + std::to_string(expected) + ")");
-    }
-    if (span.begin > expected) {
-      fail_format("offsets_hole", path + ": bytes [" + std::to_string(expected) + ", " +
-                                      std::to_string(span.begin) + ") before tensor \"" + name +
-                                      "\" belong to no tensor");
-    }
-    expected = span.end;
-  }
-  if (expected != data_size) {
-    fail_format("trailing_bytes", path + ": " + std::to_string(data_size - expected) +
-                                      " bytes after the last tensor (8 + header " +
-                                      std::to_string(header_len) + " + data " +
-                                      std::to_string(expected) + " != file size " +
-                                      std::to_string(file->size_) + ")");
-  }
-
-  for (const Span &span : spans) {
-    TensorEntry entry = std::move(entries[span.index]);
-    entry.begin = data_start + span.begin;
-    file->index_[entry.name] = file->tensors_.size();
-    file->tensors_.push_back(std::move(entry));
-  }
+  file->file_ = ReadOnlyFile::open(path);
+  uint64_t header_len = 0;
+  const std::string header = read_header(file->file_, &header_len);
+  file->layout_ = parse_safetensors_header(header.data(), header_len, file->file_.size(), path);
+  file->header_hash_ = fnv1a(header);
+  for (size_t i = 0; i < file->layout_.tensors.size(); ++i)
+    file->index_[file->layout_.tensors[i].name] = i;
   return file;
-}
-
-SafetensorsFile::~SafetensorsFile() {
-  if (map_ != nullptr) ::munmap(map_, size_);
-  if (fd_ >= 0) ::close(fd_);
 }
 
 const TensorEntry *SafetensorsFile::find(const std::string &name) const {
   const auto it = index_.find(name);
-  return it == index_.end() ? nullptr : &tensors_[it->second];
+  return it == index_.end() ? nullptr : &layout_.tensors[it->second];
 }
-
-const uint8_t *SafetensorsFile::data(const TensorEntry &entry) const { return map_ + entry.begin; }
 
 void SafetensorsFile::read_bytes(const TensorEntry &entry, uint64_t offset, uint64_t nbytes,
                                  void *out) const {
   if (offset > entry.nbytes || nbytes > entry.nbytes - offset)
-    fail(FW_ERR_INVALID_ARGUMENT, path_ + ": byte range outside tensor \"" + entry.name + "\"");
-  auto *dst = static_cast<uint8_t *>(out);
-  uint64_t done = 0;
-  while (done < nbytes) {
-    const ssize_t got =
-        ::pread(fd_, dst + done, nbytes - done, static_cast<off_t>(entry.begin + offset + done));
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) fail_errno("cannot read", path_);
-    if (got == 0)
-      fail(FW_ERR_IO, path_ + ": file shrank while reading tensor \"" + entry.name + "\"");
-    done += static_cast<uint64_t>(got);
-  }
+    fail(FW_ERR_INVALID_ARGUMENT, path() + ": byte range outside tensor \"" + entry.name + "\"");
+  file_.read_exact(entry.begin + offset, nbytes, out, "tensor \"" + entry.name + "\"");
 }
 
-void SafetensorsFile::release(const TensorEntry &entry) const {
-  if (entry.nbytes == 0) return;
-  // Whole pages only; a page shared with a neighbour is dropped too, which is harmless: a clean
-  // page of a private read-only file mapping is simply faulted in again from the page cache.
-  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-  const uint64_t first = entry.begin / page * page;
-  const uint64_t last = std::min((entry.begin + entry.nbytes + page - 1) / page * page,
-                                 (size_ + page - 1) / page * page);
-  if (::madvise(map_ + first, last - first, MADV_DONTNEED) != 0) {
-    fail_errno("madvise(DONTNEED) failed on", path_);
-  }
+at::Tensor SafetensorsFile::read_tensor(const TensorEntry &entry, at::ScalarType type) const {
+  at::Tensor out = at::empty(entry.shape, at::TensorOptions().dtype(type));
+  if (static_cast<uint64_t>(out.nbytes()) != entry.nbytes)
+    fail(FW_ERR_INTERNAL,
+         path() + ": tensor \"" + entry.name + "\" read as a type of another size");
+  if (entry.nbytes > 0) read_bytes(entry, 0, entry.nbytes, out.data_ptr());
+  return out;
 }
 
-void SafetensorsFile::release_all() const {
-  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-  if (::madvise(map_, (size_ + page - 1) / page * page, MADV_DONTNEED) != 0) {
-    fail_errno("madvise(DONTNEED) failed on", path_);
-  }
+at::Tensor SafetensorsFile::read_f32(const TensorEntry &entry) const {
+  if (!is_mergeable(entry.dtype))
+    fail(FW_ERR_UNSUPPORTED, path() + ": tensor \"" + entry.name + "\" has dtype " +
+                                 dtype_name(entry.dtype) + "; only F32, F16 and BF16 are merged");
+  const at::ScalarType type = to_scalar_type(entry.dtype);
+  const at::Tensor raw = read_tensor(entry, type);
+  return type == at::kFloat ? raw : raw.to(at::kFloat);
+}
+
+void SafetensorsFile::check_unchanged() const {
+  file_.check_unchanged();
+  uint64_t header_len = 0;
+  if (fnv1a(read_header(file_, &header_len)) != header_hash_)
+    fail(FW_ERR_IO, path() + " changed on disk since it was opened: its header differs");
 }
 
 }  // namespace fw

@@ -1,5 +1,8 @@
-// Validated, memory-mapped reader of one .safetensors file.
+// Validated reader of one .safetensors file: the header is checked at open (safetensors_header.h),
+// tensor bytes are read on demand with checked preads (read_only_file.h), never memory-mapped.
 #pragma once
+
+#include <ATen/ATen.h>
 
 #include <cstdint>
 #include <map>
@@ -8,52 +11,42 @@
 #include <vector>
 
 #include "io/dtype.h"
+#include "io/read_only_file.h"
+#include "io/safetensors_header.h"
 
 namespace fw {
-
-struct TensorEntry {
-  std::string name;
-  DType dtype;
-  std::vector<int64_t> shape;
-  int64_t numel;
-  uint64_t
-      begin;  // offset of the data relative to the file start (8 + header_len + data_offsets[0])
-  uint64_t nbytes;
-};
 
 class SafetensorsFile {
  public:
   // Parses and validates the header (see shared/docs/formats.md); throws fw::Error
-  // (FW_ERR_IO / FW_ERR_FORMAT with a "[defect]" name). Maps the file read-only; reads no tensor
-  // data.
+  // (FW_ERR_IO / FW_ERR_FORMAT with a "[defect]" name). Reads no tensor data.
   static std::unique_ptr<SafetensorsFile> open(const std::string &path);
-  ~SafetensorsFile();
   SafetensorsFile(const SafetensorsFile &) = delete;
   SafetensorsFile &operator=(const SafetensorsFile &) = delete;
 
-  const std::string &path() const { return path_; }
-  const std::vector<TensorEntry> &tensors() const { return tensors_; }  // sorted by offset
-  const TensorEntry *find(const std::string &name) const;               // nullptr if absent
-  const std::map<std::string, std::string> &metadata() const { return metadata_; }
+  const std::string &path() const { return file_.path(); }
+  const std::vector<TensorEntry> &tensors() const { return layout_.tensors; }  // sorted by offset
+  const TensorEntry *find(const std::string &name) const;                      // nullptr if absent
+  const std::map<std::string, std::string> &metadata() const { return layout_.metadata; }
 
-  // Pointer to a tensor's bytes inside the mapping. Valid while this object lives.
-  const uint8_t *data(const TensorEntry &entry) const;
-  // Drops the resident pages of one tensor (madvise DONTNEED): RSS falls, page cache stays.
-  void release(const TensorEntry &entry) const;
-  // Copies bytes [offset, offset + nbytes) of one tensor's data into `out` with pread: streaming
-  // passes avoid a page fault per 4 KiB and leave nothing mapped.
+  // Copies bytes [offset, offset + nbytes) of one tensor's data into `out`. A file that changed
+  // since open() or came back short is FW_ERR_IO naming the file and the tensor.
   void read_bytes(const TensorEntry &entry, uint64_t offset, uint64_t nbytes, void *out) const;
-  void release_all() const;
+  // The whole tensor in its stored type `type` (the caller maps the dtype), in fresh memory.
+  at::Tensor read_tensor(const TensorEntry &entry, at::ScalarType type) const;
+  // The whole tensor as contiguous fp32 (F32, F16, BF16; other dtypes FW_ERR_UNSUPPORTED).
+  at::Tensor read_f32(const TensorEntry &entry) const;
+
+  // FW_ERR_IO when the file was rewritten, replaced or its header changed since open(): a pool
+  // member is re-checked this way before each use, not only byte by byte as it is read.
+  void check_unchanged() const;
 
  private:
   SafetensorsFile() = default;
-  std::string path_;
-  int fd_ = -1;
-  uint8_t *map_ = nullptr;
-  uint64_t size_ = 0;
-  std::vector<TensorEntry> tensors_;
+  ReadOnlyFile file_;
+  SafetensorsLayout layout_;
+  uint64_t header_hash_ = 0;
   std::map<std::string, size_t> index_;
-  std::map<std::string, std::string> metadata_;
 };
 
 }  // namespace fw

@@ -4,6 +4,8 @@
 // order); we write its keys sorted, which equals the reference whenever it has at most one key.
 #include "io/safetensors_writer.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -187,10 +189,78 @@ void make_dirs(const std::string &dir, std::vector<std::string> *created) {
   }
 }
 
+const char kIndexName[] = "model.safetensors.index.json";
+
 std::string shard_name(size_t index, size_t count) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "model-%05zu-of-%05zu.safetensors", index + 1, count);
   return buf;
+}
+
+// Whether `name` is a shard name our writer (or Hugging Face's, same scheme) could produce:
+// exactly shard_name(i - 1, n) for some 1 <= i <= n. Other names in the folder are never ours.
+bool is_shard_name(const std::string &name) {
+  static const std::string kPrefix = "model-", kOf = "-of-", kSuffix = ".safetensors";
+  if (name.size() <= kPrefix.size() + kOf.size() + kSuffix.size() ||
+      name.compare(0, kPrefix.size(), kPrefix) != 0 ||
+      name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+    return false;
+  }
+  const std::string middle =
+      name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
+  const size_t of = middle.find(kOf);
+  if (of == std::string::npos) return false;
+  const std::string index = middle.substr(0, of), count = middle.substr(of + kOf.size());
+  auto number = [](const std::string &digits, size_t *out) {
+    if (digits.empty() || digits.size() > 15) return false;  // no overflow below
+    *out = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return false;
+      *out = *out * 10 + static_cast<size_t>(c - '0');
+    }
+    return true;
+  };
+  size_t i = 0, n = 0;
+  if (!number(index, &i) || !number(count, &n) || i == 0 || i > n) return false;
+  return shard_name(i - 1, n) == name;  // the canonical zero padding, nothing else
+}
+
+// Removes the shards of `dir` that are not in `keep` (see write_sharded in the header), then
+// fsyncs the folder. Runs after the new export is committed, so a failure cannot undo it: it is
+// reported as FW_ERR_IO naming the first file that stays.
+void remove_old_shards(const std::string &dir, const std::set<std::string> &keep) {
+  const std::string committed = "export to " + dir + " is committed, but ";
+  const std::string leftover = "; the folder still holds shard files its index does not list";
+  DIR *d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    fail(FW_ERR_IO,
+         committed + "cannot list it to remove old shards: " + std::strerror(errno) + leftover);
+  }
+  const int dfd = ::dirfd(d);
+  std::vector<std::string> old;  // unlinked after the scan, not while readdir walks the folder
+  while (const dirent *e = ::readdir(d)) {
+    const std::string entry = e->d_name;
+    if (is_shard_name(entry) && keep.count(entry) == 0) old.push_back(entry);
+  }
+  std::sort(old.begin(), old.end());
+  std::string failed;
+  size_t removed = 0;
+  for (const std::string &entry : old) {
+    if (::unlinkat(dfd, entry.c_str(), 0) == 0) {
+      ++removed;
+    } else if (failed.empty()) {
+      failed = "cannot remove old shard " + dir + "/" + entry + ": " + std::strerror(errno);
+    }
+  }
+  ::closedir(d);
+  if (removed > 0) {
+    try {
+      fsync_dir(dir);
+    } catch (const Error &e) {
+      if (failed.empty()) failed = e.what();
+    }
+  }
+  if (!failed.empty()) fail(FW_ERR_IO, committed + failed + leftover);
 }
 
 }  // namespace
@@ -198,11 +268,13 @@ std::string shard_name(size_t index, size_t count) {
 void write_safetensors(const std::string &path, const std::vector<OutTensor> &tensors,
                        const std::map<std::string, std::string> &metadata) {
   file_order(tensors);  // argument errors before anything touches the disk
+  std::string dir, name;
+  split_path(path, &dir, &name);
+  // Garbage first: frees the space a killed export of this target held.
+  if (!name.empty()) remove_stale_temps(dir, [&](const std::string &t) { return t == name; });
   TempFile out(path);
   write_contents(out, tensors, metadata);
   out.commit();
-  std::string dir, name;
-  split_path(path, &dir, &name);
   fsync_dir(dir);
 }
 
@@ -239,19 +311,25 @@ void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors
 
   std::vector<std::string> created_dirs;
   std::vector<std::string> committed;
+  std::set<std::string> new_shards;
   try {
     make_dirs(dir, &created_dirs);
+    // Garbage first (temps of any shard set, as a killed export may have had another count): frees
+    // the space it held before the new shards need it.
+    remove_stale_temps(dir,
+                       [](const std::string &t) { return is_shard_name(t) || t == kIndexName; });
     nlohmann::json weight_map = nlohmann::json::object();
     std::vector<std::unique_ptr<TempFile>> files;
     for (size_t i = 0; i < shards.size(); ++i) {
       const std::string name = shard_name(i, shards.size());
+      new_shards.insert(name);
       for (const OutTensor &t : shards[i]) weight_map[t.name] = name;
       files.push_back(std::make_unique<TempFile>(dir + "/" + name));
       write_contents(*files.back(), shards[i], metadata);
     }
     nlohmann::json index = {{"metadata", {{"total_size", total_size}}}, {"weight_map", weight_map}};
     const std::string index_text = index.dump(2) + "\n";  // transformers' layout
-    files.push_back(std::make_unique<TempFile>(dir + "/model.safetensors.index.json"));
+    files.push_back(std::make_unique<TempFile>(dir + "/" + kIndexName));
     files.back()->write(index_text.data(), index_text.size());
     files.back()->finish();
     for (auto &file : files) {  // the index is last
@@ -264,6 +342,8 @@ void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors
     for (auto it = created_dirs.rbegin(); it != created_dirs.rend(); ++it) ::rmdir(it->c_str());
     throw;
   }
+  // Outside the try: the new export is durable now, and nothing after this point may roll it back.
+  remove_old_shards(dir, new_shards);
 }
 
 }  // namespace fw

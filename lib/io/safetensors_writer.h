@@ -22,6 +22,9 @@ struct OutTensor {
 // "__metadata__" first, tensors ordered by dtype alignment (widest first) then name, padded with
 // spaces to a multiple of 8. Temp file in the same folder + fsync + rename; on any failure
 // (FW_ERR_IO, incl. a full disk) the temp file is removed and `path` is untouched.
+// Before writing, stale temps `.<name>.tmp-XXXXXX` of this same target (left by an export that was
+// killed) are removed, best effort (see remove_stale_temps); two concurrent exports to the same
+// target are not supported.
 void write_safetensors(const std::string &path, const std::vector<OutTensor> &tensors,
                        const std::map<std::string, std::string> &metadata);
 
@@ -29,6 +32,19 @@ void write_safetensors(const std::string &path, const std::vector<OutTensor> &te
 // max_shard_bytes gets its own shard) and model.safetensors.index.json ({"metadata":
 // {"total_size": ...}, "weight_map": {...}}). Every shard carries `metadata`. All-or-nothing:
 // everything is written to temp names first, then renamed, the index last.
+//
+// `dir` ends up holding exactly the new shard set:
+//  - Before writing, stale temps of our own naming are removed (`.model-NNNNN-of-NNNNN.safetensors
+//    .tmp-XXXXXX` of any shard set, `.model.safetensors.index.json.tmp-XXXXXX`), best effort: a
+//    failure there is ignored, they are garbage.
+//  - After the new index is renamed into place and the folder fsynced, shards of an earlier export
+//    (`model-NNNNN-of-NNNNN.safetensors` not in the new set) are removed and the folder fsynced
+//    again. The index is committed first, so at every instant the index on disk names shards that
+//    exist. A shard that cannot be removed then is FW_ERR_IO naming it: the export is committed and
+//    readable, but the folder keeps files the index does not list.
+// Nothing else in the folder is touched (config.json, tokenizer files, model.safetensors, ...).
+// Two concurrent exports to the same folder are not supported: one may remove the other's temps
+// or shards.
 void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors,
                    const std::map<std::string, std::string> &metadata, uint64_t max_shard_bytes);
 

@@ -46,11 +46,9 @@ void merge_streaming(const MergeSpec &spec, const Checkpoint &base,
     for (size_t i = 0; i < pool.size(); ++i) {
       const at::Tensor member = pool[i]->load_f32(meta.name);
       prepared.push_back(prepare_member(spec, theta0, member, t, i));
-      pool[i]->release(meta.name);
     }
     at::Tensor merged = combine_members(spec, theta0, prepared);
     prepared.clear();
-    base.release(meta.name);
     sink(t, meta, std::move(merged));
   }
 }

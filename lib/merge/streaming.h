@@ -1,6 +1,6 @@
 // Streams a data-free merge over checkpoints: for each base tensor, the base and the n members'
 // tensors are read (Checkpoint::load_f32), each member is reduced to its prepared form and its
-// pages are released at once, then the prepared tensors are combined. Resident: O(n x largest
+// raw tensor dropped at once, then the prepared tensors are combined. Resident: O(n x largest
 // tensor) plus whatever the sink keeps.
 #pragma once
 

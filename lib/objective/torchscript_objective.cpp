@@ -68,11 +68,8 @@ at::Tensor load_calibration(const SafetensorsFile &file, const std::string &name
     fail(FW_ERR_UNSUPPORTED, "calibration tensor \"" + name + "\": " +
                                  (labels ? "labels must be integers" : "inputs must be floats") +
                                  ", got " + dtype_name(e->dtype));
-  // copy out of the mapping: calibration data stays resident for the solver's lifetime
-  const at::Tensor raw =
-      at::from_blob(const_cast<uint8_t *>(file.data(*e)), e->shape, at::TensorOptions(type));
-  const at::Tensor out = labels ? raw.to(at::kLong) : raw.to(at::kFloat);
-  return out.data_ptr() == raw.data_ptr() ? out.clone() : out;  // never alias the mapping
+  const at::Tensor raw = file.read_tensor(*e, type);  // fresh memory, kept for the solver's life
+  return labels ? raw.to(at::kLong) : raw.to(at::kFloat);
 }
 
 }  // namespace

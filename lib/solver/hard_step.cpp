@@ -40,7 +40,6 @@ StepRecord Solver::hard_step(Evaluator &evaluator, double loss, const LmoScores 
           poll_abort();
           const Checkpoint &s = vertex_of(i);
           trial.push_back(at::lerp(theta_[i], s.load_f32(metas[i].name), g));
-          s.release(metas[i].name);
         }
         return checked_evaluate(evaluator, trial, nullptr, metas);
       };
@@ -59,7 +58,6 @@ StepRecord Solver::hard_step(Evaluator &evaluator, double loss, const LmoScores 
     poll_abort();
     const Checkpoint &s = vertex_of(i);
     at::Tensor delta = (s.load_f32(metas[i].name) - theta_[i]).mul_(gamma);
-    s.release(metas[i].name);
     next->push_back(merge_fn_->apply(theta_[i], {delta}, tensor_seed(i)));
   }
   record.gamma = gamma;

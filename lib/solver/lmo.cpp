@@ -64,7 +64,6 @@ Solver::LmoScores Solver::lmo_pass(const std::vector<at::Tensor> &grad,
       const at::Tensor x = ckpt.load_f32(name);
       inner[v] = inner_product(grad[t], x);
       if (cosine) sq_norm[v] = inner_product(x, x);
-      ckpt.release(name);
     }
     const int b = block_of_tensor_[t];
     for (size_t v = 0; v < verts.size(); ++v) {

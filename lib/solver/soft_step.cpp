@@ -12,7 +12,7 @@
 
 namespace fw {
 
-// Candidate tensors c[t][j]: from disk each time (released after use), or resident when the k
+// Candidate tensors c[t][j]: from disk each time, or resident when the k
 // candidates fit the configured memory budget.
 class Solver::CandidateCache {
  public:
@@ -28,16 +28,12 @@ class Solver::CandidateCache {
       for (size_t t = 0; t < metas.size(); ++t)
         for (const Checkpoint *c : sources[t]) {
           resident_[t].push_back(c->load_f32(metas[t].name).clone());
-          c->release(metas[t].name);
         }
     }
   }
   at::Tensor get(size_t t, size_t j) const {
     if (!resident_.empty()) return resident_[t][j];
     return sources_[t][j]->load_f32(solver_.base_->tensors()[t].name);
-  }
-  void done(size_t t, size_t j) const {
-    if (resident_.empty()) sources_[t][j]->release(solver_.base_->tensors()[t].name);
   }
 
  private:
@@ -96,7 +92,6 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss, const LmoScores 
       at::Tensor p = theta_[t].clone();
       for (size_t j = 0; j < k; ++j) {
         p.add_(candidates.get(t, j) - theta_[t], lambda[b * k + j]);
-        candidates.done(t, j);
       }
       point[t] = std::move(p);
     }
@@ -110,7 +105,6 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss, const LmoScores 
       const double g_theta = inner_product(grad[t], theta_[t]);
       for (size_t j = 0; j < k; ++j) {
         g[b * k + j] += inner_product(grad[t], candidates.get(t, j)) - g_theta;
-        candidates.done(t, j);
       }
     }
 
@@ -185,7 +179,6 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss, const LmoScores 
     std::vector<at::Tensor> deltas;
     for (size_t j = 0; j < k; ++j) {
       deltas.push_back((candidates.get(t, j) - theta_[t]).mul_(best_lambda[b * k + j]));
-      candidates.done(t, j);
     }
     next->push_back(merge_fn_->apply(theta_[t], deltas, tensor_seed(t)));
   }

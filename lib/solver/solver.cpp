@@ -77,6 +77,12 @@ void Solver::require_base() const {
   if (!base_) fail(FW_ERR_STATE, "no base model: call fw_set_base first");
 }
 
+void Solver::check_files_unchanged() const {
+  if (base_) base_->check_unchanged();
+  for (const auto &member : pool_) member->check_unchanged();
+  if (start_) start_->check_unchanged();
+}
+
 void Solver::require_no_steps(const char *what) const {
   if (!history_.empty())
     fail(FW_ERR_STATE, std::string(what) + " is not allowed after steps have been taken");
@@ -168,8 +174,8 @@ void Solver::reset_iterate() {
   std::vector<at::Tensor> theta;
   theta.reserve(base_->tensors().size());
   for (const TensorMeta &meta : base_->tensors()) {
-    theta.push_back(origin.load_f32(meta.name).clone());  // own memory: the mapping is released
-    origin.release(meta.name);
+    // own memory: an in-memory start point hands out its storage
+    theta.push_back(origin.load_f32(meta.name).clone());
   }
   theta_ = std::move(theta);
 }

@@ -97,6 +97,9 @@ class Solver {
   class CandidateCache;
 
   void require_base() const;
+  // FW_ERR_IO when a file of the base, the pool or the start point changed on disk since it was
+  // opened: a step never mixes bytes validated at fw_pool_add with bytes written later.
+  void check_files_unchanged() const;
   void require_no_steps(const char *what) const;
   void rebuild_blocks();
   void reset_iterate();

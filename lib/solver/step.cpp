@@ -41,6 +41,7 @@ const StepRecord &Solver::step(Evaluator &evaluator) {
   if (pool_.empty()) fail(FW_ERR_STATE, "the pool is empty: add checkpoints with fw_pool_add");
   apply_thread_count(params_.threads);
   poll_abort();
+  check_files_unchanged();
   const auto &metas = base_->tensors();
   const std::vector<Vertex> verts = vertices();
 

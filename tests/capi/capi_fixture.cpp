@@ -89,7 +89,8 @@ fw_status quadratic_callback(const fw_tensor *params, size_t n, fw_tensor *grads
 fw_status ask_tell_step(fw_solver *solver, Quadratic *q, fw_step_info *info) {
   fw_status status = fw_step_begin(solver);
   if (status != FW_OK) return status;
-  fw_request request;
+  fw_request request = {};
+  request.struct_size = sizeof request;
   while ((status = fw_step_ask(solver, &request)) == FW_OK && !request.done) {
     EXPECT_EQ(request.grads != nullptr, request.need_gradient != 0);
     double loss = 0;

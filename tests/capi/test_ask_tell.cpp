@@ -91,7 +91,8 @@ class CApiAskTell : public ::testing::Test {
 // the evaluations the hand computation needs.
 TEST_F(CApiAskTell, RequestsFollowTheHandComputation) {
   ASSERT_EQ(fw_step_begin(solver_.get()), FW_OK) << fw_last_error();
-  fw_request r;
+  fw_request r = {};
+  r.struct_size = sizeof r;
   ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK);
   ASSERT_EQ(r.done, 0);
   ASSERT_EQ(r.need_gradient, 1);
@@ -142,7 +143,8 @@ TEST_F(CApiAskTell, TellWithAnErrorFailsTheStepWithTheHostsMessage) {
   const capi::Snapshot before = capi::snapshot(solver_.get());
 
   ASSERT_EQ(fw_step_begin(solver_.get()), FW_OK);
-  fw_request r;
+  fw_request r = {};
+  r.struct_size = sizeof r;
   ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK);
   double loss = 0;
   ASSERT_EQ(q_.evaluate(r.params, r.n, r.grads, &loss), FW_OK);
@@ -173,7 +175,8 @@ TEST_F(CApiAskTell, TellWithAnErrorFailsTheStepWithTheHostsMessage) {
 TEST_F(CApiAskTell, NonFiniteToldLossFailsTheStep) {
   const capi::Snapshot before = capi::snapshot(solver_.get());
   ASSERT_EQ(fw_step_begin(solver_.get()), FW_OK);
-  fw_request r;
+  fw_request r = {};
+  r.struct_size = sizeof r;
   ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK);
   EXPECT_EQ(fw_step_tell(solver_.get(), FW_OK, std::nan("")), FW_ERR_NON_FINITE);
   EXPECT_EQ(fw_step_finish(solver_.get(), nullptr), FW_ERR_NON_FINITE);
@@ -188,7 +191,8 @@ TEST_F(CApiAskTell, CancelLeavesTheSolverUnchangedAndUsable) {
   // Cancel right after begin, and after a told evaluation (mid line search).
   for (int told = 0; told < 2; ++told) {
     ASSERT_EQ(fw_step_begin(solver_.get()), FW_OK);
-    fw_request r;
+    fw_request r = {};
+    r.struct_size = sizeof r;
     for (int i = 0; i < told; ++i) {
       ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK);
       double loss = 0;
@@ -217,7 +221,8 @@ TEST_F(CApiAskTell, CancelLeavesTheSolverUnchangedAndUsable) {
 // Freeing a solver with a step in flight cancels it (no hang, no leak of the worker thread).
 TEST_F(CApiAskTell, FreeWithAPendingStep) {
   ASSERT_EQ(fw_step_begin(solver_.get()), FW_OK);
-  fw_request r;
+  fw_request r = {};
+  r.struct_size = sizeof r;
   ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK);
   EXPECT_EQ(r.done, 0);
   solver_.reset();

@@ -39,7 +39,7 @@ TEST(CApiDefaults, ParamsMatchTheHeader) {
 }
 
 TEST(CApiDefaults, VersionAndStatusNames) {
-  EXPECT_STREQ(fw_version(), "0.1.0");
+  EXPECT_STREQ(fw_version(), "0.2.0");
   EXPECT_STREQ(fw_version(), FW_VERSION_STRING);
   const std::pair<fw_status, const char *> names[] = {
       {FW_OK, "FW_OK"},
@@ -82,86 +82,7 @@ TEST(CApiDefaults, InvalidParamsAreRejected) {
             FW_ERR_INVALID_ARGUMENT);
 }
 
-// A caller compiled against an older, shorter fw_params: the fields past its struct_size are not
-// read (here they hold garbage that would be rejected: threads -1, epsilon NaN) and keep their
-// defaults, which the export's recipe shows.
-TEST(CApiStructSize, ShorterParamsKeepTheDefaultsOfTheTail) {
-  const size_t short_size = offsetof(fw_params, max_iters);
-  fw_params p = fw_default_params();
-  p.line_search_evals = 2;
-  std::memset(reinterpret_cast<char *>(&p) + short_size, 0xFF, sizeof p - short_size);
-  p.struct_size = static_cast<uint32_t>(short_size);
-  capi::SolverPtr solver = capi::new_solver(&p);
-  ASSERT_NE(solver, nullptr);
-  const capi::PoolFiles pool = capi::write_unit_pool("short_params");
-  capi::load_pool(solver.get(), pool);
-  const std::string out = pool.dir + "/out.safetensors";
-  ASSERT_EQ(fw_export(solver.get(), out.c_str(), nullptr), FW_OK) << fw_last_error();
-  const auto recipe =
-      nlohmann::json::parse(capi::parse_safetensors(out).metadata().at("fwmerge.recipe"));
-  EXPECT_EQ(recipe.at("line_search_evals").get<int>(), 2);
-  EXPECT_EQ(recipe.at("epsilon").get<double>(), 1e-6);
-  EXPECT_EQ(recipe.at("seed").get<uint64_t>(), 0u);
-  // The same for fw_solver_set_params.
-  ASSERT_EQ(fw_solver_set_params(solver.get(), &p), FW_OK) << fw_last_error();
-}
-
-// fw_step_info: an older caller's shorter struct is filled up to its struct_size only; 0 means
-// the current size.
-TEST(CApiStructSize, StepInfoIsFilledUpToTheCallersSize) {
-  const capi::PoolFiles pool = capi::write_unit_pool("short_info");
-  capi::SolverPtr solver = capi::new_solver();
-  capi::load_pool(solver.get(), pool);
-  Quadratic q;
-  q.target["w"] = {1, 1, 0};
-  ASSERT_EQ(fw_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
-
-  const size_t short_size = offsetof(fw_step_info, converged);
-  alignas(fw_step_info) unsigned char buffer[sizeof(fw_step_info) + 16];
-  std::memset(buffer, 0xAB, sizeof buffer);
-  fw_step_info head;
-  std::memset(&head, 0, sizeof head);
-  head.struct_size = static_cast<uint32_t>(short_size);
-  std::memcpy(buffer, &head, sizeof head.struct_size);
-  ASSERT_EQ(fw_step(solver.get(), reinterpret_cast<fw_step_info *>(buffer)), FW_OK)
-      << fw_last_error();
-  fw_step_info got;
-  std::memcpy(&got, buffer, short_size);
-  EXPECT_EQ(got.struct_size, short_size);
-  EXPECT_EQ(got.iteration, 0);
-  EXPECT_EQ(got.loss, 1.0);
-  EXPECT_EQ(got.gap, 1.0);
-  EXPECT_EQ(got.gamma, 1.0);
-  for (size_t i = short_size; i < sizeof buffer; ++i)
-    ASSERT_EQ(buffer[i], 0xAB) << "byte " << i << " past the caller's struct was written";
-
-  fw_step_info zero;
-  std::memset(&zero, 0, sizeof zero);  // struct_size 0: the current size
-  ASSERT_EQ(fw_history_get(solver.get(), 0, &zero), FW_OK) << fw_last_error();
-  EXPECT_EQ(zero.struct_size, sizeof(fw_step_info));
-  EXPECT_EQ(zero.k, 1);
-  EXPECT_EQ(zero.n_blocks, 1);
-  EXPECT_EQ(zero.chosen[0], 0);
-}
-
-TEST(CApiStructSize, ExportOptions) {
-  const capi::PoolFiles pool = capi::write_unit_pool("short_opts");
-  capi::SolverPtr solver = capi::new_solver();
-  capi::load_pool(solver.get(), pool);
-  fw_export_options o = fw_default_export_options();
-  o.struct_size = 0;
-  const std::string out = pool.dir + "/out.safetensors";
-  EXPECT_EQ(fw_export(solver.get(), out.c_str(), &o), FW_ERR_INVALID_ARGUMENT);
-  // An older caller without max_shard_bytes: the garbage tail is ignored -> one file.
-  o = fw_default_export_options();
-  o.dtype = FW_DTYPE_F16;
-  const size_t short_size = offsetof(fw_export_options, max_shard_bytes);
-  std::memset(reinterpret_cast<char *>(&o) + short_size, 0xFF, sizeof o - short_size);
-  o.struct_size = static_cast<uint32_t>(short_size);
-  ASSERT_EQ(fw_export(solver.get(), out.c_str(), &o), FW_OK) << fw_last_error();
-  const capi::ParsedFile f = capi::parse_safetensors(out);
-  EXPECT_EQ(f.header.at("w").at("dtype"), "F16");
-}
+// Struct sizes (older, newer, zero) are tested in test_struct_versions.cpp.
 
 class CApiState : public ::testing::Test {
  protected:
@@ -224,7 +145,8 @@ TEST_F(CApiState, NothingElseWhileAnAskTellStepIsPending) {
   fw_solver *s = solver_.get();
   capi::load_pool(s, pool_);
   ASSERT_EQ(fw_set_objective_callback(s, capi::quadratic_callback, &q_), FW_OK);
-  fw_request r;
+  fw_request r = {};
+  r.struct_size = sizeof r;
   EXPECT_EQ(fw_step_ask(s, &r), FW_ERR_STATE);  // no begin
   EXPECT_EQ(fw_step_tell(s, FW_OK, 0.0), FW_ERR_STATE);
   EXPECT_EQ(fw_step_finish(s, nullptr), FW_ERR_STATE);
@@ -256,7 +178,8 @@ TEST_F(CApiState, NullArguments) {
   fw_step_info info = capi::blank_info();
   const fw_tensor *views = nullptr;
   size_t n = 0;
-  fw_request r;
+  fw_request r = {};
+  r.struct_size = sizeof r;
   fw_params p = fw_default_params();
 
   const fw_status results[] = {

@@ -27,7 +27,8 @@ TEST(CApiViewLifetime, RepeatedAskKeepsTheFirstRequestsArrays) {
   capi::SolverPtr solver = capi::new_solver();
   capi::load_pool(solver.get(), pool);
   ASSERT_EQ(fw_step_begin(solver.get()), FW_OK) << fw_last_error();
-  fw_request first, second;
+  fw_request first = {}, second = {};
+  first.struct_size = second.struct_size = sizeof(fw_request);
   ASSERT_EQ(fw_step_ask(solver.get(), &first), FW_OK) << fw_last_error();
   ASSERT_EQ(fw_step_ask(solver.get(), &second), FW_OK) << fw_last_error();
   EXPECT_EQ(first.params, second.params) << "the first request's params array was freed";

@@ -35,6 +35,8 @@ impl<'s> AskTell<'s> {
     pub fn ask(&mut self) -> Result<Option<Request<'_>>> {
         // SAFETY: zeroed is a valid fw_request (ints and NULL pointers).
         let mut req: sys::fw_request = unsafe { std::mem::zeroed() };
+        // An output struct: the library writes up to the size this crate was built against.
+        req.struct_size = std::mem::size_of::<sys::fw_request>() as u32;
         check(unsafe { sys::fw_step_ask(self.solver.as_raw(), &mut req) })?;
         if req.done != 0 {
             return Ok(None);

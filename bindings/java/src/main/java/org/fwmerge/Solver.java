@@ -116,7 +116,8 @@ public final class Solver implements AutoCloseable {
   }
 
   private StepInfo stepWith(StepCall call) {
-    fw_step_info n = new fw_step_info(); // zero-filled: struct_size 0 means the current size
+    fw_step_info n = new fw_step_info();
+    n.setStruct_size(FwNative.step_info_size()); // an output struct: the size this binding knows
     try {
       FwException.check(call.call(handle(), n));
       return new StepInfo(n);
@@ -186,6 +187,7 @@ public final class Solver implements AutoCloseable {
   /** The next evaluation the step needs, or a request with {@code done} set. */
   public Request ask() {
     fw_request n = new fw_request();
+    n.setStruct_size(FwNative.request_size());
     try {
       FwException.check(FwNative.fw_step_ask(handle(), n));
       boolean done = n.getDone() != 0;

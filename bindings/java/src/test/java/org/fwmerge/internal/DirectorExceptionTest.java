@@ -39,6 +39,7 @@ class DirectorExceptionTest {
       assertEquals(fw_status.FW_OK, FwNative.set_objective(solver, raw));
 
       fw_step_info info = new fw_step_info();
+      info.setStruct_size(FwNative.step_info_size());
       assertEquals(fw_status.FW_ERR_CALLBACK, FwNative.fw_step(solver, info));
       String message = FwNative.fw_last_error();
       assertTrue(message.contains("escaped the director"), message);

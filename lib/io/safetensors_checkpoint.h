@@ -1,5 +1,5 @@
-// A Checkpoint over one or more memory-mapped safetensors files (a single file, or the shards of
-// a Hugging Face folder).
+// A Checkpoint over one or more safetensors files (a single file, or the shards of a Hugging Face
+// folder), read with checked preads.
 #pragma once
 
 #include <map>
@@ -12,25 +12,19 @@
 
 namespace fw {
 
-// One tensor of a mapped file as a contiguous fp32 CPU tensor: F32 aliases the mapping (read-only
-// in spirit; copied only when the bytes are not 4-byte aligned), F16/BF16 are converted (a copy).
-// Other dtypes: FW_ERR_UNSUPPORTED.
-at::Tensor mapped_tensor_f32(const SafetensorsFile &file, const TensorEntry &entry);
-
-class MappedCheckpoint : public Checkpoint {
+class SafetensorsCheckpoint : public Checkpoint {
  public:
   // `files` in checkpoint order; tensor names must be unique across them (checked by the caller).
-  MappedCheckpoint(std::string path, std::vector<std::unique_ptr<SafetensorsFile>> files);
+  SafetensorsCheckpoint(std::string path, std::vector<std::unique_ptr<SafetensorsFile>> files);
 
   const std::string &path() const override { return path_; }
   const std::vector<TensorMeta> &tensors() const override { return metas_; }
   const TensorMeta *find(const std::string &name) const override;
   at::Tensor load_f32(const std::string &name) const override;
-  void release(const std::string &name) const override;
-  void release_all() const override;
   bool streams_ranges() const override { return true; }
   void read_f32_range(const std::string &name, int64_t begin, int64_t end,
                       at::Tensor &out) const override;
+  void check_unchanged() const override;
 
   const std::vector<std::unique_ptr<SafetensorsFile>> &files() const { return files_; }
 
