@@ -43,9 +43,7 @@ void SafetensorsCheckpoint::read_f32_range(const std::string &name, int64_t begi
                                            at::Tensor &out) const {
   const Location &loc = locate(name);
   const TensorEntry &entry = *loc.entry;
-  if (!is_mergeable(entry.dtype))
-    fail(FW_ERR_UNSUPPORTED, path_ + ": tensor \"" + name + "\" has dtype " +
-                                 dtype_name(entry.dtype) + "; only F32, F16 and BF16 are merged");
+  require_mergeable(entry, path_);
   if (begin < 0 || end > entry.numel || begin > end || out.numel() != end - begin ||
       out.scalar_type() != at::kFloat || !out.is_contiguous())
     fail(FW_ERR_INVALID_ARGUMENT, "bad element range or buffer for tensor \"" + name + "\"");

@@ -32,6 +32,12 @@ std::string read_header(const ReadOnlyFile &file, uint64_t *header_len) {
 
 }  // namespace
 
+void require_mergeable(const TensorEntry &entry, const std::string &where) {
+  if (!is_mergeable(entry.dtype))
+    fail(FW_ERR_UNSUPPORTED, where + ": tensor \"" + entry.name + "\" has dtype " +
+                                 dtype_name(entry.dtype) + "; only F32, F16 and BF16 are merged");
+}
+
 std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path) {
   std::unique_ptr<SafetensorsFile> file(new SafetensorsFile());
   file->file_ = ReadOnlyFile::open(path);
@@ -66,9 +72,7 @@ at::Tensor SafetensorsFile::read_tensor(const TensorEntry &entry, at::ScalarType
 }
 
 at::Tensor SafetensorsFile::read_f32(const TensorEntry &entry) const {
-  if (!is_mergeable(entry.dtype))
-    fail(FW_ERR_UNSUPPORTED, path() + ": tensor \"" + entry.name + "\" has dtype " +
-                                 dtype_name(entry.dtype) + "; only F32, F16 and BF16 are merged");
+  require_mergeable(entry, path());
   const at::ScalarType type = to_scalar_type(entry.dtype);
   const at::Tensor raw = read_tensor(entry, type);
   return type == at::kFloat ? raw : raw.to(at::kFloat);

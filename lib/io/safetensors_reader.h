@@ -16,6 +16,10 @@
 
 namespace fw {
 
+// FW_ERR_UNSUPPORTED unless the tensor's dtype is one the solver merges (F32, F16, BF16); the
+// message names `where` (a file or a checkpoint folder) and the tensor.
+void require_mergeable(const TensorEntry &entry, const std::string &where);
+
 class SafetensorsFile {
  public:
   // Parses and validates the header (see shared/docs/formats.md); throws fw::Error

@@ -200,29 +200,13 @@ std::string shard_name(size_t index, size_t count) {
 // Whether `name` is a shard name our writer (or Hugging Face's, same scheme) could produce:
 // exactly shard_name(i - 1, n) for some 1 <= i <= n. Other names in the folder are never ours.
 bool is_shard_name(const std::string &name) {
-  static const std::string kPrefix = "model-", kOf = "-of-", kSuffix = ".safetensors";
-  if (name.size() <= kPrefix.size() + kOf.size() + kSuffix.size() ||
-      name.compare(0, kPrefix.size(), kPrefix) != 0 ||
-      name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+  // Parse the two numbers, then require the canonical spelling: the round trip rejects signs,
+  // spaces, other paddings and trailing text that sscanf alone would let through.
+  size_t i = 0, n = 0;
+  if (std::sscanf(name.c_str(), "model-%15zu-of-%15zu", &i, &n) != 2 || i == 0 || i > n) {
     return false;
   }
-  const std::string middle =
-      name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
-  const size_t of = middle.find(kOf);
-  if (of == std::string::npos) return false;
-  const std::string index = middle.substr(0, of), count = middle.substr(of + kOf.size());
-  auto number = [](const std::string &digits, size_t *out) {
-    if (digits.empty() || digits.size() > 15) return false;  // no overflow below
-    *out = 0;
-    for (char c : digits) {
-      if (c < '0' || c > '9') return false;
-      *out = *out * 10 + static_cast<size_t>(c - '0');
-    }
-    return true;
-  };
-  size_t i = 0, n = 0;
-  if (!number(index, &i) || !number(count, &n) || i == 0 || i > n) return false;
-  return shard_name(i - 1, n) == name;  // the canonical zero padding, nothing else
+  return shard_name(i - 1, n) == name;
 }
 
 // Removes the shards of `dir` that are not in `keep` (see write_sharded in the header), then

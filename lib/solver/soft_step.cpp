@@ -25,10 +25,10 @@ class Solver::CandidateCache {
       bytes += sources[t].size() * static_cast<uint64_t>(metas[t].numel) * sizeof(float);
     if (budget > 0 && bytes <= budget) {
       resident_.resize(metas.size());
+      // load_f32 reads into fresh memory (an in-memory start point hands out its own storage,
+      // which the cache only reads): no copy on top.
       for (size_t t = 0; t < metas.size(); ++t)
-        for (const Checkpoint *c : sources[t]) {
-          resident_[t].push_back(c->load_f32(metas[t].name).clone());
-        }
+        for (const Checkpoint *c : sources[t]) resident_[t].push_back(c->load_f32(metas[t].name));
     }
   }
   at::Tensor get(size_t t, size_t j) const {

@@ -3,6 +3,8 @@
 // and an independent safetensors header parser. Everything talks to the library through fwmerge.h.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -61,6 +63,26 @@ fw_status ask_tell_step(fw_solver *solver, Quadratic *q, fw_step_info *info);
 
 // A zeroed fw_step_info with struct_size set.
 fw_step_info blank_info();
+
+// The closed-form problem ready to step: a solver over write_unit_pool(label) and the quadratic
+// q_ with target (1, 1, 0). Fixtures that step through the callback call use_callback().
+class UnitPoolTest : public ::testing::Test {
+ protected:
+  explicit UnitPoolTest(std::string label) : label_(std::move(label)) {}
+  void SetUp() override {
+    pool_ = write_unit_pool(label_);
+    solver_ = new_solver();
+    load_pool(solver_.get(), pool_);
+    q_.target["w"] = {1, 1, 0};
+  }
+  void use_callback() {
+    ASSERT_EQ(fw_set_objective_callback(solver_.get(), quadratic_callback, &q_), FW_OK);
+  }
+  std::string label_;
+  PoolFiles pool_;
+  SolverPtr solver_;
+  Quadratic q_;
+};
 
 // fw_step_info as plain data (arrays copied), compared bit for bit (NaN == NaN).
 struct StepCopy {

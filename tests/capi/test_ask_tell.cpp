@@ -74,17 +74,9 @@ INSTANTIATE_TEST_SUITE_P(CApi, AskTellEquivalence,
                            return info.param.label;
                          });
 
-class CApiAskTell : public ::testing::Test {
+class CApiAskTell : public capi::UnitPoolTest {
  protected:
-  void SetUp() override {
-    pool_ = capi::write_unit_pool("ask_tell");
-    solver_ = capi::new_solver();
-    capi::load_pool(solver_.get(), pool_);
-    q_.target["w"] = {1, 1, 0};
-  }
-  capi::PoolFiles pool_;
-  capi::SolverPtr solver_;
-  Quadratic q_;
+  CApiAskTell() : UnitPoolTest("ask_tell") {}
 };
 
 // The closed-form steps (tests/c/closed_form_merge.c) through ask/tell: the requests are exactly

@@ -36,14 +36,12 @@ void truncate_last_float(const std::string &path) {
 
 // A pool of one 3-vector per file, with a first step already taken (so "unchanged" means
 // something: theta and history are not the initial ones).
-class Faults : public ::testing::Test {
+class Faults : public capi::UnitPoolTest {
  protected:
+  Faults() : UnitPoolTest("faults") {}
   void SetUp() override {
-    pool_ = capi::write_unit_pool("faults");
-    solver_ = capi::new_solver();
-    capi::load_pool(solver_.get(), pool_);
-    q_.target["w"] = {1, 1, 0};
-    ASSERT_EQ(fw_set_objective_callback(solver_.get(), capi::quadratic_callback, &q_), FW_OK);
+    UnitPoolTest::SetUp();
+    use_callback();
     fw_step_info info = capi::blank_info();
     ASSERT_EQ(fw_step(solver_.get(), &info), FW_OK) << fw_last_error();
     before_ = capi::snapshot(solver_.get());
@@ -58,9 +56,6 @@ class Faults : public ::testing::Test {
     return message;
   }
 
-  capi::PoolFiles pool_;
-  capi::SolverPtr solver_;
-  Quadratic q_;
   capi::Snapshot before_;
 };
 

@@ -174,19 +174,14 @@ TEST(StructVersions, TorchScriptObjectiveSizesOutsideTheShippedOnesAreRejected) 
 
 // ---- output structs ----
 
-class OutputStructs : public ::testing::Test {
+class OutputStructs : public capi::UnitPoolTest {
  protected:
+  OutputStructs() : UnitPoolTest("versions_output") {}
   void SetUp() override {
-    pool_ = capi::write_unit_pool("versions_output");
-    solver_ = capi::new_solver();
-    capi::load_pool(solver_.get(), pool_);
-    q_.target["w"] = {1, 1, 0};
-    ASSERT_EQ(fw_set_objective_callback(solver_.get(), capi::quadratic_callback, &q_), FW_OK);
+    UnitPoolTest::SetUp();
+    use_callback();
   }
   fw_solver *s() { return solver_.get(); }
-  capi::PoolFiles pool_;
-  capi::SolverPtr solver_;
-  Quadratic q_;
 };
 
 TEST_F(OutputStructs, StepInfoIsWrittenUpToSizeofOnly) {

@@ -318,20 +318,15 @@ TEST(ExportCleanup, FailedReExportKeepsTheOldCheckpoint) {
   for (const std::string &name : list_dir(dir)) old[name] = fwtest::read_bytes(dir + "/" + name);
 
   const std::vector<uint8_t> big(200000, 3);
-  struct rlimit saved;
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
-  struct rlimit limited = saved;
-  limited.rlim_cur = 100000;
-  void (*previous)(int) = ::signal(SIGXFSZ, SIG_IGN);
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
   bool threw = false;
-  try {
-    fw::write_sharded(dir, {{"big", DType::U8, {200000}, big.data(), big.size()}}, {}, 1000000);
-  } catch (const fw::Error &e) {
-    threw = e.code() == FW_ERR_IO;
+  {
+    const iotest::FileSizeLimit limit(100000);
+    try {
+      fw::write_sharded(dir, {{"big", DType::U8, {200000}, big.data(), big.size()}}, {}, 1000000);
+    } catch (const fw::Error &e) {
+      threw = e.code() == FW_ERR_IO;
+    }
   }
-  ::setrlimit(RLIMIT_FSIZE, &saved);
-  ::signal(SIGXFSZ, previous);
   EXPECT_TRUE(threw);
   EXPECT_EQ(list_dir(dir), with(shard_set(3), {kIndex}));
   for (const auto &kv : old) EXPECT_EQ(fwtest::read_bytes(dir + "/" + kv.first), kv.second);

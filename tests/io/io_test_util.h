@@ -2,8 +2,10 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -43,5 +45,29 @@ inline void expect_error(const std::function<void()> &fn, fw_status code,
 }
 
 inline bool file_exists(const std::string &path) { return ::access(path.c_str(), F_OK) == 0; }
+
+// While alive, this process may not grow a file past `bytes` (RLIMIT_FSIZE, which applies to root
+// too): write() fails with EFBIG part-way, SIGXFSZ is ignored. The old limit and handler come back
+// on destruction, even when an assertion returns early.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    EXPECT_EQ(::getrlimit(RLIMIT_FSIZE, &saved_), 0);
+    struct rlimit limited = saved_;
+    limited.rlim_cur = bytes;
+    previous_ = ::signal(SIGXFSZ, SIG_IGN);
+    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    ::signal(SIGXFSZ, previous_);
+  }
+  FileSizeLimit(const FileSizeLimit &) = delete;
+  FileSizeLimit &operator=(const FileSizeLimit &) = delete;
+
+ private:
+  struct rlimit saved_ {};
+  void (*previous_)(int) = nullptr;
+};
 
 }  // namespace iotest

@@ -143,20 +143,15 @@ TEST(ShardedWriter, FailureRemovesEverythingCreated) {
   const std::vector<OutTensor> tensors = {{"a", DType::U8, {1000}, small.data(), 1000},
                                           {"b", DType::U8, {1000}, small.data(), 1000},
                                           {"c", DType::U8, {200000}, big.data(), 200000}};
-  struct rlimit saved;
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
-  struct rlimit limited = saved;
-  limited.rlim_cur = 100000;
-  void (*previous)(int) = ::signal(SIGXFSZ, SIG_IGN);
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
   bool threw = false;
-  try {
-    fw::write_sharded(root + "/new/out", tensors, {}, 1500);
-  } catch (const fw::Error &e) {
-    threw = e.code() == FW_ERR_IO;
+  {
+    const iotest::FileSizeLimit limit(100000);
+    try {
+      fw::write_sharded(root + "/new/out", tensors, {}, 1500);
+    } catch (const fw::Error &e) {
+      threw = e.code() == FW_ERR_IO;
+    }
   }
-  ::setrlimit(RLIMIT_FSIZE, &saved);
-  ::signal(SIGXFSZ, previous);
   EXPECT_TRUE(threw);
   EXPECT_TRUE(list_dir(root).empty());
 }

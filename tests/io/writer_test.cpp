@@ -229,22 +229,17 @@ TEST(WriterAtomicity, FailedWriteLeavesTheOldFileIntact) {
   fwtest::write_bytes(path, old);
   const std::vector<uint8_t> big(1 << 20, 0x5A);
 
-  struct rlimit saved;
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
-  struct rlimit small = saved;
-  small.rlim_cur = 64 * 1024;
-  void (*previous)(int) = ::signal(SIGXFSZ, SIG_IGN);
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
   bool threw = false;
-  try {
-    fw::write_safetensors(path, {{"big", DType::U8, {1 << 20}, big.data(), big.size()}}, {});
-  } catch (const fw::Error &e) {
-    threw = true;
-    EXPECT_EQ(e.code(), FW_ERR_IO);
-    EXPECT_NE(std::string(e.what()).find("File too large"), std::string::npos) << e.what();
+  {
+    const iotest::FileSizeLimit limit(64 * 1024);
+    try {
+      fw::write_safetensors(path, {{"big", DType::U8, {1 << 20}, big.data(), big.size()}}, {});
+    } catch (const fw::Error &e) {
+      threw = true;
+      EXPECT_EQ(e.code(), FW_ERR_IO);
+      EXPECT_NE(std::string(e.what()).find("File too large"), std::string::npos) << e.what();
+    }
   }
-  ::setrlimit(RLIMIT_FSIZE, &saved);
-  ::signal(SIGXFSZ, previous);
   EXPECT_TRUE(threw);
   EXPECT_EQ(fwtest::read_bytes(path), old);
   EXPECT_EQ(list_dir(dir), std::set<std::string>{"m.safetensors"});
