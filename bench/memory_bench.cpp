@@ -23,6 +23,7 @@
 #include "solver/evaluator.h"
 #include "solver/solver.h"
 #include "solver/step_internal.h"
+#include "util/malloc_tuning.h"
 
 extern char **environ;
 
@@ -131,7 +132,7 @@ double plain_read(const std::vector<std::string> &paths, uint64_t *bytes) {
 
 // Child: read throughput of a plain read vs the LMO pass over the same n+1 files (best of 3).
 int child_throughput(const Options &o, int n) {
-  fw::apply_thread_count(o.threads);
+  if (o.threads > 0) at::set_num_threads(o.threads);
   std::vector<std::string> paths{base_path(o)};
   for (int i = 0; i < n; ++i) paths.push_back(member_path(o, i));
   uint64_t bytes = 0;
@@ -180,6 +181,9 @@ double run_child(const std::vector<std::string> &args) {
 }  // namespace
 
 int main(int argc, char **argv) {
+  // What a host merging at scale is told to do (fw_set_malloc_mmap_threshold): peak RSS then
+  // depends on the buffers held, not on the heap's history.
+  fw::set_malloc_mmap_threshold(1 << 20);
   Options o;
   std::string mode;
   int n = 0;

@@ -84,7 +84,12 @@ FW_API fw_status fw_set_start_merge(fw_solver *solver, const fw_merge_params *pa
     fw::Solver &s = solver->solver;
     if (!s.has_base()) fw::fail(FW_ERR_STATE, "fw_set_start_merge: set the base first");
     if (s.pool().empty()) fw::fail(FW_ERR_STATE, "fw_set_start_merge: the pool is empty");
-    const fw::MergeSpec spec = fw::spec_from_params(read_merge_params(params), s.pool().size());
+    fw::MergeSpec spec = fw::spec_from_params(read_merge_params(params), s.pool().size());
+    // fw_solver_interrupt and the solver's abort hook stop it; the params' own hook as well.
+    spec.stop = [&s, own = spec.stop] {
+      s.poll_abort();
+      fw::poll(own);
+    };
     std::vector<const fw::Checkpoint *> pool;
     for (const auto &member : s.pool()) pool.push_back(member.get());
     s.set_start_tensors(fw::merge_to_tensors(spec, s.base(), pool),

@@ -177,6 +177,10 @@ FW_API fw_status fw_set_abort_callback(fw_solver *solver, fw_abort_fn fn, void *
   });
 }
 
+FW_API void fw_solver_interrupt(fw_solver *solver) {
+  if (solver) solver->solver.interrupt();
+}
+
 FW_API int32_t fw_history_size(const fw_solver *solver) {
   return solver ? static_cast<int32_t>(solver->solver.history().size()) : 0;
 }

@@ -68,6 +68,14 @@ const fw::StepRecord &step_once(fw_solver *solver) {
   return record;
 }
 
+// An interrupt that arrives while an ask/tell step waits for the host ends the step here (the
+// worker polls it itself while it runs).
+bool honour_interrupt(fw_solver *solver) {
+  if (!solver->pending->pending() || !solver->solver.take_interrupt()) return false;
+  solver->pending->cancel("interrupted by fw_solver_interrupt");
+  return true;
+}
+
 void deliver_logs(fw_solver *solver) {
   for (const auto &line : solver->pending->take_logs())
     if (solver->log) solver->log(line.first, line.second.c_str(), solver->log_user_data);
@@ -151,6 +159,7 @@ FW_API fw_status fw_step_ask(fw_solver *solver, fw_request *request) {
     FW_REQUIRE_ARG(solver && request, "solver or request is NULL");
     fw::capi::output_size(request);
     if (!solver->pending) fw::fail(FW_ERR_STATE, "no step in progress: call fw_step_begin");
+    honour_interrupt(solver);  // the request then reads done = 1; fw_step_finish reports it
     fill_request(solver, request);
   });
 }
@@ -161,6 +170,7 @@ FW_API fw_status fw_step_tell(fw_solver *solver, fw_status host_status, double l
     // Rejected before anything else: the evaluation stays pending.
     const fw_status status = fw::capi::checked_enum(&host_status, "fw_step_tell: host_status");
     if (!solver->pending) fw::fail(FW_ERR_STATE, "no step in progress: call fw_step_begin");
+    if (honour_interrupt(solver)) solver->pending->result();  // throws its FW_ERR_ABORTED
     const std::string reason = status == FW_OK ? "" : fw::capi::take_callback_error();
     solver->pending->answer(status, loss, reason);
     deliver_logs(solver);

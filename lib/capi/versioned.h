@@ -125,7 +125,7 @@ void write_output(T *caller, const T &full) {
   std::memcpy(static_cast<void *>(caller), &copy, size);
 }
 
-// ---- the shipped sizes of the public structs (v1: the 0.2.0 layout) ----
+// ---- the shipped sizes of the public structs (v1: the 0.2.0 layout; v2: 0.2.1) ----
 
 template <>
 struct StructVersions<fw_params> {
@@ -138,7 +138,8 @@ template <>
 struct StructVersions<fw_merge_params> {
   static constexpr const char *name = "fw_merge_params";
   static constexpr const char *how_to_init = "fw_default_merge_params()";
-  static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_merge_params, threads)};
+  static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_merge_params, threads),
+                                       FW_SIZE_THROUGH(fw_merge_params, abort_user_data)};
 };
 
 template <>

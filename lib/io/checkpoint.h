@@ -35,6 +35,12 @@ class Checkpoint {
   // (size, modification time, inode, header). Reads check size and time themselves; this also
   // catches a replacement, and is called before each step and merge uses the checkpoint.
   virtual void check_unchanged() const {}
+  // What a saved solver state (fw_state_save) records to recognise this checkpoint in another
+  // process, possibly as a copy at another path: sizes, header hashes and a hash of 64 evenly
+  // spread 4 KiB samples of the data of its files (and, for an adapter, the scales its config
+  // gives). Not inode or time, which a copy does not keep; not a hash of all the data (GBs).
+  // "" for checkpoints without files.
+  virtual std::string identity() const { return ""; }
 
   // Copies elements [begin, end) of the flattened tensor, as fp32, into `out` (contiguous fp32,
   // end - begin elements). Lets the LMO walk all checkpoints chunk by chunk while the gradient

@@ -3,6 +3,7 @@
 #include <re2/re2.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -220,6 +221,18 @@ class LoraAdapterCheckpoint : public Checkpoint {
 
   // The adapter's own file; the base is the solver's, which checks it itself.
   void check_unchanged() const override { file_->check_unchanged(); }
+
+  // The adapter file, and what its config decided for each patched tensor (the scale in hex, so
+  // that a changed rank or alpha is a different identity).
+  std::string identity() const override {
+    std::string out = "lora:" + file_->identity();
+    for (const auto &[name, p] : patches_) {
+      char scale[32];
+      std::snprintf(scale, sizeof scale, "%a", p.scale);
+      out += ";" + name + (p.full ? "=full" : std::string("=") + scale + (p.transpose ? "T" : ""));
+    }
+    return out;
+  }
 
  private:
   std::string dir_;

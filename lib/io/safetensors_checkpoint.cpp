@@ -56,6 +56,12 @@ void SafetensorsCheckpoint::read_f32_range(const std::string &name, int64_t begi
   out.copy_(raw);
 }
 
+std::string SafetensorsCheckpoint::identity() const {
+  std::string out;
+  for (const auto &file : files_) out += (out.empty() ? "" : ",") + file->identity();
+  return out;
+}
+
 void SafetensorsCheckpoint::check_unchanged() const {
   for (const auto &file : files_) file->check_unchanged();
 }

@@ -25,6 +25,7 @@ class SafetensorsCheckpoint : public Checkpoint {
   void read_f32_range(const std::string &name, int64_t begin, int64_t end,
                       at::Tensor &out) const override;
   void check_unchanged() const override;
+  std::string identity() const override;
 
   const std::vector<std::unique_ptr<SafetensorsFile>> &files() const { return files_; }
 

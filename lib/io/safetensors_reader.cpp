@@ -1,5 +1,7 @@
 #include "io/safetensors_reader.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <string>
 
 #include "util/error.h"
@@ -9,14 +11,15 @@ namespace {
 
 // FNV-1a: a header that differs from the one validated at open is caught even when a rewrite kept
 // the size and the modification time (same-second rewrites on coarse-timestamp file systems).
-uint64_t fnv1a(const std::string &bytes) {
-  uint64_t h = 1469598103934665603ull;
-  for (const char c : bytes) {
-    h ^= static_cast<uint8_t>(c);
+uint64_t fnv1a(const char *bytes, size_t size, uint64_t h = 1469598103934665603ull) {
+  for (size_t i = 0; i < size; ++i) {
+    h ^= static_cast<uint8_t>(bytes[i]);
     h *= 1099511628211ull;
   }
   return h;
 }
+
+uint64_t fnv1a(const std::string &bytes) { return fnv1a(bytes.data(), bytes.size()); }
 
 std::string read_header(const ReadOnlyFile &file, uint64_t *header_len) {
   uint8_t first8[8];
@@ -76,6 +79,27 @@ at::Tensor SafetensorsFile::read_f32(const TensorEntry &entry) const {
   const at::ScalarType type = to_scalar_type(entry.dtype);
   const at::Tensor raw = read_tensor(entry, type);
   return type == at::kFloat ? raw : raw.to(at::kFloat);
+}
+
+std::string SafetensorsFile::identity() const {
+  // Fine-tunes of one base usually have byte-identical headers, so the data is sampled too: 64
+  // blocks of 4 KiB spread evenly over the data section (256 KiB read, whatever the file size).
+  constexpr uint64_t kBlocks = 64, kBlock = 4096;
+  const uint64_t start = 8 + layout_.header_len;
+  const uint64_t length = file_.size() - start;
+  const uint64_t block = std::min(kBlock, length);
+  std::string buffer(block, '\0');
+  uint64_t data_hash = fnv1a("", 0);
+  for (uint64_t k = 0; k < kBlocks && block > 0; ++k) {
+    const uint64_t offset = start + (length - block) * k / (kBlocks - 1);
+    file_.read_exact(offset, block, buffer.data(), "a data sample");
+    data_hash = fnv1a(buffer.data(), buffer.size(), data_hash);
+  }
+  char hashes[40];
+  std::snprintf(hashes, sizeof hashes, "%016llx:%016llx",
+                static_cast<unsigned long long>(header_hash_),
+                static_cast<unsigned long long>(data_hash));
+  return std::to_string(file_.size()) + ":" + hashes;
 }
 
 void SafetensorsFile::check_unchanged() const {

@@ -44,6 +44,8 @@ class SafetensorsFile {
   // FW_ERR_IO when the file was rewritten, replaced or its header changed since open(): a pool
   // member is re-checked this way before each use, not only byte by byte as it is read.
   void check_unchanged() const;
+  // "<size>:<header hash>:<hash of 64 data samples>" (see Checkpoint::identity); reads 256 KiB.
+  std::string identity() const;
 
  private:
   SafetensorsFile() = default;

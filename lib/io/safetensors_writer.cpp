@@ -159,7 +159,7 @@ std::string build_header(const std::vector<const OutTensor *> &order,
 
 // Writes the whole file into `out` (not yet committed).
 void write_contents(TempFile &out, const std::vector<OutTensor> &tensors,
-                    const std::map<std::string, std::string> &metadata) {
+                    const std::map<std::string, std::string> &metadata, const Poll &stop) {
   const std::vector<const OutTensor *> order = file_order(tensors);
   const std::string header = build_header(order, metadata);
   uint8_t len[8];
@@ -167,7 +167,15 @@ void write_contents(TempFile &out, const std::vector<OutTensor> &tensors,
   for (int i = 0; i < 8; ++i, n >>= 8) len[i] = static_cast<uint8_t>(n & 0xFF);
   out.write(len, sizeof(len));
   out.write(header.data(), header.size());
-  for (const OutTensor *t : order) out.write(t->data, t->nbytes);
+  // In chunks, so that a stop request is honoured within one chunk even for a GB-sized tensor.
+  constexpr uint64_t kChunk = uint64_t{64} << 20;
+  for (const OutTensor *t : order) {
+    for (uint64_t done = 0; done < t->nbytes; done += kChunk) {
+      poll(stop);
+      out.write(static_cast<const char *>(t->data) + done, std::min(kChunk, t->nbytes - done));
+    }
+  }
+  poll(stop);
   out.finish();
 }
 
@@ -250,20 +258,21 @@ void remove_old_shards(const std::string &dir, const std::set<std::string> &keep
 }  // namespace
 
 void write_safetensors(const std::string &path, const std::vector<OutTensor> &tensors,
-                       const std::map<std::string, std::string> &metadata) {
+                       const std::map<std::string, std::string> &metadata, const Poll &stop) {
   file_order(tensors);  // argument errors before anything touches the disk
   std::string dir, name;
   split_path(path, &dir, &name);
   // Garbage first: frees the space a killed export of this target held.
   if (!name.empty()) remove_stale_temps(dir, [&](const std::string &t) { return t == name; });
   TempFile out(path);
-  write_contents(out, tensors, metadata);
+  write_contents(out, tensors, metadata, stop);
   out.commit();
   fsync_dir(dir);
 }
 
 void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors,
-                   const std::map<std::string, std::string> &metadata, uint64_t max_shard_bytes) {
+                   const std::map<std::string, std::string> &metadata, uint64_t max_shard_bytes,
+                   const Poll &stop) {
   if (max_shard_bytes == 0) fail(FW_ERR_INVALID_ARGUMENT, "max_shard_bytes must be > 0");
   if (dir.empty()) fail(FW_ERR_INVALID_ARGUMENT, "empty output folder path");
   file_order(tensors);
@@ -309,13 +318,14 @@ void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors
       new_shards.insert(name);
       for (const OutTensor &t : shards[i]) weight_map[t.name] = name;
       files.push_back(std::make_unique<TempFile>(dir + "/" + name));
-      write_contents(*files.back(), shards[i], metadata);
+      write_contents(*files.back(), shards[i], metadata, stop);
     }
     nlohmann::json index = {{"metadata", {{"total_size", total_size}}}, {"weight_map", weight_map}};
     const std::string index_text = index.dump(2) + "\n";  // transformers' layout
     files.push_back(std::make_unique<TempFile>(dir + "/" + kIndexName));
     files.back()->write(index_text.data(), index_text.size());
     files.back()->finish();
+    poll(stop);                 // the last moment to stop: from here on the export is committed
     for (auto &file : files) {  // the index is last
       file->commit();
       committed.push_back(file->final_path());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "io/dtype.h"
+#include "util/poll.h"
 
 namespace fw {
 
@@ -24,9 +25,11 @@ struct OutTensor {
 // (FW_ERR_IO, incl. a full disk) the temp file is removed and `path` is untouched.
 // Before writing, stale temps `.<name>.tmp-XXXXXX` of this same target (left by an export that was
 // killed) are removed, best effort (see remove_stale_temps); two concurrent exports to the same
-// target are not supported.
+// target are not supported. `stop` is polled between 64 MiB chunks of the data; when it throws, the
+// temp file is removed.
 void write_safetensors(const std::string &path, const std::vector<OutTensor> &tensors,
-                       const std::map<std::string, std::string> &metadata);
+                       const std::map<std::string, std::string> &metadata,
+                       const Poll &stop = Poll());
 
 // Writes `dir`/model-0000i-of-0000N.safetensors (greedy packing in name order, a tensor larger than
 // max_shard_bytes gets its own shard) and model.safetensors.index.json ({"metadata":
@@ -45,7 +48,9 @@ void write_safetensors(const std::string &path, const std::vector<OutTensor> &te
 // Nothing else in the folder is touched (config.json, tokenizer files, model.safetensors, ...).
 // Two concurrent exports to the same folder are not supported: one may remove the other's temps
 // or shards.
+// `stop` as in write_safetensors, until the first rename.
 void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors,
-                   const std::map<std::string, std::string> &metadata, uint64_t max_shard_bytes);
+                   const std::map<std::string, std::string> &metadata, uint64_t max_shard_bytes,
+                   const Poll &stop = Poll());
 
 }  // namespace fw

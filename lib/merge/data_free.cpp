@@ -46,9 +46,9 @@ void merge_to_file(const MergeSpec &spec, const std::string &base_path,
   const std::map<std::string, std::string> metadata = {
       {"format", "pt"}, {"fwmerge.recipe", data_free_recipe(spec, base_path, pool_paths)}};
   if (max_shard_bytes == 0)
-    write_safetensors(out_path, out, metadata);
+    write_safetensors(out_path, out, metadata, spec.stop);
   else
-    write_sharded(out_path, out, metadata, max_shard_bytes);
+    write_sharded(out_path, out, metadata, max_shard_bytes, spec.stop);
 }
 
 std::vector<std::pair<std::string, at::Tensor>> merge_to_tensors(

@@ -64,6 +64,8 @@ fw_merge_params default_merge_params(fw_merge_method method) {
   p.normalize = 0;
   p.seed = 0;
   p.threads = 0;
+  p.abort = nullptr;
+  p.abort_user_data = nullptr;
   switch (method) {
     case FW_MERGE_TASK_ARITHMETIC:
       p.scaling = 0.3;
@@ -119,6 +121,13 @@ MergeSpec spec_from_params(const fw_merge_params &caller, size_t n) {
   s.normalize = p.normalize != 0;
   s.seed = p.seed;
   s.threads = p.threads;
+  if (p.abort != nullptr) {
+    const fw_abort_fn abort = p.abort;
+    void *const user_data = p.abort_user_data;
+    s.stop = [abort, user_data] {
+      if (abort(user_data) != 0) fail(FW_ERR_ABORTED, "aborted by fw_merge_params.abort");
+    };
+  }
   if (p.weights != nullptr) {
     if (n == 0) invalid(std::string(name) + ": weights are not used here; pass NULL");
     if (p.method == FW_MERGE_MODEL_STOCK) invalid("model_stock takes no weights; pass NULL");

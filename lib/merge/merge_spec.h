@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fwmerge.h"
+#include "util/poll.h"
 
 namespace fw {
 
@@ -21,6 +22,7 @@ struct MergeSpec {
   bool normalize = true;
   uint64_t seed = 0;
   int threads = 0;
+  Poll stop;  // polled before each tensor and member read (fw_merge_params.abort, interrupts)
 
   double weight(size_t i) const { return weights.empty() ? 1.0 : weights[i]; }
 };

@@ -1,32 +1,10 @@
 #include "merge/streaming.h"
 
-#include <ATen/Parallel.h>
-
 #include "merge/methods.h"
 #include "util/error.h"
+#include "util/thread_scope.h"
 
 namespace fw {
-
-namespace {
-
-// Restores the caller's intra-op thread count (a process-wide setting) on every exit path.
-class ThreadScope {
- public:
-  explicit ThreadScope(int threads) : saved_(at::get_num_threads()), active_(threads > 0) {
-    if (active_) at::set_num_threads(threads);
-  }
-  ~ThreadScope() {
-    if (active_) at::set_num_threads(saved_);
-  }
-  ThreadScope(const ThreadScope &) = delete;
-  ThreadScope &operator=(const ThreadScope &) = delete;
-
- private:
-  int saved_;
-  bool active_;
-};
-
-}  // namespace
 
 void merge_streaming(const MergeSpec &spec, const Checkpoint &base,
                      const std::vector<const Checkpoint *> &pool, const MergedSink &sink) {
@@ -40,10 +18,12 @@ void merge_streaming(const MergeSpec &spec, const Checkpoint &base,
   const std::vector<TensorMeta> &metas = base.tensors();
   for (size_t t = 0; t < metas.size(); ++t) {
     const TensorMeta &meta = metas[t];
+    poll(spec.stop);
     const at::Tensor theta0 = base.load_f32(meta.name);
     std::vector<at::Tensor> prepared;
     prepared.reserve(pool.size());
     for (size_t i = 0; i < pool.size(); ++i) {
+      if (i > 0) poll(spec.stop);
       const at::Tensor member = pool[i]->load_f32(meta.name);
       prepared.push_back(prepare_member(spec, theta0, member, t, i));
     }

@@ -25,7 +25,9 @@ void export_iterate(const Solver &solver, const std::string &path, fw_dtype dtyp
   std::vector<at::Tensor> converted;  // keeps the converted bytes alive while writing
   std::vector<OutTensor> out;
   converted.reserve(metas.size());
+  const Poll stop = [&solver] { solver.poll_abort(); };
   for (size_t t = 0; t < metas.size(); ++t) {
+    poll(stop);
     const DType target = dtype == FW_DTYPE_DEFAULT ? metas[t].dtype : from_public(dtype);
     converted.push_back(theta[t].to(to_scalar_type(target)).contiguous());
     const at::Tensor &c = converted.back();
@@ -34,9 +36,9 @@ void export_iterate(const Solver &solver, const std::string &path, fw_dtype dtyp
   }
   const auto metadata = export_metadata(solver.recipe_json(), solver.history_json());
   if (max_shard_bytes == 0)
-    write_safetensors(path, out, metadata);
+    write_safetensors(path, out, metadata, stop);
   else
-    write_sharded(path, out, metadata, max_shard_bytes);
+    write_sharded(path, out, metadata, max_shard_bytes, stop);
 }
 
 }  // namespace fw

@@ -12,6 +12,7 @@ namespace fw {
 
 // dtype FW_DTYPE_DEFAULT keeps each tensor's base dtype. max_shard_bytes 0: one file at `path`;
 // otherwise a Hugging Face folder of shards + index.
+// The solver's poll_abort() is polled while converting and writing (fw_solver_interrupt).
 void export_iterate(const Solver &solver, const std::string &path, fw_dtype dtype,
                     uint64_t max_shard_bytes);
 

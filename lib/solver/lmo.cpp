@@ -39,12 +39,13 @@ Solver::LmoScores Solver::lmo_pass(const std::vector<at::Tensor> &grad,
     buffers.push_back(at::empty({kChunk}, at::kFloat));
   std::vector<double> inner(verts.size()), sq_norm(verts.size());
   for (size_t t = 0; t < metas.size(); ++t) {
-    poll_abort();
     const std::string &name = metas[t].name;
     const at::Tensor g = grad[t].reshape(-1);
     std::fill(inner.begin(), inner.end(), 0.0);
     std::fill(sq_norm.begin(), sq_norm.end(), 0.0);
+    poll_abort();  // also for empty tensors
     for (int64_t begin = 0; begin < metas[t].numel; begin += kChunk) {
+      if (begin > 0) poll_abort();  // an interrupt is honoured within one chunk
       const int64_t end = std::min(metas[t].numel, begin + kChunk);
       const at::Tensor g_chunk = g.slice(0, begin, end);
       at::parallel_for(0, static_cast<int64_t>(verts.size()), 1, [&](int64_t first, int64_t last) {

@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.h"
-#include "util/malloc_tuning.h"
 
 namespace fw {
 
@@ -60,7 +59,6 @@ void validate_params(const fw_params &p) {
 
 Solver::Solver(const fw_params &params) : params_(params), merge_fn_(make_convex_merge_fn()) {
   validate_params(params_);
-  pin_malloc_mmap_threshold();
 }
 
 Solver::~Solver() = default;
@@ -106,6 +104,7 @@ void Solver::set_base(const std::string &path) {
   // Everything derived from the old base goes.
   pool_.clear();
   start_.reset();
+  start_kind_ = StartKind::Base;
   start_member_ = -1;
   start_description_ = "base";
   history_.clear();
@@ -129,6 +128,7 @@ void Solver::set_start_member(int index) {
   if (index < 0 || index >= static_cast<int>(pool_.size()))
     fail(FW_ERR_INVALID_ARGUMENT, "start member " + std::to_string(index) + " is not in the pool");
   start_.reset();
+  start_kind_ = StartKind::Member;
   start_member_ = index;
   start_description_ = "member " + std::to_string(index);
   reset_iterate();
@@ -140,6 +140,7 @@ void Solver::set_start_file(const std::string &path) {
   auto start = open_checkpoint(path, base_.get());
   check_compatible(*base_, *start);
   start_ = std::move(start);
+  start_kind_ = StartKind::File;
   start_member_ = -1;
   start_description_ = "file " + path;
   reset_iterate();
@@ -158,9 +159,21 @@ void Solver::set_start_tensors(std::vector<std::pair<std::string, at::Tensor>> t
   auto start = std::make_unique<InMemoryCheckpoint>(std::move(entries), description);
   check_compatible(*base_, *start);
   start_ = std::move(start);
+  start_kind_ = StartKind::Tensors;
   start_member_ = -1;
   start_description_ = description;
   reset_iterate();
+}
+
+void Solver::restore(StartKind kind, int start_member, std::unique_ptr<Checkpoint> start,
+                     std::string description, std::vector<at::Tensor> theta,
+                     std::vector<StepRecord> history) noexcept {
+  start_kind_ = kind;
+  start_member_ = start_member;
+  start_ = std::move(start);
+  start_description_ = std::move(description);
+  theta_ = std::move(theta);
+  history_ = std::move(history);
 }
 
 void Solver::set_merge_fn(std::unique_ptr<MergeFn> merge_fn) {
@@ -221,6 +234,9 @@ std::vector<Solver::Vertex> Solver::vertices() const {
 }
 
 void Solver::poll_abort() const {
+  // exchange: the request is consumed by the call it stops (fw_solver_interrupt)
+  if (interrupt_.load(std::memory_order_relaxed) && interrupt_.exchange(false))
+    fail(FW_ERR_ABORTED, "interrupted by fw_solver_interrupt");
   if (abort_ && abort_()) fail(FW_ERR_ABORTED, "aborted by the host's abort hook");
 }
 

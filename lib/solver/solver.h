@@ -9,6 +9,7 @@
 
 #include <ATen/ATen.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,6 +37,9 @@ struct StepRecord {
   bool leaves_hull = false;
 };
 
+// Where theta_0 came from: the base, a pool member, a file, or tensors computed elsewhere.
+enum class StartKind { Base, Member, File, Tensors };
+
 class Solver {
  public:
   explicit Solver(const fw_params &params);
@@ -59,6 +63,14 @@ class Solver {
     log_ = std::move(log);
   }
   const std::function<bool()> &abort_hook() const { return abort_; }
+
+  // fw_solver_interrupt: safe from any thread. The next poll_abort() of this solver's work (or of
+  // work the C shim runs on its behalf: export, merges) consumes it and throws FW_ERR_ABORTED.
+  void interrupt() { interrupt_.store(true); }
+  // Consumes a pending interrupt: true if there was one (ask/tell ends a waiting step with it).
+  bool take_interrupt() { return interrupt_.exchange(false); }
+  // Throws FW_ERR_ABORTED when interrupted or when the abort hook asks; called between chunks.
+  void poll_abort() const;
   const std::function<void(fw_log_level, const std::string &)> &log_hook() const { return log_; }
 
   // One FW iteration; on exception the solver is exactly as before.
@@ -89,6 +101,18 @@ class Solver {
   std::vector<Vertex> vertices() const;
   LmoScores lmo_pass(const std::vector<at::Tensor> &grad, const std::vector<Vertex> &verts) const;
 
+  // The start point (fw_state_save records it).
+  StartKind start_kind() const { return start_kind_; }
+  int start_member() const { return start_member_; }
+  const Checkpoint *start_checkpoint() const { return start_.get(); }  // File and Tensors
+  const std::string &start_description() const { return start_description_; }
+
+  // fw_state_load's commit: replaces the start point, the iterate and the history with a saved
+  // run's, already validated against this solver (lib/solver/state_file.cpp). Cannot fail.
+  void restore(StartKind kind, int start_member, std::unique_ptr<Checkpoint> start,
+               std::string description, std::vector<at::Tensor> theta,
+               std::vector<StepRecord> history) noexcept;
+
   // JSON text for the export metadata.
   std::string recipe_json() const;
   std::string history_json() const;
@@ -103,7 +127,6 @@ class Solver {
   void require_no_steps(const char *what) const;
   void rebuild_blocks();
   void reset_iterate();
-  void poll_abort() const;
   void log(fw_log_level level, const std::string &message) const;
 
   StepRecord hard_step(Evaluator &evaluator, double loss, const LmoScores &scores,
@@ -116,7 +139,8 @@ class Solver {
   std::unique_ptr<Checkpoint> base_;
   std::vector<std::unique_ptr<Checkpoint>> pool_;
   std::unique_ptr<Checkpoint> start_;  // start vertex that is not a pool member (file or tensors)
-  int start_member_ = -1;              // >= 0: start at this pool member
+  StartKind start_kind_ = StartKind::Base;
+  int start_member_ = -1;  // >= 0: start at this pool member
   std::string start_description_ = "base";
   std::unique_ptr<MergeFn> merge_fn_;
   std::vector<at::Tensor> theta_;
@@ -124,6 +148,7 @@ class Solver {
   std::vector<int> block_of_tensor_;
   std::vector<std::string> block_names_;
   std::function<bool()> abort_;
+  mutable std::atomic<bool> interrupt_{false};
   std::function<void(fw_log_level, const std::string &)> log_;
 };
 

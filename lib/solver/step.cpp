@@ -1,23 +1,15 @@
 // One FW iteration: gradient at theta_t, LMO, gap test, then the hard or soft update. Everything is
 // built in locals; the iterate and history change only in the last lines (transactional step).
-#include <ATen/Parallel.h>
-
 #include <cmath>
-#include <thread>
 
 #include "solver/step_internal.h"
 #include "util/error.h"
+#include "util/thread_scope.h"
 
 namespace fw {
 
 double inner_product(const at::Tensor &a, const at::Tensor &b) {
   return at::dot(a.reshape(-1), b.reshape(-1)).item<double>();
-}
-
-void apply_thread_count(int threads) {
-  int wanted = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
-  if (wanted < 1) wanted = 1;
-  if (at::get_num_threads() != wanted) at::set_num_threads(wanted);
 }
 
 double checked_evaluate(Evaluator &evaluator, const std::vector<at::Tensor> &point,
@@ -39,7 +31,7 @@ double checked_evaluate(Evaluator &evaluator, const std::vector<at::Tensor> &poi
 const StepRecord &Solver::step(Evaluator &evaluator) {
   require_base();
   if (pool_.empty()) fail(FW_ERR_STATE, "the pool is empty: add checkpoints with fw_pool_add");
-  apply_thread_count(params_.threads);
+  const ThreadScope threads(params_.threads);
   poll_abort();
   check_files_unchanged();
   const auto &metas = base_->tensors();

@@ -10,9 +10,6 @@ namespace fw {
 // <a, b> over all elements (fp32 product, returned as double for accumulation across tensors).
 double inner_product(const at::Tensor &a, const at::Tensor &b);
 
-// Sets LibTorch's intra-op threads for the calling thread (OpenMP keeps it per thread).
-void apply_thread_count(int threads);
-
 // Evaluates with the checks every evaluation needs: abort, finite loss and gradient.
 double checked_evaluate(Evaluator &evaluator, const std::vector<at::Tensor> &point,
                         std::vector<at::Tensor> *grad, const std::vector<TensorMeta> &metas);

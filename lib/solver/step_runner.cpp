@@ -10,14 +10,14 @@ class StepRunner::Bridge : public Evaluator {
   explicit Bridge(StepRunner &runner) : runner_(runner) {}
   double evaluate(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad) override {
     std::unique_lock<std::mutex> lock(runner_.mutex_);
-    if (runner_.cancelled_) fail(FW_ERR_ABORTED, "step cancelled by fw_step_cancel");
+    if (runner_.cancelled_) fail(FW_ERR_ABORTED, runner_.cancel_reason_);
     runner_.request_ = {&point, grad};
     runner_.waiting_ = true;
     runner_.answered_ = false;
     runner_.cv_.notify_all();
     runner_.cv_.wait(lock, [&] { return runner_.answered_ || runner_.cancelled_; });
     runner_.waiting_ = false;
-    if (runner_.cancelled_) fail(FW_ERR_ABORTED, "step cancelled by fw_step_cancel");
+    if (runner_.cancelled_) fail(FW_ERR_ABORTED, runner_.cancel_reason_);
     if (runner_.answer_status_ != FW_OK)
       fail(FW_ERR_CALLBACK,
            "host reported " + std::string(fw_status_name(runner_.answer_status_)) +
@@ -79,10 +79,11 @@ void StepRunner::answer(fw_status status, double loss, const std::string &messag
   wait_for_worker(lock);
 }
 
-void StepRunner::cancel() {
+void StepRunner::cancel(const std::string &reason) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (finished_) return;
   cancelled_ = true;
+  cancel_reason_ = reason;
   cv_.notify_all();
   cv_.wait(lock, [&] { return finished_; });
 }

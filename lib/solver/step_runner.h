@@ -31,8 +31,8 @@ class StepRunner {
   const Request *pending() const { return waiting_ ? &request_ : nullptr; }
   // Answers the pending request and waits for the next one or the end of the step.
   void answer(fw_status status, double loss, const std::string &message);
-  // Ends a waiting step with FW_ERR_ABORTED (the solver is left unchanged).
-  void cancel();
+  // Ends a waiting step with FW_ERR_ABORTED and `reason` (the solver is left unchanged).
+  void cancel(const std::string &reason = "step cancelled by fw_step_cancel");
   // After the end: the step's record, or rethrows its error.
   const StepRecord &result() const;
   // Log lines the step produced since the last call (delivered on the host's thread).
@@ -50,6 +50,7 @@ class StepRunner {
   bool answered_ = false;  // the host has answered
   bool finished_ = false;
   bool cancelled_ = false;
+  std::string cancel_reason_;
   Request request_{nullptr, nullptr};
   fw_status answer_status_ = FW_OK;
   double answer_loss_ = 0;

@@ -1,6 +1,8 @@
 #include "util/malloc_tuning.h"
 
-#include <mutex>
+#include <string>
+
+#include "util/error.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -8,10 +10,19 @@
 
 namespace fw {
 
-void pin_malloc_mmap_threshold() {
+void set_malloc_mmap_threshold(uint64_t bytes) {
 #if defined(__GLIBC__)
-  static std::once_flag once;
-  std::call_once(once, [] { mallopt(M_MMAP_THRESHOLD, 1 << 20); });
+  // glibc's HEAP_MAX_SIZE / 2 on 64-bit; mallopt refuses larger values.
+  constexpr uint64_t kCap = uint64_t{32} << 20;
+  if (bytes > kCap)
+    fail(FW_ERR_INVALID_ARGUMENT, "malloc mmap threshold " + std::to_string(bytes) +
+                                      " is above glibc's cap of " + std::to_string(kCap));
+  if (mallopt(M_MMAP_THRESHOLD, static_cast<int>(bytes)) != 1)
+    fail(FW_ERR_INVALID_ARGUMENT,
+         "mallopt(M_MMAP_THRESHOLD, " + std::to_string(bytes) + ") was refused");
+#else
+  (void)bytes;
+  fail(FW_ERR_UNSUPPORTED, "the malloc mmap threshold is a glibc setting; this C library lacks it");
 #endif
 }
 

@@ -1,13 +1,16 @@
-// Keeps peak RSS a function of the buffers the solver holds, not of heap fragmentation.
+// Keeps peak RSS a function of the buffers the solver holds, not of heap fragmentation, when the
+// host asks for it (fw_set_malloc_mmap_threshold): it is a process-wide setting.
 #pragma once
+
+#include <cstdint>
 
 namespace fw {
 
 // glibc raises its mmap threshold whenever a large mmapped block is freed, after which tensor-sized
 // buffers come from the brk heap, whose high-water mark then depends on allocation order (measured:
-// +24 % peak RSS at 32 vs 4 checkpoints with identical live buffers). Pinning the threshold at 1
-// MiB makes every tensor-sized buffer its own mapping, returned to the OS on free. Idempotent;
-// no-op where glibc's mallopt is unavailable.
-void pin_malloc_mmap_threshold();
+// +24 % peak RSS at 32 vs 4 checkpoints with identical live buffers). Pinning the threshold (1 MiB
+// recommended) makes every tensor-sized buffer its own mapping, returned to the OS on free.
+// FW_ERR_INVALID_ARGUMENT above glibc's cap (32 MiB on 64-bit), FW_ERR_UNSUPPORTED without glibc.
+void set_malloc_mmap_threshold(uint64_t bytes);
 
 }  // namespace fw

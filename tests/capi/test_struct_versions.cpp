@@ -1,6 +1,6 @@
 // The header's "Versioned structs" rule and enum validation, end to end through the C API, plus
 // the helper that implements the rule (lib/capi/versioned.h, lib/capi/enums.h) on a synthetic
-// two-version struct (every public struct is at v1 today).
+// two-version struct (fw_merge_params is at v2; the other public structs are at v1).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -69,17 +69,31 @@ bool contains(const std::string &text, const std::string &part) {
   return text.find(part) != std::string::npos;
 }
 
-// The rejected sizes of an input struct that has one version, sizeof(T).
+// The shipped sizes of a public struct (v1, v2, ...), as the library lists them.
+template <typename T>
+std::vector<uint32_t> shipped_sizes() {
+  const auto &sizes = fw::capi::StructVersions<T>::sizes;
+  return std::vector<uint32_t>(std::begin(sizes), std::end(sizes));
+}
+
+// The rejected sizes of an input struct: 0, below v1, just off every shipped size (between two
+// versions, or above the newest), and huge.
 template <typename T>
 std::vector<uint32_t> bad_input_sizes() {
-  const uint32_t v1 = sizeof(T);
-  return {0u, 3u, v1 - 1, v1 + 4, v1 + 8, 0xFFFFFFFFu};
+  const std::vector<uint32_t> shipped = shipped_sizes<T>();
+  std::vector<uint32_t> bad{0u, 3u, 0xFFFFFFFFu};
+  for (const uint32_t v : shipped)
+    for (const uint32_t size : {v - 1, v + 4, v + 8})
+      if (std::find(shipped.begin(), shipped.end(), size) == shipped.end()) bad.push_back(size);
+  return bad;
 }
 
 // Calls `call` with a copy of `good` whose struct_size is each rejected size; expects
-// FW_ERR_INVALID_ARGUMENT and a message naming the struct, the size and the accepted size.
+// FW_ERR_INVALID_ARGUMENT and a message naming the struct, the size and every accepted size.
 template <typename T, typename Call>
 void expect_sizes_rejected(const T &good, const char *name, Call call) {
+  const std::vector<uint32_t> shipped = shipped_sizes<T>();
+  ASSERT_EQ(shipped.back(), sizeof(T));
   for (const uint32_t size : bad_input_sizes<T>()) {
     Padded<T> buffer(good);
     buffer.set_size(size);
@@ -87,7 +101,10 @@ void expect_sizes_rejected(const T &good, const char *name, Call call) {
     const std::string message = fw_last_error();
     EXPECT_TRUE(contains(message, name)) << message;
     EXPECT_TRUE(contains(message, "struct_size is " + std::to_string(size))) << message;
-    EXPECT_TRUE(contains(message, std::to_string(sizeof(T)) + " (v1)")) << message;
+    for (size_t v = 0; v < shipped.size(); ++v)
+      EXPECT_TRUE(
+          contains(message, std::to_string(shipped[v]) + " (v" + std::to_string(v + 1) + ")"))
+          << message;
   }
 }
 
@@ -139,6 +156,31 @@ TEST(StructVersions, MergeParamsSizesOutsideTheShippedOnesAreRejected) {
   Padded<fw_merge_params> ok(good);
   EXPECT_EQ(fw_merge(ok.get(), pool.base.c_str(), members, 2, out.c_str(), nullptr), FW_OK)
       << fw_last_error();
+}
+
+// fw_merge_params v1 (0.2.0, through `threads`) from an older caller: the bytes past its size are
+// garbage here (the canary), and the library must not read them: abort gets its default, NULL
+// (reading the canary as a function pointer would crash).
+TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
+  const capi::PoolFiles pool = capi::write_unit_pool("versions_merge_v1");
+  const char *members[] = {pool.members[0].c_str(), pool.members[1].c_str()};
+  const std::vector<uint32_t> shipped = shipped_sizes<fw_merge_params>();
+  ASSERT_EQ(shipped.size(), 2u);
+  EXPECT_EQ(shipped[0], offsetof(fw_merge_params, abort));
+  fw_merge_params v2 = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  Padded<fw_merge_params> v1;
+  std::memcpy(v1.bytes, &v2, shipped[0]);
+  v1.set_size(shipped[0]);
+  const std::string out_v1 = pool.dir + "/v1.safetensors", out_v2 = pool.dir + "/v2.safetensors";
+  ASSERT_EQ(fw_merge(v1.get(), pool.base.c_str(), members, 2, out_v1.c_str(), nullptr), FW_OK)
+      << fw_last_error();
+  ASSERT_EQ(fw_merge(&v2, pool.base.c_str(), members, 2, out_v2.c_str(), nullptr), FW_OK)
+      << fw_last_error();
+  // The same merge: theta_0 + 0.3 (e1 + e2) = (0.3, 0.3, 0).
+  EXPECT_EQ(capi::decode(capi::parse_safetensors(out_v1).tensor_bytes("w"), "F32"),
+            (std::vector<float>{0.3f, 0.3f, 0.0f}));
+  EXPECT_EQ(capi::parse_safetensors(out_v1).tensor_bytes("w"),
+            capi::parse_safetensors(out_v2).tensor_bytes("w"));
 }
 
 TEST(StructVersions, ExportOptionsSizesOutsideTheShippedOnesAreRejected) {
@@ -411,10 +453,10 @@ TEST_F(OutputStructs, CallbackReturningAnUnknownStatusFailsTheStep) {
 // ---- version ----
 
 TEST(Version, NumberMatchesTheHeader) {
-  static_assert(FW_VERSION_NUMBER == 200, "0.2.0");
+  static_assert(FW_VERSION_NUMBER == 201, "0.2.1");
   EXPECT_EQ(fw_version_number(), static_cast<unsigned>(FW_VERSION_NUMBER));
-  EXPECT_EQ(fw_version_number(), 200u);
-  EXPECT_STREQ(fw_version(), "0.2.0");
+  EXPECT_EQ(fw_version_number(), 201u);
+  EXPECT_STREQ(fw_version(), "0.2.1");
 }
 
 // ---- the helper on a synthetic two-version struct ----

@@ -2,9 +2,9 @@
 
 pub const FW_VERSION_MAJOR: u32 = 0;
 pub const FW_VERSION_MINOR: u32 = 2;
-pub const FW_VERSION_PATCH: u32 = 0;
-pub const FW_VERSION_STRING: &[u8; 6usize] = b"0.2.0\0";
-pub const FW_VERSION_NUMBER: u32 = 200;
+pub const FW_VERSION_PATCH: u32 = 1;
+pub const FW_VERSION_STRING: &[u8; 6usize] = b"0.2.1\0";
+pub const FW_VERSION_NUMBER: u32 = 201;
 pub type __int32_t = ::std::os::raw::c_int;
 pub type __uint32_t = ::std::os::raw::c_uint;
 pub type __int64_t = ::std::os::raw::c_long;
@@ -1015,6 +1015,15 @@ extern "C" {
         user_data: *mut ::std::os::raw::c_void,
     ) -> fw_status;
 }
+extern "C" {
+    pub fn fw_solver_interrupt(solver: *mut fw_solver);
+}
+extern "C" {
+    pub fn fw_state_save(solver: *mut fw_solver, path: *const ::std::os::raw::c_char) -> fw_status;
+}
+extern "C" {
+    pub fn fw_state_load(solver: *mut fw_solver, path: *const ::std::os::raw::c_char) -> fw_status;
+}
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct fw_export_options {
@@ -1128,12 +1137,14 @@ pub struct fw_merge_params {
     pub normalize: i32,
     pub seed: u64,
     pub threads: i32,
+    pub abort: fw_abort_fn,
+    pub abort_user_data: *mut ::std::os::raw::c_void,
 }
 #[test]
 fn bindgen_test_layout_fw_merge_params() {
     assert_eq!(
         ::std::mem::size_of::<fw_merge_params>(),
-        72usize,
+        88usize,
         concat!("Size of: ", stringify!(fw_merge_params))
     );
     assert_eq!(
@@ -1311,6 +1322,40 @@ fn bindgen_test_layout_fw_merge_params() {
         );
     }
     test_field_threads();
+    fn test_field_abort() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).abort) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(abort)
+            )
+        );
+    }
+    test_field_abort();
+    fn test_field_abort_user_data() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).abort_user_data) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(abort_user_data)
+            )
+        );
+    }
+    test_field_abort_user_data();
 }
 extern "C" {
     pub fn fw_default_merge_params(method: fw_merge_method) -> fw_merge_params;
@@ -1574,4 +1619,10 @@ extern "C" {
         solver: *mut fw_solver,
         objective: *const fw_torchscript_objective,
     ) -> fw_status;
+}
+extern "C" {
+    pub fn fw_set_torch_threads(n: i32) -> fw_status;
+}
+extern "C" {
+    pub fn fw_set_malloc_mmap_threshold(bytes: u64) -> fw_status;
 }
