@@ -6,11 +6,10 @@
 #include <cstring>
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
-#include "io/json_util.h"
+#include "io/hf_index_json.h"
 #include "io/read_only_file.h"
 #include "util/error.h"
 
@@ -26,36 +25,8 @@ constexpr uint64_t kMaxIndexBytes = 64ull << 20;
 std::vector<std::unique_ptr<SafetensorsFile>> open_sharded_folder(const std::string &dir) {
   const std::string index_path = dir + "/model.safetensors.index.json";
   const std::string text = read_small_file(index_path, kMaxIndexBytes, "index_");
-  const nlohmann::json index = parse_json_strict(text.data(), text.size(), "index_", index_path);
-  if (!index.is_object()) fail_format("index_not_object", index_path + " is not a JSON object");
-  if (index.contains("metadata")) {
-    const nlohmann::json &meta = index.at("metadata");
-    if (!meta.is_object())
-      fail_format("index_metadata_invalid", index_path + ": metadata is not an object");
-    if (meta.contains("total_size") && !meta.at("total_size").is_number()) {
-      fail_format("index_metadata_invalid", index_path + ": total_size is not a number");
-    }
-  }
-  if (!index.contains("weight_map") || !index.at("weight_map").is_object()) {
-    fail_format("index_weight_map_invalid", index_path + ": no \"weight_map\" object");
-  }
-
-  // shard file -> tensors the index puts there
-  std::map<std::string, std::set<std::string>> listed;
-  for (const auto &item : index.at("weight_map").items()) {
-    if (!item.value().is_string()) {
-      fail_format("index_weight_map_invalid",
-                  index_path + ": weight_map value of \"" + item.key() + "\" is not a string");
-    }
-    const std::string shard = item.value().get<std::string>();
-    // Plain names only: the index must not point outside the folder.
-    if (shard.empty() || shard == "." || shard == ".." || shard.find('/') != std::string::npos) {
-      fail_format("index_shard_path_invalid",
-                  index_path + ": shard \"" + shard + "\" is not a file name in the folder");
-    }
-    listed[shard].insert(item.key());
-  }
-  if (listed.empty()) fail_format("index_empty", index_path + ": weight_map is empty");
+  const HfIndex index = parse_hf_index(text, index_path);
+  const std::map<std::string, std::set<std::string>> &listed = index.shards;
 
   std::vector<std::unique_ptr<SafetensorsFile>> files;
   std::map<std::string, std::string> owner;  // tensor -> shard holding it
@@ -78,14 +49,13 @@ std::vector<std::unique_ptr<SafetensorsFile>> open_sharded_folder(const std::str
                                                   seen.first->second + " and in " + shard.first);
       }
       if (shard.second.count(entry.name) == 0) {
-        const auto it = index.at("weight_map").find(entry.name);
-        if (it == index.at("weight_map").end()) {
+        const auto it = index.weight_map.find(entry.name);
+        if (it == index.weight_map.end()) {
           fail_format("index_tensor_unlisted", dir + ": tensor \"" + entry.name + "\" of " +
                                                    shard.first + " is not in the weight_map");
         }
         fail_format("index_wrong_shard", dir + ": weight_map puts \"" + entry.name + "\" in " +
-                                             it->get<std::string>() + " but it is in " +
-                                             shard.first);
+                                             it->second + " but it is in " + shard.first);
       }
     }
   }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "util/error.h"
@@ -54,13 +55,25 @@ nlohmann::json parse_json_strict(const char *text, size_t size, const std::strin
   std::vector<std::set<std::string>> open_objects;
   std::string duplicate;
   int duplicate_depth = -1;
+  // Open objects and arrays. nlohmann parses without recursion but dumps, copies and compares
+  // recursively: a value nested a million deep would overflow the stack in an error message.
+  size_t nesting = 0;
   auto callback = [&](int depth, json::parse_event_t event, json &parsed) {
     switch (event) {
       case json::parse_event_t::object_start:
-        open_objects.emplace_back();
+      case json::parse_event_t::array_start:
+        if (++nesting > kMaxJsonNesting) {
+          fail_format(prefix + "too_deep", what + ": JSON nested deeper than " +
+                                               std::to_string(kMaxJsonNesting) + " levels");
+        }
+        if (event == json::parse_event_t::object_start) open_objects.emplace_back();
         break;
       case json::parse_event_t::object_end:
+        --nesting;
         if (!open_objects.empty()) open_objects.pop_back();
+        break;
+      case json::parse_event_t::array_end:
+        --nesting;
         break;
       case json::parse_event_t::key:
         if (!open_objects.empty() && duplicate_depth < 0 &&

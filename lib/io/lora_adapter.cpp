@@ -1,26 +1,21 @@
 #include "io/lora_adapter.h"
 
-#include <re2/re2.h>
-
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
-#include <set>
 #include <sstream>
 #include <utility>
 #include <vector>
 
-#include "io/json_util.h"
+#include "io/lora_config.h"
 #include "io/read_only_file.h"
 #include "io/safetensors_reader.h"
 #include "util/error.h"
 
 namespace fw {
 namespace {
-
-using ordered_json = nlohmann::ordered_json;
 
 const char kPrefix[] = "base_model.model.";
 
@@ -35,157 +30,9 @@ bool ends_with(const std::string &s, const std::string &suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// ---- adapter_config.json ------------------------------------------------------------------------
-
-// PEFT's pattern keys are Python regexes that users (or files from anywhere) supply. They run on
-// RE2, whose matching time is linear in the name and whose parser has no recursion to overflow;
-// the bounds keep memory small. Real keys and module names are well under 200 characters.
-constexpr size_t kMaxPatternChars = 1024;
-constexpr size_t kMaxModuleChars = 4096;
+// adapter_config.json is parsed by lora_config.cpp; the cap only stops a hostile file from
+// exhausting memory before the JSON parser sees it.
 constexpr uint64_t kMaxConfigBytes = 16ull << 20;
-
-// One rank_pattern / alpha_pattern entry: PEFT's get_pattern_key takes the first key whose regex
-// "(.*\.)?(key)" matches the whole module name.
-template <typename Value>
-struct PatternRule {
-  std::string key;
-  std::shared_ptr<const re2::RE2> re;
-  Value value;
-};
-
-struct LoraConfig {
-  int64_t r = 0;
-  double alpha = 0;
-  bool rslora = false;
-  bool fan_in_fan_out = false;
-  std::vector<PatternRule<int64_t>> rank_pattern;  // file order
-  std::vector<PatternRule<double>> alpha_pattern;
-};
-
-std::shared_ptr<const re2::RE2> compile_pattern(const std::string &key, const std::string &path) {
-  if (key.size() > kMaxPatternChars)
-    fail_format("adapter_config_pattern",
-                path + ": a pattern key of " + std::to_string(key.size()) +
-                    " characters exceeds the limit of " + std::to_string(kMaxPatternChars));
-  re2::RE2::Options options;
-  options.set_log_errors(false);
-  options.set_max_mem(8 << 20);  // the compiled program; RE2 falls back to slower but linear paths
-  auto re = std::make_shared<const re2::RE2>("(.*\\.)?(" + key + ")", options);
-  if (!re->ok())
-    fail_format("adapter_config_pattern", path + ": pattern \"" + key.substr(0, 200) +
-                                              "\" is not a regular expression RE2 accepts (" +
-                                              re->error() + ")");
-  return re;
-}
-
-bool is_off(const ordered_json &v) {
-  return v.is_null() || (v.is_boolean() && !v.get<bool>()) || (v.is_string() && v.empty()) ||
-         ((v.is_array() || v.is_object()) && v.empty());
-}
-
-// Fields read, or known not to change W + scale * B @ A once the adapter is trained.
-const std::set<std::string> &known_fields() {
-  static const std::set<std::string> fields = {
-      "r", "lora_alpha", "use_rslora", "fan_in_fan_out", "rank_pattern", "alpha_pattern",
-      "peft_type", "target_modules", "modules_to_save", "exclude_modules",
-      "base_model_name_or_path", "revision", "task_type", "inference_mode", "lora_dropout", "bias",
-      "init_lora_weights", "layers_to_transform", "layers_pattern", "auto_mapping", "peft_version",
-      "runtime_config", "eva_config", "corda_config", "megatron_core", "qalora_group_size",
-      "ensure_weight_tying",
-      // fields whose non-default values are rejected below
-      "use_dora", "lora_bias", "layer_replication", "megatron_config", "target_parameters",
-      "trainable_token_indices", "use_qalora", "alora_invocation_tokens", "arrow_config",
-      "loftq_config"};
-  return fields;
-}
-
-[[noreturn]] void config_error(const std::string &path, const std::string &what) {
-  fail_format("adapter_config_field", path + ": " + what);
-}
-
-LoraConfig parse_config(const std::string &path) {
-  const std::string text = read_small_file(path, kMaxConfigBytes, "adapter_config_");
-  parse_json_strict(text.data(), text.size(), "adapter_config_", path);  // UTF-8, duplicates
-  // Ordered: PEFT tries rank/alpha patterns in the file's order.
-  const ordered_json j = ordered_json::parse(text);
-  if (!j.is_object()) fail_format("adapter_config_not_object", path + " is not a JSON object");
-
-  for (const auto &item : j.items()) {
-    if (!known_fields().count(item.key()) && !is_off(item.value()))
-      fail(FW_ERR_UNSUPPORTED,
-           path + ": unknown field \"" + item.key() +
-               "\" is set; it may change the adapter's math, refusing to merge");
-  }
-  const auto unsupported_if_set = [&](const char *field, const char *what) {
-    if (j.contains(field) && !is_off(j[field]))
-      fail(FW_ERR_UNSUPPORTED, path + ": " + what + " (\"" + field + "\") is not supported");
-  };
-  unsupported_if_set("use_dora", "DoRA");
-  unsupported_if_set("lora_bias", "LoRA bias terms");
-  unsupported_if_set("layer_replication", "layer replication");
-  unsupported_if_set("megatron_config", "Megatron-parallel LoRA");
-  unsupported_if_set("target_parameters", "LoRA on nn.Parameter targets");
-  unsupported_if_set("trainable_token_indices", "trainable token indices");
-  unsupported_if_set("use_qalora", "QA-LoRA");
-  unsupported_if_set("alora_invocation_tokens", "activated LoRA");
-  unsupported_if_set("arrow_config", "Arrow routing");
-  unsupported_if_set("loftq_config", "LoftQ (quantized base)");
-  if (j.contains("peft_type") && !(j["peft_type"].is_string() && j["peft_type"] == "LORA"))
-    fail(FW_ERR_UNSUPPORTED, path + ": peft_type " + j["peft_type"].dump() + " is not LORA");
-  if (j.contains("init_lora_weights") && j["init_lora_weights"].is_string()) {
-    const std::string init = j["init_lora_weights"];
-    // These initializations subtract the initial adapter from the base weights: the adapter only
-    // makes sense on that modified base.
-    for (const char *changes_base : {"pissa", "olora", "corda", "loftq"})
-      if (init.rfind(changes_base, 0) == 0)
-        fail(FW_ERR_UNSUPPORTED, path + ": init_lora_weights \"" + init +
-                                     "\" rewrites the base weights; convert the adapter first");
-  }
-  if (j.contains("bias") && !(j["bias"].is_string() || j["bias"].is_null()))
-    config_error(path, "\"bias\" must be a string");
-
-  LoraConfig c;
-  if (!j.contains("r") || !j["r"].is_number_integer() || j["r"].get<int64_t>() <= 0)
-    config_error(path, "\"r\" must be a positive integer");
-  c.r = j["r"].get<int64_t>();
-  if (!j.contains("lora_alpha") || !j["lora_alpha"].is_number())
-    config_error(path, "\"lora_alpha\" must be a number");
-  c.alpha = j["lora_alpha"].get<double>();
-  const auto flag = [&](const char *field) {
-    if (!j.contains(field) || j[field].is_null()) return false;
-    if (!j[field].is_boolean()) config_error(path, std::string("\"") + field + "\" must be a bool");
-    return j[field].get<bool>();
-  };
-  c.rslora = flag("use_rslora");
-  c.fan_in_fan_out = flag("fan_in_fan_out");
-  if (j.contains("rank_pattern") && !j["rank_pattern"].is_null()) {
-    if (!j["rank_pattern"].is_object()) config_error(path, "\"rank_pattern\" must be an object");
-    for (const auto &item : j["rank_pattern"].items()) {
-      if (!item.value().is_number_integer() || item.value().get<int64_t>() <= 0)
-        config_error(path, "rank_pattern[\"" + item.key() + "\"] must be a positive integer");
-      c.rank_pattern.push_back(
-          {item.key(), compile_pattern(item.key(), path), item.value().get<int64_t>()});
-    }
-  }
-  if (j.contains("alpha_pattern") && !j["alpha_pattern"].is_null()) {
-    if (!j["alpha_pattern"].is_object()) config_error(path, "\"alpha_pattern\" must be an object");
-    for (const auto &item : j["alpha_pattern"].items()) {
-      if (!item.value().is_number())
-        config_error(path, "alpha_pattern[\"" + item.key() + "\"] must be a number");
-      c.alpha_pattern.push_back(
-          {item.key(), compile_pattern(item.key(), path), item.value().get<double>()});
-    }
-  }
-  return c;
-}
-
-template <typename Value>
-const Value *match_pattern(const std::vector<PatternRule<Value>> &rules,
-                           const std::string &module) {
-  for (const auto &rule : rules)
-    if (re2::RE2::FullMatch(module, *rule.re)) return &rule.value;
-  return nullptr;
-}
 
 // ---- the checkpoint -----------------------------------------------------------------------------
 
@@ -275,7 +122,8 @@ std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Chec
     fail(FW_ERR_INVALID_ARGUMENT,
          "PEFT adapter " + dir + " needs its base model (an adapter cannot be the base)");
   const std::string config_path = dir + "/adapter_config.json";
-  const LoraConfig config = parse_config(config_path);
+  const LoraConfig config = parse_lora_config(
+      read_small_file(config_path, kMaxConfigBytes, "adapter_config_"), config_path);
   const std::string weights_path = dir + "/adapter_model.safetensors";
   if (!path_exists(weights_path)) {
     if (path_exists(dir + "/adapter_model.bin"))
@@ -344,13 +192,11 @@ std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Chec
       fail(FW_ERR_SHAPE_MISMATCH, dir + ": module \"" + module + "\": lora_A " +
                                       shape_text(f.a->shape) + " and lora_B " +
                                       shape_text(f.b->shape) + " do not chain");
-    if (module.size() > kMaxModuleChars)
+    if (module.size() > kMaxLoraModuleChars)
       fail_format("adapter_key", dir + ": a module name of " + std::to_string(module.size()) +
                                      " characters exceeds the limit of " +
-                                     std::to_string(kMaxModuleChars));
-    const int64_t *r_pat = match_pattern(config.rank_pattern, module);
-    const double *alpha_pat = match_pattern(config.alpha_pattern, module);
-    const int64_t r = r_pat ? *r_pat : config.r;
+                                     std::to_string(kMaxLoraModuleChars));
+    const int64_t r = lora_rank_for(config, module);
     if (rank != r)
       fail_format("adapter_rank", dir + ": module \"" + module + "\" has rank " +
                                       std::to_string(rank) +
@@ -361,7 +207,7 @@ std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Chec
     // Embeddings store A as [r, num] and B as [dim, r]: delta = (B @ A)^T. Linear layers store
     // [out, in] unless fan_in_fan_out (Conv1D keeps [in, out]).
     p.transpose = f.embedding || config.fan_in_fan_out;
-    const double alpha = alpha_pat ? *alpha_pat : config.alpha;
+    const double alpha = lora_alpha_for(config, module);
     p.scale = config.rslora ? alpha / std::sqrt(static_cast<double>(r)) : alpha / r;
     const std::vector<int64_t> delta_shape =
         p.transpose ? std::vector<int64_t>{f.a->shape[1], f.b->shape[0]}

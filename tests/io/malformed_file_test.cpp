@@ -119,6 +119,33 @@ TEST(MalformedFile, EachDefectHasItsName) {
   }
 }
 
+// Found while fuzzing (tests/fuzz/fuzz_safetensors.cpp): nlohmann parses nesting without
+// recursion, but the error message for a bad shape or data_offsets dumped the value recursively,
+// so a 2 MB header nested a million deep overflowed the stack (SIGSEGV) instead of failing. JSON
+// deeper than 64 levels is now rejected while parsing.
+TEST(MalformedFile, DeeplyNestedHeaderIsAFormatErrorNotAStackOverflow) {
+  const std::string dir = fwtest::temp_dir("malformed");
+  const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  const std::string path = dir + "/deep.safetensors";
+  fwtest::write_bytes(path, raw_file("{" + entry("a", "F32", "[]", deep) + "}", 4));
+  iotest::expect_error([&] { fw::SafetensorsFile::open(path); }, FW_ERR_FORMAT,
+                       "[header_too_deep]");
+  fwtest::write_bytes(path, raw_file("{" + entry("a", "F32", deep, "[0,4]") + "}", 4));
+  iotest::expect_error([&] { fw::SafetensorsFile::open(path); }, FW_ERR_FORMAT,
+                       "[header_too_deep]");
+  // 64 levels are parsed (and rejected for what they are); 65 are too deep.
+  const auto nested = [](int levels) {
+    return std::string(levels - 3, '[') + std::string(levels - 3, ']');  // header, entry, shape
+  };
+  fwtest::write_bytes(path,
+                      raw_file("{" + entry("a", "F32", "[" + nested(64) + "]", "[0,4]") + "}", 4));
+  iotest::expect_error([&] { fw::SafetensorsFile::open(path); }, FW_ERR_FORMAT, "[shape_invalid]");
+  fwtest::write_bytes(path,
+                      raw_file("{" + entry("a", "F32", "[" + nested(65) + "]", "[0,4]") + "}", 4));
+  iotest::expect_error([&] { fw::SafetensorsFile::open(path); }, FW_ERR_FORMAT,
+                       "[header_too_deep]");
+}
+
 TEST(MalformedFile, MissingFileIsIoErrorWithReason) {
   const std::string path = fwtest::temp_dir("malformed") + "/absent.safetensors";
   iotest::expect_error([&] { fw::SafetensorsFile::open(path); }, FW_ERR_IO,

@@ -221,4 +221,12 @@ TEST_F(IndexDefects, EachDefectHasItsName) {
          "shard of " + dir_);
 }
 
+// Nesting is bounded while parsing (see MalformedFile.DeeplyNestedHeader...): error messages and
+// copies of a value nested a million deep would recurse that deep.
+TEST_F(IndexDefects, DeeplyNestedIndexIsAFormatError) {
+  const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  expect(R"({"weight_map":)" + deep + "}", FW_ERR_FORMAT, "[index_too_deep]");
+  expect(R"({"metadata":{"total_size":)" + deep + "}}", FW_ERR_FORMAT, "[index_too_deep]");
+}
+
 }  // namespace

@@ -84,6 +84,19 @@ TEST_F(LoraHostile, DeeplyNestedPatternIsAFormatErrorNotAStackOverflow) {
   EXPECT_EQ(o.status, FW_OK) << o.message;
 }
 
+// Found while fuzzing (tests/fuzz/fuzz_lora_config.cpp): the message for a non-"LORA" peft_type
+// dumped the value recursively, so a config nested a million deep overflowed the stack.
+TEST_F(LoraHostile, DeeplyNestedConfigIsAFormatErrorNotAStackOverflow) {
+  const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  const Outcome o = run([&] {
+    fw::open_lora_adapter(
+        q_adapter("deep_config", R"({"r": 2, "lora_alpha": 2, "peft_type": )" + deep + "}"),
+        base.get());
+  });
+  EXPECT_EQ(o.status, FW_ERR_FORMAT) << o.message;
+  EXPECT_NE(o.message.find("[adapter_config_too_deep]"), std::string::npos) << o.message;
+}
+
 // A backtracking matcher takes 2^32 steps for (a|a)*b against 32 a's (over a minute measured);
 // RE2 is linear. The module is named with 32 a's so the pattern is really matched against it.
 TEST(LoraHostilePattern, ExponentialBacktrackingPatternMatchesInLinearTime) {

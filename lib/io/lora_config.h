@@ -1,0 +1,49 @@
+// PEFT adapter_config.json from its text in memory (no file access), so the same code serves
+// open_lora_adapter and the fuzz harnesses. The rules are those of lora_adapter.h.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace re2 {
+class RE2;
+}
+
+namespace fw {
+
+// One rank_pattern / alpha_pattern entry: PEFT's get_pattern_key takes the first key whose regex
+// "(.*\.)?(key)" matches the whole module name.
+template <typename Value>
+struct LoraPatternRule {
+  std::string key;
+  std::shared_ptr<const re2::RE2> re;
+  Value value;
+};
+
+struct LoraConfig {
+  int64_t r = 0;
+  double alpha = 0;
+  bool rslora = false;
+  bool fan_in_fan_out = false;
+  std::vector<LoraPatternRule<int64_t>> rank_pattern;  // file order
+  std::vector<LoraPatternRule<double>> alpha_pattern;
+};
+
+// Bounds on pattern keys and module names (RE2 is linear in the name; the bounds keep memory
+// small). Real keys and module names are well under 200 characters.
+constexpr size_t kMaxLoraPatternChars = 1024;
+constexpr size_t kMaxLoraModuleChars = 4096;
+
+// Parses and validates adapter_config.json text. Throws FW_ERR_FORMAT "[adapter_config_...]" or
+// FW_ERR_UNSUPPORTED naming `path`.
+LoraConfig parse_lora_config(const std::string &json, const std::string &path);
+
+// r and lora_alpha for `module` (at most kMaxLoraModuleChars characters): the first matching
+// rank_pattern / alpha_pattern entry in file order, else the config's r / lora_alpha.
+int64_t lora_rank_for(const LoraConfig &config, const std::string &module);
+double lora_alpha_for(const LoraConfig &config, const std::string &module);
+
+}  // namespace fw

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Writes the committed seed corpora of the fuzz harnesses: tests/fuzz/corpus/<target>/<label>.
+
+Small valid files of each format and one or two of each rejection, so libFuzzer starts from
+inputs that reach deep into the parsers. Rerun after editing; the output is deterministic.
+"""
+import json
+import os
+import shutil
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def safetensors(header, data=b"", pad=True):
+    """8-byte little-endian length, the JSON header (space-padded to 8 like the writers), data."""
+    text = header if isinstance(header, bytes) else json.dumps(header, separators=(",", ":")).encode()
+    if pad:
+        text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + data
+
+
+def entry(dtype, shape, begin, end):
+    return {"dtype": dtype, "shape": shape, "data_offsets": [begin, end]}
+
+
+def safetensors_seeds():
+    seeds = {
+        "valid_one_f32": safetensors({"w": entry("F32", [2], 0, 8)}, b"\0" * 8),
+        "valid_metadata": safetensors(
+            {"__metadata__": {"format": "pt"}, "w": entry("BF16", [2, 2], 0, 8)}, b"\0" * 8),
+        "valid_three_dtypes": safetensors(
+            {"a": entry("F64", [1], 0, 8), "b": entry("F16", [2, 1], 8, 12),
+             "c": entry("U8", [3], 12, 15)}, b"\0" * 15),
+        "valid_rank0_and_empty": safetensors(
+            {"s": entry("I64", [], 0, 8), "e": entry("F32", [0, 4], 8, 8)}, b"\0" * 8),
+        "valid_subbyte": safetensors(
+            {"f4": entry("F4", [2, 3], 0, 3), "f6": entry("F6_E2M3", [4], 3, 6),
+             "f8": entry("F8_E4M3", [2], 6, 8)}, b"\0" * 8),
+        "valid_unpadded": safetensors({"x": entry("BOOL", [1], 0, 1)}, b"\1", pad=False),
+        "bad_overlap": safetensors(
+            {"a": entry("F32", [2], 0, 8), "b": entry("F32", [1], 4, 8)}, b"\0" * 8),
+        "bad_hole": safetensors({"a": entry("F32", [1], 4, 8)}, b"\0" * 8),
+        "bad_trailing": safetensors({"a": entry("F32", [1], 0, 4)}, b"\0" * 5),
+        "bad_size_mismatch": safetensors({"a": entry("F32", [3], 0, 8)}, b"\0" * 8),
+        "bad_dtype": safetensors({"a": entry("F128", [1], 0, 16)}, b"\0" * 16),
+        "bad_subbyte": safetensors({"a": entry("F6_E3M2", [1], 0, 1)}, b"\0"),
+        "bad_duplicate": safetensors(b'{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},'
+                                     b'"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}', b"\0\0"),
+        "bad_metadata": safetensors({"__metadata__": {"format": 1}}),
+        "bad_utf8": safetensors(b'{"\xff":{}}'),
+        "bad_deep": safetensors(b'{"a":{"dtype":"U8","shape":' + b"[" * 70 + b"]" * 70 +
+                                b',"data_offsets":[0,1]}}', b"\0"),
+        "bad_header_len": struct.pack("<Q", 2**63) + b"{}",
+        "bad_short": b"\x02\0\0\0",
+    }
+    return seeds
+
+
+def index_seeds():
+    def j(obj):
+        return json.dumps(obj).encode()
+    return {
+        "valid_two_shards": j({"metadata": {"total_size": 24}, "weight_map": {
+            "model.embed.weight": "model-00001-of-00002.safetensors",
+            "model.layers.0.w": "model-00001-of-00002.safetensors",
+            "lm_head.weight": "model-00002-of-00002.safetensors"}}),
+        "valid_no_metadata": j({"weight_map": {"a": "model.safetensors"}}),
+        "valid_extra_fields": j({"metadata": {"total_size": 8.0, "format": "pt"},
+                                 "weight_map": {"a": "s1.safetensors", "b": "s1.safetensors"}}),
+        "bad_path": j({"weight_map": {"a": "../model.safetensors"}}),
+        "bad_dotdot": j({"weight_map": {"a": ".."}}),
+        "bad_empty": j({"weight_map": {}}),
+        "bad_value": j({"weight_map": {"a": 1}}),
+        "bad_total_size": j({"metadata": {"total_size": "8"}, "weight_map": {"a": "s.safetensors"}}),
+        "bad_duplicate": b'{"weight_map":{"a":"s.safetensors","a":"t.safetensors"}}',
+        "bad_array": b"[]",
+        "bad_deep": b'{"weight_map":' + b"[" * 70 + b"]" * 70 + b"}",
+    }
+
+
+def lora_seeds():
+    def j(obj):
+        return json.dumps(obj).encode()
+    peft = {
+        "alpha_pattern": {}, "auto_mapping": None, "base_model_name_or_path": "gpt2", "bias": "none",
+        "fan_in_fan_out": True, "inference_mode": True, "init_lora_weights": True,
+        "layers_pattern": None, "layers_to_transform": None, "lora_alpha": 32, "lora_dropout": 0.05,
+        "modules_to_save": None, "peft_type": "LORA", "r": 8, "rank_pattern": {}, "revision": None,
+        "target_modules": ["c_attn", "c_proj"], "task_type": "CAUSAL_LM", "use_dora": False,
+        "use_rslora": False}
+    patterns = {"r": 8, "lora_alpha": 16, "use_rslora": True,
+                "rank_pattern": {"q_proj": 4, r"layers\.0\..*": 2, "h.11.attn.c_attn": 16},
+                "alpha_pattern": {"embed_tokens": 8.5, "(q|v)_proj": 4}}
+    modules = b"\0model.layers.0.self_attn.q_proj\ntransformer.h.11.attn.c_attn\nlayers.0.mlp\n"
+    return {
+        "valid_minimal": j({"r": 4, "lora_alpha": 8}),
+        "valid_peft_gpt2": j(peft),
+        "valid_patterns": j(patterns),
+        "valid_patterns_modules": j(patterns) + modules,
+        "bad_dora": j({"r": 4, "lora_alpha": 8, "use_dora": True}),
+        "bad_peft_type": j({"r": 4, "lora_alpha": 8, "peft_type": "IA3"}),
+        "bad_init_pissa": j({"r": 4, "lora_alpha": 8, "init_lora_weights": "pissa_niter_4"}),
+        "bad_unknown_field": j({"r": 4, "lora_alpha": 8, "new_field": 1}),
+        "bad_rank": j({"r": 0, "lora_alpha": 8}),
+        "bad_pattern_regex": j({"r": 4, "lora_alpha": 8, "rank_pattern": {"((": 2}}),
+        "bad_pattern_value": j({"r": 4, "lora_alpha": 8, "alpha_pattern": {"q": "x"}}),
+        "bad_duplicate": b'{"r":4,"r":8,"lora_alpha":8}',
+        "bad_deep": b'{"r":4,"lora_alpha":8,"peft_type":' + b"[" * 70 + b"]" * 70 + b"}",
+    }
+
+
+def main():
+    for target, seeds in (("fuzz_safetensors", safetensors_seeds()),
+                          ("fuzz_hf_index", index_seeds()),
+                          ("fuzz_lora_config", lora_seeds())):
+        out = os.path.join(HERE, "corpus", target)
+        shutil.rmtree(out, ignore_errors=True)
+        os.makedirs(out)
+        for label, data in seeds.items():
+            with open(os.path.join(out, label), "wb") as f:
+                f.write(data)
+        print(f"{target}: {len(seeds)} seeds")
+
+
+if __name__ == "__main__":
+    main()
