@@ -5,6 +5,7 @@
 //
 // Each figure comes from a fresh child process (re-exec of this binary), so one measurement's
 // allocations cannot mask another's; all figures and ratios are printed by one run.
+#include <ATen/Parallel.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>

@@ -340,15 +340,15 @@ FW_API fw_status fw_state_save(fw_solver *solver, const char *path);
 
 /* Restores a saved state into a solver set up as the saving one was: the same base and pool in the
  * same order (paths may differ: files are matched by identity, so a state moves with copies of its
- * checkpoints; a file changed only outside the sampled bytes is not noticed), the same block structure (params granularity, block_depth) and merge function.
- * Params may otherwise differ (e.g. a larger max_iters). A start file is reopened at its saved
- * path. The objective and hooks are the host's to set again. After loading, fw_step / fw_run
- * continue exactly where the saved run stopped: a run of T steps and a run saved after T/2 steps,
- * loaded in a new process and continued, export the same bytes (same thread count).
- * Errors: FW_ERR_IO (unreadable), FW_ERR_FORMAT (not a state file, "[state_...]"),
- * FW_ERR_STATE (no base, an ask/tell step pending, or a base / pool / block structure / merge
- * function that differs from the saved one; the message says which). On error the solver is
- * unchanged. */
+ * checkpoints; a file changed only outside the sampled bytes is not noticed), the same block
+ * structure (params granularity, block_depth) and merge function. Params may otherwise differ (e.g.
+ * a larger max_iters). A start file is reopened at its saved path. The objective and hooks are the
+ * host's to set again. After loading, fw_step / fw_run continue exactly where the saved run
+ * stopped: a run of T steps and a run saved after T/2 steps, loaded in a new process and continued,
+ * export the same bytes (same thread count). Errors: FW_ERR_IO (unreadable), FW_ERR_FORMAT (not a
+ * state file, "[state_...]"), FW_ERR_STATE (no base, an ask/tell step pending, or a base / pool /
+ * block structure / merge function that differs from the saved one; the message says which). On
+ * error the solver is unchanged. */
 FW_API fw_status fw_state_load(fw_solver *solver, const char *path);
 
 /* ---------------------------------------------------------------------------------------------- */

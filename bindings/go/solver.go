@@ -170,3 +170,25 @@ func (s *Solver) Export(path string, opts ExportOptions) error {
 	defer swigfw.DeleteFw_export_options(native)
 	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_export(h, path, native) })
 }
+
+// SaveState writes what the run has computed so far (iterate, history, start point, the pool's
+// identity) to path, atomically; a solver set up the same way continues it after LoadState.
+func (s *Solver) SaveState(path string) error {
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_state_save(h, path) })
+}
+
+// LoadState restores a state saved by SaveState (possibly in another process) into this solver,
+// which must have the same base, pool (in order), blocks and merge function.
+func (s *Solver) LoadState(path string) error {
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_state_load(h, path) })
+}
+
+// Interrupt stops the call in progress on this solver (Step, Run, an ask/tell step, Export,
+// SaveState), or the next one, with an error whose status is StatusAborted; the solver stays as
+// before the step. Unlike the other methods it may be called from any goroutine, as long as the
+// solver is not being closed.
+func (s *Solver) Interrupt() {
+	if h := s.handle; h != nil {
+		swigfw.Fw_solver_interrupt(h)
+	}
+}

@@ -20,25 +20,9 @@
 #include "io/checkpoint.h"
 #include "solver/evaluator.h"
 #include "solver/merge_fn.h"
+#include "solver/step_record.h"
 
 namespace fw {
-
-struct StepRecord {
-  int iteration = 0;
-  double loss = 0;
-  double loss_after = 0;  // NaN when not evaluated
-  double gap = 0;
-  double gamma = 0;
-  bool converged = false;
-  int evaluations = 0;
-  int k = 1;
-  std::vector<int32_t> chosen;  // n_blocks * k vertex ids (pool index, -1 = start vertex)
-  std::vector<double> lambdas;  // n_blocks * k
-  bool leaves_hull = false;
-};
-
-// Where theta_0 came from: the base, a pool member, a file, or tensors computed elsewhere.
-enum class StartKind { Base, Member, File, Tensors };
 
 class Solver {
  public:

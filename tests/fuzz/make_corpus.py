@@ -110,10 +110,52 @@ def lora_seeds():
     }
 
 
+def state_seeds():
+    """The "fwmerge.state" JSON of fw_state_save (lib/solver/state_json.cpp), valid and not."""
+    def j(obj):
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+    def step(t, chosen, lambdas, k=1, converged=False):
+        return {"t": t, "loss": 0.5, "loss_after": None, "gap": 0.25, "gamma": 0.5,
+                "converged": converged, "evaluations": 3, "k": k, "chosen": chosen,
+                "lambdas": lambdas, "leaves_hull": False}
+
+    def state(**changes):
+        s = {"version": 1, "library": "0.2.1",
+             "base": {"path": "base.safetensors", "identity": "504:410ebc3f8df0b151:0"},
+             "pool": [{"path": "m0.safetensors", "identity": "504:1:2"},
+                      {"path": "m1.safetensors", "identity": "504:3:4"}],
+             "start": {"kind": "base", "member": -1, "description": "base"},
+             "blocks": ["layer0.weight", "layer0.bias"],
+             "merge_fn": {"kind": "convex"},
+             "history": [step(0, [0, 1], [0.5, 0.5]), step(1, [1, -1], [0.2, 0.2])]}
+        s.update(changes)
+        return s
+
+    return {
+        "valid_hard": j(state()),
+        "valid_soft": j(state(history=[step(0, [0, 1, -1, 0], [0.3, 0.1, 0.2, 0.4], k=2)])),
+        "valid_member_start": j(state(start={"kind": "member", "member": 1, "description": "m"})),
+        "valid_file_start": j(state(start={"kind": "file", "member": -1, "description": "f",
+                                           "file": {"path": "s.safetensors", "identity": "1"}})),
+        "valid_converged": j(state(history=[step(0, [0, 1], [0, 0], converged=True)])),
+        "bad_version": j(state(version=2)),
+        "bad_kind": j(state(start={"kind": "other", "member": -1, "description": ""})),
+        "bad_chosen": j(state(history=[step(0, [0, 5], [0.5, 0.5])])),
+        "bad_blocks_k": j(state(history=[step(0, [0], [0.5])])),
+        "bad_order": j(state(history=[step(1, [0, 1], [0.5, 0.5])])),
+        "bad_after_converged": j(state(history=[step(0, [0, 1], [0, 0], converged=True),
+                                                step(1, [0, 1], [0, 0])])),
+        "bad_types": b'{"version":1,"base":3}',
+        "bad_duplicate": b'{"version":1,"version":1}',
+    }
+
+
 def main():
     for target, seeds in (("fuzz_safetensors", safetensors_seeds()),
                           ("fuzz_hf_index", index_seeds()),
-                          ("fuzz_lora_config", lora_seeds())):
+                          ("fuzz_lora_config", lora_seeds()),
+                          ("fuzz_state", state_seeds())):
         out = os.path.join(HERE, "corpus", target)
         shutil.rmtree(out, ignore_errors=True)
         os.makedirs(out)

@@ -5,6 +5,7 @@ use crate::hooks::{
     abort_trampoline, log_trampoline, progress_trampoline, AbortFn, LogFn, LogLevel, ProgressFn,
     Slot,
 };
+use crate::interrupt::{Interrupter, RawSolver, Shared};
 use crate::merge::MergeParams;
 use crate::objective::{boxed, trampoline, BoxedObjectiveFn};
 use crate::params::{ExportOptions, Params};
@@ -16,6 +17,7 @@ use std::ffi::CStr;
 use std::fmt::Display;
 use std::path::Path;
 use std::ptr::NonNull;
+use std::sync::{Arc, Mutex};
 
 /// A Frank-Wolfe merging solver (`fw_solver`); freed on drop.
 pub struct Solver {
@@ -25,6 +27,8 @@ pub struct Solver {
     progress: Slot<ProgressFn>,
     log: Slot<LogFn>,
     abort: Slot<AbortFn>,
+    // What Interrupter handles see; cleared before the handle is freed.
+    interrupt: Shared,
 }
 
 // SAFETY: the library allows a solver on any thread, one thread at a time; `&mut self` on every
@@ -46,6 +50,7 @@ impl Solver {
             progress: Slot::empty(),
             log: Slot::empty(),
             abort: Slot::empty(),
+            interrupt: Arc::new(Mutex::new(Some(RawSolver(raw.as_ptr())))),
         })
     }
 
@@ -248,10 +253,34 @@ impl Solver {
         let raw = options.to_raw();
         check(unsafe { sys::fw_export(self.as_raw(), p.as_ptr(), &raw) })
     }
+
+    /// Writes what the run has computed so far (iterate, history, start point, the pool's
+    /// identity) to `path`, atomically (`fw_state_save`).
+    pub fn save_state(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let p = c_path(path.as_ref())?;
+        check(unsafe { sys::fw_state_save(self.as_raw(), p.as_ptr()) })
+    }
+
+    /// Restores a state saved by [`Solver::save_state`], possibly in another process, into this
+    /// solver, which must have the same base, pool (in order), blocks and merge function
+    /// (`fw_state_load`). On error the solver is unchanged.
+    pub fn load_state(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let p = c_path(path.as_ref())?;
+        check(unsafe { sys::fw_state_load(self.as_raw(), p.as_ptr()) })
+    }
+
+    /// A handle that stops this solver's work from any thread (`fw_solver_interrupt`).
+    pub fn interrupter(&self) -> Interrupter {
+        Interrupter {
+            shared: self.interrupt.clone(),
+        }
+    }
 }
 
 impl Drop for Solver {
     fn drop(&mut self) {
+        // Interrupters first: none may reach the handle once it is freed.
+        *self.interrupt.lock().unwrap_or_else(|e| e.into_inner()) = None;
         // SAFETY: the handle came from fw_solver_new and is freed once; the closures (fields)
         // are dropped after this, when the library can no longer call them.
         unsafe { sys::fw_solver_free(self.as_raw()) };

@@ -15,10 +15,12 @@ import org.fwmerge.internal.fw_step_info;
 /**
  * One FW-Merging run: a base model, a pool of fine-tuned checkpoints and a host objective. Close
  * it (try-with-resources) to free the native solver. A solver is used by one thread at a time.
- * Failures throw {@link FwException} carrying the library's {@link Status} and message.
+ * Failures throw {@link FwException} carrying the library's {@link Status} and message. The one
+ * exception to "one thread at a time" is {@link #interrupt()}.
  */
 public final class Solver implements AutoCloseable {
-  private SWIGTYPE_p_fw_solver handle;
+  // volatile: interrupt() reads it from other threads
+  private volatile SWIGTYPE_p_fw_solver handle;
   // Strong reference: the native side holds only a weak one to the director object.
   private ObjectiveBridge objective;
 
@@ -224,5 +226,36 @@ public final class Solver implements AutoCloseable {
   /** Abandons the step in progress; the solver is as before {@link #beginStep()}. */
   public void cancelStep() {
     FwException.check(FwNative.fw_step_cancel(handle()));
+  }
+
+  // ---- resume and cancel ----
+
+  /**
+   * Writes what the run has computed so far (iterate, history, start point, the pool's identity)
+   * to {@code path}, atomically; a solver set up the same way continues it after {@link
+   * #loadState}.
+   */
+  public void saveState(String path) {
+    FwException.check(FwNative.fw_state_save(handle(), path));
+  }
+
+  /**
+   * Restores a state saved by {@link #saveState} (possibly in another process) into this solver,
+   * which must have the same base, pool (in order), blocks and merge function.
+   */
+  public void loadState(String path) {
+    FwException.check(FwNative.fw_state_load(handle(), path));
+  }
+
+  /**
+   * Stops the call in progress on this solver (step, run, an ask/tell step, export, saveState), or
+   * the next one: it throws {@link FwException} with {@link Status#ABORTED} and the solver stays
+   * as before the step. May be called from any thread while the solver is open.
+   */
+  public void interrupt() {
+    SWIGTYPE_p_fw_solver h = handle;
+    if (h != null) {
+      FwNative.fw_solver_interrupt(h);
+    }
   }
 }

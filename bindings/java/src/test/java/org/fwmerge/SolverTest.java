@@ -251,6 +251,44 @@ class SolverTest {
   }
 
   @Test
+  void saveAndLoadStateContinueTheRun() throws IOException {
+    String state = dir.resolve("run.state").toString();
+    try (Solver a = poolSolver()) {
+      a.setObjective(SolverTest::quadratic);
+      checkStep(a.step(), 0, LOSS0, 2, 0);
+      a.saveState(state);
+    }
+    try (Solver b = poolSolver()) {
+      b.setObjective(SolverTest::quadratic);
+      b.loadState(state);
+      assertEquals(1, b.history().size());
+      assertCurrent(b, new float[] {1}, new float[] {0.5f, 0});
+      checkStep(b.step(), 1, LOSS1, 1, 1); // the uninterrupted run's step 1
+    }
+    try (Solver c = new Solver(constantParams())) { // another pool order
+      c.setBase(dir.resolve("base.safetensors").toString());
+      c.addMember(dir.resolve("m1.safetensors").toString());
+      c.addMember(dir.resolve("m0.safetensors").toString());
+      FwException e = assertThrows(FwException.class, () -> c.loadState(state));
+      assertEquals(Status.STATE, e.status());
+    }
+  }
+
+  @Test
+  void interruptFromAnotherThreadStopsTheNextStep() throws Exception {
+    try (Solver s = poolSolver()) {
+      s.setObjective(SolverTest::quadratic);
+      Thread t = new Thread(s::interrupt);
+      t.start();
+      t.join();
+      FwException e = assertThrows(FwException.class, s::step);
+      assertEquals(Status.ABORTED, e.status());
+      assertEquals(0, s.history().size());
+      checkStep(s.step(), 0, LOSS0, 2, 0); // consumed
+    }
+  }
+
+  @Test
   void errorsCarryStatusAndMessage() throws IOException {
     makePool();
     Solver s = new Solver(constantParams());
