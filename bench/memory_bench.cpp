@@ -1,7 +1,7 @@
 // The paper's central claim, measured: peak RSS of FW steps is flat in the pool size, and the LMO
 // pass streams checkpoints nearly as fast as a plain sequential read of the same files.
 //
-//   fw_bench_memory [--dir DIR] [--mib 64] [--max-n 32] [--threads 0]
+//   fw_bench_memory [--dir DIR] [--mib 64] [--max-n 32] [--threads N (default: the cores)]
 //
 // Each figure comes from a fresh child process (re-exec of this binary), so one measurement's
 // allocations cannot mask another's; all figures and ratios are printed by one run.
@@ -18,6 +18,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "io/safetensors_writer.h"
@@ -36,7 +37,7 @@ struct Options {
   std::string dir = "fw_bench_pool";
   int mib = 64;
   int max_n = 32;
-  int threads = 0;
+  int threads = static_cast<int>(std::thread::hardware_concurrency());
 };
 
 std::string member_path(const Options &o, int i) {
@@ -207,7 +208,7 @@ int main(int argc, char **argv) {
     else if (arg == "--soft")
       lmo = FW_LMO_SOFT;
     else {
-      std::fprintf(stderr, "usage: %s [--dir DIR] [--mib 64] [--max-n 32] [--threads 0]\n",
+      std::fprintf(stderr, "usage: %s [--dir DIR] [--mib 64] [--max-n 32] [--threads N]\n",
                    argv[0]);
       return 2;
     }
