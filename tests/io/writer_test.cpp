@@ -117,7 +117,9 @@ TEST(Writer, RoundTripIsByteExact) {
     std::vector<uint8_t> bytes(t.nbytes);
     file->read_bytes(*e, 0, t.nbytes, bytes.data());
     // memcmp's pointers must not be null even for 0 bytes (an empty tensor has no data)
-    if (t.nbytes > 0) EXPECT_EQ(std::memcmp(bytes.data(), t.data, t.nbytes), 0);
+    if (t.nbytes > 0) {
+      EXPECT_EQ(std::memcmp(bytes.data(), t.data, t.nbytes), 0);
+    }
   }
 
   // write -> read -> write gives the same file, whatever order the tensors are handed in.
