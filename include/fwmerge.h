@@ -540,7 +540,8 @@ FW_API fw_status fw_set_torch_threads(int32_t n);
  * tensor-sized buffers then come from the heap, whose high-water mark depends on allocation order:
  * measured +24 % peak RSS at 32 vs 4 checkpoints with identical live buffers; with 1 MiB
  * (1048576, recommended for large merges) peak RSS is flat in the pool size. bytes must be at most
- * 32 MiB (glibc's cap on 64-bit). FW_ERR_UNSUPPORTED where the C library is not glibc. */
+ * 32 MiB (glibc's cap on 64-bit). FW_ERR_UNSUPPORTED where the C library is not glibc or another
+ * allocator (a sanitizer's, jemalloc) has replaced malloc. */
 FW_API fw_status fw_set_malloc_mmap_threshold(uint64_t bytes);
 
 #ifdef __cplusplus

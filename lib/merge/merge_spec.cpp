@@ -97,8 +97,14 @@ MergeSpec spec_from_params(const fw_merge_params &caller, size_t n) {
   if (caller.struct_size < offsetof(fw_merge_params, method) + sizeof(fw_merge_method))
     invalid("fw_merge_params.struct_size is " + std::to_string(caller.struct_size) +
             ": set it with fw_default_merge_params()");
-  if (!is_known_method(caller.method))
-    invalid("unknown merge method " + std::to_string(static_cast<int>(caller.method)));
+  // The method is checked as the integer the caller stored: a C caller (or a struct copied from
+  // one) can hold any int there, and loading a value outside the enum as fw_merge_method is
+  // undefined behaviour (UBSan's enum check), which would also let the range check be folded away.
+  static_assert(sizeof(fw_merge_method) == sizeof(int32_t), "public enums are int-sized");
+  int32_t raw_method;
+  std::memcpy(&raw_method, &caller.method, sizeof raw_method);
+  if (raw_method < FW_MERGE_LINEAR || raw_method > FW_MERGE_BREADCRUMBS_TIES)
+    invalid("unknown merge method " + std::to_string(raw_method));
   // Fields past the caller's struct_size keep the method's defaults (older callers).
   fw_merge_params p = default_merge_params(caller.method);
   std::memcpy(&p, &caller, std::min<size_t>(caller.struct_size, sizeof p));

@@ -17,9 +17,12 @@ void set_malloc_mmap_threshold(uint64_t bytes) {
   if (bytes > kCap)
     fail(FW_ERR_INVALID_ARGUMENT, "malloc mmap threshold " + std::to_string(bytes) +
                                       " is above glibc's cap of " + std::to_string(kCap));
+  // In range, glibc accepts; a refusal means another allocator answers for malloc (ASan's,
+  // jemalloc, tcmalloc), which has no such threshold.
   if (mallopt(M_MMAP_THRESHOLD, static_cast<int>(bytes)) != 1)
-    fail(FW_ERR_INVALID_ARGUMENT,
-         "mallopt(M_MMAP_THRESHOLD, " + std::to_string(bytes) + ") was refused");
+    fail(FW_ERR_UNSUPPORTED, "mallopt(M_MMAP_THRESHOLD, " + std::to_string(bytes) +
+                                 ") was refused: malloc is not glibc's here (a sanitizer or "
+                                 "another allocator replaced it)");
 #else
   (void)bytes;
   fail(FW_ERR_UNSUPPORTED, "the malloc mmap threshold is a glibc setting; this C library lacks it");

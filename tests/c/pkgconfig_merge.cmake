@@ -1,6 +1,7 @@
 # cmake -DPREFIX=... -DSOURCE=... -DWORK=... -DCC=... -P pkgconfig_merge.cmake
 # Builds SOURCE as strict C99 with the flags `pkg-config --cflags --libs fwmerge` gives for the
-# installed copy in PREFIX, and runs it.
+# installed copy in PREFIX, and runs it. EXTRA_FLAGS (optional, space-separated) are added to the
+# compile and link line (the sanitizer build's -fsanitize flags).
 find_program(PKG_CONFIG_EXE pkg-config REQUIRED)
 file(GLOB_RECURSE pc_files "${PREFIX}/*/pkgconfig/fwmerge.pc")
 list(LENGTH pc_files n_pc)
@@ -47,7 +48,8 @@ endif()
 
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
-execute_process(COMMAND "${CC}" -std=c99 -Wall -Wextra -Wpedantic -Werror "${SOURCE}"
+separate_arguments(extra_list UNIX_COMMAND "${EXTRA_FLAGS}")
+execute_process(COMMAND "${CC}" -std=c99 -Wall -Wextra -Wpedantic -Werror ${extra_list} "${SOURCE}"
                         -o "${WORK}/closed_form_merge" ${flag_list}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)

@@ -10,11 +10,22 @@
 #include <malloc.h>
 #endif
 
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__)
+TEST(ProcessSettings, MallocThresholdIsUnsupportedUnderAnotherAllocator) {
+  EXPECT_EQ(fw_set_malloc_mmap_threshold(1 << 20), FW_ERR_UNSUPPORTED) << fw_last_error();
+}
+#endif
+
+}  // namespace
+
 #include "capi_fixture.h"
 
 namespace {
 
-#if defined(__GLIBC__)
+// glibc's malloc only: under ASan malloc is ASan's (the setting is then FW_ERR_UNSUPPORTED).
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
 // mallinfo2().hblks counts the blocks glibc serves with their own mmap: how a test sees which
 // threshold malloc applies, without changing it.
 bool served_by_mmap(size_t bytes) {

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "fwmerge.h"
@@ -120,7 +122,9 @@ TEST_F(ExportTest, BadParametersWriteNothing) {
   EXPECT_EQ(merge(p, out), FW_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(fw_last_error()).find("drop_rate"), std::string::npos);
   p = fw_default_merge_params(FW_MERGE_LINEAR);
-  p.method = static_cast<fw_merge_method>(42);
+  // Stored as a C caller would: static_cast to an enum of a value outside it is undefined.
+  const int32_t unknown_method = 42;
+  std::memcpy(static_cast<void *>(&p.method), &unknown_method, sizeof unknown_method);
   EXPECT_EQ(merge(p, out), FW_ERR_INVALID_ARGUMENT);
   p = fw_default_merge_params(FW_MERGE_MODEL_STOCK);
   EXPECT_EQ(fw_merge(&p, base.c_str(), member_ptrs.data(), 1, out.c_str(), nullptr),

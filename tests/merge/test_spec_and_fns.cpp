@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "merge/merge_fns.h"
@@ -63,7 +65,9 @@ TEST(MergeSpec, RejectsOutOfRangeValues) {
   p.scaling = std::numeric_limits<double>::infinity();
   EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);
   p = fw::default_merge_params(FW_MERGE_LINEAR);
-  p.method = static_cast<fw_merge_method>(99);
+  // Stored as a C caller would: static_cast to an enum of a value outside it is undefined.
+  const int32_t unknown_method = 99;
+  std::memcpy(static_cast<void *>(&p.method), &unknown_method, sizeof unknown_method);
   EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);
   p = fw::default_merge_params(FW_MERGE_LINEAR);
   p.struct_size = 0;
