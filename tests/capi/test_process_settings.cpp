@@ -10,6 +10,8 @@
 #include <malloc.h>
 #endif
 
+#include "capi_fixture.h"
+
 namespace {
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -17,12 +19,6 @@ TEST(ProcessSettings, MallocThresholdIsUnsupportedUnderAnotherAllocator) {
   EXPECT_EQ(fw_set_malloc_mmap_threshold(1 << 20), FW_ERR_UNSUPPORTED) << fw_last_error();
 }
 #endif
-
-}  // namespace
-
-#include "capi_fixture.h"
-
-namespace {
 
 // glibc's malloc only: under ASan malloc is ASan's (the setting is then FW_ERR_UNSUPPORTED).
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
