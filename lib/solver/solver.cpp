@@ -284,19 +284,7 @@ std::string Solver::recipe_json() const {
 
 std::string Solver::history_json() const {
   nlohmann::json steps = nlohmann::json::array();
-  for (const StepRecord &r : history_) {
-    auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
-    steps.push_back({{"t", r.iteration},
-                     {"loss", number(r.loss)},
-                     {"loss_after", number(r.loss_after)},
-                     {"gap", number(r.gap)},
-                     {"gamma", number(r.gamma)},
-                     {"converged", r.converged},
-                     {"evaluations", r.evaluations},
-                     {"k", r.k},
-                     {"chosen", r.chosen},
-                     {"lambdas", r.lambdas}});
-  }
+  for (const StepRecord &r : history_) steps.push_back(step_json(r));
   nlohmann::json out = {{"blocks", block_names_}, {"steps", steps}};
   return out.dump();
 }

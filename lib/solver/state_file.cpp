@@ -1,6 +1,5 @@
 #include "solver/state_file.h"
 
-#include <cmath>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -29,10 +28,6 @@ const char *kind_name(StartKind kind) {
   return "base";
 }
 
-// A NaN (loss_after not evaluated) is null: JSON has no NaN. Finite doubles round-trip exactly
-// (nlohmann writes the shortest text that parses back to the same double).
-json number(double v) { return std::isfinite(v) ? json(v) : json(); }
-
 json file_json(const Checkpoint &ckpt) {
   return {{"path", ckpt.path()}, {"identity", ckpt.identity()}};
 }
@@ -59,19 +54,9 @@ std::vector<at::Tensor> read_tensors(const SafetensorsFile &file, const std::str
 std::string state_json(const Solver &solver) {
   json history = json::array();
   for (const StepRecord &r : solver.history()) {
-    json lambdas = json::array();
-    for (double l : r.lambdas) lambdas.push_back(number(l));
-    history.push_back({{"t", r.iteration},
-                       {"loss", number(r.loss)},
-                       {"loss_after", number(r.loss_after)},
-                       {"gap", number(r.gap)},
-                       {"gamma", number(r.gamma)},
-                       {"converged", r.converged},
-                       {"evaluations", r.evaluations},
-                       {"k", r.k},
-                       {"chosen", r.chosen},
-                       {"lambdas", lambdas},
-                       {"leaves_hull", r.leaves_hull}});
+    json step = step_json(r);
+    step["leaves_hull"] = r.leaves_hull;
+    history.push_back(std::move(step));
   }
   json pool = json::array();
   for (const auto &member : solver.pool()) pool.push_back(file_json(*member));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 namespace fw {
@@ -20,6 +21,10 @@ struct StepRecord {
   std::vector<double> lambdas;  // n_blocks * k
   bool leaves_hull = false;
 };
+
+// A step as JSON, one object per step in the export's "fwmerge.history" and the saved state's
+// history (which adds "leaves_hull"). Non-finite values (loss_after not evaluated) are null.
+nlohmann::json step_json(const StepRecord &record);
 
 // Where theta_0 came from: the base, a pool member, a file, or tensors computed elsewhere.
 enum class StartKind { Base, Member, File, Tensors };
