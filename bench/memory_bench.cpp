@@ -24,7 +24,6 @@
 #include "io/safetensors_writer.h"
 #include "solver/evaluator.h"
 #include "solver/solver.h"
-#include "solver/step_internal.h"
 #include "util/malloc_tuning.h"
 
 extern char **environ;
