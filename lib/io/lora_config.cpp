@@ -1,7 +1,9 @@
 // adapter_config.json parsing and PEFT's rank/alpha pattern lookup (see lora_config.h).
 #include "io/lora_config.h"
 
+#ifndef FWMERGE_NO_RE2
 #include <re2/re2.h>
+#endif
 
 #include <nlohmann/json.hpp>
 #include <set>
@@ -16,11 +18,13 @@ using ordered_json = nlohmann::ordered_json;
 
 // PEFT's pattern keys are Python regexes that users (or files from anywhere) supply. They run on
 // RE2, whose matching time is linear in the name and whose parser has no recursion to overflow.
+// Null in a build without RE2 (FWMERGE_NO_RE2), where match_key below reads the key itself.
 std::shared_ptr<const re2::RE2> compile_pattern(const std::string &key, const std::string &path) {
   if (key.size() > kMaxLoraPatternChars)
     fail_format("adapter_config_pattern",
                 path + ": a pattern key of " + std::to_string(key.size()) +
                     " characters exceeds the limit of " + std::to_string(kMaxLoraPatternChars));
+#ifndef FWMERGE_NO_RE2
   re2::RE2::Options options;
   options.set_log_errors(false);
   options.set_max_mem(8 << 20);  // the compiled program; RE2 falls back to slower but linear paths
@@ -30,7 +34,45 @@ std::shared_ptr<const re2::RE2> compile_pattern(const std::string &key, const st
                                               "\" is not a regular expression RE2 accepts (" +
                                               re->error() + ")");
   return re;
+#else
+  // '.' is the one metacharacter kept: real keys are dotted module paths ("layers.0.q_proj").
+  if (key.find_first_of("\\^$|?*+()[]{}") != std::string::npos)
+    fail(FW_ERR_UNSUPPORTED, path + ": pattern \"" + key.substr(0, 200) +
+                                 "\" is a regular expression, and this build has no RE2 "
+                                 "(FWMERGE_WITH_RE2=OFF): only module names and dot-separated "
+                                 "suffixes of them are supported as pattern keys");
+  return nullptr;
+#endif
 }
+
+#ifdef FWMERGE_NO_RE2
+// What RE2's full match of "(.*\.)?(key)" means for a key whose only metacharacter is '.', so that
+// both builds pick the same rule: `key` matches the whole module name or a part that follows a
+// '.', where each '.' of the key stands for any one character (UTF-8 code point) but a newline,
+// and the part before may not hold a newline (neither '.' nor ".*" matches one in RE2).
+bool match_key(const std::string &key, const std::string &module) {
+  for (size_t start = 0; start <= module.size(); ++start) {
+    if (start > 0 && module[start - 1] == '\n') return false;
+    if (start > 0 && module[start - 1] != '.') continue;
+    size_t m = start;
+    bool same = true;
+    for (size_t k = 0; same && k < key.size(); ++k) {
+      if (m == module.size()) {
+        same = false;
+      } else if (key[k] != '.') {
+        same = key[k] == module[m++];
+      } else if (module[m] == '\n') {
+        same = false;
+      } else {  // one code point: a lead byte and its continuation bytes (names are valid UTF-8)
+        ++m;
+        while (m < module.size() && (static_cast<unsigned char>(module[m]) & 0xC0) == 0x80) ++m;
+      }
+    }
+    if (same && m == module.size()) return true;
+  }
+  return false;
+}
+#endif
 
 bool is_off(const ordered_json &v) {
   return v.is_null() || (v.is_boolean() && !v.get<bool>()) || (v.is_string() && v.empty()) ||
@@ -60,8 +102,13 @@ const std::set<std::string> &known_fields() {
 template <typename Value>
 const Value *match_pattern(const std::vector<LoraPatternRule<Value>> &rules,
                            const std::string &module) {
-  for (const auto &rule : rules)
+  for (const auto &rule : rules) {
+#ifndef FWMERGE_NO_RE2
     if (re2::RE2::FullMatch(module, *rule.re)) return &rule.value;
+#else
+    if (match_key(rule.key, module)) return &rule.value;
+#endif
+  }
   return nullptr;
 }
 

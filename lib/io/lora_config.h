@@ -19,7 +19,7 @@ namespace fw {
 template <typename Value>
 struct LoraPatternRule {
   std::string key;
-  std::shared_ptr<const re2::RE2> re;
+  std::shared_ptr<const re2::RE2> re;  // null in a build without RE2 (FWMERGE_NO_RE2)
   Value value;
 };
 
