@@ -12,6 +12,8 @@ APT_PACKAGES=(
   clang-format            # formatting check
   clang libclang-rt-14-dev  # fuzzing: clang 14 and its libFuzzer/ASan/UBSan runtimes (scripts/fuzz.sh)
   libre2-dev              # linear-time matching of PEFT's rank/alpha patterns (no backtracking)
+  libcli11-dev            # the fwmerge command line's argument parsing
+  libyaml-cpp-dev         # mergekit YAML recipes (fwmerge merge)
   zlib1g-dev              # reads the gzip-compressed IDX files of Fashion-MNIST (demo)
   dataset-fashion-mnist   # real images for the demo, its tests and the benchmark
   python3-sklearn         # ships the 8x8 digits data set

@@ -7,7 +7,7 @@ execute_process(COMMAND "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "cmake --install ${BUILD_DIR} --prefix ${PREFIX} failed (${rc}):\n${out}\n${err}")
 endif()
-foreach(pattern include/fwmerge.h */libfwmerge.so */libfwmerge.so.0.2 */pkgconfig/fwmerge.pc
+foreach(pattern include/fwmerge.h */libfwmerge.so */libfwmerge.so.0.3 */pkgconfig/fwmerge.pc
         */cmake/fwmerge/fwmergeConfig.cmake */cmake/fwmerge/fwmergeConfigVersion.cmake
         */cmake/fwmerge/fwmergeTargets.cmake)
   file(GLOB_RECURSE found "${PREFIX}/${pattern}")
@@ -16,3 +16,16 @@ foreach(pattern include/fwmerge.h */libfwmerge.so */libfwmerge.so.0.2 */pkgconfi
     message(FATAL_ERROR "the install lacks ${pattern}; installed files:\n${all}")
   endif()
 endforeach()
+
+# The command line, when built: installed as bin/fwmerge and runnable from the prefix (its RPATH
+# finds the installed library, not the build tree's).
+if(WITH_CLI)
+  if(NOT EXISTS "${PREFIX}/bin/fwmerge")
+    message(FATAL_ERROR "the install lacks bin/fwmerge")
+  endif()
+  execute_process(COMMAND "${PREFIX}/bin/fwmerge" --help RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                  ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "merge")
+    message(FATAL_ERROR "${PREFIX}/bin/fwmerge --help failed (${rc}):\n${out}\n${err}")
+  endif()
+endif()

@@ -1,0 +1,155 @@
+// fwmerge: the command line over the public C API (include/fwmerge.h).
+//   fwmerge merge RECIPE.yml OUT_DIR    a data-free merge from a mergekit recipe, HF folder out
+//   fwmerge version
+// Ctrl-C stops a merge through fw_merge_params.abort and leaves nothing at OUT_DIR.
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "fwmerge.h"
+#include "hf_folder.h"
+#include "model_card.h"
+#include "recipe.h"
+
+namespace {
+
+std::atomic<int> g_interrupted{0};
+
+extern "C" void on_signal(int) { g_interrupted.store(1); }
+
+int poll_interrupt(void *) { return g_interrupted.load(); }
+
+// Bytes of the inputs (a file, or every file of a folder), for the throughput line.
+uint64_t input_bytes(const std::string &path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) return fs::file_size(path, ec);
+  uint64_t total = 0;
+  if (fs::is_directory(path, ec))
+    for (const auto &e : fs::recursive_directory_iterator(path, ec))
+      if (e.is_regular_file(ec)) total += e.file_size(ec);
+  return total;
+}
+
+// Parses "5GB", "500MB", "1.5GiB", "1000000" (bytes).
+uint64_t parse_size(const std::string &text) {
+  size_t used = 0;
+  const double v = std::stod(text, &used);
+  std::string unit = text.substr(used);
+  double scale = 1;
+  if (unit == "" || unit == "B")
+    scale = 1;
+  else if (unit == "KB" || unit == "K")
+    scale = 1e3;
+  else if (unit == "MB" || unit == "M")
+    scale = 1e6;
+  else if (unit == "GB" || unit == "G")
+    scale = 1e9;
+  else if (unit == "KiB")
+    scale = 1024.0;
+  else if (unit == "MiB")
+    scale = 1024.0 * 1024;
+  else if (unit == "GiB")
+    scale = 1024.0 * 1024 * 1024;
+  else
+    throw std::invalid_argument("unknown size unit '" + unit + "' (B, KB, MB, GB, KiB, MiB, GiB)");
+  if (!(v > 0)) throw std::invalid_argument("the size must be > 0");
+  return static_cast<uint64_t>(v * scale);
+}
+
+int run_merge(const std::string &recipe_path, const std::string &out_dir,
+              const std::string &shard_size, int threads, bool quiet) {
+  const fwcli::Recipe recipe = fwcli::read_recipe(recipe_path);
+  for (const std::string &w : recipe.warnings)
+    std::fprintf(stderr, "fwmerge: warning: %s\n", w.c_str());
+  const uint64_t max_shard = parse_size(shard_size);
+
+  // linear may go without a base: the first model gives the names and shapes.
+  const std::string base = recipe.base_model.empty() ? recipe.models[0].path : recipe.base_model;
+  std::vector<const char *> pool;
+  uint64_t bytes = input_bytes(base);
+  for (const fwcli::RecipeModel &m : recipe.models) {
+    pool.push_back(m.path.c_str());
+    bytes += input_bytes(m.path);
+  }
+  std::vector<double> storage;
+  fw_merge_params params = fwcli::merge_params_of(recipe, &storage);
+  params.threads = threads;
+  params.abort = poll_interrupt;
+  fw_export_options opts = fw_default_export_options();
+  opts.dtype = recipe.out_dtype;
+  opts.max_shard_bytes = max_shard;
+
+  fwcli::OutputFolder out(out_dir);
+  if (!quiet)
+    std::fprintf(stderr, "fwmerge: %s of %zu models against %s (%.2f GB to read)\n",
+                 recipe.method_name.c_str(), recipe.models.size(), base.c_str(), bytes / 1e9);
+  const auto start = std::chrono::steady_clock::now();
+  const fw_status st =
+      fw_merge(&params, base.c_str(), pool.data(), pool.size(), out.shards_path().c_str(), &opts);
+  if (st == FW_ERR_ABORTED) {
+    std::fprintf(stderr, "fwmerge: interrupted; nothing was written to %s\n", out_dir.c_str());
+    return 130;
+  }
+  if (st != FW_OK) {
+    std::fprintf(stderr, "fwmerge: %s: %s\n", fw_status_name(st), fw_last_error());
+    return 1;
+  }
+  const std::vector<std::string> files = out.commit(base, fwcli::model_card(recipe, base));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!quiet) {
+    std::fprintf(stderr, "fwmerge: wrote %s in %.1f s (%.0f MB/s read):", out_dir.c_str(), seconds,
+                 seconds > 0 ? bytes / 1e6 / seconds : 0.0);
+    for (const std::string &f : files) std::fprintf(stderr, " %s", f.c_str());
+    std::fprintf(stderr, "\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"fwmerge " + std::string(fw_version()) +
+               ": Frank-Wolfe and data-free merging of fine-tuned checkpoints"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(fw_version()));
+
+  std::string recipe, out_dir, shard_size = "5GB";
+  int threads = 0;
+  bool quiet = false;
+  CLI::App *merge = app.add_subcommand(
+      "merge", "Data-free merge from a mergekit YAML recipe into a Hugging Face model folder");
+  merge->add_option("RECIPE", recipe, "mergekit recipe (.yml)")->required();
+  merge->add_option("OUT_DIR", out_dir, "output folder (must not exist, or be empty)")->required();
+  merge->add_option("--shard-size", shard_size, "largest shard, e.g. 5GB (mergekit's default)")
+      ->capture_default_str();
+  merge->add_option("--threads", threads, "intra-op threads (0: LibTorch's default)")
+      ->check(CLI::NonNegativeNumber);
+  merge->add_flag("-q,--quiet", quiet, "no log lines");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (fw_version_number() / 100 != FW_VERSION_NUMBER / 100) {
+    std::fprintf(stderr, "fwmerge: this program was built for libfwmerge %s, but loaded %s\n",
+                 FW_VERSION_STRING, fw_version());
+    return 2;
+  }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  try {
+    if (merge->parsed()) return run_merge(recipe, out_dir, shard_size, threads, quiet);
+  } catch (const fwcli::RecipeError &e) {
+    std::fprintf(stderr, "fwmerge: %s\n", e.what());
+    return 2;
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "fwmerge: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

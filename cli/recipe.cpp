@@ -1,0 +1,274 @@
+#include "recipe.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace fwcli {
+namespace {
+
+struct MethodInfo {
+  fw_merge_method method;
+  bool normalize;                   // mergekit's default for `normalize`
+  bool rescale;                     // the only `rescale` fwmerge implements (DARE always rescales)
+  std::set<std::string> per_model;  // tensor parameters the method reads
+  bool takes_lambda;
+};
+
+const std::map<std::string, MethodInfo> &methods() {
+  static const std::map<std::string, MethodInfo> m = {
+      {"linear", {FW_MERGE_LINEAR, true, false, {"weight"}, false}},
+      {"task_arithmetic", {FW_MERGE_TASK_ARITHMETIC, false, false, {"weight"}, true}},
+      {"ties", {FW_MERGE_TIES, true, false, {"weight", "density"}, true}},
+      {"dare_linear", {FW_MERGE_DARE_LINEAR, false, true, {"weight", "density"}, true}},
+      {"dare_ties", {FW_MERGE_DARE_TIES, false, true, {"weight", "density"}, true}},
+      {"breadcrumbs", {FW_MERGE_BREADCRUMBS, false, false, {"weight", "density", "gamma"}, true}},
+      {"breadcrumbs_ties",
+       {FW_MERGE_BREADCRUMBS_TIES, false, false, {"weight", "density", "gamma"}, true}},
+      {"model_stock", {FW_MERGE_MODEL_STOCK, false, false, {}, false}},
+  };
+  return m;
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string name) : name_(std::move(name)) {}
+
+  [[noreturn]] void fail(const YAML::Node &at, const std::string &message) const {
+    std::ostringstream s;
+    s << name_;
+    if (at.IsDefined() && at.Mark().line >= 0) s << ":" << at.Mark().line + 1;
+    s << ": " << message;
+    throw RecipeError(s.str());
+  }
+
+  std::string string_of(const YAML::Node &n, const std::string &key) const {
+    if (!n.IsScalar()) fail(n, key + " must be a string");
+    return n.as<std::string>();
+  }
+
+  double number_of(const YAML::Node &n, const std::string &key) const {
+    if (n.IsSequence() || n.IsMap())
+      fail(n, key +
+                  ": per-tensor values (gradients, filter lists) are not supported; give one "
+                  "number");
+    if (!n.IsScalar()) fail(n, key + " must be a number");
+    double v;
+    try {
+      v = n.as<double>();
+    } catch (const YAML::Exception &) {
+      fail(n, key + " must be a number, not '" + n.as<std::string>() + "'");
+    }
+    if (!std::isfinite(v)) fail(n, key + " must be finite");
+    return v;
+  }
+
+  bool bool_of(const YAML::Node &n, const std::string &key) const {
+    if (!n.IsScalar()) fail(n, key + " must be true or false");
+    try {
+      return n.as<bool>();
+    } catch (const YAML::Exception &) {
+      fail(n, key + " must be true or false, not '" + n.as<std::string>() + "'");
+    }
+  }
+
+  fw_dtype dtype_of(const YAML::Node &n, const std::string &key) const {
+    const std::string s = string_of(n, key);
+    if (s == "float32" || s == "fp32") return FW_DTYPE_F32;
+    if (s == "float16" || s == "fp16") return FW_DTYPE_F16;
+    if (s == "bfloat16" || s == "bf16") return FW_DTYPE_BF16;
+    fail(n, key + ": unknown dtype '" + s + "' (float32, float16 or bfloat16)");
+  }
+
+ private:
+  std::string name_;
+};
+
+// Where a model's parameter comes from: its own `parameters`, else the top-level ones (mergekit's
+// precedence), else the method's default.
+struct ParamSource {
+  YAML::Node model, global;
+  YAML::Node find(const std::string &key) const {
+    // IsDefined first: a missing `parameters` is an invalid node, which IsMap() throws on.
+    if (model.IsDefined() && model.IsMap() && model[key]) return model[key];
+    if (global.IsDefined() && global.IsMap() && global[key]) return global[key];
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+};
+
+}  // namespace
+
+Recipe parse_recipe(const std::string &text, const std::string &name) {
+  const Reader r(name);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException &e) {
+    throw RecipeError(name + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
+  }
+  if (!root.IsMap()) r.fail(root, "a recipe is a YAML mapping (merge_method, base_model, models)");
+
+  Recipe recipe;
+  recipe.file = name;
+  recipe.text = text;
+  static const std::set<std::string> top_keys = {"merge_method", "base_model", "models",
+                                                 "parameters",   "dtype",      "out_dtype"};
+  for (const auto &kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    if (key == "slices")
+      r.fail(kv.first, "slices are not supported: merge whole models (`models`)");
+    if (!top_keys.count(key)) r.fail(kv.first, "unsupported key '" + key + "'");
+  }
+
+  if (!root["merge_method"]) r.fail(root, "merge_method is missing");
+  recipe.method_name = r.string_of(root["merge_method"], "merge_method");
+  const auto found = methods().find(recipe.method_name);
+  if (found == methods().end())
+    r.fail(root["merge_method"],
+           "unsupported merge_method '" + recipe.method_name +
+               "' (linear, task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs, "
+               "breadcrumbs_ties, model_stock)");
+  const MethodInfo &info = found->second;
+  recipe.method = info.method;
+  recipe.normalize = info.normalize;
+
+  if (root["base_model"]) {
+    recipe.base_model = r.string_of(root["base_model"], "base_model");
+    if (recipe.base_model.find('+') != std::string::npos)
+      r.fail(root["base_model"],
+             "'model+lora' references are not supported: give the adapter "
+             "folder itself as a model");
+  } else if (recipe.method != FW_MERGE_LINEAR) {
+    r.fail(root, recipe.method_name + " needs base_model");
+  }
+
+  // Top-level parameters: the method's scalars, and catch-all tensor parameters.
+  const YAML::Node global = root["parameters"];
+  if (global && !global.IsMap()) r.fail(global, "parameters must be a mapping");
+  if (global) {
+    for (const auto &kv : global) {
+      const std::string key = kv.first.as<std::string>();
+      const YAML::Node &v = kv.second;
+      if (key == "normalize" && (info.method != FW_MERGE_MODEL_STOCK)) {
+        recipe.normalize = r.bool_of(v, "normalize");
+      } else if (key == "lambda" && info.takes_lambda) {
+        recipe.lambda = r.number_of(v, "lambda");
+      } else if (key == "rescale" && info.takes_lambda) {
+        if (r.bool_of(v, "rescale") != info.rescale)
+          r.fail(v, std::string("rescale: ") + (info.rescale ? "false" : "true") +
+                        " is not supported with " + recipe.method_name + " (fwmerge " +
+                        (info.rescale ? "always rescales DARE's survivors by 1 / density"
+                                      : "does not rescale") +
+                        ")");
+      } else if (key == "int8_mask") {
+        r.bool_of(v, "int8_mask");
+        recipe.warnings.push_back("int8_mask is ignored (fwmerge keeps no mask tensors)");
+      } else if (info.per_model.count(key)) {
+        // a catch-all per-model value, read below
+      } else {
+        r.fail(kv.first, "unsupported parameter '" + key + "' for " + recipe.method_name);
+      }
+    }
+  }
+
+  const YAML::Node models = root["models"];
+  if (!models) r.fail(root, "models is missing");
+  if (!models.IsSequence()) r.fail(models, "models must be a list of {model: PATH, parameters}");
+  for (const YAML::Node &entry : models) {
+    if (!entry.IsMap() || !entry["model"])
+      r.fail(entry, "each entry of models needs `model: PATH`");
+    for (const auto &kv : entry) {
+      const std::string key = kv.first.as<std::string>();
+      if (key != "model" && key != "parameters")
+        r.fail(kv.first, "unsupported key '" + key + "' in a model entry");
+    }
+    RecipeModel m;
+    m.path = r.string_of(entry["model"], "model");
+    if (m.path.find('+') != std::string::npos)
+      r.fail(entry["model"],
+             "'model+lora' references are not supported: give the adapter folder "
+             "itself as a model");
+    const YAML::Node own = entry["parameters"];
+    if (own && !own.IsMap()) r.fail(own, "parameters must be a mapping");
+    if (own)
+      for (const auto &kv : own) {
+        const std::string key = kv.first.as<std::string>();
+        if (!info.per_model.count(key))
+          r.fail(kv.first, "unsupported model parameter '" + key + "' for " + recipe.method_name);
+      }
+    // The base listed among the models (mergekit allows it) contributes no task vector.
+    if (!recipe.base_model.empty() && m.path == recipe.base_model) {
+      if (own && own.size() > 0)
+        recipe.warnings.push_back("the parameters of base_model's entry in models are ignored");
+      continue;
+    }
+    const ParamSource p{own, global};
+    if (info.per_model.count("weight")) {
+      const YAML::Node w = p.find("weight");
+      if (!w) r.fail(entry, "weight is missing for model '" + m.path + "' (mergekit requires it)");
+      m.weight = r.number_of(w, "weight");
+    }
+    if (info.per_model.count("density")) {
+      if (const YAML::Node d = p.find("density")) m.density = r.number_of(d, "density");
+      if (!(m.density > 0.0 && m.density <= 1.0))
+        r.fail(p.find("density"), "density must be in (0, 1]");
+    }
+    if (info.per_model.count("gamma")) {
+      if (const YAML::Node g = p.find("gamma")) m.gamma = r.number_of(g, "gamma");
+      if (!(m.gamma >= 0.0 && m.gamma < 1.0)) r.fail(p.find("gamma"), "gamma must be in [0, 1)");
+    }
+    recipe.models.push_back(m);
+  }
+  if (recipe.models.empty()) r.fail(models, "models lists no model to merge");
+  if (recipe.method == FW_MERGE_MODEL_STOCK && recipe.models.size() < 2)
+    r.fail(models, "model_stock needs at least 2 models besides the base");
+
+  if (root["dtype"]) recipe.out_dtype = r.dtype_of(root["dtype"], "dtype");
+  if (root["out_dtype"]) recipe.out_dtype = r.dtype_of(root["out_dtype"], "out_dtype");
+  return recipe;
+}
+
+Recipe read_recipe(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw RecipeError(path + ": cannot open the recipe");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_recipe(text.str(), path);
+}
+
+fw_merge_params merge_params_of(const Recipe &recipe, std::vector<double> *storage) {
+  fw_merge_params p = fw_default_merge_params(recipe.method);
+  const size_t n = recipe.models.size();
+  storage->assign(3 * n, 0.0);
+  double *weights = storage->data(), *densities = weights + n, *betas = densities + n;
+  for (size_t i = 0; i < n; ++i) {
+    weights[i] = recipe.models[i].weight;
+    densities[i] = recipe.models[i].density;
+    betas[i] = recipe.models[i].gamma;
+  }
+  p.scaling = recipe.lambda;
+  p.normalize = recipe.normalize ? 1 : 0;
+  switch (recipe.method) {
+    case FW_MERGE_MODEL_STOCK:
+      break;  // no weights
+    case FW_MERGE_LINEAR:
+    case FW_MERGE_TASK_ARITHMETIC:
+      p.weights = weights;
+      break;
+    case FW_MERGE_BREADCRUMBS:
+    case FW_MERGE_BREADCRUMBS_TIES:
+      p.betas = betas;
+      [[fallthrough]];
+    default:
+      p.weights = weights;
+      p.densities = densities;
+      break;
+  }
+  return p;
+}
+
+}  // namespace fwcli

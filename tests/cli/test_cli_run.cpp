@@ -1,0 +1,207 @@
+// Whole runs of the fwmerge binary: a TIES recipe on a small pool (numbers worked out by hand),
+// the Hugging Face output folder file by file, shards, and failures that leave nothing behind.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fwmerge.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const fs::path &p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_text(const fs::path &p, const std::string &text) {
+  std::ofstream out(p, std::ios::binary);
+  out << text;
+}
+
+// Writes {name: values} (1-D fp32) with the C API.
+void save(const fs::path &path, const std::vector<std::pair<std::string, std::vector<float>>> &ts) {
+  std::vector<fw_tensor> views;
+  std::vector<int64_t> shapes;
+  shapes.reserve(ts.size());
+  for (const auto &t : ts) {
+    shapes.push_back(static_cast<int64_t>(t.second.size()));
+    fw_tensor v;
+    std::memset(&v, 0, sizeof v);
+    v.name = t.first.c_str();
+    v.dtype = FW_DTYPE_F32;
+    v.ndim = 1;
+    v.shape = &shapes.back();
+    v.numel = shapes.back();
+    v.data = const_cast<float *>(t.second.data());
+    views.push_back(v);
+  }
+  ASSERT_EQ(fw_save_tensors(path.c_str(), views.data(), views.size(), FW_DTYPE_F32, nullptr, 0),
+            FW_OK)
+      << fw_last_error();
+}
+
+// A tensor of a safetensors file, decoded as fp32 (the header's offsets, by hand).
+std::vector<float> read_f32(const fs::path &file, const std::string &name) {
+  const std::string bytes = slurp(file);
+  uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  const nlohmann::json header = nlohmann::json::parse(bytes.substr(8, n));
+  EXPECT_EQ(header.at(name).at("dtype"), "F32");
+  const size_t begin = header.at(name).at("data_offsets")[0],
+               end = header.at(name).at("data_offsets")[1];
+  std::vector<float> out((end - begin) / 4);
+  std::memcpy(out.data(), bytes.data() + 8 + n + begin, end - begin);
+  return out;
+}
+
+struct Outcome {
+  int status;
+  std::string err;
+};
+
+Outcome fwmerge(const std::string &args, const fs::path &dir) {
+  const fs::path err = dir / "stderr.txt";
+  const std::string cmd =
+      std::string(FW_CLI_BIN) + " " + args + " 2>" + err.string() + " >/dev/null";
+  const int rc = std::system(cmd.c_str());
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(err)};
+}
+
+std::set<std::string> listing(const fs::path &dir) {
+  std::set<std::string> names;
+  for (const auto &e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
+  return names;
+}
+
+class CliRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(FW_TEST_TMP) / ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "base");
+    // A Hugging Face base folder: weights plus the files an output folder needs to load.
+    save(dir_ / "base" / "model.safetensors", {{"w", {0, 0, 0, 0}}, {"b", {1, 1}}});
+    write_text(dir_ / "base" / "config.json", "{\"model_type\": \"llama\", \"hidden_size\": 4}\n");
+    write_text(dir_ / "base" / "generation_config.json", "{\"do_sample\": false}\n");
+    write_text(dir_ / "base" / "tokenizer.json", "{\"version\": \"1.0\"}\n");
+    write_text(dir_ / "base" / "notes.txt", "not a model file\n");
+    // tau_a = w [4, -3, 2, 1], b [1, 0]; tau_b = w [2, 2, -3, -4], b [0, 2].
+    save(dir_ / "a.safetensors", {{"w", {4, -3, 2, 1}}, {"b", {2, 1}}});
+    save(dir_ / "b.safetensors", {{"w", {2, 2, -3, -4}}, {"b", {1, 3}}});
+  }
+
+  std::string ties_recipe() const {
+    return "merge_method: ties\nbase_model: " + (dir_ / "base").string() +
+           "\nmodels:\n  - model: " + (dir_ / "a.safetensors").string() +
+           "\n    parameters: {weight: 1, density: 1.0}\n  - model: " +
+           (dir_ / "b.safetensors").string() +
+           "\n    parameters: {weight: 3, density: 0.5}\nparameters:\n  lambda: 0.5\n"
+           "dtype: float32\n";
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(CliRun, TiesRecipeWritesAHuggingFaceFolderWithTheHandComputedMerge) {
+  write_text(dir_ / "ties.yml", ties_recipe());
+  const fs::path out = dir_ / "out";
+  const Outcome r = fwmerge("merge " + (dir_ / "ties.yml").string() + " " + out.string(), dir_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(listing(out),
+            (std::set<std::string>{"README.md", "config.json", "generation_config.json",
+                                   "model.safetensors", "tokenizer.json"}));
+  for (const char *f : {"config.json", "generation_config.json", "tokenizer.json"})
+    EXPECT_EQ(slurp(out / f), slurp(dir_ / "base" / f)) << f;
+  // b keeps the top half of tau_b: [0, 0, -3, -4], weighted by 3: [0, 0, -9, -12]. With a's
+  // [4, -3, 2, 1] the elected signs are [+, -, -, -]; the agreeing weighted entries over their
+  // weights (normalize, ties' default): [4/1, -3/1, -9/3, -12/3] = [4, -3, -3, -4]; times lambda.
+  EXPECT_EQ(read_f32(out / "model.safetensors", "w"), (std::vector<float>{2, -1.5f, -1.5f, -2}));
+  // b: tau_a [1, 0], tau_b keeps [0, 2] -> weighted [0, 6]: [1/1, 6/3] = [1, 2]; 1 + 0.5 * that.
+  EXPECT_EQ(read_f32(out / "model.safetensors", "b"), (std::vector<float>{1.5f, 2}));
+  const std::string card = slurp(out / "README.md");
+  EXPECT_NE(card.find("library_name: transformers"), std::string::npos);
+  EXPECT_NE(card.find(ties_recipe()), std::string::npos) << card;  // the recipe, verbatim
+  EXPECT_EQ(listing(dir_).count("out.fwmerge-partial-"), 0u);
+  for (const std::string &name : listing(dir_))
+    EXPECT_EQ(name.find(".fwmerge-partial-"), std::string::npos) << name;
+}
+
+TEST_F(CliRun, SmallShardSizeWritesShardsAndAnIndex) {
+  write_text(dir_ / "ties.yml", ties_recipe());
+  const fs::path out = dir_ / "out";
+  const Outcome r =
+      fwmerge("merge --shard-size 12B " + (dir_ / "ties.yml").string() + " " + out.string(), dir_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  // b (8 bytes) and w (16 bytes, over the limit: a shard of its own), in name order.
+  const std::set<std::string> files = listing(out);
+  EXPECT_TRUE(files.count("model.safetensors.index.json"));
+  EXPECT_TRUE(files.count("model-00001-of-00002.safetensors"));
+  EXPECT_TRUE(files.count("model-00002-of-00002.safetensors"));
+  EXPECT_FALSE(files.count("model.safetensors"));
+  const nlohmann::json index = nlohmann::json::parse(slurp(out / "model.safetensors.index.json"));
+  EXPECT_EQ(index.at("weight_map").size(), 2u);
+  const std::string w_shard = index.at("weight_map").at("w");
+  EXPECT_EQ(read_f32(out / w_shard, "w"), (std::vector<float>{2, -1.5f, -1.5f, -2}));
+}
+
+TEST_F(CliRun, ABadRecipeFailsWithItsLineAndWritesNothing) {
+  write_text(dir_ / "bad.yml",
+             "merge_method: ties\nbase_model: x\nmodels:\n  - model: a\n"
+             "    parameters: {weight: 1, epsilon: 0.1}\n");
+  const fs::path out = dir_ / "out";
+  const Outcome r = fwmerge("merge " + (dir_ / "bad.yml").string() + " " + out.string(), dir_);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("bad.yml:5: unsupported model parameter 'epsilon' for ties"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(CliRun, AMissingModelFailsAndLeavesNoFolder) {
+  std::string recipe = ties_recipe();
+  recipe.replace(recipe.find("b.safetensors"), 13, "gone.safetensors");
+  write_text(dir_ / "missing.yml", recipe);
+  const fs::path out = dir_ / "out";
+  const Outcome r = fwmerge("merge " + (dir_ / "missing.yml").string() + " " + out.string(), dir_);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("gone.safetensors"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  for (const std::string &name : listing(dir_))
+    EXPECT_EQ(name.find(".fwmerge-partial-"), std::string::npos) << name;
+}
+
+TEST_F(CliRun, AnOutputFolderThatIsNotEmptyIsRefusedAndKept) {
+  write_text(dir_ / "ties.yml", ties_recipe());
+  const fs::path out = dir_ / "out";
+  fs::create_directories(out);
+  write_text(out / "keep.txt", "mine\n");
+  const Outcome r = fwmerge("merge " + (dir_ / "ties.yml").string() + " " + out.string(), dir_);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("exists and is not an empty folder"), std::string::npos) << r.err;
+  EXPECT_EQ(listing(out), (std::set<std::string>{"keep.txt"}));
+}
+
+TEST_F(CliRun, HelpAndVersion) {
+  Outcome r = fwmerge("--help", dir_);
+  EXPECT_EQ(r.status, 0);
+  r = fwmerge("--version", dir_);
+  EXPECT_EQ(r.status, 0);
+  r = fwmerge("", dir_);  // a subcommand is required
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("subcommand"), std::string::npos) << r.err;
+}
+
+}  // namespace
