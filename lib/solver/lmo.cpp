@@ -1,13 +1,20 @@
 // The linear minimization oracle (eq. 7): scores <grad, theta_i> per vertex and block, computed by
 // streaming the vertices' tensors chunk by chunk and releasing their pages right after use:
-// resident memory does not depend on the pool size.
+// resident memory does not depend on the pool size. On a GPU the chunks go through pinned host
+// buffers (lib/solver/device_stream.h).
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
 #include <numeric>
+#include <thread>
 
+#include "solver/device_stream.h"
+#include "solver/dot_kernels.h"
 #include "solver/step_internal.h"
+#include "util/error.h"
 
 namespace fw {
 Solver::LmoScores Solver::lmo_pass(const std::vector<at::Tensor> &grad,
@@ -26,43 +33,109 @@ Solver::LmoScores Solver::lmo_pass(const std::vector<at::Tensor> &grad,
 
   s.score.assign(verts.size(), std::vector<double>(n_blocks, 0.0));
   s.inner.assign(verts.size(), std::vector<double>(n_blocks, 0.0));
-  // Tensor-major, chunk by chunk: each gradient chunk stays in cache while every vertex's matching
-  // chunk streams past it through one reused buffer, so memory traffic is the checkpoints' bytes
-  // (not n times the gradient's too) and memory is one chunk. Vertices whose tensors are computed
-  // (adapters) are loaded whole, once per tensor.
-  // Vertices are split across the intra-op threads, each with its own buffer: one thread's reads
-  // overlap another's dot products, and each inner[v] is still summed in chunk order by one thread
-  // (deterministic for a given thread count).
+  std::vector<const Checkpoint *> checkpoints;
+  for (const Vertex &v : verts) checkpoints.push_back(v.checkpoint);
+  const std::function<void()> poll = [this] { poll_abort(); };
+  // On a GPU the chunks are moved by DeviceStream: one pass per tensor, all vertices.
+  std::unique_ptr<DeviceStream> device;
+  if (!place_.on_cpu()) device = std::make_unique<DeviceStream>(place_.device);
+  // Tensor-major, chunk by chunk: each gradient chunk stays in cache while the matching chunks
+  // of a thread's vertices stream past it through one reused buffer, so memory traffic is the
+  // checkpoints' bytes (not n times the gradient's too) and memory is a few chunks. Vertices whose
+  // tensors are computed (adapters) are loaded whole, once per tensor.
+  // A tensor's chunks are split across the intra-op threads (one fork/join per tensor, not per
+  // chunk; balanced whatever the pool size), each thread with its own buffers and partial sums,
+  // added in thread order (deterministic for a given thread count). Chunks are read in their file
+  // dtype and reduced by the fused kernels of dot_kernels.h (no tensor op, no allocation per
+  // chunk); other dtypes take the fp32 tensor path. Only the calling thread polls the abort hook (a
+  // host callback must not run on LibTorch's workers); the others stop at their next chunk.
   constexpr int64_t kChunk = 1 << 16;  // 256 KiB of fp32: buffer and gradient chunk stay in L2
-  std::vector<at::Tensor> buffers;
-  for (int i = 0; i < at::get_num_threads(); ++i)
+  const int n_threads = at::get_num_threads();
+  std::vector<at::Tensor> buffers, g_buffers;
+  std::vector<std::vector<float>> raw_buffers;  // float-typed so any dtype's bytes are aligned
+  for (int i = 0; i < n_threads; ++i) {
     buffers.push_back(at::empty({kChunk}, at::kFloat));
+    g_buffers.push_back(at::empty({kChunk}, at::kFloat));
+    raw_buffers.emplace_back(kChunk);
+  }
+  const std::thread::id caller = std::this_thread::get_id();
   std::vector<double> inner(verts.size()), sq_norm(verts.size());
+  // Per thread: its chunks' sums for each vertex, added in thread order after each tensor.
+  std::vector<std::vector<double>> partial(n_threads, std::vector<double>(verts.size())),
+      partial_sq = partial;
   for (size_t t = 0; t < metas.size(); ++t) {
     const std::string &name = metas[t].name;
     const at::Tensor g = grad[t].reshape(-1);
     std::fill(inner.begin(), inner.end(), 0.0);
     std::fill(sq_norm.begin(), sq_norm.end(), 0.0);
     poll_abort();  // also for empty tensors
-    for (int64_t begin = 0; begin < metas[t].numel; begin += kChunk) {
-      if (begin > 0) poll_abort();  // an interrupt is honoured within one chunk
-      const int64_t end = std::min(metas[t].numel, begin + kChunk);
-      const at::Tensor g_chunk = g.slice(0, begin, end);
-      at::parallel_for(0, static_cast<int64_t>(verts.size()), 1, [&](int64_t first, int64_t last) {
-        at::Tensor x = buffers[at::get_thread_num()].slice(0, 0, end - begin);
-        for (int64_t v = first; v < last; ++v) {
+    if (device) {
+      device->inner_products(checkpoints, metas[t], g, cosine, &inner, &sq_norm, poll);
+    }
+    const int64_t numel = device ? 0 : metas[t].numel;
+    const int64_t n_chunks = (numel + kChunk - 1) / kChunk;
+    const bool g_f32 = g.scalar_type() == at::kFloat && g.is_contiguous();
+    std::atomic<bool> stop{false}, incomplete{false};
+    std::exception_ptr stopped;  // the caller's poll_abort() exception
+    for (auto &p : partial) std::fill(p.begin(), p.end(), 0.0);
+    for (auto &p : partial_sq) std::fill(p.begin(), p.end(), 0.0);
+    at::parallel_for(0, n_chunks, 1, [&](int64_t first, int64_t last) {
+      const int thread = std::min(at::get_thread_num(), n_threads - 1);
+      void *raw = raw_buffers[thread].data();
+      std::vector<double> &acc = partial[thread], &acc_sq = partial_sq[thread];
+      for (int64_t c = first; c < last; ++c) {
+        const int64_t begin = c * kChunk, end = std::min(numel, begin + kChunk);
+        if (begin > 0 && std::this_thread::get_id() == caller) {
+          try {
+            poll_abort();  // an interrupt is honoured within one chunk
+          } catch (...) {
+            stopped = std::current_exception();
+            stop.store(true);
+          }
+        }
+        // Workers also see a pending fw_solver_interrupt (without consuming it: the caller's
+        // poll below does, and throws).
+        if (stop.load(std::memory_order_relaxed) || interrupt_.load(std::memory_order_relaxed)) {
+          incomplete.store(true);
+          return;
+        }
+        at::Tensor g_chunk = g_buffers[thread].slice(0, 0, end - begin);
+        if (g_f32)
+          g_chunk = g.slice(0, begin, end);  // no copy
+        else
+          g_chunk.copy_(g.slice(0, begin, end));
+        const float *g_data = g_chunk.data_ptr<float>();
+        at::Tensor x = buffers[thread].slice(0, 0, end - begin);
+        for (size_t v = 0; v < verts.size(); ++v) {
           const Checkpoint &ckpt = *verts[v].checkpoint;
           if (!ckpt.streams_ranges()) continue;
+          const TensorMeta *meta = ckpt.find(name);
+          if (meta != nullptr && dot_raw_supported(meta->dtype)) {
+            ckpt.read_raw_range(name, begin, end, raw);
+            acc[v] += dot_raw(g_data, raw, meta->dtype, end - begin);
+            if (cosine) acc_sq[v] += sq_norm_raw(raw, meta->dtype, end - begin);
+            continue;
+          }
           ckpt.read_f32_range(name, begin, end, x);
-          inner[v] += inner_product(g_chunk, x);
-          if (cosine) sq_norm[v] += inner_product(x, x);
+          acc[v] += inner_product(g_chunk, x);
+          if (cosine) acc_sq[v] += inner_product(x, x);
         }
-      });
+      }
+    });
+    if (stopped) std::rethrow_exception(stopped);
+    if (incomplete) {
+      poll_abort();  // the interrupt a worker saw: throws FW_ERR_ABORTED
+      fail(FW_ERR_INTERNAL, "LMO pass stopped without an interrupt");
     }
+    for (int th = 0; th < n_threads; ++th)  // thread order: deterministic for a thread count
+      for (size_t v = 0; v < verts.size(); ++v) {
+        inner[v] += partial[th][v];
+        sq_norm[v] += partial_sq[th][v];
+      }
     for (size_t v = 0; v < verts.size(); ++v) {
       const Checkpoint &ckpt = *verts[v].checkpoint;
       if (ckpt.streams_ranges()) continue;
-      const at::Tensor x = ckpt.load_f32(name);
+      const at::Tensor x = ckpt.load_f32(name).to(g.device());
       inner[v] = inner_product(grad[t], x);
       if (cosine) sq_norm[v] = inner_product(x, x);
     }

@@ -21,6 +21,12 @@ class CountingCheckpoint : public fw::Checkpoint {
     if (reads.fetch_add(1) == 0 && solver_) solver_->interrupt();
     inner_.read_f32_range(name, begin, end, out);
   }
+  // The LMO reads F32/BF16/F16 files in their own dtype (lib/solver/dot_kernels.h).
+  void read_raw_range(const std::string &name, int64_t begin, int64_t end,
+                      void *dst) const override {
+    if (reads.fetch_add(1) == 0 && solver_) solver_->interrupt();
+    inner_.read_raw_range(name, begin, end, dst);
+  }
   mutable std::atomic<int> reads{0};
 
  private:
