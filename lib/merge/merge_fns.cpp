@@ -18,6 +18,13 @@ class MethodMergeFn : public MergeFn {
 
   at::Tensor apply(const at::Tensor &theta, const std::vector<at::Tensor> &deltas,
                    uint64_t seed) const override {
+    if (!theta.device().is_cpu()) {
+      // DARE's counter-based draws and the breadcrumbs ranking walk host memory: on a GPU the
+      // tensor visits the CPU (one tensor at a time) and the result goes back.
+      std::vector<at::Tensor> host;
+      for (const at::Tensor &d : deltas) host.push_back(d.cpu());
+      return apply(theta.cpu(), host, seed).to(theta.device());
+    }
     if (deltas.empty()) return theta.clone();
     std::vector<at::Tensor> shaped;
     shaped.reserve(deltas.size());

@@ -66,6 +66,8 @@ fw_merge_params default_merge_params(fw_merge_method method) {
   p.threads = 0;
   p.abort = nullptr;
   p.abort_user_data = nullptr;
+  p.densities = nullptr;
+  p.betas = nullptr;
   switch (method) {
     case FW_MERGE_TASK_ARITHMETIC:
       p.scaling = 0.3;
@@ -151,6 +153,28 @@ MergeSpec spec_from_params(const fw_merge_params &caller, size_t n) {
     if (s.normalize && global_sum && sum == 0.0)
       invalid(std::string(name) + ": normalize with weights summing to 0");
   }
+  const bool uses_density = p.method == FW_MERGE_TIES || p.method == FW_MERGE_DARE_LINEAR ||
+                            p.method == FW_MERGE_DARE_TIES || p.method == FW_MERGE_BREADCRUMBS ||
+                            p.method == FW_MERGE_BREADCRUMBS_TIES;
+  const bool uses_beta = p.method == FW_MERGE_BREADCRUMBS || p.method == FW_MERGE_BREADCRUMBS_TIES;
+  if (p.densities != nullptr) {
+    if (n == 0) invalid(std::string(name) + ": densities are not used here; pass NULL");
+    if (!uses_density) invalid(std::string(name) + " takes no densities; pass NULL");
+    s.densities.assign(p.densities, p.densities + n);
+    for (size_t i = 0; i < n; ++i)
+      if (!(s.densities[i] > 0.0 && s.densities[i] <= 1.0))
+        invalid(std::string(name) + ": density of member " + std::to_string(i) + " (" +
+                number(s.densities[i]) + ") is outside (0, 1]");
+  }
+  if (p.betas != nullptr) {
+    if (n == 0) invalid(std::string(name) + ": betas are not used here; pass NULL");
+    if (!uses_beta) invalid(std::string(name) + " takes no betas; pass NULL");
+    s.betas.assign(p.betas, p.betas + n);
+    for (size_t i = 0; i < n; ++i)
+      if (!(s.betas[i] >= 0.0 && s.betas[i] < 1.0))
+        invalid(std::string(name) + ": beta of member " + std::to_string(i) + " (" +
+                number(s.betas[i]) + ") is outside [0, 1)");
+  }
   if (p.method == FW_MERGE_MODEL_STOCK && n == 1)
     invalid("model_stock needs at least 2 pool members, got 1");
   return s;
@@ -168,6 +192,9 @@ nlohmann::json spec_json(const MergeSpec &spec) {
     j["weights"] = nullptr;
   else
     j["weights"] = spec.weights;
+  // Only when given, so recipes without them keep their bytes.
+  if (!spec.densities.empty()) j["densities"] = spec.densities;
+  if (!spec.betas.empty()) j["betas"] = spec.betas;
   j["seed"] = spec.seed;
   if (spec.method == FW_MERGE_DARE_LINEAR || spec.method == FW_MERGE_DARE_TIES)
     j["generator"] = "splitmix64(stream_key(seed, tensor, member), element)";

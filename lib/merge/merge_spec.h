@@ -19,12 +19,18 @@ struct MergeSpec {
   double drop_rate = 0.0;
   double beta = 0.0;
   std::vector<double> weights;  // empty: all 1
+  // Per member (fw_merge_params.densities / betas); empty: the scalar for every member.
+  std::vector<double> densities, betas;
   bool normalize = true;
   uint64_t seed = 0;
   int threads = 0;
   Poll stop;  // polled before each tensor and member read (fw_merge_params.abort, interrupts)
 
   double weight(size_t i) const { return weights.empty() ? 1.0 : weights[i]; }
+  double density_of(size_t i) const { return densities.empty() ? density : densities[i]; }
+  // DARE: per-member densities are keep probabilities (mergekit's meaning).
+  double drop_rate_of(size_t i) const { return densities.empty() ? drop_rate : 1.0 - densities[i]; }
+  double beta_of(size_t i) const { return betas.empty() ? beta : betas[i]; }
 };
 
 fw_merge_params default_merge_params(fw_merge_method method);

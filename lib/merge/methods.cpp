@@ -14,14 +14,16 @@ at::Tensor prepare_member(const MergeSpec &spec, const at::Tensor &base, const a
   const at::Tensor tau = member.sub(base);
   switch (spec.method) {
     case FW_MERGE_TIES:
-      return magnitude_trim(tau, spec.density);
+      return magnitude_trim(tau, spec.density_of(member_index));
     case FW_MERGE_DARE_LINEAR:
-    case FW_MERGE_DARE_TIES:
-      if (spec.drop_rate == 0.0) return tau;
-      return dare_drop(tau, spec.drop_rate, rng::stream_key(spec.seed, tensor_index, member_index));
+    case FW_MERGE_DARE_TIES: {
+      const double drop_rate = spec.drop_rate_of(member_index);
+      if (drop_rate == 0.0) return tau;
+      return dare_drop(tau, drop_rate, rng::stream_key(spec.seed, tensor_index, member_index));
+    }
     case FW_MERGE_BREADCRUMBS:
     case FW_MERGE_BREADCRUMBS_TIES:
-      return breadcrumbs_trim(tau, spec.density, spec.beta);
+      return breadcrumbs_trim(tau, spec.density_of(member_index), spec.beta_of(member_index));
     default:
       return tau;
   }

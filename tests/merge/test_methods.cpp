@@ -136,6 +136,38 @@ TEST(MergeMethods, BreadcrumbsKeepsTheMiddleBand) {
               {1, 1, 4, -1, 2, 1, 1, 3.5f, 1, 2.5f});
 }
 
+TEST(MergeMethods, PerMemberDensitiesAndBetas) {
+  // TIES, base 0, scaling 1, normalize off (disjoint sum of agreeing entries).
+  // tau1 = [4, -3, 2, 1] with density 0.5 keeps its top 2: [4, -3, 0, 0].
+  // tau2 = [1, 2, 3, -4] with density 0.25 keeps its top 1: [0, 0, 0, -4].
+  // Signs of the sums: [+, -, 0 -> no sign, -]; disjoint sum: [4, -3, 0, -4].
+  const at::Tensor base = vec({0, 0, 0, 0});
+  fw::MergeSpec s = spec_of(FW_MERGE_TIES);
+  s.normalize = false;
+  s.densities = {0.5, 0.25};
+  expect_near(fw::merge_tensor(s, base, {vec({4, -3, 2, 1}), vec({1, 2, 3, -4})}, 0),
+              {4, -3, 0, -4});
+  // Breadcrumbs, one member of 10 entries with beta_1 0.2 and density_1 0.5 (the middle band of
+  // BreadcrumbsKeepsTheMiddleBand: [0, 0, 3, -2, 1, 0, 0, 2.5, 0, 1.5]); the second member has
+  // beta 0 and density 0.1: its single largest entry, 6 at index 0. Sum with scaling 1.
+  const at::Tensor x = vec({0.1f, -5, 3, -2, 1, 0.5f, -4, 2.5f, 0.2f, 1.5f});
+  const at::Tensor y = vec({6, 0, 0, 0, 0, 0, 0, 0, 0, 1});
+  fw::MergeSpec b = spec_of(FW_MERGE_BREADCRUMBS);
+  b.normalize = false;
+  b.densities = {0.5, 0.1};
+  b.betas = {0.2, 0.0};
+  expect_near(fw::merge_tensor(b, at::zeros({10}), {x, y}, 0),
+              {6, 0, 3, -2, 1, 0, 0, 2.5f, 0, 1.5f});
+  // DARE: a per-member density is the keep probability; density 1 keeps every entry unscaled, so
+  // member 1 passes through whatever the seed while the scalar drop_rate 0.9 is overridden.
+  fw::MergeSpec d = spec_of(FW_MERGE_DARE_LINEAR);
+  d.drop_rate = 0.9;
+  d.densities = {1.0};
+  d.normalize = false;
+  expect_near(fw::merge_tensor(d, base, {vec({1, -2, 3, -4})}, 0), {1, -2, 3, -4});
+  EXPECT_DOUBLE_EQ(d.drop_rate_of(0), 0.0);
+}
+
 TEST(MergeMethods, ModelStockTwoAndThreeMembers) {
   // tau1 = [1, 0], tau2 = [1, 1]: cos = 1/sqrt(2), t = 2c / (1 + c) = 2 (sqrt(2) - 1) = 0.828427;
   // merged = base + t * mean tau = [1, 2] + 0.828427 * [1, 0.5].

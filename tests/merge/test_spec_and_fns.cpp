@@ -91,6 +91,32 @@ TEST(MergeSpec, WeightsAreChecked) {
   EXPECT_EQ(spec_status(p, 1), FW_ERR_INVALID_ARGUMENT);  // model stock needs 2
 }
 
+TEST(MergeSpec, PerMemberDensitiesAndBetasAreChecked) {
+  const double good[] = {0.5, 1.0}, zero[] = {0.5, 0.0}, beta_one[] = {0.1, 1.0};
+  fw_merge_params p = fw::default_merge_params(FW_MERGE_TIES);
+  p.densities = good;
+  const fw::MergeSpec s = fw::spec_from_params(p, 2);
+  EXPECT_EQ(s.densities, (std::vector<double>{0.5, 1.0}));
+  EXPECT_EQ(spec_json(s)["densities"], nlohmann::json({0.5, 1.0}));
+  p.densities = zero;
+  EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);  // density outside (0, 1]
+  p.densities = good;
+  EXPECT_EQ(spec_status(p, 0), FW_ERR_INVALID_ARGUMENT);  // not for FW merge functions
+  p.betas = good;
+  EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);  // TIES takes no betas
+  p = fw::default_merge_params(FW_MERGE_BREADCRUMBS);
+  p.betas = beta_one;
+  EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);  // beta outside [0, 1)
+  p.betas = zero;                                         // beta 0 is allowed
+  EXPECT_EQ(spec_status(p, 2), FW_OK);
+  p = fw::default_merge_params(FW_MERGE_LINEAR);
+  p.densities = good;
+  EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);  // linear takes no densities
+  // Without them, the recipe JSON has no such keys (older exports keep their bytes).
+  EXPECT_FALSE(spec_json(fw::spec_from_params(fw::default_merge_params(FW_MERGE_TIES), 2))
+                   .contains("densities"));
+}
+
 TEST(MergeSpec, OlderStructSizeKeepsDefaults) {
   // A caller compiled when the struct ended after `beta`: the later fields take the defaults.
   fw_merge_params p = fw::default_merge_params(FW_MERGE_TIES);

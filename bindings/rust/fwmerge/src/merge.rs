@@ -33,6 +33,11 @@ pub struct MergeParams {
     /// One weight per pool member (pool order); `None`: all 1.
     pub weights: Option<Vec<f64>>,
     pub normalize: bool,
+    /// Per-member densities (TIES, breadcrumbs; DARE: keep probabilities), pool order; `None`:
+    /// `density` (or `drop_rate`) for every member. mergekit's per-model `density`.
+    pub densities: Option<Vec<f64>>,
+    /// Per-member breadcrumbs betas; `None`: `beta`. mergekit's per-model `gamma`.
+    pub betas: Option<Vec<f64>>,
     pub seed: u64,
     /// Intra-op threads during the call; 0 = leave the current setting.
     pub threads: i32,
@@ -50,6 +55,8 @@ impl MergeParams {
             beta: r.beta,
             weights: None,
             normalize: r.normalize != 0,
+            densities: None,
+            betas: None,
             seed: r.seed,
             threads: r.threads,
         }
@@ -68,20 +75,34 @@ impl MergeParams {
             .as_ref()
             .map_or(std::ptr::null(), |w| w.as_ptr());
         r.normalize = i32::from(self.normalize);
+        r.densities = self
+            .densities
+            .as_ref()
+            .map_or(std::ptr::null(), |d| d.as_ptr());
+        r.betas = self.betas.as_ref().map_or(std::ptr::null(), |b| b.as_ptr());
         r.seed = self.seed;
         r.threads = self.threads;
         r
     }
 
-    /// The weights must match the pool: the library reads `pool_size` of them.
+    /// The per-member arrays must match the pool: the library reads `pool_size` of each.
     pub(crate) fn check_weights(&self, pool_size: usize) -> Result<()> {
-        match &self.weights {
-            Some(w) if w.len() != pool_size => Err(Error::invalid(format!(
-                "{} weights for a pool of {pool_size}",
-                w.len()
-            ))),
-            _ => Ok(()),
+        for (what, values) in [
+            ("weights", &self.weights),
+            ("densities", &self.densities),
+            ("betas", &self.betas),
+        ] {
+            match values {
+                Some(v) if v.len() != pool_size => {
+                    return Err(Error::invalid(format!(
+                        "{} {what} for a pool of {pool_size}",
+                        v.len()
+                    )))
+                }
+                _ => {}
+            }
         }
+        Ok(())
     }
 }
 
