@@ -34,6 +34,7 @@ TEST(CApiSoft, TopTwoLambdasAreTheClosedFormOptimum) {
   const capi::PoolFiles pool = capi::write_unit_pool("soft");
   fw_params p = fw_default_params();
   p.lmo = FW_LMO_SOFT;
+  p.soft_solver = FW_SOFT_SIMPLEX;  // the closed forms below are on the simplex
   p.top_k = 2;
   p.soft_iters = 5;
   capi::SolverPtr solver = capi::new_solver(&p);
@@ -73,6 +74,7 @@ TEST(CApiSoft, TopKIsCappedByTheVertexCount) {
   const capi::PoolFiles pool = capi::write_unit_pool("soft_cap");
   fw_params p = fw_default_params();
   p.lmo = FW_LMO_SOFT;
+  p.soft_solver = FW_SOFT_SIMPLEX;  // the closed forms below are on the simplex
   p.top_k = 10;
   p.soft_iters = 8;
   capi::SolverPtr solver = capi::new_solver(&p);
@@ -170,6 +172,7 @@ TEST(CApiLayerwise, SoftLambdasPerBlockOnTheSimplex) {
   const capi::PoolFiles pool = two_layer_pool("soft_layerwise");
   fw_params p = fw_default_params();
   p.lmo = FW_LMO_SOFT;
+  p.soft_solver = FW_SOFT_SIMPLEX;  // the closed forms below are on the simplex
   p.granularity = FW_LAYERWISE;
   p.top_k = 2;
   p.soft_iters = 6;

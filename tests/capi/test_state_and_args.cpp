@@ -23,7 +23,7 @@ TEST(CApiDefaults, ParamsMatchTheHeader) {
   EXPECT_EQ(p.step_rule, FW_STEP_LINE_SEARCH);
   EXPECT_EQ(p.step_scale, 1.0);
   EXPECT_EQ(p.line_search_evals, 3);
-  EXPECT_EQ(p.soft_solver, FW_SOFT_SIMPLEX);
+  EXPECT_EQ(p.soft_solver, FW_SOFT_CAPPED);
   EXPECT_EQ(p.soft_iters, 20);
   EXPECT_EQ(p.soft_lr, 0.0);
   EXPECT_EQ(p.soft_memory_budget, 0u);
@@ -39,7 +39,7 @@ TEST(CApiDefaults, ParamsMatchTheHeader) {
 }
 
 TEST(CApiDefaults, VersionAndStatusNames) {
-  EXPECT_STREQ(fw_version(), "0.2.1");
+  EXPECT_STREQ(fw_version(), "0.3.0");
   EXPECT_STREQ(fw_version(), FW_VERSION_STRING);
   const std::pair<fw_status, const char *> names[] = {
       {FW_OK, "FW_OK"},

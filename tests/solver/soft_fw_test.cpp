@@ -61,6 +61,32 @@ TEST(SoftFW, SimplexAndCappedSimplexDifferAsTheoryPredicts) {
   EXPECT_NEAR(s.loss_after, 0.5 * 3 * (0.4 / 3) * (0.4 / 3), 1e-7);
 }
 
+TEST(SoftFW, ASimplexStepThatCannotImproveKeepsThetaAndTheCappedSimplexDescends) {
+  // Target (0.05, 0.05, 0.05) near the start 0: l(0) = 1/2 * 3 * 0.05^2 = 0.00375. On the simplex
+  // the best point of the face is (1/3, 1/3, 1/3), l = 1/2 * 3 * (1/3 - 0.05)^2 = 0.1204: the
+  // paper-literal step would raise the loss 32-fold, so the guard keeps theta_t (lambda = 0). The
+  // capped simplex reaches the target exactly (lambda_j = 0.05).
+  Quadratic objective({{0.05f, 0.05f, 0.05f}});
+  fw::Solver simplex(soft_params(FW_SOFT_SIMPLEX, 3, 60));
+  fwtest::make_unit_pool(simplex, "soft-simplex-guard");
+  const fw::StepRecord s = simplex.step(objective);
+  EXPECT_NEAR(s.loss, 0.00375, 1e-9);
+  EXPECT_DOUBLE_EQ(s.loss_after, s.loss);
+  EXPECT_EQ(s.lambdas, (std::vector<double>{0.0, 0.0, 0.0}));
+  EXPECT_DOUBLE_EQ(s.gamma, 0.0);
+  EXPECT_EQ(values(simplex.theta()[0]), (std::vector<float>{0.0f, 0.0f, 0.0f}));
+
+  fw::Solver capped(soft_params(FW_SOFT_CAPPED, 3, 60));
+  fwtest::make_unit_pool(capped, "soft-capped-guard");
+  const fw::StepRecord c = capped.step(objective);
+  for (double l : c.lambdas) EXPECT_NEAR(l, 0.05, 1e-4);
+  EXPECT_NEAR(c.loss_after, 0.0, 1e-8);
+}
+
+TEST(SoftFW, TheDefaultSoftSolverIsTheCappedSimplex) {
+  EXPECT_EQ(fw::default_params().soft_solver, FW_SOFT_CAPPED);
+}
+
 TEST(SoftFW, TopKLimitsTheVerticesAndLayerwiseKeepsLambdasPerBlock) {
   // Two blocks, each wanting a different pair of members.
   const std::string dir = fwtest::temp_dir("soft-layer");
