@@ -65,5 +65,5 @@ func statusError(st swigfw.Fw_status) error {
 	return &Error{Status: Status(st), Message: swigfw.Fw_last_error()}
 }
 
-// Version returns the library's version ("0.2.1").
+// Version returns the library's version ("0.3.0").
 func Version() string { return swigfw.Fw_version() }

@@ -50,17 +50,38 @@ FW_API fw_status fw_save_tensors(const char *path, const fw_tensor *tensors, siz
     FW_REQUIRE_ARG(path, "path is NULL");
     FW_REQUIRE_ARG(tensors || n == 0, "tensors is NULL");
     FW_REQUIRE_ARG(metadata_kv || n_metadata == 0, "metadata_kv is NULL");
-    fw_dtype to = fw::capi::checked_enum(&dtype, "fw_save_tensors: dtype");
-    if (to == FW_DTYPE_DEFAULT) to = FW_DTYPE_F32;
-    const fw::DType target = fw::from_public(to);
+    const fw_dtype to = fw::capi::checked_enum(&dtype, "fw_save_tensors: dtype");
     std::vector<at::Tensor> converted;
     std::vector<fw::OutTensor> out;
     converted.reserve(n);
     for (size_t i = 0; i < n; ++i) {
       const fw_tensor &t = tensors[i];
       FW_REQUIRE_ARG(t.name, "tensor " + std::to_string(i) + " has no name");
-      FW_REQUIRE_ARG(fw::capi::raw_enum(&t.dtype) == FW_DTYPE_F32,
-                     std::string("tensor '") + t.name + "': fw_save_tensors takes fp32 data");
+      const int32_t raw_dtype = fw::capi::raw_enum(&t.dtype);
+      FW_REQUIRE_ARG(
+          raw_dtype == FW_DTYPE_F32 || raw_dtype == FW_DTYPE_F16 || raw_dtype == FW_DTYPE_BF16,
+          std::string("tensor '") + t.name + "': dtype must be F32, F16 or BF16");
+      const int32_t raw_device = fw::capi::raw_enum(&t.device);
+      FW_REQUIRE_ARG(raw_device == FW_DEVICE_CPU || raw_device == FW_DEVICE_CUDA,
+                     std::string("tensor '") + t.name + "': unknown device");
+      bool reserved_zero = true;
+      for (uint64_t word : t.reserved) reserved_zero = reserved_zero && word == 0;
+      FW_REQUIRE_ARG(reserved_zero, std::string("tensor '") + t.name + "': reserved is not zero");
+      const fw::DType own = fw::from_public(static_cast<fw_dtype>(raw_dtype));
+      const fw::DType target = to == FW_DTYPE_DEFAULT ? own : fw::from_public(to);
+      at::Device device(at::kCPU);
+      if (raw_device == FW_DEVICE_CUDA) {
+        // Checked like fw_params.device: FW_ERR_UNSUPPORTED / FW_ERR_INVALID_ARGUMENT.
+        fw_params where = fw::default_params();
+        where.device = FW_DEVICE_CUDA;
+        where.device_index = t.device_index;
+        FW_REQUIRE_ARG(t.device_index >= 0,
+                       std::string("tensor '") + t.name + "': negative device_index");
+        device = fw::placement_of(where).device;
+      } else {
+        FW_REQUIRE_ARG(t.device_index == 0,
+                       std::string("tensor '") + t.name + "': device_index must be 0 on the CPU");
+      }
       FW_REQUIRE_ARG(t.ndim >= 0 && (t.shape || t.ndim == 0),
                      std::string("tensor '") + t.name + "' has no shape");
       std::vector<int64_t> shape(t.shape, t.shape + t.ndim);
@@ -72,9 +93,11 @@ FW_API fw_status fw_save_tensors(const char *path, const fw_tensor *tensors, siz
       FW_REQUIRE_ARG(numel == t.numel,
                      std::string("tensor '") + t.name + "': numel does not match its shape");
       FW_REQUIRE_ARG(t.data || numel == 0, std::string("tensor '") + t.name + "' has no data");
+      const at::TensorOptions where =
+          at::TensorOptions().dtype(fw::to_scalar_type(own)).device(device);
       at::Tensor source =
-          numel == 0 ? at::zeros(shape, at::kFloat) : at::from_blob(t.data, shape, at::kFloat);
-      converted.push_back(source.to(fw::to_scalar_type(target)).contiguous());
+          numel == 0 ? at::zeros(shape, where) : at::from_blob(t.data, shape, where);
+      converted.push_back(source.to(at::kCPU, fw::to_scalar_type(target)).contiguous());
       const at::Tensor &c = converted.back();
       out.push_back({t.name, target, shape, c.data_ptr(),
                      static_cast<uint64_t>(c.numel()) * c.element_size()});

@@ -28,6 +28,9 @@ struct fw_solver {
   std::unique_ptr<fw::StepRunner> pending;  // ask/tell step in progress
   std::vector<fw_tensor> request_params, request_grads;
   mutable std::vector<fw_tensor> current_views;  // fw_current (a view cache)
+  // fw_current with host_views on a GPU: host copies of theta_t, and the tensors they copy.
+  mutable std::vector<at::Tensor> current_host;
+  mutable std::vector<const void *> current_host_of;
 };
 
 namespace fw::capi {

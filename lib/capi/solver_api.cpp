@@ -6,20 +6,38 @@
 #include "capi/guard.h"
 #include "capi/handle.h"
 #include "capi/versioned.h"
+#include "solver/host_views.h"
 #include "util/error.h"
 
 namespace fw::capi {
 
+namespace {
+
+fw_dtype public_dtype(at::ScalarType type) {
+  switch (type) {
+    case at::kBFloat16:
+      return FW_DTYPE_BF16;
+    case at::kHalf:
+      return FW_DTYPE_F16;
+    default:
+      return FW_DTYPE_F32;  // the solver keeps nothing else (lib/solver/placement.h)
+  }
+}
+
+}  // namespace
+
 std::vector<fw_tensor> make_views(const std::vector<TensorMeta> &metas,
                                   const std::vector<at::Tensor> &tensors) {
-  std::vector<fw_tensor> views(metas.size());
+  std::vector<fw_tensor> views(metas.size());  // value-initialized: reserved words are zero
   for (size_t t = 0; t < metas.size(); ++t) {
     views[t].name = metas[t].name.c_str();
-    views[t].dtype = FW_DTYPE_F32;
+    views[t].dtype = public_dtype(tensors[t].scalar_type());
+    views[t].device = tensors[t].is_cuda() ? FW_DEVICE_CUDA : FW_DEVICE_CPU;
+    views[t].device_index = tensors[t].is_cuda() ? tensors[t].device().index() : 0;
     views[t].ndim = static_cast<int32_t>(metas[t].shape.size());
     views[t].shape = metas[t].shape.data();
     views[t].numel = metas[t].numel;
-    views[t].data = tensors[t].data_ptr<float>();
+    views[t].data = tensors[t].data_ptr();
   }
   return views;
 }
@@ -78,6 +96,8 @@ fw_params read_params(const fw_params *params) {
   checked_enum(&out.score, "fw_params.score");
   checked_enum(&out.step_rule, "fw_params.step_rule");
   checked_enum(&out.soft_solver, "fw_params.soft_solver");
+  checked_enum(&out.device, "fw_params.device");
+  checked_enum(&out.work_dtype, "fw_params.work_dtype");
   return out;
 }
 
@@ -205,7 +225,27 @@ FW_API const char *fw_block_name(const fw_solver *solver, int32_t block) {
 FW_API fw_status fw_current(const fw_solver *solver, const fw_tensor **tensors, size_t *n) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && tensors && n, "solver, tensors or n is NULL");
-    fw::capi::cached_views(solver->current_views, solver->solver.tensors(), solver->solver.theta());
+    const auto &theta = solver->solver.theta();
+    if (!fw::uses_host_views(solver->solver)) {
+      solver->current_host.clear();
+      fw::capi::cached_views(solver->current_views, solver->solver.tensors(), theta);
+    } else {
+      // host_views on a GPU: host copies, kept while theta_t is the same tensors.
+      bool same = solver->current_host_of.size() == theta.size();
+      for (size_t t = 0; same && t < theta.size(); ++t)
+        same = solver->current_host_of[t] == theta[t].data_ptr();
+      if (!same) {
+        std::vector<at::Tensor> host;
+        std::vector<const void *> of;
+        for (const at::Tensor &t : theta) {
+          host.push_back(t.cpu());
+          of.push_back(t.data_ptr());
+        }
+        solver->current_host = std::move(host);
+        solver->current_host_of = std::move(of);
+      }
+      fw::capi::cached_views(solver->current_views, solver->solver.tensors(), solver->current_host);
+    }
     *tensors = solver->current_views.data();
     *n = solver->current_views.size();
   });

@@ -6,6 +6,7 @@
 #include "capi/guard.h"
 #include "capi/handle.h"
 #include "capi/versioned.h"
+#include "solver/host_views.h"
 #include "util/error.h"
 
 namespace {
@@ -44,12 +45,17 @@ class CallbackEvaluator : public fw::Evaluator {
   const fw_solver &handle_;
 };
 
-fw::Evaluator &objective_of(fw_solver *solver, std::unique_ptr<fw::Evaluator> *holder) {
+// The objective of a step: the built-in one (it runs on the solver's device), or the host's
+// callback, behind host copies when fw_params.host_views asks for them on a GPU.
+fw::Evaluator &objective_of(fw_solver *solver, std::unique_ptr<fw::Evaluator> *holder,
+                            std::unique_ptr<fw::Evaluator> *host_views) {
   if (solver->builtin_objective) return *solver->builtin_objective;
   if (!solver->objective)
     fw::fail(FW_ERR_STATE, "no objective: call fw_set_objective_callback first");
   *holder = std::make_unique<CallbackEvaluator>(*solver);
-  return **holder;
+  if (!fw::uses_host_views(solver->solver)) return **holder;
+  *host_views = std::make_unique<fw::HostViews>(**holder);
+  return **host_views;
 }
 
 void report_progress(fw_solver *solver, const fw::StepRecord &record) {
@@ -61,8 +67,8 @@ void report_progress(fw_solver *solver, const fw::StepRecord &record) {
 }
 
 const fw::StepRecord &step_once(fw_solver *solver) {
-  std::unique_ptr<fw::Evaluator> holder;
-  fw::Evaluator &evaluator = objective_of(solver, &holder);
+  std::unique_ptr<fw::Evaluator> holder, host_views;
+  fw::Evaluator &evaluator = objective_of(solver, &holder, &host_views);
   const fw::StepRecord &record = solver->solver.step(evaluator);
   report_progress(solver, record);
   return record;

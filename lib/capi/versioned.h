@@ -125,13 +125,15 @@ void write_output(T *caller, const T &full) {
   std::memcpy(static_cast<void *>(caller), &copy, size);
 }
 
-// ---- the shipped sizes of the public structs (v1: the 0.2.0 layout; v2: 0.2.1) ----
+// ---- the shipped sizes of the public structs (v1: the 0.2.0 layout; later: the release named)
+// ----
 
 template <>
 struct StructVersions<fw_params> {
   static constexpr const char *name = "fw_params";
   static constexpr const char *how_to_init = "fw_default_params()";
-  static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_params, seed)};
+  static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_params, seed),         // 0.2.0
+                                       FW_SIZE_THROUGH(fw_params, host_views)};  // 0.3.0
 };
 
 template <>
@@ -139,7 +141,8 @@ struct StructVersions<fw_merge_params> {
   static constexpr const char *name = "fw_merge_params";
   static constexpr const char *how_to_init = "fw_default_merge_params()";
   static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_merge_params, threads),
-                                       FW_SIZE_THROUGH(fw_merge_params, abort_user_data)};
+                                       FW_SIZE_THROUGH(fw_merge_params, abort_user_data),
+                                       FW_SIZE_THROUGH(fw_merge_params, betas)};
 };
 
 template <>

@@ -14,6 +14,12 @@
 #include "util/error.h"
 
 namespace fw {
+
+void Checkpoint::read_raw_range(const std::string &name, int64_t, int64_t, void *) const {
+  fail(FW_ERR_INTERNAL, "read_raw_range on " + path() + " (tensor \"" + name +
+                            "\"), a checkpoint that does not stream ranges");
+}
+
 namespace {
 
 bool exists(const std::string &path) {

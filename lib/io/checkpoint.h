@@ -51,6 +51,10 @@ class Checkpoint {
                               at::Tensor &out) const {
     out.copy_(load_f32(name).reshape(-1).slice(0, begin, end));
   }
+  // The bytes of elements [begin, end) in the tensor's own dtype (TensorMeta::dtype), into `dst`
+  // ((end - begin) * itemsize bytes): the GPU path moves bf16 files as bf16 and converts on the
+  // device. Only for checkpoints that answer true to streams_ranges().
+  virtual void read_raw_range(const std::string &name, int64_t begin, int64_t end, void *dst) const;
 };
 
 // A checkpoint held in memory (fp32 tensors): start points that are not files, e.g. a data-free

@@ -56,6 +56,18 @@ void SafetensorsCheckpoint::read_f32_range(const std::string &name, int64_t begi
   out.copy_(raw);
 }
 
+void SafetensorsCheckpoint::read_raw_range(const std::string &name, int64_t begin, int64_t end,
+                                           void *dst) const {
+  const Location &loc = locate(name);
+  const TensorEntry &entry = *loc.entry;
+  require_mergeable(entry, path_);
+  if (begin < 0 || end > entry.numel || begin > end)
+    fail(FW_ERR_INVALID_ARGUMENT, "bad element range for tensor \"" + name + "\"");
+  const uint64_t itemsize = static_cast<uint64_t>(dtype_bits(entry.dtype) / 8);
+  loc.file->read_bytes(entry, static_cast<uint64_t>(begin) * itemsize,
+                       static_cast<uint64_t>(end - begin) * itemsize, dst);
+}
+
 std::string SafetensorsCheckpoint::identity() const {
   std::string out;
   for (const auto &file : files_) out += (out.empty() ? "" : ",") + file->identity();

@@ -22,6 +22,8 @@ class SafetensorsCheckpoint : public Checkpoint {
   const TensorMeta *find(const std::string &name) const override;
   at::Tensor load_f32(const std::string &name) const override;
   bool streams_ranges() const override { return true; }
+  void read_raw_range(const std::string &name, int64_t begin, int64_t end,
+                      void *dst) const override;
   void read_f32_range(const std::string &name, int64_t begin, int64_t end,
                       at::Tensor &out) const override;
   void check_unchanged() const override;

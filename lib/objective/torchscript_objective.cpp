@@ -139,9 +139,20 @@ double TorchScriptObjective::evaluate(const std::vector<at::Tensor> &point,
   const bool need_grad = grad != nullptr;
   c10::AutoGradMode mode(need_grad);
   std::vector<at::Tensor> leaves;
+  // The module runs where the solver keeps the point (fw_params.device): moved there once.
+  if (!point.empty() && point.front().device() != device_) {
+    device_ = point.front().device();
+    module_.to(device_);
+    for (Term &t : terms_) {
+      t.inputs = t.inputs.to(device_);
+      if (t.labels.defined()) t.labels = t.labels.to(device_);
+    }
+  }
   for (Binding &b : bindings_) {
-    // the point itself, no copy; a fresh leaf so gradients land in leaves[i].grad()
+    // the point itself, no copy in fp32; a fresh leaf so gradients land in leaves[i].grad(). A
+    // bf16/f16 working copy is evaluated in fp32 (one converted copy per evaluation).
     at::Tensor leaf = point[b.base_index].detach();
+    if (leaf.scalar_type() != at::kFloat) leaf = leaf.to(at::kFloat);
     if (need_grad) leaf.requires_grad_(true);
     b.owner.setattr(b.attribute, leaf);
     leaves.push_back(leaf);

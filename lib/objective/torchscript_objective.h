@@ -56,6 +56,7 @@ class TorchScriptObjective : public Evaluator {
   torch::jit::Module module_;
   std::vector<Binding> bindings_;
   std::vector<Term> terms_;
+  at::Device device_ = at::Device(at::kCPU);  // where the module and calibration tensors are
   double weight_sum_ = 0;
 };
 

@@ -8,6 +8,7 @@ class ConvexMergeFn : public MergeFn {
  public:
   std::string name() const override { return "convex"; }
   bool leaves_hull() const override { return false; }
+  bool elementwise() const override { return true; }
   at::Tensor apply(const at::Tensor &theta, const std::vector<at::Tensor> &deltas,
                    uint64_t) const override {
     at::Tensor out = theta.clone();

@@ -29,7 +29,7 @@ void export_iterate(const Solver &solver, const std::string &path, fw_dtype dtyp
   for (size_t t = 0; t < metas.size(); ++t) {
     poll(stop);
     const DType target = dtype == FW_DTYPE_DEFAULT ? metas[t].dtype : from_public(dtype);
-    converted.push_back(theta[t].to(to_scalar_type(target)).contiguous());
+    converted.push_back(theta[t].to(at::kCPU, to_scalar_type(target)).contiguous());
     const at::Tensor &c = converted.back();
     out.push_back({metas[t].name, target, metas[t].shape, c.data_ptr(),
                    static_cast<uint64_t>(c.numel()) * c.element_size()});

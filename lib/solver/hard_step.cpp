@@ -20,6 +20,7 @@ StepRecord Solver::hard_step(Evaluator &evaluator, double loss, const LmoScores 
   for (size_t b = 0; b < n_blocks; ++b)
     slope += scores.inner[scores.ranking[b][0]][b] - scores.theta_inner[b];
 
+  const std::function<void()> poll = [this] { poll_abort(); };
   StepRecord record;
   record.evaluations = 1;
   record.loss_after = std::numeric_limits<double>::quiet_NaN();
@@ -36,11 +37,12 @@ StepRecord Solver::hard_step(Evaluator &evaluator, double loss, const LmoScores 
       auto phi = [&](double g) {
         std::vector<at::Tensor> trial;  // theta_t + g d_t, one model-sized buffer
         trial.reserve(metas.size());
-        for (size_t i = 0; i < metas.size(); ++i) {
-          poll_abort();
-          const Checkpoint &s = vertex_of(i);
-          trial.push_back(at::lerp(theta_[i], s.load_f32(metas[i].name), g));
-        }
+        const ChunkFn lerp = [g](const at::Tensor &theta, const std::vector<at::Tensor> &s) {
+          return at::lerp(theta, s[0], g);
+        };
+        for (size_t i = 0; i < metas.size(); ++i)
+          trial.push_back(map_chunks(theta_[i], {source_of(vertex_of(i))}, metas[i].name,
+                                     kUpdateChunk, place_, lerp, poll));
         return checked_evaluate(evaluator, trial, nullptr, metas);
       };
       const LineSearchResult ls =
@@ -54,11 +56,16 @@ StepRecord Solver::hard_step(Evaluator &evaluator, double loss, const LmoScores 
 
   next->clear();
   next->reserve(metas.size());
+  // Elementwise merge functions (the convex one) run chunk by chunk; the others (TIES, DARE) see
+  // whole tensors.
+  const int64_t chunk = merge_fn_->elementwise() ? kUpdateChunk : 0;
   for (size_t i = 0; i < metas.size(); ++i) {
-    poll_abort();
-    const Checkpoint &s = vertex_of(i);
-    at::Tensor delta = (s.load_f32(metas[i].name) - theta_[i]).mul_(gamma);
-    next->push_back(merge_fn_->apply(theta_[i], {delta}, tensor_seed(i)));
+    const uint64_t seed = tensor_seed(i);
+    const ChunkFn update = [&](const at::Tensor &theta, const std::vector<at::Tensor> &s) {
+      return merge_fn_->apply(theta, {(s[0] - theta).mul_(gamma)}, seed);
+    };
+    next->push_back(map_chunks(theta_[i], {source_of(vertex_of(i))}, metas[i].name, chunk, place_,
+                               update, poll));
   }
   record.gamma = gamma;
   record.k = 1;

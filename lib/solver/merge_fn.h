@@ -19,6 +19,9 @@ class MergeFn {
   virtual std::string name() const = 0;
   // True when the result may leave the convex hull of the pool (reported in step info and export).
   virtual bool leaves_hull() const = 0;
+  // True when each output element depends only on the same element of theta and the deltas (and
+  // not on the tensor's other elements or its size): the solver may then apply it chunk by chunk.
+  virtual bool elementwise() const { return false; }
   // theta: fp32 current tensor; deltas: fp32 scaled directions, same shape. `seed` is derived from
   // the solver seed, the iteration and the tensor index, so stochastic functions are reproducible.
   virtual at::Tensor apply(const at::Tensor &theta, const std::vector<at::Tensor> &deltas,

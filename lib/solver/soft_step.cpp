@@ -12,34 +12,32 @@
 
 namespace fw {
 
-// Candidate tensors c[t][j]: from disk each time, or resident when the k
-// candidates fit the configured memory budget.
+// Candidate tensors c[t][j]: streamed from disk each time, or resident (working dtype, solver's
+// device) when the k candidates fit the configured memory budget.
 class Solver::CandidateCache {
  public:
   CandidateCache(const Solver &solver, const std::vector<std::vector<const Checkpoint *>> &sources,
-                 uint64_t budget)
-      : solver_(solver), sources_(sources) {
+                 uint64_t budget) {
     const auto &metas = solver.base_->tensors();
+    const uint64_t itemsize = at::elementSize(solver.place_.dtype);
     uint64_t bytes = 0;
     for (size_t t = 0; t < metas.size(); ++t)
-      bytes += sources[t].size() * static_cast<uint64_t>(metas[t].numel) * sizeof(float);
-    if (budget > 0 && bytes <= budget) {
-      resident_.resize(metas.size());
-      // load_f32 reads into fresh memory (an in-memory start point hands out its own storage,
-      // which the cache only reads): no copy on top.
-      for (size_t t = 0; t < metas.size(); ++t)
-        for (const Checkpoint *c : sources[t]) resident_[t].push_back(c->load_f32(metas[t].name));
-    }
+      bytes += sources[t].size() * static_cast<uint64_t>(metas[t].numel) * itemsize;
+    const bool resident = budget > 0 && bytes <= budget;
+    sources_.resize(metas.size());
+    for (size_t t = 0; t < metas.size(); ++t)
+      for (const Checkpoint *c : sources[t]) {
+        Source source{c, at::Tensor()};
+        // load_f32 reads into fresh memory (an in-memory start point hands out its own storage,
+        // which the cache only reads): no copy on top in fp32 on the CPU.
+        if (resident) source.resident = to_placement(c->load_f32(metas[t].name), solver.place_);
+        sources_[t].push_back(std::move(source));
+      }
   }
-  at::Tensor get(size_t t, size_t j) const {
-    if (!resident_.empty()) return resident_[t][j];
-    return sources_[t][j]->load_f32(solver_.base_->tensors()[t].name);
-  }
+  const std::vector<Source> &of(size_t t) const { return sources_[t]; }
 
  private:
-  const Solver &solver_;
-  const std::vector<std::vector<const Checkpoint *>> &sources_;
-  std::vector<std::vector<at::Tensor>> resident_;
+  std::vector<std::vector<Source>> sources_;
 };
 
 namespace {
@@ -75,6 +73,7 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss, const LmoScores 
   if (adam) init = history_.empty() ? 0.3 : 1e-8;  // authors' initialisation
   std::vector<double> lambda(n_lambda, init);
 
+  const std::function<void()> poll = [this] { poll_abort(); };
   std::vector<at::Tensor> point(n_tensors), grad;
   for (const at::Tensor &t : theta_) grad.push_back(at::zeros_like(t));
 
@@ -87,13 +86,15 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss, const LmoScores 
   for (int it = 0; it < params_.soft_iters; ++it) {
     // theta(lambda) = theta_t + sum_j lambda_j (c_j - theta_t), tensor by tensor.
     for (size_t t = 0; t < n_tensors; ++t) {
-      poll_abort();
       const size_t b = block_of_tensor_[t];
-      at::Tensor p = theta_[t].clone();
-      for (size_t j = 0; j < k; ++j) {
-        p.add_(candidates.get(t, j) - theta_[t], lambda[b * k + j]);
-      }
-      point[t] = std::move(p);
+      const ChunkFn combine = [&](const at::Tensor &theta, const std::vector<at::Tensor> &c) {
+        at::Tensor p = theta.clone();
+        for (size_t j = 0; j < k; ++j) p.add_(c[j] - theta, lambda[b * k + j]);
+        return p;
+      };
+      point[t] = at::Tensor();  // the last point's memory goes before the new one is built
+      point[t] = map_chunks(theta_[t], candidates.of(t), metas[t].name, kUpdateChunk, place_,
+                            combine, poll);
     }
     const double value = checked_evaluate(evaluator, point, &grad, metas);
     ++evaluations;
@@ -104,7 +105,7 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss, const LmoScores 
       const size_t b = block_of_tensor_[t];
       const double g_theta = inner_product(grad[t], theta_[t]);
       for (size_t j = 0; j < k; ++j) {
-        g[b * k + j] += inner_product(grad[t], candidates.get(t, j)) - g_theta;
+        g[b * k + j] += dot_source(grad[t], candidates.of(t)[j], metas[t].name, poll) - g_theta;
       }
     }
 
@@ -165,22 +166,30 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss, const LmoScores 
     }
   }
 
-  // lambda = 0 keeps theta_t: with the capped simplex it is feasible and wins if nothing improved.
-  if (params_.soft_solver == FW_SOFT_CAPPED && best_loss > loss) {
+  // A step never raises the loss: when no inner iterate beat l(theta_t), lambda = 0 keeps theta_t.
+  // With the capped simplex that point is feasible; on the simplex (a full step to the candidates'
+  // face, theta_t infeasible) and with Adam it is the guard that keeps FW monotone.
+  if (best_loss > loss) {
     std::fill(best_lambda.begin(), best_lambda.end(), 0.0);
     best_loss = loss;
   }
 
+  // The inner loop's point and gradient are done with: free them before the next iterate.
+  point.clear();
+  grad.clear();
   next->clear();
   next->reserve(n_tensors);
+  const int64_t chunk = merge_fn_->elementwise() ? kUpdateChunk : 0;
   for (size_t t = 0; t < n_tensors; ++t) {
-    poll_abort();
     const size_t b = block_of_tensor_[t];
-    std::vector<at::Tensor> deltas;
-    for (size_t j = 0; j < k; ++j) {
-      deltas.push_back((candidates.get(t, j) - theta_[t]).mul_(best_lambda[b * k + j]));
-    }
-    next->push_back(merge_fn_->apply(theta_[t], deltas, tensor_seed(t)));
+    const uint64_t seed = tensor_seed(t);
+    const ChunkFn update = [&](const at::Tensor &theta, const std::vector<at::Tensor> &c) {
+      std::vector<at::Tensor> deltas;
+      for (size_t j = 0; j < k; ++j) deltas.push_back((c[j] - theta).mul_(best_lambda[b * k + j]));
+      return merge_fn_->apply(theta, deltas, seed);
+    };
+    next->push_back(
+        map_chunks(theta_[t], candidates.of(t), metas[t].name, chunk, place_, update, poll));
   }
 
   StepRecord record;

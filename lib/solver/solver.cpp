@@ -22,7 +22,7 @@ fw_params default_params() {
   p.step_rule = FW_STEP_LINE_SEARCH;
   p.step_scale = 1.0;
   p.line_search_evals = 3;
-  p.soft_solver = FW_SOFT_SIMPLEX;
+  p.soft_solver = FW_SOFT_CAPPED;  // the simplex raises the loss (fw_soft_solver)
   p.soft_iters = 20;
   p.soft_lr = 0.0;
   p.soft_memory_budget = 0;
@@ -30,6 +30,10 @@ fw_params default_params() {
   p.epsilon = 1e-6;
   p.threads = 0;
   p.seed = 0;
+  p.device = FW_DEVICE_CPU;
+  p.device_index = 0;
+  p.work_dtype = FW_DTYPE_F32;
+  p.host_views = 0;
   return p;
 }
 
@@ -55,19 +59,34 @@ void validate_params(const fw_params &p) {
   if (p.max_iters < 0) bad("max_iters must be >= 0");
   if (!(p.epsilon >= 0.0)) bad("epsilon must be >= 0");
   if (p.threads < 0) bad("threads must be >= 0");
+  if (p.device != FW_DEVICE_CPU && p.device != FW_DEVICE_CUDA) bad("unknown device");
+  if (p.device_index < 0) bad("device_index must be >= 0");
+  if (p.device == FW_DEVICE_CPU && p.device_index != 0) bad("device_index must be 0 on the CPU");
+  if (p.work_dtype != FW_DTYPE_DEFAULT && p.work_dtype != FW_DTYPE_F32 &&
+      p.work_dtype != FW_DTYPE_F16 && p.work_dtype != FW_DTYPE_BF16)
+    bad("work_dtype must be FW_DTYPE_F32, FW_DTYPE_BF16 or FW_DTYPE_F16");
+  if (p.host_views != 0 && p.host_views != 1) bad("host_views must be 0 or 1");
 }
 
 Solver::Solver(const fw_params &params) : params_(params), merge_fn_(make_convex_merge_fn()) {
   validate_params(params_);
+  place_ = placement_of(params_);
 }
 
 Solver::~Solver() = default;
 
 void Solver::set_params(const fw_params &params) {
   validate_params(params);
+  const Placement place = placement_of(params);
+  // Moving the iterate to another device or dtype allocates: do it before changing anything.
+  std::vector<at::Tensor> theta;
+  theta.reserve(theta_.size());
+  for (const at::Tensor &t : theta_) theta.push_back(to_placement(t, place));
   const bool blocks_change =
       params.granularity != params_.granularity || params.block_depth != params_.block_depth;
   params_ = params;
+  place_ = place;
+  theta_ = std::move(theta);
   if (blocks_change && base_) rebuild_blocks();
 }
 
@@ -172,7 +191,7 @@ void Solver::restore(StartKind kind, int start_member, std::unique_ptr<Checkpoin
   start_member_ = start_member;
   start_ = std::move(start);
   start_description_ = std::move(description);
-  theta_ = std::move(theta);
+  theta_ = std::move(theta);  // already in place_ (state_file.cpp converts)
   history_ = std::move(history);
 }
 
@@ -188,7 +207,8 @@ void Solver::reset_iterate() {
   theta.reserve(base_->tensors().size());
   for (const TensorMeta &meta : base_->tensors()) {
     // own memory: an in-memory start point hands out its storage
-    theta.push_back(origin.load_f32(meta.name).clone());
+    at::Tensor t = to_placement(origin.load_f32(meta.name), place_);
+    theta.push_back(place_.on_cpu() && place_.dtype == at::kFloat ? t.clone() : t);
   }
   theta_ = std::move(theta);
 }

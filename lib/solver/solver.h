@@ -1,10 +1,10 @@
 // The Frank-Wolfe merging solver (paper, Algorithm 1 and Section 3.3).
 //
 // State: the base (names/shapes/dtypes), the pool of checkpoints (streamed, never resident), the
-// hull's vertices (pool + start point when it is not a member), the iterate theta_t (fp32,
-// resident) and the step history. A step is transactional: everything is computed into locals and
-// committed at the very end, so an exception (failing objective, NaN, abort) leaves the solver
-// unchanged.
+// hull's vertices (pool + start point when it is not a member), the iterate theta_t (resident, in
+// the working dtype on the solver's device: fw_params.work_dtype, device) and the step history. A
+// step is transactional: everything is computed into locals and committed at the very end, so an
+// exception (failing objective, NaN, abort) leaves the solver unchanged.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -20,6 +20,7 @@
 #include "io/checkpoint.h"
 #include "solver/evaluator.h"
 #include "solver/merge_fn.h"
+#include "solver/placement.h"
 #include "solver/step_record.h"
 
 namespace fw {
@@ -31,6 +32,7 @@ class Solver {
 
   void set_params(const fw_params &params);
   const fw_params &params() const { return params_; }
+  const Placement &placement() const { return place_; }
 
   void set_base(const std::string &path);
   int add_member(const std::string &path);
@@ -120,6 +122,7 @@ class Solver {
   uint64_t tensor_seed(size_t tensor_index) const;
 
   fw_params params_;
+  Placement place_;
   std::unique_ptr<Checkpoint> base_;
   std::vector<std::unique_ptr<Checkpoint>> pool_;
   std::unique_ptr<Checkpoint> start_;  // start vertex that is not a pool member (file or tensors)

@@ -80,7 +80,7 @@ void save_state(const Solver &solver, const std::string &path, const Poll &stop)
   std::vector<at::Tensor> keep;  // contiguous fp32 copies only where a tensor is not already
   std::vector<OutTensor> out;
   auto add = [&](const std::string &name, const TensorMeta &meta, const at::Tensor &t) {
-    keep.push_back(t.to(at::kFloat).contiguous());
+    keep.push_back(t.to(at::kCPU, at::kFloat).contiguous());
     out.push_back({name, DType::F32, meta.shape, keep.back().data_ptr(),
                    static_cast<uint64_t>(keep.back().nbytes())});
   };
@@ -130,6 +130,7 @@ void load_state(Solver &solver, const std::string &path) {
     differs("another merge function (" + s.merge_fn + ")");
 
   std::vector<at::Tensor> theta = read_tensors(*file, "theta/", base.tensors());
+  for (at::Tensor &t : theta) t = to_placement(t, solver.placement());  // saved as fp32
   std::unique_ptr<Checkpoint> start;
   if (s.start_kind == StartKind::File) {
     start = open_checkpoint(s.start_file.path, &base);

@@ -2,15 +2,14 @@
 // built in locals; the iterate and history change only in the last lines (transactional step).
 #include <cmath>
 
+#include "solver/chunks.h"
 #include "solver/step_internal.h"
 #include "util/error.h"
 #include "util/thread_scope.h"
 
 namespace fw {
 
-double inner_product(const at::Tensor &a, const at::Tensor &b) {
-  return at::dot(a.reshape(-1), b.reshape(-1)).item<double>();
-}
+double inner_product(const at::Tensor &a, const at::Tensor &b) { return dot_f32(a, b); }
 
 double checked_evaluate(Evaluator &evaluator, const std::vector<at::Tensor> &point,
                         std::vector<at::Tensor> *grad, const std::vector<TensorMeta> &metas) {
@@ -43,6 +42,9 @@ const StepRecord &Solver::step(Evaluator &evaluator) {
   const double loss = checked_evaluate(evaluator, theta_, &grad, metas);
 
   const LmoScores scores = lmo_pass(grad, verts);
+  // The scores are all the update needs of the gradient: free it before the trial points and the
+  // next iterate are built (one model-sized copy less at the step's peak).
+  grad.clear();
   double gap = 0;
   for (size_t b = 0; b < block_names_.size(); ++b)
     gap += scores.theta_inner[b] - scores.inner[scores.ranking[b][0]][b];
@@ -61,7 +63,6 @@ const StepRecord &Solver::step(Evaluator &evaluator) {
   } else if (params_.lmo == FW_LMO_HARD) {
     record = hard_step(evaluator, loss, scores, verts, &next);
   } else {
-    grad.clear();  // the soft inner loop brings its own gradient buffer
     record = soft_step(evaluator, loss, scores, verts, &next);
   }
   record.iteration = static_cast<int>(history_.size());

@@ -1,5 +1,6 @@
 #include "solver/step_runner.h"
 
+#include "solver/host_views.h"
 #include "util/error.h"
 
 namespace fw {
@@ -32,6 +33,7 @@ class StepRunner::Bridge : public Evaluator {
 StepRunner::StepRunner(Solver &solver) : solver_(solver) {
   worker_ = std::thread([this] {
     Bridge bridge(*this);
+    HostViews host_views(bridge);  // fw_params.host_views on a GPU
     // Hooks run on the host's thread: the abort hook is replaced by fw_step_cancel, logs queue.
     auto saved_abort = solver_.abort_hook();
     auto saved_log = solver_.log_hook();
@@ -43,7 +45,8 @@ StepRunner::StepRunner(Solver &solver) : solver_(solver) {
     const StepRecord *record = nullptr;
     std::exception_ptr error;
     try {
-      record = &solver_.step(bridge);
+      record =
+          &solver_.step(uses_host_views(solver_) ? static_cast<Evaluator &>(host_views) : bridge);
     } catch (...) {
       error = std::current_exception();
     }

@@ -59,6 +59,7 @@ static int save_vector(const char *path, float a, float b, float c) {
   static const int64_t shape[1] = {3};
   float values[3];
   fw_tensor t;
+  memset(&t, 0, sizeof t); /* device FW_DEVICE_CPU, reserved words zero */
   values[0] = a;
   values[1] = b;
   values[2] = c;

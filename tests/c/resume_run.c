@@ -33,6 +33,7 @@ static int write_model(const char *dir, const char *file, int member) {
   char path[4096];
   int t;
   int64_t i;
+  memset(views, 0, sizeof views); /* device FW_DEVICE_CPU, reserved words zero */
   for (t = 0; t < 3; ++t) {
     for (i = 0; i < numel(t); ++i) {
       /* deterministic, distinct per member and entry */

@@ -47,6 +47,30 @@ void load_pool(fw_solver *solver, const PoolFiles &pool) {
   }
 }
 
+float view_get(const fw_tensor &view, int64_t e) {
+  switch (view.dtype) {
+    case FW_DTYPE_BF16:
+      return fwtest::bf16_to_f32(static_cast<const uint16_t *>(view.data)[e]);
+    case FW_DTYPE_F16:
+      return fwtest::f16_to_f32(static_cast<const uint16_t *>(view.data)[e]);
+    default:
+      return static_cast<const float *>(view.data)[e];
+  }
+}
+
+void view_set(const fw_tensor &view, int64_t e, float value) {
+  switch (view.dtype) {
+    case FW_DTYPE_BF16:
+      static_cast<uint16_t *>(view.data)[e] = fwtest::f32_to_bf16(value);
+      break;
+    case FW_DTYPE_F16:
+      static_cast<uint16_t *>(view.data)[e] = fwtest::f32_to_f16(value);
+      break;
+    default:
+      static_cast<float *>(view.data)[e] = value;
+  }
+}
+
 fw_status Quadratic::evaluate(const fw_tensor *params, size_t n, fw_tensor *grads, double *loss) {
   ++calls;
   if (grads) ++gradient_calls;
@@ -57,22 +81,25 @@ fw_status Quadratic::evaluate(const fw_tensor *params, size_t n, fw_tensor *grad
   }
   double l = 0;
   for (size_t t = 0; t < n; ++t) {
-    EXPECT_EQ(params[t].dtype, FW_DTYPE_F32);
+    EXPECT_EQ(params[t].dtype, dtype);
+    EXPECT_EQ(params[t].device, FW_DEVICE_CPU);
+    if (grads) {
+      EXPECT_EQ(grads[t].dtype, dtype);
+    }
     const auto it = target.find(params[t].name);
-    const float *x = static_cast<const float *>(params[t].data);
-    float *g = grads ? static_cast<float *>(grads[t].data) : nullptr;
     for (int64_t e = 0; e < params[t].numel; ++e) {
-      const double d = double(x[e]) - (it == target.end() ? 0.0 : it->second.at(e));
+      const double d =
+          double(view_get(params[t], e)) - (it == target.end() ? 0.0 : it->second.at(e));
       l += 0.5 * d * d;
-      if (g) {
-        EXPECT_EQ(g[e], 0.0f) << "gradient buffers must arrive zero-filled";
-        g[e] = static_cast<float>(d);
+      if (grads) {
+        EXPECT_EQ(view_get(grads[t], e), 0.0f) << "gradient buffers must arrive zero-filled";
+        view_set(grads[t], e, static_cast<float>(d));
       }
     }
-    if (faulty && g && fault_tensor == params[t].name) {
+    if (faulty && grads && fault_tensor == params[t].name) {
       if (fault == Fault::kNanGrad)
-        g[params[t].numel - 1] = std::numeric_limits<float>::quiet_NaN();
-      if (fault == Fault::kInfGrad) g[0] = -std::numeric_limits<float>::infinity();
+        view_set(grads[t], params[t].numel - 1, std::numeric_limits<float>::quiet_NaN());
+      if (fault == Fault::kInfGrad) view_set(grads[t], 0, -std::numeric_limits<float>::infinity());
     }
   }
   if (faulty && fault == Fault::kNanLoss) l = std::numeric_limits<double>::quiet_NaN();
@@ -139,7 +166,7 @@ Snapshot snapshot(const fw_solver *solver) {
   for (size_t t = 0; t < n; ++t) {
     s.names.push_back(views[t].name);
     const auto *p = static_cast<const uint8_t *>(views[t].data);
-    s.theta.emplace_back(p, p + views[t].numel * sizeof(float));
+    s.theta.emplace_back(p, p + views[t].numel * (views[t].dtype == FW_DTYPE_F32 ? 4 : 2));
   }
   for (int32_t i = 0; i < fw_history_size(solver); ++i) {
     fw_step_info info = blank_info();
@@ -170,8 +197,9 @@ std::vector<float> current_values(const fw_solver *solver, size_t index) {
     ADD_FAILURE() << "fw_current has " << n << " tensors, wanted index " << index;
     return {};
   }
-  const float *p = static_cast<const float *>(views[index].data);
-  return std::vector<float>(p, p + views[index].numel);
+  std::vector<float> out;
+  for (int64_t e = 0; e < views[index].numel; ++e) out.push_back(view_get(views[index], e));
+  return out;
 }
 
 ParsedFile parse_safetensors(const std::string &path) {

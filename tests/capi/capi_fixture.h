@@ -52,6 +52,7 @@ struct Quadratic {
   Fault fault = Fault::kStatus;
   std::string fault_tensor;  // tensor that gets the NaN/Inf gradient entry
   std::string message = "host objective exploded";
+  fw_dtype dtype = FW_DTYPE_F32;  // the views' dtype the objective expects (fw_params.work_dtype)
   // Evaluates at `params` (fills grads when non-null); the shared body of callback and ask/tell.
   fw_status evaluate(const fw_tensor *params, size_t n, fw_tensor *grads, double *loss);
 };
@@ -103,7 +104,11 @@ Snapshot snapshot(const fw_solver *solver);
 // Gtest-friendly comparison: "" when equal, else what differs.
 std::string diff(const Snapshot &a, const Snapshot &b);
 
-// fp32 values of tensor `index` of fw_current.
+// Element e of a host-memory view of dtype F32, BF16 or F16, as float; and a store (rounded to
+// nearest even, independently of the library).
+float view_get(const fw_tensor &view, int64_t e);
+void view_set(const fw_tensor &view, int64_t e, float value);
+// Values of tensor `index` of fw_current, as float (any working dtype).
 std::vector<float> current_values(const fw_solver *solver, size_t index = 0);
 
 // An independent safetensors parse: the header JSON and the data section.

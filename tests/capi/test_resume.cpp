@@ -214,7 +214,7 @@ TEST_F(ResumeRefusal, AMemberWhoseHeaderChanged) {
   // The same tensor, but the header gains metadata: another header hash (and size).
   const int64_t shape[] = {3};
   float w[3] = {0, 0, 1};
-  const fw_tensor t{"w", FW_DTYPE_F32, 1, shape, 3, w};
+  const fw_tensor t{"w", FW_DTYPE_F32, 1, shape, 3, w, FW_DEVICE_CPU, 0, {}};
   const char *kv[] = {"note", "rewritten"};
   ASSERT_EQ(fw_save_tensors(pool_.members[2].c_str(), &t, 1, FW_DTYPE_F32, kv, 1), FW_OK);
   capi::SolverPtr s = make(RunSetup{}, pool_);
@@ -249,7 +249,7 @@ TEST_F(ResumeRefusal, MalformedStateJson) {
   const char *kv[] = {"fwmerge.state", "{\"version\": 1, \"base\": 3}"};
   const int64_t shape[] = {3};
   float w[3] = {0, 0, 0};
-  fw_tensor t{"theta/w", FW_DTYPE_F32, 1, shape, 3, w};
+  fw_tensor t{"theta/w", FW_DTYPE_F32, 1, shape, 3, w, FW_DEVICE_CPU, 0, {}};
   ASSERT_EQ(fw_save_tensors(bad.c_str(), &t, 1, FW_DTYPE_F32, kv, 1), FW_OK);
   state_ = bad;
   expect_refused(s.get(), FW_ERR_FORMAT, "[state_field]");
@@ -262,7 +262,7 @@ TEST_F(ResumeRefusal, AStateWithoutTheIterate) {
   const char *kv[] = {"fwmerge.state", json.c_str()};
   const int64_t shape[] = {3};
   float w[3] = {0, 0, 0};
-  fw_tensor t{"theta/v", FW_DTYPE_F32, 1, shape, 3, w};
+  fw_tensor t{"theta/v", FW_DTYPE_F32, 1, shape, 3, w, FW_DEVICE_CPU, 0, {}};
   const std::string bad = pool_.dir + "/no_theta.state";
   ASSERT_EQ(fw_save_tensors(bad.c_str(), &t, 1, FW_DTYPE_F32, kv, 1), FW_OK);
   capi::SolverPtr s = make(RunSetup{}, pool_);

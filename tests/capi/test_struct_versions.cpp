@@ -1,6 +1,6 @@
 // The header's "Versioned structs" rule and enum validation, end to end through the C API, plus
 // the helper that implements the rule (lib/capi/versioned.h, lib/capi/enums.h) on a synthetic
-// two-version struct (fw_merge_params is at v2; the other public structs are at v1).
+// two-version struct (fw_merge_params is at v3, fw_params at v2; the others are at v1).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -165,8 +165,9 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
   const capi::PoolFiles pool = capi::write_unit_pool("versions_merge_v1");
   const char *members[] = {pool.members[0].c_str(), pool.members[1].c_str()};
   const std::vector<uint32_t> shipped = shipped_sizes<fw_merge_params>();
-  ASSERT_EQ(shipped.size(), 2u);
+  ASSERT_EQ(shipped.size(), 3u);
   EXPECT_EQ(shipped[0], offsetof(fw_merge_params, abort));
+  EXPECT_EQ(shipped[1], offsetof(fw_merge_params, densities));
   fw_merge_params v2 = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
   Padded<fw_merge_params> v1;
   std::memcpy(v1.bytes, &v2, shipped[0]);
@@ -174,13 +175,45 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
   const std::string out_v1 = pool.dir + "/v1.safetensors", out_v2 = pool.dir + "/v2.safetensors";
   ASSERT_EQ(fw_merge(v1.get(), pool.base.c_str(), members, 2, out_v1.c_str(), nullptr), FW_OK)
       << fw_last_error();
-  ASSERT_EQ(fw_merge(&v2, pool.base.c_str(), members, 2, out_v2.c_str(), nullptr), FW_OK)
+  // v2 (0.2.1, through abort_user_data): the canary would be the densities and betas pointers.
+  Padded<fw_merge_params> v2_only;
+  std::memcpy(v2_only.bytes, &v2, shipped[1]);
+  v2_only.set_size(shipped[1]);
+  ASSERT_EQ(fw_merge(v2_only.get(), pool.base.c_str(), members, 2, out_v2.c_str(), nullptr), FW_OK)
       << fw_last_error();
   // The same merge: theta_0 + 0.3 (e1 + e2) = (0.3, 0.3, 0).
   EXPECT_EQ(capi::decode(capi::parse_safetensors(out_v1).tensor_bytes("w"), "F32"),
             (std::vector<float>{0.3f, 0.3f, 0.0f}));
   EXPECT_EQ(capi::parse_safetensors(out_v1).tensor_bytes("w"),
             capi::parse_safetensors(out_v2).tensor_bytes("w"));
+}
+
+// fw_params v1 (0.2.0, through `seed`) from an older caller: the bytes past its size are the
+// canary (0xC5C5C5C5 would be an invalid device and dtype), and the library must not read them:
+// the solver works on the CPU in fp32, as 0.2 did.
+TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
+  const std::vector<uint32_t> shipped = shipped_sizes<fw_params>();
+  ASSERT_EQ(shipped.size(), 2u);
+  EXPECT_EQ(shipped[0], offsetof(fw_params, device));
+  const fw_params v2 = fw_default_params();
+  Padded<fw_params> v1;
+  std::memcpy(v1.bytes, &v2, shipped[0]);
+  v1.set_size(shipped[0]);
+  fw_solver *raw = nullptr;
+  ASSERT_EQ(fw_solver_new(v1.get(), &raw), FW_OK) << fw_last_error();
+  capi::SolverPtr solver(raw);
+  const capi::PoolFiles pool = capi::write_unit_pool("versions_params_v1");
+  capi::load_pool(solver.get(), pool);
+  capi::Quadratic q;  // expects F32 views in host memory
+  q.target["w"] = {1, 1, 0};
+  ASSERT_EQ(fw_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
+  ASSERT_EQ(fw_step(solver.get(), nullptr), FW_OK) << fw_last_error();
+  const fw_tensor *views = nullptr;
+  size_t n = 0;
+  ASSERT_EQ(fw_current(solver.get(), &views, &n), FW_OK);
+  EXPECT_EQ(views[0].dtype, FW_DTYPE_F32);
+  EXPECT_EQ(views[0].device, FW_DEVICE_CPU);
+  EXPECT_EQ(fw_solver_set_params(solver.get(), v1.get()), FW_OK) << fw_last_error();
 }
 
 TEST(StructVersions, ExportOptionsSizesOutsideTheShippedOnesAreRejected) {
@@ -336,6 +369,8 @@ TEST(EnumValidation, ParamsEnumsOutOfRangeAreRejected) {
       {"score", [](fw_params *p, int32_t v) { set_raw(&p->score, v); }, {2, 1000}},
       {"step_rule", [](fw_params *p, int32_t v) { set_raw(&p->step_rule, v); }, {3, -1}},
       {"soft_solver", [](fw_params *p, int32_t v) { set_raw(&p->soft_solver, v); }, {3, -7}},
+      {"device", [](fw_params *p, int32_t v) { set_raw(&p->device, v); }, {2, -1}},
+      {"work_dtype", [](fw_params *p, int32_t v) { set_raw(&p->work_dtype, v); }, {3, -2}},
   };
   capi::SolverPtr solver = capi::new_solver();
   for (const Case &c : cases) {
@@ -395,7 +430,7 @@ TEST(EnumValidation, SaveTensorsDTypesOutOfRangeAreRejected) {
   const std::string path = dir + "/t.safetensors";
   float data[2] = {1, 2};
   const int64_t shape[1] = {2};
-  fw_tensor t = {"x", FW_DTYPE_F32, 1, shape, 2, data};
+  fw_tensor t = {"x", FW_DTYPE_F32, 1, shape, 2, data, FW_DEVICE_CPU, 0, {}};
   EXPECT_EQ(fw_save_tensors(path.c_str(), &t, 1, forge<fw_dtype>(99), nullptr, 0),
             FW_ERR_INVALID_ARGUMENT);
   EXPECT_TRUE(contains(fw_last_error(), "dtype")) << fw_last_error();
@@ -453,10 +488,10 @@ TEST_F(OutputStructs, CallbackReturningAnUnknownStatusFailsTheStep) {
 // ---- version ----
 
 TEST(Version, NumberMatchesTheHeader) {
-  static_assert(FW_VERSION_NUMBER == 201, "0.2.1");
+  static_assert(FW_VERSION_NUMBER == 300, "0.3.0");
   EXPECT_EQ(fw_version_number(), static_cast<unsigned>(FW_VERSION_NUMBER));
-  EXPECT_EQ(fw_version_number(), 201u);
-  EXPECT_STREQ(fw_version(), "0.2.1");
+  EXPECT_EQ(fw_version_number(), 300u);
+  EXPECT_STREQ(fw_version(), "0.3.0");
 }
 
 // ---- the helper on a synthetic two-version struct ----

@@ -126,6 +126,24 @@ TEST(TorchScriptObjective, ExplicitParameterMapAndBadSpecs) {
   EXPECT_EQ(status_of({f.dir + "/garbage.pt", f.calib, {}, ce}), FW_ERR_FORMAT);
 }
 
+// fw_params.work_dtype BF16: the point and gradient arrive in bf16; the module still computes in
+// fp32 (a converted copy), and the gradient lands rounded in the bf16 buffers (0.5 and 0.75 are
+// exact there).
+TEST(TorchScriptObjective, EvaluatesABf16PointInFp32) {
+  Fixture f("ts_bf16");
+  fw::TorchScriptObjectiveSpec spec{f.module, f.calib, {}, {{"forward", "x", "y", 1.0}}};
+  fw::TorchScriptObjective objective(spec, f.base_ckpt->tensors());
+  std::vector<at::Tensor> point, grad;
+  for (const at::Tensor &t : f.zeros_point()) {
+    point.push_back(t.to(at::kBFloat16));
+    grad.push_back(t.to(at::kBFloat16));
+  }
+  EXPECT_NEAR(objective.evaluate(point, &grad), std::log(2.0), 1e-6);
+  ASSERT_EQ(grad[0].scalar_type(), at::kBFloat16);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(grad[0].view(-1)[i].item<float>(), kGradW[i]);
+  EXPECT_EQ(grad[1].abs().sum().item<float>(), 0.0f);
+}
+
 TEST(TorchScriptObjective, DrivesAHardFrankWolfeStepThroughTheCApi) {
   Fixture f("ts_capi");
   // member 0 lies along -dL/dW (descent), member 1 along +dL/dW: the LMO must pick member 0

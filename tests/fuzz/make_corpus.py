@@ -121,7 +121,7 @@ def state_seeds():
                 "lambdas": lambdas, "leaves_hull": False}
 
     def state(**changes):
-        s = {"version": 1, "library": "0.2.1",
+        s = {"version": 1, "library": "0.3.0",
              "base": {"path": "base.safetensors", "identity": "504:410ebc3f8df0b151:0"},
              "pool": [{"path": "m0.safetensors", "identity": "504:1:2"},
                       {"path": "m1.safetensors", "identity": "504:3:4"}],

@@ -55,7 +55,7 @@ pub use torchscript::{ObjectiveTerm, TorchScriptObjective};
 /// The raw declarations, for what this crate does not wrap.
 pub use fwmerge_sys as sys;
 
-/// The library's version string ("0.2.1").
+/// The library's version string ("0.3.0").
 pub fn version() -> &'static str {
     // SAFETY: fw_version returns a NUL-terminated string in static storage.
     unsafe { std::ffi::CStr::from_ptr(sys::fw_version()) }

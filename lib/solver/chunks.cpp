@@ -1,0 +1,153 @@
+#include "solver/chunks.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+
+#include "solver/dot_kernels.h"
+
+namespace fw {
+namespace {
+
+// Reads chunks of one source tensor as fp32 on a device. Streaming checkpoints are read range by
+// range into a reused host buffer; others (adapters, in-memory start points) are loaded whole once.
+class ChunkReader {
+ public:
+  ChunkReader(const Source &source, const std::string &name, const at::Device &device)
+      : source_(source), name_(name), device_(device) {
+    if (source.resident.defined()) {
+      flat_ = source.resident.reshape(-1);
+    } else if (!source.checkpoint->streams_ranges()) {
+      flat_ = source.checkpoint->load_f32(name).reshape(-1);
+    }
+  }
+  at::Tensor read(int64_t begin, int64_t end) {
+    if (flat_.defined()) return flat_.slice(0, begin, end).to(device_, at::kFloat);
+    if (!buffer_.defined() || buffer_.numel() < end - begin)
+      buffer_ = at::empty({end - begin}, at::kFloat);
+    at::Tensor x = buffer_.slice(0, 0, end - begin);
+    source_.checkpoint->read_f32_range(name_, begin, end, x);
+    return x.to(device_);  // no copy on the CPU
+  }
+
+ private:
+  const Source &source_;
+  const std::string &name_;
+  at::Device device_;
+  at::Tensor flat_, buffer_;
+};
+
+}  // namespace
+
+at::Tensor map_chunks(const at::Tensor &theta, const std::vector<Source> &sources,
+                      const std::string &name, int64_t chunk, const Placement &p, const ChunkFn &fn,
+                      const std::function<void()> &poll) {
+  const int64_t numel = theta.numel();
+  if (chunk <= 0) chunk = std::max<int64_t>(numel, 1);
+  std::vector<ChunkReader> readers;
+  readers.reserve(sources.size());
+  for (const Source &s : sources) readers.emplace_back(s, name, theta.device());
+  const at::Tensor flat_theta = theta.reshape(-1);
+  at::Tensor out = at::empty(theta.sizes(), p.options().device(theta.device()));
+  at::Tensor flat_out = out.view(-1);
+  std::vector<at::Tensor> chunks(sources.size());
+  for (int64_t begin = 0; begin < numel; begin += chunk) {
+    poll();
+    const int64_t end = std::min(numel, begin + chunk);
+    for (size_t j = 0; j < readers.size(); ++j) chunks[j] = readers[j].read(begin, end);
+    const at::Tensor result = fn(flat_theta.slice(0, begin, end).to(at::kFloat), chunks);
+    flat_out.slice(0, begin, end).copy_(result);
+  }
+  return out;
+}
+
+namespace {
+
+bool raw_dtype_of(const at::Tensor &t, DType *out) {
+  switch (t.scalar_type()) {
+    case at::kFloat:
+      *out = DType::F32;
+      return true;
+    case at::kBFloat16:
+      *out = DType::BF16;
+      return true;
+    case at::kHalf:
+      *out = DType::F16;
+      return true;
+    default:
+      return false;
+  }
+}
+
+// dot_f32 of contiguous host tensors through the fused kernels: no fp32 copies of whole tensors
+// (a bf16 theta and gradient would otherwise allocate two model-sized conversions per LMO).
+bool dot_host(const at::Tensor &a, const at::Tensor &b, double *out) {
+  DType da, db;
+  if (!a.device().is_cpu() || !b.device().is_cpu() || !a.is_contiguous() || !b.is_contiguous() ||
+      !raw_dtype_of(a, &da) || !raw_dtype_of(b, &db) || a.numel() != b.numel())
+    return false;
+  const int64_t n = a.numel();
+  // Fixed chunks summed in chunk order: the same bits for any thread count. The chunks are split
+  // over the intra-op threads (theta_t's and the gradient's products run once per LMO pass).
+  constexpr int64_t kChunk = 64 * kDotBlock;
+  const int64_t n_chunks = (n + kChunk - 1) / kChunk;
+  std::vector<double> sums(static_cast<size_t>(n_chunks), 0.0);
+  const auto *pa = static_cast<const uint8_t *>(a.data_ptr());
+  const auto *pb = static_cast<const uint8_t *>(b.data_ptr());
+  const int64_t ia = a.element_size(), ib = b.element_size();
+  at::parallel_for(0, n_chunks, 1, [&](int64_t first, int64_t last) {
+    std::vector<float> buffer;
+    for (int64_t c = first; c < last; ++c) {
+      const int64_t begin = c * kChunk, len = std::min(n - begin, kChunk);
+      if (da == DType::F32) {
+        sums[c] =
+            dot_raw(reinterpret_cast<const float *>(pa + begin * ia), pb + begin * ib, db, len);
+      } else if (db == DType::F32) {
+        sums[c] =
+            dot_raw(reinterpret_cast<const float *>(pb + begin * ib), pa + begin * ia, da, len);
+      } else {
+        // Both 16-bit: this chunk of a converted into a small buffer.
+        buffer.resize(static_cast<size_t>(len));
+        to_f32_raw(pa + begin * ia, da, len, buffer.data());
+        sums[c] = dot_raw(buffer.data(), pb + begin * ib, db, len);
+      }
+    }
+  });
+  double sum = 0;
+  for (double v : sums) sum += v;
+  *out = sum;
+  return true;
+}
+
+}  // namespace
+
+double dot_f32(const at::Tensor &a, const at::Tensor &b) {
+  double host = 0;
+  if (dot_host(a, b, &host)) return host;
+  const at::Tensor fa = a.reshape(-1), fb = b.reshape(-1);
+  const int64_t numel = fa.numel();
+  double sum = 0;
+  // One chunk for tensors up to kUpdateChunk: exactly at::dot of the fp32 tensors.
+  for (int64_t begin = 0; begin < numel; begin += kUpdateChunk) {
+    const int64_t end = std::min(numel, begin + kUpdateChunk);
+    sum += at::dot(fa.slice(0, begin, end).to(at::kFloat), fb.slice(0, begin, end).to(at::kFloat))
+               .item<double>();
+  }
+  return sum;
+}
+
+double dot_source(const at::Tensor &a, const Source &source, const std::string &name,
+                  const std::function<void()> &poll) {
+  const at::Tensor fa = a.reshape(-1);
+  const int64_t numel = fa.numel();
+  ChunkReader reader(source, name, a.device());
+  double sum = 0;
+  for (int64_t begin = 0; begin < numel; begin += kUpdateChunk) {
+    poll();
+    const int64_t end = std::min(numel, begin + kUpdateChunk);
+    sum += at::dot(fa.slice(0, begin, end).to(at::kFloat), reader.read(begin, end)).item<double>();
+  }
+  return sum;
+}
+
+}  // namespace fw

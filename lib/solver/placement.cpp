@@ -1,0 +1,62 @@
+#include "solver/placement.h"
+
+#include <torch/cuda.h>
+
+#include <string>
+
+#include "util/error.h"
+
+namespace fw {
+
+bool torch_has_cuda() {
+#if defined(FWMERGE_TORCH_CUDA)
+  return true;
+#else
+  return false;
+#endif
+}
+
+int cuda_device_count() {
+  // torch::cuda::device_count() answers 0 on a CPU-only LibTorch and when no driver or device is
+  // present; it never throws.
+  return torch_has_cuda() ? static_cast<int>(torch::cuda::device_count()) : 0;
+}
+
+Placement placement_of(const fw_params &params) {
+  Placement p;
+  switch (params.work_dtype) {
+    case FW_DTYPE_DEFAULT:
+    case FW_DTYPE_F32:
+      p.dtype = at::kFloat;
+      break;
+    case FW_DTYPE_BF16:
+      p.dtype = at::kBFloat16;
+      break;
+    case FW_DTYPE_F16:
+      p.dtype = at::kHalf;
+      break;
+  }
+  if (params.device == FW_DEVICE_CPU) return p;
+  if (!torch_has_cuda())
+    fail(FW_ERR_UNSUPPORTED,
+         "params: device FW_DEVICE_CUDA, but this fwmerge was built against a LibTorch without "
+         "CUDA (build it against a CUDA LibTorch, e.g. a pip torch, to merge on a GPU)");
+  const int count = cuda_device_count();
+  if (count == 0)
+    fail(FW_ERR_UNSUPPORTED,
+         "params: device FW_DEVICE_CUDA, but no CUDA device is visible to this process (driver, "
+         "CUDA_VISIBLE_DEVICES)");
+  if (params.device_index >= count)
+    fail(FW_ERR_INVALID_ARGUMENT, "params: CUDA device_index " +
+                                      std::to_string(params.device_index) + " does not exist (" +
+                                      std::to_string(count) + " device" + (count == 1 ? "" : "s") +
+                                      " visible: 0.." + std::to_string(count - 1) + ")");
+  p.device = at::Device(at::kCUDA, static_cast<at::DeviceIndex>(params.device_index));
+  return p;
+}
+
+at::Tensor to_placement(const at::Tensor &t, const Placement &p) {
+  return t.to(p.options());  // at::Tensor::to returns `t` itself when nothing changes
+}
+
+}  // namespace fw

@@ -1,0 +1,33 @@
+// Where and in which precision the solver keeps its model-sized tensors (fw_params.device,
+// work_dtype): the one place that turns params into tensor options and checks that the device
+// exists. Arithmetic that must not lose precision (inner products, merge functions) converts
+// chunks to fp32 itself; Placement only says where the resident copies live.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include "fwmerge.h"
+
+namespace fw {
+
+struct Placement {
+  at::Device device = at::Device(at::kCPU);
+  at::ScalarType dtype = at::kFloat;
+
+  at::TensorOptions options() const { return at::TensorOptions().device(device).dtype(dtype); }
+  bool on_cpu() const { return device.is_cpu(); }
+};
+
+// The placement params ask for. Throws FW_ERR_UNSUPPORTED for CUDA on a LibTorch without CUDA or
+// with no CUDA device visible, FW_ERR_INVALID_ARGUMENT for an ordinal that does not exist.
+Placement placement_of(const fw_params &params);
+
+// Whether the LibTorch this library was built against has CUDA (compile time) and how many CUDA
+// devices it sees now (0 without CUDA).
+bool torch_has_cuda();
+int cuda_device_count();
+
+// A tensor in the given placement: `t` itself when it already is there (no copy), else a copy.
+at::Tensor to_placement(const at::Tensor &t, const Placement &p);
+
+}  // namespace fw
