@@ -257,7 +257,7 @@ Results child_write(const Options &o) {
 class ConstantTarget : public fw::Evaluator {
  public:
   double evaluate(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad) override {
-    constexpr int64_t kSlice = int64_t{1} << 20;
+    constexpr int64_t kSlice = int64_t{1} << 17;  // 512 KiB temporaries: below the mmap threshold
     double loss = 0;
     for (size_t t = 0; t < point.size(); ++t) {
       const at::Tensor p = point[t].reshape(-1);

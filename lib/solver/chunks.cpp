@@ -26,7 +26,15 @@ class ChunkReader {
     if (!buffer_.defined() || buffer_.numel() < end - begin)
       buffer_ = at::empty({end - begin}, at::kFloat);
     at::Tensor x = buffer_.slice(0, 0, end - begin);
-    source_.checkpoint->read_f32_range(name_, begin, end, x);
+    const TensorMeta *meta = source_.checkpoint->find(name_);
+    if (meta != nullptr && dot_raw_supported(meta->dtype)) {
+      // The file's bytes into a reused buffer, converted in place of a per-chunk tensor.
+      raw_.resize(static_cast<size_t>(end - begin));
+      source_.checkpoint->read_raw_range(name_, begin, end, raw_.data());
+      to_f32_raw(raw_.data(), meta->dtype, end - begin, x.data_ptr<float>());
+    } else {
+      source_.checkpoint->read_f32_range(name_, begin, end, x);
+    }
     return x.to(device_);  // no copy on the CPU
   }
 
@@ -35,6 +43,7 @@ class ChunkReader {
   const std::string &name_;
   at::Device device_;
   at::Tensor flat_, buffer_;
+  std::vector<float> raw_;  // file bytes of one chunk (float-typed: aligned for any dtype)
 };
 
 }  // namespace
