@@ -1,5 +1,5 @@
 // The linear minimization oracle (eq. 7): scores <grad, theta_i> per vertex and block, computed by
-// streaming the vertices' tensors chunk by chunk and releasing their pages right after use:
+// streaming the vertices' tensors chunk by chunk through a few reused buffers (pread, no mapping):
 // resident memory does not depend on the pool size. On a GPU the chunks go through pinned host
 // buffers (lib/solver/device_stream.h).
 #include <ATen/Parallel.h>

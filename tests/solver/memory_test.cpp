@@ -10,6 +10,13 @@
 namespace {
 
 TEST(Memory, PeakRssDoesNotGrowWithThePoolSize) {
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan keeps freed blocks in a quarantine (256 MiB by default) to catch use after free, so the
+  // peak measures how many bytes went through it, not what the library holds: 0.3.0 measured
+  // 615 -> 705 MiB for n = 2 -> 16 with the quarantine, 309.8 -> 311.7 MiB with
+  // ASAN_OPTIONS=quarantine_size_mb=0. The Release run checks the claim.
+  GTEST_SKIP() << "ASan's quarantine dominates the peak RSS";
+#endif
   const std::string dir = fwtest::temp_dir("memory");
   const int64_t numel = 1 << 20;  // 4 tensors x 4 MiB = 16 MiB per checkpoint
   auto write_member = [&](const std::string &file, float value) {
