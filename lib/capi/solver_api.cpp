@@ -6,32 +6,20 @@
 #include "capi/guard.h"
 #include "capi/handle.h"
 #include "capi/versioned.h"
+#include "io/dtype.h"
 #include "solver/host_views.h"
 #include "util/error.h"
 
 namespace fw::capi {
-
-namespace {
-
-fw_dtype public_dtype(at::ScalarType type) {
-  switch (type) {
-    case at::kBFloat16:
-      return FW_DTYPE_BF16;
-    case at::kHalf:
-      return FW_DTYPE_F16;
-    default:
-      return FW_DTYPE_F32;  // the solver keeps nothing else (lib/solver/placement.h)
-  }
-}
-
-}  // namespace
 
 std::vector<fw_tensor> make_views(const std::vector<TensorMeta> &metas,
                                   const std::vector<at::Tensor> &tensors) {
   std::vector<fw_tensor> views(metas.size());  // value-initialized: reserved words are zero
   for (size_t t = 0; t < metas.size(); ++t) {
     views[t].name = metas[t].name.c_str();
-    views[t].dtype = public_dtype(tensors[t].scalar_type());
+    DType dtype = DType::F32;  // the solver keeps F32, F16 or BF16 only (solver/placement.h)
+    from_scalar_type(tensors[t].scalar_type(), &dtype);
+    views[t].dtype = to_public(dtype);
     views[t].device = tensors[t].is_cuda() ? FW_DEVICE_CUDA : FW_DEVICE_CPU;
     views[t].device_index = tensors[t].is_cuda() ? tensors[t].device().index() : 0;
     views[t].ndim = static_cast<int32_t>(metas[t].shape.size());

@@ -93,6 +93,22 @@ DType from_public(fw_dtype dtype) {
   }
 }
 
+bool from_scalar_type(at::ScalarType type, DType *out) {
+  switch (type) {
+    case at::kFloat:
+      *out = DType::F32;
+      return true;
+    case at::kHalf:
+      *out = DType::F16;
+      return true;
+    case at::kBFloat16:
+      *out = DType::BF16;
+      return true;
+    default:
+      return false;
+  }
+}
+
 fw_dtype to_public(DType dtype) {
   switch (dtype) {
     case DType::F32:

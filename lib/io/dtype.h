@@ -43,7 +43,9 @@ int dtype_bits(DType dtype);
 // Floating types the solver merges (F32, F16, BF16).
 bool is_mergeable(DType dtype);
 at::ScalarType to_scalar_type(DType dtype);  // only for mergeable dtypes
-DType from_public(fw_dtype dtype);           // FW_DTYPE_F32/F16/BF16
-fw_dtype to_public(DType dtype);             // mergeable dtypes only
+// The mergeable dtype of a tensor type; false for other types (out untouched).
+bool from_scalar_type(at::ScalarType type, DType *out);
+DType from_public(fw_dtype dtype);  // FW_DTYPE_F32/F16/BF16
+fw_dtype to_public(DType dtype);    // mergeable dtypes only
 
 }  // namespace fw

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "io/dtype.h"
 #include "util/error.h"
 
 namespace fw {
@@ -24,18 +25,9 @@ int cuda_device_count() {
 
 Placement placement_of(const fw_params &params) {
   Placement p;
-  switch (params.work_dtype) {
-    case FW_DTYPE_DEFAULT:
-    case FW_DTYPE_F32:
-      p.dtype = at::kFloat;
-      break;
-    case FW_DTYPE_BF16:
-      p.dtype = at::kBFloat16;
-      break;
-    case FW_DTYPE_F16:
-      p.dtype = at::kHalf;
-      break;
-  }
+  // validate_params has checked the value; FW_DTYPE_DEFAULT means F32.
+  p.dtype = to_scalar_type(
+      from_public(params.work_dtype == FW_DTYPE_DEFAULT ? FW_DTYPE_F32 : params.work_dtype));
   if (params.device == FW_DEVICE_CPU) return p;
   if (!torch_has_cuda())
     fail(FW_ERR_UNSUPPORTED,
