@@ -19,6 +19,9 @@ class ChunkReader {
       flat_ = source.resident.reshape(-1);
     } else if (!source.checkpoint->streams_ranges()) {
       flat_ = source.checkpoint->load_f32(name).reshape(-1);
+    } else if (const TensorMeta *meta = source.checkpoint->find(name)) {
+      raw_ok_ = dot_raw_supported(meta->dtype);
+      raw_dtype_ = meta->dtype;
     }
   }
   at::Tensor read(int64_t begin, int64_t end) {
@@ -26,12 +29,11 @@ class ChunkReader {
     if (!buffer_.defined() || buffer_.numel() < end - begin)
       buffer_ = at::empty({end - begin}, at::kFloat);
     at::Tensor x = buffer_.slice(0, 0, end - begin);
-    const TensorMeta *meta = source_.checkpoint->find(name_);
-    if (meta != nullptr && dot_raw_supported(meta->dtype)) {
+    if (raw_ok_) {
       // The file's bytes into a reused buffer, converted in place of a per-chunk tensor.
       raw_.resize(static_cast<size_t>(end - begin));
       source_.checkpoint->read_raw_range(name_, begin, end, raw_.data());
-      to_f32_raw(raw_.data(), meta->dtype, end - begin, x.data_ptr<float>());
+      to_f32_raw(raw_.data(), raw_dtype_, end - begin, x.data_ptr<float>());
     } else {
       source_.checkpoint->read_f32_range(name_, begin, end, x);
     }
@@ -44,6 +46,8 @@ class ChunkReader {
   at::Device device_;
   at::Tensor flat_, buffer_;
   std::vector<float> raw_;  // file bytes of one chunk (float-typed: aligned for any dtype)
+  bool raw_ok_ = false;     // streamed in a dtype the fused conversion takes (raw_dtype_)
+  DType raw_dtype_ = DType::F32;
 };
 
 }  // namespace
@@ -72,28 +76,13 @@ at::Tensor map_chunks(const at::Tensor &theta, const std::vector<Source> &source
 
 namespace {
 
-bool raw_dtype_of(const at::Tensor &t, DType *out) {
-  switch (t.scalar_type()) {
-    case at::kFloat:
-      *out = DType::F32;
-      return true;
-    case at::kBFloat16:
-      *out = DType::BF16;
-      return true;
-    case at::kHalf:
-      *out = DType::F16;
-      return true;
-    default:
-      return false;
-  }
-}
-
 // dot_f32 of contiguous host tensors through the fused kernels: no fp32 copies of whole tensors
 // (a bf16 theta and gradient would otherwise allocate two model-sized conversions per LMO).
 bool dot_host(const at::Tensor &a, const at::Tensor &b, double *out) {
   DType da, db;
   if (!a.device().is_cpu() || !b.device().is_cpu() || !a.is_contiguous() || !b.is_contiguous() ||
-      !raw_dtype_of(a, &da) || !raw_dtype_of(b, &db) || a.numel() != b.numel())
+      !from_scalar_type(a.scalar_type(), &da) || !from_scalar_type(b.scalar_type(), &db) ||
+      a.numel() != b.numel())
     return false;
   const int64_t n = a.numel();
   // Fixed chunks summed in chunk order: the same bits for any thread count. The chunks are split

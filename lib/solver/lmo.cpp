@@ -75,6 +75,12 @@ Solver::LmoScores Solver::lmo_pass(const std::vector<at::Tensor> &grad,
     const int64_t numel = device ? 0 : metas[t].numel;
     const int64_t n_chunks = (numel + kChunk - 1) / kChunk;
     const bool g_f32 = g.scalar_type() == at::kFloat && g.is_contiguous();
+    // Per vertex, once per tensor: its file dtype when the fused kernels take it, else nullptr.
+    std::vector<const DType *> raw_dtype(verts.size(), nullptr);
+    for (size_t v = 0; v < verts.size(); ++v) {
+      const TensorMeta *meta = verts[v].checkpoint->find(name);
+      if (meta != nullptr && dot_raw_supported(meta->dtype)) raw_dtype[v] = &meta->dtype;
+    }
     std::atomic<bool> stop{false}, incomplete{false};
     std::exception_ptr stopped;  // the caller's poll_abort() exception
     for (auto &p : partial) std::fill(p.begin(), p.end(), 0.0);
@@ -115,11 +121,10 @@ Solver::LmoScores Solver::lmo_pass(const std::vector<at::Tensor> &grad,
           for (size_t v = 0; v < verts.size(); ++v) {
             const Checkpoint &ckpt = *verts[v].checkpoint;
             if (!ckpt.streams_ranges()) continue;
-            const TensorMeta *meta = ckpt.find(name);
-            if (meta != nullptr && dot_raw_supported(meta->dtype)) {
+            if (const DType *dtype = raw_dtype[v]) {
               ckpt.read_raw_range(name, begin, end, raw);
-              acc[v] += dot_raw(g_data, raw, meta->dtype, end - begin);
-              if (cosine) acc_sq[v] += sq_norm_raw(raw, meta->dtype, end - begin);
+              acc[v] += dot_raw(g_data, raw, *dtype, end - begin);
+              if (cosine) acc_sq[v] += sq_norm_raw(raw, *dtype, end - begin);
               continue;
             }
             ckpt.read_f32_range(name, begin, end, x);
