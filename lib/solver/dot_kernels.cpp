@@ -29,55 +29,37 @@ inline float bf16_to_f32(uint16_t h) {
   return f;
 }
 
-// One block (n <= kDotBlock) of sum g[i] * x[i].
-FW_SIMD_CLONES double block_dot_f32(const float *g, const float *x, int64_t n) {
+// sum_i term(i) over one block (n <= kDotBlock) in the lanes above. Inlined into each cloned
+// kernel below, so every clone vectorizes it for its own target.
+template <typename Term>
+__attribute__((always_inline)) inline double lane_sum(int64_t n, Term term) {
   float acc[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) acc[j] += g[i + j] * x[i + j];
-  for (int j = 0; i < n; ++i, ++j) acc[j] += g[i] * x[i];
+    for (int j = 0; j < kLanes; ++j) acc[j] += term(i + j);
+  for (int j = 0; i < n; ++i, ++j) acc[j] += term(i);
   double s = 0;
   for (float a : acc) s += a;
   return s;
+}
+
+FW_SIMD_CLONES double block_dot_f32(const float *g, const float *x, int64_t n) {
+  return lane_sum(n, [=](int64_t i) { return g[i] * x[i]; });
 }
 
 FW_SIMD_CLONES double block_dot_bf16(const float *g, const uint16_t *x, int64_t n) {
-  float acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) acc[j] += g[i + j] * bf16_to_f32(x[i + j]);
-  for (int j = 0; i < n; ++i, ++j) acc[j] += g[i] * bf16_to_f32(x[i]);
-  double s = 0;
-  for (float a : acc) s += a;
-  return s;
+  return lane_sum(n, [=](int64_t i) { return g[i] * bf16_to_f32(x[i]); });
 }
 
 FW_SIMD_CLONES double block_sq_f32(const float *x, int64_t n) {
-  float acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) acc[j] += x[i + j] * x[i + j];
-  for (int j = 0; i < n; ++i, ++j) acc[j] += x[i] * x[i];
-  double s = 0;
-  for (float a : acc) s += a;
-  return s;
+  return lane_sum(n, [=](int64_t i) { return x[i] * x[i]; });
 }
 
 FW_SIMD_CLONES double block_sq_bf16(const uint16_t *x, int64_t n) {
-  float acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) {
-      const float v = bf16_to_f32(x[i + j]);
-      acc[j] += v * v;
-    }
-  for (int j = 0; i < n; ++i, ++j) {
+  return lane_sum(n, [=](int64_t i) {
     const float v = bf16_to_f32(x[i]);
-    acc[j] += v * v;
-  }
-  double s = 0;
-  for (float a : acc) s += a;
-  return s;
+    return v * v;
+  });
 }
 
 FW_SIMD_CLONES void convert_bf16(const uint16_t *x, int64_t n, float *dst) {
