@@ -7,10 +7,7 @@
 // allocations cannot mask another's; all figures and ratios are printed by one run.
 #include <ATen/Parallel.h>
 #include <fcntl.h>
-#include <spawn.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -24,9 +21,8 @@
 #include "io/safetensors_writer.h"
 #include "solver/evaluator.h"
 #include "solver/solver.h"
+#include "spawn_self.h"
 #include "util/malloc_tuning.h"
-
-extern char **environ;
 
 namespace {
 
@@ -161,22 +157,12 @@ int child_throughput(const Options &o, int n) {
 
 // Runs this binary with extra arguments; returns the child's peak RSS in MiB.
 double run_child(const std::vector<std::string> &args) {
-  std::vector<char *> argv;
-  for (const std::string &a : args) argv.push_back(const_cast<char *>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid;
-  if (posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), environ) != 0) {
-    std::perror("posix_spawn");
-    std::exit(1);
-  }
-  int status = 0;
-  struct rusage usage;
-  wait4(pid, &status, 0, &usage);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  const bench::ChildExit e = bench::spawn_self(args);
+  if (!e.ok) {
     std::fprintf(stderr, "child failed\n");
     std::exit(1);
   }
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB -> MiB
+  return e.peak_rss_kib / 1024.0;  // KiB -> MiB
 }
 
 }  // namespace

@@ -12,11 +12,8 @@
 // 4x fewer parameters) for a run of minutes.
 #include <ATen/Parallel.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,9 +35,8 @@
 #include "solver/evaluator.h"
 #include "solver/placement.h"
 #include "solver/solver.h"
+#include "spawn_self.h"
 #include "util/malloc_tuning.h"
-
-extern char **environ;
 
 namespace {
 
@@ -534,27 +530,17 @@ ChildRun run_child(const Options &o, const std::vector<std::string> &extra) {
       std::to_string(o.steps), "--result", result};
   if (o.quick) args.push_back("--quick");
   args.insert(args.end(), extra.begin(), extra.end());
-  std::vector<char *> argv;
-  for (const std::string &a : args) argv.push_back(const_cast<char *>(a.c_str()));
-  argv.push_back(nullptr);
   const auto start = std::chrono::steady_clock::now();
-  pid_t pid;
-  if (posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), environ) != 0) {
-    std::perror("posix_spawn");
-    std::exit(1);
-  }
-  int status = 0;
-  struct rusage usage;
-  wait4(pid, &status, 0, &usage);
+  const bench::ChildExit e = bench::spawn_self(args);
   ChildRun run;
   run.wall_s = seconds_since(start);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (!e.ok) {
     std::string what;
     for (const std::string &e : extra) what += " " + e;
     std::fprintf(stderr, "fw_bench_scale: child failed:%s\n", what.c_str());
     std::exit(1);
   }
-  run.peak_rss = static_cast<double>(usage.ru_maxrss) * 1024.0;  // KiB
+  run.peak_rss = e.peak_rss_kib * 1024.0;  // KiB
   run.results = read_results(result);
   std::remove(result.c_str());
   const auto own = run.results.find("own_peak_rss");
