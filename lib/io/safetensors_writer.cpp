@@ -90,7 +90,7 @@ std::string shape_text(const std::vector<int64_t> &shape) {
   return out + "]";
 }
 
-void check_tensor(const OutTensor &t) {
+void check_tensor(const OutTensor &t, bool streamed) {
   const std::string what = "tensor \"" + t.name + "\"";
   if (t.name == "__metadata__")
     fail(FW_ERR_INVALID_ARGUMENT, "a tensor cannot be named __metadata__");
@@ -109,15 +109,18 @@ void check_tensor(const OutTensor &t) {
     fail(FW_ERR_INVALID_ARGUMENT, what + ": " + std::to_string(t.nbytes) + " bytes do not hold " +
                                       dtype_name(t.dtype) + " " + shape_text(t.shape));
   }
-  if (t.nbytes > 0 && t.data == nullptr) fail(FW_ERR_INVALID_ARGUMENT, what + " has no data");
+  if (!streamed && t.nbytes > 0 && t.data == nullptr)
+    fail(FW_ERR_INVALID_ARGUMENT, what + " has no data");
 }
 
 // Validates and returns the tensors in file order.
-std::vector<const OutTensor *> file_order(const std::vector<OutTensor> &tensors) {
+std::vector<const OutTensor *> file_order(const std::vector<const OutTensor *> &tensors,
+                                          bool streamed) {
   std::vector<const OutTensor *> order;
   std::set<std::string> names;
-  for (const OutTensor &t : tensors) {
-    check_tensor(t);
+  for (const OutTensor *p : tensors) {
+    const OutTensor &t = *p;
+    check_tensor(t, streamed);
     if (!names.insert(t.name).second) {
       fail(FW_ERR_INVALID_ARGUMENT, "tensor name \"" + t.name + "\" appears twice");
     }
@@ -157,23 +160,56 @@ std::string build_header(const std::vector<const OutTensor *> &order,
   return header;
 }
 
-// Writes the whole file into `out` (not yet committed).
-void write_contents(TempFile &out, const std::vector<OutTensor> &tensors,
-                    const std::map<std::string, std::string> &metadata, const Poll &stop) {
-  const std::vector<const OutTensor *> order = file_order(tensors);
+std::vector<const OutTensor *> pointers(const std::vector<OutTensor> &tensors) {
+  std::vector<const OutTensor *> out;
+  for (const OutTensor &t : tensors) out.push_back(&t);
+  return out;
+}
+
+// The producer of in-memory tensors: their data in 64 MiB pieces, so that a stop request is
+// honoured within one piece even for a GB-sized tensor.
+TensorProducer from_memory(const std::vector<OutTensor> &tensors) {
+  return [&tensors](size_t index, const ByteEmitter &emit) {
+    constexpr uint64_t kPiece = uint64_t{64} << 20;
+    const OutTensor &t = tensors[index];
+    for (uint64_t done = 0; done < t.nbytes; done += kPiece)
+      emit(static_cast<const char *>(t.data) + done, std::min(kPiece, t.nbytes - done));
+  };
+}
+
+// Writes the whole file into `out` (not yet committed). `tensors` point into `all`, whose
+// positions are the producer's indices.
+void write_contents(TempFile &out, const std::vector<const OutTensor *> &tensors,
+                    const std::vector<OutTensor> &all,
+                    const std::map<std::string, std::string> &metadata,
+                    const TensorProducer &produce, const Poll &stop) {
+  const std::vector<const OutTensor *> order = file_order(tensors, true);
   const std::string header = build_header(order, metadata);
   uint8_t len[8];
   uint64_t n = header.size();
   for (int i = 0; i < 8; ++i, n >>= 8) len[i] = static_cast<uint8_t>(n & 0xFF);
   out.write(len, sizeof(len));
   out.write(header.data(), header.size());
-  // In chunks, so that a stop request is honoured within one chunk even for a GB-sized tensor.
-  constexpr uint64_t kChunk = uint64_t{64} << 20;
+  constexpr uint64_t kPollEvery = uint64_t{64} << 20;
   for (const OutTensor *t : order) {
-    for (uint64_t done = 0; done < t->nbytes; done += kChunk) {
-      poll(stop);
-      out.write(static_cast<const char *>(t->data) + done, std::min(kChunk, t->nbytes - done));
-    }
+    poll(stop);
+    uint64_t written = 0, since_poll = 0;
+    produce(static_cast<size_t>(t - all.data()), [&](const void *data, size_t size) {
+      if (size > t->nbytes - written)
+        fail(FW_ERR_INTERNAL, "tensor \"" + t->name + "\": producer wrote more than " +
+                                  std::to_string(t->nbytes) + " bytes");
+      out.write(data, size);
+      written += size;
+      since_poll += size;
+      if (since_poll >= kPollEvery) {
+        since_poll = 0;
+        poll(stop);
+      }
+    });
+    if (written != t->nbytes)
+      fail(FW_ERR_INTERNAL, "tensor \"" + t->name + "\": producer wrote " +
+                                std::to_string(written) + " of " + std::to_string(t->nbytes) +
+                                " bytes");
   }
   poll(stop);
   out.finish();
@@ -259,13 +295,20 @@ void remove_old_shards(const std::string &dir, const std::set<std::string> &keep
 
 void write_safetensors(const std::string &path, const std::vector<OutTensor> &tensors,
                        const std::map<std::string, std::string> &metadata, const Poll &stop) {
-  file_order(tensors);  // argument errors before anything touches the disk
+  file_order(pointers(tensors), false);  // no data: an argument error, not a producer's
+  write_safetensors(path, tensors, metadata, from_memory(tensors), stop);
+}
+
+void write_safetensors(const std::string &path, const std::vector<OutTensor> &tensors,
+                       const std::map<std::string, std::string> &metadata,
+                       const TensorProducer &produce, const Poll &stop) {
+  file_order(pointers(tensors), true);  // argument errors before anything touches the disk
   std::string dir, name;
   split_path(path, &dir, &name);
   // Garbage first: frees the space a killed export of this target held.
   if (!name.empty()) remove_stale_temps(dir, [&](const std::string &t) { return t == name; });
   TempFile out(path);
-  write_contents(out, tensors, metadata, stop);
+  write_contents(out, pointers(tensors), tensors, metadata, produce, stop);
   out.commit();
   fsync_dir(dir);
 }
@@ -273,23 +316,29 @@ void write_safetensors(const std::string &path, const std::vector<OutTensor> &te
 void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors,
                    const std::map<std::string, std::string> &metadata, uint64_t max_shard_bytes,
                    const Poll &stop) {
+  file_order(pointers(tensors), false);
+  write_sharded(dir, tensors, metadata, max_shard_bytes, from_memory(tensors), stop);
+}
+
+void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors,
+                   const std::map<std::string, std::string> &metadata, uint64_t max_shard_bytes,
+                   const TensorProducer &produce, const Poll &stop) {
   if (max_shard_bytes == 0) fail(FW_ERR_INVALID_ARGUMENT, "max_shard_bytes must be > 0");
   if (dir.empty()) fail(FW_ERR_INVALID_ARGUMENT, "empty output folder path");
-  file_order(tensors);
+  file_order(pointers(tensors), true);
 
   // Greedy packing in name order, as Hugging Face's split_torch_state_dict_into_shards: a tensor
   // larger than the limit goes to a shard of its own, appended before the shard being filled.
-  std::vector<const OutTensor *> by_name;
-  for (const OutTensor &t : tensors) by_name.push_back(&t);
+  std::vector<const OutTensor *> by_name = pointers(tensors);
   std::sort(by_name.begin(), by_name.end(),
             [](const OutTensor *a, const OutTensor *b) { return a->name < b->name; });
-  std::vector<std::vector<OutTensor>> shards;
-  std::vector<OutTensor> current;
+  std::vector<std::vector<const OutTensor *>> shards;
+  std::vector<const OutTensor *> current;
   uint64_t current_bytes = 0, total_size = 0;
   for (const OutTensor *t : by_name) {
     total_size += t->nbytes;
     if (t->nbytes > max_shard_bytes) {
-      shards.push_back({*t});
+      shards.push_back({t});
       continue;
     }
     if (current_bytes + t->nbytes > max_shard_bytes) {
@@ -297,7 +346,7 @@ void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors
       current.clear();
       current_bytes = 0;
     }
-    current.push_back(*t);
+    current.push_back(t);
     current_bytes += t->nbytes;
   }
   if (!current.empty() || shards.empty()) shards.push_back(std::move(current));
@@ -316,9 +365,9 @@ void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors
     for (size_t i = 0; i < shards.size(); ++i) {
       const std::string name = shard_name(i, shards.size());
       new_shards.insert(name);
-      for (const OutTensor &t : shards[i]) weight_map[t.name] = name;
+      for (const OutTensor *t : shards[i]) weight_map[t->name] = name;
       files.push_back(std::make_unique<TempFile>(dir + "/" + name));
-      write_contents(*files.back(), shards[i], metadata, stop);
+      write_contents(*files.back(), shards[i], tensors, metadata, produce, stop);
     }
     nlohmann::json index = {{"metadata", {{"total_size", total_size}}}, {"weight_map", weight_map}};
     const std::string index_text = index.dump(2) + "\n";  // transformers' layout

@@ -1,7 +1,9 @@
 // Atomic safetensors writer (single file, or Hugging Face shards + index).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -15,9 +17,17 @@ struct OutTensor {
   std::string name;
   DType dtype;
   std::vector<int64_t> shape;
-  const void *data;  // nbytes little-endian bytes of `dtype`
+  const void *data;  // nbytes little-endian bytes of `dtype`; unused (may be null) with a producer
   uint64_t nbytes;
 };
+
+// Streamed output: the writer asks for each tensor's bytes when it reaches it in file order, and
+// the producer hands them over in consecutive pieces through `emit` (sizes adding up to nbytes,
+// which the writer checks: FW_ERR_INTERNAL otherwise). A merge writes each tensor chunk by chunk as
+// it computes it instead of holding the whole model. `index` is the tensor's position in the
+// vector given to the writer.
+using ByteEmitter = std::function<void(const void *data, size_t size)>;
+using TensorProducer = std::function<void(size_t index, const ByteEmitter &emit)>;
 
 // Writes one file byte-compatible with the reference implementation: header JSON with
 // "__metadata__" first, tensors ordered by dtype alignment (widest first) then name, padded with
@@ -30,6 +40,10 @@ struct OutTensor {
 void write_safetensors(const std::string &path, const std::vector<OutTensor> &tensors,
                        const std::map<std::string, std::string> &metadata,
                        const Poll &stop = Poll());
+// The same, streamed: tensors[i].data is not read, `produce` supplies the bytes.
+void write_safetensors(const std::string &path, const std::vector<OutTensor> &tensors,
+                       const std::map<std::string, std::string> &metadata,
+                       const TensorProducer &produce, const Poll &stop = Poll());
 
 // Writes `dir`/model-0000i-of-0000N.safetensors (greedy packing in name order, a tensor larger than
 // max_shard_bytes gets its own shard) and model.safetensors.index.json ({"metadata":
@@ -52,5 +66,9 @@ void write_safetensors(const std::string &path, const std::vector<OutTensor> &te
 void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors,
                    const std::map<std::string, std::string> &metadata, uint64_t max_shard_bytes,
                    const Poll &stop = Poll());
+// The same, streamed (see TensorProducer).
+void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors,
+                   const std::map<std::string, std::string> &metadata, uint64_t max_shard_bytes,
+                   const TensorProducer &produce, const Poll &stop = Poll());
 
 }  // namespace fw

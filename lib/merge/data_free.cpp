@@ -6,6 +6,7 @@
 #include "io/safetensors_writer.h"
 #include "merge/streaming.h"
 #include "util/error.h"
+#include "util/thread_scope.h"
 
 namespace fw {
 
@@ -34,21 +35,31 @@ void merge_to_file(const MergeSpec &spec, const std::string &base_path,
     pool.push_back(owned.back().get());
   }
 
-  // The output is the one model-sized buffer: the merged tensors in their export dtype.
-  std::vector<at::Tensor> outputs(base->tensors().size());
-  std::vector<OutTensor> out(base->tensors().size());
-  merge_streaming(spec, *base, pool, [&](size_t i, const TensorMeta &meta, at::Tensor merged) {
+  // Nothing model-sized is held: the writer asks for each tensor in file order and every merged
+  // chunk goes to the file as soon as it is computed, converted to the export dtype.
+  const StreamingMerge merge(spec, *base, pool);
+  const std::vector<TensorMeta> &metas = base->tensors();
+  std::vector<OutTensor> out;
+  for (const TensorMeta &meta : metas) {
     const DType out_dtype = dtype == FW_DTYPE_DEFAULT ? meta.dtype : from_public(dtype);
-    outputs[i] = merged.to(to_scalar_type(out_dtype)).contiguous();
-    out[i] = OutTensor{meta.name, out_dtype, meta.shape, outputs[i].data_ptr(),
-                       static_cast<uint64_t>(outputs[i].nbytes())};
-  });
+    const uint64_t nbytes =
+        static_cast<uint64_t>(meta.numel) * static_cast<uint64_t>(dtype_bits(out_dtype) / 8);
+    out.push_back(OutTensor{meta.name, out_dtype, meta.shape, nullptr, nbytes});
+  }
+  const TensorProducer produce = [&](size_t t, const ByteEmitter &emit) {
+    const at::ScalarType type = to_scalar_type(out[t].dtype);
+    merge.merge_tensor(t, [&](int64_t, const at::Tensor &merged) {
+      const at::Tensor bytes = merged.to(type).contiguous();
+      emit(bytes.data_ptr(), bytes.nbytes());
+    });
+  };
   const std::map<std::string, std::string> metadata = {
       {"format", "pt"}, {"fwmerge.recipe", data_free_recipe(spec, base_path, pool_paths)}};
+  ThreadScope threads(spec.threads);
   if (max_shard_bytes == 0)
-    write_safetensors(out_path, out, metadata, spec.stop);
+    write_safetensors(out_path, out, metadata, produce, spec.stop);
   else
-    write_sharded(out_path, out, metadata, max_shard_bytes, spec.stop);
+    write_sharded(out_path, out, metadata, max_shard_bytes, produce, spec.stop);
 }
 
 std::vector<std::pair<std::string, at::Tensor>> merge_to_tensors(

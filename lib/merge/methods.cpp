@@ -31,6 +31,12 @@ at::Tensor prepare_member(const MergeSpec &spec, const at::Tensor &base, const a
 
 at::Tensor combine_members(const MergeSpec &spec, const at::Tensor &base,
                            const std::vector<at::Tensor> &prepared) {
+  if (spec.method == FW_MERGE_MODEL_STOCK) return model_stock_merge(base, prepared);
+  return combine_chunk(spec, base, prepared, 0.0);
+}
+
+at::Tensor combine_chunk(const MergeSpec &spec, const at::Tensor &base,
+                         const std::vector<at::Tensor> &prepared, double model_stock_t) {
   switch (spec.method) {
     case FW_MERGE_LINEAR:
       return weighted_sum(prepared, spec.weights, spec.normalize);
@@ -43,7 +49,7 @@ at::Tensor combine_members(const MergeSpec &spec, const at::Tensor &base,
     case FW_MERGE_BREADCRUMBS_TIES:
       return base.add(ties_disjoint(prepared, spec.weights, spec.normalize), spec.scaling);
     case FW_MERGE_MODEL_STOCK:
-      return model_stock_merge(base, prepared);
+      return model_stock_combine(base, prepared, model_stock_t);
   }
   fail(FW_ERR_INVALID_ARGUMENT,
        "unknown merge method " + std::to_string(static_cast<int>(spec.method)));

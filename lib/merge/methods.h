@@ -21,6 +21,11 @@ at::Tensor prepare_member(const MergeSpec &spec, const at::Tensor &base, const a
 // The merged fp32 tensor from the base and the prepared tensors (pool order).
 at::Tensor combine_members(const MergeSpec &spec, const at::Tensor &base,
                            const std::vector<at::Tensor> &prepared);
+// The same on matching chunks of the base and the prepared tensors (every method's combine is
+// elementwise once model stock's factor t is known from the whole tensors; other methods ignore
+// it).
+at::Tensor combine_chunk(const MergeSpec &spec, const at::Tensor &base,
+                         const std::vector<at::Tensor> &prepared, double model_stock_t);
 
 // Both phases on resident tensors.
 at::Tensor merge_tensor(const MergeSpec &spec, const at::Tensor &base,

@@ -47,19 +47,24 @@ at::Tensor breadcrumbs_trim(const at::Tensor &x, double density, double beta) {
   return x.mul(mask);
 }
 
+void dare_drop_range(const float *src, float *dst, int64_t first, int64_t count, double p,
+                     uint64_t key) {
+  const float divisor = static_cast<float>(1.0 - p);
+  for (int64_t e = 0; e < count; ++e) {
+    const double u = rng::unit_double(rng::splitmix64_at(key, static_cast<uint64_t>(first + e)));
+    dst[e] = u < p ? 0.0f : src[e] / divisor;
+  }
+}
+
 at::Tensor dare_drop(const at::Tensor &x, double p, uint64_t key) {
   const at::Tensor in = x.contiguous();
   at::Tensor out = at::empty_like(in);
   const float *src = in.data_ptr<float>();
   float *dst = out.data_ptr<float>();
-  const float divisor = static_cast<float>(1.0 - p);
   // A hand loop because ATen has no counter-based generator; each element depends only on its own
   // index, so any split of the range over threads gives the same bytes.
   at::parallel_for(0, in.numel(), 1 << 14, [&](int64_t begin, int64_t end) {
-    for (int64_t e = begin; e < end; ++e) {
-      const double u = rng::unit_double(rng::splitmix64_at(key, static_cast<uint64_t>(e)));
-      dst[e] = u < p ? 0.0f : src[e] / divisor;
-    }
+    dare_drop_range(src + begin, dst + begin, begin, end - begin, p, key);
   });
   return out;
 }

@@ -28,4 +28,10 @@ at::Tensor breadcrumbs_trim(const at::Tensor &x, double density, double beta);
 // (1 - p) (in fp32, divisor rounded to float). p in [0, 1).
 at::Tensor dare_drop(const at::Tensor &x, double p, uint64_t key);
 
+// dare_drop on elements [first, first + count) of a flattened tensor, src/dst pointing at them (a
+// chunk of a streamed tensor: draws are keyed by the global index, so chunks give the same bytes).
+// Single-threaded; dst may equal src.
+void dare_drop_range(const float *src, float *dst, int64_t first, int64_t count, double p,
+                     uint64_t key);
+
 }  // namespace fw

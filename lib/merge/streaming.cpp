@@ -1,35 +1,238 @@
 #include "merge/streaming.h"
 
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "merge/counter_rng.h"
+#include "merge/magnitude_select.h"
 #include "merge/methods.h"
+#include "merge/model_stock.h"
+#include "merge/sparsify.h"
 #include "util/error.h"
 #include "util/thread_scope.h"
 
 namespace fw {
 
-void merge_streaming(const MergeSpec &spec, const Checkpoint &base,
-                     const std::vector<const Checkpoint *> &pool, const MergedSink &sink) {
+namespace {
+
+// One tensor of one checkpoint, read by element ranges: pread of the file's own dtype converted
+// to fp32, or, for checkpoints that compute their tensors (adapters), the whole tensor once.
+class RangeReader {
+ public:
+  RangeReader(const Checkpoint &c, const TensorMeta &meta) : c_(c), name_(meta.name) {
+    if (!c.streams_ranges()) whole_ = c.load_f32(meta.name).reshape(-1);
+  }
+  void read(int64_t begin, int64_t end, at::Tensor &out) const {
+    if (whole_.defined())
+      out.copy_(whole_.slice(0, begin, end));
+    else
+      c_.read_f32_range(name_, begin, end, out);
+  }
+
+ private:
+  const Checkpoint &c_;
+  std::string name_;
+  at::Tensor whole_;
+};
+
+bool trims_by_magnitude(fw_merge_method m) {
+  return m == FW_MERGE_TIES || m == FW_MERGE_BREADCRUMBS || m == FW_MERGE_BREADCRUMBS_TIES;
+}
+
+bool is_dare(fw_merge_method m) { return m == FW_MERGE_DARE_LINEAR || m == FW_MERGE_DARE_TIES; }
+
+// A member's trim for one tensor: TIES keeps its k largest magnitudes (`keep`); breadcrumbs keeps
+// the `keep` largest minus the `drop` largest (sparsify.h: breadcrumbs_trim).
+struct MemberTrim {
+  std::unique_ptr<MagnitudeSelect> keep, drop;
+};
+
+MemberTrim member_trim(const MergeSpec &spec, size_t i, int64_t numel) {
+  MemberTrim trim;
+  const double density = spec.density_of(i);
+  if (spec.method == FW_MERGE_TIES) {
+    trim.keep = std::make_unique<MagnitudeSelect>(
+        std::max<int64_t>(1, fraction_count(density, numel)), numel);
+    return trim;
+  }
+  const int64_t keep =
+      std::min<int64_t>(numel, std::max<int64_t>(1, fraction_count(density, numel)));
+  const int64_t top = std::min<int64_t>(fraction_count(spec.beta_of(i), numel), numel - keep);
+  trim.keep = std::make_unique<MagnitudeSelect>(top + keep, numel);
+  trim.drop = std::make_unique<MagnitudeSelect>(top, numel);
+  return trim;
+}
+
+// Per-tensor state of a streamed merge: readers, chunk buffers and each member's selection.
+class TensorMerge {
+ public:
+  TensorMerge(const MergeSpec &spec, const Checkpoint &base,
+              const std::vector<const Checkpoint *> &pool, size_t t)
+      : spec_(spec), t_(t), meta_(base.tensors()[t]), n_(pool.size()), base_(base, meta_) {
+    for (const Checkpoint *c : pool) members_.emplace_back(*c, meta_);
+    const int64_t chunk = std::min(kMergeChunk, meta_.numel);
+    base_buf_ = at::empty({chunk}, at::kFloat);
+    for (size_t i = 0; i < n_; ++i) bufs_.push_back(at::empty({chunk}, at::kFloat));
+  }
+
+  void run(const ChunkSink &sink) {
+    if (meta_.numel == 0) return;
+    if (trims_by_magnitude(spec_.method)) select_thresholds();
+    double t_stock = 0.0;
+    if (spec_.method == FW_MERGE_MODEL_STOCK) t_stock = model_stock_factor();
+    std::vector<KeepCursor> keep, drop;
+    for (const MemberTrim &trim : trims_) {
+      keep.emplace_back(trim.keep->cut());
+      drop.emplace_back(trim.drop ? trim.drop->cut() : MagnitudeCut{false, true, 0, 0});
+    }
+    std::vector<at::Tensor> prepared(n_);
+    for_each_chunk(
+        true,
+        [&](int64_t begin, int64_t len, size_t i, float *x) {
+          if (trims_by_magnitude(spec_.method)) {
+            // x * 1 or x * 0, as sparsify's x.mul(mask): a dropped negative entry becomes -0.
+            for (int64_t e = 0; e < len; ++e) {
+              const uint32_t bits = magnitude_bits(x[e]);
+              const bool kept = keep[i].keep(bits);
+              const bool dropped = drop[i].keep(bits);
+              x[e] = x[e] * (kept && !dropped ? 1.0f : 0.0f);
+            }
+          } else if (is_dare(spec_.method)) {
+            const double p = spec_.drop_rate_of(i);
+            if (p != 0.0) dare_drop_range(x, x, begin, len, p, rng::stream_key(spec_.seed, t_, i));
+          }
+        },
+        [&](int64_t begin, int64_t len) {
+          for (size_t i = 0; i < n_; ++i) prepared[i] = bufs_[i].narrow(0, 0, len);
+          sink(begin, combine_chunk(spec_, base_buf_.narrow(0, 0, len), prepared, t_stock));
+        });
+  }
+
+ private:
+  // Reads every chunk of the base and the members in order. member_fn(begin, len, i, x) runs for
+  // each member on its chunk (x: the task vector theta_i - theta_0 in fp32, or theta_i itself for
+  // LINEAR when `linear_raw`), the members spread over threads; then chunk_fn(begin, len).
+  template <typename MemberFn, typename ChunkFn>
+  void for_each_chunk(bool linear_raw, const MemberFn &member_fn, const ChunkFn &chunk_fn) {
+    const bool raw = linear_raw && spec_.method == FW_MERGE_LINEAR;
+    for (int64_t begin = 0; begin < meta_.numel; begin += kMergeChunk) {
+      const int64_t end = std::min(meta_.numel, begin + kMergeChunk);
+      const int64_t len = end - begin;
+      poll(spec_.stop);
+      at::Tensor b = base_buf_.narrow(0, 0, len);
+      base_.read(begin, end, b);
+      const float *pb = base_buf_.data_ptr<float>();
+      at::parallel_for(0, static_cast<int64_t>(n_), 1, [&](int64_t first, int64_t last) {
+        for (int64_t m = first; m < last; ++m) {
+          const size_t i = static_cast<size_t>(m);
+          at::Tensor buf = bufs_[i].narrow(0, 0, len);
+          members_[i].read(begin, end, buf);
+          float *x = bufs_[i].data_ptr<float>();
+          // theta_i - theta_0 in fp32, as the whole-tensor path's member.sub(base).
+          if (!raw)
+            for (int64_t e = 0; e < len; ++e) x[e] = x[e] - pb[e];
+          member_fn(begin, len, i, x);
+        }
+      });
+      chunk_fn(begin, len);
+    }
+  }
+
+  void select_thresholds() {
+    for (size_t i = 0; i < n_; ++i) trims_.push_back(member_trim(spec_, i, meta_.numel));
+    auto needs = [&](const std::unique_ptr<MagnitudeSelect> &s) { return s && s->needs_passes(); };
+    bool any = false;
+    for (const MemberTrim &trim : trims_) any = any || needs(trim.keep) || needs(trim.drop);
+    if (!any) return;
+    const auto nothing = [](int64_t, int64_t) {};
+    for_each_chunk(
+        false,
+        [&](int64_t, int64_t len, size_t i, float *x) {
+          for (auto *s : {&trims_[i].keep, &trims_[i].drop})
+            if (needs(*s)) (*s)->count_high(x, len);
+        },
+        nothing);
+    for (MemberTrim &trim : trims_)
+      for (auto *s : {&trim.keep, &trim.drop})
+        if (needs(*s)) (*s)->finish_high();
+    for_each_chunk(
+        false,
+        [&](int64_t, int64_t len, size_t i, float *x) {
+          for (auto *s : {&trims_[i].keep, &trims_[i].drop})
+            if (needs(*s)) (*s)->count_low(x, len);
+        },
+        nothing);
+    for (MemberTrim &trim : trims_)
+      for (auto *s : {&trim.keep, &trim.drop})
+        if (needs(*s)) (*s)->finish_low();
+  }
+
+  // Model stock's t from the Gram matrix of the task vectors, accumulated block by block in order
+  // (deterministic_dot's sums: chunks are whole blocks).
+  double model_stock_factor() {
+    std::vector<std::pair<size_t, size_t>> pairs;
+    for (size_t i = 0; i < n_; ++i)
+      for (size_t j = i; j < n_; ++j) pairs.emplace_back(i, j);
+    std::vector<double> gram(n_ * n_, 0.0);
+    for_each_chunk(
+        false, [](int64_t, int64_t, size_t, float *) {},
+        [&](int64_t, int64_t len) {
+          at::parallel_for(
+              0, static_cast<int64_t>(pairs.size()), 1, [&](int64_t first, int64_t last) {
+                for (int64_t p = first; p < last; ++p) {
+                  const auto [i, j] = pairs[static_cast<size_t>(p)];
+                  const float *x = bufs_[i].data_ptr<float>();
+                  const float *y = bufs_[j].data_ptr<float>();
+                  for (int64_t b = 0; b < len; b += kDotBlock)
+                    gram[i * n_ + j] += block_dot(x + b, y + b, std::min(kDotBlock, len - b));
+                }
+              });
+        });
+    return model_stock_t_from_gram(gram, n_);
+  }
+
+  const MergeSpec &spec_;
+  size_t t_;
+  const TensorMeta &meta_;
+  size_t n_;
+  RangeReader base_;
+  std::vector<RangeReader> members_;
+  at::Tensor base_buf_;
+  std::vector<at::Tensor> bufs_;
+  std::vector<MemberTrim> trims_;
+};
+
+}  // namespace
+
+StreamingMerge::StreamingMerge(const MergeSpec &spec, const Checkpoint &base,
+                               const std::vector<const Checkpoint *> &pool)
+    : spec_(spec), base_(base), pool_(pool) {
   if (pool.empty()) fail(FW_ERR_INVALID_ARGUMENT, "merge: the pool is empty");
   if (spec.method == FW_MERGE_MODEL_STOCK && pool.size() < 2)
     fail(FW_ERR_INVALID_ARGUMENT, "model_stock needs at least 2 pool members, got 1");
   if (!spec.weights.empty() && spec.weights.size() != pool.size())
     fail(FW_ERR_INVALID_ARGUMENT, "merge: " + std::to_string(spec.weights.size()) +
                                       " weights for " + std::to_string(pool.size()) + " members");
+}
+
+void StreamingMerge::merge_tensor(size_t t, const ChunkSink &sink) const {
+  TensorMerge(spec_, base_, pool_, t).run(sink);
+}
+
+void merge_streaming(const MergeSpec &spec, const Checkpoint &base,
+                     const std::vector<const Checkpoint *> &pool, const MergedSink &sink) {
+  const StreamingMerge merge(spec, base, pool);
   ThreadScope threads(spec.threads);
   const std::vector<TensorMeta> &metas = base.tensors();
   for (size_t t = 0; t < metas.size(); ++t) {
-    const TensorMeta &meta = metas[t];
     poll(spec.stop);
-    const at::Tensor theta0 = base.load_f32(meta.name);
-    std::vector<at::Tensor> prepared;
-    prepared.reserve(pool.size());
-    for (size_t i = 0; i < pool.size(); ++i) {
-      if (i > 0) poll(spec.stop);
-      const at::Tensor member = pool[i]->load_f32(meta.name);
-      prepared.push_back(prepare_member(spec, theta0, member, t, i));
-    }
-    at::Tensor merged = combine_members(spec, theta0, prepared);
-    prepared.clear();
-    sink(t, meta, std::move(merged));
+    at::Tensor whole = at::empty({metas[t].numel}, at::kFloat);
+    merge.merge_tensor(t, [&](int64_t begin, const at::Tensor &chunk) {
+      whole.narrow(0, begin, chunk.numel()).copy_(chunk);
+    });
+    sink(t, metas[t], whole.reshape(metas[t].shape));
   }
 }
 

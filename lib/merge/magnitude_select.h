@@ -1,0 +1,71 @@
+// The k largest magnitudes of a task vector that is only ever seen chunk by chunk, so that TIES
+// and breadcrumbs can trim a tensor without holding it: an exact two-pass radix select on the bits
+// of |x| (for non-negative IEEE floats the bit pattern orders like the value). Pass 1 counts the
+// top 16 bits of every |x|; pass 2 counts the low 16 bits of the entries in the bin that holds the
+// k-th largest. That gives the threshold T (the k-th largest |x|) and how many entries lie above
+// it. KeepCursor then reproduces top_magnitude_mask (sparsify.h) bit for bit: every entry above T,
+// and of the entries equal to T the first k - above in flat index order.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace fw {
+
+// The bits of |x|: the sign cleared.
+inline uint32_t magnitude_bits(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return bits & 0x7FFFFFFFu;
+}
+
+// Which entries of a numel-element vector the k largest magnitudes are, once both passes ran.
+struct MagnitudeCut {
+  bool all = false, none = false;  // k >= numel / k <= 0: no pass needed
+  uint32_t threshold = 0;          // bits of the k-th largest |x|
+  int64_t quota = 0;               // entries equal to the threshold that are kept, first ones first
+};
+
+class MagnitudeSelect {
+ public:
+  MagnitudeSelect(int64_t k, int64_t numel);
+  // Whether the passes are needed at all (0 < k < numel).
+  bool needs_passes() const { return !cut_.all && !cut_.none; }
+  // Pass 1 over every chunk in any order, then finish_high(); pass 2 likewise, then finish_low().
+  void count_high(const float *x, int64_t n);
+  void finish_high();
+  void count_low(const float *x, int64_t n);
+  void finish_low();
+  const MagnitudeCut &cut() const { return cut_; }
+
+ private:
+  int64_t k_;
+  MagnitudeCut cut_;
+  std::vector<int64_t> high_, low_;
+  uint32_t bin_ = 0;       // top 16 bits of the threshold, after pass 1
+  int64_t above_bin_ = 0;  // entries in higher bins
+};
+
+// Applies a cut along the vector in flat index order (the equal-to-threshold quota is spent in
+// that order, so chunks must be visited first to last).
+class KeepCursor {
+ public:
+  explicit KeepCursor(const MagnitudeCut &cut) : cut_(cut) {}
+  bool keep(uint32_t bits) {
+    if (cut_.all) return true;
+    if (cut_.none) return false;
+    if (bits > cut_.threshold) return true;
+    if (bits == cut_.threshold && seen_ < cut_.quota) {
+      ++seen_;
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  MagnitudeCut cut_;
+  int64_t seen_ = 0;
+};
+
+}  // namespace fw
