@@ -1,5 +1,6 @@
 // fwmerge: the command line over the public C API (include/fwmerge.h).
 //   fwmerge merge RECIPE.yml OUT_DIR    a data-free merge from a mergekit recipe, HF folder out
+//   fwmerge inspect PATH                tensors, dtypes, shapes, sizes and metadata of a checkpoint
 //   fwmerge version
 // Ctrl-C stops a merge through fw_merge_params.abort and leaves nothing at OUT_DIR.
 #include <CLI/CLI.hpp>
@@ -13,6 +14,7 @@
 
 #include "fwmerge.h"
 #include "hf_folder.h"
+#include "inspect.h"
 #include "model_card.h"
 #include "recipe.h"
 
@@ -133,6 +135,15 @@ int main(int argc, char **argv) {
       ->check(CLI::NonNegativeNumber);
   merge->add_flag("-q,--quiet", quiet, "no log lines");
 
+  std::string inspect_path;
+  fwcli::InspectOptions inspect_options;
+  CLI::App *inspect = app.add_subcommand(
+      "inspect", "List a checkpoint's tensors, dtypes, shapes, sizes and metadata (no data read)");
+  inspect->add_option("PATH", inspect_path, ".safetensors file, Hugging Face or adapter folder")
+      ->required();
+  inspect->add_flag("--json", inspect_options.json, "one JSON document");
+  inspect->add_flag("--full", inspect_options.full_metadata, "metadata values untruncated");
+
   CLI11_PARSE(app, argc, argv);
 
   if (fw_version_number() / 100 != FW_VERSION_NUMBER / 100) {
@@ -144,6 +155,7 @@ int main(int argc, char **argv) {
   std::signal(SIGTERM, on_signal);
   try {
     if (merge->parsed()) return run_merge(recipe, out_dir, shard_size, threads, quiet);
+    if (inspect->parsed()) return fwcli::run_inspect(inspect_path, inspect_options, stdout);
   } catch (const fwcli::RecipeError &e) {
     std::fprintf(stderr, "fwmerge: %s\n", e.what());
     return 2;

@@ -44,8 +44,8 @@
 
 #define FW_VERSION_MAJOR 0
 #define FW_VERSION_MINOR 3
-#define FW_VERSION_PATCH 0
-#define FW_VERSION_STRING "0.3.0"
+#define FW_VERSION_PATCH 1
+#define FW_VERSION_STRING "0.3.1"
 /* MAJOR * 10000 + MINOR * 100 + PATCH: 300 for 0.3.0. */
 #define FW_VERSION_NUMBER (FW_VERSION_MAJOR * 100 * 100 + FW_VERSION_MINOR * 100 + FW_VERSION_PATCH)
 
@@ -92,20 +92,33 @@ FW_API const char *fw_last_error(void);
  * then reports FW_ERR_CALLBACK with this text in fw_last_error(). The text is copied. */
 FW_API void fw_set_callback_error(const char *message);
 
-/* The library's FW_VERSION_STRING ("0.3.0"); static storage. */
+/* The library's FW_VERSION_STRING ("0.3.1"); static storage. */
 FW_API const char *fw_version(void);
-/* The library's FW_VERSION_NUMBER (300 for 0.3.0), to compare with the header's. */
+/* The library's FW_VERSION_NUMBER (301 for 0.3.1), to compare with the header's. */
 FW_API unsigned fw_version_number(void);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Tensors */
 /* ---------------------------------------------------------------------------------------------- */
 
+/* Element types. The solver and the merges work on the floating types F32, F16 and BF16; the
+ * others (0.3.1) are storage types that fw_save_tensors writes and fw_load_tensors reads as they
+ * are, e.g. the labels of a calibration file. */
 typedef enum fw_dtype {
   FW_DTYPE_DEFAULT = -1, /* export: keep each tensor's base dtype */
   FW_DTYPE_F32 = 0,
   FW_DTYPE_F16 = 1,
-  FW_DTYPE_BF16 = 2
+  FW_DTYPE_BF16 = 2,
+  FW_DTYPE_F64 = 3,
+  FW_DTYPE_I64 = 4,
+  FW_DTYPE_I32 = 5,
+  FW_DTYPE_I16 = 6,
+  FW_DTYPE_I8 = 7,
+  FW_DTYPE_U8 = 8,
+  FW_DTYPE_BOOL = 9, /* one byte per element, 0 or 1 */
+  FW_DTYPE_U16 = 10,
+  FW_DTYPE_U32 = 11,
+  FW_DTYPE_U64 = 12
 } fw_dtype;
 
 /* Where a tensor's memory lives. */
@@ -123,7 +136,7 @@ typedef enum fw_device_type {
  * behaviour) instead of changing it. */
 typedef struct fw_tensor {
   const char *name; /* the checkpoint's tensor name, NUL-terminated */
-  fw_dtype dtype;   /* F32, F16 or BF16 */
+  fw_dtype dtype;   /* solver views: F32, F16 or BF16; fw_save_tensors / fw_load_tensors: any */
   int32_t ndim;
   const int64_t *shape;  /* ndim entries */
   int64_t numel;         /* product of shape (1 for rank 0) */
@@ -409,12 +422,55 @@ FW_API fw_export_options fw_default_export_options(void);
  * fsync, rename; on failure nothing is left at path. opts may be NULL (defaults). */
 FW_API fw_status fw_export(fw_solver *solver, const char *path, const fw_export_options *opts);
 
-/* Writes tensors (F32, F16 or BF16 data, in host or CUDA memory, as fw_tensor describes) as one
- * .safetensors file, converted to `dtype` (FW_DTYPE_DEFAULT = each tensor's own dtype), atomically.
- * metadata_kv: 2 * n_metadata strings (key, value, ...), may be NULL. Useful to hosts that build
- * checkpoints themselves (tests, examples, tools). */
+/* Writes tensors (in host or CUDA memory, as fw_tensor describes) as one .safetensors file,
+ * atomically. Floating tensors (F32, F16, BF16, F64) are converted to `dtype` when it is F32, F16
+ * or BF16 (FW_DTYPE_DEFAULT = each tensor's own dtype); integer and BOOL tensors are written as
+ * they are whatever `dtype` says (since 0.3.1; 0.3.0 took F32, F16 and BF16 only). metadata_kv:
+ * 2 * n_metadata strings (key, value, ...), may be NULL. Useful to hosts that build checkpoints
+ * themselves (tests, examples, tools, calibration files with labels). */
 FW_API fw_status fw_save_tensors(const char *path, const fw_tensor *tensors, size_t n,
                                  fw_dtype dtype, const char *const *metadata_kv, size_t n_metadata);
+
+/* ---- Reading tensors back (0.3.1) ---- */
+
+/* The tensors of a checkpoint read into host memory: the counterpart of fw_save_tensors, and what
+ * `fwmerge inspect` lists. Opaque; free with fw_tensor_set_free. */
+typedef struct fw_tensor_set fw_tensor_set;
+
+enum {
+  /* Names, dtypes, shapes, sizes and metadata only: no tensor data is read, data views are NULL,
+   * and every dtype is accepted (those outside fw_dtype report FW_DTYPE_DEFAULT in fw_tensor.dtype;
+   * fw_tensor_set_dtype_name names them). Memory: the headers, whatever the checkpoint's size. */
+  FW_LOAD_HEADER_ONLY = 1
+};
+
+/* Reads `path`: a .safetensors file, a Hugging Face folder (model.safetensors, or shards with
+ * model.safetensors.index.json) or a PEFT adapter folder (its adapter_model.safetensors as stored:
+ * lora_A / lora_B, not applied to a base). Validated exactly as fw_set_base validates (a malformed,
+ * truncated or changing file is FW_ERR_FORMAT / FW_ERR_IO with the defect named, never a crash).
+ * Tensors come in checkpoint order (shards in index order, then file offset); metadata is the
+ * __metadata__ of the (first) file. Without FW_LOAD_HEADER_ONLY every tensor's bytes are read
+ * into host memory (64-byte aligned) and a dtype outside fw_dtype (F8, F6, F4, C64) is
+ * FW_ERR_UNSUPPORTED naming the tensor. flags: 0 or FW_LOAD_HEADER_ONLY (others:
+ * FW_ERR_INVALID_ARGUMENT). On error *out is NULL. */
+FW_API fw_status fw_load_tensors(const char *path, uint32_t flags, fw_tensor_set **out);
+/* Number of tensors (0 for NULL). */
+FW_API size_t fw_tensor_set_count(const fw_tensor_set *set);
+/* A view of tensor i (host memory, FW_DEVICE_CPU; data NULL with FW_LOAD_HEADER_ONLY). The view
+ * and everything it points to live until fw_tensor_set_free; data is writable (the host's copy).
+ * FW_ERR_INVALID_ARGUMENT for NULL or i out of range. */
+FW_API fw_status fw_tensor_set_get(const fw_tensor_set *set, size_t i, fw_tensor *out);
+/* The safetensors dtype string of tensor i ("BF16", "F8_E4M3", ...) and its size in bytes in the
+ * file; NULL / 0 for NULL or i out of range. */
+FW_API const char *fw_tensor_set_dtype_name(const fw_tensor_set *set, size_t i);
+FW_API uint64_t fw_tensor_set_nbytes(const fw_tensor_set *set, size_t i);
+/* Metadata entries, sorted by key: count, and entry i's key and value (valid until free).
+ * FW_ERR_INVALID_ARGUMENT for NULL arguments or i out of range. */
+FW_API size_t fw_tensor_set_metadata_count(const fw_tensor_set *set);
+FW_API fw_status fw_tensor_set_metadata(const fw_tensor_set *set, size_t i, const char **key,
+                                        const char **value);
+/* NULL is a no-op. */
+FW_API void fw_tensor_set_free(fw_tensor_set *set);
 
 /* ---- Data-free merging and FW merge functions ---- */
 

@@ -65,5 +65,5 @@ func statusError(st swigfw.Fw_status) error {
 	return &Error{Status: Status(st), Message: swigfw.Fw_last_error()}
 }
 
-// Version returns the library's version ("0.3.0").
+// Version returns the library's version ("0.3.1").
 func Version() string { return swigfw.Fw_version() }

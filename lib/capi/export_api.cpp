@@ -51,6 +51,9 @@ FW_API fw_status fw_save_tensors(const char *path, const fw_tensor *tensors, siz
     FW_REQUIRE_ARG(tensors || n == 0, "tensors is NULL");
     FW_REQUIRE_ARG(metadata_kv || n_metadata == 0, "metadata_kv is NULL");
     const fw_dtype to = fw::capi::checked_enum(&dtype, "fw_save_tensors: dtype");
+    FW_REQUIRE_ARG(
+        to == FW_DTYPE_DEFAULT || to == FW_DTYPE_F32 || to == FW_DTYPE_F16 || to == FW_DTYPE_BF16,
+        "fw_save_tensors: dtype must be FW_DTYPE_DEFAULT, F32, F16 or BF16");
     std::vector<at::Tensor> converted;
     std::vector<fw::OutTensor> out;
     converted.reserve(n);
@@ -59,16 +62,19 @@ FW_API fw_status fw_save_tensors(const char *path, const fw_tensor *tensors, siz
       FW_REQUIRE_ARG(t.name, "tensor " + std::to_string(i) + " has no name");
       const int32_t raw_dtype = fw::capi::raw_enum(&t.dtype);
       FW_REQUIRE_ARG(
-          raw_dtype == FW_DTYPE_F32 || raw_dtype == FW_DTYPE_F16 || raw_dtype == FW_DTYPE_BF16,
-          std::string("tensor '") + t.name + "': dtype must be F32, F16 or BF16");
+          raw_dtype != FW_DTYPE_DEFAULT && fw::capi::enum_in_range<fw_dtype>(raw_dtype),
+          std::string("tensor '") + t.name + "': unknown dtype " + std::to_string(raw_dtype));
       const int32_t raw_device = fw::capi::raw_enum(&t.device);
       FW_REQUIRE_ARG(raw_device == FW_DEVICE_CPU || raw_device == FW_DEVICE_CUDA,
                      std::string("tensor '") + t.name + "': unknown device");
       bool reserved_zero = true;
       for (uint64_t word : t.reserved) reserved_zero = reserved_zero && word == 0;
       FW_REQUIRE_ARG(reserved_zero, std::string("tensor '") + t.name + "': reserved is not zero");
-      const fw::DType own = fw::from_public(static_cast<fw_dtype>(raw_dtype));
-      const fw::DType target = to == FW_DTYPE_DEFAULT ? own : fw::from_public(to);
+      const fw::DType own = fw::storage_from_public(static_cast<fw_dtype>(raw_dtype));
+      // Only floating tensors convert; integers and BOOL keep their dtype (labels, masks).
+      const bool convert =
+          to != FW_DTYPE_DEFAULT && fw::is_floating(own) && fw::from_public(to) != own;
+      const fw::DType target = convert ? fw::from_public(to) : own;
       at::Device device(at::kCPU);
       if (raw_device == FW_DEVICE_CUDA) {
         // Checked like fw_params.device: FW_ERR_UNSUPPORTED / FW_ERR_INVALID_ARGUMENT.
@@ -93,14 +99,33 @@ FW_API fw_status fw_save_tensors(const char *path, const fw_tensor *tensors, siz
       FW_REQUIRE_ARG(numel == t.numel,
                      std::string("tensor '") + t.name + "': numel does not match its shape");
       FW_REQUIRE_ARG(t.data || numel == 0, std::string("tensor '") + t.name + "' has no data");
-      const at::TensorOptions where =
-          at::TensorOptions().dtype(fw::to_scalar_type(own)).device(device);
-      at::Tensor source =
-          numel == 0 ? at::zeros(shape, where) : at::from_blob(t.data, shape, where);
-      converted.push_back(source.to(at::kCPU, fw::to_scalar_type(target)).contiguous());
+      const uint64_t nbytes =
+          static_cast<uint64_t>(numel) * static_cast<uint64_t>(fw::dtype_bits(own) / 8);
+      if (convert) {
+        const at::ScalarType from_type =
+            own == fw::DType::F64 ? at::kDouble : fw::to_scalar_type(own);
+        const at::TensorOptions where = at::TensorOptions().dtype(from_type).device(device);
+        at::Tensor source =
+            numel == 0 ? at::zeros(shape, where) : at::from_blob(t.data, shape, where);
+        converted.push_back(source.to(at::kCPU, fw::to_scalar_type(target)).contiguous());
+      } else {
+        // The bytes as they are (copied off the device, or aliased in host memory).
+        const at::TensorOptions where = at::TensorOptions().dtype(at::kByte).device(device);
+        at::Tensor bytes = nbytes == 0
+                               ? at::empty({0}, where)
+                               : at::from_blob(t.data, {static_cast<int64_t>(nbytes)}, where);
+        converted.push_back(bytes.to(at::kCPU).contiguous());
+      }
       const at::Tensor &c = converted.back();
       out.push_back({t.name, target, shape, c.data_ptr(),
                      static_cast<uint64_t>(c.numel()) * c.element_size()});
+      // BOOL: safetensors readers reject bytes other than 0 and 1.
+      if (target == fw::DType::BOOL) {
+        const uint8_t *b = static_cast<const uint8_t *>(c.data_ptr());
+        for (int64_t e = 0; e < c.numel(); ++e)
+          FW_REQUIRE_ARG(b[e] <= 1, std::string("tensor '") + t.name + "': BOOL byte " +
+                                        std::to_string(b[e]) + " is not 0 or 1");
+      }
     }
     std::map<std::string, std::string> metadata;
     for (size_t i = 0; i < n_metadata; ++i) {

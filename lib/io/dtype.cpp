@@ -123,4 +123,38 @@ fw_dtype to_public(DType dtype) {
   }
 }
 
+namespace {
+
+struct PublicPair {
+  fw_dtype pub;
+  DType storage;
+};
+
+constexpr PublicPair kPublic[] = {
+    {FW_DTYPE_F32, DType::F32},   {FW_DTYPE_F16, DType::F16}, {FW_DTYPE_BF16, DType::BF16},
+    {FW_DTYPE_F64, DType::F64},   {FW_DTYPE_I64, DType::I64}, {FW_DTYPE_I32, DType::I32},
+    {FW_DTYPE_I16, DType::I16},   {FW_DTYPE_I8, DType::I8},   {FW_DTYPE_U8, DType::U8},
+    {FW_DTYPE_BOOL, DType::BOOL}, {FW_DTYPE_U16, DType::U16}, {FW_DTYPE_U32, DType::U32},
+    {FW_DTYPE_U64, DType::U64}};
+
+}  // namespace
+
+DType storage_from_public(fw_dtype dtype) {
+  for (const PublicPair &p : kPublic)
+    if (p.pub == dtype) return p.storage;
+  fail(FW_ERR_INVALID_ARGUMENT,
+       "fw_dtype " + std::to_string(static_cast<int>(dtype)) + " names no storage dtype");
+}
+
+bool storage_to_public(DType dtype, fw_dtype *out) {
+  for (const PublicPair &p : kPublic)
+    if (p.storage == dtype) {
+      *out = p.pub;
+      return true;
+    }
+  return false;
+}
+
+bool is_floating(DType dtype) { return is_mergeable(dtype) || dtype == DType::F64; }
+
 }  // namespace fw

@@ -48,4 +48,12 @@ bool from_scalar_type(at::ScalarType type, DType *out);
 DType from_public(fw_dtype dtype);  // FW_DTYPE_F32/F16/BF16
 fw_dtype to_public(DType dtype);    // mergeable dtypes only
 
+// Every storage dtype fw_dtype names (fw_save_tensors / fw_load_tensors: floats, integers, BOOL).
+// storage_from_public: FW_ERR_INVALID_ARGUMENT for FW_DTYPE_DEFAULT and values outside the enum;
+// storage_to_public: false for dtypes fw_dtype does not name (F8, F6, F4, C64).
+DType storage_from_public(fw_dtype dtype);
+bool storage_to_public(DType dtype, fw_dtype *out);
+// F32, F16, BF16, F64: what an export dtype may convert.
+bool is_floating(DType dtype);
+
 }  // namespace fw

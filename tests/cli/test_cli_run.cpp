@@ -205,3 +205,71 @@ TEST_F(CliRun, HelpAndVersion) {
 }
 
 }  // namespace
+
+namespace {
+
+// Runs the binary and returns its stdout.
+std::string fwmerge_stdout(const std::string &args, const fs::path &dir, int *status) {
+  const fs::path out = dir / "stdout.txt";
+  const std::string cmd = std::string(FW_CLI_BIN) + " " + args + " >" + out.string() + " 2>" +
+                          (dir / "stderr.txt").string();
+  const int rc = std::system(cmd.c_str());
+  *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return slurp(out);
+}
+
+TEST_F(CliRun, InspectListsTensorsDtypesShapesBytesAndMetadata) {
+  // A calibration-like file: fp32 inputs and I64 labels (fw_save_tensors writes integers as is).
+  const std::vector<float> x(6, 0.5f);
+  const std::vector<int64_t> y = {1, 0, 2};
+  const int64_t sx[2] = {3, 2}, sy[1] = {3};
+  fw_tensor t[2];
+  std::memset(t, 0, sizeof t);
+  t[0].name = "inputs";
+  t[0].dtype = FW_DTYPE_F32;
+  t[0].ndim = 2;
+  t[0].shape = sx;
+  t[0].numel = 6;
+  t[0].data = const_cast<float *>(x.data());
+  t[1].name = "labels";
+  t[1].dtype = FW_DTYPE_I64;
+  t[1].ndim = 1;
+  t[1].shape = sy;
+  t[1].numel = 3;
+  t[1].data = const_cast<int64_t *>(y.data());
+  const char *meta[] = {"task", "toy"};
+  const fs::path file = dir_ / "calib.safetensors";
+  ASSERT_EQ(fw_save_tensors(file.c_str(), t, 2, FW_DTYPE_DEFAULT, meta, 1), FW_OK)
+      << fw_last_error();
+  int status = -1;
+  const nlohmann::json doc =
+      nlohmann::json::parse(fwmerge_stdout("inspect --json " + file.string(), dir_, &status));
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(doc["parameters"], 9);
+  EXPECT_EQ(doc["bytes"], 6 * 4 + 3 * 8);
+  EXPECT_EQ(doc["metadata"], (nlohmann::json{{"task", "toy"}}));
+  ASSERT_EQ(doc["tensors"].size(), 2u);
+  // File order: I64 (8-byte alignment) before F32, as the reference writer sorts.
+  EXPECT_EQ(doc["tensors"][0],
+            (nlohmann::json{{"name", "labels"}, {"dtype", "I64"}, {"shape", {3}}, {"bytes", 24}}));
+  EXPECT_EQ(
+      doc["tensors"][1],
+      (nlohmann::json{{"name", "inputs"}, {"dtype", "F32"}, {"shape", {3, 2}}, {"bytes", 24}}));
+  const std::string text = fwmerge_stdout("inspect " + file.string(), dir_, &status);
+  ASSERT_EQ(status, 0);
+  EXPECT_NE(text.find("2 tensors, 9e-06 M parameters, 48 B"), std::string::npos) << text;
+  EXPECT_NE(text.find("task: toy"), std::string::npos) << text;
+  EXPECT_NE(text.find("[3, 2]"), std::string::npos) << text;
+  // A Hugging Face folder, and a broken input: the library's status and message, exit 1.
+  EXPECT_NE(fwmerge_stdout("inspect " + (dir_ / "base").string(), dir_, &status).find("w "),
+            std::string::npos);
+  EXPECT_EQ(status, 0);
+  // A header length of 16 with 2 header bytes after it.
+  write_text(dir_ / "broken.safetensors", std::string("\x10\0\0\0\0\0\0\0{}", 10));
+  fwmerge_stdout("inspect " + (dir_ / "broken.safetensors").string(), dir_, &status);
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(slurp(dir_ / "stderr.txt").find("FW_ERR_FORMAT"), std::string::npos)
+      << slurp(dir_ / "stderr.txt");
+}
+
+}  // namespace

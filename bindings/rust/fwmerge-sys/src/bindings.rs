@@ -2,9 +2,9 @@
 
 pub const FW_VERSION_MAJOR: u32 = 0;
 pub const FW_VERSION_MINOR: u32 = 3;
-pub const FW_VERSION_PATCH: u32 = 0;
-pub const FW_VERSION_STRING: &[u8; 6usize] = b"0.3.0\0";
-pub const FW_VERSION_NUMBER: u32 = 300;
+pub const FW_VERSION_PATCH: u32 = 1;
+pub const FW_VERSION_STRING: &[u8; 6usize] = b"0.3.1\0";
+pub const FW_VERSION_NUMBER: u32 = 301;
 pub type __int32_t = ::std::os::raw::c_int;
 pub type __uint32_t = ::std::os::raw::c_uint;
 pub type __int64_t = ::std::os::raw::c_long;
@@ -43,6 +43,16 @@ pub const FW_DTYPE_DEFAULT: fw_dtype = -1;
 pub const FW_DTYPE_F32: fw_dtype = 0;
 pub const FW_DTYPE_F16: fw_dtype = 1;
 pub const FW_DTYPE_BF16: fw_dtype = 2;
+pub const FW_DTYPE_F64: fw_dtype = 3;
+pub const FW_DTYPE_I64: fw_dtype = 4;
+pub const FW_DTYPE_I32: fw_dtype = 5;
+pub const FW_DTYPE_I16: fw_dtype = 6;
+pub const FW_DTYPE_I8: fw_dtype = 7;
+pub const FW_DTYPE_U8: fw_dtype = 8;
+pub const FW_DTYPE_BOOL: fw_dtype = 9;
+pub const FW_DTYPE_U16: fw_dtype = 10;
+pub const FW_DTYPE_U32: fw_dtype = 11;
+pub const FW_DTYPE_U64: fw_dtype = 12;
 pub type fw_dtype = ::std::os::raw::c_int;
 pub const FW_DEVICE_CPU: fw_device_type = 0;
 pub const FW_DEVICE_CUDA: fw_device_type = 1;
@@ -1243,6 +1253,50 @@ extern "C" {
         metadata_kv: *const *const ::std::os::raw::c_char,
         n_metadata: usize,
     ) -> fw_status;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct fw_tensor_set {
+    _unused: [u8; 0],
+}
+pub const FW_LOAD_HEADER_ONLY: _bindgen_ty_1 = 1;
+pub type _bindgen_ty_1 = ::std::os::raw::c_uint;
+extern "C" {
+    pub fn fw_load_tensors(
+        path: *const ::std::os::raw::c_char,
+        flags: u32,
+        out: *mut *mut fw_tensor_set,
+    ) -> fw_status;
+}
+extern "C" {
+    pub fn fw_tensor_set_count(set: *const fw_tensor_set) -> usize;
+}
+extern "C" {
+    pub fn fw_tensor_set_get(set: *const fw_tensor_set, i: usize, out: *mut fw_tensor)
+        -> fw_status;
+}
+extern "C" {
+    pub fn fw_tensor_set_dtype_name(
+        set: *const fw_tensor_set,
+        i: usize,
+    ) -> *const ::std::os::raw::c_char;
+}
+extern "C" {
+    pub fn fw_tensor_set_nbytes(set: *const fw_tensor_set, i: usize) -> u64;
+}
+extern "C" {
+    pub fn fw_tensor_set_metadata_count(set: *const fw_tensor_set) -> usize;
+}
+extern "C" {
+    pub fn fw_tensor_set_metadata(
+        set: *const fw_tensor_set,
+        i: usize,
+        key: *mut *const ::std::os::raw::c_char,
+        value: *mut *const ::std::os::raw::c_char,
+    ) -> fw_status;
+}
+extern "C" {
+    pub fn fw_tensor_set_free(set: *mut fw_tensor_set);
 }
 pub const FW_MERGE_LINEAR: fw_merge_method = 0;
 pub const FW_MERGE_TASK_ARITHMETIC: fw_merge_method = 1;

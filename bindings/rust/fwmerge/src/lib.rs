@@ -39,6 +39,7 @@ mod path;
 mod solver;
 mod step;
 mod tensor;
+mod tensor_set;
 mod torchscript;
 
 pub use asktell::{AskTell, Request};
@@ -50,12 +51,13 @@ pub use params::{Dtype, ExportOptions, Granularity, Lmo, Params, Score, SoftSolv
 pub use solver::Solver;
 pub use step::StepInfo;
 pub use tensor::{save_tensors, GradView, TensorView};
+pub use tensor_set::{LoadedTensor, TensorSet};
 pub use torchscript::{ObjectiveTerm, TorchScriptObjective};
 
 /// The raw declarations, for what this crate does not wrap.
 pub use fwmerge_sys as sys;
 
-/// The library's version string ("0.3.0").
+/// The library's version string ("0.3.1").
 pub fn version() -> &'static str {
     // SAFETY: fw_version returns a NUL-terminated string in static storage.
     unsafe { std::ffi::CStr::from_ptr(sys::fw_version()) }

@@ -121,13 +121,27 @@ fn bad_merge_input_is_rejected_and_writes_nothing() {
         densities: Some(vec![0.5, 0.5]),
         ..MergeParams::new(MergeMethod::Ties)
     };
-    let e = merge(&two_densities, &base, &pool, &out, &ExportOptions::default()).unwrap_err();
+    let e = merge(
+        &two_densities,
+        &base,
+        &pool,
+        &out,
+        &ExportOptions::default(),
+    )
+    .unwrap_err();
     assert!(e.message().contains("2 densities for a pool of 4"), "{e}");
     let linear_densities = MergeParams {
         densities: Some(vec![0.5; 4]),
         ..MergeParams::new(MergeMethod::Linear)
     };
-    let e = merge(&linear_densities, &base, &pool, &out, &ExportOptions::default()).unwrap_err();
+    let e = merge(
+        &linear_densities,
+        &base,
+        &pool,
+        &out,
+        &ExportOptions::default(),
+    )
+    .unwrap_err();
     assert_eq!(e.status(), Status::InvalidArgument);
     assert!(e.message().contains("linear takes no densities"), "{e}");
 

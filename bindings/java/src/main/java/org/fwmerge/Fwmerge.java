@@ -6,7 +6,7 @@ import org.fwmerge.internal.FwNative;
 public final class Fwmerge {
   private Fwmerge() {}
 
-  /** The native library's version, e.g. "0.3.0". */
+  /** The native library's version, e.g. "0.3.1". */
   public static String version() {
     return FwNative.fw_version();
   }

@@ -1,0 +1,108 @@
+#include "inspect.h"
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "fwmerge.h"
+
+namespace fwcli {
+
+namespace {
+
+struct SetDeleter {
+  void operator()(fw_tensor_set *s) const { fw_tensor_set_free(s); }
+};
+
+std::string shape_text(const fw_tensor &t) {
+  std::string s = "[";
+  for (int32_t d = 0; d < t.ndim; ++d) s += (d ? ", " : "") + std::to_string(t.shape[d]);
+  return s + "]";
+}
+
+// "2.27 GB", "512 B": decimal units, as Hugging Face shows file sizes.
+std::string size_text(double bytes) {
+  const char *units[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (bytes >= 1000 && u < 4) {
+    bytes /= 1000;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.2f %s", bytes, units[u]);
+  return buf;
+}
+
+}  // namespace
+
+int run_inspect(const std::string &path, const InspectOptions &options, std::FILE *out) {
+  fw_tensor_set *raw = nullptr;
+  const fw_status st = fw_load_tensors(path.c_str(), FW_LOAD_HEADER_ONLY, &raw);
+  if (st != FW_OK) {
+    std::fprintf(stderr, "fwmerge: %s: %s\n", fw_status_name(st), fw_last_error());
+    return 1;
+  }
+  const std::unique_ptr<fw_tensor_set, SetDeleter> set(raw);
+  const size_t n = fw_tensor_set_count(set.get());
+  uint64_t total_bytes = 0, total_params = 0;
+  std::map<std::string, std::pair<size_t, uint64_t>> by_dtype;  // tensors, bytes
+  nlohmann::json tensors = nlohmann::json::array();
+  std::vector<fw_tensor> views(n);
+  size_t name_width = 4;
+  for (size_t i = 0; i < n; ++i) {
+    fw_tensor_set_get(set.get(), i, &views[i]);
+    const std::string dtype = fw_tensor_set_dtype_name(set.get(), i);
+    const uint64_t bytes = fw_tensor_set_nbytes(set.get(), i);
+    total_bytes += bytes;
+    total_params += static_cast<uint64_t>(views[i].numel);
+    by_dtype[dtype].first += 1;
+    by_dtype[dtype].second += bytes;
+    name_width = std::max(name_width, std::string(views[i].name).size());
+    tensors.push_back(
+        {{"name", views[i].name},
+         {"dtype", dtype},
+         {"shape", std::vector<int64_t>(views[i].shape, views[i].shape + views[i].ndim)},
+         {"bytes", bytes}});
+  }
+  nlohmann::json metadata = nlohmann::json::object();
+  for (size_t i = 0; i < fw_tensor_set_metadata_count(set.get()); ++i) {
+    const char *key = nullptr, *value = nullptr;
+    fw_tensor_set_metadata(set.get(), i, &key, &value);
+    metadata[key] = value;
+  }
+  if (options.json) {
+    const nlohmann::json doc = {{"path", path},
+                                {"tensors", tensors},
+                                {"metadata", metadata},
+                                {"parameters", total_params},
+                                {"bytes", total_bytes}};
+    std::fprintf(out, "%s\n", doc.dump(2).c_str());
+    return 0;
+  }
+  std::fprintf(out, "%s: %zu tensors, %.4g M parameters, %s\n", path.c_str(), n,
+               static_cast<double>(total_params) / 1e6,
+               size_text(static_cast<double>(total_bytes)).c_str());
+  for (const auto &[dtype, count] : by_dtype)
+    std::fprintf(out, "  %-8s %zu tensors, %s\n", dtype.c_str(), count.first,
+                 size_text(static_cast<double>(count.second)).c_str());
+  if (!metadata.empty()) {
+    std::fprintf(out, "metadata:\n");
+    for (const auto &[key, value] : metadata.items()) {
+      std::string text = value.get<std::string>();
+      // Recipes and histories are long JSON: one line each unless --full.
+      if (!options.full_metadata && text.size() > 100)
+        text = text.substr(0, 100) + "... (" + std::to_string(text.size()) + " chars, --full)";
+      std::fprintf(out, "  %s: %s\n", key.c_str(), text.c_str());
+    }
+  }
+  std::fprintf(out, "%-*s  %-8s  %-20s  %s\n", static_cast<int>(name_width), "name", "dtype",
+               "shape", "bytes");
+  for (size_t i = 0; i < n; ++i)
+    std::fprintf(out, "%-*s  %-8s  %-20s  %llu\n", static_cast<int>(name_width), views[i].name,
+                 fw_tensor_set_dtype_name(set.get(), i), shape_text(views[i]).c_str(),
+                 static_cast<unsigned long long>(fw_tensor_set_nbytes(set.get(), i)));
+  return 0;
+}
+
+}  // namespace fwcli

@@ -1,0 +1,68 @@
+#include "io/tensor_set.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "io/hf_index.h"
+#include "io/safetensors_reader.h"
+#include "util/error.h"
+
+namespace fw {
+
+namespace {
+
+bool is_file(const std::string &path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// The files behind `path`, in checkpoint order (open_checkpoint's rules, adapters as stored).
+std::vector<std::unique_ptr<SafetensorsFile>> open_files(const std::string &path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    fail(FW_ERR_IO, "cannot open " + path + ": " + std::strerror(errno));
+  std::vector<std::unique_ptr<SafetensorsFile>> files;
+  if (!S_ISDIR(st.st_mode)) {
+    files.push_back(SafetensorsFile::open(path));
+  } else if (is_file(path + "/adapter_config.json")) {
+    files.push_back(SafetensorsFile::open(path + "/adapter_model.safetensors"));
+  } else if (is_file(path + "/model.safetensors.index.json")) {
+    files = open_sharded_folder(path);
+  } else if (is_file(path + "/model.safetensors")) {
+    files.push_back(SafetensorsFile::open(path + "/model.safetensors"));
+  } else {
+    fail_format("folder_no_checkpoint", path +
+                                            " holds no model.safetensors, "
+                                            "model.safetensors.index.json or adapter_config.json");
+  }
+  return files;
+}
+
+}  // namespace
+
+TensorSet load_tensor_set(const std::string &path, bool header_only) {
+  const std::vector<std::unique_ptr<SafetensorsFile>> files = open_files(path);
+  TensorSet set;
+  set.metadata = files.front()->metadata();
+  for (const auto &file : files) {
+    for (const TensorEntry &entry : file->tensors()) {
+      LoadedTensor t{entry.name, entry.dtype, entry.shape, entry.numel, entry.nbytes, at::Tensor()};
+      fw_dtype pub;
+      if (!header_only) {
+        if (!storage_to_public(entry.dtype, &pub))
+          fail(FW_ERR_UNSUPPORTED, file->path() + ": tensor \"" + entry.name + "\" has dtype " +
+                                       dtype_name(entry.dtype) +
+                                       ", which fw_dtype does not name (read its header only)");
+        t.bytes = at::empty({static_cast<int64_t>(entry.nbytes)}, at::kByte);
+        if (entry.nbytes > 0) file->read_bytes(entry, 0, entry.nbytes, t.bytes.data_ptr());
+      }
+      set.tensors.push_back(std::move(t));
+    }
+  }
+  return set;
+}
+
+}  // namespace fw
