@@ -17,6 +17,7 @@ APT_PACKAGES=(
   zlib1g-dev              # reads the gzip-compressed IDX files of Fashion-MNIST (demo)
   dataset-fashion-mnist   # real images for the demo, its tests and the benchmark
   python3-sklearn         # ships the 8x8 digits data set
+  python3-venv python3-dev  # Python binding: its tests' venv (ensurepip) and Python.h
   gnuplot-nox             # plots of the real-data experiment
 )
 missing=()
@@ -36,4 +37,10 @@ if ! python3 -c "import safetensors, numpy" 2>/dev/null; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-pip
   python3 -m pip install -q safetensors numpy 2>/dev/null ||
     python3 -m pip install -q --break-system-packages safetensors numpy
+fi
+# The Python binding's CTest tests (bindings/python) make a venv of this python3 that sees pytest and
+# scikit-build-core (the build backend, used without build isolation) from here.
+if ! python3 -c "import pytest, scikit_build_core" 2>/dev/null; then
+  python3 -m pip install -q pytest scikit-build-core 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages pytest scikit-build-core
 fi

@@ -1,0 +1,147 @@
+/*
+ * The low-level Python module fwmerge._fwmerge: the public C header as it is (so every enum,
+ * constant and struct field comes from fwmerge.h), with Python typemaps for its out-pointers and
+ * fwpy_support.h for what needs the Python C API. The public surface is the pure-Python layer in
+ * src/fwmerge; nothing here is meant to be called by users.
+ *
+ * Why not bindings/swig/fwmerge.i: its objective is a SWIG director over raw fw_tensor proxies and
+ * it leaves out fw_save_tensors, while Python wants plain callables, NumPy views and save_tensors;
+ * what it does share, the shape (the header as it is, plus a few accessors), is followed here.
+ *
+ *   swig -python -c++ -threads -I<prefix>/include -outdir OUT -o fwmerge_wrap.cxx fwmerge_python.i
+ *
+ * -threads: every wrapped library call releases the GIL (fw_step, fw_run, fw_export, ...), so
+ * other Python threads run meanwhile (fwmerge.Solver.interrupt() among them); the trampolines
+ * take it back. The fwpy_* entry points handle Python objects and are marked %nothread.
+ */
+%module(package="fwmerge") _fwmerge
+
+%{
+#include "fwmerge.h"
+#include "fwpy_support.h"
+%}
+
+%include <stdint.i>
+%include <typemaps.i>
+
+/* ---- typemaps ---- */
+
+/* Failures raise fwmerge.Error(status, fw_last_error()) right where the call returns; success
+ * returns None (or the out-values below). */
+%typemap(out) fw_status {
+  if ($1 != FW_OK) {
+    fwpy::raise_status($1);
+    SWIG_fail;
+  }
+  $result = SWIG_Py_Void();
+}
+
+/* Paths: str, bytes or os.PathLike, encoded like the os module does. */
+%typemap(in) const char *path (std::string encoded) {
+  if (!fwpy::path_arg($input, encoded)) SWIG_fail;
+  $1 = const_cast<char *>(encoded.c_str());
+}
+
+%apply int32_t *OUTPUT { int32_t *index_out };
+
+%typemap(in, numinputs=0) fw_solver **out (fw_solver *handle = NULL) {
+  $1 = &handle;
+}
+%typemap(argout) fw_solver **out {
+  $result = SWIG_Python_AppendOutput($result, SWIG_NewPointerObj(*$1, SWIGTYPE_p_fw_solver, 0));
+}
+
+/* Output structs: the binding's sizeof, zeroed; they come back as plain Python values. */
+%typemap(in, numinputs=0) fw_step_info *info (fw_step_info temp),
+                          fw_step_info *last (fw_step_info temp) {
+  memset(&temp, 0, sizeof temp);
+  temp.struct_size = sizeof temp;
+  $1 = &temp;
+}
+%typemap(argout) fw_step_info *info, fw_step_info *last {
+  PyObject *info_dict = fwpy::step_info($1);
+  if (info_dict == NULL) SWIG_fail;
+  $result = SWIG_Python_AppendOutput($result, info_dict);
+}
+
+%typemap(in, numinputs=0) fw_request *request (fw_request temp) {
+  memset(&temp, 0, sizeof temp);
+  temp.struct_size = sizeof temp;
+  $1 = &temp;
+}
+%typemap(argout) fw_request *request {
+  PyObject *request_tuple = fwpy::request($1);
+  if (request_tuple == NULL) SWIG_fail;
+  $result = SWIG_Python_AppendOutput($result, request_tuple);
+}
+
+%typemap(in, numinputs=0) (const fw_tensor **tensors, size_t *n)
+    (const fw_tensor *items = NULL, size_t count = 0) {
+  $1 = ($1_ltype) &items;
+  $2 = &count;
+}
+%typemap(argout) (const fw_tensor **tensors, size_t *n) {
+  PyObject *view_list = fwpy::views(*$1, *$2, false);
+  if (view_list == NULL) SWIG_fail;
+  $result = SWIG_Python_AppendOutput($result, view_list);
+}
+
+/* ---- the C header ---- */
+
+/* Function pointers and arrays go through the fwpy_* entry points below instead. */
+%ignore fw_set_objective_callback;
+%ignore fw_set_progress_callback;
+%ignore fw_set_log_callback;
+%ignore fw_set_abort_callback;
+%ignore fw_save_tensors;
+%ignore fw_merge;
+%ignore fw_set_merge_function;
+%ignore fw_set_start_merge;
+%ignore fw_set_objective_torchscript;
+%ignore fw_default_torchscript_objective;
+%ignore fw_merge_params::weights;
+%ignore fw_merge_params::densities;
+%ignore fw_merge_params::betas;
+%ignore fw_merge_params::abort;
+%ignore fw_merge_params::abort_user_data;
+/* Structs the typemaps above turn into Python values: no proxy classes. */
+%ignore fw_tensor;
+%ignore fw_step_info;
+%ignore fw_request;
+%ignore fw_objective_term;
+%ignore fw_torchscript_objective;
+
+#define FW_API
+%include "fwmerge.h"
+
+/* ---- entry points of fwpy_support.h ---- */
+%feature("nothread") fwpy_set_error_class;
+%feature("nothread") fwpy_library_path;
+%feature("nothread") fwpy_set_objective;
+%feature("nothread") fwpy_set_progress;
+%feature("nothread") fwpy_set_log;
+%feature("nothread") fwpy_set_abort;
+%feature("nothread") fwpy_save_tensors;
+%feature("nothread") fwpy_merge;
+%feature("nothread") fwpy_set_start_merge;
+%feature("nothread") fwpy_set_merge_function;
+%feature("nothread") fwpy_set_objective_torchscript;
+
+PyObject *fwpy_set_error_class(PyObject *cls);
+unsigned fwpy_header_version_number();
+PyObject *fwpy_library_path();
+PyObject *fwpy_set_objective(fw_solver *solver, PyObject *fn);
+PyObject *fwpy_set_progress(fw_solver *solver, PyObject *fn);
+PyObject *fwpy_set_log(fw_solver *solver, PyObject *fn);
+PyObject *fwpy_set_abort(fw_solver *solver, PyObject *fn);
+PyObject *fwpy_save_tensors(PyObject *path, PyObject *tensors, int dtype, PyObject *metadata);
+PyObject *fwpy_merge(const fw_merge_params *params, PyObject *arrays, PyObject *abort,
+                     PyObject *base, PyObject *pool, PyObject *out,
+                     const fw_export_options *opts);
+PyObject *fwpy_set_start_merge(fw_solver *solver, const fw_merge_params *params,
+                               PyObject *arrays);
+PyObject *fwpy_set_merge_function(fw_solver *solver, const fw_merge_params *params,
+                                  PyObject *arrays);
+PyObject *fwpy_set_objective_torchscript(fw_solver *solver, PyObject *module_path,
+                                         PyObject *calibration_path, PyObject *param_map,
+                                         PyObject *terms);

@@ -1,0 +1,157 @@
+"""Parameters and reports as plain Python values, converted to the C structs at each call.
+
+Defaults are the library's (fw_default_params(), fw_default_export_options(),
+fw_default_merge_params(method)), read once at import; the field names are the C fields'.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, Optional, Sequence, Tuple
+
+from ._enums import DeviceType, Dtype, Granularity, Lmo, MergeMethod, Score, SoftSolver, StepRule
+from ._library import _fwmerge
+
+_P = _fwmerge.fw_default_params()
+_E = _fwmerge.fw_default_export_options()
+
+
+def _fill(raw: Any, values: Any, skip: Tuple[str, ...] = ()) -> Any:
+    """Copies the dataclass fields of `values` onto the SWIG struct `raw` (same names)."""
+    for f in dataclasses.fields(values):
+        if f.name not in skip:
+            value = getattr(values, f.name)
+            setattr(raw, f.name, int(value) if isinstance(value, (bool, IntEnum)) else value)
+    return raw
+
+
+@dataclass
+class Params:
+    """Solver parameters (`fw_params`); see include/fwmerge.h for each field's meaning."""
+
+    lmo: Lmo = Lmo(_P.lmo)
+    granularity: Granularity = Granularity(_P.granularity)
+    block_depth: int = _P.block_depth
+    score: Score = Score(_P.score)
+    top_k: int = _P.top_k
+    step_rule: StepRule = StepRule(_P.step_rule)
+    step_scale: float = _P.step_scale
+    line_search_evals: int = _P.line_search_evals
+    soft_solver: SoftSolver = SoftSolver(_P.soft_solver)
+    soft_iters: int = _P.soft_iters
+    soft_lr: float = _P.soft_lr
+    soft_memory_budget: int = _P.soft_memory_budget
+    max_iters: int = _P.max_iters
+    epsilon: float = _P.epsilon
+    threads: int = _P.threads
+    seed: int = _P.seed
+    device: DeviceType = DeviceType(_P.device)
+    device_index: int = _P.device_index
+    work_dtype: Dtype = Dtype(_P.work_dtype)
+    #: views in host memory even when the solver computes on a CUDA device (see README)
+    host_views: bool = bool(_P.host_views)
+
+    def _to_raw(self) -> Any:
+        # From the library's defaults, so fields this binding does not know keep theirs.
+        return _fill(_fwmerge.fw_default_params(), self)
+
+
+@dataclass
+class ExportOptions:
+    """Export options (`fw_export_options`)."""
+
+    #: Dtype.DEFAULT: each tensor in its base dtype
+    dtype: Dtype = Dtype(_E.dtype)
+    #: 0: one .safetensors file; > 0: a folder of shards and model.safetensors.index.json
+    max_shard_bytes: int = _E.max_shard_bytes
+
+    def _to_raw(self) -> Any:
+        return _fill(_fwmerge.fw_default_export_options(), self)
+
+
+@dataclass
+class MergeParams:
+    """A data-free merge method and its parameters (`fw_merge_params`).
+
+    Fields left at None take the method's defaults (fw_default_merge_params(method)), e.g.
+    `MergeParams(MergeMethod.TIES, density=0.5)`. `weights`, `densities` and `betas` hold one
+    value per pool member, in pool order.
+    """
+
+    method: MergeMethod = MergeMethod.LINEAR
+    scaling: Optional[float] = None
+    density: Optional[float] = None
+    drop_rate: Optional[float] = None
+    beta: Optional[float] = None
+    weights: Optional[Sequence[float]] = None
+    normalize: Optional[bool] = None
+    seed: Optional[int] = None
+    threads: Optional[int] = None
+    densities: Optional[Sequence[float]] = None
+    betas: Optional[Sequence[float]] = None
+
+    def __post_init__(self) -> None:
+        defaults = _fwmerge.fw_default_merge_params(int(self.method))
+        for name in ("scaling", "density", "drop_rate", "beta", "seed", "threads"):
+            if getattr(self, name) is None:
+                setattr(self, name, getattr(defaults, name))
+        if self.normalize is None:
+            self.normalize = bool(defaults.normalize)
+        try:
+            self.method = MergeMethod(self.method)
+        except ValueError:
+            pass  # an unknown method: the library rejects it with its own message
+
+    _ARRAYS = ("weights", "densities", "betas")
+
+    def _to_raw(self) -> Any:
+        raw = _fwmerge.fw_default_merge_params(int(self.method))
+        return _fill(raw, self, skip=self._ARRAYS)
+
+    def _arrays(self) -> Tuple[Any, Any, Any]:
+        return tuple(
+            None if v is None else [float(x) for x in v]
+            for v in (self.weights, self.densities, self.betas)
+        )  # type: ignore
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What one Frank-Wolfe step did (`fw_step_info`), copied out of the library."""
+
+    iteration: int  #: t, 0-based
+    loss: float  #: l(theta_t) at the start of the step
+    loss_after: Optional[float]  #: l(theta_{t+1}) when the step evaluated it
+    gap: float  #: FW gap <-grad, s_t - theta_t>
+    gamma: float  #: hard: step size; soft: mean over blocks of sum_j lambda_j
+    converged: bool  #: gap <= epsilon: theta unchanged, nothing more to do
+    evaluations: int  #: objective evaluations spent in this step
+    n_blocks: int  #: 1 task-wise; number of blocks layer-wise
+    k: int  #: vertices per block: 1 hard, top_k soft
+    chosen: Tuple[int, ...]  #: n_blocks * k vertex indices (pool index, -1 = start vertex)
+    lambdas: Tuple[float, ...]  #: n_blocks * k coefficients
+    leaves_hull: bool  #: the merge function may leave the convex hull
+
+
+@dataclass
+class ObjectiveTerm:
+    """One term of the built-in objective (`fw_objective_term`): a module method run on a
+    calibration input, cross-entropy against `labels` or prediction entropy without them."""
+
+    inputs: str
+    labels: Optional[str] = None
+    method: Optional[str] = None  #: None: "forward"
+    weight: float = 1.0
+
+
+@dataclass
+class TorchScriptObjective:
+    """The library's own LibTorch objective (`fw_torchscript_objective`)."""
+
+    module_path: Any  #: a TorchScript file (torch.jit.script(model).save(path))
+    calibration_path: Any  #: .safetensors holding the terms' inputs and labels
+    terms: Sequence[ObjectiveTerm] = field(default_factory=list)
+    #: (module parameter, base tensor) pairs; None: parameters matched by name
+    param_map: Optional[Sequence[Tuple[str, str]]] = None

@@ -1,0 +1,122 @@
+"""Data-free merging (fwmerge.merge), merge start points and step merge functions; expected
+values computed by hand from the rules in include/fwmerge.h."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import safetensors
+import safetensors.numpy
+from conftest import constant_params, current, make_solver, quadratic, write_model
+
+import fwmerge
+
+M = fwmerge.MergeMethod
+
+
+def merged(path):
+    return {k: v.tolist() for k, v in safetensors.numpy.load_file(str(path)).items()}
+
+
+def run_merge(pool, params, out="out.safetensors", **kwargs):
+    fwmerge.merge(
+        params,
+        pool / "base.safetensors",
+        [pool / "m0.safetensors", pool / "m1.safetensors"],
+        pool / out,
+        **kwargs,
+    )
+    return pool / out
+
+
+def test_linear_and_task_arithmetic(pool):
+    # (1 * m0 + 3 * m1) / 4: b = (2 - 3) / 4, w = (1/4, 3/4)
+    out = run_merge(pool, fwmerge.MergeParams(M.LINEAR, weights=[1, 3]))
+    assert merged(out) == {"b": [-0.25], "w": [0.25, 0.75]}
+    # base + 0.5 * (tau0 + tau1): b = 0.5 * (2 - 1), w = 0.5 * (1, 1)
+    out = run_merge(pool, fwmerge.MergeParams(M.TASK_ARITHMETIC, scaling=0.5))
+    assert merged(out) == {"b": [0.5], "w": [0.5, 0.5]}
+    with safetensors.safe_open(str(out), framework="numpy") as f:
+        assert "task_arithmetic" in f.metadata()["fwmerge.recipe"]
+
+
+@pytest.fixture
+def wide_pool(tmp_path):
+    """One tensor of 5 entries; base 0, so the task vectors are the members."""
+    write_model(tmp_path / "base.safetensors", {"t": [0, 0, 0, 0, 0]})
+    write_model(tmp_path / "m0.safetensors", {"t": [3, -1, 0.5, 2, -4]})
+    write_model(tmp_path / "m1.safetensors", {"t": [-2, 1, 1.5, -0.5, 1]})
+    return tmp_path
+
+
+def test_ties_with_per_member_densities(wide_pool):
+    # k0 = floor(0.4 * 5 + 0.5) = 2: m0 keeps 3 and -4 -> [3, 0, 0, 0, -4].
+    # k1 = floor(0.6 * 5 + 0.5) = 3: m1 keeps -2, 1.5 and, of the tied 1s, the lower index 1
+    # -> [-2, 1, 1.5, 0, 0]. Signs of the sums: +, +, +, none (stays 0), -. Disjoint means of the
+    # agreeing entries: 3, 1, 1.5, 0, -4.
+    out = run_merge(wide_pool, fwmerge.MergeParams(M.TIES, densities=[0.4, 0.6]))
+    assert merged(out) == {"t": [3.0, 1.0, 1.5, 0.0, -4.0]}
+
+
+def test_breadcrumbs_with_per_member_betas(wide_pool):
+    # m0, beta 0.2: drop the top round(0.2 * 5) = 1 magnitude (-4), keep the next 2 (3, 2).
+    # m1, beta 0: keep the top 2 (-2, 1.5). Task arithmetic, scaling 1: the sum.
+    out = run_merge(wide_pool, fwmerge.MergeParams(M.BREADCRUMBS, density=0.4, betas=[0.2, 0.0]))
+    assert merged(out) == {"t": [1.0, 0.0, 1.5, 2.0, 0.0]}
+
+
+def test_merge_options_and_errors(pool):
+    out = run_merge(
+        pool,
+        fwmerge.MergeParams(M.LINEAR),
+        "half.safetensors",
+        options=fwmerge.ExportOptions(dtype=fwmerge.Dtype.F16),
+    )
+    tensors = safetensors.numpy.load_file(str(out))
+    assert tensors["w"].dtype == np.float16 and tensors["w"].tolist() == [0.5, 0.5]
+
+    with pytest.raises(fwmerge.Error) as info:
+        run_merge(pool, fwmerge.MergeParams(M.LINEAR, weights=[1, 2, 3]))
+    assert info.value.status is fwmerge.Status.INVALID_ARGUMENT
+    assert "3 weights for a pool of 2" in info.value.message
+    with pytest.raises(fwmerge.Error) as info:
+        run_merge(pool, fwmerge.MergeParams(M.TIES, density=1.5))
+    assert info.value.status is fwmerge.Status.INVALID_ARGUMENT
+    with pytest.raises(fwmerge.Error) as info:
+        fwmerge.merge(
+            fwmerge.MergeParams(),
+            pool / "base.safetensors",
+            [pool / "missing.safetensors"],
+            pool / "x.safetensors",
+        )
+    assert info.value.status is fwmerge.Status.IO
+
+
+def test_merge_abort_hook(pool, monkeypatch):
+    with pytest.raises(fwmerge.Error) as info:
+        run_merge(pool, fwmerge.MergeParams(), "aborted.safetensors", abort=lambda: True)
+    assert info.value.status is fwmerge.Status.ABORTED
+    assert not (pool / "aborted.safetensors").exists()
+    run_merge(pool, fwmerge.MergeParams(), "kept.safetensors", abort=lambda: False)
+    assert (pool / "kept.safetensors").exists()
+
+
+def test_start_merge_and_merge_function(pool):
+    with make_solver(pool) as s:
+        s.set_start_merge(fwmerge.MergeParams(M.TASK_ARITHMETIC, scaling=0.5))
+        assert current(s) == {"b": [0.5], "w": [0.5, 0.5]}
+        with pytest.raises(fwmerge.Error) as info:
+            s.set_start_merge(fwmerge.MergeParams(M.LINEAR, weights=[1.0]))
+        assert info.value.status is fwmerge.Status.INVALID_ARGUMENT
+    with make_solver(pool, constant_params()) as s:
+        s.set_merge_function(fwmerge.MergeParams(M.TIES, density=1.0))
+        s.set_objective(quadratic)
+        assert s.step().leaves_hull
+        with pytest.raises(fwmerge.Error) as info:
+            s.set_merge_function(None)  # before the first step only
+        assert info.value.status is fwmerge.Status.STATE
+    with make_solver(pool) as s:
+        with pytest.raises(fwmerge.Error) as info:
+            s.set_merge_function(fwmerge.MergeParams(M.MODEL_STOCK))
+        assert info.value.status is fwmerge.Status.UNSUPPORTED
+        s.set_merge_function(None)
