@@ -36,10 +36,14 @@ constexpr uint64_t kMaxConfigBytes = 16ull << 20;
 
 // ---- the checkpoint -----------------------------------------------------------------------------
 
+// What an adapter does to one base tensor: replace it (modules_to_save, or the weights of a LoRA
+// layer peft saved with save_embedding_layers, ".base_layer.weight"), add scale * B @ A, or both
+// (a saved base layer with LoRA on top, which is what merge_and_unload computes).
 struct Patch {
-  const TensorEntry *a = nullptr;  // LoRA factors, or
+  const TensorEntry *a = nullptr;  // LoRA factors
   const TensorEntry *b = nullptr;
   const TensorEntry *full = nullptr;  // a full replacement
+  bool base_layer = false;            // `full` is a LoRA layer's own base weights
   double scale = 0;
   bool transpose = false;  // delta = (B @ A)^T
 };
@@ -58,12 +62,13 @@ class LoraAdapterCheckpoint : public Checkpoint {
     const auto it = patches_.find(name);
     if (it == patches_.end()) return base_->load_f32(name);
     const Patch &p = it->second;
-    if (p.full) return file_->read_f32(*p.full);
+    const at::Tensor start = p.full ? file_->read_f32(*p.full) : base_->load_f32(name);
+    if (!p.a) return start;
     const at::Tensor a = file_->read_f32(*p.a);
     const at::Tensor b = file_->read_f32(*p.b);
     at::Tensor delta = at::matmul(b, a);
     if (p.transpose) delta = delta.t();
-    return base_->load_f32(name).add(delta, p.scale).contiguous();
+    return start.add(delta, p.scale).contiguous();
   }
 
   // The adapter's own file; the base is the solver's, which checks it itself.
@@ -76,7 +81,8 @@ class LoraAdapterCheckpoint : public Checkpoint {
     for (const auto &[name, p] : patches_) {
       char scale[32];
       std::snprintf(scale, sizeof scale, "%a", p.scale);
-      out += ";" + name + (p.full ? "=full" : std::string("=") + scale + (p.transpose ? "T" : ""));
+      const std::string lora = std::string(scale) + (p.transpose ? "T" : "");
+      out += ";" + name + (p.full ? (p.a ? "=full+" + lora : "=full") : "=" + lora);
     }
     return out;
   }
@@ -146,11 +152,16 @@ std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Chec
       if (key.find("lora_") != std::string::npos || ends_with(key, ".lora_magnitude_vector"))
         fail(FW_ERR_UNSUPPORTED, weights_path + ": LoRA tensor kind of \"" + entry.name +
                                      "\" is not supported (DoRA, LoRA bias or conv LoRA)");
-      // A full replacement (modules_to_save, trained bias).
-      const TensorMeta *meta = base->find(key);
-      const size_t dot = key.rfind('.');
+      // A full replacement (modules_to_save, trained bias), or a LoRA layer's own weights that
+      // peft saved with save_embedding_layers under "<module>.base_layer.weight".
+      std::string target = key;
+      const size_t layer = target.rfind(".base_layer.");
+      const bool base_layer = layer != std::string::npos;
+      if (base_layer) target.erase(layer, std::strlen(".base_layer"));
+      const TensorMeta *meta = base->find(target);
+      const size_t dot = target.rfind('.');
       if (!meta && dot != std::string::npos)
-        meta = resolve_base(*base, key.substr(0, dot), key.substr(dot));
+        meta = resolve_base(*base, target.substr(0, dot), target.substr(dot));
       if (!meta)
         fail(FW_ERR_NAME_MISMATCH, dir + ": tensor \"" + key + "\" is not in base " + base->path());
       if (entry.shape != meta->shape)
@@ -162,6 +173,7 @@ std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Chec
                     dir + ": base tensor \"" + meta->name + "\" is patched twice");
       Patch p;
       p.full = &entry;
+      p.base_layer = base_layer;
       patches[meta->name] = p;
       continue;
     }
@@ -217,9 +229,15 @@ std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Chec
                                       shape_text(delta_shape) +
                                       (p.transpose ? " (transposed)" : "") + " but base tensor \"" +
                                       meta->name + "\" is " + shape_text(meta->shape));
-    if (patches.count(meta->name))
-      fail_format("adapter_conflict",
-                  dir + ": base tensor \"" + meta->name + "\" is patched twice");
+    const auto saved = patches.find(meta->name);
+    if (saved != patches.end()) {
+      // Only a LoRA layer's own saved weights may sit under its factors.
+      if (!saved->second.base_layer)
+        fail_format("adapter_conflict",
+                    dir + ": base tensor \"" + meta->name + "\" is patched twice");
+      p.full = saved->second.full;
+      p.base_layer = true;
+    }
     patches[meta->name] = p;
   }
   return std::make_unique<LoraAdapterCheckpoint>(dir, base, std::move(file), std::move(patches));

@@ -231,3 +231,47 @@ TEST(LoraDeterminism, ThreadCountDoesNotChangeTheDelta) {
 }
 
 }  // namespace
+
+namespace {
+
+// peft's save_embedding_layers: the embedding's own weights under
+// "<module>.base_layer.weight" next to its LoRA factors. merge_and_unload gives the saved weights
+// plus the LoRA delta; a base_layer without factors replaces the tensor; anything else patched
+// twice stays a conflict.
+TEST_F(LoraTest, SavedEmbeddingLayersReplaceTheBaseUnderTheirFactors) {
+  const std::vector<float> saved = lf::ramp(15, 2.0f, -0.2f);  // [5, 3], not the base's values
+  const std::vector<float> ea = lf::ramp(10, 0.1f, 0.05f), eb = lf::ramp(6, -0.2f, 0.1f);
+  const std::vector<float> head = lf::ramp(6, -1.0f, 0.4f);
+  const std::string config =
+      R"({"peft_type": "LORA", "r": 2, "lora_alpha": 4, "target_modules": ["embed_tokens"]})";
+  const std::string adapter =
+      lf::write_adapter("adapter_embed", config,
+                        {{std::string(kP) + "model.embed_tokens.base_layer.weight", {5, 3}, saved},
+                         {std::string(kP) + "model.embed_tokens.lora_embedding_A", {2, 5}, ea},
+                         {std::string(kP) + "model.embed_tokens.lora_embedding_B", {3, 2}, eb},
+                         {std::string(kP) + "classifier.base_layer.weight", {2, 3}, head}});
+  const auto ckpt = fw::open_lora_adapter(adapter, base.get());
+  fw::check_compatible(*base, *ckpt);
+  // saved [5, 3] + (4 / 2) * (B [3, 2] @ A [2, 5])^T.
+  mt::expect_near(ckpt->load_f32("model.embed_tokens.weight"),
+                  lf::lora_expected(saved, ea, eb, 3, 2, 5, 2.0, true));
+  mt::expect_near(ckpt->load_f32("classifier.weight"), head);
+  mt::expect_near(ckpt->load_f32("model.layers.0.q_proj.weight"),
+                  w("model.layers.0.q_proj.weight"));
+
+  // A modules_to_save copy and LoRA factors on one tensor: still refused.
+  const std::string twice =
+      lf::write_adapter("adapter_twice", config,
+                        {{std::string(kP) + "model.embed_tokens.weight", {5, 3}, saved},
+                         {std::string(kP) + "model.embed_tokens.lora_embedding_A", {2, 5}, ea},
+                         {std::string(kP) + "model.embed_tokens.lora_embedding_B", {3, 2}, eb}});
+  try {
+    fw::open_lora_adapter(twice, base.get());
+    ADD_FAILURE() << "expected a conflict";
+  } catch (const fw::Error &e) {
+    EXPECT_EQ(e.code(), FW_ERR_FORMAT);
+    EXPECT_NE(std::string(e.what()).find("patched twice"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
