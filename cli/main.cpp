@@ -1,5 +1,6 @@
 // fwmerge: the command line over the public C API (include/fwmerge.h).
 //   fwmerge merge RECIPE.yml OUT_DIR    a data-free merge from a mergekit recipe, HF folder out
+//   fwmerge fw RECIPE.yml OUT_DIR       a Frank-Wolfe merge (built-in TorchScript objective)
 //   fwmerge inspect PATH                tensors, dtypes, shapes, sizes and metadata of a checkpoint
 //   fwmerge version
 // Ctrl-C stops a merge through fw_merge_params.abort and leaves nothing at OUT_DIR.
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "fw_run.h"
 #include "fwmerge.h"
 #include "hf_folder.h"
 #include "inspect.h"
@@ -135,6 +137,16 @@ int main(int argc, char **argv) {
       ->check(CLI::NonNegativeNumber);
   merge->add_flag("-q,--quiet", quiet, "no log lines");
 
+  std::string fw_recipe, fw_out, fw_shard_size = "5GB";
+  bool fw_quiet = false;
+  CLI::App *fw = app.add_subcommand(
+      "fw",
+      "Frank-Wolfe merge (fw_params, TorchScript objective) into a Hugging Face model folder");
+  fw->add_option("RECIPE", fw_recipe, "Frank-Wolfe recipe (.yml, see cli/fw_recipe.h)")->required();
+  fw->add_option("OUT_DIR", fw_out, "output folder (must not exist, or be empty)")->required();
+  fw->add_option("--shard-size", fw_shard_size, "largest shard, e.g. 5GB")->capture_default_str();
+  fw->add_flag("-q,--quiet", fw_quiet, "no progress or log lines");
+
   std::string inspect_path;
   fwcli::InspectOptions inspect_options;
   CLI::App *inspect = app.add_subcommand(
@@ -155,6 +167,8 @@ int main(int argc, char **argv) {
   std::signal(SIGTERM, on_signal);
   try {
     if (merge->parsed()) return run_merge(recipe, out_dir, shard_size, threads, quiet);
+    if (fw->parsed())
+      return fwcli::run_fw(fw_recipe, fw_out, parse_size(fw_shard_size), fw_quiet, poll_interrupt);
     if (inspect->parsed()) return fwcli::run_inspect(inspect_path, inspect_options, stdout);
   } catch (const fwcli::RecipeError &e) {
     std::fprintf(stderr, "fwmerge: %s\n", e.what());

@@ -35,4 +35,22 @@ std::string model_card(const Recipe &recipe, const std::string &base) {
   return s.str();
 }
 
+std::string fw_model_card(const FwRecipe &recipe, int steps, double last_loss, double last_gap) {
+  std::ostringstream s;
+  s << "---\nbase_model:\n  - " << quoted(recipe.base_model) << "\n";
+  s << "library_name: transformers\ntags:\n  - merge\n  - fwmerge\n  - frank-wolfe\n---\n\n";
+  s << "# Merged model\n\n";
+  s << "Merged with fwmerge " << fw_version()
+    << " (`fwmerge fw`): Frank-Wolfe merging (Chen et al., ICCV 2025) over the models below, base `"
+    << recipe.base_model << "`, " << steps << " steps; the last one started at loss " << last_loss
+    << " with Frank-Wolfe gap " << last_gap
+    << ". The per-step history is in the weights' metadata (\"fwmerge.history\").\n\n";
+  s << "## Models merged\n\n";
+  for (const std::string &m : recipe.models) s << "- `" << m << "`\n";
+  s << "\n## Recipe\n\n```yaml\n" << recipe.text;
+  if (!recipe.text.empty() && recipe.text.back() != '\n') s << "\n";
+  s << "```\n";
+  return s.str();
+}
+
 }  // namespace fwcli

@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "yaml_reader.h"
+
 namespace fwcli {
 namespace {
 
@@ -33,60 +35,6 @@ const std::map<std::string, MethodInfo> &methods() {
   };
   return m;
 }
-
-class Reader {
- public:
-  explicit Reader(std::string name) : name_(std::move(name)) {}
-
-  [[noreturn]] void fail(const YAML::Node &at, const std::string &message) const {
-    std::ostringstream s;
-    s << name_;
-    if (at.IsDefined() && at.Mark().line >= 0) s << ":" << at.Mark().line + 1;
-    s << ": " << message;
-    throw RecipeError(s.str());
-  }
-
-  std::string string_of(const YAML::Node &n, const std::string &key) const {
-    if (!n.IsScalar()) fail(n, key + " must be a string");
-    return n.as<std::string>();
-  }
-
-  double number_of(const YAML::Node &n, const std::string &key) const {
-    if (n.IsSequence() || n.IsMap())
-      fail(n, key +
-                  ": per-tensor values (gradients, filter lists) are not supported; give one "
-                  "number");
-    if (!n.IsScalar()) fail(n, key + " must be a number");
-    double v;
-    try {
-      v = n.as<double>();
-    } catch (const YAML::Exception &) {
-      fail(n, key + " must be a number, not '" + n.as<std::string>() + "'");
-    }
-    if (!std::isfinite(v)) fail(n, key + " must be finite");
-    return v;
-  }
-
-  bool bool_of(const YAML::Node &n, const std::string &key) const {
-    if (!n.IsScalar()) fail(n, key + " must be true or false");
-    try {
-      return n.as<bool>();
-    } catch (const YAML::Exception &) {
-      fail(n, key + " must be true or false, not '" + n.as<std::string>() + "'");
-    }
-  }
-
-  fw_dtype dtype_of(const YAML::Node &n, const std::string &key) const {
-    const std::string s = string_of(n, key);
-    if (s == "float32" || s == "fp32") return FW_DTYPE_F32;
-    if (s == "float16" || s == "fp16") return FW_DTYPE_F16;
-    if (s == "bfloat16" || s == "bf16") return FW_DTYPE_BF16;
-    fail(n, key + ": unknown dtype '" + s + "' (float32, float16 or bfloat16)");
-  }
-
- private:
-  std::string name_;
-};
 
 // Where a model's parameter comes from: its own `parameters`, else the top-level ones (mergekit's
 // precedence), else the method's default.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "fwmerge.h"
+#include "linear_net_module.h"
 
 namespace fs = std::filesystem;
 
@@ -270,6 +272,92 @@ TEST_F(CliRun, InspectListsTensorsDtypesShapesBytesAndMetadata) {
   EXPECT_EQ(status, 1);
   EXPECT_NE(slurp(dir_ / "stderr.txt").find("FW_ERR_FORMAT"), std::string::npos)
       << slurp(dir_ / "stderr.txt");
+}
+
+}  // namespace
+
+namespace {
+
+void save_shaped(const fs::path &path,
+                 const std::vector<std::pair<std::string, std::vector<float>>> &ts,
+                 const std::vector<std::vector<int64_t>> &shapes) {
+  std::vector<fw_tensor> views(ts.size());
+  std::memset(views.data(), 0, views.size() * sizeof(fw_tensor));
+  for (size_t i = 0; i < ts.size(); ++i) {
+    views[i].name = ts[i].first.c_str();
+    views[i].dtype = FW_DTYPE_F32;
+    views[i].ndim = static_cast<int32_t>(shapes[i].size());
+    views[i].shape = shapes[i].data();
+    views[i].numel = static_cast<int64_t>(ts[i].second.size());
+    views[i].data = const_cast<float *>(ts[i].second.data());
+  }
+  ASSERT_EQ(fw_save_tensors(path.c_str(), views.data(), views.size(), FW_DTYPE_DEFAULT, nullptr, 0),
+            FW_OK)
+      << fw_last_error();
+}
+
+// One Frank-Wolfe step with the built-in objective, closed form: at W = 0, b = 0 the logits are 0,
+// p = (1/2, 1/2), loss = ln 2 and dL/dW = [[0.5, -0.75], [-0.5, 0.75]] (x = [[1, 2], [3, -1]],
+// y = [0, 1]). Scores <grad, theta_i>: good -1.625, bad +1.625, base 0: good wins, gap 1.625; the
+// schedule's gamma at t = 0 is 2 / 2 = 1, so theta_1 = good exactly.
+TEST_F(CliRun, FwRecipeRunsTheBuiltInObjectiveAndWritesTheHandComputedStep) {
+  fwtest::save_linear_net((dir_ / "net.pt").string());
+  const std::vector<std::vector<int64_t>> shapes = {{2, 2}, {2}};
+  fs::create_directories(dir_ / "fwbase");
+  save_shaped(dir_ / "fwbase" / "model.safetensors",
+              {{"fc.weight", {0, 0, 0, 0}}, {"fc.bias", {0, 0}}}, shapes);
+  write_text(dir_ / "fwbase" / "config.json", "{\"model_type\": \"toy\"}\n");
+  const std::vector<float> good = {-0.5f, 0.75f, 0.5f, -0.75f};
+  save_shaped(dir_ / "good.safetensors", {{"fc.weight", good}, {"fc.bias", {0, 0}}}, shapes);
+  save_shaped(dir_ / "bad.safetensors",
+              {{"fc.weight", {0.5f, -0.75f, -0.5f, 0.75f}}, {"fc.bias", {0, 0}}}, shapes);
+  const std::vector<float> x = {1, 2, 3, -1};
+  const std::vector<int64_t> y = {0, 1};
+  const int64_t sx[2] = {2, 2}, sy[1] = {2};
+  fw_tensor calib[2];
+  std::memset(calib, 0, sizeof calib);
+  calib[0] = {"x", FW_DTYPE_F32, 2, sx, 4, const_cast<float *>(x.data()), FW_DEVICE_CPU, 0, {}};
+  calib[1] = {"y", FW_DTYPE_I64, 1, sy, 2, const_cast<int64_t *>(y.data()), FW_DEVICE_CPU, 0, {}};
+  ASSERT_EQ(
+      fw_save_tensors((dir_ / "calib.safetensors").c_str(), calib, 2, FW_DTYPE_DEFAULT, nullptr, 0),
+      FW_OK)
+      << fw_last_error();
+  const std::string recipe = "base_model: " + (dir_ / "fwbase").string() + "\nmodels:\n  - " +
+                             (dir_ / "good.safetensors").string() + "\n  - " +
+                             (dir_ / "bad.safetensors").string() +
+                             "\nobjective:\n  module: " + (dir_ / "net.pt").string() +
+                             "\n  calibration: " + (dir_ / "calib.safetensors").string() +
+                             "\n  terms:\n    - {inputs: x, labels: y}\n"
+                             "parameters: {max_iters: 1, step_rule: schedule, epsilon: 0}\n";
+  write_text(dir_ / "fw.yml", recipe);
+  const fs::path out = dir_ / "fwout";
+  const Outcome r = fwmerge("fw " + (dir_ / "fw.yml").string() + " " + out.string(), dir_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("step 1/1 loss 0.693147"), std::string::npos) << r.err;  // not a terminal
+  EXPECT_EQ(listing(out), (std::set<std::string>{"README.md", "config.json", "model.safetensors"}));
+  EXPECT_EQ(read_f32(out / "model.safetensors", "fc.weight"), good);
+  EXPECT_EQ(read_f32(out / "model.safetensors", "fc.bias"), (std::vector<float>{0, 0}));
+  const std::string bytes = slurp(out / "model.safetensors");
+  uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  const nlohmann::json history = nlohmann::json::parse(
+      nlohmann::json::parse(bytes.substr(8, n))["__metadata__"]["fwmerge.history"]
+          .get<std::string>());
+  ASSERT_EQ(history["steps"].size(), 1u);
+  const nlohmann::json &step = history["steps"][0];
+  EXPECT_NEAR(step["loss"].get<double>(), std::log(2.0), 1e-6);
+  EXPECT_NEAR(step["gap"].get<double>(), 1.625, 1e-6);
+  EXPECT_EQ(step["chosen"], nlohmann::json::array({0}));
+  EXPECT_EQ(step["gamma"], 1.0);
+  EXPECT_NE(slurp(out / "README.md").find(recipe), std::string::npos);
+
+  // A module that does not exist: the library's message, exit 1, nothing at OUT_DIR.
+  write_text(dir_ / "bad.yml", std::string(recipe).replace(recipe.find("net.pt"), 6, "no.pt"));
+  const Outcome bad =
+      fwmerge("fw " + (dir_ / "bad.yml").string() + " " + (dir_ / "badout").string(), dir_);
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.err.find("objective: FW_ERR_IO"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(dir_ / "badout"));
 }
 
 }  // namespace

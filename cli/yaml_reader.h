@@ -1,0 +1,103 @@
+// Reading recipe values from yaml-cpp nodes with errors that name the recipe file and the line:
+// "RECIPE:LINE: message" (RecipeError). Shared by the mergekit recipes (`fwmerge merge`) and the
+// Frank-Wolfe recipes (`fwmerge fw`).
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "fwmerge.h"
+#include "recipe.h"
+
+namespace fwcli {
+
+class Reader {
+ public:
+  explicit Reader(std::string name) : name_(std::move(name)) {}
+
+  [[noreturn]] void fail(const YAML::Node &at, const std::string &message) const {
+    std::ostringstream s;
+    s << name_;
+    if (at.IsDefined() && at.Mark().line >= 0) s << ":" << at.Mark().line + 1;
+    s << ": " << message;
+    throw RecipeError(s.str());
+  }
+
+  std::string string_of(const YAML::Node &n, const std::string &key) const {
+    if (!n.IsScalar()) fail(n, key + " must be a string");
+    return n.as<std::string>();
+  }
+
+  double number_of(const YAML::Node &n, const std::string &key) const {
+    if (n.IsSequence() || n.IsMap())
+      fail(n, key +
+                  ": per-tensor values (gradients, filter lists) are not supported; give one "
+                  "number");
+    if (!n.IsScalar()) fail(n, key + " must be a number");
+    double v;
+    try {
+      v = n.as<double>();
+    } catch (const YAML::Exception &) {
+      fail(n, key + " must be a number, not '" + n.as<std::string>() + "'");
+    }
+    if (!std::isfinite(v)) fail(n, key + " must be finite");
+    return v;
+  }
+
+  bool bool_of(const YAML::Node &n, const std::string &key) const {
+    if (!n.IsScalar()) fail(n, key + " must be true or false");
+    try {
+      return n.as<bool>();
+    } catch (const YAML::Exception &) {
+      fail(n, key + " must be true or false, not '" + n.as<std::string>() + "'");
+    }
+  }
+
+  fw_dtype dtype_of(const YAML::Node &n, const std::string &key) const {
+    const std::string s = string_of(n, key);
+    if (s == "float32" || s == "fp32") return FW_DTYPE_F32;
+    if (s == "float16" || s == "fp16") return FW_DTYPE_F16;
+    if (s == "bfloat16" || s == "bf16") return FW_DTYPE_BF16;
+    fail(n, key + ": unknown dtype '" + s + "' (float32, float16 or bfloat16)");
+  }
+
+  // A whole number in [lo, hi].
+  int64_t int_of(const YAML::Node &n, const std::string &key, int64_t lo, int64_t hi) const {
+    const double v = number_of(n, key);
+    if (v != std::floor(v) || v < static_cast<double>(lo) || v > static_cast<double>(hi))
+      fail(n, key + " must be a whole number in [" + std::to_string(lo) + ", " +
+                  std::to_string(hi) + "]");
+    return static_cast<int64_t>(v);
+  }
+
+  // One of `choices` (name -> value); the error lists them.
+  int choice_of(const YAML::Node &n, const std::string &key,
+                const std::map<std::string, int> &choices) const {
+    const std::string s = string_of(n, key);
+    const auto it = choices.find(s);
+    if (it != choices.end()) return it->second;
+    std::string names;
+    for (const auto &c : choices) names += (names.empty() ? "" : ", ") + c.first;
+    fail(n, key + ": unknown value '" + s + "' (" + names + ")");
+  }
+
+  // Fails on the first key of mapping `m` that is not in `allowed`.
+  template <typename Set>
+  void only_keys(const YAML::Node &m, const Set &allowed, const std::string &where) const {
+    if (!m.IsMap()) fail(m, where + " must be a mapping");
+    for (const auto &kv : m) {
+      const std::string key = kv.first.as<std::string>();
+      if (!allowed.count(key)) fail(kv.first, "unsupported key '" + key + "' in " + where);
+    }
+  }
+
+ private:
+  std::string name_;
+};
+
+}  // namespace fwcli
