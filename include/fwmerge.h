@@ -224,6 +224,19 @@ typedef struct fw_params {
                             solver's memory, on its device, no copies; 1: views are in host memory
                             (on CUDA the library copies the point to the host and the gradient
                             back), for hosts that compute on the CPU */
+  /* v3 (0.3.1): which tensors are merged, by name: shell-style globs (fnmatch: `*` (crossing
+   * dots), `?`, `[...]`). A tensor is merged when it matches an include pattern (or include is
+   * empty) and no exclude pattern. The others are not part of the merge: pool members need not
+   * have them, or may have them in another shape (e.g. per-task heads), the views, gradient, LMO
+   * and history cover only the merged tensors, and fw_export writes the others as the base has
+   * them (any dtype; converted like the rest when they are floating). Copied at fw_solver_new /
+   * fw_solver_set_params (which may change them only before fw_set_base: FW_ERR_STATE). A
+   * filter that selects no tensor of the base is FW_ERR_NAME_MISMATCH at fw_set_base. NULL / 0
+   * (default): every tensor. */
+  const char *const *include_tensors;
+  size_t n_include_tensors;
+  const char *const *exclude_tensors;
+  size_t n_exclude_tensors;
 } fw_params;
 
 FW_API fw_params fw_default_params(void);
@@ -533,6 +546,13 @@ typedef struct fw_merge_params {
   const double *densities; /* TIES / breadcrumbs: density_i in (0, 1] replaces density. DARE: the
                               keep probability, drop_rate_i = 1 - density_i, density_i in (0, 1] */
   const double *betas;     /* breadcrumbs: beta_i in [0, 1) replaces beta */
+  /* v4 (0.3.1): which tensors are merged, as fw_params.include_tensors / exclude_tensors: the
+   * others are written as the base has them (fw_merge) or kept at theta (merge functions), and
+   * pool members need not have them. Read during the call only. NULL / 0 (default): all. */
+  const char *const *include_tensors;
+  size_t n_include_tensors;
+  const char *const *exclude_tensors;
+  size_t n_exclude_tensors;
 } fw_merge_params;
 
 /* Defaults per method (the unused fields are neutral: density 1, drop_rate 0, beta 0):

@@ -26,32 +26,61 @@ void merge_to_file(const MergeSpec &spec, const std::string &base_path,
       dtype != FW_DTYPE_BF16)
     fail(FW_ERR_INVALID_ARGUMENT, "export dtype " + std::to_string(static_cast<int>(dtype)) +
                                       " is not one of FW_DTYPE_DEFAULT/F32/F16/BF16");
-  const std::unique_ptr<Checkpoint> base = open_checkpoint(base_path, nullptr);
+  // `base` is what the merge sees (the filter's tensors); `whole` all of the base's, which adapters
+  // are opened against and the unselected tensors are copied from.
+  const std::unique_ptr<Checkpoint> base =
+      filtered(open_checkpoint(base_path, nullptr), spec.filter);
+  const auto *as_filtered = dynamic_cast<const FilteredCheckpoint *>(base.get());
+  const Checkpoint &whole = as_filtered ? as_filtered->inner() : *base;
   std::vector<std::unique_ptr<Checkpoint>> owned;
   std::vector<const Checkpoint *> pool;
   for (const std::string &path : pool_paths) {
-    owned.push_back(open_checkpoint(path, base.get()));
+    owned.push_back(filtered(open_checkpoint(path, &whole), spec.filter));
     check_compatible(*base, *owned.back());
     pool.push_back(owned.back().get());
   }
 
   // Nothing model-sized is held: the writer asks for each tensor in file order and every merged
-  // chunk goes to the file as soon as it is computed, converted to the export dtype.
+  // chunk goes to the file as soon as it is computed, converted to the export dtype. Tensors
+  // outside the filter are copied from the base the same way, chunk by chunk.
   const StreamingMerge merge(spec, *base, pool);
-  const std::vector<TensorMeta> &metas = base->tensors();
   std::vector<OutTensor> out;
-  for (const TensorMeta &meta : metas) {
+  std::vector<int64_t> merged_index;  // per output tensor: its index in `base`, or -1: copied
+  std::map<std::string, size_t> index_of;
+  for (size_t t = 0; t < base->tensors().size(); ++t) index_of[base->tensors()[t].name] = t;
+  for (const TensorMeta &meta : whole.tensors()) {
+    const auto it = index_of.find(meta.name);
+    if (it == index_of.end() && !is_mergeable(meta.dtype))
+      fail(FW_ERR_UNSUPPORTED, "base tensor \"" + meta.name +
+                                   "\" (outside the tensor filter) has " + "dtype " +
+                                   dtype_name(meta.dtype) + "; only F32, F16 and BF16 are copied");
     const DType out_dtype = dtype == FW_DTYPE_DEFAULT ? meta.dtype : from_public(dtype);
     const uint64_t nbytes =
         static_cast<uint64_t>(meta.numel) * static_cast<uint64_t>(dtype_bits(out_dtype) / 8);
     out.push_back(OutTensor{meta.name, out_dtype, meta.shape, nullptr, nbytes});
+    merged_index.push_back(it == index_of.end() ? -1 : static_cast<int64_t>(it->second));
   }
   const TensorProducer produce = [&](size_t t, const ByteEmitter &emit) {
     const at::ScalarType type = to_scalar_type(out[t].dtype);
-    merge.merge_tensor(t, [&](int64_t, const at::Tensor &merged) {
-      const at::Tensor bytes = merged.to(type).contiguous();
+    const auto write = [&](const at::Tensor &chunk) {
+      const at::Tensor bytes = chunk.to(type).contiguous();
       emit(bytes.data_ptr(), bytes.nbytes());
-    });
+    };
+    if (merged_index[t] >= 0) {
+      merge.merge_tensor(static_cast<size_t>(merged_index[t]),
+                         [&](int64_t, const at::Tensor &merged) { write(merged); });
+      return;
+    }
+    const TensorMeta &meta = *whole.find(out[t].name);
+    if (!whole.streams_ranges()) return write(whole.load_f32(meta.name).reshape(-1));
+    at::Tensor buf = at::empty({std::min(kMergeChunk, meta.numel)}, at::kFloat);
+    for (int64_t begin = 0; begin < meta.numel; begin += kMergeChunk) {
+      poll(spec.stop);
+      const int64_t end = std::min(meta.numel, begin + kMergeChunk);
+      at::Tensor chunk = buf.narrow(0, 0, end - begin);
+      whole.read_f32_range(meta.name, begin, end, chunk);
+      write(chunk);
+    }
   };
   const std::map<std::string, std::string> metadata = {
       {"format", "pt"}, {"fwmerge.recipe", data_free_recipe(spec, base_path, pool_paths)}};

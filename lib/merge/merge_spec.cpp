@@ -68,6 +68,10 @@ fw_merge_params default_merge_params(fw_merge_method method) {
   p.abort_user_data = nullptr;
   p.densities = nullptr;
   p.betas = nullptr;
+  p.include_tensors = nullptr;
+  p.n_include_tensors = 0;
+  p.exclude_tensors = nullptr;
+  p.n_exclude_tensors = 0;
   switch (method) {
     case FW_MERGE_TASK_ARITHMETIC:
       p.scaling = 0.3;
@@ -177,6 +181,28 @@ MergeSpec spec_from_params(const fw_merge_params &caller, size_t n) {
   }
   if (p.method == FW_MERGE_MODEL_STOCK && n == 1)
     invalid("model_stock needs at least 2 pool members, got 1");
+  if (p.n_include_tensors > 0 || p.n_exclude_tensors > 0) {
+    if (n == 0)
+      invalid(std::string(name) +
+              ": include_tensors / exclude_tensors are fw_merge's; a solver merges the tensors "
+              "its fw_params filter selects");
+    auto list = [&](const char *const *patterns, size_t count, const char *what) {
+      if (patterns == nullptr) invalid(std::string(what) + " is NULL with a count > 0");
+      std::vector<std::string> out;
+      for (size_t i = 0; i < count; ++i) {
+        if (patterns[i] == nullptr)
+          invalid(std::string(what) + "[" + std::to_string(i) + "] is NULL");
+        out.emplace_back(patterns[i]);
+      }
+      return out;
+    };
+    std::vector<std::string> include, exclude;
+    if (p.n_include_tensors > 0)
+      include = list(p.include_tensors, p.n_include_tensors, "include_tensors");
+    if (p.n_exclude_tensors > 0)
+      exclude = list(p.exclude_tensors, p.n_exclude_tensors, "exclude_tensors");
+    s.filter = TensorFilter(std::move(include), std::move(exclude));
+  }
   return s;
 }
 
@@ -195,6 +221,8 @@ nlohmann::json spec_json(const MergeSpec &spec) {
   // Only when given, so recipes without them keep their bytes.
   if (!spec.densities.empty()) j["densities"] = spec.densities;
   if (!spec.betas.empty()) j["betas"] = spec.betas;
+  if (!spec.filter.empty())
+    j["tensors"] = {{"include", spec.filter.include()}, {"exclude", spec.filter.exclude()}};
   j["seed"] = spec.seed;
   if (spec.method == FW_MERGE_DARE_LINEAR || spec.method == FW_MERGE_DARE_TIES)
     j["generator"] = "splitmix64(stream_key(seed, tensor, member), element)";

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fwmerge.h"
+#include "io/tensor_filter.h"
 #include "util/poll.h"
 
 namespace fw {
@@ -21,6 +22,7 @@ struct MergeSpec {
   std::vector<double> weights;  // empty: all 1
   // Per member (fw_merge_params.densities / betas); empty: the scalar for every member.
   std::vector<double> densities, betas;
+  TensorFilter filter;  // fw_merge only: the tensors merged; the others are the base's
   bool normalize = true;
   uint64_t seed = 0;
   int threads = 0;

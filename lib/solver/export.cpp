@@ -34,6 +34,19 @@ void export_iterate(const Solver &solver, const std::string &path, fw_dtype dtyp
     out.push_back({metas[t].name, target, metas[t].shape, c.data_ptr(),
                    static_cast<uint64_t>(c.numel()) * c.element_size()});
   }
+  // Tensors outside the filter: as the base has them (in the export dtype when one is given).
+  if (!solver.filter().empty()) {
+    const Checkpoint &whole = solver.unfiltered_base();
+    for (const TensorMeta &meta : whole.tensors()) {
+      if (solver.filter().selects(meta.name)) continue;
+      poll(stop);
+      const DType target = dtype == FW_DTYPE_DEFAULT ? meta.dtype : from_public(dtype);
+      converted.push_back(whole.load_f32(meta.name).to(to_scalar_type(target)).contiguous());
+      const at::Tensor &c = converted.back();
+      out.push_back({meta.name, target, meta.shape, c.data_ptr(),
+                     static_cast<uint64_t>(c.numel()) * c.element_size()});
+    }
+  }
   const auto metadata = export_metadata(solver.recipe_json(), solver.history_json());
   if (max_shard_bytes == 0)
     write_safetensors(path, out, metadata, stop);

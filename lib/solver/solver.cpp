@@ -68,7 +68,41 @@ void validate_params(const fw_params &p) {
   if (p.host_views != 0 && p.host_views != 1) bad("host_views must be 0 or 1");
 }
 
-Solver::Solver(const fw_params &params) : params_(params), merge_fn_(make_convex_merge_fn()) {
+TensorFilter filter_of(const fw_params &p) {
+  auto list = [](const char *const *patterns, size_t n, const char *what) {
+    if (n > 0 && patterns == nullptr)
+      fail(FW_ERR_INVALID_ARGUMENT, std::string("params: ") + what + " is NULL with n > 0");
+    std::vector<std::string> out;
+    for (size_t i = 0; i < n; ++i) {
+      if (patterns[i] == nullptr)
+        fail(FW_ERR_INVALID_ARGUMENT,
+             std::string("params: ") + what + "[" + std::to_string(i) + "] is NULL");
+      out.emplace_back(patterns[i]);
+    }
+    return out;
+  };
+  return TensorFilter(list(p.include_tensors, p.n_include_tensors, "include_tensors"),
+                      list(p.exclude_tensors, p.n_exclude_tensors, "exclude_tensors"));
+}
+
+namespace {
+
+// The params kept by the solver: the filter lives in TensorFilter, not behind the caller's
+// pointers.
+fw_params without_filter(fw_params p) {
+  p.include_tensors = nullptr;
+  p.n_include_tensors = 0;
+  p.exclude_tensors = nullptr;
+  p.n_exclude_tensors = 0;
+  return p;
+}
+
+}  // namespace
+
+Solver::Solver(const fw_params &params)
+    : params_(without_filter(params)),
+      filter_(filter_of(params)),
+      merge_fn_(make_convex_merge_fn()) {
   validate_params(params_);
   place_ = placement_of(params_);
 }
@@ -77,6 +111,10 @@ Solver::~Solver() = default;
 
 void Solver::set_params(const fw_params &params) {
   validate_params(params);
+  if (!(filter_of(params) == filter_) && base_)
+    fail(FW_ERR_STATE,
+         "the tensor filter (include_tensors / exclude_tensors) can only change "
+         "before fw_set_base");
   const Placement place = placement_of(params);
   // Moving the iterate to another device or dtype allocates: do it before changing anything.
   std::vector<at::Tensor> theta;
@@ -84,7 +122,8 @@ void Solver::set_params(const fw_params &params) {
   for (const at::Tensor &t : theta_) theta.push_back(to_placement(t, place));
   const bool blocks_change =
       params.granularity != params_.granularity || params.block_depth != params_.block_depth;
-  params_ = params;
+  filter_ = filter_of(params);
+  params_ = without_filter(params);
   place_ = place;
   theta_ = std::move(theta);
   if (blocks_change && base_) rebuild_blocks();
@@ -110,16 +149,28 @@ const Checkpoint &Solver::base() const {
   return *base_;
 }
 
+const Checkpoint &Solver::unfiltered_base() const {
+  const Checkpoint &b = base();
+  if (const auto *f = dynamic_cast<const FilteredCheckpoint *>(&b)) return f->inner();
+  return b;
+}
+
+std::unique_ptr<Checkpoint> Solver::open_member(const std::string &path) const {
+  return filtered(open_checkpoint(path, &unfiltered_base()), filter_);
+}
+
 const std::vector<TensorMeta> &Solver::tensors() const { return base().tensors(); }
 
 void Solver::set_base(const std::string &path) {
-  auto base = open_checkpoint(path, nullptr);
-  for (const TensorMeta &meta : base->tensors()) {
+  auto whole = open_checkpoint(path, nullptr);
+  // Every tensor, filtered or not: the export writes the unselected ones through (as floats).
+  for (const TensorMeta &meta : whole->tensors()) {
     if (!is_mergeable(meta.dtype))
       fail(FW_ERR_UNSUPPORTED, "base tensor '" + meta.name + "' has dtype " +
                                    dtype_name(meta.dtype) + "; only F32, F16 and BF16 are merged");
   }
-  if (base->tensors().empty()) fail(FW_ERR_FORMAT, "[empty] base model has no tensors: " + path);
+  if (whole->tensors().empty()) fail(FW_ERR_FORMAT, "[empty] base model has no tensors: " + path);
+  auto base = filtered(std::move(whole), filter_);
   // Everything derived from the old base goes.
   pool_.clear();
   start_.reset();
@@ -135,7 +186,7 @@ void Solver::set_base(const std::string &path) {
 int Solver::add_member(const std::string &path) {
   require_base();
   require_no_steps("fw_pool_add");
-  auto member = open_checkpoint(path, base_.get());
+  auto member = open_member(path);
   check_compatible(*base_, *member);
   pool_.push_back(std::move(member));
   return static_cast<int>(pool_.size()) - 1;
@@ -156,7 +207,7 @@ void Solver::set_start_member(int index) {
 void Solver::set_start_file(const std::string &path) {
   require_base();
   require_no_steps("changing the start point");
-  auto start = open_checkpoint(path, base_.get());
+  auto start = open_member(path);
   check_compatible(*base_, *start);
   start_ = std::move(start);
   start_kind_ = StartKind::File;
@@ -296,6 +347,8 @@ std::string Solver::recipe_json() const {
       {"merge_fn", nlohmann::json::parse(merge_fn_->recipe_json())},
       {"leaves_hull", merge_fn_->leaves_hull()},
   };
+  if (!filter_.empty())
+    recipe["tensors"] = {{"include", filter_.include()}, {"exclude", filter_.exclude()}};
   recipe["base"] = base_ ? base_->path() : "";
   recipe["pool"] = nlohmann::json::array();
   for (const auto &member : pool_) recipe["pool"].push_back(member->path());

@@ -18,6 +18,7 @@
 
 #include "fwmerge.h"
 #include "io/checkpoint.h"
+#include "io/tensor_filter.h"
 #include "solver/evaluator.h"
 #include "solver/merge_fn.h"
 #include "solver/placement.h"
@@ -63,7 +64,14 @@ class Solver {
   const StepRecord &step(Evaluator &evaluator);
 
   bool has_base() const { return base_ != nullptr; }
+  // The base as the merge sees it: only the tensors fw_params' filter selects.
   const Checkpoint &base() const;
+  // The whole base file(s): what adapters are opened against and the export's pass-through
+  // tensors are read from. Equals base() without a filter.
+  const Checkpoint &unfiltered_base() const;
+  const TensorFilter &filter() const { return filter_; }
+  // Opens a pool member or start file against the base and applies the filter.
+  std::unique_ptr<Checkpoint> open_member(const std::string &path) const;
   const std::vector<std::unique_ptr<Checkpoint>> &pool() const { return pool_; }
   const std::vector<TensorMeta> &tensors() const;  // base order
   const std::vector<at::Tensor> &theta() const { return theta_; }
@@ -121,7 +129,8 @@ class Solver {
                        const std::vector<Vertex> &verts, std::vector<at::Tensor> *next) const;
   uint64_t tensor_seed(size_t tensor_index) const;
 
-  fw_params params_;
+  fw_params params_;  // the filter's pointers cleared: filter_ holds copies
+  TensorFilter filter_;
   Placement place_;
   std::unique_ptr<Checkpoint> base_;
   std::vector<std::unique_ptr<Checkpoint>> pool_;
@@ -144,5 +153,7 @@ fw_params default_params();
 
 // Validates a params struct (ranges, enums); throws FW_ERR_INVALID_ARGUMENT.
 void validate_params(const fw_params &params);
+// The tensor filter of fw_params (its pointers read now); FW_ERR_INVALID_ARGUMENT for NULLs.
+TensorFilter filter_of(const fw_params &params);
 
 }  // namespace fw

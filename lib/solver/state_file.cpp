@@ -133,7 +133,7 @@ void load_state(Solver &solver, const std::string &path) {
   for (at::Tensor &t : theta) t = to_placement(t, solver.placement());  // saved as fp32
   std::unique_ptr<Checkpoint> start;
   if (s.start_kind == StartKind::File) {
-    start = open_checkpoint(s.start_file.path, &base);
+    start = solver.open_member(s.start_file.path);
     check_compatible(base, *start);
     if (start->identity() != s.start_file.identity)
       differs("a start file that has changed since (" + s.start_file.path + ")");

@@ -165,9 +165,10 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
   const capi::PoolFiles pool = capi::write_unit_pool("versions_merge_v1");
   const char *members[] = {pool.members[0].c_str(), pool.members[1].c_str()};
   const std::vector<uint32_t> shipped = shipped_sizes<fw_merge_params>();
-  ASSERT_EQ(shipped.size(), 3u);
+  ASSERT_EQ(shipped.size(), 4u);
   EXPECT_EQ(shipped[0], offsetof(fw_merge_params, abort));
   EXPECT_EQ(shipped[1], offsetof(fw_merge_params, densities));
+  EXPECT_EQ(shipped[2], offsetof(fw_merge_params, include_tensors));
   fw_merge_params v2 = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
   Padded<fw_merge_params> v1;
   std::memcpy(v1.bytes, &v2, shipped[0]);
@@ -181,6 +182,15 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
   v2_only.set_size(shipped[1]);
   ASSERT_EQ(fw_merge(v2_only.get(), pool.base.c_str(), members, 2, out_v2.c_str(), nullptr), FW_OK)
       << fw_last_error();
+  // v3 (0.3.0, through betas): the canary would be the tensor filter's pointers and counts.
+  Padded<fw_merge_params> v3_only;
+  std::memcpy(v3_only.bytes, &v2, shipped[2]);
+  v3_only.set_size(shipped[2]);
+  const std::string out_v3 = pool.dir + "/v3.safetensors";
+  ASSERT_EQ(fw_merge(v3_only.get(), pool.base.c_str(), members, 2, out_v3.c_str(), nullptr), FW_OK)
+      << fw_last_error();
+  EXPECT_EQ(capi::parse_safetensors(out_v3).tensor_bytes("w"),
+            capi::parse_safetensors(out_v2).tensor_bytes("w"));
   // The same merge: theta_0 + 0.3 (e1 + e2) = (0.3, 0.3, 0).
   EXPECT_EQ(capi::decode(capi::parse_safetensors(out_v1).tensor_bytes("w"), "F32"),
             (std::vector<float>{0.3f, 0.3f, 0.0f}));
@@ -193,8 +203,9 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
 // the solver works on the CPU in fp32, as 0.2 did.
 TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
   const std::vector<uint32_t> shipped = shipped_sizes<fw_params>();
-  ASSERT_EQ(shipped.size(), 2u);
+  ASSERT_EQ(shipped.size(), 3u);
   EXPECT_EQ(shipped[0], offsetof(fw_params, device));
+  EXPECT_EQ(shipped[1], offsetof(fw_params, include_tensors));
   const fw_params v2 = fw_default_params();
   Padded<fw_params> v1;
   std::memcpy(v1.bytes, &v2, shipped[0]);
@@ -214,6 +225,16 @@ TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
   EXPECT_EQ(views[0].dtype, FW_DTYPE_F32);
   EXPECT_EQ(views[0].device, FW_DEVICE_CPU);
   EXPECT_EQ(fw_solver_set_params(solver.get(), v1.get()), FW_OK) << fw_last_error();
+  // v2 (0.3.0, through host_views): the canary would be the tensor filter; every tensor is merged.
+  Padded<fw_params> v2_only;
+  std::memcpy(v2_only.bytes, &v2, shipped[1]);
+  v2_only.set_size(shipped[1]);
+  ASSERT_EQ(fw_solver_new(v2_only.get(), &raw), FW_OK) << fw_last_error();
+  capi::SolverPtr v2_solver(raw);
+  capi::load_pool(v2_solver.get(), pool);
+  ASSERT_EQ(fw_current(v2_solver.get(), &views, &n), FW_OK);
+  EXPECT_EQ(n, 1u);
+  EXPECT_EQ(fw_solver_set_params(v2_solver.get(), v2_only.get()), FW_OK) << fw_last_error();
 }
 
 TEST(StructVersions, ExportOptionsSizesOutsideTheShippedOnesAreRejected) {

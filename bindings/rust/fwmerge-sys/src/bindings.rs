@@ -277,12 +277,16 @@ pub struct fw_params {
     pub device_index: i32,
     pub work_dtype: fw_dtype,
     pub host_views: i32,
+    pub include_tensors: *const *const ::std::os::raw::c_char,
+    pub n_include_tensors: usize,
+    pub exclude_tensors: *const *const ::std::os::raw::c_char,
+    pub n_exclude_tensors: usize,
 }
 #[test]
 fn bindgen_test_layout_fw_params() {
     assert_eq!(
         ::std::mem::size_of::<fw_params>(),
-        120usize,
+        152usize,
         concat!("Size of: ", stringify!(fw_params))
     );
     assert_eq!(
@@ -647,6 +651,74 @@ fn bindgen_test_layout_fw_params() {
         );
     }
     test_field_host_views();
+    fn test_field_include_tensors() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).include_tensors) as usize - ptr as usize
+            },
+            120usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_params),
+                "::",
+                stringify!(include_tensors)
+            )
+        );
+    }
+    test_field_include_tensors();
+    fn test_field_n_include_tensors() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).n_include_tensors) as usize - ptr as usize
+            },
+            128usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_params),
+                "::",
+                stringify!(n_include_tensors)
+            )
+        );
+    }
+    test_field_n_include_tensors();
+    fn test_field_exclude_tensors() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).exclude_tensors) as usize - ptr as usize
+            },
+            136usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_params),
+                "::",
+                stringify!(exclude_tensors)
+            )
+        );
+    }
+    test_field_exclude_tensors();
+    fn test_field_n_exclude_tensors() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).n_exclude_tensors) as usize - ptr as usize
+            },
+            144usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_params),
+                "::",
+                stringify!(n_exclude_tensors)
+            )
+        );
+    }
+    test_field_n_exclude_tensors();
 }
 extern "C" {
     pub fn fw_default_params() -> fw_params;
@@ -1324,12 +1396,16 @@ pub struct fw_merge_params {
     pub abort_user_data: *mut ::std::os::raw::c_void,
     pub densities: *const f64,
     pub betas: *const f64,
+    pub include_tensors: *const *const ::std::os::raw::c_char,
+    pub n_include_tensors: usize,
+    pub exclude_tensors: *const *const ::std::os::raw::c_char,
+    pub n_exclude_tensors: usize,
 }
 #[test]
 fn bindgen_test_layout_fw_merge_params() {
     assert_eq!(
         ::std::mem::size_of::<fw_merge_params>(),
-        104usize,
+        136usize,
         concat!("Size of: ", stringify!(fw_merge_params))
     );
     assert_eq!(
@@ -1575,6 +1651,74 @@ fn bindgen_test_layout_fw_merge_params() {
         );
     }
     test_field_betas();
+    fn test_field_include_tensors() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).include_tensors) as usize - ptr as usize
+            },
+            104usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(include_tensors)
+            )
+        );
+    }
+    test_field_include_tensors();
+    fn test_field_n_include_tensors() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).n_include_tensors) as usize - ptr as usize
+            },
+            112usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(n_include_tensors)
+            )
+        );
+    }
+    test_field_n_include_tensors();
+    fn test_field_exclude_tensors() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).exclude_tensors) as usize - ptr as usize
+            },
+            120usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(exclude_tensors)
+            )
+        );
+    }
+    test_field_exclude_tensors();
+    fn test_field_n_exclude_tensors() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).n_exclude_tensors) as usize - ptr as usize
+            },
+            128usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(n_exclude_tensors)
+            )
+        );
+    }
+    test_field_n_exclude_tensors();
 }
 extern "C" {
     pub fn fw_default_merge_params(method: fw_merge_method) -> fw_merge_params;

@@ -1,0 +1,59 @@
+#include "io/tensor_filter.h"
+
+#include <fnmatch.h>
+
+#include <nlohmann/json.hpp>
+
+#include "util/error.h"
+
+namespace fw {
+
+namespace {
+
+bool matches_any(const std::vector<std::string> &patterns, const std::string &name) {
+  for (const std::string &p : patterns)
+    if (::fnmatch(p.c_str(), name.c_str(), 0) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+TensorFilter::TensorFilter(std::vector<std::string> include, std::vector<std::string> exclude)
+    : include_(std::move(include)), exclude_(std::move(exclude)) {
+  for (const auto *list : {&include_, &exclude_})
+    for (const std::string &p : *list)
+      if (p.empty()) fail(FW_ERR_INVALID_ARGUMENT, "an empty tensor name pattern");
+}
+
+bool TensorFilter::selects(const std::string &name) const {
+  return (include_.empty() || matches_any(include_, name)) && !matches_any(exclude_, name);
+}
+
+std::string TensorFilter::describe() const {
+  return nlohmann::json{{"include", include_}, {"exclude", exclude_}}.dump();
+}
+
+FilteredCheckpoint::FilteredCheckpoint(std::unique_ptr<Checkpoint> inner,
+                                       const TensorFilter &filter)
+    : inner_(std::move(inner)), filter_(filter) {
+  for (const TensorMeta &m : inner_->tensors())
+    if (filter_.selects(m.name)) metas_.push_back(m);
+  if (metas_.empty())
+    fail(FW_ERR_NAME_MISMATCH, "the tensor filter " + filter_.describe() +
+                                   " selects none of the tensors of " + inner_->path());
+}
+
+const TensorMeta *FilteredCheckpoint::find(const std::string &name) const {
+  return filter_.selects(name) ? inner_->find(name) : nullptr;
+}
+
+std::string FilteredCheckpoint::identity() const {
+  return inner_->identity() + ";filter=" + filter_.describe();
+}
+
+std::unique_ptr<Checkpoint> filtered(std::unique_ptr<Checkpoint> c, const TensorFilter &filter) {
+  if (filter.empty()) return c;
+  return std::make_unique<FilteredCheckpoint>(std::move(c), filter);
+}
+
+}  // namespace fw

@@ -1,0 +1,66 @@
+// Which tensors of a model a merge works on (fw_params / fw_merge_params include_tensors and
+// exclude_tensors): shell-style globs (fnmatch: `*`, `?`, `[...]`; `*` crosses dots) on tensor
+// names. A tensor is selected when it matches an include pattern (or there are none) and no
+// exclude pattern. Unselected tensors are not merged: the output keeps the base's, and pool
+// members need not have them or may have them in another shape (per-task heads).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/checkpoint.h"
+
+namespace fw {
+
+class TensorFilter {
+ public:
+  TensorFilter() = default;
+  // FW_ERR_INVALID_ARGUMENT for an empty pattern.
+  TensorFilter(std::vector<std::string> include, std::vector<std::string> exclude);
+  bool empty() const { return include_.empty() && exclude_.empty(); }
+  bool selects(const std::string &name) const;
+  const std::vector<std::string> &include() const { return include_; }
+  const std::vector<std::string> &exclude() const { return exclude_; }
+  bool operator==(const TensorFilter &o) const {
+    return include_ == o.include_ && exclude_ == o.exclude_;
+  }
+  // "include=[...];exclude=[...]": for identities and recipes.
+  std::string describe() const;
+
+ private:
+  std::vector<std::string> include_, exclude_;
+};
+
+// The selected tensors of `inner` (which it owns). Reads go to `inner`, names unchanged.
+// FW_ERR_NAME_MISMATCH when the filter selects none of inner's tensors.
+class FilteredCheckpoint : public Checkpoint {
+ public:
+  FilteredCheckpoint(std::unique_ptr<Checkpoint> inner, const TensorFilter &filter);
+  const std::string &path() const override { return inner_->path(); }
+  const std::vector<TensorMeta> &tensors() const override { return metas_; }
+  const TensorMeta *find(const std::string &name) const override;
+  at::Tensor load_f32(const std::string &name) const override { return inner_->load_f32(name); }
+  void check_unchanged() const override { inner_->check_unchanged(); }
+  std::string identity() const override;
+  bool streams_ranges() const override { return inner_->streams_ranges(); }
+  void read_f32_range(const std::string &name, int64_t begin, int64_t end,
+                      at::Tensor &out) const override {
+    inner_->read_f32_range(name, begin, end, out);
+  }
+  void read_raw_range(const std::string &name, int64_t begin, int64_t end,
+                      void *dst) const override {
+    inner_->read_raw_range(name, begin, end, dst);
+  }
+  const Checkpoint &inner() const { return *inner_; }
+
+ private:
+  std::unique_ptr<Checkpoint> inner_;
+  TensorFilter filter_;
+  std::vector<TensorMeta> metas_;
+};
+
+// `c` itself when the filter is empty, else wrapped.
+std::unique_ptr<Checkpoint> filtered(std::unique_ptr<Checkpoint> c, const TensorFilter &filter);
+
+}  // namespace fw
