@@ -39,9 +39,16 @@ func (s Status) Error() string { return s.String() }
 type Error struct {
 	Status  Status
 	Message string
+	// Cause is what made the binding stop the call, when that was not the library: the
+	// context's error for StepContext / RunContext / MergeContext (errors.Is(err,
+	// context.Canceled) then holds), else nil.
+	Cause error
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Status, e.Message) }
+
+// Unwrap returns Cause.
+func (e *Error) Unwrap() error { return e.Cause }
 
 // Is reports whether target is this error's Status (errors.Is(err, fwmerge.StatusIO)).
 func (e *Error) Is(target error) bool {
@@ -67,3 +74,31 @@ func statusError(st swigfw.Fw_status) error {
 
 // Version returns the library's version ("0.3.1").
 func Version() string { return swigfw.Fw_version() }
+
+// VersionNumber returns the library's version number (fw_version_number: 301 for 0.3.1).
+func VersionNumber() uint { return swigfw.Fw_version_number() }
+
+// HeaderVersionNumber returns the version number of the fwmerge.h this binding was compiled
+// against (FW_VERSION_NUMBER).
+func HeaderVersionNumber() uint { return swigfw.Header_version_number() }
+
+// checkVersion refuses a library of another major.minor than the header (0.x minors change the
+// ABI) or an older patch release than the header (patches only append).
+func checkVersion(library, header uint) error {
+	if library/100 != header/100 || library < header {
+		return fmt.Errorf("fwmerge: the loaded libfwmerge is %s, but this binding was built against "+
+			"fwmerge.h %s; it needs %s or a later %d.%d.x: rebuild the binding against the "+
+			"installed library (PKG_CONFIG_PATH, LD_LIBRARY_PATH)",
+			versionText(library), versionText(header), versionText(header), header/10000, header/100%100)
+	}
+	return nil
+}
+
+func versionText(n uint) string { return fmt.Sprintf("%d.%d.%d", n/10000, n/100%100, n%100) }
+
+// The package refuses to start with an incompatible library: nothing could be called safely.
+func init() {
+	if err := checkVersion(VersionNumber(), HeaderVersionNumber()); err != nil {
+		panic(err)
+	}
+}

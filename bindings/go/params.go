@@ -47,12 +47,40 @@ const (
 // DType is a tensor element type (fw_dtype).
 type DType int32
 
+// The floating types F32, F16 and BF16 are the solver's; the others are storage types that
+// SaveTensors writes and LoadTensors reads as they are (0.3.1). TestEnumsMatchHeader checks the
+// numbers against fwmerge.h.
 const (
 	DTypeDefault DType = -1 // export: keep each tensor's base dtype
 	DTypeF32     DType = 0
 	DTypeF16     DType = 1
 	DTypeBF16    DType = 2
+	DTypeF64     DType = 3
+	DTypeI64     DType = 4
+	DTypeI32     DType = 5
+	DTypeI16     DType = 6
+	DTypeI8      DType = 7
+	DTypeU8      DType = 8
+	DTypeBool    DType = 9 // one byte per element, 0 or 1
+	DTypeU16     DType = 10
+	DTypeU32     DType = 11
+	DTypeU64     DType = 12
 )
+
+// Size returns the bytes per element (0 for DTypeDefault or an unknown value).
+func (d DType) Size() int {
+	switch d {
+	case DTypeF64, DTypeI64, DTypeU64:
+		return 8
+	case DTypeF32, DTypeI32, DTypeU32:
+		return 4
+	case DTypeF16, DTypeBF16, DTypeI16, DTypeU16:
+		return 2
+	case DTypeI8, DTypeU8, DTypeBool:
+		return 1
+	}
+	return 0
+}
 
 // Params mirrors fw_params; start from DefaultParams. See fwmerge.h for each field.
 type Params struct {

@@ -14,6 +14,7 @@ var ErrClosed = errors.New("fwmerge: solver is closed")
 type Solver struct {
 	handle    swigfw.Fw_solver
 	objective *bridge
+	hooks     *hooks // progress, log and abort functions, one director for the three
 }
 
 // NewSolver creates a solver with the given parameters (start from DefaultParams).
@@ -38,6 +39,10 @@ func (s *Solver) Close() error {
 	if s.objective != nil {
 		s.objective.free()
 		s.objective = nil
+	}
+	if s.hooks != nil {
+		s.hooks.free()
+		s.hooks = nil
 	}
 	return nil
 }

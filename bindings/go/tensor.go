@@ -11,6 +11,9 @@ import (
 	"fwmerge/internal/swigfw"
 )
 
+// cAddress turns the address of C memory (a SWIG uintptr) into a pointer.
+func cAddress(address uintptr) unsafe.Pointer { return C.fw_go_address(C.uintptr_t(address)) }
+
 // Tensor is a view of one fp32 tensor owned by the library: Data points into its memory.
 // See the package documentation for how long a view lives.
 type Tensor struct {
@@ -42,7 +45,7 @@ func views(array swigfw.Fw_tensor, n int64) []Tensor {
 		}
 		var data []float32
 		if numel := t.GetNumel(); numel > 0 {
-			ptr := (*float32)(C.fw_go_address(C.uintptr_t(t.GetData())))
+			ptr := (*float32)(cAddress(t.GetData()))
 			data = unsafe.Slice(ptr, numel)
 		}
 		out[i] = Tensor{Name: t.GetName(), Shape: shape, Data: data}

@@ -1,6 +1,7 @@
 /*
- * The objective as a C++ class that SWIG turns into a director: a Java or Go type overrides
- * evaluate(), and objective_trampoline() adapts it to fw_objective_fn.
+ * The objective and the hooks as C++ classes that SWIG turns into directors: a Java or Go type
+ * overrides evaluate() (or the hooks' methods), and the trampolines adapt them to the library's
+ * function pointers (fw_objective_fn, fw_progress_fn, fw_log_fn, fw_abort_fn).
  *
  * Header-only on purpose: the Go toolchain compiles only the files of the package directory plus
  * the SWIG-generated wrapper, so everything the wrapper needs must come in through #include.
@@ -75,6 +76,70 @@ inline fw_status objective_trampoline(const fw_tensor *params, size_t n, fw_tens
 inline fw_status set_objective(fw_solver *solver, Objective *objective) {
   if (objective == nullptr) return fw_set_objective_callback(solver, nullptr, nullptr);
   return fw_set_objective_callback(solver, objective_trampoline, objective);
+}
+
+/* The progress, log and abort hooks as one C++ class that SWIG turns into a director: a Java or
+ * Go type overrides the methods it needs; progress_trampoline() and friends adapt them to
+ * fw_progress_fn, fw_log_fn and fw_abort_fn. The same object may serve all three hooks of a
+ * solver (set_progress / set_log / set_abort install one hook each) and fw_merge's abort hook.
+ *
+ * Failure policy (the same as the Rust crate's): no C++ exception leaves a trampoline. An
+ * exception escaping progress() or log() is swallowed (the step has already succeeded; the host
+ * layers catch their own throwables and panics before that and document what they do); one
+ * escaping abort() counts as "abort" (the library then stops with FW_ERR_ABORTED). */
+class Hooks {
+ public:
+  Hooks() = default;
+  Hooks(const Hooks &) = delete;
+  Hooks &operator=(const Hooks &) = delete;
+  virtual ~Hooks() = default;
+
+  /* After each completed step; info is valid during the call only. */
+  virtual void progress(const fw_step_info *info) { (void)info; }
+  /* A library log line; message is valid during the call only. */
+  virtual void log(fw_log_level level, const char *message) {
+    (void)level;
+    (void)message;
+  }
+  /* Polled between tensors and evaluations; true stops the work with FW_ERR_ABORTED. */
+  virtual bool abort() { return false; }
+};
+
+inline void progress_trampoline(const fw_step_info *info, void *user_data) {
+  try {
+    static_cast<Hooks *>(user_data)->progress(info);
+  } catch (...) {
+  }
+}
+
+inline void log_trampoline(fw_log_level level, const char *message, void *user_data) {
+  try {
+    static_cast<Hooks *>(user_data)->log(level, message ? message : "");
+  } catch (...) {
+  }
+}
+
+inline int abort_trampoline(void *user_data) {
+  try {
+    return static_cast<Hooks *>(user_data)->abort() ? 1 : 0;
+  } catch (...) {
+    return 1;
+  }
+}
+
+/* Install (or, with NULL, remove) one hook of a solver. The caller keeps the object alive while
+ * the solver may call it. */
+inline fw_status set_progress(fw_solver *solver, Hooks *hooks) {
+  if (hooks == nullptr) return fw_set_progress_callback(solver, nullptr, nullptr);
+  return fw_set_progress_callback(solver, progress_trampoline, hooks);
+}
+inline fw_status set_log(fw_solver *solver, Hooks *hooks) {
+  if (hooks == nullptr) return fw_set_log_callback(solver, nullptr, nullptr);
+  return fw_set_log_callback(solver, log_trampoline, hooks);
+}
+inline fw_status set_abort(fw_solver *solver, Hooks *hooks) {
+  if (hooks == nullptr) return fw_set_abort_callback(solver, nullptr, nullptr);
+  return fw_set_abort_callback(solver, abort_trampoline, hooks);
 }
 
 }  // namespace fwswig

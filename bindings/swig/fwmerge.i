@@ -1,6 +1,7 @@
 /*
  * The one SWIG interface of fwmerge, for Go and Java: the public C header as it is, plus the
- * objective director (fw_objective_director.h) and a few accessors (fw_swig_helpers.h).
+ * objective and hooks directors (fw_objective_director.h) and a few accessors and owning lists
+ * (fw_swig_helpers.h).
  * The generated layers are internal; bindings/go and bindings/java put idiomatic surfaces on top.
  *
  * Java: swig -java -c++ -package org.fwmerge.internal -module FwNative (see bindings/java).
@@ -26,11 +27,35 @@
 %ignore fw_set_progress_callback;
 %ignore fw_set_log_callback;
 %ignore fw_set_abort_callback;
-/* Out-pointer forms are wrapped by fwswig::solver_new and fwswig::current. */
+/* Out-pointer forms are wrapped by fwswig::solver_new, fwswig::current, fwswig::load_tensors and
+ * fwswig::tensor_set_metadata. */
 %ignore fw_solver_new;
 %ignore fw_current;
-/* Host-built checkpoints are out of scope for these bindings (array-of-strings metadata). */
+%ignore fw_load_tensors;
+%ignore fw_tensor_set_metadata;
+/* Calls that take host arrays (paths, tensors, strings, terms) go through the owning lists of
+ * fw_swig_helpers.h: fwswig::merge, fwswig::save_tensors, fwswig::set_objective_torchscript. */
+%ignore fw_merge;
 %ignore fw_save_tensors;
+%ignore fw_set_objective_torchscript;
+%ignore fw_default_torchscript_objective;
+%ignore fw_torchscript_objective;
+%ignore fw_objective_term;
+/* Set by fwswig::merge_params_set_arrays and fwswig::merge (abort hook) instead. */
+%ignore fw_merge_params::weights;
+%ignore fw_merge_params::densities;
+%ignore fw_merge_params::betas;
+%ignore fw_merge_params::abort;
+%ignore fw_merge_params::abort_user_data;
+/* 0.3.1's tensor filters (arrays of globs) are not wrapped by these bindings yet. */
+%ignore fw_params::include_tensors;
+%ignore fw_params::n_include_tensors;
+%ignore fw_params::exclude_tensors;
+%ignore fw_params::n_exclude_tensors;
+%ignore fw_merge_params::include_tensors;
+%ignore fw_merge_params::n_include_tensors;
+%ignore fw_merge_params::exclude_tensors;
+%ignore fw_merge_params::n_exclude_tensors;
 
 /* Views are written by the library only. */
 %immutable fw_tensor::name;
@@ -71,10 +96,15 @@
                                              : NULL;
 %}
 #endif
+#ifdef SWIGJAVA
+%ignore fwswig::TensorList::alloc_data_address;
+#endif
 #ifdef SWIGGO
-/* Go builds its []float32 views from fw_tensor's data and numel (unsafe.Slice). */
+/* Go builds its slices from fw_tensor's data address (unsafe.Slice). */
 %ignore fwswig::Bytes;
 %ignore fwswig::tensor_bytes;
+%ignore fwswig::raw_bytes;
+%ignore fwswig::TensorList::alloc_data;
 #endif
 
 /* ---- the objective director and helpers ---- */
@@ -83,6 +113,15 @@
 %ignore fwswig::Objective::failed;
 %ignore fwswig::Objective::failure_message;
 %ignore fwswig::objective_trampoline;
+%feature("director") fwswig::Hooks;
+%ignore fwswig::progress_trampoline;
+%ignore fwswig::log_trampoline;
+%ignore fwswig::abort_trampoline;
+/* Internal to the helpers: hosts call the free functions (named after the C calls they make). */
+%ignore fwswig::StringList::pointers;
+%ignore fwswig::DoubleList::data;
+%ignore fwswig::TorchScriptSpec::install;
+%ignore fwswig::TensorList::save;
 
 %include "fw_objective_director.h"
 %include "fw_swig_helpers.h"

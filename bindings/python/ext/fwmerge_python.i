@@ -86,6 +86,41 @@
   $result = SWIG_Python_AppendOutput($result, view_list);
 }
 
+/* fw_load_tensors / fw_tensor_set_* (0.3.1): the set is an opaque handle; a tensor view comes back
+ * as (name, dtype, shape, data address or None) with the address valid until fw_tensor_set_free
+ * (the Python layer copies the bytes out with ctypes), a metadata entry as (key, value). */
+%typemap(in, numinputs=0) fw_tensor_set **out (fw_tensor_set *set_handle = NULL) {
+  $1 = &set_handle;
+}
+%typemap(argout) fw_tensor_set **out {
+  $result = SWIG_Python_AppendOutput($result, SWIG_NewPointerObj(*$1, SWIGTYPE_p_fw_tensor_set, 0));
+}
+%typemap(in, numinputs=0) fw_tensor *out (fw_tensor view) {
+  memset(&view, 0, sizeof view);
+  $1 = &view;
+}
+%typemap(argout) fw_tensor *out {
+  PyObject *shape_tuple = PyTuple_New($1->ndim > 0 ? $1->ndim : 0);
+  if (shape_tuple == NULL) SWIG_fail;
+  for (int32_t d = 0; d < $1->ndim; ++d)
+    PyTuple_SET_ITEM(shape_tuple, d, PyLong_FromLongLong((long long)$1->shape[d]));
+  PyObject *address = $1->data ? PyLong_FromVoidPtr($1->data) : (Py_INCREF(Py_None), Py_None);
+  PyObject *view_tuple = Py_BuildValue("(siNN)", $1->name ? $1->name : "", (int)$1->dtype,
+                                       shape_tuple, address);
+  if (view_tuple == NULL) SWIG_fail;
+  $result = SWIG_Python_AppendOutput($result, view_tuple);
+}
+%typemap(in, numinputs=0) (const char **key, const char **value)
+    (const char *key_text = NULL, const char *value_text = NULL) {
+  $1 = ($1_ltype) &key_text;
+  $2 = ($2_ltype) &value_text;
+}
+%typemap(argout) (const char **key, const char **value) {
+  PyObject *entry = Py_BuildValue("(ss)", *$1 ? *$1 : "", *$2 ? *$2 : "");
+  if (entry == NULL) SWIG_fail;
+  $result = SWIG_Python_AppendOutput($result, entry);
+}
+
 /* ---- the C header ---- */
 
 /* Function pointers and arrays go through the fwpy_* entry points below instead. */

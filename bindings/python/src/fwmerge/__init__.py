@@ -39,6 +39,7 @@ from ._errors import Error
 from ._functions import merge, save_tensors, set_malloc_mmap_threshold, set_torch_threads, version
 from ._library import check_library_version as _check_library_version  # noqa: F401 (tests)
 from ._solver import AskTell, Objective, Request, Solver
+from ._tensor_set import LoadedTensor, TensorSet, load_tensors
 from ._types import (
     ExportOptions,
     MergeParams,
@@ -64,6 +65,7 @@ __all__ = [
     "Error",
     "ExportOptions",
     "Granularity",
+    "LoadedTensor",
     "Lmo",
     "LogLevel",
     "MergeMethod",
@@ -78,8 +80,10 @@ __all__ = [
     "Status",
     "StepInfo",
     "StepRule",
+    "TensorSet",
     "TorchScriptObjective",
     "Views",
+    "load_tensors",
     "merge",
     "save_tensors",
     "set_malloc_mmap_threshold",

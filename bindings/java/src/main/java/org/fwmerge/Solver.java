@@ -2,10 +2,14 @@ package org.fwmerge;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiConsumer;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import org.fwmerge.internal.FwNative;
 import org.fwmerge.internal.SWIGTYPE_p_fw_solver;
 import org.fwmerge.internal.SolverBox;
 import org.fwmerge.internal.TensorArray;
+import org.fwmerge.internal.TorchScriptSpec;
 import org.fwmerge.internal.fw_export_options;
 import org.fwmerge.internal.fw_params;
 import org.fwmerge.internal.fw_request;
@@ -21,8 +25,9 @@ import org.fwmerge.internal.fw_step_info;
 public final class Solver implements AutoCloseable {
   // volatile: interrupt() reads it from other threads
   private volatile SWIGTYPE_p_fw_solver handle;
-  // Strong reference: the native side holds only a weak one to the director object.
+  // Strong references: the native side holds only weak ones to the director objects.
   private ObjectiveBridge objective;
+  private HooksBridge hooks; // progress, log and abort: one director for the three
 
   /** A solver with the library's default parameters. */
   public Solver() {
@@ -50,6 +55,10 @@ public final class Solver implements AutoCloseable {
     if (objective != null) {
       objective.delete();
       objective = null;
+    }
+    if (hooks != null) {
+      hooks.delete();
+      hooks = null;
     }
   }
 
@@ -111,6 +120,105 @@ public final class Solver implements AutoCloseable {
       objective.delete(); // the library no longer refers to it
     }
     objective = bridge;
+  }
+
+  /**
+   * Makes the library evaluate the objective itself with a TorchScript module
+   * (fw_set_objective_torchscript; after {@link #setBase}); it replaces an objective set with
+   * {@link #setObjective}. On failure the previous objective stays.
+   */
+  public void setObjectiveTorchScript(TorchScriptObjective ts) {
+    TorchScriptSpec spec = new TorchScriptSpec();
+    try {
+      for (ObjectiveTerm t : ts.terms()) {
+        // "" is NULL for the helper: "forward" / prediction entropy
+        spec.add_term(t.method() == null ? "" : t.method(), t.inputs(),
+            t.labels() == null ? "" : t.labels(), t.weight());
+      }
+      if (ts.paramMap() != null) {
+        for (String[] pair : ts.paramMap()) {
+          if (pair.length != 2) {
+            throw new IllegalArgumentException("fwmerge: a paramMap entry is (module name, base name)");
+          }
+          spec.add_param(pair[0], pair[1]);
+        }
+      }
+      FwException.check(FwNative.set_objective_torchscript(handle(), ts.modulePath(), ts.calibrationPath(), spec));
+    } finally {
+      spec.delete();
+    }
+    if (objective != null) {
+      objective.delete(); // the library no longer calls it
+      objective = null;
+    }
+  }
+
+  // ---- merge functions and merged start points ----
+
+  /**
+   * The FW step's merge function (fw_set_merge_function): null (or LINEAR) is the convex
+   * combination; TIES, DARE, breadcrumbs and task arithmetic apply to the step's directions and
+   * may leave the hull. No weights. Before the first step only.
+   */
+  public void setMergeFunction(MergeParams params) {
+    if (params == null) {
+      FwException.check(FwNative.fw_set_merge_function(handle(), null));
+      return;
+    }
+    try (MergeParams.Native n = params.toNative()) {
+      FwException.check(FwNative.fw_set_merge_function(handle(), n.params));
+    }
+  }
+
+  /**
+   * Starts from a data-free merge of the pool against the base (fw_set_start_merge): an extra
+   * vertex, index -1 in {@link StepInfo#chosen()}. Before the first step only.
+   */
+  public void setStartMerge(MergeParams params) {
+    params.checkArrays(poolSize());
+    try (MergeParams.Native n = params.toNative()) {
+      FwException.check(FwNative.fw_set_start_merge(handle(), n.params));
+    }
+  }
+
+  // ---- hooks ----
+
+  private HooksBridge hooks() {
+    if (hooks == null) {
+      hooks = new HooksBridge();
+    }
+    return hooks;
+  }
+
+  /**
+   * Called after each completed step (step, run, finishStep) with its info; null removes it. A
+   * throwable from the listener is caught and ignored.
+   */
+  public void setProgress(Consumer<StepInfo> listener) {
+    HooksBridge h = hooks();
+    FwException.check(FwNative.set_progress(handle(), listener == null ? null : h));
+    h.progress = listener;
+  }
+
+  /**
+   * Receives the library's log lines (one INFO line per step, ...); null removes it. A throwable
+   * from the listener is caught and ignored.
+   */
+  public void setLog(BiConsumer<LogLevel, String> listener) {
+    HooksBridge h = hooks();
+    FwException.check(FwNative.set_log(handle(), listener == null ? null : h));
+    h.log = listener;
+  }
+
+  /**
+   * Polled between tensors and evaluations: true (or a throwable) aborts the step with {@link
+   * Status#ABORTED}, leaving the solver as before the step; null removes it. Ask/tell steps do
+   * not consult it. From another thread, {@link #cancel()} stops a call without a hook.
+   */
+  public void setAbort(BooleanSupplier abort) {
+    HooksBridge h = hooks();
+    FwException.check(FwNative.set_abort(handle(), abort == null ? null : h));
+    h.abort = abort;
   }
 
   private interface StepCall {
@@ -257,5 +365,10 @@ public final class Solver implements AutoCloseable {
     if (h != null) {
       FwNative.fw_solver_interrupt(h);
     }
+  }
+
+  /** The same as {@link #interrupt()} (fw_solver_interrupt): cancels the call in progress. */
+  public void cancel() {
+    interrupt();
   }
 }

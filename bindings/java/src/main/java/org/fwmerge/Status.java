@@ -1,6 +1,12 @@
 package org.fwmerge;
 
-/** Library status codes (fw_status); the numbers are part of the library's ABI. */
+import org.fwmerge.internal.FwNative;
+import org.fwmerge.internal.fw_status;
+
+/**
+ * Library status codes (fw_status); the numbers are part of the library's ABI, and the tests check
+ * them against the header's (through SWIG's fw_status).
+ */
 public enum Status {
   OK(0),
   INVALID_ARGUMENT(-1),
@@ -28,9 +34,9 @@ public enum Status {
     return code;
   }
 
-  /** The library's stable name, e.g. "FW_ERR_FORMAT". */
+  /** The library's stable name, e.g. "FW_ERR_FORMAT" (fw_status_name). */
   public String libraryName() {
-    return this == OK ? "FW_OK" : "FW_ERR_" + name();
+    return FwNative.fw_status_name(fw_status.swigToEnum(code));
   }
 
   /** The Status of a code; unknown codes map to INTERNAL. */

@@ -1,0 +1,130 @@
+package fwmerge
+
+import (
+	"errors"
+	"os"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"fwmerge/internal/swigfw"
+)
+
+// The binding's constants are checked against fwmerge.h: through SWIG's constants (generated from
+// the header at build time) and, for completeness, against the header's text.
+func TestEnumsMatchHeader(t *testing.T) {
+	statuses := map[string]Status{
+		"FW_OK": StatusOK, "FW_ERR_INVALID_ARGUMENT": StatusInvalidArgument, "FW_ERR_IO": StatusIO,
+		"FW_ERR_FORMAT": StatusFormat, "FW_ERR_SHAPE_MISMATCH": StatusShapeMismatch,
+		"FW_ERR_DTYPE_MISMATCH": StatusDTypeMismatch, "FW_ERR_NAME_MISMATCH": StatusNameMismatch,
+		"FW_ERR_CALLBACK": StatusCallback, "FW_ERR_NON_FINITE": StatusNonFinite,
+		"FW_ERR_OUT_OF_MEMORY": StatusOutOfMemory, "FW_ERR_ABORTED": StatusAborted,
+		"FW_ERR_STATE": StatusState, "FW_ERR_UNSUPPORTED": StatusUnsupported, "FW_ERR_INTERNAL": StatusInternal,
+	}
+	swigStatus := map[string]swigfw.Fw_status{
+		"FW_OK": swigfw.FW_OK, "FW_ERR_INVALID_ARGUMENT": swigfw.FW_ERR_INVALID_ARGUMENT,
+		"FW_ERR_IO": swigfw.FW_ERR_IO, "FW_ERR_FORMAT": swigfw.FW_ERR_FORMAT,
+		"FW_ERR_SHAPE_MISMATCH": swigfw.FW_ERR_SHAPE_MISMATCH, "FW_ERR_DTYPE_MISMATCH": swigfw.FW_ERR_DTYPE_MISMATCH,
+		"FW_ERR_NAME_MISMATCH": swigfw.FW_ERR_NAME_MISMATCH, "FW_ERR_CALLBACK": swigfw.FW_ERR_CALLBACK,
+		"FW_ERR_NON_FINITE": swigfw.FW_ERR_NON_FINITE, "FW_ERR_OUT_OF_MEMORY": swigfw.FW_ERR_OUT_OF_MEMORY,
+		"FW_ERR_ABORTED": swigfw.FW_ERR_ABORTED, "FW_ERR_STATE": swigfw.FW_ERR_STATE,
+		"FW_ERR_UNSUPPORTED": swigfw.FW_ERR_UNSUPPORTED, "FW_ERR_INTERNAL": swigfw.FW_ERR_INTERNAL,
+	}
+	for name, s := range statuses {
+		if Status(swigStatus[name]) != s || s.String() != name {
+			t.Errorf("%s: Go %d (%s), header %d", name, s, s, swigStatus[name])
+		}
+	}
+	dtypes := map[string]DType{
+		"FW_DTYPE_DEFAULT": DTypeDefault, "FW_DTYPE_F32": DTypeF32, "FW_DTYPE_F16": DTypeF16,
+		"FW_DTYPE_BF16": DTypeBF16, "FW_DTYPE_F64": DTypeF64, "FW_DTYPE_I64": DTypeI64,
+		"FW_DTYPE_I32": DTypeI32, "FW_DTYPE_I16": DTypeI16, "FW_DTYPE_I8": DTypeI8, "FW_DTYPE_U8": DTypeU8,
+		"FW_DTYPE_BOOL": DTypeBool, "FW_DTYPE_U16": DTypeU16, "FW_DTYPE_U32": DTypeU32, "FW_DTYPE_U64": DTypeU64,
+	}
+	swigDType := map[string]swigfw.Fw_dtype{
+		"FW_DTYPE_DEFAULT": swigfw.FW_DTYPE_DEFAULT, "FW_DTYPE_F32": swigfw.FW_DTYPE_F32,
+		"FW_DTYPE_F16": swigfw.FW_DTYPE_F16, "FW_DTYPE_BF16": swigfw.FW_DTYPE_BF16,
+		"FW_DTYPE_F64": swigfw.FW_DTYPE_F64, "FW_DTYPE_I64": swigfw.FW_DTYPE_I64,
+		"FW_DTYPE_I32": swigfw.FW_DTYPE_I32, "FW_DTYPE_I16": swigfw.FW_DTYPE_I16,
+		"FW_DTYPE_I8": swigfw.FW_DTYPE_I8, "FW_DTYPE_U8": swigfw.FW_DTYPE_U8,
+		"FW_DTYPE_BOOL": swigfw.FW_DTYPE_BOOL, "FW_DTYPE_U16": swigfw.FW_DTYPE_U16,
+		"FW_DTYPE_U32": swigfw.FW_DTYPE_U32, "FW_DTYPE_U64": swigfw.FW_DTYPE_U64,
+	}
+	for name, d := range dtypes {
+		if DType(swigDType[name]) != d {
+			t.Errorf("%s: Go %d, header %d", name, d, swigDType[name])
+		}
+	}
+	methods := map[string]MergeMethod{
+		"FW_MERGE_LINEAR": MergeLinear, "FW_MERGE_TASK_ARITHMETIC": MergeTaskArithmetic,
+		"FW_MERGE_TIES": MergeTIES, "FW_MERGE_DARE_LINEAR": MergeDARELinear, "FW_MERGE_DARE_TIES": MergeDARETIES,
+		"FW_MERGE_BREADCRUMBS": MergeBreadcrumbs, "FW_MERGE_MODEL_STOCK": MergeModelStock,
+		"FW_MERGE_BREADCRUMBS_TIES": MergeBreadcrumbsTIES,
+	}
+	swigMethod := map[string]swigfw.Fw_merge_method{
+		"FW_MERGE_LINEAR": swigfw.FW_MERGE_LINEAR, "FW_MERGE_TASK_ARITHMETIC": swigfw.FW_MERGE_TASK_ARITHMETIC,
+		"FW_MERGE_TIES": swigfw.FW_MERGE_TIES, "FW_MERGE_DARE_LINEAR": swigfw.FW_MERGE_DARE_LINEAR,
+		"FW_MERGE_DARE_TIES": swigfw.FW_MERGE_DARE_TIES, "FW_MERGE_BREADCRUMBS": swigfw.FW_MERGE_BREADCRUMBS,
+		"FW_MERGE_MODEL_STOCK": swigfw.FW_MERGE_MODEL_STOCK, "FW_MERGE_BREADCRUMBS_TIES": swigfw.FW_MERGE_BREADCRUMBS_TIES,
+	}
+	for name, m := range methods {
+		if MergeMethod(swigMethod[name]) != m {
+			t.Errorf("%s: Go %d, header %d", name, m, swigMethod[name])
+		}
+	}
+	if LogDebug != LogLevel(swigfw.FW_LOG_DEBUG) || LogInfo != LogLevel(swigfw.FW_LOG_INFO) ||
+		LogWarn != LogLevel(swigfw.FW_LOG_WARN) {
+		t.Error("LogLevel differs from fw_log_level")
+	}
+
+	// Completeness: every enumerator of these enums in the header has a Go constant.
+	text, err := os.ReadFile("../../include/fwmerge.h")
+	if err != nil {
+		t.Skipf("fwmerge.h not found next to the binding: %v", err)
+	}
+	re := regexp.MustCompile(`(?m)^\s*(FW_(?:OK|ERR_\w+|DTYPE_\w+|MERGE_\w+))\s*=\s*(-?\d+)`)
+	for _, m := range re.FindAllStringSubmatch(string(text), -1) {
+		name := m[1]
+		value, _ := strconv.Atoi(m[2])
+		var got, ok = 0, false
+		if s, found := statuses[name]; found {
+			got, ok = int(s), true
+		} else if d, found := dtypes[name]; found {
+			got, ok = int(d), true
+		} else if mm, found := methods[name]; found {
+			got, ok = int(mm), true
+		}
+		if !ok || got != value {
+			t.Errorf("fwmerge.h: %s = %d; Go binding: %d (defined: %v)", name, value, got, ok)
+		}
+	}
+}
+
+func TestVersionCheck(t *testing.T) {
+	if VersionNumber() != HeaderVersionNumber() && checkVersion(VersionNumber(), HeaderVersionNumber()) != nil {
+		t.Fatal("the package loaded with an incompatible library")
+	}
+	if err := checkVersion(301, 301); err != nil {
+		t.Error(err)
+	}
+	if err := checkVersion(305, 301); err != nil {
+		t.Errorf("a later patch release was refused: %v", err)
+	}
+	for _, lib := range []uint{300, 401, 10301} {
+		if err := checkVersion(lib, 301); err == nil {
+			t.Errorf("library %d accepted for header 301", lib)
+		}
+	}
+}
+
+func TestProcessWideSettings(t *testing.T) {
+	if err := SetTorchThreads(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := SetTorchThreads(0); !errors.Is(err, StatusInvalidArgument) {
+		t.Errorf("SetTorchThreads(0) = %v", err)
+	}
+	if err := SetMallocMmapThreshold(1 << 20); err != nil && !errors.Is(err, StatusUnsupported) {
+		t.Errorf("SetMallocMmapThreshold(1 MiB) = %v", err)
+	}
+}

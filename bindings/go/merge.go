@@ -1,0 +1,182 @@
+package fwmerge
+
+import (
+	"context"
+	"fmt"
+
+	"fwmerge/internal/swigfw"
+)
+
+// MergeMethod is a data-free merge method (fw_merge_method; mergekit's names). See fwmerge.h for
+// the exact rules of each.
+type MergeMethod int32
+
+const (
+	MergeLinear          MergeMethod = 0
+	MergeTaskArithmetic  MergeMethod = 1
+	MergeTIES            MergeMethod = 2
+	MergeDARELinear      MergeMethod = 3
+	MergeDARETIES        MergeMethod = 4
+	MergeBreadcrumbs     MergeMethod = 5
+	MergeModelStock      MergeMethod = 6
+	MergeBreadcrumbsTIES MergeMethod = 7
+)
+
+// MergeParams mirrors fw_merge_params; start from DefaultMergeParams(method).
+type MergeParams struct {
+	Method   MergeMethod
+	Scaling  float64 // lambda applied to the combined task vector
+	Density  float64 // TIES / breadcrumbs: fraction of entries kept, in (0, 1]
+	DropRate float64 // DARE: drop probability, in [0, 1)
+	Beta     float64 // breadcrumbs: fraction of largest magnitudes dropped, in [0, 1)
+	// Weights has one weight per pool member (pool order); nil: all 1.
+	Weights   []float64
+	Normalize bool
+	// Densities (TIES, breadcrumbs; DARE: keep probabilities) and Betas (breadcrumbs) per pool
+	// member; nil: the scalar field for every member. Merge only.
+	Densities []float64
+	Betas     []float64
+	Seed      uint64 // DARE's draws
+	Threads   int32  // intra-op threads during the call; 0 = leave the current setting
+}
+
+// DefaultMergeParams returns the library's defaults for method (fw_default_merge_params).
+func DefaultMergeParams(method MergeMethod) MergeParams {
+	n := swigfw.Fw_default_merge_params(swigfw.Fw_merge_method(method))
+	defer swigfw.DeleteFw_merge_params(n)
+	return MergeParams{
+		Method:    MergeMethod(n.GetMethod()),
+		Scaling:   n.GetScaling(),
+		Density:   n.GetDensity(),
+		DropRate:  n.GetDrop_rate(),
+		Beta:      n.GetBeta(),
+		Normalize: n.GetNormalize() != 0,
+		Seed:      n.GetSeed(),
+		Threads:   int32(n.GetThreads()),
+	}
+}
+
+func doubleList(values []float64) swigfw.DoubleList {
+	if values == nil {
+		return swigfw.SwigcptrDoubleList(0)
+	}
+	l := swigfw.NewDoubleList()
+	for _, v := range values {
+		l.Add(v)
+	}
+	return l
+}
+
+func deleteDoubleList(l swigfw.DoubleList) {
+	if l.Swigcptr() != 0 {
+		swigfw.DeleteDoubleList(l)
+	}
+}
+
+// checkArrays: the library reads poolSize entries of each per-member array.
+func (p MergeParams) checkArrays(poolSize int) error {
+	for _, a := range []struct {
+		what   string
+		values []float64
+	}{{"weights", p.Weights}, {"densities", p.Densities}, {"betas", p.Betas}} {
+		if a.values != nil && len(a.values) != poolSize {
+			return &Error{Status: StatusInvalidArgument,
+				Message: fmt.Sprintf("fwmerge: %d %s for a pool of %d", len(a.values), a.what, poolSize)}
+		}
+	}
+	return nil
+}
+
+// native returns the C struct and a function that frees it and its arrays (after the call).
+func (p MergeParams) native() (swigfw.Fw_merge_params, func()) {
+	n := swigfw.Fw_default_merge_params(swigfw.Fw_merge_method(p.Method))
+	n.SetScaling(p.Scaling)
+	n.SetDensity(p.Density)
+	n.SetDrop_rate(p.DropRate)
+	n.SetBeta(p.Beta)
+	normalize := 0
+	if p.Normalize {
+		normalize = 1
+	}
+	n.SetNormalize(normalize)
+	n.SetSeed(p.Seed)
+	n.SetThreads(int(p.Threads))
+	w, d, b := doubleList(p.Weights), doubleList(p.Densities), doubleList(p.Betas)
+	swigfw.Merge_params_set_arrays(n, w, d, b)
+	return n, func() {
+		swigfw.DeleteFw_merge_params(n)
+		deleteDoubleList(w)
+		deleteDoubleList(d)
+		deleteDoubleList(b)
+	}
+}
+
+// Merge merges the pool members against base with a data-free method (fw_merge) and writes the
+// result to out like Solver.Export does: atomically, one file or shards, the recipe in the
+// metadata. Nothing is written on error.
+func Merge(params MergeParams, base string, pool []string, out string, opts ExportOptions) error {
+	return MergeContext(context.Background(), params, base, pool, out, opts)
+}
+
+// MergeContext is Merge stopped by ctx: the library polls ctx (through fw_merge's abort hook)
+// before each tensor, and a cancelled ctx ends the merge with an *Error of StatusAborted whose
+// Cause is ctx.Err(); nothing is written then.
+func MergeContext(ctx context.Context, params MergeParams, base string, pool []string, out string,
+	opts ExportOptions) error {
+	if err := params.checkArrays(len(pool)); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return contextError(err)
+	}
+	n, free := params.native()
+	defer free()
+	o := opts.native()
+	defer swigfw.DeleteFw_export_options(o)
+	paths := swigfw.NewStringList()
+	defer swigfw.DeleteStringList(paths)
+	for _, p := range pool {
+		paths.Add(p)
+	}
+	var abort swigfw.Hooks = swigfw.SwigcptrHooks(0)
+	if ctx.Done() != nil {
+		h := newHooks()
+		h.abort = func() bool { return ctx.Err() != nil }
+		defer h.free()
+		abort = h.director
+	}
+	err := call(func() swigfw.Fw_status { return swigfw.Merge(n, base, paths, out, o, abort) })
+	if fe, ok := err.(*Error); ok && fe.Status == StatusAborted && ctx.Err() != nil {
+		fe.Cause = ctx.Err()
+	}
+	return err
+}
+
+func contextError(err error) *Error {
+	return &Error{Status: StatusAborted, Message: "fwmerge: " + err.Error(), Cause: err}
+}
+
+// SetMergeFunction sets the FW step's merge function (fw_set_merge_function): nil (or
+// MergeLinear) is the convex combination; TIES, DARE, breadcrumbs and task arithmetic apply to
+// the step's directions and may leave the hull. Weights must be nil. Before the first step only.
+func (s *Solver) SetMergeFunction(params *MergeParams) error {
+	if params == nil {
+		return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status {
+			return swigfw.Fw_set_merge_function(h, swigfw.SwigcptrFw_merge_params(0))
+		})
+	}
+	n, free := params.native()
+	defer free()
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_set_merge_function(h, n) })
+}
+
+// SetStartMerge starts from a data-free merge of the pool against the base
+// (fw_set_start_merge): an extra vertex, index -1 in StepInfo.Chosen. Before the first step only.
+func (s *Solver) SetStartMerge(params MergeParams) error {
+	if err := params.checkArrays(s.PoolSize()); err != nil {
+		return err
+	}
+	n, free := params.native()
+	defer free()
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_set_start_merge(h, n) })
+}

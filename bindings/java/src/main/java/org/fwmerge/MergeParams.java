@@ -1,0 +1,134 @@
+package org.fwmerge;
+
+import org.fwmerge.internal.DoubleList;
+import org.fwmerge.internal.FwNative;
+import org.fwmerge.internal.fw_merge_method;
+import org.fwmerge.internal.fw_merge_params;
+
+/**
+ * Parameters of a data-free merge (fw_merge_params). A new instance holds the library's defaults
+ * for its method (fw_default_merge_params); setters return {@code this} so they chain. Arrays are
+ * one entry per pool member in pool order, or null (every member uses the scalar field).
+ */
+public final class MergeParams {
+  private final MergeMethod method;
+  private double scaling;
+  private double density;
+  private double dropRate;
+  private double beta;
+  private double[] weights;
+  private boolean normalize;
+  private double[] densities;
+  private double[] betas;
+  private long seed;
+  private int threads;
+
+  public MergeParams(MergeMethod method) {
+    this.method = method;
+    fw_merge_params n = FwNative.fw_default_merge_params(fw_merge_method.swigToEnum(method.ordinal()));
+    try {
+      scaling = n.getScaling();
+      density = n.getDensity();
+      dropRate = n.getDrop_rate();
+      beta = n.getBeta();
+      normalize = n.getNormalize() != 0;
+      seed = n.getSeed().longValue();
+      threads = n.getThreads();
+    } finally {
+      n.delete();
+    }
+  }
+
+  public MergeMethod method() { return method; }
+  /** Lambda applied to the combined task vector. */
+  public double scaling() { return scaling; }
+  public MergeParams scaling(double v) { scaling = v; return this; }
+  /** TIES / breadcrumbs: fraction of entries kept, in (0, 1]. */
+  public double density() { return density; }
+  public MergeParams density(double v) { density = v; return this; }
+  /** DARE: drop probability, in [0, 1). */
+  public double dropRate() { return dropRate; }
+  public MergeParams dropRate(double v) { dropRate = v; return this; }
+  /** Breadcrumbs: fraction of the largest magnitudes dropped, in [0, 1). */
+  public double beta() { return beta; }
+  public MergeParams beta(double v) { beta = v; return this; }
+  /** One weight per pool member, or null (all 1). */
+  public double[] weights() { return weights == null ? null : weights.clone(); }
+  public MergeParams weights(double... v) { weights = v == null ? null : v.clone(); return this; }
+  public boolean normalize() { return normalize; }
+  public MergeParams normalize(boolean v) { normalize = v; return this; }
+  /** Per-member densities (TIES, breadcrumbs; DARE: keep probabilities), or null. merge only. */
+  public double[] densities() { return densities == null ? null : densities.clone(); }
+  public MergeParams densities(double... v) { densities = v == null ? null : v.clone(); return this; }
+  /** Per-member breadcrumbs betas, or null. merge only. */
+  public double[] betas() { return betas == null ? null : betas.clone(); }
+  public MergeParams betas(double... v) { betas = v == null ? null : v.clone(); return this; }
+  /** DARE's seed, an unsigned 64-bit value stored in a long. */
+  public long seed() { return seed; }
+  public MergeParams seed(long v) { seed = v; return this; }
+  /** Intra-op threads during the call; 0 = leave the current setting. */
+  public int threads() { return threads; }
+  public MergeParams threads(int v) { threads = v; return this; }
+
+  /** The per-member arrays must match the pool: the library reads poolSize entries of each. */
+  void checkArrays(long poolSize) {
+    check("weights", weights, poolSize);
+    check("densities", densities, poolSize);
+    check("betas", betas, poolSize);
+  }
+
+  private static void check(String what, double[] values, long poolSize) {
+    if (values != null && values.length != poolSize) {
+      throw new FwException(Status.INVALID_ARGUMENT,
+          "fwmerge: " + values.length + " " + what + " for a pool of " + poolSize);
+    }
+  }
+
+  /** The C struct with its arrays; close it after the call. */
+  Native toNative() {
+    return new Native(this);
+  }
+
+  static final class Native implements AutoCloseable {
+    final fw_merge_params params;
+    private final DoubleList weights;
+    private final DoubleList densities;
+    private final DoubleList betas;
+
+    private Native(MergeParams p) {
+      params = FwNative.fw_default_merge_params(fw_merge_method.swigToEnum(p.method.ordinal()));
+      params.setScaling(p.scaling);
+      params.setDensity(p.density);
+      params.setDrop_rate(p.dropRate);
+      params.setBeta(p.beta);
+      params.setNormalize(p.normalize ? 1 : 0);
+      params.setSeed(new java.math.BigInteger(Long.toUnsignedString(p.seed)));
+      params.setThreads(p.threads);
+      weights = list(p.weights);
+      densities = list(p.densities);
+      betas = list(p.betas);
+      FwNative.merge_params_set_arrays(params, weights, densities, betas);
+    }
+
+    private static DoubleList list(double[] values) {
+      if (values == null) {
+        return null;
+      }
+      DoubleList l = new DoubleList();
+      for (double v : values) {
+        l.add(v);
+      }
+      return l;
+    }
+
+    @Override
+    public void close() {
+      params.delete();
+      for (DoubleList l : new DoubleList[] {weights, densities, betas}) {
+        if (l != null) {
+          l.delete();
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""Binding parity (issue 12): every FW_API function of include/fwmerge.h must be wrapped by every
+binding (Go, Java, Rust, Python). Fails (exit 1) naming what is missing; prints a Markdown table
+C function x binding, each cell the binding's name for the wrapper; --write also stores it in
+bindings/PARITY.md.
+
+    python3 tests/bindings_parity.py            # check and print (CTest: bindings_parity)
+    python3 tests/bindings_parity.py --write    # ... and regenerate bindings/PARITY.md
+
+What counts as a wrapper (a reliable marker that the binding calls the C function by name):
+ - Rust: `sys::fw_x(` in the safe crate's sources (bindings/rust/fwmerge/src/*.rs).
+ - Go: `swigfw.Fw_x(` in the hand-written package sources (bindings/go/*.go, tests excluded).
+ - Java: `FwNative.fw_x(` in the hand-written sources (bindings/java/src/main/java/**.java).
+ - Python: `_fwmerge.fw_x` in the pure-Python layer (bindings/python/src/fwmerge/*.py).
+ A call of a SWIG helper (bindings/swig/fw_*.h for Go and Java: swigfw.Solver_new,
+ FwNative.merge, ...; bindings/python/ext/fwpy_support.h for Python: _fwmerge.fwpy_merge, ...)
+ counts for every C function the helper's body calls, directly or through other helpers of the
+ same headers. Names in comments and tests do not count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = ROOT / "include" / "fwmerge.h"
+OUT = ROOT / "bindings" / "PARITY.md"
+
+# (binding, C function) -> why the binding deliberately does not wrap it. Keep this short: prefer
+# wrapping. The Rust crate is outside issue 12's part 1 (Go/Java); these are tracked to be wrapped
+# there too.
+EXEMPT = {
+    ("Rust", "fw_version_number"): "not wrapped yet: the crate links at build time (SONAME 0.3)",
+    ("Rust", "fw_set_torch_threads"): "not wrapped yet (process-wide setting)",
+    ("Rust", "fw_set_malloc_mmap_threshold"): "not wrapped yet (process-wide setting)",
+}
+
+CONTROL = {"if", "for", "while", "switch", "catch", "return", "sizeof", "defined", "static_cast"}
+JAVA_STATEMENTS = CONTROL | {"new", "throw", "try", "else", "do", "synchronized", "assert"}
+
+
+def strip_comments(text: str, lang: str) -> str:
+    """Blanks out comments (keeping line numbers) so that names in prose do not count."""
+    if lang == "python":
+        return re.sub(r"#[^\n]*", "", text)
+    text = re.sub(r"/\*.*?\*/", lambda m: re.sub(r"[^\n]", " ", m.group(0)), text, flags=re.S)
+    return re.sub(r"//[^\n]*", "", text)
+
+
+def c_functions() -> list[str]:
+    text = strip_comments(HEADER.read_text(), "c")
+    names = re.findall(r"\bFW_API\s+[^;{}()]*?\b(fw_\w+)\s*\(", text)
+    seen: list[str] = []
+    for n in names:
+        if n not in seen:
+            seen.append(n)
+    return seen
+
+
+def helper_map(paths: list[Path]) -> dict[str, set[str]]:
+    """helper function name -> the C functions its body calls (transitively, through helpers)."""
+    bodies: dict[str, str] = {}
+    for path in paths:
+        text = strip_comments(path.read_text(), "c")
+        for m in re.finditer(r"\b(\w+)\s*\([^;{}]*\)\s*(?:const\s*)?(?:noexcept\s*)?\{", text):
+            name = m.group(1)
+            if name in CONTROL:
+                continue
+            depth, i = 0, m.end() - 1
+            while i < len(text):
+                if text[i] == "{":
+                    depth += 1
+                elif text[i] == "}":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                i += 1
+            bodies[name] = bodies.get(name, "") + text[m.end() : i]
+    direct = {n: set(re.findall(r"\b(fw_\w+)\s*\(", b)) for n, b in bodies.items()}
+    calls = {n: set(re.findall(r"\b(\w+)\s*\(", b)) & set(bodies) for n, b in bodies.items()}
+    resolved: dict[str, set[str]] = {}
+    for name in bodies:
+        todo, seen, out = [name], set(), set()
+        while todo:
+            n = todo.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            out |= direct[n]
+            todo.extend(calls[n])
+        resolved[name] = out
+    return resolved
+
+
+class Binding:
+    """One binding: its sources, how a call into the C API looks there, and how to name the
+    function (or method) that makes the call."""
+
+    def __init__(self, name, files, lang, pattern, to_c, helpers):
+        self.name, self.files, self.lang = name, files, lang
+        self.pattern, self.to_c, self.helpers = re.compile(pattern), to_c, helpers
+
+    def wrappers(self, functions: list[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {f: [] for f in functions}
+        for path in self.files:
+            lines = strip_comments(path.read_text(), self.lang).split("\n")
+            for lineno, line in enumerate(lines):
+                for m in self.pattern.finditer(line):
+                    called = self.to_c(m.group(1))
+                    targets = {called} if called.startswith("fw_") else self.helpers.get(called, set())
+                    for c in targets:
+                        if c in found:
+                            where = self.enclosing(path, lines, lineno)
+                            if where not in found[c]:
+                                found[c].append(where)
+        return found
+
+    def enclosing(self, path: Path, lines: list[str], lineno: int) -> str:
+        if self.lang == "go":
+            for line in reversed(lines[: lineno + 1]):
+                m = re.match(r"func\s+(?:\(\w+\s+\*?(\w+)\)\s+)?(\w+)", line)
+                if m:
+                    return f"{m.group(1)}.{m.group(2)}" if m.group(1) else m.group(2)
+        elif self.lang == "java":
+            cls = path.stem
+            for line in reversed(lines[: lineno + 1]):
+                m = re.match(r"\s+(?:public|protected|private)?\s*([A-Z]\w*)\s*\([^;]*\)\s*\{", line)
+                if m and m.group(1) == cls:
+                    return f"new {cls}"
+                m = re.match(
+                    r"\s+(?:(?:public|protected|private|static|final|synchronized)\s+)*"
+                    r"(?:<[^>]+>\s+)?([A-Za-z_][\w.<>\[\],?]*(?:\s*\[\])*)\s+(\w+)\s*\(", line)
+                if m and m.group(1) not in JAVA_STATEMENTS and m.group(2) not in JAVA_STATEMENTS \
+                        and "=" not in line.split("(")[0]:
+                    return f"{cls}.{m.group(2)}"
+            return cls
+        elif self.lang == "rust":
+            fn = None
+            for line in reversed(lines[: lineno + 1]):
+                if fn is None:
+                    m = re.match(r"\s*(?:pub(?:\([^)]*\))?\s+)?(?:unsafe\s+)?(?:extern\s+\"C\"\s+)?fn\s+(\w+)", line)
+                    if m:
+                        fn = m.group(1)
+                        if not line.startswith((" ", "\t")):
+                            return fn
+                        continue
+                else:
+                    m = re.match(r"impl(?:<[^>]*>)?\s+(?:[\w:]+\s+for\s+)?(\w+)", line)
+                    if m:
+                        return f"{m.group(1)}::{fn}"
+            return fn or path.stem
+        elif self.lang == "python":
+            fn, indent = None, None
+            for line in reversed(lines[: lineno + 1]):
+                m = re.match(r"(\s*)def\s+(\w+)", line)
+                if m and fn is None:
+                    fn, indent = m.group(2), len(m.group(1))
+                    if indent == 0:
+                        return fn
+                    continue
+                m = re.match(r"(\s*)class\s+(\w+)", line)
+                if m and fn is not None and len(m.group(1)) < indent:
+                    return f"{m.group(2)}.{fn}"
+            return fn or path.stem
+        return path.stem
+
+
+def public_first(names: list[str]) -> list[str]:
+    def private(n: str) -> bool:
+        last = re.split(r"[.:]+", n)[-1]
+        return last.startswith("_") or (last[:1].islower() and "." in n and n[0].isupper() and False)
+
+    return sorted(names, key=lambda n: (private(n), names.index(n)))
+
+
+def bindings() -> list[Binding]:
+    swig_helpers = helper_map(sorted((ROOT / "bindings" / "swig").glob("fw_*.h")))
+    py_helpers = helper_map([ROOT / "bindings" / "python" / "ext" / "fwpy_support.h"])
+    go_files = sorted(p for p in (ROOT / "bindings" / "go").glob("*.go") if not p.name.endswith("_test.go"))
+    java_files = sorted((ROOT / "bindings" / "java" / "src" / "main" / "java").rglob("*.java"))
+    return [
+        # References, not only calls: Go and Java also pass C functions as values
+        # (stepWith(swigfw.Fw_step), FwNative::fw_run).
+        Binding("Go", go_files, "go", r"\bswigfw\.(\w+)\b",
+                lambda n: n[:1].lower() + n[1:], swig_helpers),
+        Binding("Java", java_files, "java", r"\bFwNative(?:\.|::)(\w+)\b", lambda n: n, swig_helpers),
+        Binding("Rust", sorted((ROOT / "bindings" / "rust" / "fwmerge" / "src").glob("*.rs")), "rust",
+                r"\bsys::(fw_\w+)\s*\(", lambda n: n, {}),
+        Binding("Python", sorted((ROOT / "bindings" / "python" / "src" / "fwmerge").glob("*.py")),
+                "python", r"\b_fwmerge\.(\w+)\b", lambda n: n, py_helpers),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true", help=f"write the table to {OUT.relative_to(ROOT)}")
+    args = parser.parse_args()
+
+    functions = c_functions()
+    if not functions:
+        print(f"no FW_API functions found in {HEADER}", file=sys.stderr)
+        return 1
+    table = {}
+    missing = []
+    for b in bindings():
+        if not b.files:
+            missing.append(f"{b.name}: no sources found")
+            continue
+        found = b.wrappers(functions)
+        for f in functions:
+            names = public_first(found[f])
+            if names:
+                table[(b.name, f)] = ", ".join(f"`{n}`" for n in names[:3])
+            elif (b.name, f) in EXEMPT:
+                table[(b.name, f)] = f"exempt: {EXEMPT[(b.name, f)]}"
+            else:
+                table[(b.name, f)] = "**MISSING**"
+                missing.append(f"{b.name}: {f}")
+    stale = [k for k in EXEMPT if k[1] not in functions or not table.get(k, "").startswith("exempt")]
+    for k in stale:
+        missing.append(f"{k[0]}: {k[1]} is exempt but wrapped (or gone): remove it from EXEMPT")
+
+    names = ["Go", "Java", "Rust", "Python"]
+    out = [
+        "# Binding parity",
+        "",
+        "Every `FW_API` function of `include/fwmerge.h` and the binding function or method that",
+        "calls it (through SWIG for Go, Java and Python). Generated by",
+        "`python3 tests/bindings_parity.py --write`; CTest's `bindings_parity` fails when a binding",
+        "lacks one (deliberate exemptions are listed in the script, with their reason).",
+        "",
+        "| C function | " + " | ".join(names) + " |",
+        "| --- | " + " | ".join("---" for _ in names) + " |",
+    ]
+    for f in functions:
+        out.append(f"| `{f}` | " + " | ".join(table.get((n, f), "") for n in names) + " |")
+    text = "\n".join(out) + "\n"
+    print(text)
+    if args.write:
+        OUT.write_text(text)
+        print(f"wrote {OUT}")
+    elif OUT.exists() and OUT.read_text() != text:
+        print(f"note: {OUT.relative_to(ROOT)} is out of date: run {Path(__file__).name} --write")
+    if missing:
+        print(f"{len(missing)} function(s) not wrapped:", file=sys.stderr)
+        for m in missing:
+            print(f"  {m}", file=sys.stderr)
+        return 1
+    print(f"all {len(functions)} functions are wrapped by {', '.join(names)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
