@@ -4,6 +4,7 @@
 //
 //   fw_bench_merge [--dir DIR] [--members N (8)] [--method ties] [--density 0.5] [--threads T]
 //                  [--mergekit PATH/mergekit-yaml] [--runs R (1)]
+//                  [--semantics mergekit (default) | fwmerge] [--reuse-mergekit]
 //
 // Builds the pool once (a marker file records its shape), then runs, each in a fresh process:
 // fw_merge through the C API, and mergekit-yaml on the equivalent recipe when --mergekit is given
@@ -47,7 +48,9 @@ struct Options {
   int threads = static_cast<int>(std::thread::hardware_concurrency());
   std::string mergekit;  // mergekit-yaml to run; "" = look in PATH
   int runs = 1;
-  std::string child;  // "write" or "fwmerge": what a child process does
+  bool compat = true;           // fw_merge_params.mergekit_compat (as `fwmerge merge` uses it)
+  bool reuse_mergekit = false;  // compare against the mergekit output of an earlier run
+  std::string child;            // "write" or "fwmerge": what a child process does
 };
 
 struct Spec {
@@ -218,6 +221,10 @@ int child_fwmerge(const Options &o) {
   p.scaling = 1.0;
   p.normalize = 1;
   p.threads = o.threads;
+  if (o.compat) {
+    p.mergekit_compat = 1;
+    p.compute_dtype = FW_DTYPE_BF16;  // the recipe's dtype: bfloat16
+  }
   if (uses_density(method)) {
     if (method == FW_MERGE_DARE_LINEAR || method == FW_MERGE_DARE_TIES)
       p.drop_rate = 1.0 - o.density;
@@ -362,10 +369,13 @@ int parent(const Options &o, const Shape &s) {
   for (int r = 0; r < o.runs; ++r) {
     std::remove(fw_out(o).c_str());
     fw_runs.push_back(timed(
-        "/proc/self/exe", {"fw_bench_merge", "--dir", o.dir, "--members", std::to_string(o.members),
-                           "--method", o.method, "--density", std::to_string(o.density),
-                           "--threads", std::to_string(o.threads), "--child", "fwmerge"}));
-    if (!mergekit.empty()) {
+        "/proc/self/exe",
+        {"fw_bench_merge", "--dir", o.dir, "--members", std::to_string(o.members), "--method",
+         o.method, "--density", std::to_string(o.density), "--threads", std::to_string(o.threads),
+         "--semantics", o.compat ? "mergekit" : "fwmerge", "--child", "fwmerge"}));
+    if (!mergekit.empty() && o.reuse_mergekit) {
+      std::printf("  (reusing %s)\n", mk_out(o).c_str());
+    } else if (!mergekit.empty()) {
       std::system(("rm -rf '" + mk_out(o) + "'").c_str());
       mk_runs.push_back(timed(mergekit, {"mergekit-yaml", recipe, mk_out(o), "--num-threads",
                                          std::to_string(o.threads), "--quiet"}));
@@ -381,7 +391,11 @@ int parent(const Options &o, const Shape &s) {
       "|----------|----------|----------|----------|---------|------------|\n");
   const Figures fw = median(fw_runs);
   print("fwmerge", fw);
-  if (!mk_runs.empty()) {
+  if (mk_runs.empty() && !mergekit.empty() && o.reuse_mergekit) {
+    std::printf("\nfwmerge (%s semantics) against mergekit's earlier output:\n",
+                o.compat ? "mergekit" : "fwmerge");
+    compare_outputs(o);
+  } else if (!mk_runs.empty()) {
     const Figures mk = median(mk_runs);
     print("mergekit", mk);
     std::printf("\nfwmerge / mergekit: wall %.3f, CPU %.3f, peak RSS %.3f\n", fw.wall_s / mk.wall_s,
@@ -423,12 +437,17 @@ int main(int argc, char **argv) {
       o.mergekit = next();
     else if (arg == "--runs")
       o.runs = std::stoi(next());
+    else if (arg == "--semantics")
+      o.compat = next() == "mergekit";
+    else if (arg == "--reuse-mergekit")
+      o.reuse_mergekit = true;
     else if (arg == "--child")
       o.child = next();
     else {
       std::fprintf(stderr,
                    "usage: %s [--dir DIR] [--members N] [--method M] [--density D] [--threads T] "
-                   "[--mergekit PATH] [--runs R]\n",
+                   "[--mergekit PATH] [--runs R] [--semantics mergekit|fwmerge] "
+                   "[--reuse-mergekit]\n",
                    argv[0]);
       return 2;
     }

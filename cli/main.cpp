@@ -67,7 +67,7 @@ uint64_t parse_size(const std::string &text) {
 }
 
 int run_merge(const std::string &recipe_path, const std::string &out_dir,
-              const std::string &shard_size, int threads, bool quiet) {
+              const std::string &shard_size, int threads, bool quiet, bool mergekit) {
   const fwcli::Recipe recipe = fwcli::read_recipe(recipe_path);
   for (const std::string &w : recipe.warnings)
     std::fprintf(stderr, "fwmerge: warning: %s\n", w.c_str());
@@ -82,7 +82,7 @@ int run_merge(const std::string &recipe_path, const std::string &out_dir,
     bytes += input_bytes(m.path);
   }
   std::vector<double> storage;
-  fw_merge_params params = fwcli::merge_params_of(recipe, &storage);
+  fw_merge_params params = fwcli::merge_params_of(recipe, &storage, mergekit);
   params.threads = threads;
   params.abort = poll_interrupt;
   fw_export_options opts = fw_default_export_options();
@@ -136,6 +136,13 @@ int main(int argc, char **argv) {
   merge->add_option("--threads", threads, "intra-op threads (0: LibTorch's default)")
       ->check(CLI::NonNegativeNumber);
   merge->add_flag("-q,--quiet", quiet, "no log lines");
+  std::string semantics = "mergekit";
+  merge
+      ->add_option("--semantics", semantics,
+                   "mergekit: mergekit's arithmetic in the recipe's dtype (same numbers as "
+                   "mergekit); fwmerge: fp32, rounded once")
+      ->check(CLI::IsMember({"mergekit", "fwmerge"}))
+      ->capture_default_str();
 
   std::string fw_recipe, fw_out, fw_shard_size = "5GB";
   bool fw_quiet = false;
@@ -166,7 +173,8 @@ int main(int argc, char **argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   try {
-    if (merge->parsed()) return run_merge(recipe, out_dir, shard_size, threads, quiet);
+    if (merge->parsed())
+      return run_merge(recipe, out_dir, shard_size, threads, quiet, semantics == "mergekit");
     if (fw->parsed())
       return fwcli::run_fw(fw_recipe, fw_out, parse_size(fw_shard_size), fw_quiet, poll_interrupt);
     if (inspect->parsed()) return fwcli::run_inspect(inspect_path, inspect_options, stdout);

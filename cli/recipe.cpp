@@ -175,7 +175,7 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
   if (recipe.method == FW_MERGE_MODEL_STOCK && recipe.models.size() < 2)
     r.fail(models, "model_stock needs at least 2 models besides the base");
 
-  if (root["dtype"]) recipe.out_dtype = r.dtype_of(root["dtype"], "dtype");
+  if (root["dtype"]) recipe.out_dtype = recipe.compute_dtype = r.dtype_of(root["dtype"], "dtype");
   if (root["out_dtype"]) recipe.out_dtype = r.dtype_of(root["out_dtype"], "out_dtype");
   return recipe;
 }
@@ -188,8 +188,14 @@ Recipe read_recipe(const std::string &path) {
   return parse_recipe(text.str(), path);
 }
 
-fw_merge_params merge_params_of(const Recipe &recipe, std::vector<double> *storage) {
+fw_merge_params merge_params_of(const Recipe &recipe, std::vector<double> *storage, bool mergekit) {
   fw_merge_params p = fw_default_merge_params(recipe.method);
+  // model_stock has no mergekit mode (mergekit's computes as fwmerge's, in fp32); linear needs
+  // none.
+  if (mergekit && recipe.method != FW_MERGE_MODEL_STOCK) {
+    p.mergekit_compat = 1;
+    p.compute_dtype = recipe.compute_dtype;
+  }
   const size_t n = recipe.models.size();
   storage->assign(3 * n, 0.0);
   double *weights = storage->data(), *densities = weights + n, *betas = densities + n;

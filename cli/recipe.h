@@ -35,6 +35,8 @@ struct Recipe {
   bool normalize = false;
   double lambda = 1.0;
   fw_dtype out_dtype = FW_DTYPE_DEFAULT;  // out_dtype, else dtype, else each tensor's base dtype
+  fw_dtype compute_dtype =
+      FW_DTYPE_DEFAULT;  // mergekit's working dtype: `dtype`, else each tensor's
   std::vector<std::string> warnings;
 };
 
@@ -44,7 +46,10 @@ Recipe read_recipe(const std::string &path);
 Recipe parse_recipe(const std::string &text, const std::string &name);
 
 // fw_merge_params for the recipe. The arrays point into `storage` (3 * n doubles), which must
-// outlive the call that reads them.
-fw_merge_params merge_params_of(const Recipe &recipe, std::vector<double> *storage);
+// outlive the call that reads them. mergekit: mergekit's arithmetic (fw_merge_params.
+// mergekit_compat) in the recipe's compute dtype, the default of `fwmerge merge`; false:
+// fwmerge's (fp32, rounded once).
+fw_merge_params merge_params_of(const Recipe &recipe, std::vector<double> *storage,
+                                bool mergekit = true);
 
 }  // namespace fwcli

@@ -553,6 +553,22 @@ typedef struct fw_merge_params {
   size_t n_include_tensors;
   const char *const *exclude_tensors;
   size_t n_exclude_tensors;
+  /* v4 (0.3.1), fw_merge only: nonzero reproduces mergekit 0.1.5's arithmetic instead of
+   * fwmerge's (`fwmerge merge` turns it on for recipes). For task_arithmetic, ties, breadcrumbs,
+   * breadcrumbs_ties, dare_linear and dare_ties: every operation is computed and rounded in
+   * compute_dtype as mergekit does in its `dtype` (tau_i = theta_i - theta_0, the weights, the
+   * weighted task vectors, the sums, the division, lambda, the final add); the trim keeps
+   * max(1, floor(density * numel)) entries (TIES) or floor(density * numel) after dropping
+   * floor(beta * numel) (breadcrumbs), and density 1 keeps everything; a zero sign sum elects +
+   * (entries equal to zero never agree); DARE keeps each entry with probability density (this
+   * library's draws, not torch's generator) and rescales the survivors by the ratio of the task
+   * vector's L1 norm before and after the drop (mergekit's rescale) instead of 1 / density. Equal
+   * magnitudes at the trim threshold are kept lower index first (mergekit keeps them in argsort
+   * order, which no streaming selection can reproduce). linear needs no change (mergekit computes
+   * it in fp32 too); model_stock has no mergekit mode (FW_ERR_INVALID_ARGUMENT). Default 0. */
+  int32_t mergekit_compat;
+  fw_dtype compute_dtype; /* with mergekit_compat: F32, F16 or BF16; FW_DTYPE_DEFAULT (default):
+                             each tensor's own dtype, mergekit's default */
 } fw_merge_params;
 
 /* Defaults per method (the unused fields are neutral: density 1, drop_rate 0, beta 0):

@@ -21,7 +21,9 @@ namespace {
 fw_merge_params read_merge_params(const fw_merge_params *caller) {
   const uint32_t size = fw::capi::input_size(caller);
   const fw_merge_method method = fw::capi::checked_enum(&caller->method, "fw_merge_params.method");
-  return fw::capi::read_input(caller, size, fw::default_merge_params(method));
+  const fw_merge_params p = fw::capi::read_input(caller, size, fw::default_merge_params(method));
+  fw::capi::checked_enum(&p.compute_dtype, "fw_merge_params.compute_dtype");
+  return p;
 }
 
 void require_no_steps(const fw_solver *solver, const char *what) {

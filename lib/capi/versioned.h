@@ -143,7 +143,7 @@ struct StructVersions<fw_merge_params> {
   static constexpr const char *how_to_init = "fw_default_merge_params()";
   static constexpr uint32_t sizes[] = {
       FW_SIZE_THROUGH(fw_merge_params, threads), FW_SIZE_THROUGH(fw_merge_params, abort_user_data),
-      FW_SIZE_THROUGH(fw_merge_params, betas), FW_SIZE_THROUGH(fw_merge_params, n_exclude_tensors)};
+      FW_SIZE_THROUGH(fw_merge_params, betas), FW_SIZE_THROUGH(fw_merge_params, compute_dtype)};
 };
 
 template <>

@@ -72,6 +72,8 @@ fw_merge_params default_merge_params(fw_merge_method method) {
   p.n_include_tensors = 0;
   p.exclude_tensors = nullptr;
   p.n_exclude_tensors = 0;
+  p.mergekit_compat = 0;
+  p.compute_dtype = FW_DTYPE_DEFAULT;
   switch (method) {
     case FW_MERGE_TASK_ARITHMETIC:
       p.scaling = 0.3;
@@ -181,6 +183,17 @@ MergeSpec spec_from_params(const fw_merge_params &caller, size_t n) {
   }
   if (p.method == FW_MERGE_MODEL_STOCK && n == 1)
     invalid("model_stock needs at least 2 pool members, got 1");
+  if (p.mergekit_compat != 0) {
+    if (n == 0) invalid(std::string(name) + ": mergekit_compat is fw_merge's");
+    if (p.method == FW_MERGE_MODEL_STOCK) invalid("model_stock has no mergekit-compatible mode");
+    if (p.compute_dtype != FW_DTYPE_DEFAULT && p.compute_dtype != FW_DTYPE_F32 &&
+        p.compute_dtype != FW_DTYPE_F16 && p.compute_dtype != FW_DTYPE_BF16)
+      invalid("compute_dtype must be FW_DTYPE_DEFAULT, F32, F16 or BF16");
+    s.mergekit = true;
+    s.compute_dtype = p.compute_dtype;
+  } else if (p.compute_dtype != FW_DTYPE_DEFAULT) {
+    invalid("compute_dtype is only used with mergekit_compat (fwmerge computes in fp32)");
+  }
   if (p.n_include_tensors > 0 || p.n_exclude_tensors > 0) {
     if (n == 0)
       invalid(std::string(name) +
@@ -223,6 +236,13 @@ nlohmann::json spec_json(const MergeSpec &spec) {
   if (!spec.betas.empty()) j["betas"] = spec.betas;
   if (!spec.filter.empty())
     j["tensors"] = {{"include", spec.filter.include()}, {"exclude", spec.filter.exclude()}};
+  if (spec.mergekit) {
+    j["semantics"] = "mergekit";
+    j["compute_dtype"] = spec.compute_dtype == FW_DTYPE_DEFAULT ? "each tensor's"
+                         : spec.compute_dtype == FW_DTYPE_F32   ? "F32"
+                         : spec.compute_dtype == FW_DTYPE_F16   ? "F16"
+                                                                : "BF16";
+  }
   j["seed"] = spec.seed;
   if (spec.method == FW_MERGE_DARE_LINEAR || spec.method == FW_MERGE_DARE_TIES)
     j["generator"] = "splitmix64(stream_key(seed, tensor, member), element)";

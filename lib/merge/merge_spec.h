@@ -23,6 +23,9 @@ struct MergeSpec {
   // Per member (fw_merge_params.densities / betas); empty: the scalar for every member.
   std::vector<double> densities, betas;
   TensorFilter filter;  // fw_merge only: the tensors merged; the others are the base's
+  // fw_merge only: mergekit's arithmetic in compute_dtype (fw_merge_params.mergekit_compat).
+  bool mergekit = false;
+  fw_dtype compute_dtype = FW_DTYPE_DEFAULT;
   bool normalize = true;
   uint64_t seed = 0;
   int threads = 0;

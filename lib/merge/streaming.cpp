@@ -1,12 +1,16 @@
 #include "merge/streaming.h"
 
 #include <ATen/Parallel.h>
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 
 #include "merge/counter_rng.h"
 #include "merge/magnitude_select.h"
+#include "merge/mergekit_compat.h"
 #include "merge/methods.h"
 #include "merge/model_stock.h"
 #include "merge/sparsify.h"
@@ -52,6 +56,15 @@ struct MemberTrim {
 MemberTrim member_trim(const MergeSpec &spec, size_t i, int64_t numel) {
   MemberTrim trim;
   const double density = spec.density_of(i);
+  if (spec.mergekit) {
+    const mergekit::TrimRanks r =
+        spec.method == FW_MERGE_TIES ? mergekit::ties_ranks(density, numel)
+                                     : mergekit::breadcrumbs_ranks(density, spec.beta_of(i), numel);
+    trim.keep = std::make_unique<MagnitudeSelect>(r.all ? numel : r.keep, numel);
+    if (spec.method != FW_MERGE_TIES)
+      trim.drop = std::make_unique<MagnitudeSelect>(r.all ? 0 : r.drop, numel);
+    return trim;
+  }
   if (spec.method == FW_MERGE_TIES) {
     trim.keep = std::make_unique<MagnitudeSelect>(
         std::max<int64_t>(1, fraction_count(density, numel)), numel);
@@ -70,7 +83,16 @@ class TensorMerge {
  public:
   TensorMerge(const MergeSpec &spec, const Checkpoint &base,
               const std::vector<const Checkpoint *> &pool, size_t t)
-      : spec_(spec), t_(t), meta_(base.tensors()[t]), n_(pool.size()), base_(base, meta_) {
+      : spec_(spec),
+        t_(t),
+        meta_(base.tensors()[t]),
+        n_(pool.size()),
+        base_(base, meta_),
+        mergekit_(spec.mergekit && spec.method != FW_MERGE_LINEAR),
+        compute_(!mergekit_ ? at::kFloat
+                 : spec.compute_dtype == FW_DTYPE_DEFAULT
+                     ? to_scalar_type(meta_.dtype)
+                     : to_scalar_type(from_public(spec.compute_dtype))) {
     for (const Checkpoint *c : pool) members_.emplace_back(*c, meta_);
     const int64_t chunk = std::min(kMergeChunk, meta_.numel);
     base_buf_ = at::empty({chunk}, at::kFloat);
@@ -80,6 +102,7 @@ class TensorMerge {
   void run(const ChunkSink &sink) {
     if (meta_.numel == 0) return;
     if (trims_by_magnitude(spec_.method)) select_thresholds();
+    if (mergekit_ && is_dare(spec_.method)) dare_l1_ratios();
     double t_stock = 0.0;
     if (spec_.method == FW_MERGE_MODEL_STOCK) t_stock = model_stock_factor();
     std::vector<KeepCursor> keep, drop;
@@ -99,6 +122,15 @@ class TensorMerge {
               const bool dropped = drop[i].keep(bits);
               x[e] = x[e] * (kept && !dropped ? 1.0f : 0.0f);
             }
+          } else if (is_dare(spec_.method) && mergekit_) {
+            const double p = spec_.drop_rate_of(i);
+            if (p != 0.0) {
+              dare_keep_range(x, begin, len, p, rng::stream_key(spec_.seed, t_, i));
+              if (l1_ratio_[i] != 1.0f) {  // masked * (before / after), rounded like the rest
+                for (int64_t e = 0; e < len; ++e) x[e] *= l1_ratio_[i];
+                round_to_compute(x, len);
+              }
+            }
           } else if (is_dare(spec_.method)) {
             const double p = spec_.drop_rate_of(i);
             if (p != 0.0) dare_drop_range(x, x, begin, len, p, rng::stream_key(spec_.seed, t_, i));
@@ -106,7 +138,9 @@ class TensorMerge {
         },
         [&](int64_t begin, int64_t len) {
           for (size_t i = 0; i < n_; ++i) prepared[i] = bufs_[i].narrow(0, 0, len);
-          sink(begin, combine_chunk(spec_, base_buf_.narrow(0, 0, len), prepared, t_stock));
+          const at::Tensor base = base_buf_.narrow(0, 0, len);
+          sink(begin, mergekit_ ? mergekit::combine(spec_, base, prepared, compute_)
+                                : combine_chunk(spec_, base, prepared, t_stock));
         });
   }
 
@@ -130,13 +164,58 @@ class TensorMerge {
           at::Tensor buf = bufs_[i].narrow(0, 0, len);
           members_[i].read(begin, end, buf);
           float *x = bufs_[i].data_ptr<float>();
-          // theta_i - theta_0 in fp32, as the whole-tensor path's member.sub(base).
-          if (!raw)
+          // theta_i - theta_0 in fp32, as the whole-tensor path's member.sub(base); mergekit
+          // rounds it to its working dtype.
+          if (!raw) {
             for (int64_t e = 0; e < len; ++e) x[e] = x[e] - pb[e];
+            round_to_compute(x, len);
+          }
           member_fn(begin, len, i, x);
         }
       });
       chunk_fn(begin, len);
+    }
+  }
+
+  // Rounds x to the compute dtype (mergekit mode in bf16 / f16), in place, as torch's ops do.
+  void round_to_compute(float *x, int64_t len) const {
+    if (compute_ == at::kBFloat16)
+      for (int64_t e = 0; e < len; ++e) x[e] = static_cast<float>(c10::BFloat16(x[e]));
+    else if (compute_ == at::kHalf)
+      for (int64_t e = 0; e < len; ++e) x[e] = static_cast<float>(c10::Half(x[e]));
+  }
+
+  // mergekit's bernoulli + rescale: keeps entry e with probability 1 - p (this library's draws),
+  // survivors unscaled (the L1 ratio is applied after).
+  static void dare_keep_range(float *x, int64_t first, int64_t len, double p, uint64_t key) {
+    for (int64_t e = 0; e < len; ++e)
+      if (rng::unit_double(rng::splitmix64_at(key, static_cast<uint64_t>(first + e))) < p)
+        x[e] = 0.0f;
+  }
+
+  // Per member: ||tau||_1 / ||dropped tau||_1, each norm and the ratio rounded to the compute
+  // dtype; 1 when either norm is below mergekit's eps (1e-7), where it leaves the masked vector.
+  void dare_l1_ratios() {
+    std::vector<double> before(n_, 0.0), after(n_, 0.0);
+    for_each_chunk(
+        false,
+        [&](int64_t begin, int64_t len, size_t i, float *x) {
+          const double p = spec_.drop_rate_of(i);
+          const uint64_t key = rng::stream_key(spec_.seed, t_, i);
+          for (int64_t e = 0; e < len; ++e) {
+            const double a = std::fabs(static_cast<double>(x[e]));
+            before[i] += a;
+            if (!(rng::unit_double(rng::splitmix64_at(key, static_cast<uint64_t>(begin + e))) < p))
+              after[i] += a;
+          }
+        },
+        [](int64_t, int64_t) {});
+    l1_ratio_.assign(n_, 1.0f);
+    for (size_t i = 0; i < n_; ++i) {
+      const at::Tensor b = at::scalar_tensor(before[i], at::kDouble).to(compute_);
+      const at::Tensor a = at::scalar_tensor(after[i], at::kDouble).to(compute_);
+      if (b.item<double>() < 1e-7 || a.item<double>() < 1e-7) continue;
+      l1_ratio_[i] = b.div(a).item<float>();
     }
   }
 
@@ -202,6 +281,9 @@ class TensorMerge {
   at::Tensor base_buf_;
   std::vector<at::Tensor> bufs_;
   std::vector<MemberTrim> trims_;
+  bool mergekit_;                // mergekit's arithmetic (not for LINEAR, which needs none)
+  at::ScalarType compute_;       // its working dtype; fp32 otherwise
+  std::vector<float> l1_ratio_;  // DARE in mergekit mode
 };
 
 }  // namespace
