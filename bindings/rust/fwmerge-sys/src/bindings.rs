@@ -1400,12 +1400,14 @@ pub struct fw_merge_params {
     pub n_include_tensors: usize,
     pub exclude_tensors: *const *const ::std::os::raw::c_char,
     pub n_exclude_tensors: usize,
+    pub mergekit_compat: i32,
+    pub compute_dtype: fw_dtype,
 }
 #[test]
 fn bindgen_test_layout_fw_merge_params() {
     assert_eq!(
         ::std::mem::size_of::<fw_merge_params>(),
-        136usize,
+        144usize,
         concat!("Size of: ", stringify!(fw_merge_params))
     );
     assert_eq!(
@@ -1719,6 +1721,40 @@ fn bindgen_test_layout_fw_merge_params() {
         );
     }
     test_field_n_exclude_tensors();
+    fn test_field_mergekit_compat() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).mergekit_compat) as usize - ptr as usize
+            },
+            136usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(mergekit_compat)
+            )
+        );
+    }
+    test_field_mergekit_compat();
+    fn test_field_compute_dtype() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).compute_dtype) as usize - ptr as usize
+            },
+            140usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(compute_dtype)
+            )
+        );
+    }
+    test_field_compute_dtype();
 }
 extern "C" {
     pub fn fw_default_merge_params(method: fw_merge_method) -> fw_merge_params;
