@@ -128,12 +128,7 @@ void read_objective(const Reader &r, const YAML::Node &m, FwRecipe *recipe) {
 
 FwRecipe parse_fw_recipe(const std::string &text, const std::string &name) {
   const Reader r(name);
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException &e) {
-    throw RecipeError(name + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
-  }
+  const YAML::Node root = load_yaml(text, name);
   if (!root.IsMap()) r.fail(root, "a recipe is a YAML mapping (base_model, models, objective)");
   r.only_keys(root,
               std::set<std::string>{"base_model", "models", "objective", "parameters", "start",
@@ -181,11 +176,7 @@ FwRecipe parse_fw_recipe(const std::string &text, const std::string &name) {
 }
 
 FwRecipe read_fw_recipe(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw RecipeError(path + ": cannot open the recipe");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_fw_recipe(text.str(), path);
+  return parse_fw_recipe(read_recipe_text(path), path);
 }
 
 }  // namespace fwcli

@@ -52,12 +52,7 @@ struct ParamSource {
 
 Recipe parse_recipe(const std::string &text, const std::string &name) {
   const Reader r(name);
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException &e) {
-    throw RecipeError(name + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
-  }
+  const YAML::Node root = load_yaml(text, name);
   if (!root.IsMap()) r.fail(root, "a recipe is a YAML mapping (merge_method, base_model, models)");
 
   Recipe recipe;
@@ -180,13 +175,7 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
   return recipe;
 }
 
-Recipe read_recipe(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw RecipeError(path + ": cannot open the recipe");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_recipe(text.str(), path);
-}
+Recipe read_recipe(const std::string &path) { return parse_recipe(read_recipe_text(path), path); }
 
 fw_merge_params merge_params_of(const Recipe &recipe, std::vector<double> *storage, bool mergekit) {
   fw_merge_params p = fw_default_merge_params(recipe.method);

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -99,5 +100,23 @@ class Reader {
  private:
   std::string name_;
 };
+
+// The YAML document of a recipe; a syntax error is "NAME:LINE: not valid YAML: ...".
+inline YAML::Node load_yaml(const std::string &text, const std::string &name) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::ParserException &e) {
+    throw RecipeError(name + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
+  }
+}
+
+// The text of the recipe file at `path` (RecipeError when it cannot be opened).
+inline std::string read_recipe_text(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw RecipeError(path + ": cannot open the recipe");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 }  // namespace fwcli

@@ -33,6 +33,23 @@ std::string TensorFilter::describe() const {
   return nlohmann::json{{"include", include_}, {"exclude", exclude_}}.dump();
 }
 
+TensorFilter filter_from_c(const char *const *include, size_t n_include, const char *const *exclude,
+                           size_t n_exclude, const std::string &where) {
+  auto list = [&](const char *const *patterns, size_t n, const char *what) {
+    if (n > 0 && patterns == nullptr)
+      fail(FW_ERR_INVALID_ARGUMENT, where + what + " is NULL with a count > 0");
+    std::vector<std::string> out;
+    for (size_t i = 0; i < n; ++i) {
+      if (patterns[i] == nullptr)
+        fail(FW_ERR_INVALID_ARGUMENT, where + what + "[" + std::to_string(i) + "] is NULL");
+      out.emplace_back(patterns[i]);
+    }
+    return out;
+  };
+  return TensorFilter(list(include, n_include, "include_tensors"),
+                      list(exclude, n_exclude, "exclude_tensors"));
+}
+
 FilteredCheckpoint::FilteredCheckpoint(std::unique_ptr<Checkpoint> inner,
                                        const TensorFilter &filter)
     : inner_(std::move(inner)), filter_(filter) {

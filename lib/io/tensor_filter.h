@@ -32,6 +32,12 @@ class TensorFilter {
   std::vector<std::string> include_, exclude_;
 };
 
+// The filter of a C struct's pattern arrays (fw_params, fw_merge_params), read now:
+// FW_ERR_INVALID_ARGUMENT ("<where>include_tensors is NULL ...") for a NULL array with a count > 0
+// or a NULL pattern.
+TensorFilter filter_from_c(const char *const *include, size_t n_include, const char *const *exclude,
+                           size_t n_exclude, const std::string &where);
+
 // The selected tensors of `inner` (which it owns). Reads go to `inner`, names unchanged.
 // FW_ERR_NAME_MISMATCH when the filter selects none of inner's tensors.
 class FilteredCheckpoint : public Checkpoint {

@@ -199,22 +199,8 @@ MergeSpec spec_from_params(const fw_merge_params &caller, size_t n) {
       invalid(std::string(name) +
               ": include_tensors / exclude_tensors are fw_merge's; a solver merges the tensors "
               "its fw_params filter selects");
-    auto list = [&](const char *const *patterns, size_t count, const char *what) {
-      if (patterns == nullptr) invalid(std::string(what) + " is NULL with a count > 0");
-      std::vector<std::string> out;
-      for (size_t i = 0; i < count; ++i) {
-        if (patterns[i] == nullptr)
-          invalid(std::string(what) + "[" + std::to_string(i) + "] is NULL");
-        out.emplace_back(patterns[i]);
-      }
-      return out;
-    };
-    std::vector<std::string> include, exclude;
-    if (p.n_include_tensors > 0)
-      include = list(p.include_tensors, p.n_include_tensors, "include_tensors");
-    if (p.n_exclude_tensors > 0)
-      exclude = list(p.exclude_tensors, p.n_exclude_tensors, "exclude_tensors");
-    s.filter = TensorFilter(std::move(include), std::move(exclude));
+    s.filter = filter_from_c(p.include_tensors, p.n_include_tensors, p.exclude_tensors,
+                             p.n_exclude_tensors, std::string(name) + ": ");
   }
   return s;
 }

@@ -69,20 +69,8 @@ void validate_params(const fw_params &p) {
 }
 
 TensorFilter filter_of(const fw_params &p) {
-  auto list = [](const char *const *patterns, size_t n, const char *what) {
-    if (n > 0 && patterns == nullptr)
-      fail(FW_ERR_INVALID_ARGUMENT, std::string("params: ") + what + " is NULL with n > 0");
-    std::vector<std::string> out;
-    for (size_t i = 0; i < n; ++i) {
-      if (patterns[i] == nullptr)
-        fail(FW_ERR_INVALID_ARGUMENT,
-             std::string("params: ") + what + "[" + std::to_string(i) + "] is NULL");
-      out.emplace_back(patterns[i]);
-    }
-    return out;
-  };
-  return TensorFilter(list(p.include_tensors, p.n_include_tensors, "include_tensors"),
-                      list(p.exclude_tensors, p.n_exclude_tensors, "exclude_tensors"));
+  return filter_from_c(p.include_tensors, p.n_include_tensors, p.exclude_tensors,
+                       p.n_exclude_tensors, "params: ");
 }
 
 namespace {
