@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "fw_recipe.h"
-#include "hf_folder.h"
 #include "model_card.h"
+#include "out_dir.h"
 #include "progress.h"
 
 namespace fwcli {
@@ -41,7 +41,7 @@ void on_log(fw_log_level level, const char *message, void *user) {
 int run_fw(const std::string &recipe_path, const std::string &out_dir, uint64_t max_shard_bytes,
            bool quiet, fw_abort_fn abort) {
   const FwRecipe recipe = read_fw_recipe(recipe_path);
-  OutputFolder out(out_dir);  // refuses a non-empty OUT_DIR before any work
+  require_new_folder(out_dir);  // before any work; fw_export checks it again
   Progress progress(recipe.params.max_iters, quiet);
   try {
     fw_solver *raw = nullptr;
@@ -87,12 +87,14 @@ int run_fw(const std::string &recipe_path, const std::string &out_dir, uint64_t 
     fw_step_info last{};
     last.struct_size = sizeof last;
     check(fw_run(raw, &last), "fw_run");
+    const int32_t steps = fw_history_size(raw);
+    const std::string card = fw_model_card(recipe, steps, last.loss, last.gap);
     fw_export_options opts = fw_default_export_options();
     opts.dtype = recipe.out_dtype;
     opts.max_shard_bytes = max_shard_bytes;
-    check(fw_export(raw, out.shards_path().c_str(), &opts), "export");
-    const int32_t steps = fw_history_size(raw);
-    out.commit(recipe.base_model, fw_model_card(recipe, steps, last.loss, last.gap));
+    opts.hf_folder = 1;
+    opts.model_card = card.c_str();
+    check(fw_export(raw, out_dir.c_str(), &opts), "export");
     progress.message("wrote " + out_dir + " after " + std::to_string(steps) + " steps");
   } catch (const LibraryError &e) {
     if (e.status == FW_ERR_ABORTED) {

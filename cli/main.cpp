@@ -15,9 +15,9 @@
 
 #include "fw_run.h"
 #include "fwmerge.h"
-#include "hf_folder.h"
 #include "inspect.h"
 #include "model_card.h"
+#include "out_dir.h"
 #include "recipe.h"
 
 namespace {
@@ -85,17 +85,19 @@ int run_merge(const std::string &recipe_path, const std::string &out_dir,
   fw_merge_params params = fwcli::merge_params_of(recipe, &storage, mergekit);
   params.threads = threads;
   params.abort = poll_interrupt;
+  const std::string card = fwcli::model_card(recipe, base);
   fw_export_options opts = fw_default_export_options();
   opts.dtype = recipe.out_dtype;
   opts.max_shard_bytes = max_shard;
+  opts.hf_folder = 1;
+  opts.model_card = card.c_str();
 
-  fwcli::OutputFolder out(out_dir);
   if (!quiet)
     std::fprintf(stderr, "fwmerge: %s of %zu models against %s (%.2f GB to read)\n",
                  recipe.method_name.c_str(), recipe.models.size(), base.c_str(), bytes / 1e9);
   const auto start = std::chrono::steady_clock::now();
   const fw_status st =
-      fw_merge(&params, base.c_str(), pool.data(), pool.size(), out.shards_path().c_str(), &opts);
+      fw_merge(&params, base.c_str(), pool.data(), pool.size(), out_dir.c_str(), &opts);
   if (st == FW_ERR_ABORTED) {
     std::fprintf(stderr, "fwmerge: interrupted; nothing was written to %s\n", out_dir.c_str());
     return 130;
@@ -104,7 +106,7 @@ int run_merge(const std::string &recipe_path, const std::string &out_dir,
     std::fprintf(stderr, "fwmerge: %s: %s\n", fw_status_name(st), fw_last_error());
     return 1;
   }
-  const std::vector<std::string> files = out.commit(base, fwcli::model_card(recipe, base));
+  const std::vector<std::string> files = fwcli::folder_files(out_dir);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!quiet) {

@@ -10,7 +10,8 @@
  *    fw_request) starts with `uint32_t struct_size`, the sizeof the caller was compiled with.
  *    Fields are only ever appended; the library lists each struct's shipped sizes (v1, v2, ...,
  *    each larger than the one before; v1 is the layout of 0.2.0; 0.2.1 added fw_merge_params v2;
- *    0.3.0 added fw_params v2 and fw_merge_params v3).
+ *    0.3.0 added fw_params v2 and fw_merge_params v3; 0.3.1 fw_params v3 and fw_merge_params v4;
+ *    0.3.2 fw_merge_params v5 and fw_export_options v2).
  *    Input structs (start from fw_default_*()): struct_size must be one of the shipped sizes;
  *    0, a size below v1, above the newest this library knows, or between two versions is
  *    FW_ERR_INVALID_ARGUMENT, whose message names the struct, the size given and the sizes
@@ -426,6 +427,20 @@ typedef struct fw_export_options {
   fw_dtype dtype;           /* FW_DTYPE_DEFAULT: each tensor in its base dtype */
   uint64_t max_shard_bytes; /* 0: path is one .safetensors file. > 0: path is a folder that gets
                                model-0000i-of-0000N.safetensors + model.safetensors.index.json */
+  /* v2 (0.3.2): nonzero writes `path` as a Hugging Face model folder, as transformers'
+   * save_pretrained lays it out, so from_pretrained loads it: model.safetensors when the model fits
+   * one shard of max_shard_bytes (0: no limit), else the shards and model.safetensors.index.json;
+   * the base folder's config.json, generation_config.json and tokenizer files (tokenizer.json,
+   * tokenizer_config.json, tokenizer.model, special_tokens_map.json, added_tokens.json, vocab.json,
+   * merges.txt, chat_template.jinja) copied when present (a base given as a file has none); and a
+   * README.md model card. Built in a sibling temp folder and renamed into place: `path` holds the
+   * whole result or nothing. `path` must not exist or be an empty folder (else
+   * FW_ERR_INVALID_ARGUMENT). Default 0. */
+  int32_t hf_folder;
+  /* v2 (0.3.2), with hf_folder: the README.md text (read during the call only). NULL (default): a
+   * card the library writes: front matter (library_name, tags, base_model when the base is a
+   * folder) and the recipe, as in "fwmerge.recipe". */
+  const char *model_card;
 } fw_export_options;
 
 FW_API fw_export_options fw_default_export_options(void);
@@ -522,6 +537,31 @@ typedef enum fw_merge_method {
   FW_MERGE_BREADCRUMBS_TIES = 7
 } fw_merge_method;
 
+/* ---- Per-tensor merge parameters (0.3.2) ---- */
+
+/* Which value an fw_merge_override sets. */
+typedef enum fw_merge_field {
+  FW_FIELD_WEIGHT = 0,  /* member i's weight (fw_merge_params.weights[i], 1 when weights is NULL) */
+  FW_FIELD_DENSITY = 1, /* member i's density (densities[i], else density; DARE: keep probability,
+                           so drop_rate_i = 1 - value), in (0, 1] */
+  FW_FIELD_BETA = 2,    /* member i's breadcrumbs beta (betas[i], else beta), in [0, 1) */
+  FW_FIELD_SCALING = 3  /* the method's scaling (lambda), finite; member must be -1 */
+} fw_merge_field;
+
+/* One per-tensor value: for the tensors whose names match `tensors` (an fnmatch(3) glob, as the
+ * tensor filters; "*" or NULL: every tensor), `field` of `member` (a pool index, or -1: every
+ * member) is `value` instead of what the fw_merge_params fields give. For a tensor, a member and a
+ * field, the first matching override in array order wins (put specific ones first); none: the
+ * struct's value. This is what mergekit's per-`filter` parameters and layer gradients become (the
+ * `fwmerge merge` recipe reader expands them into one override per tensor). Array element: fixed
+ * layout, no struct_size. */
+typedef struct fw_merge_override {
+  const char *tensors;
+  int64_t member;
+  fw_merge_field field;
+  double value;
+} fw_merge_override;
+
 /* An input struct (see Versioned structs above); start from fw_default_merge_params(). */
 typedef struct fw_merge_params {
   uint32_t struct_size; /* sizeof(fw_merge_params), set by fw_default_merge_params() */
@@ -569,6 +609,14 @@ typedef struct fw_merge_params {
   int32_t mergekit_compat;
   fw_dtype compute_dtype; /* with mergekit_compat: F32, F16 or BF16; FW_DTYPE_DEFAULT (default):
                              each tensor's own dtype, mergekit's default */
+  /* v5 (0.3.2), fw_merge and fw_set_start_merge: per-tensor values (see fw_merge_override), n
+   * entries read during the call only. Checked before anything is read: a field the method does
+   * not use (density on linear, task_arithmetic, model_stock; beta outside breadcrumbs; weight on
+   * model_stock), a member outside [-1, n), SCALING with a member, or a value outside the field's
+   * range is FW_ERR_INVALID_ARGUMENT naming the entry. The export's "fwmerge.recipe" lists them.
+   * NULL / 0 (default): none. */
+  const fw_merge_override *overrides;
+  size_t n_overrides;
 } fw_merge_params;
 
 /* Defaults per method (the unused fields are neutral: density 1, drop_rate 0, beta 0):

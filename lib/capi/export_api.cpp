@@ -21,6 +21,18 @@ fw_export_options read_export_options(const fw_export_options *opts) {
   return o;
 }
 
+OutputLayout output_layout(const fw_export_options &o) {
+  OutputLayout layout;
+  layout.max_shard_bytes = o.max_shard_bytes;
+  layout.hf_folder = o.hf_folder != 0;
+  if (o.model_card != nullptr) {
+    FW_REQUIRE_ARG(layout.hf_folder, "fw_export_options.model_card is set without hf_folder");
+    layout.card_given = true;
+    layout.model_card = o.model_card;
+  }
+  return layout;
+}
+
 }  // namespace fw::capi
 
 extern "C" {
@@ -31,6 +43,8 @@ FW_API fw_export_options fw_default_export_options(void) {
   o.struct_size = sizeof(fw_export_options);
   o.dtype = FW_DTYPE_DEFAULT;
   o.max_shard_bytes = 0;
+  o.hf_folder = 0;
+  o.model_card = nullptr;
   return o;
 }
 
@@ -39,7 +53,7 @@ FW_API fw_status fw_export(fw_solver *solver, const char *path, const fw_export_
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
     fw::capi::require_idle(solver);
     const fw_export_options o = fw::capi::read_export_options(opts);
-    fw::export_iterate(solver->solver, path, o.dtype, o.max_shard_bytes);
+    fw::export_iterate(solver->solver, path, o.dtype, fw::capi::output_layout(o));
   });
 }
 

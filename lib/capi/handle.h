@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fwmerge.h"
+#include "io/hf_folder.h"
 #include "solver/solver.h"
 #include "solver/step_runner.h"
 
@@ -50,6 +51,9 @@ void fill_step_info(const StepRecord &record, fw_step_info *info);
 void require_output(const fw_step_info *info);
 // fw_export_options as this library's version (defaults when NULL), dtype validated.
 fw_export_options read_export_options(const fw_export_options *opts);
+// Where the options say the output goes (one file, shards, a Hugging Face folder).
+// FW_ERR_INVALID_ARGUMENT for a model_card without hf_folder.
+OutputLayout output_layout(const fw_export_options &o);
 // FW_ERR_STATE while an ask/tell step is pending.
 void require_idle(const fw_solver *solver);
 

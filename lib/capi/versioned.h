@@ -143,14 +143,16 @@ struct StructVersions<fw_merge_params> {
   static constexpr const char *how_to_init = "fw_default_merge_params()";
   static constexpr uint32_t sizes[] = {
       FW_SIZE_THROUGH(fw_merge_params, threads), FW_SIZE_THROUGH(fw_merge_params, abort_user_data),
-      FW_SIZE_THROUGH(fw_merge_params, betas), FW_SIZE_THROUGH(fw_merge_params, compute_dtype)};
+      FW_SIZE_THROUGH(fw_merge_params, betas), FW_SIZE_THROUGH(fw_merge_params, compute_dtype),
+      FW_SIZE_THROUGH(fw_merge_params, n_overrides)};  // v5: 0.3.2
 };
 
 template <>
 struct StructVersions<fw_export_options> {
   static constexpr const char *name = "fw_export_options";
   static constexpr const char *how_to_init = "fw_default_export_options()";
-  static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_export_options, max_shard_bytes)};
+  static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_export_options, max_shard_bytes),
+                                       FW_SIZE_THROUGH(fw_export_options, model_card)};  // 0.3.2
 };
 
 template <>

@@ -21,7 +21,8 @@ std::string data_free_recipe(const MergeSpec &spec, const std::string &base_path
 
 void merge_to_file(const MergeSpec &spec, const std::string &base_path,
                    const std::vector<std::string> &pool_paths, const std::string &out_path,
-                   fw_dtype dtype, uint64_t max_shard_bytes) {
+                   fw_dtype dtype, OutputLayout layout) {
+  if (layout.hf_folder) check_hf_folder_target(out_path);  // before anything is read
   if (dtype != FW_DTYPE_DEFAULT && dtype != FW_DTYPE_F32 && dtype != FW_DTYPE_F16 &&
       dtype != FW_DTYPE_BF16)
     fail(FW_ERR_INVALID_ARGUMENT, "export dtype " + std::to_string(static_cast<int>(dtype)) +
@@ -82,13 +83,17 @@ void merge_to_file(const MergeSpec &spec, const std::string &base_path,
       write(chunk);
     }
   };
-  const std::map<std::string, std::string> metadata = {
-      {"format", "pt"}, {"fwmerge.recipe", data_free_recipe(spec, base_path, pool_paths)}};
+  const std::string recipe = data_free_recipe(spec, base_path, pool_paths);
+  const std::map<std::string, std::string> metadata = {{"format", "pt"},
+                                                       {"fwmerge.recipe", recipe}};
   ThreadScope threads(spec.threads);
-  if (max_shard_bytes == 0)
-    write_safetensors(out_path, out, metadata, produce, spec.stop);
-  else
-    write_sharded(out_path, out, metadata, max_shard_bytes, produce, spec.stop);
+  layout.base_path = base_path;
+  write_output(out_path, out, metadata, produce, spec.stop, layout, [&] {
+    return default_model_card(base_path,
+                              std::string("Data-free merge (") + merge_method_name(spec.method) +
+                                  ") of " + std::to_string(pool_paths.size()) + " models",
+                              recipe);
+  });
 }
 
 std::vector<std::pair<std::string, at::Tensor>> merge_to_tensors(

@@ -1,5 +1,7 @@
 #include "merge/merge_spec.h"
 
+#include <fnmatch.h>
+
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -17,6 +19,62 @@ std::string number(double value) {
   out.precision(17);
   out << value;
   return out.str();
+}
+
+const char *field_name(fw_merge_field field) {
+  switch (field) {
+    case FW_FIELD_WEIGHT:
+      return "weight";
+    case FW_FIELD_DENSITY:
+      return "density";
+    case FW_FIELD_BETA:
+      return "beta";
+    case FW_FIELD_SCALING:
+      return "scaling";
+  }
+  return "unknown";
+}
+
+// Entry k of fw_merge_params.overrides, validated for the method and a pool of n members.
+MergeOverride read_override(const fw_merge_override &caller, size_t k, fw_merge_method method,
+                            size_t n, bool uses_density, bool uses_beta) {
+  const std::string where =
+      std::string(merge_method_name(method)) + ": overrides[" + std::to_string(k) + "]";
+  int32_t raw_field;  // checked as an integer first, like the method (see spec_from_params)
+  std::memcpy(&raw_field, &caller.field, sizeof raw_field);
+  if (raw_field < FW_FIELD_WEIGHT || raw_field > FW_FIELD_SCALING)
+    invalid(where + ": unknown field " + std::to_string(raw_field));
+  MergeOverride o;
+  o.field = static_cast<fw_merge_field>(raw_field);
+  o.tensors = caller.tensors == nullptr ? "*" : caller.tensors;
+  if (o.tensors.empty()) invalid(where + ": empty tensors pattern");
+  o.member = caller.member;
+  o.value = caller.value;
+  const std::string what = where + " (" + field_name(o.field) + ")";
+  if (o.member < -1 || o.member >= static_cast<int64_t>(n))
+    invalid(what + ": member " + std::to_string(o.member) + " is outside [-1, " +
+            std::to_string(n) + ")");
+  switch (o.field) {
+    case FW_FIELD_WEIGHT:
+      if (method == FW_MERGE_MODEL_STOCK) invalid(what + ": model_stock takes no weights");
+      if (!std::isfinite(o.value)) invalid(what + ": the weight is not finite");
+      break;
+    case FW_FIELD_DENSITY:
+      if (!uses_density) invalid(what + ": the method takes no density");
+      if (!(o.value > 0.0 && o.value <= 1.0))
+        invalid(what + ": density " + number(o.value) + " is outside (0, 1]");
+      break;
+    case FW_FIELD_BETA:
+      if (!uses_beta) invalid(what + ": the method takes no beta");
+      if (!(o.value >= 0.0 && o.value < 1.0))
+        invalid(what + ": beta " + number(o.value) + " is outside [0, 1)");
+      break;
+    case FW_FIELD_SCALING:
+      if (o.member != -1) invalid(what + ": scaling is the method's, member must be -1");
+      if (!std::isfinite(o.value)) invalid(what + ": scaling is not finite");
+      break;
+  }
+  return o;
 }
 
 }  // namespace
@@ -47,6 +105,10 @@ const char *merge_method_name(fw_merge_method method) {
   return "unknown";
 }
 
+bool is_dare(fw_merge_method method) {
+  return method == FW_MERGE_DARE_LINEAR || method == FW_MERGE_DARE_TIES;
+}
+
 bool method_leaves_hull(fw_merge_method method) {
   return method != FW_MERGE_LINEAR && method != FW_MERGE_MODEL_STOCK;
 }
@@ -74,6 +136,8 @@ fw_merge_params default_merge_params(fw_merge_method method) {
   p.n_exclude_tensors = 0;
   p.mergekit_compat = 0;
   p.compute_dtype = FW_DTYPE_DEFAULT;
+  p.overrides = nullptr;
+  p.n_overrides = 0;
   switch (method) {
     case FW_MERGE_TASK_ARITHMETIC:
       p.scaling = 0.3;
@@ -202,7 +266,73 @@ MergeSpec spec_from_params(const fw_merge_params &caller, size_t n) {
     s.filter = filter_from_c(p.include_tensors, p.n_include_tensors, p.exclude_tensors,
                              p.n_exclude_tensors, std::string(name) + ": ");
   }
+  if (p.n_overrides > 0) {
+    if (p.overrides == nullptr) invalid(std::string(name) + ": overrides is NULL, n_overrides > 0");
+    if (n == 0) invalid(std::string(name) + ": overrides are fw_merge's and fw_set_start_merge's");
+    for (size_t k = 0; k < p.n_overrides; ++k)
+      s.overrides.push_back(read_override(p.overrides[k], k, p.method, n, uses_density, uses_beta));
+  }
   return s;
+}
+
+MergeSpec MergeSpec::for_tensor(const std::string &name, size_t n) const {
+  MergeSpec t = *this;
+  t.overrides.clear();
+  if (overrides.empty()) return t;
+  // done[field][member]: a value was already taken (the first match wins).
+  std::vector<std::vector<char>> done(4, std::vector<char>(n, 0));
+  bool scaling_done = false;
+  const auto materialize = [n](std::vector<double> &values, auto value_of) {
+    if (!values.empty()) return;
+    for (size_t i = 0; i < n; ++i) values.push_back(value_of(i));
+  };
+  for (const MergeOverride &o : overrides) {
+    if (::fnmatch(o.tensors.c_str(), name.c_str(), 0) != 0) continue;
+    if (o.field == FW_FIELD_SCALING) {
+      if (!scaling_done) t.scaling = o.value;
+      scaling_done = true;
+      continue;
+    }
+    const size_t lo = o.member < 0 ? 0 : static_cast<size_t>(o.member);
+    const size_t hi = o.member < 0 ? n : lo + 1;
+    for (size_t i = lo; i < hi; ++i) {
+      char &taken = done[static_cast<size_t>(o.field)][i];
+      if (taken) continue;
+      taken = 1;
+      switch (o.field) {
+        case FW_FIELD_WEIGHT:
+          materialize(t.weights, [&](size_t j) { return weight(j); });
+          t.weights[i] = o.value;
+          break;
+        case FW_FIELD_DENSITY:
+          if (is_dare(method)) {
+            materialize(t.drop_rates, [&](size_t j) { return drop_rate_of(j); });
+            t.drop_rates[i] = 1.0 - o.value;
+          } else {
+            materialize(t.densities, [&](size_t j) { return density_of(j); });
+            t.densities[i] = o.value;
+          }
+          break;
+        case FW_FIELD_BETA:
+          materialize(t.betas, [&](size_t j) { return beta_of(j); });
+          t.betas[i] = o.value;
+          break;
+        case FW_FIELD_SCALING:
+          break;
+      }
+    }
+  }
+  const bool global_sum = method == FW_MERGE_LINEAR || method == FW_MERGE_TASK_ARITHMETIC ||
+                          method == FW_MERGE_DARE_LINEAR || method == FW_MERGE_BREADCRUMBS;
+  if (normalize && global_sum && !t.weights.empty()) {
+    double sum = 0;
+    for (double w : t.weights) sum += w;
+    if (sum == 0.0)
+      invalid(std::string(merge_method_name(method)) +
+              ": normalize with weights summing to 0 for " + "tensor \"" + name +
+              "\" (after overrides)");
+  }
+  return t;
 }
 
 nlohmann::json spec_json(const MergeSpec &spec) {
@@ -222,6 +352,15 @@ nlohmann::json spec_json(const MergeSpec &spec) {
   if (!spec.betas.empty()) j["betas"] = spec.betas;
   if (!spec.filter.empty())
     j["tensors"] = {{"include", spec.filter.include()}, {"exclude", spec.filter.exclude()}};
+  if (!spec.overrides.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const MergeOverride &o : spec.overrides)
+      list.push_back({{"tensors", o.tensors},
+                      {"member", o.member},
+                      {"field", field_name(o.field)},
+                      {"value", o.value}});
+    j["overrides"] = list;
+  }
   if (spec.mergekit) {
     j["semantics"] = "mergekit";
     j["compute_dtype"] = spec.compute_dtype == FW_DTYPE_DEFAULT ? "each tensor's"

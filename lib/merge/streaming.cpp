@@ -45,8 +45,6 @@ bool trims_by_magnitude(fw_merge_method m) {
   return m == FW_MERGE_TIES || m == FW_MERGE_BREADCRUMBS || m == FW_MERGE_BREADCRUMBS_TIES;
 }
 
-bool is_dare(fw_merge_method m) { return m == FW_MERGE_DARE_LINEAR || m == FW_MERGE_DARE_TIES; }
-
 // A member's trim for one tensor: TIES keeps its k largest magnitudes (`keep`); breadcrumbs keeps
 // the `keep` largest minus the `drop` largest (sparsify.h: breadcrumbs_trim).
 struct MemberTrim {
@@ -300,7 +298,9 @@ StreamingMerge::StreamingMerge(const MergeSpec &spec, const Checkpoint &base,
 }
 
 void StreamingMerge::merge_tensor(size_t t, const ChunkSink &sink) const {
-  TensorMerge(spec_, base_, pool_, t).run(sink);
+  if (spec_.overrides.empty()) return TensorMerge(spec_, base_, pool_, t).run(sink);
+  const MergeSpec own = spec_.for_tensor(base_.tensors()[t].name, pool_.size());
+  TensorMerge(own, base_, pool_, t).run(sink);
 }
 
 void merge_streaming(const MergeSpec &spec, const Checkpoint &base,

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "io/hf_folder.h"
 #include "io/safetensors_writer.h"
 #include "util/error.h"
 
@@ -16,7 +17,7 @@ std::map<std::string, std::string> export_metadata(const std::string &recipe,
 }
 
 void export_iterate(const Solver &solver, const std::string &path, fw_dtype dtype,
-                    uint64_t max_shard_bytes) {
+                    OutputLayout layout) {
   if (dtype != FW_DTYPE_DEFAULT && dtype != FW_DTYPE_F32 && dtype != FW_DTYPE_F16 &&
       dtype != FW_DTYPE_BF16)
     fail(FW_ERR_INVALID_ARGUMENT, "export dtype must be FW_DTYPE_DEFAULT, F32, F16 or BF16");
@@ -47,11 +48,17 @@ void export_iterate(const Solver &solver, const std::string &path, fw_dtype dtyp
                      static_cast<uint64_t>(c.numel()) * c.element_size()});
     }
   }
-  const auto metadata = export_metadata(solver.recipe_json(), solver.history_json());
-  if (max_shard_bytes == 0)
-    write_safetensors(path, out, metadata, stop);
-  else
-    write_sharded(path, out, metadata, max_shard_bytes, stop);
+  const std::string recipe = solver.recipe_json();
+  const auto metadata = export_metadata(recipe, solver.history_json());
+  if (solver.has_base()) layout.base_path = solver.unfiltered_base().path();
+  const TensorProducer from_memory = [&out](size_t t, const ByteEmitter &emit) {
+    emit(out[t].data, out[t].nbytes);
+  };
+  write_output(path, out, metadata, from_memory, stop, layout, [&] {
+    return default_model_card(
+        layout.base_path,
+        "Frank-Wolfe merging (" + std::to_string(solver.history().size()) + " steps)", recipe);
+  });
 }
 
 }  // namespace fw

@@ -6,15 +6,16 @@
 #include <string>
 
 #include "fwmerge.h"
+#include "io/hf_folder.h"
 #include "solver/solver.h"
 
 namespace fw {
 
-// dtype FW_DTYPE_DEFAULT keeps each tensor's base dtype. max_shard_bytes 0: one file at `path`;
-// otherwise a Hugging Face folder of shards + index.
+// dtype FW_DTYPE_DEFAULT keeps each tensor's base dtype. `layout`: one file, shards + index, or
+// a Hugging Face folder (its base_path is set here, to the solver's base).
 // The solver's poll_abort() is polled while converting and writing (fw_solver_interrupt).
 void export_iterate(const Solver &solver, const std::string &path, fw_dtype dtype,
-                    uint64_t max_shard_bytes);
+                    OutputLayout layout);
 
 // Metadata every fwmerge export carries: "format": "pt" plus the given recipe/history.
 std::map<std::string, std::string> export_metadata(const std::string &recipe,

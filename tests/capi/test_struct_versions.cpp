@@ -165,10 +165,11 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
   const capi::PoolFiles pool = capi::write_unit_pool("versions_merge_v1");
   const char *members[] = {pool.members[0].c_str(), pool.members[1].c_str()};
   const std::vector<uint32_t> shipped = shipped_sizes<fw_merge_params>();
-  ASSERT_EQ(shipped.size(), 4u);
+  ASSERT_EQ(shipped.size(), 5u);
   EXPECT_EQ(shipped[0], offsetof(fw_merge_params, abort));
   EXPECT_EQ(shipped[1], offsetof(fw_merge_params, densities));
   EXPECT_EQ(shipped[2], offsetof(fw_merge_params, include_tensors));
+  EXPECT_EQ(shipped[3], offsetof(fw_merge_params, overrides));
   fw_merge_params v2 = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
   Padded<fw_merge_params> v1;
   std::memcpy(v1.bytes, &v2, shipped[0]);
@@ -190,6 +191,15 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
   ASSERT_EQ(fw_merge(v3_only.get(), pool.base.c_str(), members, 2, out_v3.c_str(), nullptr), FW_OK)
       << fw_last_error();
   EXPECT_EQ(capi::parse_safetensors(out_v3).tensor_bytes("w"),
+            capi::parse_safetensors(out_v2).tensor_bytes("w"));
+  // v4 (0.3.1, through compute_dtype): the canary would be the overrides pointer and count.
+  Padded<fw_merge_params> v4_only;
+  std::memcpy(v4_only.bytes, &v2, shipped[3]);
+  v4_only.set_size(shipped[3]);
+  const std::string out_v4 = pool.dir + "/v4.safetensors";
+  ASSERT_EQ(fw_merge(v4_only.get(), pool.base.c_str(), members, 2, out_v4.c_str(), nullptr), FW_OK)
+      << fw_last_error();
+  EXPECT_EQ(capi::parse_safetensors(out_v4).tensor_bytes("w"),
             capi::parse_safetensors(out_v2).tensor_bytes("w"));
   // The same merge: theta_0 + 0.3 (e1 + e2) = (0.3, 0.3, 0).
   EXPECT_EQ(capi::decode(capi::parse_safetensors(out_v1).tensor_bytes("w"), "F32"),
@@ -254,6 +264,18 @@ TEST(StructVersions, ExportOptionsSizesOutsideTheShippedOnesAreRejected) {
   EXPECT_EQ(capi::list_dir(pool.dir).size(), 4u) << "a rejected export wrote a file";
   Padded<fw_export_options> ok(good);
   EXPECT_EQ(fw_export(solver.get(), out.c_str(), ok.get()), FW_OK) << fw_last_error();
+  // v1 (through max_shard_bytes) from an older caller: the canary past it would be hf_folder and
+  // model_card; they get their defaults, a plain file.
+  const std::vector<uint32_t> shipped = shipped_sizes<fw_export_options>();
+  ASSERT_EQ(shipped.size(), 2u);
+  EXPECT_EQ(shipped[0], offsetof(fw_export_options, hf_folder));
+  Padded<fw_export_options> v1;
+  std::memcpy(v1.bytes, &good, shipped[0]);
+  v1.set_size(shipped[0]);
+  const std::string out_v1 = pool.dir + "/v1.safetensors";
+  ASSERT_EQ(fw_export(solver.get(), out_v1.c_str(), v1.get()), FW_OK) << fw_last_error();
+  EXPECT_EQ(capi::parse_safetensors(out_v1).tensor_bytes("w"),
+            capi::parse_safetensors(out).tensor_bytes("w"));
 }
 
 TEST(StructVersions, TorchScriptObjectiveSizesOutsideTheShippedOnesAreRejected) {

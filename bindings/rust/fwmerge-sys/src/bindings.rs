@@ -1241,12 +1241,14 @@ pub struct fw_export_options {
     pub struct_size: u32,
     pub dtype: fw_dtype,
     pub max_shard_bytes: u64,
+    pub hf_folder: i32,
+    pub model_card: *const ::std::os::raw::c_char,
 }
 #[test]
 fn bindgen_test_layout_fw_export_options() {
     assert_eq!(
         ::std::mem::size_of::<fw_export_options>(),
-        16usize,
+        32usize,
         concat!("Size of: ", stringify!(fw_export_options))
     );
     assert_eq!(
@@ -1305,6 +1307,40 @@ fn bindgen_test_layout_fw_export_options() {
         );
     }
     test_field_max_shard_bytes();
+    fn test_field_hf_folder() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_export_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).hf_folder) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_export_options),
+                "::",
+                stringify!(hf_folder)
+            )
+        );
+    }
+    test_field_hf_folder();
+    fn test_field_model_card() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_export_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).model_card) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_export_options),
+                "::",
+                stringify!(model_card)
+            )
+        );
+    }
+    test_field_model_card();
 }
 extern "C" {
     pub fn fw_default_export_options() -> fw_export_options;
@@ -1379,6 +1415,100 @@ pub const FW_MERGE_BREADCRUMBS: fw_merge_method = 5;
 pub const FW_MERGE_MODEL_STOCK: fw_merge_method = 6;
 pub const FW_MERGE_BREADCRUMBS_TIES: fw_merge_method = 7;
 pub type fw_merge_method = ::std::os::raw::c_uint;
+pub const FW_FIELD_WEIGHT: fw_merge_field = 0;
+pub const FW_FIELD_DENSITY: fw_merge_field = 1;
+pub const FW_FIELD_BETA: fw_merge_field = 2;
+pub const FW_FIELD_SCALING: fw_merge_field = 3;
+pub type fw_merge_field = ::std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct fw_merge_override {
+    pub tensors: *const ::std::os::raw::c_char,
+    pub member: i64,
+    pub field: fw_merge_field,
+    pub value: f64,
+}
+#[test]
+fn bindgen_test_layout_fw_merge_override() {
+    assert_eq!(
+        ::std::mem::size_of::<fw_merge_override>(),
+        32usize,
+        concat!("Size of: ", stringify!(fw_merge_override))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<fw_merge_override>(),
+        8usize,
+        concat!("Alignment of ", stringify!(fw_merge_override))
+    );
+    fn test_field_tensors() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_override>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tensors) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_override),
+                "::",
+                stringify!(tensors)
+            )
+        );
+    }
+    test_field_tensors();
+    fn test_field_member() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_override>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).member) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_override),
+                "::",
+                stringify!(member)
+            )
+        );
+    }
+    test_field_member();
+    fn test_field_field() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_override>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).field) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_override),
+                "::",
+                stringify!(field)
+            )
+        );
+    }
+    test_field_field();
+    fn test_field_value() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_override>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).value) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_override),
+                "::",
+                stringify!(value)
+            )
+        );
+    }
+    test_field_value();
+}
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct fw_merge_params {
@@ -1402,12 +1532,14 @@ pub struct fw_merge_params {
     pub n_exclude_tensors: usize,
     pub mergekit_compat: i32,
     pub compute_dtype: fw_dtype,
+    pub overrides: *const fw_merge_override,
+    pub n_overrides: usize,
 }
 #[test]
 fn bindgen_test_layout_fw_merge_params() {
     assert_eq!(
         ::std::mem::size_of::<fw_merge_params>(),
-        144usize,
+        160usize,
         concat!("Size of: ", stringify!(fw_merge_params))
     );
     assert_eq!(
@@ -1755,6 +1887,40 @@ fn bindgen_test_layout_fw_merge_params() {
         );
     }
     test_field_compute_dtype();
+    fn test_field_overrides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).overrides) as usize - ptr as usize
+            },
+            144usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(overrides)
+            )
+        );
+    }
+    test_field_overrides();
+    fn test_field_n_overrides() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).n_overrides) as usize - ptr as usize
+            },
+            152usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(n_overrides)
+            )
+        );
+    }
+    test_field_n_overrides();
 }
 extern "C" {
     pub fn fw_default_merge_params(method: fw_merge_method) -> fw_merge_params;

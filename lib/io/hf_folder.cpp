@@ -1,0 +1,179 @@
+#include "io/hf_folder.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <system_error>
+
+#include "io/atomic_file.h"
+#include "util/error.h"
+
+namespace fs = std::filesystem;
+
+namespace fw {
+namespace {
+
+[[noreturn]] void io_error(const std::string &what, const std::error_code &ec) {
+  fail(FW_ERR_IO, what + ": " + ec.message());
+}
+
+void fsync_file(const fs::path &p) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(FW_ERR_IO, "cannot open " + p.string() + ": " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) fail(FW_ERR_IO, "cannot fsync " + p.string() + ": " + std::strerror(err));
+}
+
+// Copies `from` to `to` (a new file) and fsyncs it.
+void copy_synced(const fs::path &from, const fs::path &to) {
+  std::error_code ec;
+  fs::copy_file(from, to, ec);
+  if (ec) io_error("cannot copy " + from.string() + " to " + to.string(), ec);
+  fsync_file(to);
+}
+
+// The hidden temp folder `<parent>/.<name>.tmp-XXXXXX` (mkdtemp), removed with what it holds
+// unless released.
+class TempFolder {
+ public:
+  explicit TempFolder(const std::string &target) {
+    std::string dir, name;
+    split_path(target, &dir, &name);
+    std::string pattern = dir + "/." + name + ".tmp-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr)
+      fail(FW_ERR_IO,
+           "cannot create a temp folder next to " + target + ": " + std::strerror(errno));
+    path_ = pattern;
+  }
+  ~TempFolder() {
+    if (released_) return;
+    std::error_code ec;
+    fs::remove_all(path_, ec);  // best effort: a failure here has already been reported
+  }
+  TempFolder(const TempFolder &) = delete;
+  TempFolder &operator=(const TempFolder &) = delete;
+  const std::string &path() const { return path_; }
+  void release() { released_ = true; }
+
+ private:
+  std::string path_;
+  bool released_ = false;
+};
+
+std::string trimmed(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+// A YAML double-quoted scalar.
+std::string quoted(const std::string &s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+void write_hf_folder(const std::string &target, const std::vector<OutTensor> &tensors,
+                     const std::map<std::string, std::string> &metadata,
+                     const TensorProducer &produce, const Poll &stop, const OutputLayout &layout,
+                     const std::function<std::string()> &default_card) {
+  check_hf_folder_target(target);
+  TempFolder temp(target);
+  const fs::path dir(temp.path());
+  if (layout.max_shard_bytes == 0) {
+    write_safetensors((dir / "model.safetensors").string(), tensors, metadata, produce, stop);
+  } else {
+    write_sharded(dir.string(), tensors, metadata, layout.max_shard_bytes, produce, stop);
+    // One shard: a bare model.safetensors, as transformers writes a model that fits one shard.
+    std::error_code ec;
+    if (fs::exists(dir / "model-00001-of-00001.safetensors", ec)) {
+      fs::rename(dir / "model-00001-of-00001.safetensors", dir / "model.safetensors", ec);
+      if (ec) io_error("cannot rename the only shard in " + dir.string(), ec);
+      fs::remove(dir / "model.safetensors.index.json", ec);
+      if (ec) io_error("cannot remove the index of a single shard in " + dir.string(), ec);
+    }
+  }
+  poll(stop);
+  std::error_code ec;
+  if (fs::is_directory(layout.base_path, ec))
+    for (const std::string &name : hf_side_files()) {
+      const fs::path from = fs::path(layout.base_path) / name;
+      if (fs::is_regular_file(from, ec)) copy_synced(from, dir / name);
+    }
+  {
+    const std::string card = layout.card_given ? layout.model_card : default_card();
+    TempFile readme((dir / "README.md").string());
+    readme.write(card.data(), card.size());
+    readme.finish();
+    readme.commit();
+  }
+  fsync_dir(dir.string());
+  // An empty target folder is replaced (rename(2) allows that for folders); nothing else is.
+  if (::rename(temp.path().c_str(), target.c_str()) != 0)
+    fail(FW_ERR_IO, "cannot rename " + temp.path() + " to " + target + ": " + std::strerror(errno));
+  temp.release();
+  std::string parent, name;
+  split_path(target, &parent, &name);
+  fsync_dir(parent);
+}
+
+}  // namespace
+
+const std::vector<std::string> &hf_side_files() {
+  static const std::vector<std::string> files = {
+      "config.json",     "generation_config.json",  "tokenizer.json",    "tokenizer_config.json",
+      "tokenizer.model", "special_tokens_map.json", "added_tokens.json", "vocab.json",
+      "merges.txt",      "chat_template.jinja"};
+  return files;
+}
+
+void check_hf_folder_target(const std::string &path) {
+  std::error_code ec;
+  const fs::file_status st = fs::symlink_status(trimmed(path), ec);
+  if (!fs::exists(st)) return;
+  if (!fs::is_directory(st) || !fs::is_empty(trimmed(path), ec))
+    fail(FW_ERR_INVALID_ARGUMENT,
+         path +
+             " exists and is not an empty folder: a Hugging Face folder output needs a new "
+             "or empty one");
+}
+
+void write_output(const std::string &path, const std::vector<OutTensor> &tensors,
+                  const std::map<std::string, std::string> &metadata, const TensorProducer &produce,
+                  const Poll &stop, const OutputLayout &layout,
+                  const std::function<std::string()> &default_card) {
+  if (layout.hf_folder)
+    write_hf_folder(trimmed(path), tensors, metadata, produce, stop, layout, default_card);
+  else if (layout.max_shard_bytes == 0)
+    write_safetensors(path, tensors, metadata, produce, stop);
+  else
+    write_sharded(path, tensors, metadata, layout.max_shard_bytes, produce, stop);
+}
+
+std::string default_model_card(const std::string &base_path, const std::string &title,
+                               const std::string &recipe_json) {
+  std::ostringstream s;
+  s << "---\n";
+  std::error_code ec;
+  if (fs::is_directory(base_path, ec)) s << "base_model:\n  - " << quoted(base_path) << "\n";
+  s << "library_name: transformers\ntags:\n  - merge\n  - fwmerge\n---\n\n";
+  s << "# Merged model\n\n"
+    << title << " with fwmerge " FW_VERSION_STRING ", base `" << base_path
+    << "`.\n\n## Recipe\n\n```json\n";
+  const nlohmann::json recipe = nlohmann::json::parse(recipe_json, nullptr, false);
+  s << (recipe.is_discarded() ? recipe_json : recipe.dump(2)) << "\n```\n";
+  return s.str();
+}
+
+}  // namespace fw

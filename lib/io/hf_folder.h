@@ -1,0 +1,48 @@
+// Where fw_export and fw_merge put the merged tensors (fw_export_options): one .safetensors file, a
+// folder of shards + index, or a Hugging Face model folder laid out as transformers'
+// save_pretrained does, so that from_pretrained loads it: the weights (model.safetensors when they
+// fit one shard, else shards + index), the base folder's config and tokenizer files, and a
+// README.md model card. The folder is built in a hidden sibling temp folder and renamed into place,
+// so the target holds the whole result or nothing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "io/safetensors_writer.h"
+#include "util/poll.h"
+
+namespace fw {
+
+// Files copied from the base model's folder when present (configuration and tokenizer).
+const std::vector<std::string> &hf_side_files();
+
+struct OutputLayout {
+  uint64_t max_shard_bytes = 0;  // 0: one file (or, in a folder, no shard limit)
+  bool hf_folder = false;
+  bool card_given = false;  // hf_folder: model_card is the README.md; else default_card() is
+  std::string model_card;
+  std::string base_path;  // hf_folder: the side files come from here when it is a folder
+};
+
+// FW_ERR_INVALID_ARGUMENT when `path` cannot receive a Hugging Face folder: it exists and is not
+// an empty folder. fw_merge checks it before reading anything.
+void check_hf_folder_target(const std::string &path);
+
+// Writes `tensors` (their bytes from `produce`) at `path` as `layout` says. `default_card` is
+// called for the README.md when the layout has no card of its own. Every failure (FW_ERR_IO, a
+// throwing `stop`) leaves nothing new at `path`.
+void write_output(const std::string &path, const std::vector<OutTensor> &tensors,
+                  const std::map<std::string, std::string> &metadata, const TensorProducer &produce,
+                  const Poll &stop, const OutputLayout &layout,
+                  const std::function<std::string()> &default_card);
+
+// The library's own model card of a merge: front matter (base_model when the base is a folder,
+// library_name, tags), a line on what was merged, and the recipe JSON.
+std::string default_model_card(const std::string &base_path, const std::string &title,
+                               const std::string &recipe_json);
+
+}  // namespace fw
