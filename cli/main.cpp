@@ -16,6 +16,7 @@
 #include "fw_run.h"
 #include "fwmerge.h"
 #include "inspect.h"
+#include "merge_args.h"
 #include "model_card.h"
 #include "out_dir.h"
 #include "recipe.h"
@@ -66,6 +67,20 @@ uint64_t parse_size(const std::string &text) {
   return static_cast<uint64_t>(v * scale);
 }
 
+// The tensor names of a checkpoint (its headers only).
+std::vector<std::string> tensor_names(const std::string &path) {
+  fw_tensor_set *set = nullptr;
+  if (fw_load_tensors(path.c_str(), FW_LOAD_HEADER_ONLY, &set) != FW_OK)
+    throw std::runtime_error(std::string("base_model ") + path + ": " + fw_last_error());
+  std::vector<std::string> names;
+  for (size_t i = 0; i < fw_tensor_set_count(set); ++i) {
+    fw_tensor t;
+    if (fw_tensor_set_get(set, i, &t) == FW_OK) names.emplace_back(t.name);
+  }
+  fw_tensor_set_free(set);
+  return names;
+}
+
 int run_merge(const std::string &recipe_path, const std::string &out_dir,
               const std::string &shard_size, int threads, bool quiet, bool mergekit) {
   const fwcli::Recipe recipe = fwcli::read_recipe(recipe_path);
@@ -81,8 +96,10 @@ int run_merge(const std::string &recipe_path, const std::string &out_dir,
     pool.push_back(m.path.c_str());
     bytes += input_bytes(m.path);
   }
-  std::vector<double> storage;
-  fw_merge_params params = fwcli::merge_params_of(recipe, &storage, mergekit);
+  // Gradients and filter lists are evaluated per tensor: they need the base's tensor names.
+  const fwcli::MergeArgs args(
+      recipe, mergekit, recipe.per_tensor() ? tensor_names(base) : std::vector<std::string>{});
+  fw_merge_params params = args.params();
   params.threads = threads;
   params.abort = poll_interrupt;
   const std::string card = fwcli::model_card(recipe, base);

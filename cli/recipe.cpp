@@ -99,7 +99,8 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
       if (key == "normalize" && (info.method != FW_MERGE_MODEL_STOCK)) {
         recipe.normalize = r.bool_of(v, "normalize");
       } else if (key == "lambda" && info.takes_lambda) {
-        recipe.lambda = r.number_of(v, "lambda");
+        recipe.global["lambda"] = Setting::read(r, v, "lambda");
+        if (!v.IsSequence()) recipe.lambda = recipe.global["lambda"].number;
       } else if (key == "rescale" && info.takes_lambda) {
         if (r.bool_of(v, "rescale") != info.rescale)
           r.fail(v, std::string("rescale: ") + (info.rescale ? "false" : "true") +
@@ -111,7 +112,7 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
         r.bool_of(v, "int8_mask");
         recipe.warnings.push_back("int8_mask is ignored (fwmerge keeps no mask tensors)");
       } else if (info.per_model.count(key)) {
-        // a catch-all per-model value, read below
+        recipe.global[key] = Setting::read(r, v, key);  // a catch-all of the models
       } else {
         r.fail(kv.first, "unsupported parameter '" + key + "' for " + recipe.method_name);
       }
@@ -130,6 +131,7 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
         r.fail(kv.first, "unsupported key '" + key + "' in a model entry");
     }
     RecipeModel m;
+    m.line = entry.Mark().line + 1;
     m.path = r.string_of(entry["model"], "model");
     if (m.path.find('+') != std::string::npos)
       r.fail(entry["model"],
@@ -142,6 +144,7 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
         const std::string key = kv.first.as<std::string>();
         if (!info.per_model.count(key))
           r.fail(kv.first, "unsupported model parameter '" + key + "' for " + recipe.method_name);
+        m.own[key] = Setting::read(r, kv.second, key);
       }
     // The base listed among the models (mergekit allows it) contributes no task vector.
     if (!recipe.base_model.empty() && m.path == recipe.base_model) {
@@ -149,19 +152,24 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
         recipe.warnings.push_back("the parameters of base_model's entry in models are ignored");
       continue;
     }
+    // Plain numbers are checked here; gradients and filter lists per tensor (MergeArgs).
     const ParamSource p{own, global};
+    const auto plain = [&](const char *key) {
+      const YAML::Node n = p.find(key);
+      return n && !n.IsSequence() ? n : YAML::Node(YAML::NodeType::Undefined);
+    };
     if (info.per_model.count("weight")) {
-      const YAML::Node w = p.find("weight");
-      if (!w) r.fail(entry, "weight is missing for model '" + m.path + "' (mergekit requires it)");
-      m.weight = r.number_of(w, "weight");
+      if (!p.find("weight"))
+        r.fail(entry, "weight is missing for model '" + m.path + "' (mergekit requires it)");
+      if (const YAML::Node w = plain("weight")) m.weight = r.number_of(w, "weight");
     }
     if (info.per_model.count("density")) {
-      if (const YAML::Node d = p.find("density")) m.density = r.number_of(d, "density");
+      if (const YAML::Node d = plain("density")) m.density = r.number_of(d, "density");
       if (!(m.density > 0.0 && m.density <= 1.0))
         r.fail(p.find("density"), "density must be in (0, 1]");
     }
     if (info.per_model.count("gamma")) {
-      if (const YAML::Node g = p.find("gamma")) m.gamma = r.number_of(g, "gamma");
+      if (const YAML::Node g = plain("gamma")) m.gamma = r.number_of(g, "gamma");
       if (!(m.gamma >= 0.0 && m.gamma < 1.0)) r.fail(p.find("gamma"), "gamma must be in [0, 1)");
     }
     recipe.models.push_back(m);
@@ -177,41 +185,13 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
 
 Recipe read_recipe(const std::string &path) { return parse_recipe(read_recipe_text(path), path); }
 
-fw_merge_params merge_params_of(const Recipe &recipe, std::vector<double> *storage, bool mergekit) {
-  fw_merge_params p = fw_default_merge_params(recipe.method);
-  // model_stock has no mergekit mode (mergekit's computes as fwmerge's, in fp32); linear needs
-  // none.
-  if (mergekit && recipe.method != FW_MERGE_MODEL_STOCK) {
-    p.mergekit_compat = 1;
-    p.compute_dtype = recipe.compute_dtype;
-  }
-  const size_t n = recipe.models.size();
-  storage->assign(3 * n, 0.0);
-  double *weights = storage->data(), *densities = weights + n, *betas = densities + n;
-  for (size_t i = 0; i < n; ++i) {
-    weights[i] = recipe.models[i].weight;
-    densities[i] = recipe.models[i].density;
-    betas[i] = recipe.models[i].gamma;
-  }
-  p.scaling = recipe.lambda;
-  p.normalize = recipe.normalize ? 1 : 0;
-  switch (recipe.method) {
-    case FW_MERGE_MODEL_STOCK:
-      break;  // no weights
-    case FW_MERGE_LINEAR:
-    case FW_MERGE_TASK_ARITHMETIC:
-      p.weights = weights;
-      break;
-    case FW_MERGE_BREADCRUMBS:
-    case FW_MERGE_BREADCRUMBS_TIES:
-      p.betas = betas;
-      [[fallthrough]];
-    default:
-      p.weights = weights;
-      p.densities = densities;
-      break;
-  }
-  return p;
+bool Recipe::per_tensor() const {
+  for (const auto &[key, setting] : global)
+    if (setting.per_tensor()) return true;
+  for (const RecipeModel &m : models)
+    for (const auto &[key, setting] : m.own)
+      if (setting.per_tensor()) return true;
+  return false;
 }
 
 }  // namespace fwcli

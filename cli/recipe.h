@@ -4,25 +4,25 @@
 // ignored with a warning).
 #pragma once
 
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "fwmerge.h"
+#include "recipe_setting.h"
 
 namespace fwcli {
 
-// A recipe error: "RECIPE:LINE: message".
-class RecipeError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
 struct RecipeModel {
   std::string path;
+  int line = 0;  // of its entry in `models`
+  // The values when the recipe gives plain numbers (else these defaults; see Recipe::per_tensor).
   double weight = 1.0;
   double density = 1.0;  // mergekit's default
   double gamma = 0.01;   // breadcrumbs' beta; mergekit's default
+  // Its own `parameters` as written (weight, density, gamma), gradients and filter lists included.
+  std::map<std::string, Setting> own;
 };
 
 struct Recipe {
@@ -38,18 +38,17 @@ struct Recipe {
   fw_dtype compute_dtype =
       FW_DTYPE_DEFAULT;  // mergekit's working dtype: `dtype`, else each tensor's
   std::vector<std::string> warnings;
+  // Top-level `parameters` as written: the models' catch-alls (weight, density, gamma) and lambda.
+  std::map<std::string, Setting> global;
+
+  // Whether some value is a gradient or a filter list: the merge then needs the base's tensor
+  // names (MergeArgs), and RecipeModel's numbers and `lambda` do not tell the whole recipe.
+  bool per_tensor() const;
 };
 
 // Reads and validates `path`. Throws RecipeError.
 Recipe read_recipe(const std::string &path);
 // Same, from text (tests); `name` stands for the file in messages.
 Recipe parse_recipe(const std::string &text, const std::string &name);
-
-// fw_merge_params for the recipe. The arrays point into `storage` (3 * n doubles), which must
-// outlive the call that reads them. mergekit: mergekit's arithmetic (fw_merge_params.
-// mergekit_compat) in the recipe's compute dtype, the default of `fwmerge merge`; false:
-// fwmerge's (fp32, rounded once).
-fw_merge_params merge_params_of(const Recipe &recipe, std::vector<double> *storage,
-                                bool mergekit = true);
 
 }  // namespace fwcli

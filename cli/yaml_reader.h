@@ -10,12 +10,18 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include "fwmerge.h"
-#include "recipe.h"
 
 namespace fwcli {
+
+// A recipe error: "RECIPE:LINE: message".
+class RecipeError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 class Reader {
  public:
@@ -35,10 +41,7 @@ class Reader {
   }
 
   double number_of(const YAML::Node &n, const std::string &key) const {
-    if (n.IsSequence() || n.IsMap())
-      fail(n, key +
-                  ": per-tensor values (gradients, filter lists) are not supported; give one "
-                  "number");
+    if (n.IsSequence() || n.IsMap()) fail(n, key + " must be one number here");
     if (!n.IsScalar()) fail(n, key + " must be a number");
     double v;
     try {

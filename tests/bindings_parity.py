@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Binding parity (issue 12): every FW_API function of include/fwmerge.h must be wrapped by every
-binding (Go, Java, Rust, Python). Fails (exit 1) naming what is missing; prints a Markdown table
-C function x binding, each cell the binding's name for the wrapper; --write also stores it in
-bindings/PARITY.md.
+binding (Go, Java, Rust, Python), and every field of every public struct must reach each binding's
+API. Fails (exit 1) naming what is missing; prints two Markdown tables (C function x binding, each
+cell the binding's name for the wrapper; struct field x binding, each cell the binding's name for
+the field); --write also stores them in bindings/PARITY.md.
 
     python3 tests/bindings_parity.py            # check and print (CTest: bindings_parity)
     python3 tests/bindings_parity.py --write    # ... and regenerate bindings/PARITY.md
@@ -16,6 +17,16 @@ What counts as a wrapper (a reliable marker that the binding calls the C functio
  FwNative.merge, ...; bindings/python/ext/fwpy_support.h for Python: _fwmerge.fwpy_merge, ...)
  counts for every C function the helper's body calls, directly or through other helpers of the
  same headers. Names in comments and tests do not count.
+
+What counts as a struct field's wrapper: every `typedef struct fw_x {...}` of the header (fields
+except struct_size and reserved; a count `n_y` is folded into its array `y`, a callback's
+`y_user_data` into `y`, since the bindings take lists and closures) must be named in the same
+sources, in a file that names the struct (its C or SWIG type `fw_merge_params` / `Fw_merge_params`,
+its default function `fw_default_merge_params`, or the binding's type `MergeParams`). Names are compared without case and
+underscores, and without a leading get/set (SWIG's accessors), so `max_shard_bytes` is found as
+`MaxShardBytes` (Go), `maxShardBytes` (Java), `max_shard_bytes` (Rust, Python) or
+`GetMax_shard_bytes()`. This proves the name is there, not that the value is passed on: each
+binding's tests check that (e.g. a filter that changes a merge's output).
 """
 
 from __future__ import annotations
@@ -30,13 +41,24 @@ HEADER = ROOT / "include" / "fwmerge.h"
 OUT = ROOT / "bindings" / "PARITY.md"
 
 # (binding, C function) -> why the binding deliberately does not wrap it. Keep this short: prefer
-# wrapping. The Rust crate is outside issue 12's part 1 (Go/Java); these are tracked to be wrapped
-# there too.
-EXEMPT = {
-    ("Rust", "fw_version_number"): "not wrapped yet: the crate links at build time (SONAME 0.3)",
-    ("Rust", "fw_set_torch_threads"): "not wrapped yet (process-wide setting)",
-    ("Rust", "fw_set_malloc_mmap_threshold"): "not wrapped yet (process-wide setting)",
+# wrapping.
+EXEMPT: dict[tuple[str, str], str] = {}
+
+# (binding, "fw_struct.field") -> why the binding does not have that field (yet). Same rule.
+FIELD_EXEMPT: dict[tuple[str, str], str] = {
+    ("Python", "fw_tensor.ndim"): "views are NumPy arrays: ndarray.ndim",
+    ("Python", "fw_tensor.numel"): "views are NumPy arrays: ndarray.size",
+    ("Python", "fw_request.n"): "the length of the params / grads dicts",
 }
+# 0.3.2's model card text: the struct points at a host string for the call, which each binding
+# must own like the filter globs (SWIG's own setter would leak it). Not wrapped yet.
+for _b in ("Go", "Java", "Rust", "Python"):
+    FIELD_EXEMPT[(_b, "fw_export_options.model_card")] = "not wrapped yet (0.3.2)"
+
+# Binding types named otherwise than the C struct: the files that name them count as naming it.
+STRUCT_ALIASES = {"fw_tensor": {"views", "tensorview"}}  # Python's Views, Rust's TensorView
+
+BINDINGS = ["Go", "Java", "Rust", "Python"]
 
 CONTROL = {"if", "for", "while", "switch", "catch", "return", "sizeof", "defined", "static_cast"}
 JAVA_STATEMENTS = CONTROL | {"new", "throw", "try", "else", "do", "synchronized", "assert"}
@@ -58,6 +80,31 @@ def c_functions() -> list[str]:
         if n not in seen:
             seen.append(n)
     return seen
+
+
+def c_structs() -> dict[str, list[str]]:
+    """fw_struct -> its field names in order (struct_size and reserved left out; a count n_y
+    folded into its array y, a callback's y_user_data into y)."""
+    text = strip_comments(HEADER.read_text(), "c")
+    out: dict[str, list[str]] = {}
+    for m in re.finditer(r"typedef\s+struct\s+(fw_\w+)\s*\{(.*?)\}\s*\1\s*;", text, re.S):
+        names = [re.search(r"(\w+)\s*(?:\[[^\]]*\])?\s*$", stmt.strip()).group(1)
+                 for stmt in m.group(2).split(";") if stmt.strip()]
+        fields = []
+        for n in names:
+            if n in ("struct_size", "reserved"):
+                continue
+            if n.startswith("n_") and n[2:] in names:
+                continue
+            if n.endswith("_user_data") and n[: -len("_user_data")] in names:
+                continue
+            fields.append(n)
+        out[m.group(1)] = fields
+    return out
+
+
+def normalized(identifier: str) -> str:
+    return identifier.replace("_", "").lower()
 
 
 def helper_map(paths: list[Path]) -> dict[str, set[str]]:
@@ -168,6 +215,34 @@ class Binding:
         return path.stem
 
 
+def field_wrappers(binding: "Binding", structs: dict[str, list[str]]) -> dict[tuple[str, str], str]:
+    """(struct, field) -> the binding's spelling of the field (one name), for the fields found."""
+    files = []
+    for path in binding.files:
+        idents = re.findall(r"\b[A-Za-z_]\w*\b", strip_comments(path.read_text(), binding.lang))
+        files.append(idents)
+    found: dict[tuple[str, str], str] = {}
+    for struct, fields in structs.items():
+        stem = normalized(struct[len("fw_"):])
+        # The C type (fw_params, SWIG's Fw_params), its default function, or the binding's type
+        # (Params: capitalized, so that a variable `params` does not count).
+        names_struct = {"fw" + stem, "fwdefault" + stem}
+        types = {stem} | STRUCT_ALIASES.get(struct, set())
+        for idents in files:
+            if not any(normalized(i) in names_struct or (i[0].isupper() and normalized(i) in types)
+                       for i in idents):
+                continue
+            for f in fields:
+                if (struct, f) in found:
+                    continue
+                want = normalized(f)
+                exact = [i for i in idents if normalized(i) == want]
+                accessor = [i for i in idents if re.sub(r"^(get|set)", "", normalized(i)) == want]
+                if exact or accessor:
+                    found[(struct, f)] = (exact or accessor)[0]
+    return found
+
+
 def public_first(names: list[str]) -> list[str]:
     def private(n: str) -> bool:
         last = re.split(r"[.:]+", n)[-1]
@@ -223,7 +298,29 @@ def main() -> int:
     for k in stale:
         missing.append(f"{k[0]}: {k[1]} is exempt but wrapped (or gone): remove it from EXEMPT")
 
-    names = ["Go", "Java", "Rust", "Python"]
+    structs = c_structs()
+    field_table = {}
+    for b in bindings():
+        if not b.files:
+            continue
+        spelled = field_wrappers(b, structs)
+        for struct, fields in structs.items():
+            for f in fields:
+                key = (b.name, f"{struct}.{f}")
+                if (struct, f) in spelled:
+                    field_table[key] = f"`{spelled[(struct, f)]}`"
+                elif key in FIELD_EXEMPT:
+                    field_table[key] = f"exempt: {FIELD_EXEMPT[key]}"
+                else:
+                    field_table[key] = "**MISSING**"
+                    missing.append(f"{b.name}: field {struct}.{f}")
+    all_fields = [f"{s_}.{f}" for s_, fs in structs.items() for f in fs]
+    for k in FIELD_EXEMPT:
+        if k[1] not in all_fields or not field_table.get(k, "").startswith("exempt"):
+            missing.append(f"{k[0]}: field {k[1]} is exempt but wrapped (or gone): remove it from "
+                           "FIELD_EXEMPT")
+
+    names = BINDINGS
     out = [
         "# Binding parity",
         "",
@@ -237,6 +334,19 @@ def main() -> int:
     ]
     for f in functions:
         out.append(f"| `{f}` | " + " | ".join(table.get((n, f), "") for n in names) + " |")
+    out += [
+        "",
+        "## Struct fields",
+        "",
+        "Every field of every public struct of `include/fwmerge.h` (`struct_size` and `reserved`",
+        "left out; a count `n_x` goes with its array `x`, a callback's `x_user_data` with `x`) and",
+        "the binding's name for it (a field, setter or accessor in the wrapper sources).",
+        "",
+        "| C field | " + " | ".join(names) + " |",
+        "| --- | " + " | ".join("---" for _ in names) + " |",
+    ]
+    for f in all_fields:
+        out.append(f"| `{f}` | " + " | ".join(field_table.get((n, f), "") for n in names) + " |")
     text = "\n".join(out) + "\n"
     print(text)
     if args.write:
@@ -245,11 +355,12 @@ def main() -> int:
     elif OUT.exists() and OUT.read_text() != text:
         print(f"note: {OUT.relative_to(ROOT)} is out of date: run {Path(__file__).name} --write")
     if missing:
-        print(f"{len(missing)} function(s) not wrapped:", file=sys.stderr)
+        print(f"{len(missing)} function(s) or field(s) not wrapped:", file=sys.stderr)
         for m in missing:
             print(f"  {m}", file=sys.stderr)
         return 1
-    print(f"all {len(functions)} functions are wrapped by {', '.join(names)}")
+    print(f"all {len(functions)} functions and {len(all_fields)} struct fields are wrapped by "
+          f"{', '.join(names)}")
     return 0
 
 

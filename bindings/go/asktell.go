@@ -3,7 +3,7 @@ package fwmerge
 import (
 	"runtime"
 
-	"fwmerge/internal/swigfw"
+	"github.com/fwmerge/fwmerge/bindings/go/internal/swigfw"
 )
 
 // Request is what the step in progress asks for (fw_request). Params and Grads are views valid
@@ -37,9 +37,16 @@ func (s *Solver) Ask() (Request, error) {
 	}
 	req := Request{Done: native.GetDone() != 0, NeedGradient: native.GetNeed_gradient() != 0}
 	if !req.Done {
-		req.Params = views(native.GetParams(), native.GetN())
+		// Views Go cannot read (not float32 host memory) leave the evaluation pending: the host
+		// ends the step with CancelStep (or Tell with an error).
+		var err error
+		if req.Params, err = views(native.GetParams(), native.GetN()); err != nil {
+			return Request{}, err
+		}
 		if req.NeedGradient {
-			req.Grads = views(native.GetGrads(), native.GetN())
+			if req.Grads, err = views(native.GetGrads(), native.GetN()); err != nil {
+				return Request{}, err
+			}
 		}
 	}
 	return req, nil

@@ -11,8 +11,9 @@
 // sub-slice of them, after it returns. The same holds for Request views until Tell or
 // CancelStep, and for Current views until the next step.
 //
-// Linking goes through pkg-config (the fwmerge package): set PKG_CONFIG_PATH to the folder that
-// holds fwmerge.pc, and LD_LIBRARY_PATH if libfwmerge.so is not in a default location.
+// Building and linking go through pkg-config (fwmerge-swig, the installed SWIG interface, which
+// requires fwmerge): set PKG_CONFIG_PATH to the folder that holds their .pc files, and
+// LD_LIBRARY_PATH if libfwmerge.so is not in a default location.
 //
 // A Solver is used by one goroutine at a time. Calls that can fail pin the goroutine to its OS
 // thread for the call, because the library's error text is per thread.

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"testing"
 
-	"fwmerge/internal/swigfw"
+	"github.com/fwmerge/fwmerge/bindings/go/internal/swigfw"
 )
 
 // The binding's constants are checked against fwmerge.h: through SWIG's constants (generated from
@@ -75,6 +75,13 @@ func TestEnumsMatchHeader(t *testing.T) {
 	if LogDebug != LogLevel(swigfw.FW_LOG_DEBUG) || LogInfo != LogLevel(swigfw.FW_LOG_INFO) ||
 		LogWarn != LogLevel(swigfw.FW_LOG_WARN) {
 		t.Error("LogLevel differs from fw_log_level")
+	}
+	if DeviceCPU != DeviceType(swigfw.FW_DEVICE_CPU) || DeviceCUDA != DeviceType(swigfw.FW_DEVICE_CUDA) {
+		t.Error("DeviceType differs from fw_device_type")
+	}
+	if FieldWeight != MergeField(swigfw.FW_FIELD_WEIGHT) || FieldDensity != MergeField(swigfw.FW_FIELD_DENSITY) ||
+		FieldBeta != MergeField(swigfw.FW_FIELD_BETA) || FieldScaling != MergeField(swigfw.FW_FIELD_SCALING) {
+		t.Error("MergeField differs from fw_merge_field")
 	}
 
 	// Completeness: every enumerator of these enums in the header has a Go constant.

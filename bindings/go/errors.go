@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"runtime"
 
-	"fwmerge/internal/swigfw"
+	"github.com/fwmerge/fwmerge/bindings/go/internal/swigfw"
 )
 
 // Status is a library status code (fw_status). Status values are errors themselves, so

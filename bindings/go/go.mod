@@ -1,3 +1,3 @@
-module fwmerge
+module github.com/fwmerge/fwmerge/bindings/go
 
 go 1.21

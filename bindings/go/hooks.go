@@ -5,7 +5,7 @@ import (
 	"errors"
 	"sync"
 
-	"fwmerge/internal/swigfw"
+	"github.com/fwmerge/fwmerge/bindings/go/internal/swigfw"
 )
 
 // LogLevel is the severity of a library log line (fw_log_level).

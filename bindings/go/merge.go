@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"fwmerge/internal/swigfw"
+	"github.com/fwmerge/fwmerge/bindings/go/internal/swigfw"
 )
 
 // MergeMethod is a data-free merge method (fw_merge_method; mergekit's names). See fwmerge.h for
@@ -22,6 +22,26 @@ const (
 	MergeBreadcrumbsTIES MergeMethod = 7
 )
 
+// MergeField is the value a MergeOverride sets (fw_merge_field).
+type MergeField int32
+
+const (
+	FieldWeight  MergeField = 0 // member's weight
+	FieldDensity MergeField = 1 // member's density (DARE: keep probability), in (0, 1]
+	FieldBeta    MergeField = 2 // member's breadcrumbs beta, in [0, 1)
+	FieldScaling MergeField = 3 // the method's scaling; Member must be -1
+)
+
+// MergeOverride is one per-tensor value (fw_merge_override): for the tensors matching the glob
+// Tensors ("" or "*": every tensor), Field of pool member Member (-1: every member) is Value. The
+// first matching override wins.
+type MergeOverride struct {
+	Tensors string
+	Member  int64
+	Field   MergeField
+	Value   float64
+}
+
 // MergeParams mirrors fw_merge_params; start from DefaultMergeParams(method).
 type MergeParams struct {
 	Method   MergeMethod
@@ -38,6 +58,17 @@ type MergeParams struct {
 	Betas     []float64
 	Seed      uint64 // DARE's draws
 	Threads   int32  // intra-op threads during the call; 0 = leave the current setting
+	// Which tensors are merged (globs, as Params.IncludeTensors): the others are written as the
+	// base has them (Merge) or kept at theta (merge functions). Empty: every tensor.
+	IncludeTensors []string
+	ExcludeTensors []string
+	// MergekitCompat reproduces mergekit 0.1.5's arithmetic (Merge only; not for
+	// MergeModelStock), rounded in ComputeDType (DTypeF32, DTypeF16, DTypeBF16, or DTypeDefault:
+	// each tensor's own dtype). See fwmerge.h.
+	MergekitCompat bool
+	ComputeDType   DType
+	// Overrides are per-tensor values (Merge and SetStartMerge), checked by the library.
+	Overrides []MergeOverride
 }
 
 // DefaultMergeParams returns the library's defaults for method (fw_default_merge_params).
@@ -53,6 +84,9 @@ func DefaultMergeParams(method MergeMethod) MergeParams {
 		Normalize: n.GetNormalize() != 0,
 		Seed:      n.GetSeed(),
 		Threads:   int32(n.GetThreads()),
+
+		MergekitCompat: n.GetMergekit_compat() != 0,
+		ComputeDType:   DType(n.GetCompute_dtype()),
 	}
 }
 
@@ -94,20 +128,32 @@ func (p MergeParams) native() (swigfw.Fw_merge_params, func()) {
 	n.SetDensity(p.Density)
 	n.SetDrop_rate(p.DropRate)
 	n.SetBeta(p.Beta)
-	normalize := 0
-	if p.Normalize {
-		normalize = 1
-	}
-	n.SetNormalize(normalize)
+	n.SetNormalize(boolInt(p.Normalize))
 	n.SetSeed(p.Seed)
 	n.SetThreads(int(p.Threads))
+	n.SetMergekit_compat(boolInt(p.MergekitCompat))
+	n.SetCompute_dtype(swigfw.Fw_dtype(p.ComputeDType))
 	w, d, b := doubleList(p.Weights), doubleList(p.Densities), doubleList(p.Betas)
 	swigfw.Merge_params_set_arrays(n, w, d, b)
+	filters, freeFilters := tensorFilters(p.IncludeTensors, p.ExcludeTensors)
+	swigfw.Merge_params_set_filters(n, filters)
+	var overrides swigfw.MergeOverrides = swigfw.SwigcptrMergeOverrides(0)
+	if len(p.Overrides) > 0 {
+		overrides = swigfw.NewMergeOverrides()
+		for _, o := range p.Overrides {
+			overrides.Add(o.Tensors, o.Member, swigfw.Fw_merge_field(o.Field), o.Value)
+		}
+	}
+	swigfw.Merge_params_set_overrides(n, overrides)
 	return n, func() {
 		swigfw.DeleteFw_merge_params(n)
 		deleteDoubleList(w)
 		deleteDoubleList(d)
 		deleteDoubleList(b)
+		freeFilters()
+		if overrides.Swigcptr() != 0 {
+			swigfw.DeleteMergeOverrides(overrides)
+		}
 	}
 }
 

@@ -3,7 +3,7 @@ package fwmerge
 import (
 	"fmt"
 
-	"fwmerge/internal/swigfw"
+	"github.com/fwmerge/fwmerge/bindings/go/internal/swigfw"
 )
 
 // Objective computes the loss at params and, when grads is non-nil, writes the gradient into
@@ -36,7 +36,16 @@ func (b *bridge) Evaluate(params, grads swigfw.Fw_tensor, n int64) (loss float64
 			loss = 0
 		}
 	}()
-	value, err := b.fn(views(params, n), views(grads, n))
+	p, err := views(params, n)
+	var g []Tensor
+	if err == nil {
+		g, err = views(grads, n)
+	}
+	if err != nil {
+		b.director.Fail(err.Error())
+		return 0
+	}
+	value, err := b.fn(p, g)
 	if err != nil {
 		b.director.Fail(err.Error())
 		return 0

@@ -1,6 +1,6 @@
 package fwmerge
 
-import "fwmerge/internal/swigfw"
+import "github.com/fwmerge/fwmerge/bindings/go/internal/swigfw"
 
 // LMO selects the linear minimization oracle (fw_lmo).
 type LMO int32
@@ -67,6 +67,14 @@ const (
 	DTypeU64     DType = 12
 )
 
+// DeviceType says where the solver keeps its model-sized tensors (fw_device_type).
+type DeviceType int32
+
+const (
+	DeviceCPU  DeviceType = 0 // host memory
+	DeviceCUDA DeviceType = 1 // CUDA device DeviceIndex (needs a LibTorch with CUDA)
+)
+
 // Size returns the bytes per element (0 for DTypeDefault or an unknown value).
 func (d DType) Size() int {
 	switch d {
@@ -100,6 +108,18 @@ type Params struct {
 	Epsilon          float64
 	Threads          int32
 	Seed             uint64
+	// Where and in which precision the solver keeps theta, the gradient and the candidates. The
+	// views this binding hands out (objective, ask/tell, Current) are float32 in host memory: with
+	// another WorkDType, or DeviceCUDA without HostViews, use the TorchScript objective.
+	Device      DeviceType
+	DeviceIndex int32
+	WorkDType   DType
+	HostViews   bool
+	// Which tensors are merged: shell-style globs (fnmatch). A tensor is merged when it matches an
+	// include pattern (or IncludeTensors is empty) and no exclude pattern; the others are exported
+	// as the base has them. Empty: every tensor. Set before SetBase.
+	IncludeTensors []string
+	ExcludeTensors []string
 }
 
 // DefaultParams returns the library's defaults (fw_default_params).
@@ -123,11 +143,38 @@ func DefaultParams() Params {
 		Epsilon:          n.GetEpsilon(),
 		Threads:          int32(n.GetThreads()),
 		Seed:             n.GetSeed(),
+		Device:           DeviceType(n.GetDevice()),
+		DeviceIndex:      int32(n.GetDevice_index()),
+		WorkDType:        DType(n.GetWork_dtype()),
+		HostViews:        n.GetHost_views() != 0,
 	}
 }
 
-// native returns a C fw_params (struct_size set by the library); free with DeleteFw_params.
-func (p Params) native() swigfw.Fw_params {
+// tensorFilters returns the owning list of the globs (nil when both are empty) and its free.
+func tensorFilters(include, exclude []string) (swigfw.TensorFilters, func()) {
+	if len(include) == 0 && len(exclude) == 0 {
+		return swigfw.SwigcptrTensorFilters(0), func() {}
+	}
+	f := swigfw.NewTensorFilters()
+	for _, p := range include {
+		f.Add_include(p)
+	}
+	for _, p := range exclude {
+		f.Add_exclude(p)
+	}
+	return f, func() { swigfw.DeleteTensorFilters(f) }
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// native returns a C fw_params (struct_size set by the library) and a function that frees it and
+// the filter strings it points to (after the call).
+func (p Params) native() (swigfw.Fw_params, func()) {
 	n := swigfw.Fw_default_params()
 	n.SetLmo(swigfw.Fw_lmo(p.LMO))
 	n.SetGranularity(swigfw.Fw_granularity(p.Granularity))
@@ -145,7 +192,16 @@ func (p Params) native() swigfw.Fw_params {
 	n.SetEpsilon(p.Epsilon)
 	n.SetThreads(int(p.Threads))
 	n.SetSeed(p.Seed)
-	return n
+	n.SetDevice(swigfw.Fw_device_type(p.Device))
+	n.SetDevice_index(int(p.DeviceIndex))
+	n.SetWork_dtype(swigfw.Fw_dtype(p.WorkDType))
+	n.SetHost_views(boolInt(p.HostViews))
+	filters, freeFilters := tensorFilters(p.IncludeTensors, p.ExcludeTensors)
+	swigfw.Params_set_filters(n, filters)
+	return n, func() {
+		swigfw.DeleteFw_params(n)
+		freeFilters()
+	}
 }
 
 // ExportOptions mirrors fw_export_options; start from DefaultExportOptions.
@@ -153,18 +209,24 @@ type ExportOptions struct {
 	DType DType
 	// MaxShardBytes > 0 makes the export path a folder of shards plus an index.
 	MaxShardBytes uint64
+	// HFFolder writes the path as a Hugging Face model folder (model.safetensors or shards, the
+	// base folder's config and tokenizer files, a README.md model card); the path must not exist
+	// or be an empty folder.
+	HFFolder bool
 }
 
 // DefaultExportOptions returns the library's defaults (fw_default_export_options).
 func DefaultExportOptions() ExportOptions {
 	n := swigfw.Fw_default_export_options()
 	defer swigfw.DeleteFw_export_options(n)
-	return ExportOptions{DType: DType(n.GetDtype()), MaxShardBytes: n.GetMax_shard_bytes()}
+	return ExportOptions{DType: DType(n.GetDtype()), MaxShardBytes: n.GetMax_shard_bytes(),
+		HFFolder: n.GetHf_folder() != 0}
 }
 
 func (o ExportOptions) native() swigfw.Fw_export_options {
 	n := swigfw.Fw_default_export_options()
 	n.SetDtype(swigfw.Fw_dtype(o.DType))
 	n.SetMax_shard_bytes(o.MaxShardBytes)
+	n.SetHf_folder(boolInt(o.HFFolder))
 	return n
 }

@@ -1,6 +1,6 @@
 package fwmerge
 
-import "fwmerge/internal/swigfw"
+import "github.com/fwmerge/fwmerge/bindings/go/internal/swigfw"
 
 // SetTorchThreads sets LibTorch's intra-op thread count for the whole process
 // (fw_set_torch_threads), n >= 1. Call it once, early, from one goroutine.

@@ -3,7 +3,7 @@ package fwmerge
 import (
 	"errors"
 
-	"fwmerge/internal/swigfw"
+	"github.com/fwmerge/fwmerge/bindings/go/internal/swigfw"
 )
 
 // ErrClosed is returned by methods of a Solver after Close.
@@ -19,8 +19,8 @@ type Solver struct {
 
 // NewSolver creates a solver with the given parameters (start from DefaultParams).
 func NewSolver(params Params) (*Solver, error) {
-	native := params.native()
-	defer swigfw.DeleteFw_params(native)
+	native, free := params.native()
+	defer free()
 	box := swigfw.NewSolverBox()
 	defer swigfw.DeleteSolverBox(box)
 	if err := call(func() swigfw.Fw_status { return swigfw.Solver_new(native, box) }); err != nil {
@@ -56,8 +56,8 @@ func (s *Solver) do(f func(h swigfw.Fw_solver) swigfw.Fw_status) error {
 
 // SetParams replaces the parameters (allowed between steps).
 func (s *Solver) SetParams(params Params) error {
-	native := params.native()
-	defer swigfw.DeleteFw_params(native)
+	native, free := params.native()
+	defer free()
 	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_solver_set_params(h, native) })
 }
 
@@ -166,7 +166,7 @@ func (s *Solver) Current() ([]Tensor, error) {
 	if err := s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Current(h, array) }); err != nil {
 		return nil, err
 	}
-	return views(array.GetItems(), array.GetN()), nil
+	return views(array.GetItems(), array.GetN())
 }
 
 // Export writes the current merged model to path (see ExportOptions).

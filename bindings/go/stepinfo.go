@@ -1,6 +1,6 @@
 package fwmerge
 
-import "fwmerge/internal/swigfw"
+import "github.com/fwmerge/fwmerge/bindings/go/internal/swigfw"
 
 // StepInfo describes one FW step (fw_step_info). Chosen and Lambdas are Go-owned copies.
 type StepInfo struct {

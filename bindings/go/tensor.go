@@ -6,9 +6,10 @@ package fwmerge
 import "C"
 
 import (
+	"fmt"
 	"unsafe"
 
-	"fwmerge/internal/swigfw"
+	"github.com/fwmerge/fwmerge/bindings/go/internal/swigfw"
 )
 
 // cAddress turns the address of C memory (a SWIG uintptr) into a pointer.
@@ -31,14 +32,21 @@ func (t Tensor) Clone() Tensor {
 	}
 }
 
-// views builds n Tensor views over a C array of fw_tensor (nil when the array is NULL).
-func views(array swigfw.Fw_tensor, n int64) []Tensor {
+// views builds n Tensor views over a C array of fw_tensor (nil when the array is NULL). Go reads
+// them as []float32 in host memory, so any other view (a WorkDType other than F32, or a CUDA
+// solver without HostViews) is an error rather than a misread.
+func views(array swigfw.Fw_tensor, n int64) ([]Tensor, error) {
 	if array == nil || array.Swigcptr() == 0 {
-		return nil
+		return nil, nil
 	}
 	out := make([]Tensor, n)
 	for i := range out {
 		t := swigfw.Tensor_at(array, int64(i))
+		if dt, dev := DType(t.GetDtype()), DeviceType(t.GetDevice()); dt != DTypeF32 || dev != DeviceCPU {
+			return nil, &Error{Status: StatusUnsupported, Message: fmt.Sprintf("fwmerge: tensor %q is a "+
+				"dtype %d view on device %d (index %d); the Go binding reads float32 views in host "+
+				"memory: use WorkDType F32 and, on CUDA, HostViews", t.GetName(), dt, dev, t.GetDevice_index())}
+		}
 		shape := make([]int64, t.GetNdim())
 		for d := range shape {
 			shape[d] = swigfw.Shape_at(t, d)
@@ -50,5 +58,5 @@ func views(array swigfw.Fw_tensor, n int64) []Tensor {
 		}
 		out[i] = Tensor{Name: t.GetName(), Shape: shape, Data: data}
 	}
-	return out
+	return out, nil
 }

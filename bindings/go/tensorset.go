@@ -7,7 +7,7 @@ import (
 	"sort"
 	"unsafe"
 
-	"fwmerge/internal/swigfw"
+	"github.com/fwmerge/fwmerge/bindings/go/internal/swigfw"
 )
 
 // TensorData is a host tensor for SaveTensors: its name, dtype, shape and row-major,

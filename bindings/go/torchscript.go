@@ -1,6 +1,6 @@
 package fwmerge
 
-import "fwmerge/internal/swigfw"
+import "github.com/fwmerge/fwmerge/bindings/go/internal/swigfw"
 
 // ObjectiveTerm is one term of the built-in objective's loss (fw_objective_term): a module method
 // on a calibration input, cross-entropy against Labels or, without labels, prediction entropy.

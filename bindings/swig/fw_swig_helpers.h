@@ -97,6 +97,102 @@ class DoubleList {
   std::vector<double> items_;
 };
 
+/* ---- tensor filters (fw_params / fw_merge_params include_tensors, exclude_tensors) ---- */
+
+/* The include and exclude globs, owned by the host's object: a struct set from it points into it,
+ * so it must outlive the call that reads the struct (fw_solver_new / fw_solver_set_params copy the
+ * patterns; fw_merge and the merge functions read them during the call). */
+class TensorFilters {
+ public:
+  void add_include(const char *pattern) { include_.add(pattern); }
+  void add_exclude(const char *pattern) { exclude_.add(pattern); }
+
+  /* Points a struct's four filter fields at this object's strings (NULL / 0 when a list is empty:
+   * the library's "every tensor"). */
+  void point(const char *const **include, size_t *n_include, const char *const **exclude,
+             size_t *n_exclude) {
+    include_ptrs_ = include_.pointers();
+    exclude_ptrs_ = exclude_.pointers();
+    *include = include_ptrs_.empty() ? nullptr : include_ptrs_.data();
+    *n_include = include_ptrs_.size();
+    *exclude = exclude_ptrs_.empty() ? nullptr : exclude_ptrs_.data();
+    *n_exclude = exclude_ptrs_.size();
+  }
+
+ private:
+  StringList include_, exclude_;
+  std::vector<const char *> include_ptrs_, exclude_ptrs_;
+};
+
+/* filters NULL: no filter (every tensor). */
+inline void params_set_filters(fw_params *params, TensorFilters *filters) {
+  if (filters == nullptr) {
+    params->include_tensors = params->exclude_tensors = nullptr;
+    params->n_include_tensors = params->n_exclude_tensors = 0;
+    return;
+  }
+  filters->point(&params->include_tensors, &params->n_include_tensors, &params->exclude_tensors,
+                 &params->n_exclude_tensors);
+}
+
+inline void merge_params_set_filters(fw_merge_params *params, TensorFilters *filters) {
+  if (filters == nullptr) {
+    params->include_tensors = params->exclude_tensors = nullptr;
+    params->n_include_tensors = params->n_exclude_tensors = 0;
+    return;
+  }
+  filters->point(&params->include_tensors, &params->n_include_tensors, &params->exclude_tensors,
+                 &params->n_exclude_tensors);
+}
+
+/* ---- per-tensor merge values (fw_merge_params.overrides, 0.3.2) ---- */
+
+/* The overrides, owned by the host's object (their globs included): a struct set from it points
+ * into it, so it must outlive the call that reads the struct. An empty tensors glob means every
+ * tensor (NULL in the C struct). */
+class MergeOverrides {
+ public:
+  void add(const char *tensors, int64_t member, fw_merge_field field, double value) {
+    entries_.push_back({tensors ? tensors : "", member, field, value});
+  }
+  int64_t size() const { return static_cast<int64_t>(entries_.size()); }
+
+  void point(const fw_merge_override **overrides, size_t *n) {
+    raw_.clear();
+    for (const Entry &e : entries_) {
+      fw_merge_override o;
+      std::memset(&o, 0, sizeof o);
+      o.tensors = e.tensors.empty() ? nullptr : e.tensors.c_str();
+      o.member = e.member;
+      o.field = e.field;
+      o.value = e.value;
+      raw_.push_back(o);
+    }
+    *overrides = raw_.empty() ? nullptr : raw_.data();
+    *n = raw_.size();
+  }
+
+ private:
+  struct Entry {
+    std::string tensors;
+    int64_t member;
+    fw_merge_field field;
+    double value;
+  };
+  std::vector<Entry> entries_;
+  std::vector<fw_merge_override> raw_;
+};
+
+/* overrides NULL: none. */
+inline void merge_params_set_overrides(fw_merge_params *params, MergeOverrides *overrides) {
+  if (overrides == nullptr) {
+    params->overrides = nullptr;
+    params->n_overrides = 0;
+    return;
+  }
+  overrides->point(&params->overrides, &params->n_overrides);
+}
+
 /* ---- data-free merging (fw_merge_params' arrays and abort hook are set here, not by the host) */
 
 /* Points the per-member arrays of params at the lists (NULL list: NULL, every member uses the

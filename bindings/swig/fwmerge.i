@@ -47,7 +47,8 @@
 %ignore fw_merge_params::betas;
 %ignore fw_merge_params::abort;
 %ignore fw_merge_params::abort_user_data;
-/* 0.3.1's tensor filters (arrays of globs) are not wrapped by these bindings yet. */
+/* The tensor filters (arrays of globs) are set by fwswig::params_set_filters and
+ * fwswig::merge_params_set_filters from an owning fwswig::TensorFilters. */
 %ignore fw_params::include_tensors;
 %ignore fw_params::n_include_tensors;
 %ignore fw_params::exclude_tensors;
@@ -56,6 +57,14 @@
 %ignore fw_merge_params::n_include_tensors;
 %ignore fw_merge_params::exclude_tensors;
 %ignore fw_merge_params::n_exclude_tensors;
+/* 0.3.2's per-tensor overrides: set by fwswig::merge_params_set_overrides from an owning
+ * fwswig::MergeOverrides (the array element's glob is a string the struct would own). */
+%ignore fw_merge_params::overrides;
+%ignore fw_merge_params::n_overrides;
+%ignore fw_merge_override;
+/* 0.3.2's model card (a string the struct would own: SWIG's setter would leak it): not wrapped by
+ * these bindings yet. */
+%ignore fw_export_options::model_card;
 
 /* Views are written by the library only. */
 %immutable fw_tensor::name;
@@ -122,6 +131,8 @@
 %ignore fwswig::DoubleList::data;
 %ignore fwswig::TorchScriptSpec::install;
 %ignore fwswig::TensorList::save;
+%ignore fwswig::TensorFilters::point;
+%ignore fwswig::MergeOverrides::point;
 
 %include "fw_objective_director.h"
 %include "fw_swig_helpers.h"

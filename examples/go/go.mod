@@ -1,7 +1,7 @@
-module fwmerge/examples/quadratic
+module github.com/fwmerge/fwmerge/examples/go
 
 go 1.21
 
-require fwmerge v0.0.0
+require github.com/fwmerge/fwmerge/bindings/go v0.0.0
 
-replace fwmerge => ../../bindings/go
+replace github.com/fwmerge/fwmerge/bindings/go => ../../bindings/go

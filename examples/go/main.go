@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"os"
 
-	"fwmerge"
+	fwmerge "github.com/fwmerge/fwmerge/bindings/go"
 )
 
 // objective: for tensor j and element i, target = ((i*7 + j*3) % 11 - 5) * 0.125 in float32,

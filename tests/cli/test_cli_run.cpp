@@ -140,6 +140,106 @@ TEST_F(CliRun, TiesRecipeWritesAHuggingFaceFolderWithTheHandComputedMerge) {
     EXPECT_EQ(name.find(".tmp-"), std::string::npos) << name;
 }
 
+// Every method both tools have, through a recipe and the binary, against hand-computed values
+// (mergekit semantics, float32): tau_a = w [4, -3, 2, 1], b [1, 0]; tau_b = w [2, 2, -3, -4],
+// b [0, 2]; the base is w 0, b 1.
+TEST_F(CliRun, EverySharedMethodGivesTheHandComputedMerge) {
+  struct Case {
+    std::string method, params_a, params_b, top;
+    std::vector<float> w, b;
+  };
+  const std::vector<Case> cases = {
+      // (1 theta_a + 3 theta_b) / 4, no base in the average.
+      {"linear", "{weight: 1}", "{weight: 3}", "", {2.5f, 0.75f, -1.75f, -2.75f}, {1.25f, 2.5f}},
+      // base + 0.5 (tau_a + 3 tau_b).
+      {"task_arithmetic",
+       "{weight: 1}",
+       "{weight: 3}",
+       "  lambda: 0.5\n",
+       {5, 1.5f, -3.5f, -5.5f},
+       {1.5f, 4}},
+      // Keep probability 1: nothing dropped, the L1 rescale is 1; then the plain sum.
+      {"dare_linear",
+       "{weight: 1, density: 1.0}",
+       "{weight: 1, density: 1.0}",
+       "",
+       {6, -1, -1, -3},
+       {2, 3}},
+      // No drop, then TIES' election: signs [+, -, -, -], the agreeing entries summed.
+      {"dare_ties",
+       "{weight: 1, density: 1.0}",
+       "{weight: 1, density: 1.0}",
+       "",
+       {6, -3, -3, -4},
+       {2, 3}},
+      // a: density 0.5, gamma 0.25 of 4 entries keeps 2 after dropping the top 1 and the bottom
+      // 1 by magnitude: [0, -3, 2, 0] (its b: 1 of 2, the larger: [1, 0]); b keeps all.
+      {"breadcrumbs",
+       "{weight: 1, density: 0.5, gamma: 0.25}",
+       "{weight: 1, density: 1.0}",
+       "",
+       {2, -1, -1, -4},
+       {2, 3}},
+      // The same masks, then the election: [+, -, -, -] over [0, -3, 2, 0] and tau_b.
+      {"breadcrumbs_ties",
+       "{weight: 1, density: 0.5, gamma: 0.25}",
+       "{weight: 1, density: 1.0}",
+       "",
+       {2, -3, -3, -4},
+       {2, 3}},
+  };
+  for (const Case &c : cases) {
+    const std::string recipe =
+        "merge_method: " + c.method + "\n" +
+        (c.method == "linear" ? "" : "base_model: " + (dir_ / "base").string() + "\n") +
+        "models:\n  - model: " + (dir_ / "a.safetensors").string() +
+        "\n    parameters: " + c.params_a + "\n  - model: " + (dir_ / "b.safetensors").string() +
+        "\n    parameters: " + c.params_b + "\n" + (c.top.empty() ? "" : "parameters:\n" + c.top) +
+        "dtype: float32\n";
+    write_text(dir_ / (c.method + ".yml"), recipe);
+    const fs::path out = dir_ / ("out_" + c.method);
+    const Outcome r =
+        fwmerge("merge " + (dir_ / (c.method + ".yml")).string() + " " + out.string(), dir_);
+    ASSERT_EQ(r.status, 0) << c.method << ": " << r.err;
+    EXPECT_EQ(read_f32(out / "model.safetensors", "w"), c.w) << c.method;
+    EXPECT_EQ(read_f32(out / "model.safetensors", "b"), c.b) << c.method;
+  }
+  // model_stock on a pool with a positive cosine: tau_1 = [1, 0], tau_2 = [1, 1], base 0;
+  // cos = 1 / sqrt(2), t = 2 cos / (1 + cos); merged = t * mean(theta_i).
+  save(dir_ / "s0.safetensors", {{"w", {0, 0}}});
+  save(dir_ / "s1.safetensors", {{"w", {1, 0}}});
+  save(dir_ / "s2.safetensors", {{"w", {1, 1}}});
+  write_text(dir_ / "stock.yml",
+             "merge_method: model_stock\nbase_model: " + (dir_ / "s0.safetensors").string() +
+                 "\nmodels:\n  - model: " + (dir_ / "s1.safetensors").string() +
+                 "\n  - model: " + (dir_ / "s2.safetensors").string() + "\n");
+  const Outcome r =
+      fwmerge("merge " + (dir_ / "stock.yml").string() + " " + (dir_ / "out_stock").string(), dir_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const double cos = 1.0 / std::sqrt(2.0), t = 2 * cos / (1 + cos);
+  const std::vector<float> w = read_f32(dir_ / "out_stock" / "model.safetensors", "w");
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_NEAR(w[0], t * 1.0, 1e-6);
+  EXPECT_NEAR(w[1], t * 0.5, 1e-6);
+}
+
+TEST_F(CliRun, FilterListsGiveValuesPerTensor) {
+  // b's weight is 0 on "w" and 1 elsewhere; lambda is 2 on "b" and 1 elsewhere (mergekit: a
+  // filter matches a substring of the tensor name; an entry without one catches all).
+  write_text(dir_ / "filters.yml",
+             "merge_method: task_arithmetic\nbase_model: " + (dir_ / "base").string() +
+                 "\nmodels:\n  - model: " + (dir_ / "a.safetensors").string() +
+                 "\n    parameters: {weight: 1}\n  - model: " + (dir_ / "b.safetensors").string() +
+                 "\n    parameters:\n      weight: [{filter: w, value: 0}, {value: 1}]\n"
+                 "parameters:\n  lambda: [{filter: b, value: 2}, {value: 1}]\ndtype: float32\n");
+  const fs::path out = dir_ / "out";
+  const Outcome r = fwmerge("merge " + (dir_ / "filters.yml").string() + " " + out.string(), dir_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  // w: 0 + 1 * tau_a. b: 1 + 2 * (tau_a + tau_b) = 1 + 2 * [1, 2].
+  EXPECT_EQ(read_f32(out / "model.safetensors", "w"), (std::vector<float>{4, -3, 2, 1}));
+  EXPECT_EQ(read_f32(out / "model.safetensors", "b"), (std::vector<float>{3, 5}));
+}
+
 TEST_F(CliRun, SmallShardSizeWritesShardsAndAnIndex) {
   write_text(dir_ / "ties.yml", ties_recipe());
   const fs::path out = dir_ / "out";

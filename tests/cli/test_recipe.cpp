@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "merge_args.h"
 #include "recipe.h"
+#include "recipe_setting.h"
 
 namespace {
 
@@ -52,8 +54,8 @@ out_dtype: float32
   EXPECT_EQ(r.lambda, 0.5);
   EXPECT_EQ(r.out_dtype, FW_DTYPE_F32);  // out_dtype wins over dtype
 
-  std::vector<double> storage;
-  const fw_merge_params p = fwcli::merge_params_of(r, &storage);
+  const fwcli::MergeArgs args(r, true);
+  const fw_merge_params &p = args.params();
   EXPECT_EQ(p.method, FW_MERGE_TIES);
   EXPECT_EQ(p.scaling, 0.5);
   EXPECT_EQ(p.normalize, 0);
@@ -86,8 +88,7 @@ TEST(Recipe, MergekitDefaultsPerMethod) {
       "merge_method: model_stock\nbase_model: x\nmodels:\n  - model: a\n"
       "  - model: b\n",
       "r");
-  std::vector<double> storage;
-  EXPECT_EQ(fwcli::merge_params_of(stock, &storage).weights, nullptr);
+  EXPECT_EQ(fwcli::MergeArgs(stock, true).params().weights, nullptr);
 }
 
 TEST(Recipe, BreadcrumbsGammaAndDareDensityReachTheParams) {
@@ -100,18 +101,18 @@ models:
     parameters: {weight: 1}
 )",
                                 "r");
-  std::vector<double> storage;
-  fw_merge_params p = fwcli::merge_params_of(b, &storage);
-  ASSERT_NE(p.betas, nullptr);
-  EXPECT_EQ(std::vector<double>(p.betas, p.betas + 2), (std::vector<double>{0.02, 0.01}));
-  EXPECT_EQ(std::vector<double>(p.densities, p.densities + 2), (std::vector<double>{0.9, 1.0}));
+  const fwcli::MergeArgs b_args(b, true);
+  const fw_merge_params *p = &b_args.params();
+  ASSERT_NE(p->betas, nullptr);
+  EXPECT_EQ(std::vector<double>(p->betas, p->betas + 2), (std::vector<double>{0.02, 0.01}));
+  EXPECT_EQ(std::vector<double>(p->densities, p->densities + 2), (std::vector<double>{0.9, 1.0}));
 
   const Recipe d = parse_recipe(
       "merge_method: dare_ties\nbase_model: x\nmodels:\n  - model: a\n    parameters: "
       "{weight: 1, density: 0.3}\nparameters: {rescale: true, int8_mask: true}\n",
       "r");
-  p = fwcli::merge_params_of(d, &storage);
-  EXPECT_EQ(p.densities[0], 0.3);  // DARE: the keep probability
+  const fwcli::MergeArgs d_args(d, true);
+  EXPECT_EQ(d_args.params().densities[0], 0.3);  // DARE: the keep probability
   ASSERT_EQ(d.warnings.size(), 1u);
   EXPECT_NE(d.warnings[0].find("int8_mask is ignored"), std::string::npos);
 }
@@ -147,8 +148,23 @@ TEST(Recipe, EveryUnsupportedOrInvalidKeyIsAnErrorNamingItAndItsLine) {
        "      weight: 1\n      density: 0\n",
        "r.yml:7: density must be in (0, 1]"},
       {"merge_method: ties\nbase_model: x\nmodels:\n  - model: a\n    parameters:\n"
-       "      weight: 1\n      density: [0.1, 0.5]\n",
-       "r.yml:7: density: per-tensor values (gradients, filter lists) are not supported"},
+       "      weight: 1\n      density: []\n",
+       "r.yml:7: density: an empty list"},
+      {"merge_method: ties\nbase_model: x\nmodels:\n  - model: a\n    parameters:\n"
+       "      weight: 1\n      density: [{filter: mlp}]\n",
+       "r.yml:7: density: a filter entry needs `value`"},
+      {"merge_method: ties\nbase_model: x\nmodels:\n  - model: a\n    parameters:\n"
+       "      weight: 1\n      density: [{filter: mlp, value: 0.5, layers: 2}]\n",
+       "r.yml:7: unsupported key 'layers' in density's filter list"},
+      {"merge_method: ties\nbase_model: x\nmodels:\n  - model: a\n    parameters:\n"
+       "      weight: [1, heavy]\n",
+       "r.yml:6: weight must be a number, not 'heavy'"},
+      {"merge_method: ties\nbase_model: x\nmodels:\n  - model: a\n    parameters:\n"
+       "      weight: {filter: mlp, value: 1}\n",
+       "r.yml:6: weight must be one number here"},
+      {"merge_method: ties\nbase_model: x\nmodels:\n  - model: a\n    parameters:\n"
+       "      weight: [[1, 2]]\n",
+       "r.yml:6: weight: a gradient is a list of numbers"},
       {"merge_method: ties\nbase_model: x\nmodels:\n  - model: a\n    parameters:\n"
        "      weight: heavy\n",
        "r.yml:6: weight must be a number, not 'heavy'"},
@@ -179,6 +195,108 @@ TEST(Recipe, EveryUnsupportedOrInvalidKeyIsAnErrorNamingItAndItsLine) {
         << "recipe:\n"
         << c.yaml << "\nerror: " << e << "\nwanted: " << c.message;
   }
+}
+
+TEST(RecipeSetting, GradientsAndFilterListsAsMergekitEvaluatesThem) {
+  const fwcli::Reader r("r.yml");
+  const YAML::Node g = YAML::Load("[0.2, 0.6, 1.0]");
+  const fwcli::Setting grad = fwcli::Setting::read(r, g, "density");
+  // scaled = t * 2: t = 0 -> 0.2; t = 0.25 -> halfway between 0.2 and 0.6; t = 1 -> 1.0.
+  EXPECT_DOUBLE_EQ(*grad.at("x", 0.0), 0.2);
+  EXPECT_DOUBLE_EQ(*grad.at("x", 0.25), 0.4);
+  EXPECT_DOUBLE_EQ(*grad.at("x", 0.75), 0.8);
+  EXPECT_DOUBLE_EQ(*grad.at("x", 1.0), 1.0);
+  const YAML::Node c = YAML::Load(
+      "[{filter: self_attn, value: 0.5}, {filter: mlp, value: [0, 1]}, {filter: '*', value: 3}]");
+  const fwcli::Setting conds = fwcli::Setting::read(r, c, "weight");
+  EXPECT_EQ(*conds.at("model.layers.0.self_attn.q_proj.weight", 0), 0.5);  // a substring
+  EXPECT_EQ(*conds.at("model.layers.1.mlp.up_proj.weight", 0.5), 0.5);     // nested gradient
+  EXPECT_EQ(*conds.at("model.norm.weight", 0), 3.0);                       // the catch-all
+  const fwcli::Setting no_catch_all =
+      fwcli::Setting::read(r, YAML::Load("[{filter: mlp, value: 1}]"), "weight");
+  EXPECT_FALSE(no_catch_all.at("model.norm.weight", 0).has_value());
+  EXPECT_EQ(*no_catch_all.at("x.mlp.y", 0), 1.0);
+  // Layer positions: i / (L - 1) by the first numeric component; the rest 0.
+  EXPECT_EQ(fwcli::layer_positions({"model.embed_tokens.weight", "model.layers.0.a",
+                                    "model.layers.2.a", "model.layers.1.b", "lm_head.weight"}),
+            (std::vector<double>{0, 0, 1, 0.5, 0}));
+  EXPECT_EQ(fwcli::layer_positions({"h.0.w", "w"}), (std::vector<double>{1, 0}));  // one layer
+}
+
+TEST(Recipe, FilterListsAndGradientsBecomeOverridesOfExactTensorNames) {
+  const Recipe r = parse_recipe(R"(merge_method: ties
+base_model: base
+models:
+  - model: a
+    parameters:
+      weight: 1
+      density: [{filter: mlp, value: 0.3}, {value: 0.6}]
+  - model: b
+    parameters:
+      weight: [1, 3]
+parameters:
+  density: 0.5
+  lambda: [{filter: embed, value: 0.5}]
+)",
+                                "r.yml");
+  EXPECT_TRUE(r.per_tensor());
+  const std::vector<std::string> names = {"embed[0]", "layers.0.mlp", "layers.1.mlp",
+                                          "layers.1.attn", "layers.2.attn"};
+  const fwcli::MergeArgs args(r, true, names);
+  const fw_merge_params &p = args.params();
+  // a's density: 0.3 on the two mlp tensors, 0.6 elsewhere (3 of 5: the array value).
+  EXPECT_EQ(p.densities[0], 0.6);
+  // b's density: the top-level 0.5 everywhere; b's weight: 1 + 2 t over layers 0..2 (t = 0, 0.5,
+  // 0.5, 1), 1 on the embedding: 1 is the array value (embed, layer 0), 2 and 3 overrides.
+  EXPECT_EQ(p.densities[1], 0.5);
+  EXPECT_EQ(p.weights[0], 1.0);
+  EXPECT_EQ(p.weights[1], 1.0);
+  // lambda: 0.5 on the embedding, the default 1 on the rest.
+  EXPECT_EQ(p.scaling, 1.0);
+  struct Expected {
+    std::string tensors;
+    int64_t member;
+    fw_merge_field field;
+    double value;
+  };
+  const std::vector<Expected> expected = {
+      {"layers.0.mlp", 0, FW_FIELD_DENSITY, 0.3}, {"layers.1.mlp", 0, FW_FIELD_DENSITY, 0.3},
+      {"layers.1.mlp", 1, FW_FIELD_WEIGHT, 2.0},  {"layers.1.attn", 1, FW_FIELD_WEIGHT, 2.0},
+      {"layers.2.attn", 1, FW_FIELD_WEIGHT, 3.0}, {"embed\\[0\\]", -1, FW_FIELD_SCALING, 0.5}};
+  ASSERT_EQ(p.n_overrides, expected.size());
+  for (size_t k = 0; k < expected.size(); ++k) {
+    EXPECT_EQ(p.overrides[k].tensors, expected[k].tensors) << k;
+    EXPECT_EQ(p.overrides[k].member, expected[k].member) << k;
+    EXPECT_EQ(p.overrides[k].field, expected[k].field) << k;
+    EXPECT_EQ(p.overrides[k].value, expected[k].value) << k;
+  }
+  // Plain recipes have none.
+  const Recipe plain = parse_recipe(
+      "merge_method: ties\nbase_model: x\nmodels:\n  - model: a\n    parameters: {weight: 1}\n",
+      "r.yml");
+  EXPECT_FALSE(plain.per_tensor());
+  EXPECT_EQ(fwcli::MergeArgs(plain, true).params().n_overrides, 0u);
+}
+
+TEST(Recipe, PerTensorValuesOutOfRangeOrMissingAreErrorsNamingTheTensor) {
+  const auto error = [](const std::string &yaml, const std::vector<std::string> &names) {
+    try {
+      const fwcli::MergeArgs args(parse_recipe(yaml, "r.yml"), true, names);
+    } catch (const RecipeError &e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_NE(error("merge_method: ties\nbase_model: x\nmodels:\n  - model: a\n    parameters:\n"
+                  "      weight: 1\n      density: [{filter: mlp, value: 1.5}]\n",
+                  {"l.0.mlp"})
+                .find("r.yml:7: density 1.500000 for tensor 'l.0.mlp' is outside (0, 1]"),
+            std::string::npos);
+  EXPECT_NE(error("merge_method: ties\nbase_model: x\nmodels:\n  - model: a\n    parameters:\n"
+                  "      weight: [{filter: mlp, value: 2}]\n",
+                  {"l.0.mlp", "l.0.attn"})
+                .find("r.yml:4: no weight for model 'a' at tensor 'l.0.attn'"),
+            std::string::npos);
 }
 
 TEST(Recipe, AMissingFileIsAnError) {

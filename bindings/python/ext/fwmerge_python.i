@@ -30,7 +30,7 @@
  * returns None (or the out-values below). */
 %typemap(out) fw_status {
   if ($1 != FW_OK) {
-    fwpy::raise_status($1);
+    if (!PyErr_Occurred()) fwpy::raise_status($1); /* an fwpy_* entry point may have set one */
     SWIG_fail;
   }
   $result = SWIG_Py_Void();
@@ -139,6 +139,21 @@
 %ignore fw_merge_params::betas;
 %ignore fw_merge_params::abort;
 %ignore fw_merge_params::abort_user_data;
+/* Arrays of globs: set by fwpy::Filters (fwpy_solver_new, fwpy_solver_set_params, MergeArrays). */
+%ignore fw_params::include_tensors;
+%ignore fw_params::n_include_tensors;
+%ignore fw_params::exclude_tensors;
+%ignore fw_params::n_exclude_tensors;
+%ignore fw_merge_params::include_tensors;
+%ignore fw_merge_params::n_include_tensors;
+%ignore fw_merge_params::exclude_tensors;
+%ignore fw_merge_params::n_exclude_tensors;
+/* 0.3.2's per-tensor overrides: set by fwpy::MergeArrays from Python tuples. The model card: not
+ * wrapped by this binding yet. */
+%ignore fw_merge_params::overrides;
+%ignore fw_merge_params::n_overrides;
+%ignore fw_merge_override;
+%ignore fw_export_options::model_card;
 /* Structs the typemaps above turn into Python values: no proxy classes. */
 %ignore fw_tensor;
 %ignore fw_step_info;
@@ -161,10 +176,16 @@
 %feature("nothread") fwpy_set_start_merge;
 %feature("nothread") fwpy_set_merge_function;
 %feature("nothread") fwpy_set_objective_torchscript;
+%feature("nothread") fwpy_solver_new;
+%feature("nothread") fwpy_solver_set_params;
 
 PyObject *fwpy_set_error_class(PyObject *cls);
 unsigned fwpy_header_version_number();
 PyObject *fwpy_library_path();
+fw_status fwpy_solver_new(const fw_params *params, PyObject *include, PyObject *exclude,
+                          fw_solver **out);
+fw_status fwpy_solver_set_params(fw_solver *solver, const fw_params *params, PyObject *include,
+                                 PyObject *exclude);
 PyObject *fwpy_set_objective(fw_solver *solver, PyObject *fn);
 PyObject *fwpy_set_progress(fw_solver *solver, PyObject *fn);
 PyObject *fwpy_set_log(fw_solver *solver, PyObject *fn);

@@ -78,7 +78,30 @@ inline void raise_status(fw_status status) {
   raise_error(status, text ? text : "");
 }
 
-inline size_t element_size(fw_dtype dtype) { return dtype == FW_DTYPE_F32 ? 4 : 2; }
+/* Bytes per element of a fw_dtype; 0 for FW_DTYPE_DEFAULT or a value outside the enum. */
+inline size_t element_size(fw_dtype dtype) {
+  switch (dtype) {
+    case FW_DTYPE_F64:
+    case FW_DTYPE_I64:
+    case FW_DTYPE_U64:
+      return 8;
+    case FW_DTYPE_F32:
+    case FW_DTYPE_I32:
+    case FW_DTYPE_U32:
+      return 4;
+    case FW_DTYPE_F16:
+    case FW_DTYPE_BF16:
+    case FW_DTYPE_I16:
+    case FW_DTYPE_U16:
+      return 2;
+    case FW_DTYPE_I8:
+    case FW_DTYPE_U8:
+    case FW_DTYPE_BOOL:
+      return 1;
+    default:
+      return 0;
+  }
+}
 
 inline PyObject *decode(const char *text) {
   if (text == nullptr) return PyUnicode_FromString("");
@@ -365,18 +388,80 @@ inline bool doubles(PyObject *object, size_t expected, const char *what, std::ve
   return true;
 }
 
-/* fw_merge_params with its arrays (weights, densities, betas) taken from a 3-tuple. */
+/* The include / exclude globs of fw_params and fw_merge_params, from two sequences of str (None or
+ * empty: every tensor). A struct set from it points into it, so it must outlive the call. */
+struct Filters {
+  std::vector<std::string> include, exclude;
+  std::vector<const char *> include_ptrs, exclude_ptrs;
+
+  bool init(PyObject *include_list, PyObject *exclude_list) {
+    if (!str_list(include_list, include, "include_tensors pattern") ||
+        !str_list(exclude_list, exclude, "exclude_tensors pattern"))
+      return false;
+    include_ptrs = c_strings(include);
+    exclude_ptrs = c_strings(exclude);
+    return true;
+  }
+  template <class Params>
+  void apply(Params &params) const {
+    params.include_tensors = include_ptrs.empty() ? nullptr : include_ptrs.data();
+    params.n_include_tensors = include_ptrs.size();
+    params.exclude_tensors = exclude_ptrs.empty() ? nullptr : exclude_ptrs.data();
+    params.n_exclude_tensors = exclude_ptrs.size();
+  }
+};
+
+/* fw_merge_params.overrides from a sequence of (tensors glob or None, member, field, value); the
+ * library checks the values. */
+inline bool overrides(PyObject *object, std::vector<std::string> &globs,
+                      std::vector<fw_merge_override> &out) {
+  Ref seq(PySequence_Fast(object, "overrides must be a sequence"));
+  if (!seq) return false;
+  const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq.get());
+  globs.resize(static_cast<size_t>(n));
+  out.resize(static_cast<size_t>(n));
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject *glob = nullptr;
+    long long member = 0;
+    int field = 0;
+    double value = 0;
+    if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq.get(), i), "OLid", &glob, &member, &field,
+                          &value) ||
+        (glob != Py_None && !str_arg(glob, globs[static_cast<size_t>(i)], "override tensors")))
+      return false;
+    fw_merge_override &o = out[static_cast<size_t>(i)];
+    std::memset(&o, 0, sizeof o);
+    o.tensors = glob == Py_None ? nullptr : globs[static_cast<size_t>(i)].c_str();
+    o.member = member;
+    o.field = static_cast<fw_merge_field>(field);
+    o.value = value;
+  }
+  return true;
+}
+
+/* fw_merge_params with its arrays taken from a 6-tuple: (weights, densities, betas), each None or
+ * one float per pool member, the (include, exclude) filters and the overrides. */
 struct MergeArrays {
   fw_merge_params params;
   std::vector<double> weights, densities, betas;
+  Filters filters;
+  std::vector<std::string> override_globs;
+  std::vector<fw_merge_override> override_list;
 
   bool init(const fw_merge_params &from, PyObject *arrays, size_t pool_size) {
     params = from;
-    PyObject *w = Py_None, *d = Py_None, *b = Py_None;
-    if (!PyArg_ParseTuple(arrays, "OOO", &w, &d, &b)) return false;
-    return doubles(w, pool_size, "weights", weights, &params.weights) &&
-           doubles(d, pool_size, "densities", densities, &params.densities) &&
-           doubles(b, pool_size, "betas", betas, &params.betas);
+    PyObject *w = Py_None, *d = Py_None, *b = Py_None, *inc = Py_None, *exc = Py_None;
+    PyObject *over = Py_None;
+    if (!PyArg_ParseTuple(arrays, "OOOOOO", &w, &d, &b, &inc, &exc, &over)) return false;
+    if (!doubles(w, pool_size, "weights", weights, &params.weights) ||
+        !doubles(d, pool_size, "densities", densities, &params.densities) ||
+        !doubles(b, pool_size, "betas", betas, &params.betas) || !filters.init(inc, exc) ||
+        !overrides(over, override_globs, override_list))
+      return false;
+    filters.apply(params);
+    params.overrides = override_list.empty() ? nullptr : override_list.data();
+    params.n_overrides = override_list.size();
+    return true;
   }
 };
 
@@ -401,6 +486,33 @@ inline PyObject *fwpy_library_path() {
   if (dladdr(reinterpret_cast<void *>(&fw_version), &info) != 0 && info.dli_fname != nullptr)
     return PyUnicode_DecodeFSDefault(info.dli_fname);
   return PyUnicode_FromString("");
+}
+
+/* fw_solver_new / fw_solver_set_params with the tensor filters (sequences of str) the struct's
+ * pointer fields cannot take from Python. A failure that leaves a Python exception set returns a
+ * non-OK status; the fw_status typemap then keeps that exception. */
+inline fw_status fwpy_solver_new(const fw_params *params, PyObject *include, PyObject *exclude,
+                                 fw_solver **out) {
+  fwpy::Filters filters;
+  if (params == nullptr || !filters.init(include, exclude)) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "params must not be None");
+    return FW_ERR_INVALID_ARGUMENT;
+  }
+  fw_params copy = *params;
+  filters.apply(copy);
+  return fw_solver_new(&copy, out);
+}
+
+inline fw_status fwpy_solver_set_params(fw_solver *solver, const fw_params *params,
+                                        PyObject *include, PyObject *exclude) {
+  fwpy::Filters filters;
+  if (params == nullptr || !filters.init(include, exclude)) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "params must not be None");
+    return FW_ERR_INVALID_ARGUMENT;
+  }
+  fw_params copy = *params;
+  filters.apply(copy);
+  return fw_solver_set_params(solver, &copy);
 }
 
 /* Installs a callable (None: removes it). The caller (fwmerge.Solver) keeps it alive while the
@@ -466,7 +578,7 @@ inline PyObject *fwpy_save_tensors(PyObject *path, PyObject *tensors, int dtype,
     if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) != 0) return nullptr;
     buffers.push_back(view);
     const fw_dtype dt = static_cast<fw_dtype>(tensor_dtype);
-    if (dt != FW_DTYPE_F32 && dt != FW_DTYPE_F16 && dt != FW_DTYPE_BF16) {
+    if (fwpy::element_size(dt) == 0) {
       fwpy::raise_error(FW_ERR_INVALID_ARGUMENT, "tensor " + names[i] + ": unknown dtype");
       return nullptr;
     }

@@ -2,10 +2,12 @@
 // It is internal: package fwmerge wraps it in an idiomatic API.
 package swigfw
 
-// pkg-config supplies the header path and -lfwmerge; the extra -I lets SWIG and the C++ compiler
-// find the shared interface and its header-only director.
+// pkg-config supplies everything from the library's install (or a build tree's uninstalled .pc
+// files): fwmerge-swig the folder of the shared SWIG interface and its header-only director (for
+// SWIG and the C++ compiler), and through it fwmerge the header path and -lfwmerge. Nothing is
+// taken from this module's neighbours in the source tree, so the package also builds from a
+// module cache or a vendor folder.
 
-// #cgo pkg-config: fwmerge
-// #cgo CPPFLAGS: -I${SRCDIR}/../../../swig
+// #cgo pkg-config: fwmerge-swig
 // #cgo CXXFLAGS: -std=c++17
 import "C"

@@ -29,6 +29,7 @@ from ._enums import (
     Granularity,
     Lmo,
     LogLevel,
+    MergeField,
     MergeMethod,
     Score,
     SoftSolver,
@@ -42,6 +43,7 @@ from ._solver import AskTell, Objective, Request, Solver
 from ._tensor_set import LoadedTensor, TensorSet, load_tensors
 from ._types import (
     ExportOptions,
+    MergeOverride,
     MergeParams,
     ObjectiveTerm,
     Params,
@@ -68,7 +70,9 @@ __all__ = [
     "LoadedTensor",
     "Lmo",
     "LogLevel",
+    "MergeField",
     "MergeMethod",
+    "MergeOverride",
     "MergeParams",
     "Objective",
     "ObjectiveTerm",

@@ -45,9 +45,11 @@ def save_tensors(
     dtype: Dtype = Dtype.DEFAULT,
     metadata: Optional[Mapping[str, str]] = None,
 ) -> None:
-    """Writes {name: array} (in that order) as one .safetensors file, atomically, converted to
-    `dtype` (Dtype.DEFAULT: each array's own float32/float16/bfloat16; float64 is written as
-    float32), with `metadata` in __metadata__."""
+    """Writes {name: array} (in that order) as one .safetensors file, atomically, with `metadata`
+    in __metadata__. Floating arrays are converted to `dtype` (Dtype.DEFAULT: each array's own
+    float32/float16/bfloat16; float64 is written as float32); integer (int8..int64,
+    uint8..uint64) and bool arrays are written as they are whatever `dtype` says (labels of a
+    calibration file, e.g.)."""
     entries = [_views.save_entry(name, value) for name, value in tensors.items()]
     kv = None if not metadata else [s for pair in metadata.items() for s in pair]
     _fwmerge.fwpy_save_tensors(path, entries, int(dtype), kv)

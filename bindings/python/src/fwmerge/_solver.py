@@ -70,7 +70,8 @@ class Solver:
         self._life = threading.Lock()  # orders interrupt() against close()
         self._callbacks: Dict[str, Any] = {}  # what the library holds as user_data
         self._failure = _Failure()
-        self._handle = _fwmerge.fw_solver_new((params or Params())._to_raw())
+        params = params or Params()
+        self._handle = _fwmerge.fwpy_solver_new(params._to_raw(), *params._filters())
 
     # ---- lifetime ----
 
@@ -130,7 +131,7 @@ class Solver:
     def set_params(self, params: Params) -> None:
         """Replaces the parameters (allowed between steps)."""
         with self._use() as h:
-            _fwmerge.fw_solver_set_params(h, params._to_raw())
+            _fwmerge.fwpy_solver_set_params(h, params._to_raw(), *params._filters())
 
     def set_base(self, path: Any) -> None:
         """The pre-trained model (file or Hugging Face folder); resets the solver."""

@@ -9,9 +9,19 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
-from ._enums import DeviceType, Dtype, Granularity, Lmo, MergeMethod, Score, SoftSolver, StepRule
+from ._enums import (
+    DeviceType,
+    Dtype,
+    Granularity,
+    Lmo,
+    MergeField,
+    MergeMethod,
+    Score,
+    SoftSolver,
+    StepRule,
+)
 from ._library import _fwmerge
 
 _P = _fwmerge.fw_default_params()
@@ -52,10 +62,21 @@ class Params:
     work_dtype: Dtype = Dtype(_P.work_dtype)
     #: views in host memory even when the solver computes on a CUDA device (see README)
     host_views: bool = bool(_P.host_views)
+    #: which tensors are merged: shell-style globs (fnmatch); a tensor is merged when it matches an
+    #: include pattern (or there is none) and no exclude pattern. Empty: every tensor.
+    include_tensors: Sequence[str] = ()
+    exclude_tensors: Sequence[str] = ()
+
+    _FILTERS = ("include_tensors", "exclude_tensors")
 
     def _to_raw(self) -> Any:
         # From the library's defaults, so fields this binding does not know keep theirs.
-        return _fill(_fwmerge.fw_default_params(), self)
+        return _fill(_fwmerge.fw_default_params(), self, skip=self._FILTERS)
+
+    def _filters(self) -> Tuple[List[str], List[str]]:
+        """(include, exclude) for the calls that take the struct (the extension points it at
+        them for the call)."""
+        return list(self.include_tensors), list(self.exclude_tensors)
 
 
 @dataclass
@@ -66,9 +87,24 @@ class ExportOptions:
     dtype: Dtype = Dtype(_E.dtype)
     #: 0: one .safetensors file; > 0: a folder of shards and model.safetensors.index.json
     max_shard_bytes: int = _E.max_shard_bytes
+    #: a Hugging Face model folder (model.safetensors or shards, the base folder's config and
+    #: tokenizer files, a README.md model card); the path must not exist or be an empty folder
+    hf_folder: bool = bool(_E.hf_folder)
 
     def _to_raw(self) -> Any:
         return _fill(_fwmerge.fw_default_export_options(), self)
+
+
+@dataclass
+class MergeOverride:
+    """One per-tensor value (`fw_merge_override`): for the tensors whose names match the glob
+    `tensors` (None or "*": every tensor), `field` of pool member `member` (-1: every member) is
+    `value` instead of what the MergeParams fields give. The first matching override wins."""
+
+    tensors: Optional[str]
+    member: int
+    field: MergeField
+    value: float
 
 
 @dataclass
@@ -91,6 +127,16 @@ class MergeParams:
     threads: Optional[int] = None
     densities: Optional[Sequence[float]] = None
     betas: Optional[Sequence[float]] = None
+    #: which tensors are merged (globs, as Params.include_tensors); the others are written as the
+    #: base has them (merge) or kept at theta (merge functions)
+    include_tensors: Sequence[str] = ()
+    exclude_tensors: Sequence[str] = ()
+    #: mergekit 0.1.5's arithmetic (merge only; not MODEL_STOCK), rounded in compute_dtype
+    mergekit_compat: Optional[bool] = None
+    #: with mergekit_compat: F32, F16 or BF16; Dtype.DEFAULT: each tensor's own dtype
+    compute_dtype: Optional[Dtype] = None
+    #: per-tensor values (merge and Solver.set_start_merge), checked by the library
+    overrides: Sequence[MergeOverride] = ()
 
     def __post_init__(self) -> None:
         defaults = _fwmerge.fw_default_merge_params(int(self.method))
@@ -99,22 +145,32 @@ class MergeParams:
                 setattr(self, name, getattr(defaults, name))
         if self.normalize is None:
             self.normalize = bool(defaults.normalize)
+        if self.mergekit_compat is None:
+            self.mergekit_compat = bool(defaults.mergekit_compat)
+        if self.compute_dtype is None:
+            self.compute_dtype = Dtype(defaults.compute_dtype)
         try:
             self.method = MergeMethod(self.method)
         except ValueError:
             pass  # an unknown method: the library rejects it with its own message
 
-    _ARRAYS = ("weights", "densities", "betas")
+    _ARRAYS = ("weights", "densities", "betas", "include_tensors", "exclude_tensors", "overrides")
 
     def _to_raw(self) -> Any:
         raw = _fwmerge.fw_default_merge_params(int(self.method))
         return _fill(raw, self, skip=self._ARRAYS)
 
-    def _arrays(self) -> Tuple[Any, Any, Any]:
-        return tuple(
+    def _arrays(self) -> Tuple[Any, ...]:
+        """(weights, densities, betas, include, exclude, overrides): what the extension points
+        the struct at for the call."""
+        numbers = tuple(
             None if v is None else [float(x) for x in v]
             for v in (self.weights, self.densities, self.betas)
-        )  # type: ignore
+        )
+        overrides = [
+            (o.tensors, int(o.member), int(o.field), float(o.value)) for o in self.overrides
+        ]
+        return numbers + (list(self.include_tensors), list(self.exclude_tensors), overrides)
 
 
 @dataclass(frozen=True)

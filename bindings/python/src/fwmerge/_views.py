@@ -43,21 +43,38 @@ def views(raw: Optional[List[Any]]) -> Optional[Views]:
     return {item[0]: array(item) for item in raw}
 
 
+#: NumPy dtypes save_tensors writes as they are (fw_save_tensors stores integer and BOOL tensors
+#: unconverted, whatever its dtype argument says).
+_SAVED_AS_IS: Dict[str, Dtype] = {
+    "float32": Dtype.F32,
+    "float16": Dtype.F16,
+    "bfloat16": Dtype.BF16,
+    "int64": Dtype.I64,
+    "int32": Dtype.I32,
+    "int16": Dtype.I16,
+    "int8": Dtype.I8,
+    "uint8": Dtype.U8,
+    "bool": Dtype.BOOL,
+    "uint16": Dtype.U16,
+    "uint32": Dtype.U32,
+    "uint64": Dtype.U64,
+}
+
+
 def save_entry(name: str, value: Any) -> Tuple[str, int, Tuple[int, ...], np.ndarray]:
-    """(name, dtype, shape, bytes) of a host array for fw_save_tensors: float32, float16 and
-    bfloat16 (ml_dtypes / NumPy-compatible) are written as they are, float64 as float32."""
+    """(name, dtype, shape, bytes) of a host array for fw_save_tensors: float32, float16,
+    bfloat16 (ml_dtypes / NumPy-compatible), the integer types and bool are written as they are,
+    float64 as float32 (the dtype the solver and the merges take)."""
     a = np.asarray(value)
     if a.dtype == np.float64:
         a = a.astype(np.float32)
-    if a.dtype.name == "bfloat16":
-        dtype = Dtype.BF16
-    elif a.dtype == np.float16:
-        dtype = Dtype.F16
-    elif a.dtype == np.float32:
-        dtype = Dtype.F32
-    else:
+    dtype = _SAVED_AS_IS.get(a.dtype.name)
+    if dtype is None:
         raise TypeError(
-            f"tensor {name}: dtype {a.dtype} is not float32, float16, bfloat16 or float64"
+            f"tensor {name}: dtype {a.dtype} is not float32, float16, bfloat16, float64, "
+            "an integer type (int8..int64, uint8..uint64) or bool"
         )
+    if a.dtype.byteorder == ">":  # the file is little-endian
+        a = a.astype(a.dtype.newbyteorder("<"))
     a = np.asarray(a, order="C")  # (np.ascontiguousarray would turn a 0-d array into 1-d)
     return (name, int(dtype), tuple(int(d) for d in a.shape), a.reshape(-1).view(np.uint8))

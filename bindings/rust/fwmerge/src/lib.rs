@@ -36,6 +36,7 @@ mod interrupt;
 mod merge;
 mod objective;
 mod path;
+mod settings;
 mod solver;
 mod step;
 mod tensor;
@@ -46,8 +47,11 @@ pub use asktell::{AskTell, Request};
 pub use error::{Error, Result, Status};
 pub use hooks::LogLevel;
 pub use interrupt::Interrupter;
-pub use merge::{merge, MergeMethod, MergeParams};
-pub use params::{Dtype, ExportOptions, Granularity, Lmo, Params, Score, SoftSolver, StepRule};
+pub use merge::{merge, MergeField, MergeMethod, MergeOverride, MergeParams};
+pub use params::{
+    Device, Dtype, ExportOptions, Granularity, Lmo, Params, Score, SoftSolver, StepRule,
+};
+pub use settings::{set_malloc_mmap_threshold, set_torch_threads};
 pub use solver::Solver;
 pub use step::StepInfo;
 pub use tensor::{save_tensors, GradView, TensorView};
@@ -63,4 +67,44 @@ pub fn version() -> &'static str {
     unsafe { std::ffi::CStr::from_ptr(sys::fw_version()) }
         .to_str()
         .unwrap_or("")
+}
+
+/// The library's version number (`fw_version_number`: 301 for 0.3.1), MAJOR * 10000 + MINOR * 100
+/// + PATCH.
+pub fn version_number() -> u32 {
+    // SAFETY: plain value-returning call.
+    unsafe { sys::fw_version_number() }
+}
+
+/// Why a library of version number `library` cannot serve this crate, compiled against the header
+/// version `header` (`sys::FW_VERSION_NUMBER`), or `None` when it can: while the major version is
+/// 0 every minor release may change the ABI, so major and minor must match; a patch release only
+/// appends (functions, struct versions), so the library must be at least the header's patch.
+pub fn version_incompatibility(library: u32, header: u32) -> Option<String> {
+    if library / 100 == header / 100 && library >= header {
+        return None;
+    }
+    let text = |n: u32| format!("{}.{}.{}", n / 10000, n / 100 % 100, n % 100);
+    Some(format!(
+        "the loaded libfwmerge is {}, but this crate was built against fwmerge.h {}; it needs {} \
+         or a later {}.{}.x: rebuild the crate against the installed library (FWMERGE_LIB_DIR, \
+         pkg-config) or install the matching library",
+        text(library),
+        text(header),
+        text(header),
+        header / 10000,
+        header / 100 % 100
+    ))
+}
+
+/// Checked once per process, at the first call that creates something (a solver, a merge, reading
+/// or writing tensors): the library this process loaded may not be the one the crate was built
+/// against (the dynamic loader resolves libfwmerge.so.0.3 at run time). A mismatch is
+/// `Status::Unsupported` with the message of [`version_incompatibility`].
+pub(crate) fn check_library_version() -> Result<()> {
+    static CHECK: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    match CHECK.get_or_init(|| version_incompatibility(version_number(), sys::FW_VERSION_NUMBER)) {
+        None => Ok(()),
+        Some(message) => Err(Error::new(Status::Unsupported, message.clone())),
+    }
 }

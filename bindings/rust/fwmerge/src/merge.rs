@@ -1,7 +1,7 @@
 //! Data-free merging (`fw_merge`) and the methods as FW step merge functions / start points.
 use crate::error::{check, Error, Result};
-use crate::params::ExportOptions;
-use crate::path::c_path;
+use crate::params::{Dtype, ExportOptions};
+use crate::path::{c_path, c_string, TensorFilters};
 use fwmerge_sys as sys;
 use std::ffi::CString;
 use std::os::raw::c_char;
@@ -20,6 +20,38 @@ c_enum!(
         BreadcrumbsTies = sys::FW_MERGE_BREADCRUMBS_TIES,
     }
 );
+
+c_enum!(
+    /// The value a [`MergeOverride`] sets (`fw_merge_field`).
+    MergeField: sys::fw_merge_field {
+        /// The member's weight.
+        Weight = sys::FW_FIELD_WEIGHT,
+        /// The member's density (DARE: keep probability), in (0, 1].
+        Density = sys::FW_FIELD_DENSITY,
+        /// The member's breadcrumbs beta, in [0, 1).
+        Beta = sys::FW_FIELD_BETA,
+        /// The method's scaling; `member` must be -1.
+        Scaling = sys::FW_FIELD_SCALING,
+    }
+);
+
+/// One per-tensor value (`fw_merge_override`): for the tensors whose names match the glob
+/// `tensors` (`None` or "*": every tensor), `field` of pool member `member` (-1: every member) is
+/// `value` instead of what the [`MergeParams`] fields give. The first matching override wins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeOverride {
+    pub tensors: Option<String>,
+    pub member: i64,
+    pub field: MergeField,
+    pub value: f64,
+}
+
+/// What the raw `fw_merge_params` points into besides `self`: keep it until the call returns.
+pub(crate) struct MergeArrays {
+    _filters: TensorFilters,
+    _override_globs: Vec<Option<CString>>,
+    _overrides: Vec<sys::fw_merge_override>,
+}
 
 /// Parameters of a data-free merge (`fw_merge_params`). `MergeParams::new(method)` gives the
 /// library's defaults for that method.
@@ -41,6 +73,16 @@ pub struct MergeParams {
     pub seed: u64,
     /// Intra-op threads during the call; 0 = leave the current setting.
     pub threads: i32,
+    /// Which tensors are merged (globs, as [`crate::Params::include_tensors`]): the others are
+    /// written as the base has them ([`merge`]) or kept at theta (merge functions). Empty: all.
+    pub include_tensors: Vec<String>,
+    pub exclude_tensors: Vec<String>,
+    /// mergekit 0.1.5's arithmetic instead of fwmerge's ([`merge`] only; not for `ModelStock`),
+    /// rounded in `compute_dtype` (F32, F16, BF16, or `Default`: each tensor's own dtype).
+    pub mergekit_compat: bool,
+    pub compute_dtype: Dtype,
+    /// Per-tensor values ([`merge`] and `set_start_merge`), checked by the library; empty: none.
+    pub overrides: Vec<MergeOverride>,
 }
 
 impl MergeParams {
@@ -59,11 +101,39 @@ impl MergeParams {
             betas: None,
             seed: r.seed,
             threads: r.threads,
+            include_tensors: Vec::new(),
+            exclude_tensors: Vec::new(),
+            mergekit_compat: r.mergekit_compat != 0,
+            compute_dtype: Dtype::from_raw(r.compute_dtype).expect("known default dtype"),
+            overrides: Vec::new(),
         }
     }
 
-    /// The C struct; its `weights` points into `self` and is valid while `self` is borrowed.
-    pub(crate) fn to_raw(&self) -> sys::fw_merge_params {
+    /// The C struct; its arrays point into `self` (valid while `self` is borrowed) and into the
+    /// returned arrays (which must outlive the call).
+    pub(crate) fn to_raw(&self) -> Result<(sys::fw_merge_params, MergeArrays)> {
+        let filters = TensorFilters::new(&self.include_tensors, &self.exclude_tensors)?;
+        let globs: Vec<Option<CString>> = self
+            .overrides
+            .iter()
+            .map(|o| {
+                o.tensors
+                    .as_deref()
+                    .map(|t| c_string(t, "override glob"))
+                    .transpose()
+            })
+            .collect::<Result<_>>()?;
+        let overrides: Vec<sys::fw_merge_override> = self
+            .overrides
+            .iter()
+            .zip(&globs)
+            .map(|(o, glob)| sys::fw_merge_override {
+                tensors: glob.as_ref().map_or(std::ptr::null(), |g| g.as_ptr()),
+                member: o.member,
+                field: o.field.raw(),
+                value: o.value,
+            })
+            .collect();
         // SAFETY: plain value-returning call; starting from it keeps unknown fields at defaults.
         let mut r = unsafe { sys::fw_default_merge_params(self.method.raw()) };
         r.scaling = self.scaling;
@@ -82,7 +152,26 @@ impl MergeParams {
         r.betas = self.betas.as_ref().map_or(std::ptr::null(), |b| b.as_ptr());
         r.seed = self.seed;
         r.threads = self.threads;
-        r
+        r.include_tensors = filters.include.as_ptr();
+        r.n_include_tensors = filters.include.len();
+        r.exclude_tensors = filters.exclude.as_ptr();
+        r.n_exclude_tensors = filters.exclude.len();
+        r.mergekit_compat = i32::from(self.mergekit_compat);
+        r.compute_dtype = self.compute_dtype.raw();
+        r.overrides = if overrides.is_empty() {
+            std::ptr::null()
+        } else {
+            overrides.as_ptr()
+        };
+        r.n_overrides = overrides.len();
+        Ok((
+            r,
+            MergeArrays {
+                _filters: filters,
+                _override_globs: globs,
+                _overrides: overrides,
+            },
+        ))
     }
 
     /// The per-member arrays must match the pool: the library reads `pool_size` of each.
@@ -115,6 +204,7 @@ pub fn merge<P: AsRef<Path>>(
     out: impl AsRef<Path>,
     options: &ExportOptions,
 ) -> Result<()> {
+    crate::check_library_version()?;
     params.check_weights(pool.len())?;
     let base = c_path(base.as_ref())?;
     let out = c_path(out.as_ref())?;
@@ -123,7 +213,7 @@ pub fn merge<P: AsRef<Path>>(
         .map(|p| c_path(p.as_ref()))
         .collect::<Result<_>>()?;
     let ptrs: Vec<*const c_char> = paths.iter().map(|p| p.as_ptr()).collect();
-    let raw = params.to_raw();
+    let (raw, _filters) = params.to_raw()?;
     let opts = options.to_raw();
     // SAFETY: all pointers outlive the call; n matches the array (and the weights, checked).
     check(unsafe {

@@ -1,5 +1,6 @@
 //! Solver and export parameters as plain Rust values, converted to the C structs on each call.
 use crate::error::Result;
+use crate::path::TensorFilters;
 use fwmerge_sys as sys;
 
 /// A Rust enum mirroring a C enum; unknown raw values are an error, never undefined behaviour.
@@ -68,13 +69,34 @@ c_enum!(
     }
 );
 c_enum!(
-    /// Element type of a written checkpoint.
+    /// Element type (`fw_dtype`). The solver and the merges work on F32, F16 and BF16; the others
+    /// are storage types that `fw_save_tensors` writes and `fw_load_tensors` reads as they are.
     Dtype: sys::fw_dtype {
-        /// export: each tensor in its base dtype; save_tensors: F32.
+        /// export: each tensor in its base dtype; save_tensors: each tensor's own dtype.
         Default = sys::FW_DTYPE_DEFAULT,
         F32 = sys::FW_DTYPE_F32,
         F16 = sys::FW_DTYPE_F16,
         BF16 = sys::FW_DTYPE_BF16,
+        F64 = sys::FW_DTYPE_F64,
+        I64 = sys::FW_DTYPE_I64,
+        I32 = sys::FW_DTYPE_I32,
+        I16 = sys::FW_DTYPE_I16,
+        I8 = sys::FW_DTYPE_I8,
+        U8 = sys::FW_DTYPE_U8,
+        /// One byte per element, 0 or 1.
+        Bool = sys::FW_DTYPE_BOOL,
+        U16 = sys::FW_DTYPE_U16,
+        U32 = sys::FW_DTYPE_U32,
+        U64 = sys::FW_DTYPE_U64,
+    }
+);
+c_enum!(
+    /// Where the solver keeps its model-sized tensors (`fw_device_type`).
+    Device: sys::fw_device_type {
+        /// Host memory.
+        Cpu = sys::FW_DEVICE_CPU,
+        /// CUDA device `device_index` (needs a LibTorch with CUDA).
+        Cuda = sys::FW_DEVICE_CUDA,
     }
 );
 
@@ -98,6 +120,18 @@ pub struct Params {
     pub epsilon: f64,
     pub threads: i32,
     pub seed: u64,
+    /// Where and in which precision the solver keeps theta, the gradient and the candidates. This
+    /// crate's views ([`crate::TensorView`]) are f32 in host memory: other settings need the
+    /// TorchScript objective, or `host_views` on CUDA.
+    pub device: Device,
+    pub device_index: i32,
+    pub work_dtype: Dtype,
+    pub host_views: bool,
+    /// Which tensors are merged: shell-style globs (fnmatch). A tensor is merged when it matches
+    /// an include pattern (or `include_tensors` is empty) and no exclude pattern; the others are
+    /// exported as the base has them. Empty: every tensor. Set before `set_base`.
+    pub include_tensors: Vec<String>,
+    pub exclude_tensors: Vec<String>,
 }
 
 impl Params {
@@ -119,11 +153,20 @@ impl Params {
             epsilon: r.epsilon,
             threads: r.threads,
             seed: r.seed,
+            device: Device::from_raw(r.device)?,
+            device_index: r.device_index,
+            work_dtype: Dtype::from_raw(r.work_dtype)?,
+            host_views: r.host_views != 0,
+            // The defaults are "every tensor" (NULL); this is not read back from the library.
+            include_tensors: Vec::new(),
+            exclude_tensors: Vec::new(),
         })
     }
 
     /// Starts from the library's defaults so fields this crate does not know keep their defaults.
-    pub(crate) fn to_raw(&self) -> sys::fw_params {
+    /// The struct points into the returned filters, which must outlive the call.
+    pub(crate) fn to_raw(&self) -> Result<(sys::fw_params, TensorFilters)> {
+        let filters = TensorFilters::new(&self.include_tensors, &self.exclude_tensors)?;
         // SAFETY: plain value-returning call.
         let mut r = unsafe { sys::fw_default_params() };
         r.lmo = self.lmo.raw();
@@ -142,7 +185,15 @@ impl Params {
         r.epsilon = self.epsilon;
         r.threads = self.threads;
         r.seed = self.seed;
-        r
+        r.device = self.device.raw();
+        r.device_index = self.device_index;
+        r.work_dtype = self.work_dtype.raw();
+        r.host_views = i32::from(self.host_views);
+        r.include_tensors = filters.include.as_ptr();
+        r.n_include_tensors = filters.include.len();
+        r.exclude_tensors = filters.exclude.as_ptr();
+        r.n_exclude_tensors = filters.exclude.len();
+        Ok((r, filters))
     }
 }
 
@@ -161,6 +212,10 @@ pub struct ExportOptions {
     pub dtype: Dtype,
     /// 0: one .safetensors file; > 0: a folder of shards plus model.safetensors.index.json.
     pub max_shard_bytes: u64,
+    /// Writes the path as a Hugging Face model folder (model.safetensors or shards, the base
+    /// folder's config and tokenizer files, a README.md model card); the path must not exist or
+    /// be an empty folder.
+    pub hf_folder: bool,
 }
 
 impl ExportOptions {
@@ -169,6 +224,7 @@ impl ExportOptions {
         let mut r = unsafe { sys::fw_default_export_options() };
         r.dtype = self.dtype.raw();
         r.max_shard_bytes = self.max_shard_bytes;
+        r.hf_folder = i32::from(self.hf_folder);
         r
     }
 }
@@ -180,6 +236,7 @@ impl Default for ExportOptions {
         ExportOptions {
             dtype: Dtype::from_raw(r.dtype).expect("known default dtype"),
             max_shard_bytes: r.max_shard_bytes,
+            hf_folder: r.hf_folder != 0,
         }
     }
 }

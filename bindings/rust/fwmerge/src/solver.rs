@@ -38,7 +38,8 @@ unsafe impl Send for Solver {}
 impl Solver {
     /// Creates a solver with `params`.
     pub fn new(params: &Params) -> Result<Solver> {
-        let raw_params = params.to_raw();
+        crate::check_library_version()?;
+        let (raw_params, _filters) = params.to_raw()?;
         let mut raw = std::ptr::null_mut();
         // SAFETY: valid params and out-pointer.
         check(unsafe { sys::fw_solver_new(&raw_params, &mut raw) })?;
@@ -61,7 +62,7 @@ impl Solver {
 
     /// Replaces the parameters (allowed between steps).
     pub fn set_params(&mut self, params: &Params) -> Result<()> {
-        let raw_params = params.to_raw();
+        let (raw_params, _filters) = params.to_raw()?;
         check(unsafe { sys::fw_solver_set_params(self.as_raw(), &raw_params) })
     }
 
@@ -101,17 +102,19 @@ impl Solver {
             Some(p) if p.weights.is_some() => {
                 return Err(Error::invalid("a step merge function takes no weights"));
             }
-            Some(p) => Some(p.to_raw()),
+            Some(p) => Some(p.to_raw()?),
             None => None,
         };
-        let ptr = raw.as_ref().map_or(std::ptr::null(), |r| r as *const _);
+        let ptr = raw
+            .as_ref()
+            .map_or(std::ptr::null(), |(r, _)| r as *const _);
         check(unsafe { sys::fw_set_merge_function(self.as_raw(), ptr) })
     }
 
     /// Starts from a data-free merge of the pool against the base (an extra vertex, index -1).
     pub fn set_start_merge(&mut self, params: &MergeParams) -> Result<()> {
         params.check_weights(self.pool_size())?;
-        let raw = params.to_raw();
+        let (raw, _filters) = params.to_raw()?;
         check(unsafe { sys::fw_set_start_merge(self.as_raw(), &raw) })
     }
 

@@ -131,6 +131,7 @@ pub fn save_tensors(
     dtype: Dtype,
     metadata: &[(&str, &str)],
 ) -> Result<()> {
+    crate::check_library_version()?;
     let c_path = c_path(path.as_ref())?;
     let names: Vec<CString> = tensors
         .iter()

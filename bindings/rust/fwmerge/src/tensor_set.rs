@@ -33,6 +33,7 @@ impl TensorSet {
     /// Reads `path` with every tensor's bytes (`header_only`: names, dtypes, shapes, sizes and
     /// metadata only, any dtype).
     pub fn load(path: impl AsRef<Path>, header_only: bool) -> Result<TensorSet> {
+        crate::check_library_version()?;
         let c = c_path(path.as_ref())?;
         let flags = if header_only {
             sys::FW_LOAD_HEADER_ONLY

@@ -8,12 +8,14 @@ import org.fwmerge.internal.fw_export_options;
 public final class ExportOptions {
   private DType dtype;
   private long maxShardBytes;
+  private boolean hfFolder;
 
   public ExportOptions() {
     fw_export_options n = FwNative.fw_default_export_options();
     try {
       dtype = DType.of(n.getDtype().swigValue());
       maxShardBytes = n.getMax_shard_bytes().longValue();
+      hfFolder = n.getHf_folder() != 0;
     } finally {
       n.delete();
     }
@@ -25,11 +27,18 @@ public final class ExportOptions {
   /** Greater than 0: the export path is a folder of shards of at most this size plus an index. */
   public long maxShardBytes() { return maxShardBytes; }
   public ExportOptions maxShardBytes(long v) { maxShardBytes = v; return this; }
+  /**
+   * Writes the path as a Hugging Face model folder (model.safetensors or shards, the base folder's
+   * config and tokenizer files, a README.md model card); the path must not exist or be empty.
+   */
+  public boolean hfFolder() { return hfFolder; }
+  public ExportOptions hfFolder(boolean v) { hfFolder = v; return this; }
 
   fw_export_options toNative() {
     fw_export_options n = FwNative.fw_default_export_options();
     n.setDtype(fw_dtype.swigToEnum(dtype.code));
     n.setMax_shard_bytes(new java.math.BigInteger(Long.toUnsignedString(maxShardBytes)));
+    n.setHf_folder(hfFolder ? 1 : 0);
     return n;
   }
 }

@@ -1,7 +1,12 @@
 package org.fwmerge;
 
+import java.util.List;
 import org.fwmerge.internal.DoubleList;
 import org.fwmerge.internal.FwNative;
+import org.fwmerge.internal.MergeOverrides;
+import org.fwmerge.internal.TensorFilters;
+import org.fwmerge.internal.fw_dtype;
+import org.fwmerge.internal.fw_merge_field;
 import org.fwmerge.internal.fw_merge_method;
 import org.fwmerge.internal.fw_merge_params;
 
@@ -22,6 +27,11 @@ public final class MergeParams {
   private double[] betas;
   private long seed;
   private int threads;
+  private List<String> includeTensors = List.of();
+  private List<String> excludeTensors = List.of();
+  private boolean mergekitCompat;
+  private DType computeDtype;
+  private List<MergeOverride> overrides = List.of();
 
   public MergeParams(MergeMethod method) {
     this.method = method;
@@ -34,6 +44,8 @@ public final class MergeParams {
       normalize = n.getNormalize() != 0;
       seed = n.getSeed().longValue();
       threads = n.getThreads();
+      mergekitCompat = n.getMergekit_compat() != 0;
+      computeDtype = DType.of(n.getCompute_dtype().swigValue());
     } finally {
       n.delete();
     }
@@ -69,6 +81,26 @@ public final class MergeParams {
   /** Intra-op threads during the call; 0 = leave the current setting. */
   public int threads() { return threads; }
   public MergeParams threads(int v) { threads = v; return this; }
+  /**
+   * Which tensors are merged (globs, as {@link Params#includeTensors}): the others are written as
+   * the base has them (merge) or kept at theta (merge functions). Empty (default): every tensor.
+   */
+  public List<String> includeTensors() { return includeTensors; }
+  public MergeParams includeTensors(List<String> v) { includeTensors = List.copyOf(v); return this; }
+  public MergeParams includeTensors(String... v) { return includeTensors(List.of(v)); }
+  public List<String> excludeTensors() { return excludeTensors; }
+  public MergeParams excludeTensors(List<String> v) { excludeTensors = List.copyOf(v); return this; }
+  public MergeParams excludeTensors(String... v) { return excludeTensors(List.of(v)); }
+  /** mergekit 0.1.5's arithmetic instead of fwmerge's (merge only; not for MODEL_STOCK). */
+  public boolean mergekitCompat() { return mergekitCompat; }
+  public MergeParams mergekitCompat(boolean v) { mergekitCompat = v; return this; }
+  /** With mergekitCompat: F32, F16 or BF16; DEFAULT (default): each tensor's own dtype. */
+  public DType computeDtype() { return computeDtype; }
+  public MergeParams computeDtype(DType v) { computeDtype = v; return this; }
+  /** Per-tensor values (merge and setStartMerge), checked by the library; empty: none. */
+  public List<MergeOverride> overrides() { return overrides; }
+  public MergeParams overrides(List<MergeOverride> v) { overrides = List.copyOf(v); return this; }
+  public MergeParams overrides(MergeOverride... v) { return overrides(List.of(v)); }
 
   /** The per-member arrays must match the pool: the library reads poolSize entries of each. */
   void checkArrays(long poolSize) {
@@ -94,6 +126,8 @@ public final class MergeParams {
     private final DoubleList weights;
     private final DoubleList densities;
     private final DoubleList betas;
+    private final TensorFilters filters;
+    private final MergeOverrides overrides;
 
     private Native(MergeParams p) {
       params = FwNative.fw_default_merge_params(fw_merge_method.swigToEnum(p.method.ordinal()));
@@ -104,10 +138,20 @@ public final class MergeParams {
       params.setNormalize(p.normalize ? 1 : 0);
       params.setSeed(new java.math.BigInteger(Long.toUnsignedString(p.seed)));
       params.setThreads(p.threads);
+      params.setMergekit_compat(p.mergekitCompat ? 1 : 0);
+      params.setCompute_dtype(fw_dtype.swigToEnum(p.computeDtype.code));
       weights = list(p.weights);
       densities = list(p.densities);
       betas = list(p.betas);
       FwNative.merge_params_set_arrays(params, weights, densities, betas);
+      filters = Params.tensorFilters(p.includeTensors, p.excludeTensors);
+      FwNative.merge_params_set_filters(params, filters);
+      overrides = p.overrides.isEmpty() ? null : new MergeOverrides();
+      for (MergeOverride o : p.overrides) {
+        overrides.add(o.tensors() == null ? "" : o.tensors(), o.member(),
+            fw_merge_field.swigToEnum(o.field().ordinal()), o.value());
+      }
+      FwNative.merge_params_set_overrides(params, overrides);
     }
 
     private static DoubleList list(double[] values) {
@@ -128,6 +172,12 @@ public final class MergeParams {
         if (l != null) {
           l.delete();
         }
+      }
+      if (filters != null) {
+        filters.delete();
+      }
+      if (overrides != null) {
+        overrides.delete();
       }
     }
   }

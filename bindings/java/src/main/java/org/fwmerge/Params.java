@@ -1,6 +1,10 @@
 package org.fwmerge;
 
+import java.util.List;
 import org.fwmerge.internal.FwNative;
+import org.fwmerge.internal.TensorFilters;
+import org.fwmerge.internal.fw_device_type;
+import org.fwmerge.internal.fw_dtype;
 import org.fwmerge.internal.fw_granularity;
 import org.fwmerge.internal.fw_lmo;
 import org.fwmerge.internal.fw_params;
@@ -28,6 +32,9 @@ public final class Params {
   /** The soft LMO's inner solver. */
   public enum SoftSolver { SIMPLEX, CAPPED, ADAM }
 
+  /** Where the solver keeps its model-sized tensors (fw_device_type). */
+  public enum Device { CPU, CUDA }
+
   // The C enums number their values 0, 1, 2 in declaration order, like the ordinals here.
   private Lmo lmo;
   private Granularity granularity;
@@ -45,6 +52,12 @@ public final class Params {
   private double epsilon;
   private int threads;
   private long seed;
+  private Device device;
+  private int deviceIndex;
+  private DType workDtype;
+  private boolean hostViews;
+  private List<String> includeTensors = List.of();
+  private List<String> excludeTensors = List.of();
 
   /** The library's defaults (fw_default_params). */
   public Params() {
@@ -66,14 +79,51 @@ public final class Params {
       epsilon = n.getEpsilon();
       threads = n.getThreads();
       seed = n.getSeed().longValue();
+      device = Device.values()[n.getDevice().swigValue()];
+      deviceIndex = n.getDevice_index();
+      workDtype = DType.of(n.getWork_dtype().swigValue());
+      hostViews = n.getHost_views() != 0;
     } finally {
       n.delete();
     }
   }
 
-  /** A C fw_params with these values; the caller deletes it. */
-  fw_params toNative() {
-    fw_params n = FwNative.fw_default_params();
+  /** The C struct with the filter strings it points to; close it after the call. */
+  Native toNative() {
+    return new Native(this);
+  }
+
+  static final class Native implements AutoCloseable {
+    final fw_params params;
+    private final TensorFilters filters;
+
+    private Native(Params p) {
+      params = p.fill(FwNative.fw_default_params());
+      filters = tensorFilters(p.includeTensors, p.excludeTensors);
+      FwNative.params_set_filters(params, filters);
+    }
+
+    @Override
+    public void close() {
+      params.delete();
+      if (filters != null) {
+        filters.delete();
+      }
+    }
+  }
+
+  /** The owning list of the globs, or null when both are empty (every tensor). */
+  static TensorFilters tensorFilters(List<String> include, List<String> exclude) {
+    if (include.isEmpty() && exclude.isEmpty()) {
+      return null;
+    }
+    TensorFilters f = new TensorFilters();
+    include.forEach(f::add_include);
+    exclude.forEach(f::add_exclude);
+    return f;
+  }
+
+  private fw_params fill(fw_params n) {
     n.setLmo(fw_lmo.swigToEnum(lmo.ordinal()));
     n.setGranularity(fw_granularity.swigToEnum(granularity.ordinal()));
     n.setBlock_depth(blockDepth);
@@ -90,6 +140,10 @@ public final class Params {
     n.setEpsilon(epsilon);
     n.setThreads(threads);
     n.setSeed(unsigned(seed));
+    n.setDevice(fw_device_type.swigToEnum(device.ordinal()));
+    n.setDevice_index(deviceIndex);
+    n.setWork_dtype(fw_dtype.swigToEnum(workDtype.code));
+    n.setHost_views(hostViews ? 1 : 0);
     return n;
   }
 
@@ -131,4 +185,30 @@ public final class Params {
   /** The seed, an unsigned 64-bit value stored in a long. */
   public long seed() { return seed; }
   public Params seed(long v) { seed = v; return this; }
+  /**
+   * Where the solver keeps theta, the gradient and the candidates. This binding's views (objective,
+   * ask/tell, current) are float32 in host memory: on CUDA set {@link #hostViews(boolean)}.
+   */
+  public Device device() { return device; }
+  public Params device(Device v) { device = v; return this; }
+  /** CUDA ordinal; 0 on the CPU. */
+  public int deviceIndex() { return deviceIndex; }
+  public Params deviceIndex(int v) { deviceIndex = v; return this; }
+  /** F32 (default), BF16 or F16; the views of this binding need F32 (TorchScript takes any). */
+  public DType workDtype() { return workDtype; }
+  public Params workDtype(DType v) { workDtype = v; return this; }
+  /** Views in host memory even when the solver computes on a CUDA device. */
+  public boolean hostViews() { return hostViews; }
+  public Params hostViews(boolean v) { hostViews = v; return this; }
+  /**
+   * Which tensors are merged: shell-style globs (fnmatch). A tensor is merged when it matches an
+   * include pattern (or the list is empty) and no exclude pattern; the others are exported as the
+   * base has them. Empty (default): every tensor. Set before setBase.
+   */
+  public List<String> includeTensors() { return includeTensors; }
+  public Params includeTensors(List<String> v) { includeTensors = List.copyOf(v); return this; }
+  public Params includeTensors(String... v) { return includeTensors(List.of(v)); }
+  public List<String> excludeTensors() { return excludeTensors; }
+  public Params excludeTensors(List<String> v) { excludeTensors = List.copyOf(v); return this; }
+  public Params excludeTensors(String... v) { return excludeTensors(List.of(v)); }
 }

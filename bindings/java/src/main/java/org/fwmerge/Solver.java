@@ -11,7 +11,6 @@ import org.fwmerge.internal.SolverBox;
 import org.fwmerge.internal.TensorArray;
 import org.fwmerge.internal.TorchScriptSpec;
 import org.fwmerge.internal.fw_export_options;
-import org.fwmerge.internal.fw_params;
 import org.fwmerge.internal.fw_request;
 import org.fwmerge.internal.fw_status;
 import org.fwmerge.internal.fw_step_info;
@@ -35,14 +34,12 @@ public final class Solver implements AutoCloseable {
   }
 
   public Solver(Params params) {
-    fw_params n = params.toNative();
     SolverBox box = new SolverBox();
-    try {
-      FwException.check(FwNative.solver_new(n, box));
+    try (Params.Native n = params.toNative()) {
+      FwException.check(FwNative.solver_new(n.params, box));
       handle = box.getHandle();
     } finally {
       box.delete();
-      n.delete();
     }
   }
 
@@ -71,11 +68,8 @@ public final class Solver implements AutoCloseable {
 
   /** Replaces the parameters (allowed between steps). */
   public void setParams(Params params) {
-    fw_params n = params.toNative();
-    try {
-      FwException.check(FwNative.fw_solver_set_params(handle(), n));
-    } finally {
-      n.delete();
+    try (Params.Native n = params.toNative()) {
+      FwException.check(FwNative.fw_solver_set_params(handle(), n.params));
     }
   }
 

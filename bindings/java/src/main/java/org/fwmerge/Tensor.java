@@ -67,6 +67,14 @@ public final class Tensor {
     List<Tensor> out = new ArrayList<>((int) n);
     for (long i = 0; i < n; i++) {
       fw_tensor t = FwNative.tensor_at(array, i);
+      // Java reads the views as float32 in host memory: anything else is refused, not misread.
+      if (t.getDtype().swigValue() != DType.F32.code
+          || t.getDevice().swigValue() != Params.Device.CPU.ordinal()) {
+        throw new FwException(Status.UNSUPPORTED, "fwmerge: tensor " + t.getName() + " is a "
+            + t.getDtype() + " view on " + t.getDevice() + " " + t.getDevice_index()
+            + "; the Java binding reads float32 views in host memory: use workDtype F32 and, on"
+            + " CUDA, hostViews");
+      }
       long[] shape = new long[t.getNdim()];
       for (int d = 0; d < shape.length; d++) {
         shape[d] = FwNative.shape_at(t, d);

@@ -393,6 +393,16 @@ class WrappersTest {
     for (Map.Entry<String, Integer> e : methods.entrySet()) {
       assertEquals(e.getKey(), "FW_MERGE_" + MergeMethod.values()[e.getValue()].name());
     }
+    Map<String, Integer> fields = swigEnum(org.fwmerge.internal.fw_merge_field.class);
+    assertEquals(fields.size(), MergeOverride.Field.values().length);
+    for (Map.Entry<String, Integer> e : fields.entrySet()) {
+      assertEquals(e.getKey(), "FW_FIELD_" + MergeOverride.Field.values()[e.getValue()].name());
+    }
+    Map<String, Integer> devices = swigEnum(org.fwmerge.internal.fw_device_type.class);
+    assertEquals(devices.size(), Params.Device.values().length);
+    for (Map.Entry<String, Integer> e : devices.entrySet()) {
+      assertEquals(e.getKey(), "FW_DEVICE_" + Params.Device.values()[e.getValue()].name());
+    }
     Map<String, Integer> levels = swigEnum(fw_log_level.class);
     assertEquals(levels.size(), LogLevel.values().length);
     for (Map.Entry<String, Integer> e : levels.entrySet()) {

@@ -1,0 +1,113 @@
+package org.fwmerge;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The fields newer than the first Java API reach the library: each changes what it computes or is
+ * rejected by its own checks. Pool of {@link SolverTest}: base b=[0] w=[0,0]; m0 b=[2] w=[1,0];
+ * m1 b=[-1] w=[0,1].
+ */
+class FieldsTest {
+  @TempDir Path dir;
+
+  private String path(String name) {
+    return dir.resolve(name).toString();
+  }
+
+  private List<String> pool() throws IOException {
+    String[] names = {"b", "w"};
+    long[][] shapes = {{1}, {2}};
+    Safetensors.write(dir.resolve("base.safetensors"), names, shapes, new float[][] {{0}, {0, 0}});
+    Safetensors.write(dir.resolve("m0.safetensors"), names, shapes, new float[][] {{2}, {1, 0}});
+    Safetensors.write(dir.resolve("m1.safetensors"), names, shapes, new float[][] {{-1}, {0, 1}});
+    return List.of(path("m0.safetensors"), path("m1.safetensors"));
+  }
+
+  private float[] merged(MergeParams p, List<String> pool, String tensor) throws IOException {
+    Fwmerge.merge(p, path("base.safetensors"), pool, path("out.safetensors"), null);
+    return Safetensors.read(dir.resolve("out.safetensors"), tensor);
+  }
+
+  @Test
+  void mergeFiltersAndMergekitFieldsReachTheLibrary() throws IOException {
+    List<String> pool = pool();
+    // base + 0.5 * (tau0 + tau1); an excluded (or not included) b stays the base's.
+    MergeParams exclude = new MergeParams(MergeMethod.TASK_ARITHMETIC).scaling(0.5).excludeTensors("b");
+    assertArrayEquals(new float[] {0}, merged(exclude, pool, "b"));
+    assertArrayEquals(new float[] {0.5f, 0.5f}, merged(exclude, pool, "w"));
+    MergeParams include = new MergeParams(MergeMethod.TASK_ARITHMETIC).scaling(0.5).includeTensors("w*");
+    assertArrayEquals(new float[] {0}, merged(include, pool, "b"));
+
+    // TIES on b with weights 1, 2: the weighted signs +2 and -2 sum to zero. fwmerge elects no
+    // sign (b stays at the base); mergekit elects + (m0 agrees: b = 2).
+    MergeParams ties = new MergeParams(MergeMethod.TIES).density(1).weights(1, 2);
+    assertFalse(ties.mergekitCompat());
+    assertEquals(DType.DEFAULT, ties.computeDtype());
+    assertArrayEquals(new float[] {0}, merged(ties, pool, "b"));
+    ties.mergekitCompat(true).computeDtype(DType.F32);
+    assertArrayEquals(new float[] {2}, merged(ties, pool, "b"));
+
+    // A scaling override for b: base + 1 * (tau0 + tau1) = 1 there, w keeps the struct's 0.5.
+    MergeParams over = new MergeParams(MergeMethod.TASK_ARITHMETIC).scaling(0.5)
+        .overrides(new MergeOverride("b", -1, MergeOverride.Field.SCALING, 1.0));
+    assertArrayEquals(new float[] {1}, merged(over, pool, "b"));
+    assertArrayEquals(new float[] {0.5f, 0.5f}, merged(over, pool, "w"));
+    FwException bad = assertThrows(FwException.class, () -> merged(
+        over.overrides(new MergeOverride("b", 0, MergeOverride.Field.SCALING, 1.0)), pool, "b"));
+    assertEquals(Status.INVALID_ARGUMENT, bad.status());
+
+    // hfFolder: the output is a model folder with a model card.
+    Fwmerge.merge(new MergeParams(MergeMethod.LINEAR), path("base.safetensors"), pool,
+        path("folder"), new ExportOptions().hfFolder(true));
+    assertTrue(java.nio.file.Files.exists(dir.resolve("folder/model.safetensors")));
+    assertTrue(java.nio.file.Files.exists(dir.resolve("folder/README.md")));
+
+    // compute_dtype without mergekit_compat, and model_stock in mergekit mode, are rejected.
+    FwException e = assertThrows(FwException.class, () -> merged(ties.mergekitCompat(false), pool, "b"));
+    assertEquals(Status.INVALID_ARGUMENT, e.status());
+    e = assertThrows(FwException.class,
+        () -> merged(new MergeParams(MergeMethod.MODEL_STOCK).mergekitCompat(true), pool, "b"));
+    assertEquals(Status.INVALID_ARGUMENT, e.status());
+  }
+
+  @Test
+  void solverFiltersAndDeviceFieldsReachTheLibrary() throws IOException {
+    List<String> pool = pool();
+    Params p = SolverTest.constantParams();
+    assertEquals(Params.Device.CPU, p.device());
+    assertEquals(DType.F32, p.workDtype());
+    assertFalse(p.hostViews());
+    try (Solver s = new Solver(p.excludeTensors("b"))) {
+      s.setBase(path("base.safetensors"));
+      // Only w is merged: the views cover it alone.
+      List<Tensor> views = s.current();
+      assertEquals(1, views.size());
+      assertEquals("w", views.get(0).name());
+    }
+    try (Solver s = new Solver(SolverTest.constantParams().includeTensors(List.of("nothing*")))) {
+      FwException e = assertThrows(FwException.class, () -> s.setBase(path("base.safetensors")));
+      assertEquals(Status.NAME_MISMATCH, e.status());
+    }
+    // The device index is checked by the library: 1 on the CPU is invalid.
+    FwException e = assertThrows(FwException.class,
+        () -> new Solver(SolverTest.constantParams().deviceIndex(1)).close());
+    assertEquals(Status.INVALID_ARGUMENT, e.status());
+    // A bf16 solver's views are not float32: they are refused, not misread.
+    try (Solver s = new Solver(SolverTest.constantParams().workDtype(DType.BF16))) {
+      s.setBase(path("base.safetensors"));
+      s.addMember(pool.get(0));
+      e = assertThrows(FwException.class, s::current);
+      assertEquals(Status.UNSUPPORTED, e.status());
+    }
+  }
+}

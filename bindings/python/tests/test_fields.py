@@ -1,0 +1,117 @@
+"""The fields newer than the first Python API reach the library: each changes what it computes or
+is rejected by its own checks (pool of conftest: base b=[0] w=[0,0]; m0 b=[2] w=[1,0]; m1 b=[-1]
+w=[0,1]); save_tensors / load_tensors with every integer dtype."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import safetensors
+import safetensors.numpy
+from conftest import constant_params
+
+import fwmerge
+
+M = fwmerge.MergeMethod
+
+
+def merged(pool, params):
+    out = pool / "out.safetensors"
+    fwmerge.merge(
+        params, pool / "base.safetensors", [pool / "m0.safetensors", pool / "m1.safetensors"], out
+    )
+    return {k: v.tolist() for k, v in safetensors.numpy.load_file(str(out)).items()}
+
+
+def test_merge_filters_and_mergekit_fields(pool):
+    # base + 0.5 * (tau0 + tau1); an excluded (or not included) b stays the base's.
+    want = {"b": [0.0], "w": [0.5, 0.5]}
+    exclude = fwmerge.MergeParams(M.TASK_ARITHMETIC, scaling=0.5, exclude_tensors=["b"])
+    include = fwmerge.MergeParams(M.TASK_ARITHMETIC, scaling=0.5, include_tensors=("w*",))
+    assert merged(pool, exclude) == want
+    assert merged(pool, include) == want
+
+    # TIES on b with weights 1, 2: the weighted signs +2 and -2 sum to zero. fwmerge elects no
+    # sign (b stays at the base); mergekit elects + (m0 agrees: b = 2).
+    ties = fwmerge.MergeParams(M.TIES, density=1.0, weights=[1, 2])
+    assert ties.mergekit_compat is False and ties.compute_dtype == fwmerge.Dtype.DEFAULT
+    assert merged(pool, ties)["b"] == [0.0]
+    compat = fwmerge.MergeParams(
+        M.TIES, density=1.0, weights=[1, 2], mergekit_compat=True, compute_dtype=fwmerge.Dtype.F32
+    )
+    assert merged(pool, compat)["b"] == [2.0]
+
+    # A scaling override for b: base + 1 * (tau0 + tau1) = 1 there, w keeps the struct's 0.5.
+    scale_b = fwmerge.MergeOverride("b", -1, fwmerge.MergeField.SCALING, 1.0)
+    over = fwmerge.MergeParams(M.TASK_ARITHMETIC, scaling=0.5, overrides=[scale_b])
+    assert merged(pool, over) == {"b": [1.0], "w": [0.5, 0.5]}
+    member_scale = fwmerge.MergeOverride("b", 0, fwmerge.MergeField.SCALING, 1.0)
+    with pytest.raises(fwmerge.Error) as e:  # SCALING takes no member
+        merged(pool, fwmerge.MergeParams(M.TASK_ARITHMETIC, overrides=[member_scale]))
+    assert e.value.status == fwmerge.Status.INVALID_ARGUMENT
+
+    # hf_folder: the output is a model folder with a model card.
+    fwmerge.merge(
+        fwmerge.MergeParams(M.LINEAR),
+        pool / "base.safetensors",
+        [pool / "m0.safetensors", pool / "m1.safetensors"],
+        pool / "folder",
+        fwmerge.ExportOptions(hf_folder=True),
+    )
+    assert (pool / "folder" / "model.safetensors").exists()
+    assert (pool / "folder" / "README.md").exists()
+
+    # compute_dtype without mergekit_compat, and model_stock in mergekit mode, are rejected.
+    for bad in (
+        fwmerge.MergeParams(M.TIES, compute_dtype=fwmerge.Dtype.F16),
+        fwmerge.MergeParams(M.MODEL_STOCK, mergekit_compat=True),
+    ):
+        with pytest.raises(fwmerge.Error) as e:
+            merged(pool, bad)
+        assert e.value.status == fwmerge.Status.INVALID_ARGUMENT
+    with pytest.raises(TypeError):
+        merged(pool, fwmerge.MergeParams(M.LINEAR, exclude_tensors=[1]))
+
+
+def test_solver_filters(pool):
+    with fwmerge.Solver(constant_params(exclude_tensors=["b"])) as s:
+        s.set_base(pool / "base.safetensors")
+        assert list(s.current(copy=True)) == ["w"]  # only w is merged
+    with fwmerge.Solver(constant_params()) as s:
+        s.set_params(constant_params(include_tensors=["nothing*"]))
+        with pytest.raises(fwmerge.Error) as e:
+            s.set_base(pool / "base.safetensors")
+        assert e.value.status == fwmerge.Status.NAME_MISMATCH
+    with pytest.raises(ValueError):
+        fwmerge.Solver(constant_params(include_tensors=["a\0b"]))
+
+
+def test_save_tensors_integer_dtypes_round_trip(tmp_path):
+    tensors = {
+        "i64": np.array([-5, 1 << 40, 7], np.int64),
+        "i32": np.array([[-(1 << 31), 5]], np.int32),
+        "i16": np.array([-32768, 32767], np.int16),
+        "i8": np.array([-128, 127], np.int8),
+        "u8": np.array([0, 1, 254, 255], np.uint8),
+        "mask": np.array([True, False, True]),
+        "u16": np.array([65535], np.uint16),
+        "u32": np.array(4294967295, np.uint32),
+        "u64": np.array([1 << 63], np.uint64),
+        "big_endian": np.array([1, 256], ">i4"),
+        "x": np.array([0.5, -1.0], np.float32),
+    }
+    path = tmp_path / "ints.safetensors"
+    # Integers stay as they are even when floats are converted (to F16 here).
+    fwmerge.save_tensors(path, tensors, dtype=fwmerge.Dtype.F16)
+    ref = safetensors.numpy.load_file(str(path))
+    back = fwmerge.load_tensors(path)
+    for name, want in tensors.items():
+        if name == "x":
+            assert back[name].dtype == np.float16 and back[name].tolist() == [0.5, -1.0]
+            continue
+        want_le = want.astype(want.dtype.newbyteorder("<"))
+        assert back[name].dtype == want_le.dtype and back[name].shape == want.shape, name
+        assert back[name].tobytes() == want_le.tobytes(), name
+        assert ref[name].tobytes() == want_le.tobytes(), name  # the reference reader agrees
+    with pytest.raises(TypeError):
+        fwmerge.save_tensors(path, {"c": np.array([1j])})
