@@ -45,8 +45,8 @@
 
 #define FW_VERSION_MAJOR 0
 #define FW_VERSION_MINOR 3
-#define FW_VERSION_PATCH 1
-#define FW_VERSION_STRING "0.3.1"
+#define FW_VERSION_PATCH 2
+#define FW_VERSION_STRING "0.3.2"
 /* MAJOR * 10000 + MINOR * 100 + PATCH: 300 for 0.3.0. */
 #define FW_VERSION_NUMBER (FW_VERSION_MAJOR * 100 * 100 + FW_VERSION_MINOR * 100 + FW_VERSION_PATCH)
 
@@ -93,9 +93,9 @@ FW_API const char *fw_last_error(void);
  * then reports FW_ERR_CALLBACK with this text in fw_last_error(). The text is copied. */
 FW_API void fw_set_callback_error(const char *message);
 
-/* The library's FW_VERSION_STRING ("0.3.1"); static storage. */
+/* The library's FW_VERSION_STRING ("0.3.2"); static storage. */
 FW_API const char *fw_version(void);
-/* The library's FW_VERSION_NUMBER (301 for 0.3.1), to compare with the header's. */
+/* The library's FW_VERSION_NUMBER (302 for 0.3.2), to compare with the header's. */
 FW_API unsigned fw_version_number(void);
 
 /* ---------------------------------------------------------------------------------------------- */

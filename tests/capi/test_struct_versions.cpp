@@ -531,10 +531,10 @@ TEST_F(OutputStructs, CallbackReturningAnUnknownStatusFailsTheStep) {
 // ---- version ----
 
 TEST(Version, NumberMatchesTheHeader) {
-  static_assert(FW_VERSION_NUMBER == 301, "0.3.1");
+  static_assert(FW_VERSION_NUMBER == 302, "0.3.2");
   EXPECT_EQ(fw_version_number(), static_cast<unsigned>(FW_VERSION_NUMBER));
   EXPECT_EQ(fw_version_number(), 301u);
-  EXPECT_STREQ(fw_version(), "0.3.1");
+  EXPECT_STREQ(fw_version(), "0.3.2");
 }
 
 // ---- the helper on a synthetic two-version struct ----

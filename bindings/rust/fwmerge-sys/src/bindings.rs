@@ -2,9 +2,9 @@
 
 pub const FW_VERSION_MAJOR: u32 = 0;
 pub const FW_VERSION_MINOR: u32 = 3;
-pub const FW_VERSION_PATCH: u32 = 1;
-pub const FW_VERSION_STRING: &[u8; 6usize] = b"0.3.1\0";
-pub const FW_VERSION_NUMBER: u32 = 301;
+pub const FW_VERSION_PATCH: u32 = 2;
+pub const FW_VERSION_STRING: &[u8; 6usize] = b"0.3.2\0";
+pub const FW_VERSION_NUMBER: u32 = 302;
 pub type __int32_t = ::std::os::raw::c_int;
 pub type __uint32_t = ::std::os::raw::c_uint;
 pub type __int64_t = ::std::os::raw::c_long;

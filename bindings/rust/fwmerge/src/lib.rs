@@ -61,7 +61,7 @@ pub use torchscript::{ObjectiveTerm, TorchScriptObjective};
 /// The raw declarations, for what this crate does not wrap.
 pub use fwmerge_sys as sys;
 
-/// The library's version string ("0.3.1").
+/// The library's version string ("0.3.2").
 pub fn version() -> &'static str {
     // SAFETY: fw_version returns a NUL-terminated string in static storage.
     unsafe { std::ffi::CStr::from_ptr(sys::fw_version()) }
@@ -69,7 +69,7 @@ pub fn version() -> &'static str {
         .unwrap_or("")
 }
 
-/// The library's version number (`fw_version_number`: 301 for 0.3.1), MAJOR * 10000 + MINOR * 100
+/// The library's version number (`fw_version_number`: 302 for 0.3.2), MAJOR * 10000 + MINOR * 100
 /// + PATCH.
 pub fn version_number() -> u32 {
     // SAFETY: plain value-returning call.
