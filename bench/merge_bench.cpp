@@ -4,7 +4,7 @@
 //
 //   fw_bench_merge [--dir DIR] [--members N (8)] [--method ties] [--density 0.5] [--threads T]
 //                  [--mergekit PATH/mergekit-yaml] [--runs R (1)]
-//                  [--semantics mergekit (default) | fwmerge] [--reuse-mergekit]
+//                  [--semantics mergekit (default) | mergekit-exact | fwmerge] [--reuse-mergekit]
 //
 // Builds the pool once (a marker file records its shape), then runs, each in a fresh process:
 // fw_merge through the C API, and mergekit-yaml on the equivalent recipe when --mergekit is given
@@ -48,10 +48,19 @@ struct Options {
   int threads = static_cast<int>(std::thread::hardware_concurrency());
   std::string mergekit;  // mergekit-yaml to run; "" = look in PATH
   int runs = 1;
-  bool compat = true;           // fw_merge_params.mergekit_compat (as `fwmerge merge` uses it)
+  int compat = 1;  // fw_merge_params.mergekit_compat: 1 as `fwmerge merge` uses it, 2 exact ties
   bool reuse_mergekit = false;  // compare against the mergekit output of an earlier run
   std::string child;            // "write" or "fwmerge": what a child process does
 };
+
+// --semantics: fwmerge (0), mergekit (1, `fwmerge merge`'s default), mergekit-exact (2: also
+// mergekit's order among equal magnitudes, `fwmerge merge --exact-ties`).
+int compat_of(const std::string &name) {
+  return name == "fwmerge" ? 0 : name == "mergekit-exact" ? 2 : 1;
+}
+const char *semantics_name(int compat) {
+  return compat == 0 ? "fwmerge" : compat == 2 ? "mergekit-exact" : "mergekit";
+}
 
 struct Spec {
   std::string name;
@@ -222,7 +231,7 @@ int child_fwmerge(const Options &o) {
   p.normalize = 1;
   p.threads = o.threads;
   if (o.compat) {
-    p.mergekit_compat = 1;
+    p.mergekit_compat = o.compat;
     p.compute_dtype = FW_DTYPE_BF16;  // the recipe's dtype: bfloat16
   }
   if (uses_density(method)) {
@@ -372,7 +381,7 @@ int parent(const Options &o, const Shape &s) {
         "/proc/self/exe",
         {"fw_bench_merge", "--dir", o.dir, "--members", std::to_string(o.members), "--method",
          o.method, "--density", std::to_string(o.density), "--threads", std::to_string(o.threads),
-         "--semantics", o.compat ? "mergekit" : "fwmerge", "--child", "fwmerge"}));
+         "--semantics", semantics_name(o.compat), "--child", "fwmerge"}));
     if (!mergekit.empty() && o.reuse_mergekit) {
       std::printf("  (reusing %s)\n", mk_out(o).c_str());
     } else if (!mergekit.empty()) {
@@ -393,7 +402,7 @@ int parent(const Options &o, const Shape &s) {
   print("fwmerge", fw);
   if (mk_runs.empty() && !mergekit.empty() && o.reuse_mergekit) {
     std::printf("\nfwmerge (%s semantics) against mergekit's earlier output:\n",
-                o.compat ? "mergekit" : "fwmerge");
+                semantics_name(o.compat));
     compare_outputs(o);
   } else if (!mk_runs.empty()) {
     const Figures mk = median(mk_runs);
@@ -438,7 +447,7 @@ int main(int argc, char **argv) {
     else if (arg == "--runs")
       o.runs = std::stoi(next());
     else if (arg == "--semantics")
-      o.compat = next() == "mergekit";
+      o.compat = compat_of(next());
     else if (arg == "--reuse-mergekit")
       o.reuse_mergekit = true;
     else if (arg == "--child")
@@ -446,7 +455,7 @@ int main(int argc, char **argv) {
     else {
       std::fprintf(stderr,
                    "usage: %s [--dir DIR] [--members N] [--method M] [--density D] [--threads T] "
-                   "[--mergekit PATH] [--runs R] [--semantics mergekit|fwmerge] "
+                   "[--mergekit PATH] [--runs R] [--semantics mergekit|mergekit-exact|fwmerge] "
                    "[--reuse-mergekit]\n",
                    argv[0]);
       return 2;

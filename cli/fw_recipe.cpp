@@ -42,12 +42,29 @@ fw_merge_params merge_params(const Reader &r, const YAML::Node &m, const std::st
 
 // parameters: every fw_params field by its C name, enums by their lower-case names.
 void read_params(const Reader &r, const YAML::Node &m, fw_params *p) {
-  static const std::set<std::string> keys = {
-      "lmo",         "granularity",  "block_depth", "score",
-      "top_k",       "step_rule",    "step_scale",  "line_search_evals",
-      "soft_solver", "soft_iters",   "soft_lr",     "soft_memory_budget",
-      "max_iters",   "epsilon",      "threads",     "seed",
-      "device",      "device_index", "work_dtype",  "host_views"};
+  static const std::set<std::string> keys = {"lmo",
+                                             "granularity",
+                                             "block_depth",
+                                             "score",
+                                             "top_k",
+                                             "step_rule",
+                                             "step_scale",
+                                             "line_search_evals",
+                                             "soft_solver",
+                                             "soft_iters",
+                                             "soft_lr",
+                                             "soft_memory_budget",
+                                             "max_iters",
+                                             "epsilon",
+                                             "threads",
+                                             "seed",
+                                             "device",
+                                             "device_index",
+                                             "work_dtype",
+                                             "host_views",
+                                             "max_evaluations",
+                                             "include_tensors",
+                                             "exclude_tensors"};
   r.only_keys(m, keys, "parameters");
   auto i32 = [&](const char *k, int64_t lo, int32_t *out) {
     if (m[k]) *out = static_cast<int32_t>(r.int_of(m[k], k, lo, kIntMax));
@@ -92,6 +109,20 @@ void read_params(const Reader &r, const YAML::Node &m, fw_params *p) {
         r.int_of(m["soft_memory_budget"], "soft_memory_budget", 0, int64_t{1} << 53));
   if (m["seed"]) p->seed = static_cast<uint64_t>(r.int_of(m["seed"], "seed", 0, int64_t{1} << 53));
   if (m["host_views"]) p->host_views = r.bool_of(m["host_views"], "host_views") ? 1 : 0;
+  if (m["max_evaluations"])
+    p->max_evaluations = r.int_of(m["max_evaluations"], "max_evaluations", 0, int64_t{1} << 53);
+}
+
+// include_tensors / exclude_tensors: lists of globs (fw_params points at them when the run starts).
+std::vector<std::string> read_globs(const Reader &r, const YAML::Node &m, const char *key) {
+  std::vector<std::string> globs;
+  if (!m[key]) return globs;
+  if (!m[key].IsSequence()) r.fail(m[key], std::string(key) + " must be a list of name patterns");
+  for (const YAML::Node &g : m[key]) {
+    globs.push_back(r.string_of(g, key));
+    if (globs.back().empty()) r.fail(g, std::string(key) + ": an empty pattern");
+  }
+  return globs;
 }
 
 void read_objective(const Reader &r, const YAML::Node &m, FwRecipe *recipe) {
@@ -153,7 +184,11 @@ FwRecipe parse_fw_recipe(const std::string &text, const std::string &name) {
   }
   if (!root["objective"]) r.fail(root, "objective is missing (module, calibration, terms)");
   read_objective(r, root["objective"], &recipe);
-  if (root["parameters"]) read_params(r, root["parameters"], &recipe.params);
+  if (root["parameters"]) {
+    read_params(r, root["parameters"], &recipe.params);
+    recipe.include_tensors = read_globs(r, root["parameters"], "include_tensors");
+    recipe.exclude_tensors = read_globs(r, root["parameters"], "exclude_tensors");
+  }
   if (const YAML::Node start = root["start"]) {
     r.only_keys(start, std::set<std::string>{"member", "file", "merge"}, "start");
     if (start.size() != 1) r.fail(start, "start takes one of member, file or merge");

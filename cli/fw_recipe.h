@@ -10,7 +10,8 @@
 //     terms:                          # one per task; loss = weighted mean
 //       - {method: forward, inputs: x_math, labels: y_math, weight: 1}
 //   parameters: {lmo: soft, granularity: layer, top_k: 2, max_iters: 10, ...}  # every fw_params
-//   field start: {merge: {method: task_arithmetic, scaling: 0.3}}   # or {member: 0} / {file: PATH}
+//                                     # field by its C name (include_tensors: [globs], ...)
+//   start: {merge: {method: task_arithmetic, scaling: 0.3}}   # or {member: 0} / {file: PATH}
 //   merge_function: {method: ties, density: 0.2}              # optional (default: convex)
 //   out_dtype: bfloat16
 //
@@ -35,7 +36,8 @@ struct FwRecipe {
   std::string file, text;
   std::string base_model;
   std::vector<std::string> models;
-  fw_params params = fw_default_params();
+  fw_params params = fw_default_params();  // its tensor filter pointers unset: see below
+  std::vector<std::string> include_tensors, exclude_tensors;  // parameters.include_tensors, ...
   std::string module, calibration;
   std::vector<std::pair<std::string, std::string>> param_map;
   std::vector<FwTerm> terms;

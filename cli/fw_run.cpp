@@ -44,8 +44,16 @@ int run_fw(const std::string &recipe_path, const std::string &out_dir, uint64_t 
   require_new_folder(out_dir);  // before any work; fw_export checks it again
   Progress progress(recipe.params.max_iters, quiet);
   try {
+    fw_params params = recipe.params;
+    std::vector<const char *> include, exclude;
+    for (const std::string &g : recipe.include_tensors) include.push_back(g.c_str());
+    for (const std::string &g : recipe.exclude_tensors) exclude.push_back(g.c_str());
+    params.include_tensors = include.empty() ? nullptr : include.data();
+    params.n_include_tensors = include.size();
+    params.exclude_tensors = exclude.empty() ? nullptr : exclude.data();
+    params.n_exclude_tensors = exclude.size();
     fw_solver *raw = nullptr;
-    check(fw_solver_new(&recipe.params, &raw), "parameters");
+    check(fw_solver_new(&params, &raw), "parameters");
     const std::unique_ptr<fw_solver, SolverDeleter> solver(raw);
     check(fw_set_base(raw, recipe.base_model.c_str()), "base_model " + recipe.base_model);
     for (const std::string &m : recipe.models)

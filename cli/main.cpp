@@ -82,7 +82,7 @@ std::vector<std::string> tensor_names(const std::string &path) {
 }
 
 int run_merge(const std::string &recipe_path, const std::string &out_dir,
-              const std::string &shard_size, int threads, bool quiet, bool mergekit) {
+              const std::string &shard_size, int threads, bool quiet, int32_t mergekit_compat) {
   const fwcli::Recipe recipe = fwcli::read_recipe(recipe_path);
   for (const std::string &w : recipe.warnings)
     std::fprintf(stderr, "fwmerge: warning: %s\n", w.c_str());
@@ -98,7 +98,8 @@ int run_merge(const std::string &recipe_path, const std::string &out_dir,
   }
   // Gradients and filter lists are evaluated per tensor: they need the base's tensor names.
   const fwcli::MergeArgs args(
-      recipe, mergekit, recipe.per_tensor() ? tensor_names(base) : std::vector<std::string>{});
+      recipe, mergekit_compat,
+      recipe.per_tensor() ? tensor_names(base) : std::vector<std::string>{});
   fw_merge_params params = args.params();
   params.threads = threads;
   params.abort = poll_interrupt;
@@ -162,6 +163,11 @@ int main(int argc, char **argv) {
                    "mergekit); fwmerge: fp32, rounded once")
       ->check(CLI::IsMember({"mergekit", "fwmerge"}))
       ->capture_default_str();
+  bool exact_ties = false;
+  merge->add_flag("--exact-ties", exact_ties,
+                  "with mergekit semantics, also keep the equal magnitudes at TIES / breadcrumbs "
+                  "thresholds that mergekit keeps (its argsort order): bit-identical output, but "
+                  "each split tensor is sorted (slower, memory of one tensor)");
 
   std::string fw_recipe, fw_out, fw_shard_size = "5GB";
   bool fw_quiet = false;
@@ -193,7 +199,10 @@ int main(int argc, char **argv) {
   std::signal(SIGTERM, on_signal);
   try {
     if (merge->parsed())
-      return run_merge(recipe, out_dir, shard_size, threads, quiet, semantics == "mergekit");
+      return run_merge(recipe, out_dir, shard_size, threads, quiet,
+                       semantics == "fwmerge" ? 0
+                       : exact_ties           ? 2
+                                              : 1);
     if (fw->parsed())
       return fwcli::run_fw(fw_recipe, fw_out, parse_size(fw_shard_size), fw_quiet, poll_interrupt);
     if (inspect->parsed()) return fwcli::run_inspect(inspect_path, inspect_options, stdout);

@@ -56,13 +56,13 @@ std::optional<Resolved> lookup(const std::map<std::string, Setting> *own,
 
 }  // namespace
 
-MergeArgs::MergeArgs(const Recipe &recipe, bool mergekit,
+MergeArgs::MergeArgs(const Recipe &recipe, int32_t mergekit_compat,
                      const std::vector<std::string> &tensor_names)
     : params_(fw_default_merge_params(recipe.method)) {
   // model_stock has no mergekit mode (mergekit's computes as fwmerge's, in fp32); linear needs
   // none.
-  if (mergekit && recipe.method != FW_MERGE_MODEL_STOCK) {
-    params_.mergekit_compat = 1;
+  if (mergekit_compat != 0 && recipe.method != FW_MERGE_MODEL_STOCK) {
+    params_.mergekit_compat = mergekit_compat;
     params_.compute_dtype = recipe.compute_dtype;
   }
   const size_t n = recipe.models.size();

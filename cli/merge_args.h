@@ -16,11 +16,13 @@ namespace fwcli {
 
 class MergeArgs {
  public:
-  // tensor_names: the base's tensors, needed when recipe.per_tensor(). mergekit: mergekit's
-  // arithmetic (fw_merge_params.mergekit_compat) in the recipe's compute dtype, the default of
-  // `fwmerge merge`; false: fwmerge's (fp32, rounded once). Throws RecipeError for a value out of
-  // range for some tensor, or a weight that no filter gives for a tensor.
-  MergeArgs(const Recipe &recipe, bool mergekit, const std::vector<std::string> &tensor_names = {});
+  // tensor_names: the base's tensors, needed when recipe.per_tensor(). mergekit_compat: 1,
+  // mergekit's arithmetic in the recipe's compute dtype (the default of `fwmerge merge`); 2, also
+  // mergekit's order among equal magnitudes at trim thresholds; 0, fwmerge's (fp32, rounded once).
+  // Throws RecipeError for a value out of range for some tensor, or a weight that no filter gives
+  // for a tensor.
+  MergeArgs(const Recipe &recipe, int32_t mergekit_compat,
+            const std::vector<std::string> &tensor_names = {});
   MergeArgs(const MergeArgs &) = delete;
   MergeArgs &operator=(const MergeArgs &) = delete;
 

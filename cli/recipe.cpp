@@ -146,8 +146,11 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
           r.fail(kv.first, "unsupported model parameter '" + key + "' for " + recipe.method_name);
         m.own[key] = Setting::read(r, kv.second, key);
       }
-    // The base listed among the models (mergekit allows it) contributes no task vector.
-    if (!recipe.base_model.empty() && m.path == recipe.base_model) {
+    // The base listed among the models (mergekit allows it) contributes no task vector; linear,
+    // which averages models rather than task vectors, averages it in with its weight, as mergekit
+    // does.
+    if (!recipe.base_model.empty() && m.path == recipe.base_model &&
+        recipe.method != FW_MERGE_LINEAR) {
       if (own && own.size() > 0)
         recipe.warnings.push_back("the parameters of base_model's entry in models are ignored");
       continue;

@@ -11,7 +11,7 @@
  *    Fields are only ever appended; the library lists each struct's shipped sizes (v1, v2, ...,
  *    each larger than the one before; v1 is the layout of 0.2.0; 0.2.1 added fw_merge_params v2;
  *    0.3.0 added fw_params v2 and fw_merge_params v3; 0.3.1 fw_params v3 and fw_merge_params v4;
- *    0.3.2 fw_merge_params v5 and fw_export_options v2).
+ *    0.3.2 fw_params v4, fw_merge_params v5 and fw_export_options v2).
  *    Input structs (start from fw_default_*()): struct_size must be one of the shipped sizes;
  *    0, a size below v1, above the newest this library knows, or between two versions is
  *    FW_ERR_INVALID_ARGUMENT, whose message names the struct, the size given and the sizes
@@ -238,6 +238,17 @@ typedef struct fw_params {
   size_t n_include_tensors;
   const char *const *exclude_tensors;
   size_t n_exclude_tensors;
+  /* v4 (0.3.2): a budget of objective evaluations over the solver's life (every call of the
+   * callback, the built-in objective or an ask/tell request counts), so that hosts can compare
+   * methods at the same cost. 0 (default): none. A step is taken only when its evaluations fit:
+   * the evaluation that would exceed the budget is not made, and the step ends as a failed step
+   * does (the solver as before it), FW_ERR_STATE "[budget] ..." from fw_step / fw_step_finish;
+   * fw_run stops there and returns FW_OK with the last completed step in *last (FW_ERR_STATE when
+   * no step fits at all). The evaluations of the steps in the history count (they are restored with
+   * a saved state); those of a step cut by the budget do not, so the host made at most
+   * max_evaluations calls. Hard steps take 1 + up to line_search_evals (line search) or 1
+   * (schedule, constant); soft steps 1 + soft_iters. Must be >= 0. */
+  int64_t max_evaluations;
 } fw_params;
 
 FW_API fw_params fw_default_params(void);
@@ -318,7 +329,8 @@ typedef struct fw_step_info {
 /* One FW iteration with the objective callback. On error the solver is unchanged. */
 FW_API fw_status fw_step(fw_solver *solver, fw_step_info *info);
 
-/* Steps until max_iters steps have been taken in total or the gap <= epsilon. *last (may be NULL)
+/* Steps until max_iters steps have been taken in total, the gap <= epsilon or the evaluation budget
+ * (max_evaluations) is spent. *last (may be NULL)
  * receives the last step's info. */
 FW_API fw_status fw_run(fw_solver *solver, fw_step_info *last);
 
@@ -603,9 +615,13 @@ typedef struct fw_merge_params {
    * (entries equal to zero never agree); DARE keeps each entry with probability density (this
    * library's draws, not torch's generator) and rescales the survivors by the ratio of the task
    * vector's L1 norm before and after the drop (mergekit's rescale) instead of 1 / density. Equal
-   * magnitudes at the trim threshold are kept lower index first (mergekit keeps them in argsort
-   * order, which no streaming selection can reproduce). linear needs no change (mergekit computes
-   * it in fp32 too); model_stock has no mergekit mode (FW_ERR_INVALID_ARGUMENT). Default 0. */
+   * magnitudes at the trim threshold: with 1 they are kept lower index first, as fwmerge does;
+   * 2 (0.3.2) keeps those mergekit keeps, the order of torch's CPU argsort, which is libstdc++'s
+   * std::sort over (|tau|, index) pairs: fw_merge then sorts each member's task vector of a tensor
+   * whose threshold splits equal magnitudes (O(numel log numel) time, 12 bytes per element of that
+   * tensor, one member at a time). linear needs no change (mergekit computes it in fp32 too);
+   * model_stock has no mergekit mode (FW_ERR_INVALID_ARGUMENT). Other nonzero values act as 1.
+   * Default 0. */
   int32_t mergekit_compat;
   fw_dtype compute_dtype; /* with mergekit_compat: F32, F16 or BF16; FW_DTYPE_DEFAULT (default):
                              each tensor's own dtype, mergekit's default */

@@ -21,8 +21,12 @@ What counts as a wrapper (a reliable marker that the binding calls the C functio
 What counts as a struct field's wrapper: every `typedef struct fw_x {...}` of the header (fields
 except struct_size and reserved; a count `n_y` is folded into its array `y`, a callback's
 `y_user_data` into `y`, since the bindings take lists and closures) must be named in the same
-sources, in a file that names the struct (its C or SWIG type `fw_merge_params` / `Fw_merge_params`,
-its default function `fw_default_merge_params`, or the binding's type `MergeParams`). Names are compared without case and
+sources, in a context that names the struct (its C or SWIG type `fw_merge_params` /
+`Fw_merge_params`, its default function `fw_default_merge_params`, or the binding's type
+`MergeParams`): a function that names it, a type definition (struct, class, impl block, receiver)
+whose header names it, or the top level of a file that names it, so that a same-named member of
+another API in that file (`Solver::set_abort` next to `set_merge_function(&MergeParams)`) does not
+count (see field_wrappers). Names are compared without case and
 underscores, and without a leading get/set (SWIG's accessors), so `max_shard_bytes` is found as
 `MaxShardBytes` (Go), `maxShardBytes` (Java), `max_shard_bytes` (Rust, Python) or
 `GetMax_shard_bytes()`. This proves the name is there, not that the value is passed on: each
@@ -50,10 +54,6 @@ FIELD_EXEMPT: dict[tuple[str, str], str] = {
     ("Python", "fw_tensor.numel"): "views are NumPy arrays: ndarray.size",
     ("Python", "fw_request.n"): "the length of the params / grads dicts",
 }
-# 0.3.2's model card text: the struct points at a host string for the call, which each binding
-# must own like the filter globs (SWIG's own setter would leak it). Not wrapped yet.
-for _b in ("Go", "Java", "Rust", "Python"):
-    FIELD_EXEMPT[(_b, "fw_export_options.model_card")] = "not wrapped yet (0.3.2)"
 
 # Binding types named otherwise than the C struct: the files that name them count as naming it.
 STRUCT_ALIASES = {"fw_tensor": {"views", "tensorview"}}  # Python's Views, Rust's TensorView
@@ -215,29 +215,108 @@ class Binding:
         return path.stem
 
 
-def field_wrappers(binding: "Binding", structs: dict[str, list[str]]) -> dict[tuple[str, str], str]:
-    """(struct, field) -> the binding's spelling of the field (one name), for the fields found."""
-    files = []
-    for path in binding.files:
-        idents = re.findall(r"\b[A-Za-z_]\w*\b", strip_comments(path.read_text(), binding.lang))
-        files.append(idents)
-    found: dict[tuple[str, str], str] = {}
-    for struct, fields in structs.items():
-        stem = normalized(struct[len("fw_"):])
-        # The C type (fw_params, SWIG's Fw_params), its default function, or the binding's type
-        # (Params: capitalized, so that a variable `params` does not count).
-        names_struct = {"fw" + stem, "fwdefault" + stem}
-        types = {stem} | STRUCT_ALIASES.get(struct, set())
-        for idents in files:
-            if not any(normalized(i) in names_struct or (i[0].isupper() and normalized(i) in types)
-                       for i in idents):
+FN_HEADER = {
+    "rust": re.compile(r"\bfn\s+\w+"),
+    "go": re.compile(r"\bfunc\b"),
+    "java": re.compile(r"\b\w+\s*\([^()]*\)\s*(?:throws\s+[\w.,\s]+)?$"),
+}
+TYPE_HEADER = re.compile(r"\b(?:struct|enum|impl|class|interface|record|trait|type)\b")
+
+
+def units(text: str, lang: str) -> list[tuple[int, int, str, bool]]:
+    """The functions and type definitions of a (comment-stripped) source: (start, end, header,
+    is_function), start/end the span of the whole unit, header its text up to the body."""
+    out = []
+    if lang == "python":
+        lines = text.split("\n")
+        offsets = [0]
+        for line in lines:
+            offsets.append(offsets[-1] + len(line) + 1)
+        for i, line in enumerate(lines):
+            m = re.match(r"(\s*)(def|class)\s+\w+", line)
+            if not m:
                 continue
+            indent, j = len(m.group(1)), i + 1
+            while j < len(lines) and (not lines[j].strip() or
+                                      len(lines[j]) - len(lines[j].lstrip()) > indent):
+                j += 1
+            header_end = i
+            while header_end < j and not lines[header_end].rstrip().endswith(":"):
+                header_end += 1
+            out.append((offsets[i], offsets[j], "\n".join(lines[i:header_end + 1]),
+                        m.group(2) == "def"))
+        return out
+    for m in re.finditer(r"\{", text):
+        start = max(text.rfind(c, 0, m.start()) for c in ";{}") + 1
+        header = text[start:m.start()].strip()
+        is_fn = bool(FN_HEADER[lang].search(header)) and "->" not in header.split("(")[0] \
+            and not re.match(r"(?:if|for|while|switch|catch|synchronized|try|match|else)\b", header)
+        if not is_fn and not TYPE_HEADER.search(header):
+            continue
+        depth, i = 0, m.start()
+        while i < len(text):
+            if text[i] == "{":
+                depth += 1
+            elif text[i] == "}":
+                depth -= 1
+                if depth == 0:
+                    break
+            i += 1
+        out.append((start, i + 1, header, is_fn))
+    return out
+
+
+def field_wrappers(binding: "Binding", structs: dict[str, list[str]]) -> dict[tuple[str, str], str]:
+    """(struct, field) -> the binding's spelling of the field (one name), for the fields found.
+
+    A mention counts for a struct in context only: inside a function that names the struct
+    (anywhere in its header or body: the function that builds it, or one that takes it and passes
+    the field on, as merge(params, ..., abort) does), or inside a type definition whose header names
+    it (the binding's struct or class, its impl block or methods), or at a file's top level when
+    the file names it. So `Solver::set_abort` does not count as fw_merge_params.abort because
+    solver.rs also takes a MergeParams elsewhere. Blind spot left: a field name used for something
+    else inside a unit that also names the struct."""
+    ident = re.compile(r"\b[A-Za-z_]\w*\b")
+    found: dict[tuple[str, str], str] = {}
+    for path in binding.files:
+        text = strip_comments(path.read_text(), binding.lang)
+        file_units = units(text, binding.lang)
+        idents = [(m.start(), m.group(0)) for m in ident.finditer(text)]
+        for struct, fields in structs.items():
+            stem = normalized(struct[len("fw_"):])
+            # The C type (fw_params, SWIG's Fw_params), its default function, or the binding's
+            # type (Params: capitalized, so that a variable `params` does not count).
+            names_struct = {"fw" + stem, "fwdefault" + stem}
+            types = {stem} | STRUCT_ALIASES.get(struct, set())
+
+            def names(chunk: str) -> bool:
+                return any(normalized(i) in names_struct or (i[0].isupper() and normalized(i) in types)
+                           for i in ident.findall(chunk))
+
+            if not names(text):
+                continue
+            naming = [names(text[a:b]) for a, b, _, _ in file_units]
+            header_naming = [names(h) for _, _, h, _ in file_units]
+
+            def in_context(pos: int) -> bool:
+                around = [k for k, (a, b, _, _) in enumerate(file_units) if a <= pos < b]
+                if not around:
+                    return True  # top level of a file that names the struct
+                if any(header_naming[k] for k in around):
+                    return True
+                fns = [k for k in around if file_units[k][3]]
+                if fns:
+                    inner = max(fns, key=lambda k: file_units[k][0])
+                    return naming[inner]
+                return False
+
             for f in fields:
                 if (struct, f) in found:
                     continue
                 want = normalized(f)
-                exact = [i for i in idents if normalized(i) == want]
-                accessor = [i for i in idents if re.sub(r"^(get|set)", "", normalized(i)) == want]
+                exact = [i for p, i in idents if normalized(i) == want and in_context(p)]
+                accessor = [i for p, i in idents
+                            if re.sub(r"^(get|set)", "", normalized(i)) == want and in_context(p)]
                 if exact or accessor:
                     found[(struct, f)] = (exact or accessor)[0]
     return found

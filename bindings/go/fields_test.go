@@ -82,6 +82,28 @@ func TestMergeFiltersAndMergekitFieldsReachTheLibrary(t *testing.T) {
 		}
 	}
 
+	// ModelCard: the README.md is the given text byte for byte; without HFFolder the library
+	// rejects it.
+	card := "---\nlicense: mit\n---\n# Merged \u00e9\u2713 \U0001F600\n\nNo trailing newline"
+	opts.ModelCard = card
+	carded := filepath.Join(dir, "carded")
+	if err := Merge(ta, base, pool, carded, opts); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(carded, "README.md")); err != nil || string(got) != card {
+		t.Errorf("ModelCard: README.md %q, %v; want %q", got, err, card)
+	}
+	noFolder := DefaultExportOptions()
+	noFolder.ModelCard = card
+	if err := Merge(ta, base, pool, filepath.Join(dir, "card.safetensors"), noFolder); !errors.Is(err, StatusInvalidArgument) {
+		t.Errorf("ModelCard without HFFolder: %v; want FW_ERR_INVALID_ARGUMENT", err)
+	}
+	noFolder.ModelCard = "a\x00b"
+	noFolder.HFFolder = true
+	if err := Merge(ta, base, pool, filepath.Join(dir, "nul"), noFolder); !errors.Is(err, StatusInvalidArgument) {
+		t.Errorf("ModelCard with a NUL byte: %v; want FW_ERR_INVALID_ARGUMENT", err)
+	}
+
 	// compute_dtype without mergekit_compat, and model_stock in mergekit mode, are rejected.
 	ties.MergekitCompat = false
 	if _, err := merged(ties); !errors.Is(err, StatusInvalidArgument) {
@@ -163,4 +185,36 @@ func newPoolSolverWith(t *testing.T, dir string, p Params) *Solver {
 		}
 	}
 	return s
+}
+
+func TestMaxEvaluationsBudgetStopsTheRun(t *testing.T) {
+	dir := makePool(t)
+	p := constantParams()
+	if DefaultParams().MaxEvaluations != 0 {
+		t.Fatalf("MaxEvaluations default %d; want 0", DefaultParams().MaxEvaluations)
+	}
+	// A constant step makes one evaluation: a budget of 1 allows one of the two steps.
+	p.MaxEvaluations = 1
+	s, err := NewSolver(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.SetBase(filepath.Join(dir, "base.safetensors")); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"m0.safetensors", "m1.safetensors"} {
+		if _, err := s.AddMember(filepath.Join(dir, m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetObjective(quadratic(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := s.History(); err != nil || len(h) != 1 {
+		t.Errorf("history %v, %v; want one step within the budget", h, err)
+	}
 }

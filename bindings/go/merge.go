@@ -66,7 +66,11 @@ type MergeParams struct {
 	// MergeModelStock), rounded in ComputeDType (DTypeF32, DTypeF16, DTypeBF16, or DTypeDefault:
 	// each tensor's own dtype). See fwmerge.h.
 	MergekitCompat bool
-	ComputeDType   DType
+	// MergekitExactTies (with MergekitCompat) also keeps the equal magnitudes at TIES /
+	// breadcrumbs thresholds that mergekit keeps (mergekit_compat 2: bit-identical to mergekit,
+	// each split tensor sorted).
+	MergekitExactTies bool
+	ComputeDType      DType
 	// Overrides are per-tensor values (Merge and SetStartMerge), checked by the library.
 	Overrides []MergeOverride
 }
@@ -85,8 +89,9 @@ func DefaultMergeParams(method MergeMethod) MergeParams {
 		Seed:      n.GetSeed(),
 		Threads:   int32(n.GetThreads()),
 
-		MergekitCompat: n.GetMergekit_compat() != 0,
-		ComputeDType:   DType(n.GetCompute_dtype()),
+		MergekitCompat:    n.GetMergekit_compat() != 0,
+		MergekitExactTies: n.GetMergekit_compat() == 2,
+		ComputeDType:      DType(n.GetCompute_dtype()),
 	}
 }
 
@@ -131,7 +136,11 @@ func (p MergeParams) native() (swigfw.Fw_merge_params, func()) {
 	n.SetNormalize(boolInt(p.Normalize))
 	n.SetSeed(p.Seed)
 	n.SetThreads(int(p.Threads))
-	n.SetMergekit_compat(boolInt(p.MergekitCompat))
+	compat := boolInt(p.MergekitCompat)
+	if p.MergekitCompat && p.MergekitExactTies {
+		compat = 2
+	}
+	n.SetMergekit_compat(compat)
 	n.SetCompute_dtype(swigfw.Fw_dtype(p.ComputeDType))
 	w, d, b := doubleList(p.Weights), doubleList(p.Densities), doubleList(p.Betas)
 	swigfw.Merge_params_set_arrays(n, w, d, b)
@@ -175,10 +184,13 @@ func MergeContext(ctx context.Context, params MergeParams, base string, pool []s
 	if err := ctx.Err(); err != nil {
 		return contextError(err)
 	}
+	o, freeOpts, err := opts.native()
+	if err != nil {
+		return err
+	}
+	defer freeOpts()
 	n, free := params.native()
 	defer free()
-	o := opts.native()
-	defer swigfw.DeleteFw_export_options(o)
 	paths := swigfw.NewStringList()
 	defer swigfw.DeleteStringList(paths)
 	for _, p := range pool {
@@ -191,7 +203,7 @@ func MergeContext(ctx context.Context, params MergeParams, base string, pool []s
 		defer h.free()
 		abort = h.director
 	}
-	err := call(func() swigfw.Fw_status { return swigfw.Merge(n, base, paths, out, o, abort) })
+	err = call(func() swigfw.Fw_status { return swigfw.Merge(n, base, paths, out, o, abort) })
 	if fe, ok := err.(*Error); ok && fe.Status == StatusAborted && ctx.Err() != nil {
 		fe.Cause = ctx.Err()
 	}

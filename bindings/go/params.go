@@ -1,6 +1,10 @@
 package fwmerge
 
-import "github.com/fwmerge/fwmerge/bindings/go/internal/swigfw"
+import (
+	"strings"
+
+	"github.com/fwmerge/fwmerge/bindings/go/internal/swigfw"
+)
 
 // LMO selects the linear minimization oracle (fw_lmo).
 type LMO int32
@@ -105,9 +109,12 @@ type Params struct {
 	SoftLR           float64
 	SoftMemoryBudget uint64
 	MaxIters         int32
-	Epsilon          float64
-	Threads          int32
-	Seed             uint64
+	// MaxEvaluations is a budget of objective evaluations over the solver's life (0: none); a
+	// step is taken only when its evaluations fit, see fwmerge.h.
+	MaxEvaluations int64
+	Epsilon        float64
+	Threads        int32
+	Seed           uint64
 	// Where and in which precision the solver keeps theta, the gradient and the candidates. The
 	// views this binding hands out (objective, ask/tell, Current) are float32 in host memory: with
 	// another WorkDType, or DeviceCUDA without HostViews, use the TorchScript objective.
@@ -140,6 +147,7 @@ func DefaultParams() Params {
 		SoftLR:           n.GetSoft_lr(),
 		SoftMemoryBudget: n.GetSoft_memory_budget(),
 		MaxIters:         int32(n.GetMax_iters()),
+		MaxEvaluations:   n.GetMax_evaluations(),
 		Epsilon:          n.GetEpsilon(),
 		Threads:          int32(n.GetThreads()),
 		Seed:             n.GetSeed(),
@@ -189,6 +197,7 @@ func (p Params) native() (swigfw.Fw_params, func()) {
 	n.SetSoft_lr(p.SoftLR)
 	n.SetSoft_memory_budget(p.SoftMemoryBudget)
 	n.SetMax_iters(int(p.MaxIters))
+	n.SetMax_evaluations(p.MaxEvaluations)
 	n.SetEpsilon(p.Epsilon)
 	n.SetThreads(int(p.Threads))
 	n.SetSeed(p.Seed)
@@ -213,6 +222,10 @@ type ExportOptions struct {
 	// base folder's config and tokenizer files, a README.md model card); the path must not exist
 	// or be an empty folder.
 	HFFolder bool
+	// ModelCard, with HFFolder, is the README.md text, written byte for byte ("": the card the
+	// library writes, with the recipe). Without HFFolder the library rejects it
+	// (StatusInvalidArgument). It must not contain NUL bytes.
+	ModelCard string
 }
 
 // DefaultExportOptions returns the library's defaults (fw_default_export_options).
@@ -223,10 +236,27 @@ func DefaultExportOptions() ExportOptions {
 		HFFolder: n.GetHf_folder() != 0}
 }
 
-func (o ExportOptions) native() swigfw.Fw_export_options {
+// native returns the C struct and a function that frees it and the model card's C string (after
+// the call that reads it).
+func (o ExportOptions) native() (swigfw.Fw_export_options, func(), error) {
+	if strings.IndexByte(o.ModelCard, 0) >= 0 {
+		return nil, nil, &Error{Status: StatusInvalidArgument,
+			Message: "fwmerge: ExportOptions.ModelCard contains a NUL byte"}
+	}
 	n := swigfw.Fw_default_export_options()
 	n.SetDtype(swigfw.Fw_dtype(o.DType))
 	n.SetMax_shard_bytes(o.MaxShardBytes)
 	n.SetHf_folder(boolInt(o.HFFolder))
-	return n
+	var card swigfw.ModelCard = swigfw.SwigcptrModelCard(0)
+	if o.ModelCard != "" {
+		card = swigfw.NewModelCard()
+		card.Assign(o.ModelCard)
+	}
+	swigfw.Export_options_set_model_card(n, card)
+	return n, func() {
+		swigfw.DeleteFw_export_options(n)
+		if card.Swigcptr() != 0 {
+			swigfw.DeleteModelCard(card)
+		}
+	}, nil
 }

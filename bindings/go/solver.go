@@ -171,8 +171,11 @@ func (s *Solver) Current() ([]Tensor, error) {
 
 // Export writes the current merged model to path (see ExportOptions).
 func (s *Solver) Export(path string, opts ExportOptions) error {
-	native := opts.native()
-	defer swigfw.DeleteFw_export_options(native)
+	native, free, err := opts.native()
+	if err != nil {
+		return err
+	}
+	defer free()
 	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_export(h, path, native) })
 }
 

@@ -193,6 +193,27 @@ inline void merge_params_set_overrides(fw_merge_params *params, MergeOverrides *
   overrides->point(&params->overrides, &params->n_overrides);
 }
 
+/* ---- the model card of a Hugging Face folder export (fw_export_options.model_card, 0.3.2) ---- */
+
+/* The README.md text, owned by the host's object: a struct set from it points into it, so it must
+ * outlive the call that reads the struct (fw_export, fw_merge). Set from bytes and a length (Go: a
+ * string, Java: its UTF-8 bytes), so the text reaches the file byte for byte; the host layers
+ * reject NUL bytes (the C field is a NUL-terminated string). */
+class ModelCard {
+ public:
+  void assign(char *text, size_t n) { text_.assign(text ? text : "", text ? n : 0); }
+  int64_t size() const { return static_cast<int64_t>(text_.size()); }
+  const char *c_str() const { return text_.c_str(); }
+
+ private:
+  std::string text_;
+};
+
+/* card NULL: the library's own card (NULL in the C struct). */
+inline void export_options_set_model_card(fw_export_options *opts, const ModelCard *card) {
+  opts->model_card = card ? card->c_str() : nullptr;
+}
+
 /* ---- data-free merging (fw_merge_params' arrays and abort hook are set here, not by the host) */
 
 /* Points the per-member arrays of params at the lists (NULL list: NULL, every member uses the

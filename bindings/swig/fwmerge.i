@@ -62,9 +62,11 @@
 %ignore fw_merge_params::overrides;
 %ignore fw_merge_params::n_overrides;
 %ignore fw_merge_override;
-/* 0.3.2's model card (a string the struct would own: SWIG's setter would leak it): not wrapped by
- * these bindings yet. */
+/* 0.3.2's model card (a string the struct would own: SWIG's setter would leak it): set by
+ * fwswig::export_options_set_model_card from an owning fwswig::ModelCard. */
 %ignore fw_export_options::model_card;
+/* The card's text as bytes and a length (Go string, Java byte[]: its UTF-8, byte for byte). */
+%apply (char *STRING, size_t LENGTH) { (char *text, size_t n) };
 
 /* Views are written by the library only. */
 %immutable fw_tensor::name;
@@ -133,6 +135,7 @@
 %ignore fwswig::TensorList::save;
 %ignore fwswig::TensorFilters::point;
 %ignore fwswig::MergeOverrides::point;
+%ignore fwswig::ModelCard::c_str;
 
 %include "fw_objective_director.h"
 %include "fw_swig_helpers.h"

@@ -143,9 +143,15 @@ FW_API fw_status fw_run(fw_solver *solver, fw_step_info *last) {
       return;
     }
     while (static_cast<int>(history.size()) < solver->solver.params().max_iters) {
-      const fw::StepRecord &record = step_once(solver);
-      if (last) fw::capi::fill_step_info(record, last);
-      if (record.converged) break;
+      try {
+        const fw::StepRecord &record = step_once(solver);
+        if (last) fw::capi::fill_step_info(record, last);
+        if (record.converged) break;
+      } catch (const fw::BudgetSpent &) {
+        if (history.empty()) throw;  // not even one step fits
+        if (last) fw::capi::fill_step_info(history.back(), last);
+        break;
+      }
     }
   });
 }

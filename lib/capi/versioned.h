@@ -132,9 +132,10 @@ template <>
 struct StructVersions<fw_params> {
   static constexpr const char *name = "fw_params";
   static constexpr const char *how_to_init = "fw_default_params()";
-  static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_params, seed),                // 0.2.0
-                                       FW_SIZE_THROUGH(fw_params, host_views),          // 0.3.0
-                                       FW_SIZE_THROUGH(fw_params, n_exclude_tensors)};  // 0.3.1
+  static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_params, seed),               // 0.2.0
+                                       FW_SIZE_THROUGH(fw_params, host_views),         // 0.3.0
+                                       FW_SIZE_THROUGH(fw_params, n_exclude_tensors),  // 0.3.1
+                                       FW_SIZE_THROUGH(fw_params, max_evaluations)};   // 0.3.2
 };
 
 template <>

@@ -1,5 +1,9 @@
 #include "merge/magnitude_select.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
 #include "util/error.h"
 
 namespace fw {
@@ -50,6 +54,7 @@ void MagnitudeSelect::finish_low() {
     if (above + low_[b] >= k_) {
       cut_.threshold = (bin_ << 16) | static_cast<uint32_t>(b);
       cut_.quota = k_ - above;
+      cut_.equal = low_[b];
       low_.clear();
       low_.shrink_to_fit();
       return;
@@ -57,6 +62,54 @@ void MagnitudeSelect::finish_low() {
     above += low_[b];
   }
   fail(FW_ERR_INTERNAL, "magnitude select: the two passes saw different data");
+}
+
+namespace {
+
+template <typename Index>
+std::vector<std::vector<bool>> tie_masks(const std::vector<float> &magnitudes,
+                                         const std::vector<MagnitudeCut> &cuts, bool descending) {
+  struct Entry {
+    float key;
+    Index index;
+  };
+  const size_t n = magnitudes.size();
+  std::vector<Entry> entries(n);
+  for (size_t e = 0; e < n; ++e) entries[e] = {magnitudes[e], static_cast<Index>(e)};
+  // torch's KeyValueCompDesc / KeyValueCompAsc (NaN sorts as the largest value).
+  if (descending)
+    std::sort(entries.begin(), entries.end(), [](const Entry &a, const Entry &b) {
+      return (std::isnan(a.key) && !std::isnan(b.key)) || a.key > b.key;
+    });
+  else
+    std::sort(entries.begin(), entries.end(), [](const Entry &a, const Entry &b) {
+      return (!std::isnan(a.key) && std::isnan(b.key)) || a.key < b.key;
+    });
+  std::vector<std::vector<bool>> masks;
+  for (const MagnitudeCut &cut : cuts) {
+    std::vector<bool> kept(n, false);
+    // The kept positions hold every entry above the threshold and `quota` entries equal to it,
+    // the ties nearest the kept end.
+    int64_t left = cut.quota;
+    for (size_t p = 0; p < n && left > 0; ++p) {
+      const Entry &entry = entries[descending ? p : n - 1 - p];
+      if (magnitude_bits(entry.key) == cut.threshold) {
+        kept[static_cast<size_t>(entry.index)] = true;
+        --left;
+      }
+    }
+    masks.push_back(std::move(kept));
+  }
+  return masks;
+}
+
+}  // namespace
+
+std::vector<std::vector<bool>> argsort_tie_masks(const std::vector<float> &magnitudes,
+                                                 const std::vector<MagnitudeCut> &cuts,
+                                                 bool descending) {
+  if (magnitudes.size() <= UINT32_MAX) return tie_masks<uint32_t>(magnitudes, cuts, descending);
+  return tie_masks<int64_t>(magnitudes, cuts, descending);
 }
 
 }  // namespace fw

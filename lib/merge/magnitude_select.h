@@ -25,6 +25,10 @@ struct MagnitudeCut {
   bool all = false, none = false;  // k >= numel / k <= 0: no pass needed
   uint32_t threshold = 0;          // bits of the k-th largest |x|
   int64_t quota = 0;               // entries equal to the threshold that are kept, first ones first
+  int64_t equal = 0;               // entries equal to the threshold
+  // Whether some but not all entries equal to the threshold are kept: only then does the order in
+  // which ties are kept matter.
+  bool splits_ties() const { return !all && !none && quota > 0 && quota < equal; }
 };
 
 class MagnitudeSelect {
@@ -48,15 +52,19 @@ class MagnitudeSelect {
 };
 
 // Applies a cut along the vector in flat index order (the equal-to-threshold quota is spent in
-// that order, so chunks must be visited first to last).
+// that order, so chunks must be visited first to last). With `tie_kept` (one flag per entry of the
+// vector), the entries equal to the threshold that are kept are those it flags instead.
 class KeepCursor {
  public:
-  explicit KeepCursor(const MagnitudeCut &cut) : cut_(cut) {}
-  bool keep(uint32_t bits) {
+  explicit KeepCursor(const MagnitudeCut &cut, const std::vector<bool> *tie_kept = nullptr)
+      : cut_(cut), tie_kept_(tie_kept) {}
+  bool keep(uint32_t bits, int64_t index) {
     if (cut_.all) return true;
     if (cut_.none) return false;
     if (bits > cut_.threshold) return true;
-    if (bits == cut_.threshold && seen_ < cut_.quota) {
+    if (bits != cut_.threshold) return false;
+    if (tie_kept_) return (*tie_kept_)[static_cast<size_t>(index)];
+    if (seen_ < cut_.quota) {
       ++seen_;
       return true;
     }
@@ -65,7 +73,21 @@ class KeepCursor {
 
  private:
   MagnitudeCut cut_;
+  const std::vector<bool> *tie_kept_;
   int64_t seen_ = 0;
 };
+
+// mergekit's order among equal magnitudes: its trims take torch.argsort(|tau|.float()) on the CPU
+// (descending for TIES, ascending for breadcrumbs), an unstable sort that is libstdc++'s
+// std::sort (introsort) over (value, index) pairs compared by value, as torch's CPU sort kernel
+// calls it (measured: the same order as torch 2.15's on every tensor of a LLaMA-shaped pool, AVX2,
+// AVX-512 and the default kernels alike; scripts/peers/mergekit_agreement.md). Given the whole
+// vector |tau| (`magnitudes`), flags for each cut which entries equal to its threshold it keeps
+// when the vector is sorted that way: with `descending`, the first k positions (k = entries above
+// + quota); otherwise the last k. One sort for all cuts: O(numel log numel) time, 8 bytes per entry
+// while it runs.
+std::vector<std::vector<bool>> argsort_tie_masks(const std::vector<float> &magnitudes,
+                                                 const std::vector<MagnitudeCut> &cuts,
+                                                 bool descending);
 
 }  // namespace fw

@@ -254,6 +254,7 @@ MergeSpec spec_from_params(const fw_merge_params &caller, size_t n) {
         p.compute_dtype != FW_DTYPE_F16 && p.compute_dtype != FW_DTYPE_BF16)
       invalid("compute_dtype must be FW_DTYPE_DEFAULT, F32, F16 or BF16");
     s.mergekit = true;
+    s.mergekit_tie_order = p.mergekit_compat == 2;
     s.compute_dtype = p.compute_dtype;
   } else if (p.compute_dtype != FW_DTYPE_DEFAULT) {
     invalid("compute_dtype is only used with mergekit_compat (fwmerge computes in fp32)");
@@ -363,6 +364,7 @@ nlohmann::json spec_json(const MergeSpec &spec) {
   }
   if (spec.mergekit) {
     j["semantics"] = "mergekit";
+    if (spec.mergekit_tie_order) j["tie_order"] = "argsort";
     j["compute_dtype"] = spec.compute_dtype == FW_DTYPE_DEFAULT ? "each tensor's"
                          : spec.compute_dtype == FW_DTYPE_F32   ? "F32"
                          : spec.compute_dtype == FW_DTYPE_F16   ? "F16"

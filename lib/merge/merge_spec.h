@@ -38,6 +38,7 @@ struct MergeSpec {
   TensorFilter filter;  // fw_merge only: the tensors merged; the others are the base's
   // fw_merge only: mergekit's arithmetic in compute_dtype (fw_merge_params.mergekit_compat).
   bool mergekit = false;
+  bool mergekit_tie_order = false;  // mergekit_compat 2: also its order among equal magnitudes
   fw_dtype compute_dtype = FW_DTYPE_DEFAULT;
   bool normalize = true;
   uint64_t seed = 0;

@@ -100,13 +100,19 @@ class TensorMerge {
   void run(const ChunkSink &sink) {
     if (meta_.numel == 0) return;
     if (trims_by_magnitude(spec_.method)) select_thresholds();
+    if (trims_by_magnitude(spec_.method) && mergekit_ && spec_.mergekit_tie_order) argsort_ties();
     if (mergekit_ && is_dare(spec_.method)) dare_l1_ratios();
     double t_stock = 0.0;
     if (spec_.method == FW_MERGE_MODEL_STOCK) t_stock = model_stock_factor();
     std::vector<KeepCursor> keep, drop;
-    for (const MemberTrim &trim : trims_) {
-      keep.emplace_back(trim.keep->cut());
-      drop.emplace_back(trim.drop ? trim.drop->cut() : MagnitudeCut{false, true, 0, 0});
+    for (size_t i = 0; i < trims_.size(); ++i) {
+      const MemberTrim &trim = trims_[i];
+      const auto mask = [&](size_t which) {
+        return i < tie_kept_.size() && !tie_kept_[i][which].empty() ? &tie_kept_[i][which]
+                                                                    : nullptr;
+      };
+      keep.emplace_back(trim.keep->cut(), mask(0));
+      drop.emplace_back(trim.drop ? trim.drop->cut() : MagnitudeCut{false, true, 0, 0, 0}, mask(1));
     }
     std::vector<at::Tensor> prepared(n_);
     for_each_chunk(
@@ -116,8 +122,8 @@ class TensorMerge {
             // x * 1 or x * 0, as sparsify's x.mul(mask): a dropped negative entry becomes -0.
             for (int64_t e = 0; e < len; ++e) {
               const uint32_t bits = magnitude_bits(x[e]);
-              const bool kept = keep[i].keep(bits);
-              const bool dropped = drop[i].keep(bits);
+              const bool kept = keep[i].keep(bits, begin + e);
+              const bool dropped = drop[i].keep(bits, begin + e);
               x[e] = x[e] * (kept && !dropped ? 1.0f : 0.0f);
             }
           } else if (is_dare(spec_.method) && mergekit_) {
@@ -246,6 +252,41 @@ class TensorMerge {
         if (needs(*s)) (*s)->finish_low();
   }
 
+  // mergekit's tie order (fw_merge_params.mergekit_compat 2): for each member whose keep or drop
+  // cut keeps some but not all of the entries equal to its threshold, which ones mergekit keeps
+  // (argsort_tie_masks over the member's whole |tau|). One member at a time, so the extra memory
+  // is 12 bytes per entry of this tensor, whatever the pool size.
+  void argsort_ties() {
+    tie_kept_.assign(n_, std::vector<std::vector<bool>>(2));
+    const bool descending = spec_.method == FW_MERGE_TIES;  // breadcrumbs sort ascending
+    at::Tensor member = at::empty({std::min(kMergeChunk, meta_.numel)}, at::kFloat);
+    for (size_t i = 0; i < n_; ++i) {
+      const MemberTrim &trim = trims_[i];
+      const bool keep_splits = trim.keep->cut().splits_ties();
+      const bool drop_splits = trim.drop && trim.drop->cut().splits_ties();
+      if (!keep_splits && !drop_splits) continue;
+      std::vector<float> magnitudes;
+      magnitudes.reserve(static_cast<size_t>(meta_.numel));
+      for (int64_t begin = 0; begin < meta_.numel; begin += kMergeChunk) {
+        poll(spec_.stop);
+        const int64_t end = std::min(meta_.numel, begin + kMergeChunk), len = end - begin;
+        at::Tensor b = base_buf_.narrow(0, 0, len), m = member.narrow(0, 0, len);
+        base_.read(begin, end, b);
+        members_[i].read(begin, end, m);
+        float *x = member.data_ptr<float>();
+        const float *pb = base_buf_.data_ptr<float>();
+        for (int64_t e = 0; e < len; ++e) x[e] = x[e] - pb[e];
+        round_to_compute(x, len);  // the task vector as mergekit holds it, then |.| in fp32
+        for (int64_t e = 0; e < len; ++e) magnitudes.push_back(std::fabs(x[e]));
+      }
+      std::vector<MagnitudeCut> cuts = {trim.keep->cut()};
+      if (trim.drop) cuts.push_back(trim.drop->cut());
+      std::vector<std::vector<bool>> masks = argsort_tie_masks(magnitudes, cuts, descending);
+      if (keep_splits) tie_kept_[i][0] = std::move(masks[0]);
+      if (drop_splits) tie_kept_[i][1] = std::move(masks[1]);
+    }
+  }
+
   // Model stock's t from the Gram matrix of the task vectors, accumulated block by block in order
   // (deterministic_dot's sums: chunks are whole blocks).
   double model_stock_factor() {
@@ -279,6 +320,9 @@ class TensorMerge {
   at::Tensor base_buf_;
   std::vector<at::Tensor> bufs_;
   std::vector<MemberTrim> trims_;
+  // mergekit's tie order: per member, the kept ties of its keep and drop cuts (empty: the cut
+  // does not split ties, or the order is fwmerge's, lower index first).
+  std::vector<std::vector<std::vector<bool>>> tie_kept_;
   bool mergekit_;                // mergekit's arithmetic (not for LINEAR, which needs none)
   at::ScalarType compute_;       // its working dtype; fp32 otherwise
   std::vector<float> l1_ratio_;  // DARE in mergekit mode

@@ -34,6 +34,7 @@ fw_params default_params() {
   p.device_index = 0;
   p.work_dtype = FW_DTYPE_F32;
   p.host_views = 0;
+  p.max_evaluations = 0;
   return p;
 }
 
@@ -66,6 +67,7 @@ void validate_params(const fw_params &p) {
       p.work_dtype != FW_DTYPE_F16 && p.work_dtype != FW_DTYPE_BF16)
     bad("work_dtype must be FW_DTYPE_F32, FW_DTYPE_BF16 or FW_DTYPE_F16");
   if (p.host_views != 0 && p.host_views != 1) bad("host_views must be 0 or 1");
+  if (p.max_evaluations < 0) bad("max_evaluations must be >= 0");
 }
 
 TensorFilter filter_of(const fw_params &p) {
@@ -337,6 +339,8 @@ std::string Solver::recipe_json() const {
   };
   if (!filter_.empty())
     recipe["tensors"] = {{"include", filter_.include()}, {"exclude", filter_.exclude()}};
+  // Only when set, so recipes without a budget keep their bytes.
+  if (params_.max_evaluations > 0) recipe["max_evaluations"] = params_.max_evaluations;
   recipe["base"] = base_ ? base_->path() : "";
   recipe["pool"] = nlohmann::json::array();
   for (const auto &member : pool_) recipe["pool"].push_back(member->path());

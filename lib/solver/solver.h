@@ -23,8 +23,16 @@
 #include "solver/merge_fn.h"
 #include "solver/placement.h"
 #include "solver/step_record.h"
+#include "util/error.h"
 
 namespace fw {
+
+// Thrown (FW_ERR_STATE) by a step that the evaluation budget (fw_params.max_evaluations) stops
+// before an evaluation that would exceed it; fw_run ends there without an error.
+class BudgetSpent : public Error {
+ public:
+  using Error::Error;
+};
 
 class Solver {
  public:
@@ -76,6 +84,8 @@ class Solver {
   const std::vector<TensorMeta> &tensors() const;  // base order
   const std::vector<at::Tensor> &theta() const { return theta_; }
   const std::vector<StepRecord> &history() const { return history_; }
+  // Objective evaluations of the steps in the history (what max_evaluations counts).
+  int64_t evaluations_spent() const;
   const std::vector<std::string> &block_names() const { return block_names_; }
   const MergeFn &merge_fn() const { return *merge_fn_; }
 

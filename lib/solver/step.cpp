@@ -27,7 +27,44 @@ double checked_evaluate(Evaluator &evaluator, const std::vector<at::Tensor> &poi
   return loss;
 }
 
-const StepRecord &Solver::step(Evaluator &evaluator) {
+namespace {
+
+// The step's evaluations against fw_params.max_evaluations: the call that would exceed the budget
+// is not made.
+class BudgetedEvaluator : public Evaluator {
+ public:
+  BudgetedEvaluator(Evaluator &inner, int64_t budget, int64_t spent, size_t steps)
+      : inner_(inner), budget_(budget), spent_(spent), steps_(steps) {}
+  double evaluate(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad) override {
+    if (spent_ + used_ >= budget_)
+      throw BudgetSpent(FW_ERR_STATE,
+                        "[budget] max_evaluations (" + std::to_string(budget_) + ") is spent: " +
+                            std::to_string(spent_) + " evaluations in " + std::to_string(steps_) +
+                            " steps, and this step would need more than " + std::to_string(used_));
+    ++used_;
+    return inner_.evaluate(point, grad);
+  }
+
+ private:
+  Evaluator &inner_;
+  const int64_t budget_, spent_;
+  const size_t steps_;
+  int64_t used_ = 0;
+};
+
+}  // namespace
+
+int64_t Solver::evaluations_spent() const {
+  int64_t total = 0;
+  for (const StepRecord &r : history_) total += r.evaluations;
+  return total;
+}
+
+const StepRecord &Solver::step(Evaluator &host_objective) {
+  BudgetedEvaluator budgeted(host_objective, params_.max_evaluations, evaluations_spent(),
+                             history_.size());
+  Evaluator &evaluator =
+      params_.max_evaluations > 0 ? static_cast<Evaluator &>(budgeted) : host_objective;
   require_base();
   if (pool_.empty()) fail(FW_ERR_STATE, "the pool is empty: add checkpoints with fw_pool_add");
   const ThreadScope threads(params_.threads);

@@ -213,9 +213,10 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
 // the solver works on the CPU in fp32, as 0.2 did.
 TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
   const std::vector<uint32_t> shipped = shipped_sizes<fw_params>();
-  ASSERT_EQ(shipped.size(), 3u);
+  ASSERT_EQ(shipped.size(), 4u);
   EXPECT_EQ(shipped[0], offsetof(fw_params, device));
   EXPECT_EQ(shipped[1], offsetof(fw_params, include_tensors));
+  EXPECT_EQ(shipped[2], offsetof(fw_params, max_evaluations));
   const fw_params v2 = fw_default_params();
   Padded<fw_params> v1;
   std::memcpy(v1.bytes, &v2, shipped[0]);
@@ -245,6 +246,16 @@ TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
   ASSERT_EQ(fw_current(v2_solver.get(), &views, &n), FW_OK);
   EXPECT_EQ(n, 1u);
   EXPECT_EQ(fw_solver_set_params(v2_solver.get(), v2_only.get()), FW_OK) << fw_last_error();
+  // v3 (0.3.1, through n_exclude_tensors): the canary would be max_evaluations (negative, so it
+  // would be refused); the default, no budget, applies.
+  Padded<fw_params> v3_only;
+  std::memcpy(v3_only.bytes, &v2, shipped[2]);
+  v3_only.set_size(shipped[2]);
+  ASSERT_EQ(fw_solver_new(v3_only.get(), &raw), FW_OK) << fw_last_error();
+  capi::SolverPtr v3_solver(raw);
+  capi::load_pool(v3_solver.get(), pool);
+  ASSERT_EQ(fw_set_objective_callback(v3_solver.get(), capi::quadratic_callback, &q), FW_OK);
+  ASSERT_EQ(fw_step(v3_solver.get(), nullptr), FW_OK) << fw_last_error();
 }
 
 TEST(StructVersions, ExportOptionsSizesOutsideTheShippedOnesAreRejected) {
@@ -533,7 +544,7 @@ TEST_F(OutputStructs, CallbackReturningAnUnknownStatusFailsTheStep) {
 TEST(Version, NumberMatchesTheHeader) {
   static_assert(FW_VERSION_NUMBER == 302, "0.3.2");
   EXPECT_EQ(fw_version_number(), static_cast<unsigned>(FW_VERSION_NUMBER));
-  EXPECT_EQ(fw_version_number(), 301u);
+  EXPECT_EQ(fw_version_number(), 302u);
   EXPECT_STREQ(fw_version(), "0.3.2");
 }
 

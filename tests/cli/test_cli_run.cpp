@@ -173,7 +173,8 @@ TEST_F(CliRun, EverySharedMethodGivesTheHandComputedMerge) {
        {6, -3, -3, -4},
        {2, 3}},
       // a: density 0.5, gamma 0.25 of 4 entries keeps 2 after dropping the top 1 and the bottom
-      // 1 by magnitude: [0, -3, 2, 0] (its b: 1 of 2, the larger: [1, 0]); b keeps all.
+      // 1 by magnitude: [0, -3, 2, 0] (its b: 1 of 2, the larger: [1, 0]; mergekit would keep
+      // none there, see the README); b keeps all.
       {"breadcrumbs",
        "{weight: 1, density: 0.5, gamma: 0.25}",
        "{weight: 1, density: 1.0}",

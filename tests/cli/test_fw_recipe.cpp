@@ -33,6 +33,7 @@ TEST(FwRecipe, EveryParameterStartAndMergeFunction) {
           "  soft_solver: adam\n  soft_iters: 7\n  soft_lr: 0.01\n  soft_memory_budget: 1000\n"
           "  max_iters: 12\n  epsilon: 0.001\n  threads: 2\n  seed: 9\n  device: cpu\n"
           "  device_index: 0\n  work_dtype: bfloat16\n  host_views: true\n"
+          "  max_evaluations: 40\n  include_tensors: ['fc.*']\n  exclude_tensors: [fc.bias]\n"
           "start: {merge: {method: task_arithmetic, scaling: 0.4}}\n"
           "merge_function: {method: ties, density: 0.3, normalize: false}\n"
           "out_dtype: float16\n",
@@ -67,6 +68,9 @@ TEST(FwRecipe, EveryParameterStartAndMergeFunction) {
   EXPECT_EQ(p.device, FW_DEVICE_CPU);
   EXPECT_EQ(p.work_dtype, FW_DTYPE_BF16);
   EXPECT_EQ(p.host_views, 1);
+  EXPECT_EQ(p.max_evaluations, 40);
+  EXPECT_EQ(r.include_tensors, (std::vector<std::string>{"fc.*"}));
+  EXPECT_EQ(r.exclude_tensors, (std::vector<std::string>{"fc.bias"}));
   EXPECT_TRUE(r.start_merge);
   EXPECT_EQ(r.start_merge_params.method, FW_MERGE_TASK_ARITHMETIC);
   EXPECT_EQ(r.start_merge_params.scaling, 0.4);
@@ -101,6 +105,9 @@ TEST(FwRecipe, BadRecipesNameTheKeyAndLine) {
       {h + "parameters:\n  max_iters: 2.5\n", "fw.yml:9: max_iters must be a whole number"},
       {h + "parameters:\n  momentum: 0.9\n", "fw.yml:9: unsupported key 'momentum' in parameters"},
       {h + "parameters:\n  work_dtype: int8\n", "fw.yml:9: work_dtype: unknown dtype 'int8'"},
+      {h + "parameters:\n  include_tensors: fc.weight\n",
+       "fw.yml:9: include_tensors must be a list of name patterns"},
+      {h + "parameters:\n  max_evaluations: -3\n", "fw.yml:9: max_evaluations must be"},
       {h + "start: {member: 2}\n", "fw.yml:8: start.member must be a whole number in [0, 1]"},
       {h + "start: {member: 0, file: x}\n", "fw.yml:8: start takes one of member, file or merge"},
       {h + "merge_function: {density: 0.2}\n", "fw.yml:8: merge_function: method is missing"},

@@ -54,7 +54,7 @@ out_dtype: float32
   EXPECT_EQ(r.lambda, 0.5);
   EXPECT_EQ(r.out_dtype, FW_DTYPE_F32);  // out_dtype wins over dtype
 
-  const fwcli::MergeArgs args(r, true);
+  const fwcli::MergeArgs args(r, 1);
   const fw_merge_params &p = args.params();
   EXPECT_EQ(p.method, FW_MERGE_TIES);
   EXPECT_EQ(p.scaling, 0.5);
@@ -64,6 +64,17 @@ out_dtype: float32
   EXPECT_EQ(p.betas, nullptr);
   EXPECT_EQ(std::vector<double>(p.weights, p.weights + 2), (std::vector<double>{2.0, 0.25}));
   EXPECT_EQ(std::vector<double>(p.densities, p.densities + 2), (std::vector<double>{0.5, 0.7}));
+}
+
+TEST(Recipe, LinearAveragesInTheBaseWhenModelsListIt) {
+  const Recipe r = parse_recipe(
+      "merge_method: linear\nbase_model: base\nmodels:\n  - model: base\n    parameters: "
+      "{weight: 1}\n  - model: a\n    parameters: {weight: 3}\n",
+      "r.yml");
+  ASSERT_EQ(r.models.size(), 2u);
+  EXPECT_EQ(r.models[0].path, "base");
+  EXPECT_EQ(r.models[0].weight, 1.0);
+  EXPECT_TRUE(r.warnings.empty());
 }
 
 TEST(Recipe, MergekitDefaultsPerMethod) {
@@ -88,7 +99,7 @@ TEST(Recipe, MergekitDefaultsPerMethod) {
       "merge_method: model_stock\nbase_model: x\nmodels:\n  - model: a\n"
       "  - model: b\n",
       "r");
-  EXPECT_EQ(fwcli::MergeArgs(stock, true).params().weights, nullptr);
+  EXPECT_EQ(fwcli::MergeArgs(stock, 1).params().weights, nullptr);
 }
 
 TEST(Recipe, BreadcrumbsGammaAndDareDensityReachTheParams) {
@@ -101,7 +112,7 @@ models:
     parameters: {weight: 1}
 )",
                                 "r");
-  const fwcli::MergeArgs b_args(b, true);
+  const fwcli::MergeArgs b_args(b, 1);
   const fw_merge_params *p = &b_args.params();
   ASSERT_NE(p->betas, nullptr);
   EXPECT_EQ(std::vector<double>(p->betas, p->betas + 2), (std::vector<double>{0.02, 0.01}));
@@ -111,7 +122,7 @@ models:
       "merge_method: dare_ties\nbase_model: x\nmodels:\n  - model: a\n    parameters: "
       "{weight: 1, density: 0.3}\nparameters: {rescale: true, int8_mask: true}\n",
       "r");
-  const fwcli::MergeArgs d_args(d, true);
+  const fwcli::MergeArgs d_args(d, 1);
   EXPECT_EQ(d_args.params().densities[0], 0.3);  // DARE: the keep probability
   ASSERT_EQ(d.warnings.size(), 1u);
   EXPECT_NE(d.warnings[0].find("int8_mask is ignored"), std::string::npos);
@@ -242,7 +253,7 @@ parameters:
   EXPECT_TRUE(r.per_tensor());
   const std::vector<std::string> names = {"embed[0]", "layers.0.mlp", "layers.1.mlp",
                                           "layers.1.attn", "layers.2.attn"};
-  const fwcli::MergeArgs args(r, true, names);
+  const fwcli::MergeArgs args(r, 1, names);
   const fw_merge_params &p = args.params();
   // a's density: 0.3 on the two mlp tensors, 0.6 elsewhere (3 of 5: the array value).
   EXPECT_EQ(p.densities[0], 0.6);
@@ -275,13 +286,13 @@ parameters:
       "merge_method: ties\nbase_model: x\nmodels:\n  - model: a\n    parameters: {weight: 1}\n",
       "r.yml");
   EXPECT_FALSE(plain.per_tensor());
-  EXPECT_EQ(fwcli::MergeArgs(plain, true).params().n_overrides, 0u);
+  EXPECT_EQ(fwcli::MergeArgs(plain, 1).params().n_overrides, 0u);
 }
 
 TEST(Recipe, PerTensorValuesOutOfRangeOrMissingAreErrorsNamingTheTensor) {
   const auto error = [](const std::string &yaml, const std::vector<std::string> &names) {
     try {
-      const fwcli::MergeArgs args(parse_recipe(yaml, "r.yml"), true, names);
+      const fwcli::MergeArgs args(parse_recipe(yaml, "r.yml"), 1, names);
     } catch (const RecipeError &e) {
       return std::string(e.what());
     }

@@ -115,3 +115,52 @@ TEST(MergekitCompat, DareRescalesToTheL1NormOfTheTaskVector) {
 }
 
 }  // namespace
+
+// mergekit_compat 2: the equal magnitudes at the threshold that are kept are those torch's CPU
+// argsort keeps (mergekit's sparsify: argsort(|tau|.float(), descending)[:k] for TIES,
+// sort(|tau|).indices[n_bot:-n_top] for breadcrumbs). The oracle is LibTorch's own unstable CPU
+// sort (at::sort, the kernel torch.argsort runs), not this library's code. One member, so the
+// merge is the masked task vector itself. The task vector takes 7 values: thresholds always split
+// ties, across chunk borders (3 chunks).
+TEST(MergekitCompat, TieOrderTwoKeepsTheTiesTorchsArgsortKeeps) {
+  const int64_t n = 2 * fw::kMergeChunk + 1000;
+  std::vector<float> base(static_cast<size_t>(n), 0.0f), tau(static_cast<size_t>(n));
+  uint64_t state = 12345;
+  for (float &v : tau) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    v = 0.25f * static_cast<float>(static_cast<int>((state >> 33) % 7) - 3);
+  }
+  const at::Tensor magnitudes = mt::vec(tau).abs();
+  const auto torch_mask = [&](bool descending, int64_t lo, int64_t hi) {
+    const at::Tensor idx =
+        std::get<1>(at::sort(magnitudes, /*stable=*/false, /*dim=*/0, descending));
+    std::vector<float> mask(static_cast<size_t>(n), 0.0f);
+    const int64_t *p = idx.data_ptr<int64_t>();
+    for (int64_t pos = lo; pos < hi; ++pos) mask[static_cast<size_t>(p[pos])] = 1.0f;
+    return mask;
+  };
+  const auto masked = [&](const std::vector<float> &mask) {
+    std::vector<float> out(tau.size());
+    for (size_t e = 0; e < tau.size(); ++e) out[e] = tau[e] * mask[e];
+    return out;
+  };
+  fw::MergeSpec ties = spec(FW_MERGE_TIES, true);
+  ties.density = 0.3;
+  ties.normalize = false;
+  ties.mergekit_tie_order = true;
+  const int64_t k = static_cast<int64_t>(0.3 * static_cast<double>(n));
+  const std::vector<float> expected_ties = masked(torch_mask(true, 0, k));
+  EXPECT_EQ(merged(ties, base, {tau}), expected_ties);
+  // Without it the ties are kept lower index first: another set of the same size.
+  ties.mergekit_tie_order = false;
+  EXPECT_NE(merged(ties, base, {tau}), expected_ties);
+
+  fw::MergeSpec crumbs = spec(FW_MERGE_BREADCRUMBS, true);
+  crumbs.density = 0.4;
+  crumbs.beta = 0.1;
+  crumbs.normalize = false;
+  crumbs.mergekit_tie_order = true;
+  const int64_t target = static_cast<int64_t>(0.4 * static_cast<double>(n)),
+                top = static_cast<int64_t>(0.1 * static_cast<double>(n)), bottom = n - target - top;
+  EXPECT_EQ(merged(crumbs, base, {tau}), masked(torch_mask(false, bottom, n - top)));
+}

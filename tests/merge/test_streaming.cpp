@@ -67,7 +67,7 @@ TEST(MagnitudeSelect, MatchesAFullSortWithTiesInChunks) {
     const std::vector<bool> want = sorted_keep(x, k);
     int64_t kept = 0;
     for (size_t e = 0; e < x.size(); ++e) {
-      const bool got = cursor.keep(fw::magnitude_bits(x[e]));
+      const bool got = cursor.keep(fw::magnitude_bits(x[e]), static_cast<int64_t>(e));
       kept += got;
       ASSERT_EQ(got, want[e]) << "k " << k << " entry " << e;
     }
@@ -88,7 +88,8 @@ TEST(MagnitudeSelect, DistinguishesNeighbouringFloats) {
   sel.finish_low();
   fw::KeepCursor cursor(sel.cut());
   const std::vector<bool> want = sorted_keep(x, 40);
-  for (size_t e = 0; e < x.size(); ++e) EXPECT_EQ(cursor.keep(fw::magnitude_bits(x[e])), want[e]);
+  for (size_t e = 0; e < x.size(); ++e)
+    EXPECT_EQ(cursor.keep(fw::magnitude_bits(x[e]), static_cast<int64_t>(e)), want[e]);
 }
 
 struct Pool {

@@ -148,8 +148,8 @@
 %ignore fw_merge_params::n_include_tensors;
 %ignore fw_merge_params::exclude_tensors;
 %ignore fw_merge_params::n_exclude_tensors;
-/* 0.3.2's per-tensor overrides: set by fwpy::MergeArrays from Python tuples. The model card: not
- * wrapped by this binding yet. */
+/* 0.3.2's per-tensor overrides: set by fwpy::MergeArrays from Python tuples; the model card by
+ * fwpy::ExportArgs from a str (fwpy_export, fwpy_merge). */
 %ignore fw_merge_params::overrides;
 %ignore fw_merge_params::n_overrides;
 %ignore fw_merge_override;
@@ -173,6 +173,7 @@
 %feature("nothread") fwpy_set_abort;
 %feature("nothread") fwpy_save_tensors;
 %feature("nothread") fwpy_merge;
+%feature("nothread") fwpy_export;
 %feature("nothread") fwpy_set_start_merge;
 %feature("nothread") fwpy_set_merge_function;
 %feature("nothread") fwpy_set_objective_torchscript;
@@ -193,7 +194,9 @@ PyObject *fwpy_set_abort(fw_solver *solver, PyObject *fn);
 PyObject *fwpy_save_tensors(PyObject *path, PyObject *tensors, int dtype, PyObject *metadata);
 PyObject *fwpy_merge(const fw_merge_params *params, PyObject *arrays, PyObject *abort,
                      PyObject *base, PyObject *pool, PyObject *out,
-                     const fw_export_options *opts);
+                     const fw_export_options *opts, PyObject *model_card);
+PyObject *fwpy_export(fw_solver *solver, PyObject *path, const fw_export_options *opts,
+                      PyObject *model_card);
 PyObject *fwpy_set_start_merge(fw_solver *solver, const fw_merge_params *params,
                                PyObject *arrays);
 PyObject *fwpy_set_merge_function(fw_solver *solver, const fw_merge_params *params,

@@ -465,6 +465,22 @@ struct MergeArrays {
   }
 };
 
+/* fw_export_options with its model card (0.3.2) taken from a str or None (the library's card):
+ * the struct points into this object, which outlives the call. */
+struct ExportArgs {
+  fw_export_options options;
+  std::string model_card;
+
+  bool init(const fw_export_options *from, PyObject *card) {
+    options = from ? *from : fw_default_export_options();
+    options.model_card = nullptr;
+    if (card == nullptr || card == Py_None) return true;
+    if (!str_arg(card, model_card, "model_card")) return false;
+    options.model_card = model_card.c_str();
+    return true;
+  }
+};
+
 }  // namespace fwpy
 
 /* ---- entry points wrapped by SWIG (fwmerge_python.i declares them with %nothread: they handle
@@ -617,7 +633,7 @@ inline PyObject *fwpy_save_tensors(PyObject *path, PyObject *tensors, int dtype,
  * abort: None or a callable polled before each tensor. */
 inline PyObject *fwpy_merge(const fw_merge_params *params, PyObject *arrays, PyObject *abort,
                             PyObject *base, PyObject *pool, PyObject *out,
-                            const fw_export_options *opts) {
+                            const fw_export_options *opts, PyObject *model_card) {
   std::string base_path, out_path;
   std::vector<std::string> pool_paths;
   if (params == nullptr) {
@@ -633,6 +649,8 @@ inline PyObject *fwpy_merge(const fw_merge_params *params, PyObject *arrays, PyO
   }
   fwpy::MergeArrays p;
   if (!p.init(*params, arrays, pool_paths.size())) return nullptr;
+  fwpy::ExportArgs e;
+  if (!e.init(opts, model_card)) return nullptr;
   if (abort != Py_None) {
     p.params.abort = fwpy::abort_trampoline;
     p.params.abort_user_data = abort;  // alive: the caller holds it during the call
@@ -640,8 +658,19 @@ inline PyObject *fwpy_merge(const fw_merge_params *params, PyObject *arrays, PyO
   const std::vector<const char *> ptrs = fwpy::c_strings(pool_paths);
   return fwpy::check(fwpy::without_gil([&] {
     return fw_merge(&p.params, base_path.c_str(), ptrs.empty() ? nullptr : ptrs.data(), ptrs.size(),
-                    out_path.c_str(), opts);
+                    out_path.c_str(), &e.options);
   }));
+}
+
+/* fw_export with the options' model card (a str or None). */
+inline PyObject *fwpy_export(fw_solver *solver, PyObject *path, const fw_export_options *opts,
+                             PyObject *model_card) {
+  std::string c_path;
+  if (!fwpy::path_arg(path, c_path)) return nullptr;
+  fwpy::ExportArgs e;
+  if (!e.init(opts, model_card)) return nullptr;
+  return fwpy::check(
+      fwpy::without_gil([&] { return fw_export(solver, c_path.c_str(), &e.options); }));
 }
 
 inline PyObject *fwpy_set_start_merge(fw_solver *solver, const fw_merge_params *params,

@@ -73,6 +73,35 @@ def test_merge_filters_and_mergekit_fields(pool):
         merged(pool, fwmerge.MergeParams(M.LINEAR, exclude_tensors=[1]))
 
 
+def test_model_card_is_the_readme_byte_for_byte(pool):
+    card = "---\nlicense: mit\n---\n# Merged \u00e9\u2713 \U0001f600\n\nNo trailing newline"
+    members = [pool / "m0.safetensors", pool / "m1.safetensors"]
+    linear = fwmerge.MergeParams(M.LINEAR)
+    options = fwmerge.ExportOptions(hf_folder=True, model_card=card)
+    fwmerge.merge(linear, pool / "base.safetensors", members, pool / "carded", options)
+    assert (pool / "carded" / "README.md").read_bytes() == card.encode("utf-8")
+    with fwmerge.Solver(constant_params()) as s:
+        s.set_base(pool / "base.safetensors")
+        s.export(pool / "exported", fwmerge.ExportOptions(hf_folder=True, model_card="# exported"))
+        assert (pool / "exported" / "README.md").read_bytes() == b"# exported"
+        # Without hf_folder the library rejects the card, and writes nothing.
+        with pytest.raises(fwmerge.Error) as e:
+            s.export(pool / "card.safetensors", fwmerge.ExportOptions(model_card=card))
+        assert e.value.status == fwmerge.Status.INVALID_ARGUMENT
+        assert not (pool / "card.safetensors").exists()
+    with pytest.raises(fwmerge.Error) as e:
+        fwmerge.merge(
+            linear, pool / "base.safetensors", members, pool / "card.safetensors",
+            fwmerge.ExportOptions(model_card=card),
+        )
+    assert e.value.status == fwmerge.Status.INVALID_ARGUMENT
+    with pytest.raises(ValueError):  # a C string: no NUL
+        fwmerge.merge(
+            linear, pool / "base.safetensors", members, pool / "nul",
+            fwmerge.ExportOptions(hf_folder=True, model_card="a\0b"),
+        )
+
+
 def test_solver_filters(pool):
     with fwmerge.Solver(constant_params(exclude_tensors=["b"])) as s:
         s.set_base(pool / "base.safetensors")
@@ -115,3 +144,34 @@ def test_save_tensors_integer_dtypes_round_trip(tmp_path):
         assert ref[name].tobytes() == want_le.tobytes(), name  # the reference reader agrees
     with pytest.raises(TypeError):
         fwmerge.save_tensors(path, {"c": np.array([1j])})
+
+
+def test_max_evaluations_budget_stops_the_run(pool):
+    assert fwmerge.Params().max_evaluations == 0
+    # A constant step makes one evaluation: a budget of 1 allows one of the two steps.
+    from conftest import make_solver, quadratic
+
+    with make_solver(pool, constant_params(max_evaluations=1)) as s:
+        s.set_objective(quadratic)
+        s.run()
+        assert s.history_len() == 1
+
+
+def test_mergekit_exact_ties_reaches_the_library(tmp_path):
+    # 40 equal magnitudes, density 0.5: 20 are kept either way; with mergekit_compat 2 they are the
+    # 20 torch's argsort puts first (an unstable sort moves equal entries), not the first 20.
+    base, member = tmp_path / "base.safetensors", tmp_path / "m.safetensors"
+    fwmerge.save_tensors(base, {"x": np.zeros(40, np.float32)})
+    fwmerge.save_tensors(member, {"x": np.ones(40, np.float32)})
+    kept = {}
+    for compat in (True, 2):
+        out = tmp_path / f"out{int(compat)}.safetensors"
+        params = fwmerge.MergeParams(
+            M.TIES, density=0.5, normalize=False, mergekit_compat=compat,
+            compute_dtype=fwmerge.Dtype.F32,
+        )
+        fwmerge.merge(params, base, [member], out)
+        kept[compat] = safetensors.numpy.load_file(str(out))["x"]
+    assert kept[True].sum() == 20 and kept[2].sum() == 20
+    assert kept[True][:20].all()  # lower index first
+    assert not np.array_equal(kept[True], kept[2])

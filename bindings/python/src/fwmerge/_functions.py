@@ -28,6 +28,7 @@ def merge(
     the result to `out` like Solver.export does (atomically, one file or shards, the recipe in
     the metadata). `abort` is polled before each tensor (it may read a flag another thread
     sets); a true result stops the merge with Error(Status.ABORTED) and writes nothing."""
+    options = options or ExportOptions()
     _fwmerge.fwpy_merge(
         params._to_raw(),
         params._arrays(),
@@ -35,7 +36,8 @@ def merge(
         base,
         list(pool),
         out,
-        (options or ExportOptions())._to_raw(),
+        options._to_raw(),
+        options.model_card,
     )
 
 

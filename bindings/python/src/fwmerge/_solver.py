@@ -283,8 +283,9 @@ class Solver:
 
     def export(self, path: Any, options: Optional[ExportOptions] = None) -> None:
         """Writes theta_t (recipe and history in the metadata), atomically."""
+        options = options or ExportOptions()
         with self._use() as h:
-            _fwmerge.fw_export(h, path, (options or ExportOptions())._to_raw())
+            _fwmerge.fwpy_export(h, path, options._to_raw(), options.model_card)
 
     def save_state(self, path: Any) -> None:
         """Writes what the run has computed so far, for load_state in a later process."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from ._enums import (
     DeviceType,
@@ -54,6 +54,8 @@ class Params:
     soft_lr: float = _P.soft_lr
     soft_memory_budget: int = _P.soft_memory_budget
     max_iters: int = _P.max_iters
+    #: a budget of objective evaluations over the solver's life (0: none); see fwmerge.h
+    max_evaluations: int = _P.max_evaluations
     epsilon: float = _P.epsilon
     threads: int = _P.threads
     seed: int = _P.seed
@@ -90,9 +92,15 @@ class ExportOptions:
     #: a Hugging Face model folder (model.safetensors or shards, the base folder's config and
     #: tokenizer files, a README.md model card); the path must not exist or be an empty folder
     hf_folder: bool = bool(_E.hf_folder)
+    #: with hf_folder: the README.md text, written byte for byte as UTF-8 (None: the card the
+    #: library writes, with the recipe); without hf_folder the library rejects it
+    #: (Error(Status.INVALID_ARGUMENT)). No NUL characters.
+    model_card: Optional[str] = None
 
     def _to_raw(self) -> Any:
-        return _fill(_fwmerge.fw_default_export_options(), self)
+        # model_card is a string the struct would own: fwpy_export / fwpy_merge point it at a
+        # copy kept for the call.
+        return _fill(_fwmerge.fw_default_export_options(), self, skip=("model_card",))
 
 
 @dataclass
@@ -131,8 +139,10 @@ class MergeParams:
     #: base has them (merge) or kept at theta (merge functions)
     include_tensors: Sequence[str] = ()
     exclude_tensors: Sequence[str] = ()
-    #: mergekit 0.1.5's arithmetic (merge only; not MODEL_STOCK), rounded in compute_dtype
-    mergekit_compat: Optional[bool] = None
+    #: mergekit 0.1.5's arithmetic (merge only; not MODEL_STOCK), rounded in compute_dtype: True
+    #: (or 1); 2 also keeps the equal magnitudes at TIES / breadcrumbs thresholds that mergekit
+    #: keeps (bit-identical to mergekit, each split tensor sorted)
+    mergekit_compat: Optional[Union[bool, int]] = None
     #: with mergekit_compat: F32, F16 or BF16; Dtype.DEFAULT: each tensor's own dtype
     compute_dtype: Optional[Dtype] = None
     #: per-tensor values (merge and Solver.set_start_merge), checked by the library

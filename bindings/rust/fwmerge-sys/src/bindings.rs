@@ -281,12 +281,13 @@ pub struct fw_params {
     pub n_include_tensors: usize,
     pub exclude_tensors: *const *const ::std::os::raw::c_char,
     pub n_exclude_tensors: usize,
+    pub max_evaluations: i64,
 }
 #[test]
 fn bindgen_test_layout_fw_params() {
     assert_eq!(
         ::std::mem::size_of::<fw_params>(),
-        152usize,
+        160usize,
         concat!("Size of: ", stringify!(fw_params))
     );
     assert_eq!(
@@ -719,6 +720,23 @@ fn bindgen_test_layout_fw_params() {
         );
     }
     test_field_n_exclude_tensors();
+    fn test_field_max_evaluations() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_evaluations) as usize - ptr as usize
+            },
+            152usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_params),
+                "::",
+                stringify!(max_evaluations)
+            )
+        );
+    }
+    test_field_max_evaluations();
 }
 extern "C" {
     pub fn fw_default_params() -> fw_params;

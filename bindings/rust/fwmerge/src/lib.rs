@@ -47,14 +47,14 @@ pub use asktell::{AskTell, Request};
 pub use error::{Error, Result, Status};
 pub use hooks::LogLevel;
 pub use interrupt::Interrupter;
-pub use merge::{merge, MergeField, MergeMethod, MergeOverride, MergeParams};
+pub use merge::{merge, merge_with_abort, MergeField, MergeMethod, MergeOverride, MergeParams};
 pub use params::{
     Device, Dtype, ExportOptions, Granularity, Lmo, Params, Score, SoftSolver, StepRule,
 };
 pub use settings::{set_malloc_mmap_threshold, set_torch_threads};
 pub use solver::Solver;
 pub use step::StepInfo;
-pub use tensor::{save_tensors, GradView, TensorView};
+pub use tensor::{save_tensors, GradView, HostTensor, TensorData, TensorView};
 pub use tensor_set::{LoadedTensor, TensorSet};
 pub use torchscript::{ObjectiveTerm, TorchScriptObjective};
 

@@ -1,10 +1,12 @@
 //! Data-free merging (`fw_merge`) and the methods as FW step merge functions / start points.
-use crate::error::{check, Error, Result};
+use crate::error::{check, Error, Result, Status};
+use crate::objective::panic_text;
 use crate::params::{Dtype, ExportOptions};
 use crate::path::{c_path, c_string, TensorFilters};
 use fwmerge_sys as sys;
 use std::ffi::CString;
-use std::os::raw::c_char;
+use std::os::raw::{c_char, c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 c_enum!(
@@ -80,6 +82,10 @@ pub struct MergeParams {
     /// mergekit 0.1.5's arithmetic instead of fwmerge's ([`merge`] only; not for `ModelStock`),
     /// rounded in `compute_dtype` (F32, F16, BF16, or `Default`: each tensor's own dtype).
     pub mergekit_compat: bool,
+    /// With `mergekit_compat`: also keep the equal magnitudes at TIES / breadcrumbs thresholds
+    /// that mergekit keeps (`mergekit_compat` 2: bit-identical to mergekit, each split tensor
+    /// sorted).
+    pub mergekit_exact_ties: bool,
     pub compute_dtype: Dtype,
     /// Per-tensor values ([`merge`] and `set_start_merge`), checked by the library; empty: none.
     pub overrides: Vec<MergeOverride>,
@@ -104,6 +110,7 @@ impl MergeParams {
             include_tensors: Vec::new(),
             exclude_tensors: Vec::new(),
             mergekit_compat: r.mergekit_compat != 0,
+            mergekit_exact_ties: r.mergekit_compat == 2,
             compute_dtype: Dtype::from_raw(r.compute_dtype).expect("known default dtype"),
             overrides: Vec::new(),
         }
@@ -156,7 +163,11 @@ impl MergeParams {
         r.n_include_tensors = filters.include.len();
         r.exclude_tensors = filters.exclude.as_ptr();
         r.n_exclude_tensors = filters.exclude.len();
-        r.mergekit_compat = i32::from(self.mergekit_compat);
+        r.mergekit_compat = match (self.mergekit_compat, self.mergekit_exact_ties) {
+            (false, _) => 0,
+            (true, false) => 1,
+            (true, true) => 2,
+        };
         r.compute_dtype = self.compute_dtype.raw();
         r.overrides = if overrides.is_empty() {
             std::ptr::null()
@@ -204,18 +215,94 @@ pub fn merge<P: AsRef<Path>>(
     out: impl AsRef<Path>,
     options: &ExportOptions,
 ) -> Result<()> {
+    merge_raw(params, base.as_ref(), pool, out.as_ref(), options, None)
+}
+
+/// [`merge`] with an abort hook (`fw_merge_params.abort`), polled before each tensor during the
+/// call: `true` stops the merge with `Status::Aborted` and writes nothing. The hook may read a
+/// flag that another thread sets, e.g. `|| cancel.load(Ordering::Relaxed)` with
+/// `cancel: &AtomicBool`. A panic in the hook does not cross into the library: it stops the merge
+/// (nothing written) and is returned as `Status::Callback` with the panic's message, as a panic
+/// in an objective is.
+pub fn merge_with_abort<P: AsRef<Path>, F: FnMut() -> bool + Send>(
+    params: &MergeParams,
+    base: impl AsRef<Path>,
+    pool: &[P],
+    out: impl AsRef<Path>,
+    options: &ExportOptions,
+    abort: F,
+) -> Result<()> {
+    let mut hook = AbortHook { abort, panic: None };
+    let result = merge_raw(
+        params,
+        base.as_ref(),
+        pool,
+        out.as_ref(),
+        options,
+        Some((
+            merge_abort_trampoline::<F> as unsafe extern "C" fn(*mut c_void) -> c_int,
+            &mut hook as *mut AbortHook<F> as *mut c_void,
+        )),
+    );
+    match hook.panic {
+        Some(text) => Err(Error::new(
+            Status::Callback,
+            format!("merge abort hook panicked: {text}"),
+        )),
+        None => result,
+    }
+}
+
+/// The host's abort hook of one `fw_merge` call, and the text of a panic it raised.
+struct AbortHook<F> {
+    abort: F,
+    panic: Option<String>,
+}
+
+/// `fw_abort_fn` for [`merge_with_abort`]: a panic is caught here (never unwinds into C) and
+/// counts as "abort"; after one, the hook is not called again.
+unsafe extern "C" fn merge_abort_trampoline<F: FnMut() -> bool>(ud: *mut c_void) -> c_int {
+    // SAFETY: ud is the AbortHook<F> on merge_with_abort's stack, alive during fw_merge, which
+    // polls it from one thread at a time.
+    let hook = unsafe { &mut *(ud as *mut AbortHook<F>) };
+    if hook.panic.is_some() {
+        return 1;
+    }
+    match catch_unwind(AssertUnwindSafe(|| (hook.abort)())) {
+        Ok(stop) => c_int::from(stop),
+        Err(payload) => {
+            hook.panic = Some(panic_text(payload.as_ref()));
+            1
+        }
+    }
+}
+
+fn merge_raw<P: AsRef<Path>>(
+    params: &MergeParams,
+    base: &Path,
+    pool: &[P],
+    out: &Path,
+    options: &ExportOptions,
+    abort: Option<(unsafe extern "C" fn(*mut c_void) -> c_int, *mut c_void)>,
+) -> Result<()> {
     crate::check_library_version()?;
     params.check_weights(pool.len())?;
-    let base = c_path(base.as_ref())?;
-    let out = c_path(out.as_ref())?;
+    let base = c_path(base)?;
+    let out = c_path(out)?;
     let paths: Vec<CString> = pool
         .iter()
         .map(|p| c_path(p.as_ref()))
         .collect::<Result<_>>()?;
     let ptrs: Vec<*const c_char> = paths.iter().map(|p| p.as_ptr()).collect();
-    let (raw, _filters) = params.to_raw()?;
-    let opts = options.to_raw();
-    // SAFETY: all pointers outlive the call; n matches the array (and the weights, checked).
+    let (mut raw, _arrays) = params.to_raw()?;
+    if let Some((trampoline, user_data)) = abort {
+        raw.abort = Some(trampoline);
+        raw.abort_user_data = user_data;
+    }
+    // _card: the model card's text the options point to.
+    let (opts, _card) = options.to_raw()?;
+    // SAFETY: all pointers outlive the call; n matches the array (and the weights, checked); the
+    // abort hook's user data outlives the call (the caller's stack).
     check(unsafe {
         sys::fw_merge(
             &raw,

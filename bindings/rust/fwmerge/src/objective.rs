@@ -28,7 +28,7 @@ pub(crate) fn set_callback_error(message: &str) {
     unsafe { sys::fw_set_callback_error(text.as_ptr()) };
 }
 
-fn panic_text(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_text(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         s.to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -1,7 +1,8 @@
 //! Solver and export parameters as plain Rust values, converted to the C structs on each call.
 use crate::error::Result;
-use crate::path::TensorFilters;
+use crate::path::{c_string, TensorFilters};
 use fwmerge_sys as sys;
+use std::ffi::CString;
 
 /// A Rust enum mirroring a C enum; unknown raw values are an error, never undefined behaviour.
 /// (Used by the other modules too: `params` is declared first with `#[macro_use]`.)
@@ -117,6 +118,9 @@ pub struct Params {
     pub soft_lr: f64,
     pub soft_memory_budget: u64,
     pub max_iters: i32,
+    /// A budget of objective evaluations over the solver's life (0: none): a step is taken only
+    /// when its evaluations fit (see fwmerge.h).
+    pub max_evaluations: i64,
     pub epsilon: f64,
     pub threads: i32,
     pub seed: u64,
@@ -150,6 +154,7 @@ impl Params {
             soft_lr: r.soft_lr,
             soft_memory_budget: r.soft_memory_budget,
             max_iters: r.max_iters,
+            max_evaluations: r.max_evaluations,
             epsilon: r.epsilon,
             threads: r.threads,
             seed: r.seed,
@@ -182,6 +187,7 @@ impl Params {
         r.soft_lr = self.soft_lr;
         r.soft_memory_budget = self.soft_memory_budget;
         r.max_iters = self.max_iters;
+        r.max_evaluations = self.max_evaluations;
         r.epsilon = self.epsilon;
         r.threads = self.threads;
         r.seed = self.seed;
@@ -216,16 +222,27 @@ pub struct ExportOptions {
     /// folder's config and tokenizer files, a README.md model card); the path must not exist or
     /// be an empty folder.
     pub hf_folder: bool,
+    /// With `hf_folder`: the README.md text, written byte for byte (`None`: the card the library
+    /// writes, with the recipe). Without `hf_folder` the library rejects it
+    /// (`Status::InvalidArgument`); a NUL byte is `Status::InvalidArgument` too.
+    pub model_card: Option<String>,
 }
 
 impl ExportOptions {
-    pub(crate) fn to_raw(&self) -> sys::fw_export_options {
+    /// The C struct; it points into the returned model card, which must outlive the call.
+    pub(crate) fn to_raw(&self) -> Result<(sys::fw_export_options, Option<CString>)> {
+        let card = self
+            .model_card
+            .as_deref()
+            .map(|c| c_string(c, "model card"))
+            .transpose()?;
         // SAFETY: plain value-returning call.
         let mut r = unsafe { sys::fw_default_export_options() };
         r.dtype = self.dtype.raw();
         r.max_shard_bytes = self.max_shard_bytes;
         r.hf_folder = i32::from(self.hf_folder);
-        r
+        r.model_card = card.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+        Ok((r, card))
     }
 }
 
@@ -237,6 +254,8 @@ impl Default for ExportOptions {
             dtype: Dtype::from_raw(r.dtype).expect("known default dtype"),
             max_shard_bytes: r.max_shard_bytes,
             hf_folder: r.hf_folder != 0,
+            // NULL by default: the library's own card.
+            model_card: None,
         }
     }
 }

@@ -253,7 +253,8 @@ impl Solver {
     /// Writes theta_t (recipe and history in the metadata), atomically.
     pub fn export(&mut self, path: impl AsRef<Path>, options: &ExportOptions) -> Result<()> {
         let p = c_path(path.as_ref())?;
-        let raw = options.to_raw();
+        // _card: the model card's text the struct points to, alive until the call returns.
+        let (raw, _card) = options.to_raw()?;
         check(unsafe { sys::fw_export(self.as_raw(), p.as_ptr(), &raw) })
     }
 

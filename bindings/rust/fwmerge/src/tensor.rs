@@ -1,4 +1,5 @@
-//! Zero-copy views of the library's fp32 tensors, and writing host tensors to .safetensors.
+//! Zero-copy views of the library's fp32 tensors, and writing host tensors (any storage dtype) to
+//! .safetensors.
 use crate::error::{check, Error, Result};
 use crate::params::Dtype;
 use crate::path::{c_path, c_string};
@@ -123,16 +124,131 @@ impl TensorView<'_> {
     }
 }
 
-/// Writes host fp32 tensors as one .safetensors file (atomically), converted to `dtype`
-/// (`Dtype::Default` = F32), with `metadata` as (key, value) pairs in `__metadata__`.
-pub fn save_tensors(
+/// The elements of a host tensor passed to [`save_tensors`], typed by its storage dtype
+/// (`fw_dtype`): little-endian in memory, as the file stores them. F16 and BF16 are the raw
+/// 16-bit patterns (IEEE 754 binary16 / bfloat16 bits); `Bool` is one byte per element, 0 or 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TensorData<'a> {
+    F32(&'a [f32]),
+    F16(&'a [u16]),
+    BF16(&'a [u16]),
+    F64(&'a [f64]),
+    I64(&'a [i64]),
+    I32(&'a [i32]),
+    I16(&'a [i16]),
+    I8(&'a [i8]),
+    U8(&'a [u8]),
+    Bool(&'a [bool]),
+    U16(&'a [u16]),
+    U32(&'a [u32]),
+    U64(&'a [u64]),
+}
+
+impl TensorData<'_> {
+    /// The element type.
+    pub fn dtype(&self) -> Dtype {
+        match self {
+            TensorData::F32(_) => Dtype::F32,
+            TensorData::F16(_) => Dtype::F16,
+            TensorData::BF16(_) => Dtype::BF16,
+            TensorData::F64(_) => Dtype::F64,
+            TensorData::I64(_) => Dtype::I64,
+            TensorData::I32(_) => Dtype::I32,
+            TensorData::I16(_) => Dtype::I16,
+            TensorData::I8(_) => Dtype::I8,
+            TensorData::U8(_) => Dtype::U8,
+            TensorData::Bool(_) => Dtype::Bool,
+            TensorData::U16(_) => Dtype::U16,
+            TensorData::U32(_) => Dtype::U32,
+            TensorData::U64(_) => Dtype::U64,
+        }
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.parts().1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Address and element count (every variant is a slice of plain values).
+    fn parts(&self) -> (*const std::os::raw::c_void, usize) {
+        fn p<T>(s: &[T]) -> (*const std::os::raw::c_void, usize) {
+            (s.as_ptr() as *const std::os::raw::c_void, s.len())
+        }
+        match self {
+            TensorData::F32(s) => p(s),
+            TensorData::F16(s) | TensorData::BF16(s) | TensorData::U16(s) => p(s),
+            TensorData::F64(s) => p(s),
+            TensorData::I64(s) => p(s),
+            TensorData::I32(s) => p(s),
+            TensorData::I16(s) => p(s),
+            TensorData::I8(s) => p(s),
+            TensorData::U8(s) => p(s),
+            TensorData::Bool(s) => p(s),
+            TensorData::U32(s) => p(s),
+            TensorData::U64(s) => p(s),
+        }
+    }
+}
+
+macro_rules! tensor_data_from {
+    ($($t:ty => $variant:ident),+ $(,)?) => {
+        $(impl<'a> From<&'a [$t]> for TensorData<'a> {
+            fn from(s: &'a [$t]) -> TensorData<'a> {
+                TensorData::$variant(s)
+            }
+        })+
+    };
+}
+// u16 is U16: F16 and BF16 bits are named explicitly.
+tensor_data_from!(f32 => F32, f64 => F64, i64 => I64, i32 => I32, i16 => I16, i8 => I8, u8 => U8,
+                  bool => Bool, u16 => U16, u32 => U32, u64 => U64);
+
+/// A host tensor of any storage dtype, for [`save_tensors`]. Row-major, contiguous.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HostTensor<'a> {
+    pub name: &'a str,
+    pub shape: &'a [i64],
+    pub data: TensorData<'a>,
+}
+
+impl<'a> HostTensor<'a> {
+    pub fn new(name: &'a str, shape: &'a [i64], data: impl Into<TensorData<'a>>) -> HostTensor<'a> {
+        HostTensor {
+            name,
+            shape,
+            data: data.into(),
+        }
+    }
+}
+
+impl<'a> From<TensorView<'a>> for HostTensor<'a> {
+    fn from(t: TensorView<'a>) -> HostTensor<'a> {
+        HostTensor {
+            name: t.name,
+            shape: t.shape,
+            data: TensorData::F32(t.data),
+        }
+    }
+}
+
+/// Writes host tensors as one .safetensors file (atomically), with `metadata` as (key, value)
+/// pairs in `__metadata__`. `tensors` are [`HostTensor`]s of any dtype, or fp32 [`TensorView`]s.
+/// Floating tensors (F32, F16, BF16, F64) are converted to `dtype` when it is F32, F16 or BF16
+/// (`Dtype::Default`: each tensor's own dtype); integer and Bool tensors are written as they are
+/// whatever `dtype` says.
+pub fn save_tensors<'t, T: Copy + Into<HostTensor<'t>>>(
     path: impl AsRef<Path>,
-    tensors: &[TensorView<'_>],
+    tensors: &[T],
     dtype: Dtype,
     metadata: &[(&str, &str)],
 ) -> Result<()> {
     crate::check_library_version()?;
     let c_path = c_path(path.as_ref())?;
+    let tensors: Vec<HostTensor<'t>> = tensors.iter().map(|&t| t.into()).collect();
     let names: Vec<CString> = tensors
         .iter()
         .map(|t| c_string(t.name, "tensor name"))
@@ -152,24 +268,23 @@ pub fn save_tensors(
                 Error::invalid(format!("tensor {}: shape {:?} overflows", t.name, t.shape))
             })?;
         }
-        if numel as u64 != t.data.len() as u64 {
+        let (data, len) = t.data.parts();
+        if numel as u64 != len as u64 {
             return Err(Error::invalid(format!(
-                "tensor {}: shape {:?} has {numel} elements but data has {}",
-                t.name,
-                t.shape,
-                t.data.len()
+                "tensor {}: shape {:?} has {numel} elements but data has {len}",
+                t.name, t.shape,
             )));
         }
         let ndim = i32::try_from(t.shape.len())
             .map_err(|_| Error::invalid(format!("tensor {}: too many dimensions", t.name)))?;
         raw.push(sys::fw_tensor {
             name: name.as_ptr(),
-            dtype: sys::FW_DTYPE_F32,
+            dtype: t.data.dtype().raw(),
             ndim,
             shape: t.shape.as_ptr(),
             numel,
             // fw_save_tensors only reads the data.
-            data: t.data.as_ptr() as *mut std::os::raw::c_void,
+            data: data as *mut std::os::raw::c_void,
             device: sys::FW_DEVICE_CPU,
             device_index: 0,
             reserved: [0; 4],

@@ -193,3 +193,238 @@ fn version_check_and_process_wide_settings() {
         Err(e) => assert_eq!(e.status(), Status::Unsupported),
     }
 }
+
+#[test]
+fn model_card_is_the_readme_byte_for_byte() {
+    let dir = tmp_dir("fields-model-card");
+    let (base, pool) = write_pool(&dir);
+    let linear = MergeParams::new(MergeMethod::Linear);
+    let card = "---\nlicense: mit\n---\n# Merged \u{e9}\u{2713} \u{1F600}\n\nNo trailing newline";
+    let opts = ExportOptions {
+        hf_folder: true,
+        model_card: Some(card.to_string()),
+        ..ExportOptions::default()
+    };
+    assert_eq!(ExportOptions::default().model_card, None);
+    let folder = dir.join("carded");
+    merge(&linear, &base, &pool, &folder, &opts).unwrap();
+    assert_eq!(
+        std::fs::read(folder.join("README.md")).unwrap(),
+        card.as_bytes()
+    );
+
+    let mut s = Solver::new(&Params::default()).unwrap();
+    s.set_base(&base).unwrap();
+    let exported = dir.join("exported");
+    let export_opts = ExportOptions {
+        model_card: Some("# exported".into()),
+        ..opts.clone()
+    };
+    s.export(&exported, &export_opts).unwrap();
+    assert_eq!(
+        std::fs::read(exported.join("README.md")).unwrap(),
+        b"# exported"
+    );
+
+    // Without hf_folder the library rejects the card and writes nothing; a NUL byte is rejected
+    // before the call.
+    let no_folder = ExportOptions {
+        hf_folder: false,
+        ..opts.clone()
+    };
+    let out = dir.join("card.safetensors");
+    let e = merge(&linear, &base, &pool, &out, &no_folder).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument, "{e}");
+    let e = s.export(&out, &no_folder).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument, "{e}");
+    assert!(!out.exists());
+    let nul = ExportOptions {
+        model_card: Some("a\0b".into()),
+        ..opts
+    };
+    let e = merge(&linear, &base, &pool, dir.join("nul"), &nul).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument, "{e}");
+}
+
+#[test]
+fn merge_abort_hook_stops_the_merge_and_writes_nothing() {
+    use fwmerge::merge_with_abort;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tmp_dir("fields-merge-abort");
+    let (base, pool) = write_pool(&dir);
+    let ta = MergeParams::new(MergeMethod::TaskArithmetic);
+    let opts = ExportOptions::default();
+
+    // A hook that never stops is polled (before each of the two tensors) and changes nothing.
+    let out = dir.join("polled.safetensors");
+    let mut polls = 0;
+    merge_with_abort(&ta, &base, &pool, &out, &opts, || {
+        polls += 1;
+        false
+    })
+    .unwrap();
+    assert!(polls >= 2, "polled {polls} times");
+    assert!(out.exists());
+
+    // A cancel flag (set by another thread, say) stops it: FW_ERR_ABORTED, no output.
+    let cancel = AtomicBool::new(true);
+    let out = dir.join("aborted.safetensors");
+    let e = merge_with_abort(&ta, &base, &pool, &out, &opts, || {
+        cancel.load(Ordering::Relaxed)
+    })
+    .unwrap_err();
+    assert_eq!(e.status(), Status::Aborted, "{e}");
+    assert!(!out.exists());
+
+    // A panic does not unwind into the library: it stops the merge and comes back as
+    // Status::Callback with its message.
+    let out = dir.join("panicked.safetensors");
+    let e = merge_with_abort(&ta, &base, &pool, &out, &opts, || -> bool {
+        panic!("hook exploded")
+    })
+    .unwrap_err();
+    assert_eq!(e.status(), Status::Callback, "{e}");
+    assert!(e.to_string().contains("hook exploded"), "{e}");
+    assert!(!out.exists());
+    // The same hook of a folder export (a multi-file output) leaves nothing either.
+    let folder = dir.join("aborted-folder");
+    let hf = ExportOptions {
+        hf_folder: true,
+        ..ExportOptions::default()
+    };
+    let e = merge_with_abort(&ta, &base, &pool, &folder, &hf, || true).unwrap_err();
+    assert_eq!(e.status(), Status::Aborted, "{e}");
+    assert!(!folder.exists() || std::fs::read_dir(&folder).unwrap().next().is_none());
+}
+
+#[test]
+fn save_tensors_writes_every_storage_dtype_as_it_is() {
+    use fwmerge::{HostTensor, TensorData};
+    let dir = tmp_dir("fields-save-dtypes");
+    let path = dir.join("dtypes.safetensors");
+    let f32s = [1.5f32, -2.25];
+    let f64s = [0.1f64, -1e300];
+    let i64s = [i64::MIN, 1 << 40, -1];
+    let i32s = [i32::MIN, 7];
+    let i16s = [-300i16, 300];
+    let i8s = [-128i8, 127, 0];
+    let u8s = [0u8, 255];
+    let bools = [true, false, true];
+    let u16s = [0u16, 65535];
+    let u32s = [u32::MAX, 1];
+    let u64s = [u64::MAX, 2];
+    let f16s = [0x3c00u16, 0xc000]; // 1.0, -2.0
+    let bf16s = [0x3f80u16, 0xbf00]; // 1.0, -0.5
+    let tensors = [
+        HostTensor::new("f32", &[2], &f32s[..]),
+        HostTensor::new("f64", &[2], &f64s[..]),
+        HostTensor::new("i64", &[3], &i64s[..]),
+        HostTensor::new("i32", &[2, 1], &i32s[..]),
+        HostTensor::new("i16", &[2], &i16s[..]),
+        HostTensor::new("i8", &[3], &i8s[..]),
+        HostTensor::new("u8", &[2], &u8s[..]),
+        HostTensor::new("bool", &[3], &bools[..]),
+        HostTensor::new("u16", &[2], &u16s[..]),
+        HostTensor::new("u32", &[2], &u32s[..]),
+        HostTensor::new("u64", &[2], &u64s[..]),
+        HostTensor {
+            name: "f16",
+            shape: &[2],
+            data: TensorData::F16(&f16s),
+        },
+        HostTensor {
+            name: "bf16",
+            shape: &[2],
+            data: TensorData::BF16(&bf16s),
+        },
+    ];
+    save_tensors(&path, &tensors, Dtype::Default, &[("k", "v")]).unwrap();
+
+    fn le<T: Copy, const N: usize>(values: &[T], bytes: fn(T) -> [u8; N]) -> Vec<u8> {
+        values.iter().flat_map(|&v| bytes(v)).collect()
+    }
+    let want: [(&str, &str, Vec<u8>); 13] = [
+        ("f32", "F32", le(&f32s, f32::to_le_bytes)),
+        ("f64", "F64", le(&f64s, f64::to_le_bytes)),
+        ("i64", "I64", le(&i64s, i64::to_le_bytes)),
+        ("i32", "I32", le(&i32s, i32::to_le_bytes)),
+        ("i16", "I16", le(&i16s, i16::to_le_bytes)),
+        ("i8", "I8", le(&i8s, i8::to_le_bytes)),
+        ("u8", "U8", u8s.to_vec()),
+        ("bool", "BOOL", vec![1, 0, 1]),
+        ("u16", "U16", le(&u16s, u16::to_le_bytes)),
+        ("u32", "U32", le(&u32s, u32::to_le_bytes)),
+        ("u64", "U64", le(&u64s, u64::to_le_bytes)),
+        ("f16", "F16", le(&f16s, u16::to_le_bytes)),
+        ("bf16", "BF16", le(&bf16s, u16::to_le_bytes)),
+    ];
+    // The file's order is the writer's (by alignment): look the tensors up by name.
+    let set = TensorSet::load(&path, false).unwrap();
+    assert_eq!(set.len(), want.len());
+    assert_eq!(set.metadata(), vec![("k", "v")]);
+    for (name, dtype, bytes) in &want {
+        let t = set.iter().find(|t| t.name == *name).expect(name);
+        assert_eq!(t.dtype, *dtype, "{name}");
+        assert_eq!(t.bytes.unwrap(), &bytes[..], "{name}");
+        let src = tensors.iter().find(|h| h.name == *name).unwrap();
+        assert_eq!(t.shape, src.shape, "{name}");
+        assert_eq!(src.data.len(), src.shape.iter().product::<i64>() as usize);
+    }
+
+    // Integers are written as they are whatever dtype says; floats are converted to it.
+    save_tensors(&path, &tensors[..3], Dtype::BF16, &[]).unwrap();
+    let set = TensorSet::load(&path, false).unwrap();
+    let dtype_of = |name: &str| set.iter().find(|t| t.name == name).unwrap().dtype;
+    assert_eq!(
+        [dtype_of("f32"), dtype_of("f64"), dtype_of("i64")],
+        ["BF16", "BF16", "I64"]
+    );
+    let i64s_back = set.iter().find(|t| t.name == "i64").unwrap();
+    assert_eq!(i64s_back.bytes.unwrap(), &want[2].2[..]);
+
+    // The shape must fit the data, whatever the dtype.
+    let bad = [HostTensor::new("i8", &[4], &i8s[..])];
+    let e = save_tensors(dir.join("bad.safetensors"), &bad, Dtype::Default, &[]).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument, "{e}");
+}
+
+#[test]
+fn max_evaluations_budget_stops_the_run() {
+    use fwmerge::StepRule;
+    let dir = tmp_dir("fields-budget");
+    let (base, pool) = write_pool(&dir);
+    assert_eq!(Params::default().max_evaluations, 0);
+    // A constant step makes one evaluation: a budget of 1 allows one of the two steps.
+    let mut s = Solver::new(&Params {
+        step_rule: StepRule::Constant,
+        step_scale: 0.5,
+        max_iters: 2,
+        epsilon: 0.0,
+        threads: 1,
+        max_evaluations: 1,
+        ..Params::default()
+    })
+    .unwrap();
+    s.set_base(&base).unwrap();
+    for m in &pool {
+        s.pool_add(m).unwrap();
+    }
+    // 0.5 ||theta - target||^2 with target b=[0.5], w=[1, 0.25].
+    s.set_objective(|params: &[TensorView], grads: &mut [fwmerge::GradView]| {
+        let mut loss = 0.0;
+        for (j, p) in params.iter().enumerate() {
+            let target: &[f32] = if p.name == "b" { &[0.5] } else { &[1.0, 0.25] };
+            for (i, &x) in p.data.iter().enumerate() {
+                let d = x - target[i];
+                loss += 0.5 * f64::from(d) * f64::from(d);
+                if let Some(g) = grads.get_mut(j) {
+                    g.data[i] = d;
+                }
+            }
+        }
+        Ok::<f64, String>(loss)
+    })
+    .unwrap();
+    s.run().unwrap();
+    assert_eq!(s.history_len(), 1);
+}

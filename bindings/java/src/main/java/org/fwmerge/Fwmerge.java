@@ -13,7 +13,6 @@ import org.fwmerge.internal.StringList;
 import org.fwmerge.internal.TensorList;
 import org.fwmerge.internal.TensorSetBox;
 import org.fwmerge.internal.fw_dtype;
-import org.fwmerge.internal.fw_export_options;
 import org.fwmerge.internal.fw_tensor;
 
 /** Library-wide calls: version, data-free merging, reading and writing tensors, process settings. */
@@ -54,8 +53,8 @@ public final class Fwmerge {
     params.checkArrays(pool.size());
     StringList paths = new StringList();
     HooksBridge hooks = null;
-    fw_export_options opts = (options == null ? new ExportOptions() : options).toNative();
-    try (MergeParams.Native n = params.toNative()) {
+    try (ExportOptions.Native opts = (options == null ? new ExportOptions() : options).toNative();
+        MergeParams.Native n = params.toNative()) {
       for (String p : pool) {
         paths.add(p);
       }
@@ -63,10 +62,9 @@ public final class Fwmerge {
         hooks = new HooksBridge();
         hooks.abort = abort;
       }
-      FwException.check(FwNative.merge(n.params, base, paths, out, opts, hooks));
+      FwException.check(FwNative.merge(n.params, base, paths, out, opts.options, hooks));
     } finally {
       paths.delete();
-      opts.delete();
       if (hooks != null) {
         hooks.delete();
       }

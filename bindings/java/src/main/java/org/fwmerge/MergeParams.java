@@ -30,6 +30,7 @@ public final class MergeParams {
   private List<String> includeTensors = List.of();
   private List<String> excludeTensors = List.of();
   private boolean mergekitCompat;
+  private boolean mergekitExactTies;
   private DType computeDtype;
   private List<MergeOverride> overrides = List.of();
 
@@ -45,6 +46,7 @@ public final class MergeParams {
       seed = n.getSeed().longValue();
       threads = n.getThreads();
       mergekitCompat = n.getMergekit_compat() != 0;
+      mergekitExactTies = n.getMergekit_compat() == 2;
       computeDtype = DType.of(n.getCompute_dtype().swigValue());
     } finally {
       n.delete();
@@ -94,6 +96,12 @@ public final class MergeParams {
   /** mergekit 0.1.5's arithmetic instead of fwmerge's (merge only; not for MODEL_STOCK). */
   public boolean mergekitCompat() { return mergekitCompat; }
   public MergeParams mergekitCompat(boolean v) { mergekitCompat = v; return this; }
+  /**
+   * With mergekitCompat: also keep the equal magnitudes at TIES / breadcrumbs thresholds that
+   * mergekit keeps (mergekit_compat 2: bit-identical to mergekit, each split tensor sorted).
+   */
+  public boolean mergekitExactTies() { return mergekitExactTies; }
+  public MergeParams mergekitExactTies(boolean v) { mergekitExactTies = v; return this; }
   /** With mergekitCompat: F32, F16 or BF16; DEFAULT (default): each tensor's own dtype. */
   public DType computeDtype() { return computeDtype; }
   public MergeParams computeDtype(DType v) { computeDtype = v; return this; }
@@ -138,7 +146,7 @@ public final class MergeParams {
       params.setNormalize(p.normalize ? 1 : 0);
       params.setSeed(new java.math.BigInteger(Long.toUnsignedString(p.seed)));
       params.setThreads(p.threads);
-      params.setMergekit_compat(p.mergekitCompat ? 1 : 0);
+      params.setMergekit_compat(p.mergekitCompat ? (p.mergekitExactTies ? 2 : 1) : 0);
       params.setCompute_dtype(fw_dtype.swigToEnum(p.computeDtype.code));
       weights = list(p.weights);
       densities = list(p.densities);

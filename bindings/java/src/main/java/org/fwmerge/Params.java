@@ -49,6 +49,7 @@ public final class Params {
   private double softLr;
   private long softMemoryBudget;
   private int maxIters;
+  private long maxEvaluations;
   private double epsilon;
   private int threads;
   private long seed;
@@ -76,6 +77,7 @@ public final class Params {
       softLr = n.getSoft_lr();
       softMemoryBudget = n.getSoft_memory_budget().longValue();
       maxIters = n.getMax_iters();
+      maxEvaluations = n.getMax_evaluations();
       epsilon = n.getEpsilon();
       threads = n.getThreads();
       seed = n.getSeed().longValue();
@@ -137,6 +139,7 @@ public final class Params {
     n.setSoft_lr(softLr);
     n.setSoft_memory_budget(unsigned(softMemoryBudget));
     n.setMax_iters(maxIters);
+    n.setMax_evaluations(maxEvaluations);
     n.setEpsilon(epsilon);
     n.setThreads(threads);
     n.setSeed(unsigned(seed));
@@ -178,6 +181,9 @@ public final class Params {
   public Params softMemoryBudget(long v) { softMemoryBudget = v; return this; }
   public int maxIters() { return maxIters; }
   public Params maxIters(int v) { maxIters = v; return this; }
+  /** A budget of objective evaluations over the solver's life (0: none); see fwmerge.h. */
+  public long maxEvaluations() { return maxEvaluations; }
+  public Params maxEvaluations(long v) { maxEvaluations = v; return this; }
   public double epsilon() { return epsilon; }
   public Params epsilon(double v) { epsilon = v; return this; }
   public int threads() { return threads; }

@@ -10,7 +10,6 @@ import org.fwmerge.internal.SWIGTYPE_p_fw_solver;
 import org.fwmerge.internal.SolverBox;
 import org.fwmerge.internal.TensorArray;
 import org.fwmerge.internal.TorchScriptSpec;
-import org.fwmerge.internal.fw_export_options;
 import org.fwmerge.internal.fw_request;
 import org.fwmerge.internal.fw_status;
 import org.fwmerge.internal.fw_step_info;
@@ -269,11 +268,8 @@ public final class Solver implements AutoCloseable {
 
   /** Writes the current merged model. */
   public void export(String path, ExportOptions options) {
-    fw_export_options n = options.toNative();
-    try {
-      FwException.check(FwNative.fw_export(handle(), path, n));
-    } finally {
-      n.delete();
+    try (ExportOptions.Native n = options.toNative()) {
+      FwException.check(FwNative.fw_export(handle(), path, n.options));
     }
   }
 

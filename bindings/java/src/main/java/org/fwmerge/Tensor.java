@@ -22,11 +22,13 @@ public final class Tensor {
   private final String name;
   private final long[] shape;
   private final FloatBuffer data;
+  private final long numel;
 
-  private Tensor(String name, long[] shape, FloatBuffer data) {
+  private Tensor(String name, long[] shape, FloatBuffer data, long numel) {
     this.name = name;
     this.shape = shape;
     this.data = data;
+    this.numel = numel;
   }
 
   public String name() {
@@ -40,6 +42,11 @@ public final class Tensor {
   /** Number of elements. */
   public int size() {
     return data.capacity();
+  }
+
+  /** Number of elements as the library counts them (fw_tensor.numel: the product of the shape). */
+  public long numel() {
+    return numel;
   }
 
   /** The elements, row-major; position 0, limit {@link #size()}. */
@@ -80,7 +87,7 @@ public final class Tensor {
         shape[d] = FwNative.shape_at(t, d);
       }
       FloatBuffer data = FwNative.tensor_bytes(t).order(ByteOrder.nativeOrder()).asFloatBuffer();
-      out.add(new Tensor(t.getName(), shape, writable ? data : data.asReadOnlyBuffer()));
+      out.add(new Tensor(t.getName(), shape, writable ? data : data.asReadOnlyBuffer(), t.getNumel()));
     }
     return Collections.unmodifiableList(out);
   }

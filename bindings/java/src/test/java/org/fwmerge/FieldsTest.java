@@ -81,6 +81,53 @@ class FieldsTest {
   }
 
   @Test
+  void modelCardIsTheReadmeByteForByte() throws IOException {
+    List<String> pool = pool();
+    // Non-ASCII, a supplementary character (JNI's modified UTF-8 would change its bytes), no
+    // trailing newline.
+    String card = "---\nlicense: mit\n---\n# Merged \u00e9\u2713 \uD83D\uDE00\n\nNo trailing newline";
+    Fwmerge.merge(new MergeParams(MergeMethod.LINEAR), path("base.safetensors"), pool,
+        path("carded"), new ExportOptions().hfFolder(true).modelCard(card));
+    assertArrayEquals(card.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        java.nio.file.Files.readAllBytes(dir.resolve("carded/README.md")));
+    assertEquals(card, new ExportOptions().modelCard(card).modelCard());
+
+    try (Solver s = new Solver(SolverTest.constantParams())) {
+      s.setBase(path("base.safetensors"));
+      s.export(path("exported"), new ExportOptions().hfFolder(true).modelCard("# exported"));
+      assertEquals("# exported", java.nio.file.Files.readString(dir.resolve("exported/README.md")));
+      // Without hfFolder the library rejects the card, and writes nothing.
+      FwException e = assertThrows(FwException.class,
+          () -> s.export(path("card.safetensors"), new ExportOptions().modelCard(card)));
+      assertEquals(Status.INVALID_ARGUMENT, e.status());
+      assertFalse(java.nio.file.Files.exists(dir.resolve("card.safetensors")));
+    }
+    FwException e = assertThrows(FwException.class, () -> Fwmerge.merge(
+        new MergeParams(MergeMethod.LINEAR), path("base.safetensors"), pool,
+        path("card.safetensors"), new ExportOptions().modelCard(card)));
+    assertEquals(Status.INVALID_ARGUMENT, e.status());
+    e = assertThrows(FwException.class, () -> Fwmerge.merge(new MergeParams(MergeMethod.LINEAR),
+        path("base.safetensors"), pool, path("nul"), new ExportOptions().hfFolder(true).modelCard("a\0b")));
+    assertEquals(Status.INVALID_ARGUMENT, e.status());
+  }
+
+  @Test
+  void maxEvaluationsBudgetStopsTheRun() throws IOException {
+    List<String> pool = pool();
+    assertEquals(0, new Params().maxEvaluations());
+    // A constant step makes one evaluation: a budget of 1 allows one of the two steps.
+    try (Solver s = new Solver(SolverTest.constantParams().maxEvaluations(1))) {
+      s.setBase(path("base.safetensors"));
+      for (String m : pool) {
+        s.addMember(m);
+      }
+      s.setObjective(SolverTest::quadratic);
+      s.run();
+      assertEquals(1, s.history().size());
+    }
+  }
+
+  @Test
   void solverFiltersAndDeviceFieldsReachTheLibrary() throws IOException {
     List<String> pool = pool();
     Params p = SolverTest.constantParams();

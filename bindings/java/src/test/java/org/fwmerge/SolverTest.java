@@ -52,6 +52,7 @@ class SolverTest {
       Tensor p = params.get(i);
       float[] target = TARGET.get(p.name());
       assertArrayEquals(new long[] {target.length}, p.shape());
+      assertEquals(target.length, p.numel());
       FloatBuffer theta = p.data();
       assertThrows(ReadOnlyBufferException.class, () -> theta.put(0, 1f));
       FloatBuffer grad = grads == null ? null : grads.get(i).data();
