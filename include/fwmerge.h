@@ -618,7 +618,7 @@ typedef struct fw_merge_params {
    * magnitudes at the trim threshold: with 1 they are kept lower index first, as fwmerge does;
    * 2 (0.3.2) keeps those mergekit keeps, the order of torch's CPU argsort, which is libstdc++'s
    * std::sort over (|tau|, index) pairs: fw_merge then sorts each member's task vector of a tensor
-   * whose threshold splits equal magnitudes (O(numel log numel) time, 12 bytes per element of that
+   * whose threshold splits equal magnitudes (O(numel log numel) time, 8 bytes per element of that
    * tensor, one member at a time). linear needs no change (mergekit computes it in fp32 too);
    * model_stock has no mergekit mode (FW_ERR_INVALID_ARGUMENT). Other nonzero values act as 1.
    * Default 0. */

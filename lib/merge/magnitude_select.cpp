@@ -66,16 +66,28 @@ void MagnitudeSelect::finish_low() {
 
 namespace {
 
+// Pieces of the vector read at a time while the pairs are filled.
+constexpr int64_t kReadPiece = int64_t{1} << 17;
+
 template <typename Index>
-std::vector<std::vector<bool>> tie_masks(const std::vector<float> &magnitudes,
+std::vector<std::vector<bool>> tie_masks(int64_t numel, const MagnitudeReader &read,
                                          const std::vector<MagnitudeCut> &cuts, bool descending) {
   struct Entry {
     float key;
     Index index;
   };
-  const size_t n = magnitudes.size();
+  const size_t n = static_cast<size_t>(numel);
   std::vector<Entry> entries(n);
-  for (size_t e = 0; e < n; ++e) entries[e] = {magnitudes[e], static_cast<Index>(e)};
+  {
+    std::vector<float> piece(static_cast<size_t>(std::min(kReadPiece, numel)));
+    for (int64_t begin = 0; begin < numel; begin += kReadPiece) {
+      const int64_t end = std::min(numel, begin + kReadPiece);
+      read(begin, end, piece.data());
+      for (int64_t e = begin; e < end; ++e)
+        entries[static_cast<size_t>(e)] = {piece[static_cast<size_t>(e - begin)],
+                                           static_cast<Index>(e)};
+    }
+  }
   // torch's KeyValueCompDesc / KeyValueCompAsc (NaN sorts as the largest value).
   if (descending)
     std::sort(entries.begin(), entries.end(), [](const Entry &a, const Entry &b) {
@@ -105,11 +117,12 @@ std::vector<std::vector<bool>> tie_masks(const std::vector<float> &magnitudes,
 
 }  // namespace
 
-std::vector<std::vector<bool>> argsort_tie_masks(const std::vector<float> &magnitudes,
+std::vector<std::vector<bool>> argsort_tie_masks(int64_t numel, const MagnitudeReader &read,
                                                  const std::vector<MagnitudeCut> &cuts,
                                                  bool descending) {
-  if (magnitudes.size() <= UINT32_MAX) return tie_masks<uint32_t>(magnitudes, cuts, descending);
-  return tie_masks<int64_t>(magnitudes, cuts, descending);
+  if (numel <= static_cast<int64_t>(UINT32_MAX))
+    return tie_masks<uint32_t>(numel, read, cuts, descending);
+  return tie_masks<int64_t>(numel, read, cuts, descending);
 }
 
 }  // namespace fw

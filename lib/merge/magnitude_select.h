@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <vector>
 
 namespace fw {
@@ -82,11 +83,13 @@ class KeepCursor {
 // std::sort (introsort) over (value, index) pairs compared by value, as torch's CPU sort kernel
 // calls it (measured: the same order as torch 2.15's on every tensor of a LLaMA-shaped pool, AVX2,
 // AVX-512 and the default kernels alike; scripts/peers/mergekit_agreement.md). Given the whole
-// vector |tau| (`magnitudes`), flags for each cut which entries equal to its threshold it keeps
-// when the vector is sorted that way: with `descending`, the first k positions (k = entries above
-// + quota); otherwise the last k. One sort for all cuts: O(numel log numel) time, 8 bytes per entry
-// while it runs.
-std::vector<std::vector<bool>> argsort_tie_masks(const std::vector<float> &magnitudes,
+// vector |tau| (read in pieces by `read(begin, end, out)`, which writes |tau[begin, end)| to
+// out), flags for each cut which entries equal to its threshold it keeps when the vector is sorted
+// that way: with `descending`, the first k positions (k = entries above + quota); otherwise the
+// last k. One sort for all cuts: O(numel log numel) time; while it runs, 8 bytes per entry (the
+// (value, index) pairs; the magnitudes are never held apart) plus a bit per entry and cut.
+using MagnitudeReader = std::function<void(int64_t begin, int64_t end, float *out)>;
+std::vector<std::vector<bool>> argsort_tie_masks(int64_t numel, const MagnitudeReader &read,
                                                  const std::vector<MagnitudeCut> &cuts,
                                                  bool descending);
 

@@ -255,7 +255,7 @@ class TensorMerge {
   // mergekit's tie order (fw_merge_params.mergekit_compat 2): for each member whose keep or drop
   // cut keeps some but not all of the entries equal to its threshold, which ones mergekit keeps
   // (argsort_tie_masks over the member's whole |tau|). One member at a time, so the extra memory
-  // is 12 bytes per entry of this tensor, whatever the pool size.
+  // is 8 bytes per entry of this tensor (and a bit per entry and cut), whatever the pool size.
   void argsort_ties() {
     tie_kept_.assign(n_, std::vector<std::vector<bool>>(2));
     const bool descending = spec_.method == FW_MERGE_TIES;  // breadcrumbs sort ascending
@@ -265,23 +265,23 @@ class TensorMerge {
       const bool keep_splits = trim.keep->cut().splits_ties();
       const bool drop_splits = trim.drop && trim.drop->cut().splits_ties();
       if (!keep_splits && !drop_splits) continue;
-      std::vector<float> magnitudes;
-      magnitudes.reserve(static_cast<size_t>(meta_.numel));
-      for (int64_t begin = 0; begin < meta_.numel; begin += kMergeChunk) {
-        poll(spec_.stop);
-        const int64_t end = std::min(meta_.numel, begin + kMergeChunk), len = end - begin;
-        at::Tensor b = base_buf_.narrow(0, 0, len), m = member.narrow(0, 0, len);
-        base_.read(begin, end, b);
-        members_[i].read(begin, end, m);
-        float *x = member.data_ptr<float>();
-        const float *pb = base_buf_.data_ptr<float>();
-        for (int64_t e = 0; e < len; ++e) x[e] = x[e] - pb[e];
-        round_to_compute(x, len);  // the task vector as mergekit holds it, then |.| in fp32
-        for (int64_t e = 0; e < len; ++e) magnitudes.push_back(std::fabs(x[e]));
-      }
+      const MagnitudeReader read = [&](int64_t first, int64_t last, float *out) {
+        for (int64_t begin = first; begin < last; begin += kMergeChunk) {  // buffers' size
+          poll(spec_.stop);
+          const int64_t end = std::min(last, begin + kMergeChunk), len = end - begin;
+          at::Tensor b = base_buf_.narrow(0, 0, len), m = member.narrow(0, 0, len);
+          base_.read(begin, end, b);
+          members_[i].read(begin, end, m);
+          float *x = member.data_ptr<float>();
+          const float *pb = base_buf_.data_ptr<float>();
+          for (int64_t e = 0; e < len; ++e) x[e] = x[e] - pb[e];
+          round_to_compute(x, len);  // the task vector as mergekit holds it, then |.| in fp32
+          for (int64_t e = 0; e < len; ++e) out[begin - first + e] = std::fabs(x[e]);
+        }
+      };
       std::vector<MagnitudeCut> cuts = {trim.keep->cut()};
       if (trim.drop) cuts.push_back(trim.drop->cut());
-      std::vector<std::vector<bool>> masks = argsort_tie_masks(magnitudes, cuts, descending);
+      std::vector<std::vector<bool>> masks = argsort_tie_masks(meta_.numel, read, cuts, descending);
       if (keep_splits) tie_kept_[i][0] = std::move(masks[0]);
       if (drop_splits) tie_kept_[i][1] = std::move(masks[1]);
     }
