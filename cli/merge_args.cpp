@@ -6,15 +6,6 @@
 namespace fwcli {
 namespace {
 
-bool takes_density(fw_merge_method m) {
-  return m == FW_MERGE_TIES || m == FW_MERGE_DARE_LINEAR || m == FW_MERGE_DARE_TIES ||
-         m == FW_MERGE_BREADCRUMBS || m == FW_MERGE_BREADCRUMBS_TIES;
-}
-bool takes_gamma(fw_merge_method m) {
-  return m == FW_MERGE_BREADCRUMBS || m == FW_MERGE_BREADCRUMBS_TIES;
-}
-bool takes_lambda(fw_merge_method m) { return m != FW_MERGE_LINEAR && m != FW_MERGE_MODEL_STOCK; }
-
 // A tensor name as an fnmatch pattern that matches only itself.
 std::string exact_pattern(const std::string &name) {
   std::string out;
@@ -66,6 +57,9 @@ MergeArgs::MergeArgs(const Recipe &recipe, int32_t mergekit_compat,
     params_.compute_dtype = recipe.compute_dtype;
   }
   const size_t n = recipe.models.size();
+  const bool weighted = recipe.model_parameters.count("weight") > 0;
+  const bool takes_density = recipe.model_parameters.count("density") > 0;
+  const bool takes_gamma = recipe.model_parameters.count("gamma") > 0;
   for (const RecipeModel &m : recipe.models) {
     weights_.push_back(m.weight);
     densities_.push_back(m.density);
@@ -115,13 +109,11 @@ MergeArgs::MergeArgs(const Recipe &recipe, int32_t mergekit_compat,
     };
     for (size_t i = 0; i < n; ++i) {
       const auto member = static_cast<int64_t>(i);
-      if (recipe.method != FW_MERGE_MODEL_STOCK)
-        expand("weight", member, FW_FIELD_WEIGHT, 1.0, &weights_[i]);
-      if (takes_density(recipe.method))
-        expand("density", member, FW_FIELD_DENSITY, 1.0, &densities_[i]);
-      if (takes_gamma(recipe.method)) expand("gamma", member, FW_FIELD_BETA, 0.01, &betas_[i]);
+      if (weighted) expand("weight", member, FW_FIELD_WEIGHT, 1.0, &weights_[i]);
+      if (takes_density) expand("density", member, FW_FIELD_DENSITY, 1.0, &densities_[i]);
+      if (takes_gamma) expand("gamma", member, FW_FIELD_BETA, 0.01, &betas_[i]);
     }
-    if (takes_lambda(recipe.method)) expand("lambda", -1, FW_FIELD_SCALING, 1.0, &params_.scaling);
+    if (recipe.takes_lambda) expand("lambda", -1, FW_FIELD_SCALING, 1.0, &params_.scaling);
   }
   patterns_.reserve(pending.size());
   for (const Pending &p : pending) patterns_.push_back(exact_pattern(tensor_names[p.tensor]));
@@ -133,9 +125,9 @@ MergeArgs::MergeArgs(const Recipe &recipe, int32_t mergekit_compat,
     params_.n_overrides = overrides_.size();
   }
 
-  if (recipe.method != FW_MERGE_MODEL_STOCK) params_.weights = weights_.data();
-  if (takes_density(recipe.method)) params_.densities = densities_.data();
-  if (takes_gamma(recipe.method)) params_.betas = betas_.data();
+  if (weighted) params_.weights = weights_.data();
+  if (takes_density) params_.densities = densities_.data();
+  if (takes_gamma) params_.betas = betas_.data();
 }
 
 }  // namespace fwcli

@@ -78,6 +78,8 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
   const MethodInfo &info = found->second;
   recipe.method = info.method;
   recipe.normalize = info.normalize;
+  recipe.model_parameters = info.per_model;
+  recipe.takes_lambda = info.takes_lambda;
 
   if (root["base_model"]) {
     recipe.base_model = r.string_of(root["base_model"], "base_model");

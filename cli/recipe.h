@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -30,7 +31,10 @@ struct Recipe {
   std::string text;  // the YAML as written (for the model card)
   fw_merge_method method = FW_MERGE_LINEAR;
   std::string method_name;  // as written ("ties", ...)
-  std::string base_model;   // empty: linear without a base (the first model stands in)
+  // What the method reads: its per-model parameters (weight, density, gamma) and lambda.
+  std::set<std::string> model_parameters;
+  bool takes_lambda = false;
+  std::string base_model;  // empty: linear without a base (the first model stands in)
   std::vector<RecipeModel> models;
   bool normalize = false;
   double lambda = 1.0;

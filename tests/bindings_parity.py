@@ -348,6 +348,15 @@ def bindings() -> list[Binding]:
     ]
 
 
+
+def table_rows(keys, cells, names, what="C function"):
+    """A Markdown table: one row per key, the binding's name for it in each column."""
+    rows = ["| " + what + " | " + " | ".join(names) + " |",
+            "| --- | " + " | ".join("---" for _ in names) + " |"]
+    for k in keys:
+        rows.append(f"| `{k}` | " + " | ".join(cells.get((n, k), "") for n in names) + " |")
+    return rows
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help=f"write the table to {OUT.relative_to(ROOT)}")
@@ -408,11 +417,8 @@ def main() -> int:
         "`python3 tests/bindings_parity.py --write`; CTest's `bindings_parity` fails when a binding",
         "lacks one (deliberate exemptions are listed in the script, with their reason).",
         "",
-        "| C function | " + " | ".join(names) + " |",
-        "| --- | " + " | ".join("---" for _ in names) + " |",
     ]
-    for f in functions:
-        out.append(f"| `{f}` | " + " | ".join(table.get((n, f), "") for n in names) + " |")
+    out += table_rows(functions, table, names)
     out += [
         "",
         "## Struct fields",
@@ -421,11 +427,8 @@ def main() -> int:
         "left out; a count `n_x` goes with its array `x`, a callback's `x_user_data` with `x`) and",
         "the binding's name for it (a field, setter or accessor in the wrapper sources).",
         "",
-        "| C field | " + " | ".join(names) + " |",
-        "| --- | " + " | ".join("---" for _ in names) + " |",
     ]
-    for f in all_fields:
-        out.append(f"| `{f}` | " + " | ".join(field_table.get((n, f), "") for n in names) + " |")
+    out += table_rows(all_fields, field_table, names, "C field")
     text = "\n".join(out) + "\n"
     print(text)
     if args.write:

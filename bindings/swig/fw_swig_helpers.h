@@ -124,8 +124,10 @@ class TensorFilters {
   std::vector<const char *> include_ptrs_, exclude_ptrs_;
 };
 
-/* filters NULL: no filter (every tensor). */
-inline void params_set_filters(fw_params *params, TensorFilters *filters) {
+/* fw_params and fw_merge_params name their filter fields alike. filters NULL: no filter (every
+ * tensor). */
+template <typename Params>
+void set_filters(Params *params, TensorFilters *filters) {
   if (filters == nullptr) {
     params->include_tensors = params->exclude_tensors = nullptr;
     params->n_include_tensors = params->n_exclude_tensors = 0;
@@ -135,14 +137,13 @@ inline void params_set_filters(fw_params *params, TensorFilters *filters) {
                  &params->n_exclude_tensors);
 }
 
+/* One wrapper per struct for SWIG, which does not wrap the template. */
+inline void params_set_filters(fw_params *params, TensorFilters *filters) {
+  set_filters(params, filters);
+}
+
 inline void merge_params_set_filters(fw_merge_params *params, TensorFilters *filters) {
-  if (filters == nullptr) {
-    params->include_tensors = params->exclude_tensors = nullptr;
-    params->n_include_tensors = params->n_exclude_tensors = 0;
-    return;
-  }
-  filters->point(&params->include_tensors, &params->n_include_tensors, &params->exclude_tensors,
-                 &params->n_exclude_tensors);
+  set_filters(params, filters);
 }
 
 /* ---- per-tensor merge values (fw_merge_params.overrides, 0.3.2) ---- */

@@ -35,6 +35,13 @@ const char *field_name(fw_merge_field field) {
   return "unknown";
 }
 
+// Whether normalize divides by the sum of all weights (the linear family). TIES-style methods
+// normalize per entry over agreeing members, so only there must the global sum be nonzero.
+bool divides_by_weight_sum(fw_merge_method method) {
+  return method == FW_MERGE_LINEAR || method == FW_MERGE_TASK_ARITHMETIC ||
+         method == FW_MERGE_DARE_LINEAR || method == FW_MERGE_BREADCRUMBS;
+}
+
 // Entry k of fw_merge_params.overrides, validated for the method and a pool of n members.
 MergeOverride read_override(const fw_merge_override &caller, size_t k, fw_merge_method method,
                             size_t n, bool uses_density, bool uses_beta) {
@@ -216,11 +223,7 @@ MergeSpec spec_from_params(const fw_merge_params &caller, size_t n) {
         invalid(std::string(name) + ": weight " + std::to_string(i) + " is not finite");
       sum += s.weights[i];
     }
-    // TIES-style methods normalize per entry over agreeing members, so only the global sum of the
-    // linear family must be nonzero.
-    const bool global_sum = p.method == FW_MERGE_LINEAR || p.method == FW_MERGE_TASK_ARITHMETIC ||
-                            p.method == FW_MERGE_DARE_LINEAR || p.method == FW_MERGE_BREADCRUMBS;
-    if (s.normalize && global_sum && sum == 0.0)
+    if (s.normalize && divides_by_weight_sum(p.method) && sum == 0.0)
       invalid(std::string(name) + ": normalize with weights summing to 0");
   }
   const bool uses_density = p.method == FW_MERGE_TIES || p.method == FW_MERGE_DARE_LINEAR ||
@@ -323,9 +326,7 @@ MergeSpec MergeSpec::for_tensor(const std::string &name, size_t n) const {
       }
     }
   }
-  const bool global_sum = method == FW_MERGE_LINEAR || method == FW_MERGE_TASK_ARITHMETIC ||
-                          method == FW_MERGE_DARE_LINEAR || method == FW_MERGE_BREADCRUMBS;
-  if (normalize && global_sum && !t.weights.empty()) {
+  if (normalize && divides_by_weight_sum(method) && !t.weights.empty()) {
     double sum = 0;
     for (double w : t.weights) sum += w;
     if (sum == 0.0)

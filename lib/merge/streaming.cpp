@@ -165,20 +165,28 @@ class TensorMerge {
       at::parallel_for(0, static_cast<int64_t>(n_), 1, [&](int64_t first, int64_t last) {
         for (int64_t m = first; m < last; ++m) {
           const size_t i = static_cast<size_t>(m);
-          at::Tensor buf = bufs_[i].narrow(0, 0, len);
-          members_[i].read(begin, end, buf);
-          float *x = bufs_[i].data_ptr<float>();
-          // theta_i - theta_0 in fp32, as the whole-tensor path's member.sub(base); mergekit
-          // rounds it to its working dtype.
-          if (!raw) {
-            for (int64_t e = 0; e < len; ++e) x[e] = x[e] - pb[e];
-            round_to_compute(x, len);
-          }
+          float *x = read_member(i, begin, end, bufs_[i], raw ? nullptr : pb);
           member_fn(begin, len, i, x);
         }
       });
       chunk_fn(begin, len);
     }
+  }
+
+  // Member i's elements [begin, end) into `buf`: theta_i - theta_0 in fp32 when `base` (the base's
+  // same elements) is given, as the whole-tensor path's member.sub(base), rounded to mergekit's
+  // working dtype; theta_i itself otherwise. Returns buf's data.
+  float *read_member(size_t i, int64_t begin, int64_t end, at::Tensor &buf,
+                     const float *base) const {
+    const int64_t len = end - begin;
+    at::Tensor part = buf.narrow(0, 0, len);
+    members_[i].read(begin, end, part);
+    float *x = buf.data_ptr<float>();
+    if (base) {
+      for (int64_t e = 0; e < len; ++e) x[e] = x[e] - base[e];
+      round_to_compute(x, len);
+    }
+    return x;
   }
 
   // Rounds x to the compute dtype (mergekit mode in bf16 / f16), in place, as torch's ops do.
@@ -269,13 +277,10 @@ class TensorMerge {
         for (int64_t begin = first; begin < last; begin += kMergeChunk) {  // buffers' size
           poll(spec_.stop);
           const int64_t end = std::min(last, begin + kMergeChunk), len = end - begin;
-          at::Tensor b = base_buf_.narrow(0, 0, len), m = member.narrow(0, 0, len);
+          at::Tensor b = base_buf_.narrow(0, 0, len);
           base_.read(begin, end, b);
-          members_[i].read(begin, end, m);
-          float *x = member.data_ptr<float>();
-          const float *pb = base_buf_.data_ptr<float>();
-          for (int64_t e = 0; e < len; ++e) x[e] = x[e] - pb[e];
-          round_to_compute(x, len);  // the task vector as mergekit holds it, then |.| in fp32
+          // The task vector as mergekit holds it, then |.| in fp32.
+          const float *x = read_member(i, begin, end, member, base_buf_.data_ptr<float>());
           for (int64_t e = 0; e < len; ++e) out[begin - first + e] = std::fabs(x[e]);
         }
       };
