@@ -11,7 +11,8 @@
  *    Fields are only ever appended; the library lists each struct's shipped sizes (v1, v2, ...,
  *    each larger than the one before; v1 is the layout of 0.2.0; 0.2.1 added fw_merge_params v2;
  *    0.3.0 added fw_params v2 and fw_merge_params v3; 0.3.1 fw_params v3 and fw_merge_params v4;
- *    0.3.2 fw_params v4, fw_merge_params v5 and fw_export_options v2).
+ *    0.3.2 fw_params v4, fw_merge_params v5 and fw_export_options v2; 0.3.3 fw_params v5 and
+ *    fw_request v2).
  *    Input structs (start from fw_default_*()): struct_size must be one of the shipped sizes;
  *    0, a size below v1, above the newest this library knows, or between two versions is
  *    FW_ERR_INVALID_ARGUMENT, whose message names the struct, the size given and the sizes
@@ -45,8 +46,8 @@
 
 #define FW_VERSION_MAJOR 0
 #define FW_VERSION_MINOR 3
-#define FW_VERSION_PATCH 2
-#define FW_VERSION_STRING "0.3.2"
+#define FW_VERSION_PATCH 3
+#define FW_VERSION_STRING "0.3.3"
 /* MAJOR * 10000 + MINOR * 100 + PATCH: 300 for 0.3.0. */
 #define FW_VERSION_NUMBER (FW_VERSION_MAJOR * 100 * 100 + FW_VERSION_MINOR * 100 + FW_VERSION_PATCH)
 
@@ -93,9 +94,9 @@ FW_API const char *fw_last_error(void);
  * then reports FW_ERR_CALLBACK with this text in fw_last_error(). The text is copied. */
 FW_API void fw_set_callback_error(const char *message);
 
-/* The library's FW_VERSION_STRING ("0.3.2"); static storage. */
+/* The library's FW_VERSION_STRING ("0.3.3"); static storage. */
 FW_API const char *fw_version(void);
-/* The library's FW_VERSION_NUMBER (302 for 0.3.2), to compare with the header's. */
+/* The library's FW_VERSION_NUMBER (303 for 0.3.3), to compare with the header's. */
 FW_API unsigned fw_version_number(void);
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -189,6 +190,21 @@ typedef enum fw_soft_solver {
   FW_SOFT_ADAM = 2    /* unconstrained Adam on lambda (authors' code; may leave the hull) */
 } fw_soft_solver;
 
+/* How the soft LMO picks its k vertices when the objective is a sum of terms (Section 3.3: "a more
+ * subtle top-k operation can be performed in a task-wise fashion if the original objective
+ * function involves multi-tasks"). Terms come from a TorchScript objective's terms,
+ * fw_set_objective_terms_callback or fw_set_ask_tell_terms; with one term both rules are the same.
+ * The coefficients lambda are optimized on the whole objective either way, and the hard LMO and
+ * the FW gap always use the whole objective's gradient. */
+typedef enum fw_topk_rule {
+  FW_TOPK_SUMMED = 0,  /* the k best vertices for the whole objective's gradient */
+  FW_TOPK_PER_TERM = 1 /* terms in turn, each term's own gradient picks its best vertex not yet
+                          picked, until k = max(top_k, n_terms) vertices (the authors' code: one
+                          relevant model per task). A step then takes n_terms gradient evaluations
+                          at theta_t (one per term; the whole gradient is their sum) instead of
+                          one, and holds n_terms + 1 gradients during the LMO pass */
+} fw_topk_rule;
+
 /* An input struct (see Versioned structs above); start from fw_default_params(). */
 typedef struct fw_params {
   uint32_t struct_size;       /* sizeof(fw_params), set by fw_default_params() */
@@ -247,8 +263,12 @@ typedef struct fw_params {
    * no step fits at all). The evaluations of the steps in the history count (they are restored with
    * a saved state); those of a step cut by the budget do not, so the host made at most
    * max_evaluations calls. Hard steps take 1 + up to line_search_evals (line search) or 1
-   * (schedule, constant); soft steps 1 + soft_iters. Must be >= 0. */
+   * (schedule, constant); soft steps 1 + soft_iters (n_terms + soft_iters with
+   * FW_TOPK_PER_TERM). Must be >= 0. */
   int64_t max_evaluations;
+  /* v5 (0.3.3): see fw_topk_rule. Default FW_TOPK_PER_TERM (measured in the real-data demo,
+   * bench/realdata/README.md). */
+  fw_topk_rule topk_rule;
 } fw_params;
 
 FW_API fw_params fw_default_params(void);
@@ -303,6 +323,22 @@ typedef fw_status (*fw_objective_fn)(const fw_tensor *params, size_t n, fw_tenso
                                      double *loss, void *user_data);
 
 FW_API fw_status fw_set_objective_callback(fw_solver *solver, fw_objective_fn fn, void *user_data);
+
+/* A multi-task objective l = l_0 + ... + l_{n_terms-1} (e.g. one term per task: its loss on its
+ * calibration samples, pre-weighted as the host wants them to add up), evaluated by one callback
+ * told what to evaluate: term = FW_ALL_TERMS for the whole objective l, or 0 <= term < n_terms for
+ * l_term alone (its loss, and its gradient when grads is not NULL). The terms must add up to l:
+ * with FW_TOPK_PER_TERM the solver evaluates each term's gradient at theta_t and takes their sums
+ * as l(theta_t) and its gradient; every other evaluation (line search, soft-FW inner iterations) is
+ * of the whole objective. Otherwise as fw_objective_fn. */
+#define FW_ALL_TERMS (-1)
+typedef fw_status (*fw_objective_terms_fn)(int32_t term, const fw_tensor *params, size_t n,
+                                           fw_tensor *grads, double *loss, void *user_data);
+
+/* Sets a multi-term objective callback (replaces any objective set before; fn NULL removes it).
+ * FW_ERR_INVALID_ARGUMENT when n_terms < 1, FW_ERR_STATE while an ask/tell step is pending. */
+FW_API fw_status fw_set_objective_terms_callback(fw_solver *solver, fw_objective_terms_fn fn,
+                                                 int32_t n_terms, void *user_data);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Steps */
@@ -361,7 +397,15 @@ typedef struct fw_request {
   size_t n;              /* number of tensors */
   const fw_tensor *params;
   fw_tensor *grads;
+  /* v2 (0.3.3): what to evaluate: FW_ALL_TERMS (the whole objective; always, unless the host
+   * declared terms with fw_set_ask_tell_terms) or one term (see fw_objective_terms_fn) */
+  int32_t term;
 } fw_request;
+
+/* The number of terms of the objective the host evaluates over ask/tell (default 1; see
+ * fw_objective_terms_fn and fw_topk_rule); kept across steps. FW_ERR_INVALID_ARGUMENT when
+ * n_terms < 1, FW_ERR_STATE while a step is pending. */
+FW_API fw_status fw_set_ask_tell_terms(fw_solver *solver, int32_t n_terms);
 
 FW_API fw_status fw_step_begin(fw_solver *solver);
 FW_API fw_status fw_step_ask(fw_solver *solver, fw_request *request);

@@ -10,9 +10,11 @@ namespace demo {
 
 CalibObjective::CalibObjective(std::vector<CalibTask> tasks) : tasks_(std::move(tasks)) {}
 
-at::Tensor CalibObjective::loss(const std::vector<at::Tensor> &backbone) const {
+at::Tensor CalibObjective::loss(const std::vector<at::Tensor> &backbone, int term) const {
   at::Tensor total;
-  for (const CalibTask &task : tasks_) {
+  for (size_t i = 0; i < tasks_.size(); ++i) {
+    if (term != FW_ALL_TERMS && static_cast<size_t>(term) != i) continue;
+    const CalibTask &task = tasks_[i];
     const at::Tensor logits =
         head_forward(task.head, backbone_forward(backbone, task.calib.images));
     const at::Tensor term = at::cross_entropy_loss(logits, task.calib.labels);
@@ -21,18 +23,18 @@ at::Tensor CalibObjective::loss(const std::vector<at::Tensor> &backbone) const {
   return total / double(tasks_.size());
 }
 
-fw_status CalibObjective::callback(const fw_tensor *params, size_t n, fw_tensor *grads,
-                                   double *loss, void *user_data) {
+fw_status CalibObjective::callback(int32_t term, const fw_tensor *params, size_t n,
+                                   fw_tensor *grads, double *loss, void *user_data) {
   try {
-    return static_cast<CalibObjective *>(user_data)->evaluate(params, n, grads, loss);
+    return static_cast<CalibObjective *>(user_data)->evaluate(term, params, n, grads, loss);
   } catch (const std::exception &e) {  // nothing may cross the C boundary
     fw_set_callback_error(e.what());
     return FW_ERR_CALLBACK;
   }
 }
 
-fw_status CalibObjective::evaluate(const fw_tensor *params, size_t n, fw_tensor *grads,
-                                   double *loss) {
+fw_status CalibObjective::evaluate(int32_t term, const fw_tensor *params, size_t n,
+                                   fw_tensor *grads, double *loss) {
   ++evaluations_;
   const std::vector<std::string> &names = backbone_names();
   std::vector<at::Tensor> bb(names.size());
@@ -52,10 +54,10 @@ fw_status CalibObjective::evaluate(const fw_tensor *params, size_t n, fw_tensor 
   }
   if (!grads) {
     at::NoGradGuard no_grad;
-    *loss = this->loss(bb).item<double>();
+    *loss = this->loss(bb, term).item<double>();
     return FW_OK;
   }
-  const at::Tensor value = this->loss(bb);
+  const at::Tensor value = this->loss(bb, term);
   value.backward();
   for (size_t k = 0; k < names.size(); ++k) {
     fw_tensor &g = grads[view_of[k]];

@@ -191,6 +191,7 @@ std::vector<std::string> common_args(const Options &opt) {
                                 "--soft-iters",  std::to_string(opt.soft_iters),
                                 "--top-k",       std::to_string(opt.top_k),
                                 "--soft-solver", opt.soft_solver,
+                                "--soft-lr",     std::to_string(opt.soft_lr),
                                 "--out",         opt.out_dir};
   if (!opt.cache_root.empty()) {
     a.push_back("--cache");

@@ -22,6 +22,7 @@ struct Options {
   // FW_soft's lambda constraint: capped (lambda >= 0, sum <= 1, theta_t stays feasible) is the
   // demo's default because the paper's simplex (sum = 1) oscillates here; see the ablation.
   std::string soft_solver = "capped";  // simplex | capped | adam (fw_soft_solver)
+  double soft_lr = 0;                  // fw_params.soft_lr (0: the library's automatic step)
   // child mode (internal)
   std::string child_method, result_path, export_path;
   std::vector<int> pool, eval;

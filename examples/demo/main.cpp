@@ -6,12 +6,14 @@
 //
 // Each merge runs in a child process (--child, internal) so its peak RSS can be measured alone.
 #include <ATen/Parallel.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <fstream>
 #include <string>
 
 #include "calib_objective.h"
@@ -29,7 +31,7 @@ void usage() {
                "usage: fwmerge-demo [--quick] [--experiment irrelevant|relevant|ablation|all]\n"
                "                    [--methods m1,m2,...] [--out DIR] [--cache DIR] [--threads N]\n"
                "                    [--fw-iters T] [--soft-iters K] [--top-k K]\n"
-               "                    [--soft-solver simplex|capped|adam]\n"
+               "                    [--soft-solver simplex|capped|adam] [--soft-lr LR]\n"
                "methods:");
   for (const std::string &m : method_names()) std::fprintf(stderr, " %s", m.c_str());
   std::fprintf(stderr, "\n");
@@ -71,6 +73,8 @@ Options parse(int argc, char **argv) {
       opt.top_k = std::stoi(value());
     else if (a == "--soft-solver")
       opt.soft_solver = value();
+    else if (a == "--soft-lr")
+      opt.soft_lr = std::stod(value());
     else if (a == "--child")
       opt.child_method = value();
     else if (a == "--pool")
@@ -129,6 +133,7 @@ int run_child(const Options &opt) {
   setup.objective = &objective;
   setup.fw_iters = opt.fw_iters;
   setup.soft_iters = opt.soft_iters;
+  setup.soft_lr = opt.soft_lr;
   setup.top_k = opt.top_k;
   setup.soft_solver = opt.soft_solver == "capped" ? FW_SOFT_CAPPED
                       : opt.soft_solver == "adam" ? FW_SOFT_ADAM
@@ -146,6 +151,17 @@ int run_child(const Options &opt) {
   for (size_t i = 0; i < tests.size(); ++i)
     result.acc.push_back(accuracy(outcome.merged.tensors, heads[i].tensors, tests[i]));
   write_result_file(opt.result_path, result);
+  if (!outcome.trace.empty()) {
+    // Per-step trace of a FW run: out/traces/<method>_p<pool>_e<eval>.csv
+    const std::string dir = opt.out_dir + "/traces";
+    ::mkdir(dir.c_str(), 0755);
+    std::ofstream csv(dir + "/" + opt.child_method + "_p" + std::to_string(opt.pool.size()) + "_e" +
+                      std::to_string(opt.eval.size()) + ".csv");
+    csv << "iteration,evaluations,loss,loss_after,gap,gamma\n";
+    for (const StepTrace &s : outcome.trace)
+      csv << s.iteration << ',' << s.evaluations << ',' << s.loss << ',' << s.loss_after << ','
+          << s.gap << ',' << s.gamma << '\n';
+  }
   return 0;
 }
 

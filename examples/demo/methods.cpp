@@ -21,8 +21,11 @@ void check(fw_status st, const std::string &what) {
     throw std::runtime_error(what + ": " + fw_status_name(st) + ": " + fw_last_error());
 }
 
+// Objective evaluations every data-informed method gets: by default what T per-term FW_soft steps
+// take (one gradient per task at theta_t, then the inner iterations).
 int budget(const MergeSetup &s) {
-  return s.eval_budget > 0 ? s.eval_budget : s.fw_iters * (s.soft_iters + 1);
+  const int terms = s.objective ? s.objective->n_terms() : 1;
+  return s.eval_budget > 0 ? s.eval_budget : s.fw_iters * (s.soft_iters + terms);
 }
 
 // Data-free merge through the library (fusion_bench's usual settings: scaling 0.3, TIES keeps 20 %
@@ -55,14 +58,22 @@ MergeOutcome data_free(const std::string &method, const MergeSetup &s) {
   check(fw_merge(&p, s.base_path.c_str(), pool.data(), pool.size(), out.c_str(), nullptr),
         "fw_merge " + method);
   progress.finish();
-  return MergeOutcome{load_backbone(out), 0};
+  return MergeOutcome{load_backbone(out), 0, {}};
 }
 
+struct StepHook {
+  Progress *progress;
+  std::vector<StepTrace> *trace;
+};
+
 void on_step(const fw_step_info *info, void *user_data) {
+  const StepHook &hook = *static_cast<StepHook *>(user_data);
+  hook.trace->push_back(StepTrace{info->iteration, info->evaluations, info->loss, info->loss_after,
+                                  info->gap, info->gamma});
   char detail[96];
   std::snprintf(detail, sizeof detail, "loss %.4f gap %.3g evals %d", info->loss, info->gap,
                 info->evaluations);
-  static_cast<Progress *>(user_data)->update(info->iteration + 1, detail);
+  hook.progress->update(info->iteration + 1, detail);
 }
 
 MergeOutcome frank_wolfe(const std::string &method, const MergeSetup &s) {
@@ -70,6 +81,9 @@ MergeOutcome frank_wolfe(const std::string &method, const MergeSetup &s) {
   const bool layer = method.find("_layer") != std::string::npos;
   const bool unopt = method.find("_unopt") != std::string::npos;
   fw_params p = fw_default_params();
+  // The same evaluation budget as the other data-informed methods (steps until it is spent).
+  p.max_evaluations = budget(s);
+  p.max_iters = budget(s);
   p.lmo = soft ? FW_LMO_SOFT : FW_LMO_HARD;
   p.granularity = layer ? FW_LAYERWISE : FW_TASKWISE;
   p.block_depth = 0;  // layer-wise: one block per tensor
@@ -80,12 +94,14 @@ MergeOutcome frank_wolfe(const std::string &method, const MergeSetup &s) {
     p.top_k = s.top_k;
     // "_simplex": the paper's exact constraint (sum lambda = 1, theta_t itself dropped)
     p.soft_solver = method.find("_simplex") != std::string::npos ? FW_SOFT_SIMPLEX : s.soft_solver;
-    p.max_iters = s.fw_iters;
+    // "_summed": the k best vertices for the whole objective's gradient instead of one per task
+    p.topk_rule = method.find("_summed") != std::string::npos ? FW_TOPK_SUMMED : FW_TOPK_PER_TERM;
     // unoptimized: the top-k vertices with equal coefficients (one evaluation, no inner steps)
     p.soft_iters = unopt ? 1 : s.soft_iters;
+    p.soft_lr = s.soft_lr;
+    if (unopt) p.max_iters = s.fw_iters;
   } else {
     p.step_rule = FW_STEP_LINE_SEARCH;
-    p.max_iters = std::max(1, budget(s) / (1 + p.line_search_evals));
   }
   fw_solver *solver = nullptr;
   check(fw_solver_new(&p, &solver), "fw_solver_new");
@@ -93,10 +109,15 @@ MergeOutcome frank_wolfe(const std::string &method, const MergeSetup &s) {
   check(fw_set_base(solver, s.base_path.c_str()), "fw_set_base");
   for (const std::string &path : s.pool_paths)
     check(fw_pool_add(solver, path.c_str(), nullptr), "fw_pool_add " + path);
-  check(fw_set_objective_callback(solver, &CalibObjective::callback, s.objective),
-        "fw_set_objective_callback");
-  Progress progress("merge " + method, p.max_iters);
-  check(fw_set_progress_callback(solver, on_step, &progress), "fw_set_progress_callback");
+  check(fw_set_objective_terms_callback(solver, &CalibObjective::callback, s.objective->n_terms(),
+                                        s.objective),
+        "fw_set_objective_terms_callback");
+  // Steps expected (the budget may allow a summed soft run a step more).
+  Progress progress("merge " + method,
+                    soft ? s.fw_iters : std::max(1, budget(s) / (1 + p.line_search_evals)));
+  std::vector<StepTrace> trace;
+  StepHook hook{&progress, &trace};
+  check(fw_set_progress_callback(solver, on_step, &hook), "fw_set_progress_callback");
   const int before = s.objective->evaluations();
   check(fw_run(solver, nullptr), "fw_run " + method);
   progress.finish();
@@ -114,7 +135,8 @@ MergeOutcome frank_wolfe(const std::string &method, const MergeSetup &s) {
             .clone());
   }
   if (!s.export_path.empty()) check(fw_export(solver, s.export_path.c_str(), nullptr), "fw_export");
-  return MergeOutcome{select(all, backbone_names()), s.objective->evaluations() - before};
+  return MergeOutcome{select(all, backbone_names()), s.objective->evaluations() - before,
+                      std::move(trace)};
 }
 
 // AdaMerging-like: theta_l = theta_0,l + sum_i lambda_{i,l} tau_{i,l} for every model i and layer
@@ -179,7 +201,9 @@ const std::vector<std::string> &method_names() {
                                                  "fw_soft_task_unopt",
                                                  "fw_soft_layer_unopt",
                                                  "fw_soft_task_simplex",
-                                                 "fw_soft_layer_simplex"};
+                                                 "fw_soft_layer_simplex",
+                                                 "fw_soft_task_summed",
+                                                 "fw_soft_layer_summed"};
   return names;
 }
 
@@ -189,7 +213,7 @@ bool is_method(const std::string &name) {
 }
 
 MergeOutcome run_method(const std::string &method, const MergeSetup &s) {
-  if (method == "pretrained") return MergeOutcome{load_backbone(s.base_path), 0};
+  if (method == "pretrained") return MergeOutcome{load_backbone(s.base_path), 0, {}};
   if (method == "average" || method == "task_arithmetic" || method == "ties" ||
       method == "dare_ties")
     return data_free(method, s);

@@ -20,22 +20,32 @@ struct MergeSetup {
   int soft_iters = 20;                  // inner evaluations per soft step
   int top_k = 4;                        // soft: vertices per block
   fw_soft_solver soft_solver = FW_SOFT_CAPPED;
-  int eval_budget = 0;  // objective evaluations for FW_hard / AdaMerging (0: T*(soft_iters+1))
+  double soft_lr = 0;   // fw_params.soft_lr
+  int eval_budget = 0;  // objective evaluations of every data-informed method (0: what T per-term
+                        // FW_soft steps take, T * (soft_iters + tasks))
   int threads = 1;
   uint64_t seed = 0;
   std::string work_dir;     // scratch files (data-free merge outputs)
   std::string export_path;  // when set, the merged backbone is written here
 };
 
+// One FW step as the progress callback saw it (the stall analysis reads these).
+struct StepTrace {
+  int iteration = 0, evaluations = 0;
+  double loss = 0, loss_after = 0, gap = 0, gamma = 0;
+};
+
 struct MergeOutcome {
-  NamedTensors merged;  // backbone_names() order
-  int evaluations = 0;  // objective evaluations spent
+  NamedTensors merged;           // backbone_names() order
+  int evaluations = 0;           // objective evaluations spent
+  std::vector<StepTrace> trace;  // FW methods: every step
 };
 
 // "pretrained", "average", "task_arithmetic", "ties", "dare_ties", "adamerging", "fw_hard_task",
 // "fw_hard_layer", "fw_soft_task", "fw_soft_layer", "fw_soft_task_unopt", "fw_soft_layer_unopt",
-// "fw_soft_task_simplex", "fw_soft_layer_simplex" (soft: the configured lambda constraint, or the
-// paper's simplex for the "_simplex" variants).
+// "fw_soft_task_simplex", "fw_soft_layer_simplex", "fw_soft_task_summed", "fw_soft_layer_summed"
+// (soft: the configured lambda constraint, or the paper's simplex for the "_simplex" variants;
+// per-term top-k, or the whole objective's top-k for "_summed").
 const std::vector<std::string> &method_names();
 bool is_method(const std::string &name);
 

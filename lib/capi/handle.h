@@ -14,9 +14,13 @@ struct fw_solver {
   explicit fw_solver(const fw_params &params) : solver(params) {}
 
   fw::Solver solver;
-  // Objective: a host callback, or a C++ evaluator (built-in objectives, lib/objective).
+  // Objective: a host callback (one-term, or multi-term with objective_n_terms terms), or a C++
+  // evaluator (built-in objectives, lib/objective). At most one is set.
   fw_objective_fn objective = nullptr;
+  fw_objective_terms_fn objective_terms = nullptr;
+  int32_t objective_n_terms = 1;
   void *objective_user_data = nullptr;
+  int32_t ask_tell_terms = 1;  // fw_set_ask_tell_terms
   std::unique_ptr<fw::Evaluator> builtin_objective;
 
   fw_progress_fn progress = nullptr;

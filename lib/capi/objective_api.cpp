@@ -64,6 +64,7 @@ FW_API fw_status fw_set_objective_torchscript(fw_solver *solver,
         std::make_unique<fw::TorchScriptObjective>(to_spec(o), solver->solver.tensors());
     solver->builtin_objective = std::move(evaluator);
     solver->objective = nullptr;  // the most recently set objective wins
+    solver->objective_terms = nullptr;
     solver->objective_user_data = nullptr;
   });
 }

@@ -86,6 +86,7 @@ fw_params read_params(const fw_params *params) {
   checked_enum(&out.soft_solver, "fw_params.soft_solver");
   checked_enum(&out.device, "fw_params.device");
   checked_enum(&out.work_dtype, "fw_params.work_dtype");
+  checked_enum(&out.topk_rule, "fw_params.topk_rule");
   return out;
 }
 

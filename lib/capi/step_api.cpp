@@ -13,12 +13,23 @@ namespace {
 
 using fw::capi::guard;
 
-// Adapts the host's fw_objective_fn to the solver's Evaluator: zero-copy views, status and
-// message mapping.
+// Adapts the host's fw_objective_fn or fw_objective_terms_fn to the solver's Evaluator: zero-copy
+// views, status and message mapping.
 class CallbackEvaluator : public fw::Evaluator {
  public:
   CallbackEvaluator(const fw_solver &handle) : handle_(handle) {}
   double evaluate(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad) override {
+    return call(FW_ALL_TERMS, point, grad);
+  }
+  int n_terms() const override { return handle_.objective_terms ? handle_.objective_n_terms : 1; }
+  double evaluate_term(int term, const std::vector<at::Tensor> &point,
+                       std::vector<at::Tensor> *grad) override {
+    if (!handle_.objective_terms) return fw::Evaluator::evaluate_term(term, point, grad);
+    return call(term, point, grad);
+  }
+
+ private:
+  double call(int32_t term, const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad) {
     const auto &metas = handle_.solver.tensors();
     std::vector<fw_tensor> params = fw::capi::make_views(metas, point);
     std::vector<fw_tensor> grads;
@@ -26,22 +37,26 @@ class CallbackEvaluator : public fw::Evaluator {
     double loss = 0;
     fw::capi::take_callback_error();  // a stale message from an earlier call must not leak in
     // The host may return any int: kept as bytes and read as an integer (lib/capi/enums.h).
+    fw_tensor *grad_views = grad ? grads.data() : nullptr;
     const fw_status returned =
-        handle_.objective(params.data(), params.size(), grad ? grads.data() : nullptr, &loss,
-                          handle_.objective_user_data);
+        handle_.objective_terms
+            ? handle_.objective_terms(term, params.data(), params.size(), grad_views, &loss,
+                                      handle_.objective_user_data)
+            : handle_.objective(params.data(), params.size(), grad_views, &loss,
+                                handle_.objective_user_data);
     const int32_t status = fw::capi::raw_enum(&returned);
     if (status != FW_OK) {
       const std::string reason = fw::capi::take_callback_error();
       const std::string name = fw::capi::enum_in_range<fw_status>(status)
                                    ? fw::capi::status_name(status)
                                    : "unknown status " + std::to_string(status);
-      fw::fail(FW_ERR_CALLBACK, "objective callback returned " + name +
+      const std::string which = term == FW_ALL_TERMS ? "" : " (term " + std::to_string(term) + ")";
+      fw::fail(FW_ERR_CALLBACK, "objective callback" + which + " returned " + name +
                                     (reason.empty() ? std::string() : ": " + reason));
     }
     return loss;
   }
 
- private:
   const fw_solver &handle_;
 };
 
@@ -50,7 +65,7 @@ class CallbackEvaluator : public fw::Evaluator {
 fw::Evaluator &objective_of(fw_solver *solver, std::unique_ptr<fw::Evaluator> *holder,
                             std::unique_ptr<fw::Evaluator> *host_views) {
   if (solver->builtin_objective) return *solver->builtin_objective;
-  if (!solver->objective)
+  if (!solver->objective && !solver->objective_terms)
     fw::fail(FW_ERR_STATE, "no objective: call fw_set_objective_callback first");
   *holder = std::make_unique<CallbackEvaluator>(*solver);
   if (!fw::uses_host_views(solver->solver)) return **holder;
@@ -104,6 +119,9 @@ void fill_request(fw_solver *solver, fw_request *request) {
     full.n = solver->request_params.size();
     full.params = solver->request_params.data();
     full.grads = pending->grad ? solver->request_grads.data() : nullptr;
+    full.term = pending->term;
+  } else {
+    full.term = FW_ALL_TERMS;
   }
   fw::capi::write_output(request, full);
 }
@@ -117,8 +135,33 @@ FW_API fw_status fw_set_objective_callback(fw_solver *solver, fw_objective_fn fn
     FW_REQUIRE_ARG(solver, "solver is NULL");
     fw::capi::require_idle(solver);
     solver->objective = fn;
+    solver->objective_terms = nullptr;
+    solver->objective_n_terms = 1;
     solver->objective_user_data = user_data;
     solver->builtin_objective.reset();  // the most recently set objective wins
+  });
+}
+
+FW_API fw_status fw_set_objective_terms_callback(fw_solver *solver, fw_objective_terms_fn fn,
+                                                 int32_t n_terms, void *user_data) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver, "solver is NULL");
+    FW_REQUIRE_ARG(n_terms >= 1, "n_terms must be >= 1, got " + std::to_string(n_terms));
+    fw::capi::require_idle(solver);
+    solver->objective = nullptr;
+    solver->objective_terms = fn;
+    solver->objective_n_terms = fn ? n_terms : 1;
+    solver->objective_user_data = user_data;
+    solver->builtin_objective.reset();
+  });
+}
+
+FW_API fw_status fw_set_ask_tell_terms(fw_solver *solver, int32_t n_terms) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver, "solver is NULL");
+    FW_REQUIRE_ARG(n_terms >= 1, "n_terms must be >= 1, got " + std::to_string(n_terms));
+    fw::capi::require_idle(solver);
+    solver->ask_tell_terms = n_terms;
   });
 }
 
@@ -161,7 +204,7 @@ FW_API fw_status fw_step_begin(fw_solver *solver) {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     fw::capi::require_idle(solver);
     solver->solver.base();  // fails early without a base
-    solver->pending = std::make_unique<fw::StepRunner>(solver->solver);
+    solver->pending = std::make_unique<fw::StepRunner>(solver->solver, solver->ask_tell_terms);
     deliver_logs(solver);
   });
 }

@@ -135,7 +135,8 @@ struct StructVersions<fw_params> {
   static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_params, seed),               // 0.2.0
                                        FW_SIZE_THROUGH(fw_params, host_views),         // 0.3.0
                                        FW_SIZE_THROUGH(fw_params, n_exclude_tensors),  // 0.3.1
-                                       FW_SIZE_THROUGH(fw_params, max_evaluations)};   // 0.3.2
+                                       FW_SIZE_THROUGH(fw_params, max_evaluations),    // 0.3.2
+                                       FW_SIZE_THROUGH(fw_params, topk_rule)};         // 0.3.3
 };
 
 template <>
@@ -172,7 +173,8 @@ struct StructVersions<fw_step_info> {
 template <>
 struct StructVersions<fw_request> {
   static constexpr const char *name = "fw_request";
-  static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_request, grads)};
+  static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_request, grads),
+                                       FW_SIZE_THROUGH(fw_request, term)};  // 0.3.3
 };
 
 }  // namespace fw::capi

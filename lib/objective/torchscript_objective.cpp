@@ -136,6 +136,21 @@ TorchScriptObjective::TorchScriptObjective(const TorchScriptObjectiveSpec &spec,
 
 double TorchScriptObjective::evaluate(const std::vector<at::Tensor> &point,
                                       std::vector<at::Tensor> *grad) {
+  return run(point, grad, -1);
+}
+
+double TorchScriptObjective::evaluate_term(int term, const std::vector<at::Tensor> &point,
+                                           std::vector<at::Tensor> *grad) {
+  if (term < 0 || term >= n_terms())
+    fail(FW_ERR_INTERNAL,
+         "term " + std::to_string(term) + " of a " + std::to_string(n_terms()) + "-term objective");
+  return run(point, grad, term);
+}
+
+// only < 0: every term; else that term alone, w_term term / sum_i w_i (the terms add up to the
+// whole objective).
+double TorchScriptObjective::run(const std::vector<at::Tensor> &point,
+                                 std::vector<at::Tensor> *grad, int only) {
   const bool need_grad = grad != nullptr;
   c10::AutoGradMode mode(need_grad);
   std::vector<at::Tensor> leaves;
@@ -158,7 +173,9 @@ double TorchScriptObjective::evaluate(const std::vector<at::Tensor> &point,
     leaves.push_back(leaf);
   }
   at::Tensor total;
-  for (const Term &t : terms_) {
+  for (size_t i = 0; i < terms_.size(); ++i) {
+    if (only >= 0 && static_cast<size_t>(only) != i) continue;
+    const Term &t = terms_[i];
     const at::Tensor logits = module_.get_method(t.method)({t.inputs}).toTensor();
     if (logits.dim() != 2 || logits.size(0) != t.inputs.size(0))
       fail(FW_ERR_SHAPE_MISMATCH, "method \"" + t.method + "\" returned " +

@@ -41,8 +41,13 @@ class TorchScriptObjective : public Evaluator {
   TorchScriptObjective(const TorchScriptObjectiveSpec &spec, const std::vector<TensorMeta> &base);
 
   double evaluate(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad) override;
+  // One term per fw_objective_term, in their order.
+  int n_terms() const override { return static_cast<int>(terms_.size()); }
+  double evaluate_term(int term, const std::vector<at::Tensor> &point,
+                       std::vector<at::Tensor> *grad) override;
 
  private:
+  double run(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad, int only);
   struct Binding {
     torch::jit::Module owner;  // the submodule holding the parameter
     std::string attribute;     // its last name part

@@ -6,6 +6,8 @@
 
 #include <vector>
 
+#include "util/error.h"
+
 namespace fw {
 
 class Evaluator {
@@ -14,6 +16,14 @@ class Evaluator {
   // Loss at `point` (fp32 tensors in base order). When `grad` is non-null it holds zero-filled fp32
   // tensors of the same shapes to receive the gradient. Throws fw::Error on failure.
   virtual double evaluate(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad) = 0;
+  // A multi-task objective is a sum of n_terms() >= 1 terms (fw_objective_terms_fn): term
+  // 0 <= term < n_terms() alone, like evaluate(). The terms add up to evaluate().
+  virtual int n_terms() const { return 1; }
+  virtual double evaluate_term(int term, const std::vector<at::Tensor> &point,
+                               std::vector<at::Tensor> *grad) {
+    if (term != 0) fail(FW_ERR_INTERNAL, "a one-term objective was asked for another term");
+    return evaluate(point, grad);
+  }
 };
 
 }  // namespace fw

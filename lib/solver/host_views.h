@@ -14,19 +14,31 @@ class HostViews : public Evaluator {
  public:
   explicit HostViews(Evaluator &inner) : inner_(inner) {}
   double evaluate(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad) override {
+    return on_host(point, grad, [&](const auto &p, auto *g) { return inner_.evaluate(p, g); });
+  }
+  int n_terms() const override { return inner_.n_terms(); }
+  double evaluate_term(int term, const std::vector<at::Tensor> &point,
+                       std::vector<at::Tensor> *grad) override {
+    return on_host(point, grad,
+                   [&](const auto &p, auto *g) { return inner_.evaluate_term(term, p, g); });
+  }
+
+ private:
+  template <typename Fn>
+  double on_host(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad,
+                 const Fn &fn) {
     std::vector<at::Tensor> host_point, host_grad;
     host_point.reserve(point.size());
     for (const at::Tensor &p : point) host_point.push_back(p.cpu());
     if (grad)
       for (const at::Tensor &g : *grad)
         host_grad.push_back(at::zeros_like(g, g.options().device(at::kCPU)));
-    const double loss = inner_.evaluate(host_point, grad ? &host_grad : nullptr);
+    const double loss = fn(host_point, grad ? &host_grad : nullptr);
     if (grad)
       for (size_t t = 0; t < grad->size(); ++t) (*grad)[t].copy_(host_grad[t]);
     return loss;
   }
 
- private:
   Evaluator &inner_;
 };
 

@@ -19,65 +19,84 @@
 namespace fw {
 Solver::LmoScores Solver::lmo_pass(const std::vector<at::Tensor> &grad,
                                    const std::vector<Vertex> &verts) const {
+  return std::move(lmo_pass(std::vector<const std::vector<at::Tensor> *>{&grad}, verts).front());
+}
+
+std::vector<Solver::LmoScores> Solver::lmo_pass(
+    const std::vector<const std::vector<at::Tensor> *> &grads,
+    const std::vector<Vertex> &verts) const {
   const auto &metas = base_->tensors();
   const size_t n_blocks = block_names_.size();
   const bool cosine = params_.score == FW_SCORE_COSINE;
+  const size_t n_grads = grads.size(), n_verts = verts.size();
 
-  LmoScores s;
-  s.theta_inner.assign(n_blocks, 0.0);
-  std::vector<double> grad_norm(metas.size(), 0.0);
-  for (size_t t = 0; t < metas.size(); ++t) {
-    s.theta_inner[block_of_tensor_[t]] += inner_product(grad[t], theta_[t]);
-    if (cosine) grad_norm[t] = std::sqrt(inner_product(grad[t], grad[t]));
+  std::vector<LmoScores> out(n_grads);
+  // grad_norm[gi][t]
+  std::vector<std::vector<double>> grad_norm(n_grads, std::vector<double>(metas.size(), 0.0));
+  for (size_t gi = 0; gi < n_grads; ++gi) {
+    LmoScores &s = out[gi];
+    s.theta_inner.assign(n_blocks, 0.0);
+    for (size_t t = 0; t < metas.size(); ++t) {
+      s.theta_inner[block_of_tensor_[t]] += inner_product((*grads[gi])[t], theta_[t]);
+      if (cosine) grad_norm[gi][t] = std::sqrt(inner_product((*grads[gi])[t], (*grads[gi])[t]));
+    }
+    s.score.assign(n_verts, std::vector<double>(n_blocks, 0.0));
+    s.inner.assign(n_verts, std::vector<double>(n_blocks, 0.0));
   }
 
-  s.score.assign(verts.size(), std::vector<double>(n_blocks, 0.0));
-  s.inner.assign(verts.size(), std::vector<double>(n_blocks, 0.0));
   std::vector<const Checkpoint *> checkpoints;
   for (const Vertex &v : verts) checkpoints.push_back(v.checkpoint);
   const std::function<void()> poll = [this] { poll_abort(); };
-  // On a GPU the chunks are moved by DeviceStream: one pass per tensor, all vertices.
+  // On a GPU the chunks are moved by DeviceStream: one pass per tensor and gradient, all vertices.
   std::unique_ptr<DeviceStream> device;
   if (!place_.on_cpu()) device = std::make_unique<DeviceStream>(place_.device);
   // Tensor-major, chunk by chunk: each gradient chunk stays in cache while the matching chunks
   // of a thread's vertices stream past it through one reused buffer, so memory traffic is the
-  // checkpoints' bytes (not n times the gradient's too) and memory is a few chunks. Vertices whose
+  // checkpoints' bytes (not n times the gradient's too) and memory is a few chunks. Several
+  // gradients (per-term top-k) share each chunk read. Vertices whose
   // tensors are computed (adapters) are loaded whole, once per tensor.
-  // A tensor's chunks are dealt to the intra-op threads in turn (one fork/join per tensor, not per
-  // chunk; balanced whatever the pool size), each thread with its own buffers and partial sums,
-  // added in thread order (deterministic for a given thread count). Chunks are read in their file
-  // dtype and reduced by the fused kernels of dot_kernels.h (no tensor op, no allocation per
-  // chunk); other dtypes take the fp32 tensor path. Only the calling thread polls the abort hook (a
-  // host callback must not run on LibTorch's workers); the others stop at their next chunk.
   constexpr int64_t kChunk = 1 << 16;  // 256 KiB of fp32: buffer and gradient chunk stay in L2
   const int n_threads = at::get_num_threads();
-  std::vector<at::Tensor> buffers, g_buffers;
+  std::vector<at::Tensor> buffers;
+  std::vector<std::vector<at::Tensor>> g_buffers(n_threads);  // [thread][gradient]
   std::vector<std::vector<float>> raw_buffers;  // float-typed so any dtype's bytes are aligned
   for (int i = 0; i < n_threads; ++i) {
     buffers.push_back(at::empty({kChunk}, at::kFloat));
-    g_buffers.push_back(at::empty({kChunk}, at::kFloat));
+    for (size_t gi = 0; gi < n_grads; ++gi) g_buffers[i].push_back(at::empty({kChunk}, at::kFloat));
     raw_buffers.emplace_back(kChunk);
   }
   const std::thread::id caller = std::this_thread::get_id();
-  std::vector<double> inner(verts.size()), sq_norm(verts.size());
-  // Per thread: its chunks' sums for each vertex, added in thread order after each tensor.
-  std::vector<std::vector<double>> partial(n_threads, std::vector<double>(verts.size())),
-      partial_sq = partial;
+  // inner[gi * n_verts + v]; sq_norm[v] (a vertex's norm does not depend on the gradient).
+  std::vector<double> inner(n_grads * n_verts), sq_norm(n_verts);
+  // Per thread: its chunks' sums for each (gradient, vertex), added in thread order after each
+  // tensor.
+  std::vector<std::vector<double>> partial(n_threads, std::vector<double>(inner.size())),
+      partial_sq(n_threads, std::vector<double>(n_verts));
   for (size_t t = 0; t < metas.size(); ++t) {
     const std::string &name = metas[t].name;
-    const at::Tensor g = grad[t].reshape(-1);
+    std::vector<at::Tensor> g(n_grads);
+    std::vector<bool> g_f32(n_grads);
+    for (size_t gi = 0; gi < n_grads; ++gi) {
+      g[gi] = (*grads[gi])[t].reshape(-1);
+      g_f32[gi] = g[gi].scalar_type() == at::kFloat && g[gi].is_contiguous();
+    }
     std::fill(inner.begin(), inner.end(), 0.0);
     std::fill(sq_norm.begin(), sq_norm.end(), 0.0);
     poll_abort();  // also for empty tensors
     if (device) {
-      device->inner_products(checkpoints, metas[t], g, cosine, &inner, &sq_norm, poll);
+      std::vector<double> one(n_verts);
+      for (size_t gi = 0; gi < n_grads; ++gi) {
+        std::fill(one.begin(), one.end(), 0.0);
+        std::fill(sq_norm.begin(), sq_norm.end(), 0.0);
+        device->inner_products(checkpoints, metas[t], g[gi], cosine, &one, &sq_norm, poll);
+        std::copy(one.begin(), one.end(), inner.begin() + static_cast<int64_t>(gi * n_verts));
+      }
     }
     const int64_t numel = device ? 0 : metas[t].numel;
     const int64_t n_chunks = (numel + kChunk - 1) / kChunk;
-    const bool g_f32 = g.scalar_type() == at::kFloat && g.is_contiguous();
     // Per vertex, once per tensor: its file dtype when the fused kernels take it, else nullptr.
-    std::vector<const DType *> raw_dtype(verts.size(), nullptr);
-    for (size_t v = 0; v < verts.size(); ++v) {
+    std::vector<const DType *> raw_dtype(n_verts, nullptr);
+    for (size_t v = 0; v < n_verts; ++v) {
       const TensorMeta *meta = verts[v].checkpoint->find(name);
       if (meta != nullptr && dot_raw_supported(meta->dtype)) raw_dtype[v] = &meta->dtype;
     }
@@ -95,6 +114,8 @@ Solver::LmoScores Solver::lmo_pass(const std::vector<at::Tensor> &grad,
         void *raw = raw_buffers[lane].data();
         std::vector<double> &acc = partial[lane], &acc_sq = partial_sq[lane];
         const int thread = static_cast<int>(lane);
+        std::vector<const float *> g_data(n_grads);
+        std::vector<at::Tensor> g_chunk(n_grads);
         for (int64_t c = lane; c < n_chunks; c += lanes) {
           const int64_t begin = c * kChunk, end = std::min(numel, begin + kChunk);
           if (begin > 0 && std::this_thread::get_id() == caller) {
@@ -111,24 +132,29 @@ Solver::LmoScores Solver::lmo_pass(const std::vector<at::Tensor> &grad,
             incomplete.store(true);
             return;
           }
-          at::Tensor g_chunk = g_buffers[thread].slice(0, 0, end - begin);
-          if (g_f32)
-            g_chunk = g.slice(0, begin, end);  // no copy
-          else
-            g_chunk.copy_(g.slice(0, begin, end));
-          const float *g_data = g_chunk.data_ptr<float>();
+          for (size_t gi = 0; gi < n_grads; ++gi) {
+            if (g_f32[gi]) {
+              g_chunk[gi] = g[gi].slice(0, begin, end);  // no copy
+            } else {
+              g_chunk[gi] = g_buffers[thread][gi].slice(0, 0, end - begin);
+              g_chunk[gi].copy_(g[gi].slice(0, begin, end));
+            }
+            g_data[gi] = g_chunk[gi].data_ptr<float>();
+          }
           at::Tensor x = buffers[thread].slice(0, 0, end - begin);
-          for (size_t v = 0; v < verts.size(); ++v) {
+          for (size_t v = 0; v < n_verts; ++v) {
             const Checkpoint &ckpt = *verts[v].checkpoint;
             if (!ckpt.streams_ranges()) continue;
             if (const DType *dtype = raw_dtype[v]) {
               ckpt.read_raw_range(name, begin, end, raw);
-              acc[v] += dot_raw(g_data, raw, *dtype, end - begin);
+              for (size_t gi = 0; gi < n_grads; ++gi)
+                acc[gi * n_verts + v] += dot_raw(g_data[gi], raw, *dtype, end - begin);
               if (cosine) acc_sq[v] += sq_norm_raw(raw, *dtype, end - begin);
               continue;
             }
             ckpt.read_f32_range(name, begin, end, x);
-            acc[v] += inner_product(g_chunk, x);
+            for (size_t gi = 0; gi < n_grads; ++gi)
+              acc[gi * n_verts + v] += inner_product(g_chunk[gi], x);
             if (cosine) acc_sq[v] += inner_product(x, x);
           }
         }
@@ -139,40 +165,44 @@ Solver::LmoScores Solver::lmo_pass(const std::vector<at::Tensor> &grad,
       poll_abort();  // the interrupt a worker saw: throws FW_ERR_ABORTED
       fail(FW_ERR_INTERNAL, "LMO pass stopped without an interrupt");
     }
-    for (int th = 0; th < n_threads; ++th)  // lane order: deterministic for a thread count
-      for (size_t v = 0; v < verts.size(); ++v) {
-        inner[v] += partial[th][v];
-        sq_norm[v] += partial_sq[th][v];
-      }
-    for (size_t v = 0; v < verts.size(); ++v) {
+    for (int th = 0; th < n_threads; ++th) {  // lane order: deterministic for a thread count
+      for (size_t i = 0; i < inner.size(); ++i) inner[i] += partial[th][i];
+      for (size_t v = 0; v < n_verts; ++v) sq_norm[v] += partial_sq[th][v];
+    }
+    for (size_t v = 0; v < n_verts; ++v) {
       const Checkpoint &ckpt = *verts[v].checkpoint;
       if (ckpt.streams_ranges()) continue;
-      const at::Tensor x = ckpt.load_f32(name).to(g.device());
-      inner[v] = inner_product(grad[t], x);
+      const at::Tensor x = ckpt.load_f32(name).to(g.front().device());
+      for (size_t gi = 0; gi < n_grads; ++gi)
+        inner[gi * n_verts + v] = inner_product((*grads[gi])[t], x);
       if (cosine) sq_norm[v] = inner_product(x, x);
     }
     const int b = block_of_tensor_[t];
-    for (size_t v = 0; v < verts.size(); ++v) {
-      s.inner[v][b] += inner[v];
-      if (cosine) {
-        // Authors' code: per-tensor cosine, summed over the block's tensors.
-        const double norms = grad_norm[t] * std::sqrt(sq_norm[v]);
-        s.score[v][b] += norms > 0 ? inner[v] / norms : 0.0;
-      } else {
-        s.score[v][b] += inner[v];
+    for (size_t gi = 0; gi < n_grads; ++gi)
+      for (size_t v = 0; v < n_verts; ++v) {
+        const double iv = inner[gi * n_verts + v];
+        out[gi].inner[v][b] += iv;
+        if (cosine) {
+          // Authors' code: per-tensor cosine, summed over the block's tensors.
+          const double norms = grad_norm[gi][t] * std::sqrt(sq_norm[v]);
+          out[gi].score[v][b] += norms > 0 ? iv / norms : 0.0;
+        } else {
+          out[gi].score[v][b] += iv;
+        }
       }
-    }
   }
 
-  s.ranking.resize(n_blocks);
-  for (size_t b = 0; b < n_blocks; ++b) {
-    std::vector<int> order(verts.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int a, int c) { return s.score[a][b] < s.score[c][b]; });
-    s.ranking[b] = std::move(order);
+  for (LmoScores &s : out) {
+    s.ranking.resize(n_blocks);
+    for (size_t b = 0; b < n_blocks; ++b) {
+      std::vector<int> order(n_verts);
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int a, int c) { return s.score[a][b] < s.score[c][b]; });
+      s.ranking[b] = std::move(order);
+    }
   }
-  return s;
+  return out;
 }
 
 }  // namespace fw

@@ -50,19 +50,47 @@ struct AdamState {
 
 }  // namespace
 
-StepRecord Solver::soft_step(Evaluator &evaluator, double loss, const LmoScores &scores,
+std::vector<std::vector<int>> select_candidates(const Solver::LmoScores &whole,
+                                                const std::vector<Solver::LmoScores> &terms,
+                                                size_t k) {
+  std::vector<std::vector<int>> selected(whole.ranking.size());
+  for (size_t b = 0; b < whole.ranking.size(); ++b) {
+    const std::vector<int> &best = whole.ranking[b];
+    k = std::min(k, best.size());
+    if (terms.empty()) {
+      selected[b].assign(best.begin(), best.begin() + static_cast<std::ptrdiff_t>(k));
+      continue;
+    }
+    std::vector<bool> taken(best.size(), false);
+    // Round r: term j takes its best vertex not yet taken (its r-th choice at most), so every
+    // term brings its own vertex before any term brings a second one.
+    for (size_t turn = 0; selected[b].size() < k; ++turn) {
+      const std::vector<int> &ranking = terms[turn % terms.size()].ranking[b];
+      for (int v : ranking)
+        if (!taken[static_cast<size_t>(v)]) {
+          taken[static_cast<size_t>(v)] = true;
+          selected[b].push_back(v);
+          break;
+        }
+    }
+  }
+  return selected;
+}
+
+StepRecord Solver::soft_step(Evaluator &evaluator, double loss,
+                             const std::vector<std::vector<int>> &selected, int evaluations,
                              const std::vector<Vertex> &verts,
                              std::vector<at::Tensor> *next) const {
   const auto &metas = base_->tensors();
   const size_t n_tensors = metas.size();
   const size_t n_blocks = block_names_.size();
-  const size_t k = std::min<size_t>(params_.top_k, verts.size());
+  const size_t k = selected.front().size();
 
-  // sources[t][j]: the j-th best vertex of tensor t's block.
+  // sources[t][j]: the j-th selected vertex of tensor t's block.
   std::vector<std::vector<const Checkpoint *>> sources(n_tensors);
   for (size_t t = 0; t < n_tensors; ++t)
     for (size_t j = 0; j < k; ++j)
-      sources[t].push_back(verts[scores.ranking[block_of_tensor_[t]][j]].checkpoint);
+      sources[t].push_back(verts[selected[block_of_tensor_[t]][j]].checkpoint);
   const CandidateCache candidates(*this, sources, params_.soft_memory_budget);
 
   // lambda[b * k + j]
@@ -81,7 +109,6 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss, const LmoScores 
   double best_loss = std::numeric_limits<double>::infinity();
   std::vector<double> step(n_blocks, params_.soft_lr);
   AdamState adam_state{std::vector<double>(n_lambda, 0.0), std::vector<double>(n_lambda, 0.0)};
-  int evaluations = 1;
 
   for (int it = 0; it < params_.soft_iters; ++it) {
     // theta(lambda) = theta_t + sum_j lambda_j (c_j - theta_t), tensor by tensor.
@@ -200,7 +227,7 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss, const LmoScores 
   double lambda_sum = 0;
   for (size_t b = 0; b < n_blocks; ++b)
     for (size_t j = 0; j < k; ++j) {
-      record.chosen.push_back(verts[scores.ranking[b][j]].id);
+      record.chosen.push_back(verts[selected[b][j]].id);
       record.lambdas.push_back(best_lambda[b * k + j]);
       lambda_sum += best_lambda[b * k + j];
     }

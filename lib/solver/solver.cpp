@@ -35,6 +35,7 @@ fw_params default_params() {
   p.work_dtype = FW_DTYPE_F32;
   p.host_views = 0;
   p.max_evaluations = 0;
+  p.topk_rule = FW_TOPK_PER_TERM;  // each task brings its own model (fw_topk_rule)
   return p;
 }
 
@@ -68,6 +69,7 @@ void validate_params(const fw_params &p) {
     bad("work_dtype must be FW_DTYPE_F32, FW_DTYPE_BF16 or FW_DTYPE_F16");
   if (p.host_views != 0 && p.host_views != 1) bad("host_views must be 0 or 1");
   if (p.max_evaluations < 0) bad("max_evaluations must be >= 0");
+  if (p.topk_rule != FW_TOPK_SUMMED && p.topk_rule != FW_TOPK_PER_TERM) bad("unknown topk_rule");
 }
 
 TensorFilter filter_of(const fw_params &p) {
@@ -341,6 +343,8 @@ std::string Solver::recipe_json() const {
     recipe["tensors"] = {{"include", filter_.include()}, {"exclude", filter_.exclude()}};
   // Only when set, so recipes without a budget keep their bytes.
   if (params_.max_evaluations > 0) recipe["max_evaluations"] = params_.max_evaluations;
+  if (params_.lmo == FW_LMO_SOFT)
+    recipe["topk_rule"] = params_.topk_rule == FW_TOPK_PER_TERM ? "per_term" : "summed";
   recipe["base"] = base_ ? base_->path() : "";
   recipe["pool"] = nlohmann::json::array();
   for (const auto &member : pool_) recipe["pool"].push_back(member->path());

@@ -104,6 +104,10 @@ class Solver {
   };
   std::vector<Vertex> vertices() const;
   LmoScores lmo_pass(const std::vector<at::Tensor> &grad, const std::vector<Vertex> &verts) const;
+  // One pass over the vertices' bytes for several gradients (the whole objective's and each
+  // term's, FW_TOPK_PER_TERM): their scores, in the same order.
+  std::vector<LmoScores> lmo_pass(const std::vector<const std::vector<at::Tensor> *> &grads,
+                                  const std::vector<Vertex> &verts) const;
 
   // The start point (fw_state_save records it).
   StartKind start_kind() const { return start_kind_; }
@@ -135,7 +139,10 @@ class Solver {
 
   StepRecord hard_step(Evaluator &evaluator, double loss, const LmoScores &scores,
                        const std::vector<Vertex> &verts, std::vector<at::Tensor> *next) const;
-  StepRecord soft_step(Evaluator &evaluator, double loss, const LmoScores &scores,
+  // selected[b]: the soft LMO's vertex positions of block b (select_candidates); evaluations:
+  // those the step spent at theta_t.
+  StepRecord soft_step(Evaluator &evaluator, double loss,
+                       const std::vector<std::vector<int>> &selected, int evaluations,
                        const std::vector<Vertex> &verts, std::vector<at::Tensor> *next) const;
   uint64_t tensor_seed(size_t tensor_index) const;
 

@@ -1,5 +1,6 @@
 // One FW iteration: gradient at theta_t, LMO, gap test, then the hard or soft update. Everything is
 // built in locals; the iterate and history change only in the last lines (transactional step).
+#include <algorithm>
 #include <cmath>
 
 #include "solver/chunks.h"
@@ -12,10 +13,12 @@ namespace fw {
 double inner_product(const at::Tensor &a, const at::Tensor &b) { return dot_f32(a, b); }
 
 double checked_evaluate(Evaluator &evaluator, const std::vector<at::Tensor> &point,
-                        std::vector<at::Tensor> *grad, const std::vector<TensorMeta> &metas) {
+                        std::vector<at::Tensor> *grad, const std::vector<TensorMeta> &metas,
+                        int term) {
   if (grad)
     for (at::Tensor &g : *grad) g.zero_();
-  const double loss = evaluator.evaluate(point, grad);
+  const double loss =
+      term < 0 ? evaluator.evaluate(point, grad) : evaluator.evaluate_term(term, point, grad);
   if (!std::isfinite(loss))
     fail(FW_ERR_NON_FINITE, "objective returned a non-finite loss (" + std::to_string(loss) + ")");
   if (grad) {
@@ -36,16 +39,26 @@ class BudgetedEvaluator : public Evaluator {
   BudgetedEvaluator(Evaluator &inner, int64_t budget, int64_t spent, size_t steps)
       : inner_(inner), budget_(budget), spent_(spent), steps_(steps) {}
   double evaluate(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad) override {
+    charge();
+    return inner_.evaluate(point, grad);
+  }
+  int n_terms() const override { return inner_.n_terms(); }
+  double evaluate_term(int term, const std::vector<at::Tensor> &point,
+                       std::vector<at::Tensor> *grad) override {
+    charge();
+    return inner_.evaluate_term(term, point, grad);
+  }
+
+ private:
+  void charge() {
     if (spent_ + used_ >= budget_)
       throw BudgetSpent(FW_ERR_STATE,
                         "[budget] max_evaluations (" + std::to_string(budget_) + ") is spent: " +
                             std::to_string(spent_) + " evaluations in " + std::to_string(steps_) +
                             " steps, and this step would need more than " + std::to_string(used_));
     ++used_;
-    return inner_.evaluate(point, grad);
   }
 
- private:
   Evaluator &inner_;
   const int64_t budget_, spent_;
   const size_t steps_;
@@ -73,15 +86,37 @@ const StepRecord &Solver::step(Evaluator &host_objective) {
   const auto &metas = base_->tensors();
   const std::vector<Vertex> verts = vertices();
 
-  std::vector<at::Tensor> grad;
-  grad.reserve(theta_.size());
-  for (const at::Tensor &t : theta_) grad.push_back(at::zeros_like(t));
-  const double loss = checked_evaluate(evaluator, theta_, &grad, metas);
-
-  const LmoScores scores = lmo_pass(grad, verts);
-  // The scores are all the update needs of the gradient: free it before the trial points and the
-  // next iterate are built (one model-sized copy less at the step's peak).
+  const auto zeros = [&] {
+    std::vector<at::Tensor> g;
+    g.reserve(theta_.size());
+    for (const at::Tensor &t : theta_) g.push_back(at::zeros_like(t));
+    return g;
+  };
+  std::vector<at::Tensor> grad = zeros();
+  // Per-term top-k (fw_topk_rule): each term's gradient, and their sums as l(theta_t) and its
+  // gradient.
+  const bool soft = params_.lmo == FW_LMO_SOFT;
+  const int n_terms = soft && params_.topk_rule == FW_TOPK_PER_TERM ? evaluator.n_terms() : 1;
+  std::vector<std::vector<at::Tensor>> term_grads;
+  double loss = 0;
+  if (n_terms > 1) {
+    for (int j = 0; j < n_terms; ++j) {
+      term_grads.push_back(zeros());
+      loss += checked_evaluate(evaluator, theta_, &term_grads.back(), metas, j);
+      for (size_t t = 0; t < grad.size(); ++t) grad[t].add_(term_grads.back()[t]);
+    }
+  } else {
+    loss = checked_evaluate(evaluator, theta_, &grad, metas);
+  }
+  std::vector<const std::vector<at::Tensor> *> grads{&grad};
+  for (const auto &g : term_grads) grads.push_back(&g);
+  std::vector<LmoScores> all_scores = lmo_pass(grads, verts);
+  const LmoScores scores = std::move(all_scores.front());
+  all_scores.erase(all_scores.begin());  // the terms' scores
+  // The scores are all the update needs of the gradients: free them before the trial points and
+  // the next iterate are built (one model-sized copy less at the step's peak).
   grad.clear();
+  term_grads.clear();
   double gap = 0;
   for (size_t b = 0; b < block_names_.size(); ++b)
     gap += scores.theta_inner[b] - scores.inner[scores.ranking[b][0]][b];
@@ -96,11 +131,13 @@ const StepRecord &Solver::step(Evaluator &host_objective) {
       record.lambdas.push_back(0.0);
     }
     record.loss_after = loss;
-    record.evaluations = 1;
+    record.evaluations = n_terms;
   } else if (params_.lmo == FW_LMO_HARD) {
     record = hard_step(evaluator, loss, scores, verts, &next);
   } else {
-    record = soft_step(evaluator, loss, scores, verts, &next);
+    const size_t k = n_terms > 1 ? std::max<size_t>(params_.top_k, n_terms) : params_.top_k;
+    record =
+        soft_step(evaluator, loss, select_candidates(scores, all_scores, k), n_terms, verts, &next);
   }
   record.iteration = static_cast<int>(history_.size());
   record.loss = loss;

@@ -11,9 +11,18 @@ namespace fw {
 // <a, b> over all elements: fp32 products in chunks (any working dtype), summed as double.
 double inner_product(const at::Tensor &a, const at::Tensor &b);
 
-// Evaluates with the checks every evaluation needs: abort, finite loss and gradient.
+// Evaluates the whole objective (term < 0) or one term with the checks every evaluation needs:
+// finite loss and gradient.
 double checked_evaluate(Evaluator &evaluator, const std::vector<at::Tensor> &point,
-                        std::vector<at::Tensor> *grad, const std::vector<TensorMeta> &metas);
+                        std::vector<at::Tensor> *grad, const std::vector<TensorMeta> &metas,
+                        int term = -1);
+
+// The soft LMO's candidates per block (positions into the vertices): the k best for the whole
+// objective when `terms` is empty (FW_TOPK_SUMMED, one-term objectives); else the terms in turn,
+// each taking its best vertex not yet taken, until k (FW_TOPK_PER_TERM).
+std::vector<std::vector<int>> select_candidates(const Solver::LmoScores &whole,
+                                                const std::vector<Solver::LmoScores> &terms,
+                                                size_t k);
 
 // A vertex as the chunked updates read it (lib/solver/chunks.h).
 inline Source source_of(const Checkpoint &checkpoint) { return Source{&checkpoint, at::Tensor()}; }

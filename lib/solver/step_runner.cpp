@@ -10,9 +10,19 @@ class StepRunner::Bridge : public Evaluator {
  public:
   explicit Bridge(StepRunner &runner) : runner_(runner) {}
   double evaluate(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad) override {
+    return ask(point, grad, FW_ALL_TERMS);
+  }
+  int n_terms() const override { return runner_.n_terms_; }
+  double evaluate_term(int term, const std::vector<at::Tensor> &point,
+                       std::vector<at::Tensor> *grad) override {
+    return ask(point, grad, term);
+  }
+
+ private:
+  double ask(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad, int term) {
     std::unique_lock<std::mutex> lock(runner_.mutex_);
     if (runner_.cancelled_) fail(FW_ERR_ABORTED, runner_.cancel_reason_);
-    runner_.request_ = {&point, grad};
+    runner_.request_ = {&point, grad, term};
     runner_.waiting_ = true;
     runner_.answered_ = false;
     runner_.cv_.notify_all();
@@ -26,11 +36,10 @@ class StepRunner::Bridge : public Evaluator {
     return runner_.answer_loss_;
   }
 
- private:
   StepRunner &runner_;
 };
 
-StepRunner::StepRunner(Solver &solver) : solver_(solver) {
+StepRunner::StepRunner(Solver &solver, int n_terms) : solver_(solver), n_terms_(n_terms) {
   worker_ = std::thread([this] {
     Bridge bridge(*this);
     HostViews host_views(bridge);  // fw_params.host_views on a GPU

@@ -19,10 +19,12 @@ class StepRunner {
   struct Request {
     const std::vector<at::Tensor> *point;
     std::vector<at::Tensor> *grad;  // nullptr: loss only
+    int term;                       // Evaluator::kAllTerms (-1) or one term
   };
 
-  // Starts the step; returns once the worker needs its first evaluation or has finished.
-  explicit StepRunner(Solver &solver);
+  // Starts the step on an objective of n_terms terms (fw_set_ask_tell_terms); returns once the
+  // worker needs its first evaluation or has finished.
+  StepRunner(Solver &solver, int n_terms);
   ~StepRunner();  // cancels a step still waiting and joins the worker
   StepRunner(const StepRunner &) = delete;
   StepRunner &operator=(const StepRunner &) = delete;
@@ -51,7 +53,8 @@ class StepRunner {
   bool finished_ = false;
   bool cancelled_ = false;
   std::string cancel_reason_;
-  Request request_{nullptr, nullptr};
+  const int n_terms_;
+  Request request_{nullptr, nullptr, -1};
   fw_status answer_status_ = FW_OK;
   double answer_loss_ = 0;
   std::string answer_message_;

@@ -213,10 +213,11 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
 // the solver works on the CPU in fp32, as 0.2 did.
 TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
   const std::vector<uint32_t> shipped = shipped_sizes<fw_params>();
-  ASSERT_EQ(shipped.size(), 4u);
+  ASSERT_EQ(shipped.size(), 5u);
   EXPECT_EQ(shipped[0], offsetof(fw_params, device));
   EXPECT_EQ(shipped[1], offsetof(fw_params, include_tensors));
   EXPECT_EQ(shipped[2], offsetof(fw_params, max_evaluations));
+  EXPECT_EQ(shipped[3], offsetof(fw_params, topk_rule));
   const fw_params v2 = fw_default_params();
   Padded<fw_params> v1;
   std::memcpy(v1.bytes, &v2, shipped[0]);
@@ -256,6 +257,13 @@ TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
   capi::load_pool(v3_solver.get(), pool);
   ASSERT_EQ(fw_set_objective_callback(v3_solver.get(), capi::quadratic_callback, &q), FW_OK);
   ASSERT_EQ(fw_step(v3_solver.get(), nullptr), FW_OK) << fw_last_error();
+  // v4 (0.3.2, through max_evaluations): the canary would be topk_rule (out of range, so it would
+  // be refused); the default applies.
+  Padded<fw_params> v4_only;
+  std::memcpy(v4_only.bytes, &v2, shipped[3]);
+  v4_only.set_size(shipped[3]);
+  ASSERT_EQ(fw_solver_new(v4_only.get(), &raw), FW_OK) << fw_last_error();
+  fw_solver_free(raw);
 }
 
 TEST(StructVersions, ExportOptionsSizesOutsideTheShippedOnesAreRejected) {
@@ -389,12 +397,20 @@ TEST_F(OutputStructs, RequestIsWrittenUpToSizeofOnly) {
     EXPECT_EQ(r.get()->done, 0);
     EXPECT_EQ(r.get()->n, 1u);
   }
+  // v1 (0.2.0, through grads): the term (v2) is not written.
+  const uint32_t v1 = shipped_sizes<fw_request>()[0];
+  ASSERT_LT(v1, sizeof(fw_request));
+  Padded<fw_request> r;
+  r.set_size(v1);
+  ASSERT_EQ(fw_step_ask(s(), r.get()), FW_OK) << fw_last_error();
+  EXPECT_EQ(r.first_written_after(v1), -1) << "fw_step_ask wrote past a v1 request";
+  EXPECT_EQ(r.size(), v1);
   ASSERT_EQ(fw_step_cancel(s()), FW_OK);
 }
 
 TEST_F(OutputStructs, RequestSizeZeroOrBelowV1IsRejected) {
   ASSERT_EQ(fw_step_begin(s()), FW_OK) << fw_last_error();
-  for (const uint32_t size : {0u, 3u, static_cast<uint32_t>(sizeof(fw_request) - 1)}) {
+  for (const uint32_t size : {0u, 3u, shipped_sizes<fw_request>()[0] - 1}) {
     Padded<fw_request> r;
     r.set_size(size);
     EXPECT_EQ(fw_step_ask(s(), r.get()), FW_ERR_INVALID_ARGUMENT) << size;
@@ -425,6 +441,7 @@ TEST(EnumValidation, ParamsEnumsOutOfRangeAreRejected) {
       {"soft_solver", [](fw_params *p, int32_t v) { set_raw(&p->soft_solver, v); }, {3, -7}},
       {"device", [](fw_params *p, int32_t v) { set_raw(&p->device, v); }, {2, -1}},
       {"work_dtype", [](fw_params *p, int32_t v) { set_raw(&p->work_dtype, v); }, {3, -2}},
+      {"topk_rule", [](fw_params *p, int32_t v) { set_raw(&p->topk_rule, v); }, {2, -1}},
   };
   capi::SolverPtr solver = capi::new_solver();
   for (const Case &c : cases) {
@@ -542,10 +559,10 @@ TEST_F(OutputStructs, CallbackReturningAnUnknownStatusFailsTheStep) {
 // ---- version ----
 
 TEST(Version, NumberMatchesTheHeader) {
-  static_assert(FW_VERSION_NUMBER == 302, "0.3.2");
+  static_assert(FW_VERSION_NUMBER == 303, "0.3.3");
   EXPECT_EQ(fw_version_number(), static_cast<unsigned>(FW_VERSION_NUMBER));
-  EXPECT_EQ(fw_version_number(), 302u);
-  EXPECT_STREQ(fw_version(), "0.3.2");
+  EXPECT_EQ(fw_version_number(), 303u);
+  EXPECT_STREQ(fw_version(), "0.3.3");
 }
 
 // ---- the helper on a synthetic two-version struct ----

@@ -96,6 +96,26 @@ TEST(TorchScriptObjective, WeightedTermsAndEntropy) {
   EXPECT_NEAR(entropy.evaluate({at::zeros({2, 2}), at::tensor({1.0f, 0.0f})}, nullptr), h, 1e-6);
 }
 
+// Per-term evaluation (FW_TOPK_PER_TERM): term i alone is w_i term_i / sum w, so the terms add up
+// to the whole objective: (1/4) ln 2 with gradient dW / 4, and (3/4) ln 2 with 2 (3/4) dW.
+TEST(TorchScriptObjective, TermsAloneAddUpToTheWholeObjective) {
+  Fixture f("ts_each_term");
+  fw::TorchScriptObjectiveSpec spec{
+      f.module, f.calib, {}, {{"forward", "x", "y", 1.0}, {"doubled", "x", "y", 3.0}}};
+  fw::TorchScriptObjective objective(spec, f.base_ckpt->tensors());
+  ASSERT_EQ(objective.n_terms(), 2);
+  const double scale[2] = {0.25, 1.5};  // w_i / sum w x (d term_i / dz = 1 or 2)
+  const double share[2] = {0.25, 0.75};
+  for (int term = 0; term < 2; ++term) {
+    std::vector<at::Tensor> grad = f.zeros_point();
+    EXPECT_NEAR(objective.evaluate_term(term, f.zeros_point(), &grad), share[term] * std::log(2.0),
+                1e-6);
+    for (int i = 0; i < 4; ++i)
+      EXPECT_NEAR(grad[0].view(-1)[i].item<float>(), scale[term] * kGradW[i], 1e-6) << term;
+  }
+  EXPECT_THROW(objective.evaluate_term(2, f.zeros_point(), nullptr), fw::Error);
+}
+
 TEST(TorchScriptObjective, ExplicitParameterMapAndBadSpecs) {
   Fixture f("ts_bad");
   const auto status_of = [&](fw::TorchScriptObjectiveSpec spec) {
