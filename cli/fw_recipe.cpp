@@ -63,6 +63,7 @@ void read_params(const Reader &r, const YAML::Node &m, fw_params *p) {
                                              "work_dtype",
                                              "host_views",
                                              "max_evaluations",
+                                             "topk_rule",
                                              "include_tensors",
                                              "exclude_tensors"};
   r.only_keys(m, keys, "parameters");
@@ -87,9 +88,14 @@ void read_params(const Reader &r, const YAML::Node &m, fw_params *p) {
                                                           {"schedule", FW_STEP_SCHEDULE},
                                                           {"constant", FW_STEP_CONSTANT}}));
   if (m["soft_solver"])
-    p->soft_solver = static_cast<fw_soft_solver>(r.choice_of(
-        m["soft_solver"], "soft_solver",
-        {{"simplex", FW_SOFT_SIMPLEX}, {"capped", FW_SOFT_CAPPED}, {"adam", FW_SOFT_ADAM}}));
+    p->soft_solver = static_cast<fw_soft_solver>(r.choice_of(m["soft_solver"], "soft_solver",
+                                                             {{"simplex", FW_SOFT_SIMPLEX},
+                                                              {"capped", FW_SOFT_CAPPED},
+                                                              {"adam", FW_SOFT_ADAM},
+                                                              {"box", FW_SOFT_BOX}}));
+  if (m["topk_rule"])
+    p->topk_rule = static_cast<fw_topk_rule>(r.choice_of(
+        m["topk_rule"], "topk_rule", {{"summed", FW_TOPK_SUMMED}, {"per_term", FW_TOPK_PER_TERM}}));
   if (m["device"])
     p->device = static_cast<fw_device_type>(
         r.choice_of(m["device"], "device", {{"cpu", FW_DEVICE_CPU}, {"cuda", FW_DEVICE_CUDA}}));

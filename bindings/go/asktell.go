@@ -13,6 +13,16 @@ type Request struct {
 	NeedGradient bool
 	Params       []Tensor
 	Grads        []Tensor
+	// Term is what to evaluate: AllTerms (the whole objective; always, unless the host declared
+	// terms with SetAskTellTerms) or one term alone (see TermsObjective).
+	Term int32
+}
+
+// SetAskTellTerms declares that the objective the host evaluates over ask/tell has nTerms terms
+// (default 1; kept across steps): requests then name a term (Request.Term), see TopKRule. Not
+// allowed while a step is pending (StatusState).
+func (s *Solver) SetAskTellTerms(nTerms int32) error {
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_set_ask_tell_terms(h, int(nTerms)) })
 }
 
 // BeginStep starts an ask/tell step: the host evaluates the objective itself, e.g.
@@ -35,7 +45,8 @@ func (s *Solver) Ask() (Request, error) {
 	if err := s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_step_ask(h, native) }); err != nil {
 		return Request{}, err
 	}
-	req := Request{Done: native.GetDone() != 0, NeedGradient: native.GetNeed_gradient() != 0}
+	req := Request{Done: native.GetDone() != 0, NeedGradient: native.GetNeed_gradient() != 0,
+		Term: int32(native.GetTerm())}
 	if !req.Done {
 		// Views Go cannot read (not float32 host memory) leave the evaluation pending: the host
 		// ends the step with CancelStep (or Tell with an error).

@@ -46,6 +46,23 @@ const (
 	SoftSimplex SoftSolver = 0
 	SoftCapped  SoftSolver = 1
 	SoftAdam    SoftSolver = 2
+	// SoftBox (0.3.3): each lambda in [0, 1], the sum unbounded; the step may leave the hull
+	// (StepInfo.LeavesHull).
+	SoftBox SoftSolver = 3
+)
+
+// TopKRule selects how the soft LMO picks its k vertices when the objective is a sum of terms
+// (fw_topk_rule; terms come from SetObjectiveTerms, SetAskTellTerms or a TorchScript objective's
+// Terms). With one term both rules are the same.
+type TopKRule int32
+
+const (
+	// TopKSummed: the k best vertices for the whole objective's gradient.
+	TopKSummed TopKRule = 0
+	// TopKPerTerm (default): terms in turn, each term's own gradient picks its best vertex not
+	// yet picked, until k = max(TopK, n_terms) vertices; a step then takes one gradient
+	// evaluation per term at theta_t instead of one.
+	TopKPerTerm TopKRule = 1
 )
 
 // DType is a tensor element type (fw_dtype).
@@ -112,9 +129,12 @@ type Params struct {
 	// MaxEvaluations is a budget of objective evaluations over the solver's life (0: none); a
 	// step is taken only when its evaluations fit, see fwmerge.h.
 	MaxEvaluations int64
-	Epsilon        float64
-	Threads        int32
-	Seed           uint64
+	// TopKRule: how the soft LMO picks its vertices for a multi-term objective (TopKPerTerm by
+	// default).
+	TopKRule TopKRule
+	Epsilon  float64
+	Threads  int32
+	Seed     uint64
 	// Where and in which precision the solver keeps theta, the gradient and the candidates. The
 	// views this binding hands out (objective, ask/tell, Current) are float32 in host memory: with
 	// another WorkDType, or DeviceCUDA without HostViews, use the TorchScript objective.
@@ -148,6 +168,7 @@ func DefaultParams() Params {
 		SoftMemoryBudget: n.GetSoft_memory_budget(),
 		MaxIters:         int32(n.GetMax_iters()),
 		MaxEvaluations:   n.GetMax_evaluations(),
+		TopKRule:         TopKRule(n.GetTopk_rule()),
 		Epsilon:          n.GetEpsilon(),
 		Threads:          int32(n.GetThreads()),
 		Seed:             n.GetSeed(),
@@ -198,6 +219,7 @@ func (p Params) native() (swigfw.Fw_params, func()) {
 	n.SetSoft_memory_budget(p.SoftMemoryBudget)
 	n.SetMax_iters(int(p.MaxIters))
 	n.SetMax_evaluations(p.MaxEvaluations)
+	n.SetTopk_rule(swigfw.Fw_topk_rule(p.TopKRule))
 	n.SetEpsilon(p.Epsilon)
 	n.SetThreads(int(p.Threads))
 	n.SetSeed(p.Seed)

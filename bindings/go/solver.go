@@ -116,6 +116,29 @@ func (s *Solver) SetObjective(fn Objective) error {
 	return nil
 }
 
+// SetObjectiveTerms installs a multi-term host objective of nTerms terms used by Step and Run
+// (fw_set_objective_terms_callback); it replaces any objective set before.
+func (s *Solver) SetObjectiveTerms(fn TermsObjective, nTerms int32) error {
+	if s.handle == nil {
+		return ErrClosed
+	}
+	if fn == nil {
+		return &Error{Status: StatusInvalidArgument, Message: "fwmerge: nil objective"}
+	}
+	b := newTermsBridge(fn)
+	if err := s.do(func(h swigfw.Fw_solver) swigfw.Fw_status {
+		return swigfw.Set_objective_terms(h, b.termsDirector, int(nTerms))
+	}); err != nil {
+		b.free()
+		return err
+	}
+	if s.objective != nil {
+		s.objective.free() // the library no longer refers to it
+	}
+	s.objective = b
+	return nil
+}
+
 // stepWith runs fw_step or fw_run and converts the step info.
 func (s *Solver) stepWith(f func(swigfw.Fw_solver, swigfw.Fw_step_info) swigfw.Fw_status) (StepInfo, error) {
 	native := newNativeStepInfo()

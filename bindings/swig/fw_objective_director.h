@@ -1,7 +1,8 @@
 /*
  * The objective and the hooks as C++ classes that SWIG turns into directors: a Java or Go type
  * overrides evaluate() (or the hooks' methods), and the trampolines adapt them to the library's
- * function pointers (fw_objective_fn, fw_progress_fn, fw_log_fn, fw_abort_fn).
+ * function pointers (fw_objective_fn, fw_objective_terms_fn, fw_progress_fn, fw_log_fn,
+ * fw_abort_fn).
  *
  * Header-only on purpose: the Go toolchain compiles only the files of the package directory plus
  * the SWIG-generated wrapper, so everything the wrapper needs must come in through #include.
@@ -48,17 +49,17 @@ class Objective {
   std::string message_;
 };
 
-/* fw_objective_fn over an Objective passed as user_data. No C++ exception leaves this function:
- * the library is C and would terminate. A SWIG director exception (a Java throwable that escaped
- * the host's evaluate) lands here too, with the Java exception already cleared by SWIG. */
-inline fw_status objective_trampoline(const fw_tensor *params, size_t n, fw_tensor *grads,
-                                      double *loss, void *user_data) {
-  auto *objective = static_cast<Objective *>(user_data);
-  objective->begin_evaluation();
+/* Runs one host evaluation (host: an Objective or a TermsObjective; evaluate: returns the loss)
+ * and maps its outcome to a status. No C++ exception leaves this function: the library is C and
+ * would terminate. A SWIG director exception (a Java throwable that escaped the host's evaluate)
+ * lands here too, with the Java exception already cleared by SWIG. */
+template <class Host, class Evaluate>
+inline fw_status run_host_evaluation(Host *host, double *loss, Evaluate evaluate) {
+  host->begin_evaluation();
   try {
-    const double value = objective->evaluate(params, grads, n);
-    if (objective->failed()) {
-      fw_set_callback_error(objective->failure_message());
+    const double value = evaluate();
+    if (host->failed()) {
+      fw_set_callback_error(host->failure_message());
       return FW_ERR_CALLBACK;
     }
     *loss = value;
@@ -71,11 +72,67 @@ inline fw_status objective_trampoline(const fw_tensor *params, size_t n, fw_tens
   return FW_ERR_CALLBACK;
 }
 
+/* fw_objective_fn over an Objective passed as user_data. */
+inline fw_status objective_trampoline(const fw_tensor *params, size_t n, fw_tensor *grads,
+                                      double *loss, void *user_data) {
+  auto *objective = static_cast<Objective *>(user_data);
+  return run_host_evaluation(objective, loss,
+                             [&] { return objective->evaluate(params, grads, n); });
+}
+
 /* Installs (or, with NULL, removes) a host objective. The caller keeps the object alive while
  * the solver may call it. */
 inline fw_status set_objective(fw_solver *solver, Objective *objective) {
   if (objective == nullptr) return fw_set_objective_callback(solver, nullptr, nullptr);
   return fw_set_objective_callback(solver, objective_trampoline, objective);
+}
+
+/* A multi-term objective l = l_0 + ... + l_{n_terms-1} (fw_objective_terms_fn) as a director: the
+ * host overrides evaluate(term, ...), told which term to evaluate (FW_ALL_TERMS: the whole
+ * objective; else term alone). Failing works as for Objective. */
+class TermsObjective {
+ public:
+  TermsObjective() = default;
+  TermsObjective(const TermsObjective &) = delete;
+  TermsObjective &operator=(const TermsObjective &) = delete;
+  virtual ~TermsObjective() = default;
+
+  /* As Objective::evaluate, for term (FW_ALL_TERMS or 0 <= term < n_terms). */
+  virtual double evaluate(int32_t term, const fw_tensor *params, fw_tensor *grads, size_t n) = 0;
+
+  void fail(const char *message) {
+    failed_ = true;
+    message_ = message ? message : "";
+  }
+
+  /* Used by objective_terms_trampoline(); not part of the host's surface. */
+  void begin_evaluation() {
+    failed_ = false;
+    message_.clear();
+  }
+  bool failed() const { return failed_; }
+  const char *failure_message() const { return message_.c_str(); }
+
+ private:
+  bool failed_ = false;
+  std::string message_;
+};
+
+/* fw_objective_terms_fn over a TermsObjective passed as user_data. */
+inline fw_status objective_terms_trampoline(int32_t term, const fw_tensor *params, size_t n,
+                                            fw_tensor *grads, double *loss, void *user_data) {
+  auto *objective = static_cast<TermsObjective *>(user_data);
+  return run_host_evaluation(objective, loss,
+                             [&] { return objective->evaluate(term, params, grads, n); });
+}
+
+/* Installs (or, with NULL, removes) a multi-term host objective of n_terms terms. The caller keeps
+ * the object alive while the solver may call it. */
+inline fw_status set_objective_terms(fw_solver *solver, TermsObjective *objective,
+                                     int32_t n_terms) {
+  if (objective == nullptr)
+    return fw_set_objective_terms_callback(solver, nullptr, n_terms, nullptr);
+  return fw_set_objective_terms_callback(solver, objective_terms_trampoline, n_terms, objective);
 }
 
 /* The progress, log and abort hooks as one C++ class that SWIG turns into a director: a Java or

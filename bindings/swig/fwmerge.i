@@ -24,6 +24,7 @@
 
 /* Function-pointer setters take host callbacks through the director below instead. */
 %ignore fw_set_objective_callback;
+%ignore fw_set_objective_terms_callback;
 %ignore fw_set_progress_callback;
 %ignore fw_set_log_callback;
 %ignore fw_set_abort_callback;
@@ -80,6 +81,7 @@
 %immutable fw_request::n;
 %immutable fw_request::params;
 %immutable fw_request::grads;
+%immutable fw_request::term;
 
 #define FW_API
 %include "fwmerge.h"
@@ -124,6 +126,12 @@
 %ignore fwswig::Objective::failed;
 %ignore fwswig::Objective::failure_message;
 %ignore fwswig::objective_trampoline;
+%feature("director") fwswig::TermsObjective;
+%ignore fwswig::TermsObjective::begin_evaluation;
+%ignore fwswig::TermsObjective::failed;
+%ignore fwswig::TermsObjective::failure_message;
+%ignore fwswig::objective_terms_trampoline;
+%ignore fwswig::run_host_evaluation;
 %feature("director") fwswig::Hooks;
 %ignore fwswig::progress_trampoline;
 %ignore fwswig::log_trampoline;

@@ -31,7 +31,7 @@ void usage() {
                "usage: fwmerge-demo [--quick] [--experiment irrelevant|relevant|ablation|all]\n"
                "                    [--methods m1,m2,...] [--out DIR] [--cache DIR] [--threads N]\n"
                "                    [--fw-iters T] [--soft-iters K] [--top-k K]\n"
-               "                    [--soft-solver simplex|capped|adam] [--soft-lr LR]\n"
+               "                    [--soft-solver simplex|capped|adam|box] [--soft-lr LR]\n"
                "methods:");
   for (const std::string &m : method_names()) std::fprintf(stderr, " %s", m.c_str());
   std::fprintf(stderr, "\n");
@@ -94,8 +94,9 @@ Options parse(int argc, char **argv) {
   if (opt.experiment != "all" && opt.experiment != "irrelevant" && opt.experiment != "relevant" &&
       opt.experiment != "ablation")
     throw std::invalid_argument("unknown experiment " + opt.experiment);
-  if (opt.soft_solver != "simplex" && opt.soft_solver != "capped" && opt.soft_solver != "adam")
-    throw std::invalid_argument("--soft-solver must be simplex, capped or adam");
+  if (opt.soft_solver != "simplex" && opt.soft_solver != "capped" && opt.soft_solver != "adam" &&
+      opt.soft_solver != "box")
+    throw std::invalid_argument("--soft-solver must be simplex, capped, adam or box");
   if (opt.threads < 1) throw std::invalid_argument("--threads must be >= 1");
   if (opt.cache_root.empty()) opt.cache_root = default_cache_root();
   return opt;
@@ -137,6 +138,7 @@ int run_child(const Options &opt) {
   setup.top_k = opt.top_k;
   setup.soft_solver = opt.soft_solver == "capped" ? FW_SOFT_CAPPED
                       : opt.soft_solver == "adam" ? FW_SOFT_ADAM
+                      : opt.soft_solver == "box"  ? FW_SOFT_BOX
                                                   : FW_SOFT_SIMPLEX;
   setup.threads = opt.threads;
   setup.work_dir = opt.out_dir + "/tmp";

@@ -97,7 +97,8 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss,
   const size_t n_lambda = n_blocks * k;
   const bool adam = params_.soft_solver == FW_SOFT_ADAM;
   double init = 1.0 / static_cast<double>(k);
-  if (params_.soft_solver == FW_SOFT_CAPPED) init = 1.0 / static_cast<double>(k + 1);
+  if (params_.soft_solver == FW_SOFT_CAPPED || params_.soft_solver == FW_SOFT_BOX)
+    init = 1.0 / static_cast<double>(k + 1);
   if (adam) init = history_.empty() ? 0.3 : 1e-8;  // authors' initialisation
   std::vector<double> lambda(n_lambda, init);
 
@@ -187,8 +188,16 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss,
     for (size_t b = 0; b < n_blocks; ++b) {
       std::vector<double> block(k);
       for (size_t j = 0; j < k; ++j) block[j] = lambda[b * k + j] - step[b] * g[b * k + j];
-      block = params_.soft_solver == FW_SOFT_SIMPLEX ? project_to_simplex(block)
-                                                     : project_to_capped_simplex(block);
+      switch (params_.soft_solver) {
+        case FW_SOFT_SIMPLEX:
+          block = project_to_simplex(block);
+          break;
+        case FW_SOFT_BOX:
+          for (double &l : block) l = std::clamp(l, 0.0, 1.0);
+          break;
+        default:
+          block = project_to_capped_simplex(block);
+      }
       for (size_t j = 0; j < k; ++j) lambda[b * k + j] = block[j];
     }
   }

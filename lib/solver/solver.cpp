@@ -54,7 +54,7 @@ void validate_params(const fw_params &p) {
     bad("a constant step must lie in (0, 1]");
   if (p.line_search_evals < 1) bad("line_search_evals must be >= 1");
   if (p.soft_solver != FW_SOFT_SIMPLEX && p.soft_solver != FW_SOFT_CAPPED &&
-      p.soft_solver != FW_SOFT_ADAM)
+      p.soft_solver != FW_SOFT_ADAM && p.soft_solver != FW_SOFT_BOX)
     bad("unknown soft_solver");
   if (p.soft_iters < 1) bad("soft_iters must be >= 1");
   if (!(p.soft_lr >= 0.0) || !std::isfinite(p.soft_lr)) bad("soft_lr must be >= 0");
@@ -319,7 +319,7 @@ uint64_t Solver::tensor_seed(size_t tensor_index) const {
 std::string Solver::recipe_json() const {
   static const char *lmo_names[] = {"hard", "soft"};
   static const char *step_names[] = {"line_search", "schedule", "constant"};
-  static const char *soft_names[] = {"simplex", "capped", "adam"};
+  static const char *soft_names[] = {"simplex", "capped", "adam", "box"};
   nlohmann::json recipe = {
       {"method", "frank-wolfe"},
       {"lmo", lmo_names[params_.lmo]},

@@ -142,9 +142,10 @@ const StepRecord &Solver::step(Evaluator &host_objective) {
   record.iteration = static_cast<int>(history_.size());
   record.loss = loss;
   record.gap = gap;
-  // Unconstrained Adam lambdas may also leave the hull.
-  const bool adam = params_.lmo == FW_LMO_SOFT && params_.soft_solver == FW_SOFT_ADAM;
-  record.leaves_hull = (merge_fn_->leaves_hull() || adam) && !record.converged;
+  // Unconstrained Adam lambdas and the box (sum > 1) may also leave the hull.
+  const bool unbounded = params_.lmo == FW_LMO_SOFT && (params_.soft_solver == FW_SOFT_ADAM ||
+                                                        params_.soft_solver == FW_SOFT_BOX);
+  record.leaves_hull = (merge_fn_->leaves_hull() || unbounded) && !record.converged;
   log(FW_LOG_INFO, "step " + std::to_string(record.iteration) + ": loss " + std::to_string(loss) +
                        ", gap " + std::to_string(gap) + ", gamma " + std::to_string(record.gamma));
 

@@ -438,7 +438,7 @@ TEST(EnumValidation, ParamsEnumsOutOfRangeAreRejected) {
       {"granularity", [](fw_params *p, int32_t v) { set_raw(&p->granularity, v); }, {2, -1}},
       {"score", [](fw_params *p, int32_t v) { set_raw(&p->score, v); }, {2, 1000}},
       {"step_rule", [](fw_params *p, int32_t v) { set_raw(&p->step_rule, v); }, {3, -1}},
-      {"soft_solver", [](fw_params *p, int32_t v) { set_raw(&p->soft_solver, v); }, {3, -7}},
+      {"soft_solver", [](fw_params *p, int32_t v) { set_raw(&p->soft_solver, v); }, {4, -7}},
       {"device", [](fw_params *p, int32_t v) { set_raw(&p->device, v); }, {2, -1}},
       {"work_dtype", [](fw_params *p, int32_t v) { set_raw(&p->work_dtype, v); }, {3, -2}},
       {"topk_rule", [](fw_params *p, int32_t v) { set_raw(&p->topk_rule, v); }, {2, -1}},

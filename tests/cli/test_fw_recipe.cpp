@@ -33,7 +33,8 @@ TEST(FwRecipe, EveryParameterStartAndMergeFunction) {
           "  soft_solver: adam\n  soft_iters: 7\n  soft_lr: 0.01\n  soft_memory_budget: 1000\n"
           "  max_iters: 12\n  epsilon: 0.001\n  threads: 2\n  seed: 9\n  device: cpu\n"
           "  device_index: 0\n  work_dtype: bfloat16\n  host_views: true\n"
-          "  max_evaluations: 40\n  include_tensors: ['fc.*']\n  exclude_tensors: [fc.bias]\n"
+          "  max_evaluations: 40\n  topk_rule: summed\n  include_tensors: ['fc.*']\n  "
+          "exclude_tensors: [fc.bias]\n"
           "start: {merge: {method: task_arithmetic, scaling: 0.4}}\n"
           "merge_function: {method: ties, density: 0.3, normalize: false}\n"
           "out_dtype: float16\n",
@@ -69,6 +70,7 @@ TEST(FwRecipe, EveryParameterStartAndMergeFunction) {
   EXPECT_EQ(p.work_dtype, FW_DTYPE_BF16);
   EXPECT_EQ(p.host_views, 1);
   EXPECT_EQ(p.max_evaluations, 40);
+  EXPECT_EQ(p.topk_rule, FW_TOPK_SUMMED);
   EXPECT_EQ(r.include_tensors, (std::vector<std::string>{"fc.*"}));
   EXPECT_EQ(r.exclude_tensors, (std::vector<std::string>{"fc.bias"}));
   EXPECT_TRUE(r.start_merge);
@@ -85,6 +87,7 @@ TEST(FwRecipe, EveryParameterStartAndMergeFunction) {
   EXPECT_EQ(d.params.lmo, def.lmo);
   EXPECT_EQ(d.params.max_iters, def.max_iters);
   EXPECT_EQ(d.params.soft_solver, FW_SOFT_CAPPED);
+  EXPECT_EQ(d.params.topk_rule, FW_TOPK_PER_TERM);
   EXPECT_EQ(d.start_member, -1);
   EXPECT_FALSE(d.start_merge);
   EXPECT_FALSE(d.merge_function);

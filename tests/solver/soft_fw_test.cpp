@@ -83,6 +83,33 @@ TEST(SoftFW, ASimplexStepThatCannotImproveKeepsThetaAndTheCappedSimplexDescends)
   EXPECT_NEAR(c.loss_after, 0.0, 1e-8);
 }
 
+// The box (each lambda in [0, 1]): target (1, 1, 0) is e1 + e2, outside the hull, reached exactly
+// with lambdas (1, 1); the capped simplex stops at its projection onto the hull, (1/2, 1/2, 0).
+TEST(SoftFW, TheBoxTakesNonInterferingTaskVectorsWholeAndIsFlaggedAsLeavingTheHull) {
+  Quadratic objective({{1.0f, 1.0f, 0.0f}});
+  fw::Solver box(soft_params(FW_SOFT_BOX, 2, 40));
+  fwtest::make_unit_pool(box, "soft-box");
+  const fw::StepRecord b = box.step(objective);
+  EXPECT_EQ(b.chosen, (std::vector<int32_t>{0, 1}));
+  ASSERT_EQ(b.lambdas.size(), 2u);
+  EXPECT_NEAR(b.lambdas[0], 1.0, 1e-6);
+  EXPECT_NEAR(b.lambdas[1], 1.0, 1e-6);
+  EXPECT_NEAR(b.loss_after, 0.0, 1e-10);
+  EXPECT_TRUE(b.leaves_hull);
+  const std::vector<float> theta = values(box.theta()[0]);
+  EXPECT_NEAR(theta[0], 1.0, 1e-6);
+  EXPECT_NEAR(theta[1], 1.0, 1e-6);
+  EXPECT_NEAR(theta[2], 0.0, 1e-6);
+
+  fw::Solver capped(soft_params(FW_SOFT_CAPPED, 2, 40));
+  fwtest::make_unit_pool(capped, "soft-box-capped");
+  const fw::StepRecord c = capped.step(objective);
+  EXPECT_NEAR(c.lambdas[0], 0.5, 1e-4);
+  EXPECT_NEAR(c.lambdas[1], 0.5, 1e-4);
+  EXPECT_NEAR(c.loss_after, 0.25, 1e-6);  // 1/2 (0.5^2 + 0.5^2)
+  EXPECT_FALSE(c.leaves_hull);
+}
+
 TEST(SoftFW, TheDefaultSoftSolverIsTheCappedSimplex) {
   EXPECT_EQ(fw::default_params().soft_solver, FW_SOFT_CAPPED);
 }

@@ -125,6 +125,7 @@
 
 /* Function pointers and arrays go through the fwpy_* entry points below instead. */
 %ignore fw_set_objective_callback;
+%ignore fw_set_objective_terms_callback;
 %ignore fw_set_progress_callback;
 %ignore fw_set_log_callback;
 %ignore fw_set_abort_callback;
@@ -168,6 +169,7 @@
 %feature("nothread") fwpy_set_error_class;
 %feature("nothread") fwpy_library_path;
 %feature("nothread") fwpy_set_objective;
+%feature("nothread") fwpy_set_objective_terms;
 %feature("nothread") fwpy_set_progress;
 %feature("nothread") fwpy_set_log;
 %feature("nothread") fwpy_set_abort;
@@ -188,6 +190,7 @@ fw_status fwpy_solver_new(const fw_params *params, PyObject *include, PyObject *
 fw_status fwpy_solver_set_params(fw_solver *solver, const fw_params *params, PyObject *include,
                                  PyObject *exclude);
 PyObject *fwpy_set_objective(fw_solver *solver, PyObject *fn);
+PyObject *fwpy_set_objective_terms(fw_solver *solver, PyObject *fn, int32_t n_terms);
 PyObject *fwpy_set_progress(fw_solver *solver, PyObject *fn);
 PyObject *fwpy_set_log(fw_solver *solver, PyObject *fn);
 PyObject *fwpy_set_abort(fw_solver *solver, PyObject *fn);

@@ -195,9 +195,10 @@ inline PyObject *step_info(const fw_step_info *info) {
 #undef FWPY_HAS
 }
 
-/* An ask/tell request: (done, need_gradient, params, grads or None). */
+/* An ask/tell request: (done, need_gradient, params, grads or None, term). */
 inline PyObject *request(const fw_request *r) {
-  if (r->done) return Py_BuildValue("(OOOO)", Py_True, Py_False, Py_None, Py_None);
+  const long term = static_cast<long>(r->term);
+  if (r->done) return Py_BuildValue("(OOOOl)", Py_True, Py_False, Py_None, Py_None, term);
   Ref params(views(r->params, r->n, false));
   if (!params) return nullptr;
   Ref grads;
@@ -208,8 +209,8 @@ inline PyObject *request(const fw_request *r) {
     Py_INCREF(Py_None);
     grads.reset(Py_None);
   }
-  return Py_BuildValue("(OOOO)", Py_False, r->need_gradient ? Py_True : Py_False, params.get(),
-                       grads.get());
+  return Py_BuildValue("(OOOOl)", Py_False, r->need_gradient ? Py_True : Py_False, params.get(),
+                       grads.get(), term);
 }
 
 /* Backstop for an exception that escaped the Python adapter of the objective (which normally
@@ -228,18 +229,20 @@ inline void callback_error_from_exception() {
   fw_set_callback_error(message.c_str());
 }
 
-/* fw_objective_fn: user_data is the adapter callable(params, grads) -> float, or None when it has
- * recorded the failure with fw_set_callback_error. */
-inline fw_status objective_trampoline(const fw_tensor *params, size_t n, fw_tensor *grads,
-                                      double *loss, void *user_data) {
+/* Calls the objective adapter: fn(params, grads) (term NULL) or fn(term, params, grads) -> float,
+ * or None when it has recorded the failure with fw_set_callback_error. */
+inline fw_status evaluate_objective(PyObject *fn, const int32_t *term, const fw_tensor *params,
+                                    size_t n, fw_tensor *grads, double *loss) {
   PyGILState_STATE gil = PyGILState_Ensure();
   fw_status status = FW_ERR_CALLBACK;
   {
+    Ref t(term ? PyLong_FromLong(*term) : nullptr);
     Ref p(views(params, n, false));
     Ref g(grads ? views(grads, n, true) : (Py_INCREF(Py_None), Py_None));
-    Ref result(p && g ? PyObject_CallFunctionObjArgs(static_cast<PyObject *>(user_data), p.get(),
-                                                     g.get(), nullptr)
-                      : nullptr);
+    Ref result;
+    if (p && g && (t || !term))
+      result.reset(term ? PyObject_CallFunctionObjArgs(fn, t.get(), p.get(), g.get(), nullptr)
+                        : PyObject_CallFunctionObjArgs(fn, p.get(), g.get(), nullptr));
     if (!result) {
       callback_error_from_exception();
     } else if (result.get() != Py_None) {
@@ -254,6 +257,18 @@ inline fw_status objective_trampoline(const fw_tensor *params, size_t n, fw_tens
   }
   PyGILState_Release(gil);
   return status;
+}
+
+/* fw_objective_fn: user_data is the adapter callable(params, grads). */
+inline fw_status objective_trampoline(const fw_tensor *params, size_t n, fw_tensor *grads,
+                                      double *loss, void *user_data) {
+  return evaluate_objective(static_cast<PyObject *>(user_data), nullptr, params, n, grads, loss);
+}
+
+/* fw_objective_terms_fn: user_data is the adapter callable(term, params, grads). */
+inline fw_status objective_terms_trampoline(int32_t term, const fw_tensor *params, size_t n,
+                                            fw_tensor *grads, double *loss, void *user_data) {
+  return evaluate_objective(static_cast<PyObject *>(user_data), &term, params, n, grads, loss);
 }
 
 /* Hooks must not fail the step (progress, log) or crash: an exception goes to
@@ -536,6 +551,13 @@ inline fw_status fwpy_solver_set_params(fw_solver *solver, const fw_params *para
 inline PyObject *fwpy_set_objective(fw_solver *solver, PyObject *fn) {
   if (fn == Py_None) return fwpy::check(fw_set_objective_callback(solver, nullptr, nullptr));
   return fwpy::check(fw_set_objective_callback(solver, fwpy::objective_trampoline, fn));
+}
+
+inline PyObject *fwpy_set_objective_terms(fw_solver *solver, PyObject *fn, int32_t n_terms) {
+  if (fn == Py_None)
+    return fwpy::check(fw_set_objective_terms_callback(solver, nullptr, n_terms, nullptr));
+  return fwpy::check(
+      fw_set_objective_terms_callback(solver, fwpy::objective_terms_trampoline, n_terms, fn));
 }
 inline PyObject *fwpy_set_progress(fw_solver *solver, PyObject *fn) {
   if (fn == Py_None) return fwpy::check(fw_set_progress_callback(solver, nullptr, nullptr));

@@ -35,11 +35,12 @@ from ._enums import (
     SoftSolver,
     Status,
     StepRule,
+    TopkRule,
 )
 from ._errors import Error
 from ._functions import merge, save_tensors, set_malloc_mmap_threshold, set_torch_threads, version
 from ._library import check_library_version as _check_library_version  # noqa: F401 (tests)
-from ._solver import AskTell, Objective, Request, Solver
+from ._solver import ALL_TERMS, AskTell, Objective, Request, Solver, TermsObjective
 from ._tensor_set import LoadedTensor, TensorSet, load_tensors
 from ._types import (
     ExportOptions,
@@ -61,6 +62,7 @@ except _NotFound:  # pragma: no cover - imported from a build tree
     __version__ = version()
 
 __all__ = [
+    "ALL_TERMS",
     "AskTell",
     "DeviceType",
     "Dtype",
@@ -85,6 +87,8 @@ __all__ = [
     "StepInfo",
     "StepRule",
     "TensorSet",
+    "TermsObjective",
+    "TopkRule",
     "TorchScriptObjective",
     "Views",
     "load_tensors",

@@ -19,6 +19,10 @@ from ._views import Views
 
 #: params, grads (None for a loss-only evaluation) -> loss
 Objective = Callable[[Views, Optional[Views]], float]
+#: term (ALL_TERMS: the whole objective), params, grads -> that term's loss
+TermsObjective = Callable[[int, Views, Optional[Views]], float]
+#: the term of a multi-term objective that stands for the whole objective (FW_ALL_TERMS)
+ALL_TERMS: int = _fwmerge.FW_ALL_TERMS
 
 
 class _Failure:
@@ -33,13 +37,17 @@ def _traceback_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, tb.tb_next if tb else None)).rstrip()
 
 
-def _objective_adapter(fn: Objective, failure: _Failure) -> Callable[..., Optional[float]]:
-    """What the C trampoline calls: the loss, or None after recording why the evaluation failed
-    (the traceback text becomes the step's FW_ERR_CALLBACK message)."""
+def _objective_adapter(
+    fn: Callable[..., float], failure: _Failure
+) -> Callable[..., Optional[float]]:
+    """What the C trampoline calls, with (params, grads) or (term, params, grads): the loss, or
+    None after recording why the evaluation failed (the traceback text becomes the step's
+    FW_ERR_CALLBACK message)."""
 
-    def evaluate(params: List[Any], grads: Optional[List[Any]]) -> Optional[float]:
+    def evaluate(*args: Any) -> Optional[float]:
+        *term, params, grads = args
         try:
-            return float(fn(_views.views(params), _views.views(grads)))  # type: ignore[arg-type]
+            return float(fn(*term, _views.views(params), _views.views(grads)))  # type: ignore
         except BaseException as exc:  # noqa: B902 - KeyboardInterrupt too: it is re-raised later
             failure.exception = exc
             _fwmerge.fw_set_callback_error(_traceback_text(exc))
@@ -184,6 +192,28 @@ class Solver:
         adapter = None if fn is None else _objective_adapter(fn, self._failure)
         self._install("objective", _fwmerge.fwpy_set_objective, adapter)
 
+    def set_objective_terms(self, fn: Optional[TermsObjective], n_terms: int) -> None:
+        """A multi-term objective l = l_0 + ... + l_{n_terms-1}
+        (fw_set_objective_terms_callback): fn(term, params, grads) -> the loss of term `term`
+        alone (0 <= term < n_terms), or of the whole objective when term is ALL_TERMS, with its
+        gradient added into grads; otherwise as set_objective (same views, same failures). The
+        terms must add up to the whole objective; with TopkRule.PER_TERM each term's gradient
+        picks its own vertex of the soft LMO. Replaces any objective set before; None removes
+        it."""
+        adapter = None if fn is None else _objective_adapter(fn, self._failure)
+        self._install(
+            "objective",
+            lambda h, a: _fwmerge.fwpy_set_objective_terms(h, a, int(n_terms)),
+            adapter,
+        )
+
+    def set_ask_tell_terms(self, n_terms: int) -> None:
+        """Declares that the objective the host evaluates over ask/tell has n_terms terms
+        (default 1; kept across steps): requests then name a term (Request.term), see
+        TopkRule. Not allowed while a step is pending (Status.STATE)."""
+        with self._use() as h:
+            _fwmerge.fw_set_ask_tell_terms(h, int(n_terms))
+
     def set_objective_torchscript(self, objective: TorchScriptObjective) -> None:
         """Makes the library evaluate the objective itself with a TorchScript module (after
         set_base); replaces a callable set with set_objective."""
@@ -311,10 +341,15 @@ class Request:
     """One evaluation an ask/tell step needs: read `params`, fill `grads` (None when only the
     loss is wanted), then tell(loss) or fail(message). The arrays are valid until then."""
 
-    def __init__(self, solver: Solver, params: Views, grads: Optional[Views]) -> None:
+    def __init__(
+        self, solver: Solver, params: Views, grads: Optional[Views], term: int = ALL_TERMS
+    ) -> None:
         self._solver = solver
         self.params = params
         self.grads = grads
+        #: what to evaluate: ALL_TERMS (the whole objective; always, unless the host declared
+        #: terms with Solver.set_ask_tell_terms) or one term alone
+        self.term = term
 
     @property
     def need_gradient(self) -> bool:
@@ -366,10 +401,12 @@ class AskTell:
     def ask(self) -> Optional[Request]:
         """The next evaluation the step needs, or None when the step has ended (then finish)."""
         with self._solver._use() as h:
-            done, _need_gradient, params, grads = _fwmerge.fw_step_ask(h)
+            done, _need_gradient, params, grads, term = _fwmerge.fw_step_ask(h)
         if done:
             return None
-        return Request(self._solver, _views.views(params), _views.views(grads))  # type: ignore
+        return Request(
+            self._solver, _views.views(params), _views.views(grads), term  # type: ignore
+        )
 
     def finish(self) -> StepInfo:
         """Ends the step: its info on success (committed), or raises the error that ended it."""

@@ -21,6 +21,7 @@ from ._enums import (
     Score,
     SoftSolver,
     StepRule,
+    TopkRule,
 )
 from ._library import _fwmerge
 
@@ -56,6 +57,10 @@ class Params:
     max_iters: int = _P.max_iters
     #: a budget of objective evaluations over the solver's life (0: none); see fwmerge.h
     max_evaluations: int = _P.max_evaluations
+    #: how the soft LMO picks its vertices for a multi-term objective (Solver.set_objective_terms,
+    #: Solver.set_ask_tell_terms, a TorchScript objective's terms): SUMMED ranks by the whole
+    #: gradient; PER_TERM (default) lets each term's gradient pick its own vertex in turn
+    topk_rule: TopkRule = TopkRule(_P.topk_rule)
     epsilon: float = _P.epsilon
     threads: int = _P.threads
     seed: int = _P.seed

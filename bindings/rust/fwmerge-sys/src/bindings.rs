@@ -2,9 +2,10 @@
 
 pub const FW_VERSION_MAJOR: u32 = 0;
 pub const FW_VERSION_MINOR: u32 = 3;
-pub const FW_VERSION_PATCH: u32 = 2;
-pub const FW_VERSION_STRING: &[u8; 6usize] = b"0.3.2\0";
-pub const FW_VERSION_NUMBER: u32 = 302;
+pub const FW_VERSION_PATCH: u32 = 3;
+pub const FW_VERSION_STRING: &[u8; 6usize] = b"0.3.3\0";
+pub const FW_VERSION_NUMBER: u32 = 303;
+pub const FW_ALL_TERMS: i32 = -1;
 pub type __int32_t = ::std::os::raw::c_int;
 pub type __uint32_t = ::std::os::raw::c_uint;
 pub type __int64_t = ::std::os::raw::c_long;
@@ -252,7 +253,11 @@ pub type fw_step_rule = ::std::os::raw::c_uint;
 pub const FW_SOFT_SIMPLEX: fw_soft_solver = 0;
 pub const FW_SOFT_CAPPED: fw_soft_solver = 1;
 pub const FW_SOFT_ADAM: fw_soft_solver = 2;
+pub const FW_SOFT_BOX: fw_soft_solver = 3;
 pub type fw_soft_solver = ::std::os::raw::c_uint;
+pub const FW_TOPK_SUMMED: fw_topk_rule = 0;
+pub const FW_TOPK_PER_TERM: fw_topk_rule = 1;
+pub type fw_topk_rule = ::std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct fw_params {
@@ -282,12 +287,13 @@ pub struct fw_params {
     pub exclude_tensors: *const *const ::std::os::raw::c_char,
     pub n_exclude_tensors: usize,
     pub max_evaluations: i64,
+    pub topk_rule: fw_topk_rule,
 }
 #[test]
 fn bindgen_test_layout_fw_params() {
     assert_eq!(
         ::std::mem::size_of::<fw_params>(),
-        160usize,
+        168usize,
         concat!("Size of: ", stringify!(fw_params))
     );
     assert_eq!(
@@ -737,6 +743,23 @@ fn bindgen_test_layout_fw_params() {
         );
     }
     test_field_max_evaluations();
+    fn test_field_topk_rule() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).topk_rule) as usize - ptr as usize
+            },
+            160usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_params),
+                "::",
+                stringify!(topk_rule)
+            )
+        );
+    }
+    test_field_topk_rule();
 }
 extern "C" {
     pub fn fw_default_params() -> fw_params;
@@ -790,6 +813,24 @@ extern "C" {
     pub fn fw_set_objective_callback(
         solver: *mut fw_solver,
         fn_: fw_objective_fn,
+        user_data: *mut ::std::os::raw::c_void,
+    ) -> fw_status;
+}
+pub type fw_objective_terms_fn = ::std::option::Option<
+    unsafe extern "C" fn(
+        term: i32,
+        params: *const fw_tensor,
+        n: usize,
+        grads: *mut fw_tensor,
+        loss: *mut f64,
+        user_data: *mut ::std::os::raw::c_void,
+    ) -> fw_status,
+>;
+extern "C" {
+    pub fn fw_set_objective_terms_callback(
+        solver: *mut fw_solver,
+        fn_: fw_objective_terms_fn,
+        n_terms: i32,
         user_data: *mut ::std::os::raw::c_void,
     ) -> fw_status;
 }
@@ -1068,12 +1109,13 @@ pub struct fw_request {
     pub n: usize,
     pub params: *const fw_tensor,
     pub grads: *mut fw_tensor,
+    pub term: i32,
 }
 #[test]
 fn bindgen_test_layout_fw_request() {
     assert_eq!(
         ::std::mem::size_of::<fw_request>(),
-        40usize,
+        48usize,
         concat!("Size of: ", stringify!(fw_request))
     );
     assert_eq!(
@@ -1183,6 +1225,26 @@ fn bindgen_test_layout_fw_request() {
         );
     }
     test_field_grads();
+    fn test_field_term() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_request>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).term) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_request),
+                "::",
+                stringify!(term)
+            )
+        );
+    }
+    test_field_term();
+}
+extern "C" {
+    pub fn fw_set_ask_tell_terms(solver: *mut fw_solver, n_terms: i32) -> fw_status;
 }
 extern "C" {
     pub fn fw_step_begin(solver: *mut fw_solver) -> fw_status;

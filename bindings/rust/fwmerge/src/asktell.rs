@@ -53,6 +53,7 @@ impl<'s> AskTell<'s> {
             raw: self.solver.as_raw(),
             params,
             grads,
+            term: req.term,
             answered: false,
         }))
     }
@@ -86,12 +87,19 @@ pub struct Request<'a> {
     raw: *mut sys::fw_solver,
     params: Vec<TensorView<'a>>,
     grads: Vec<GradView<'a>>,
+    term: i32,
     answered: bool,
 }
 
 impl<'a> Request<'a> {
     pub fn params(&self) -> &[TensorView<'a>] {
         &self.params
+    }
+
+    /// What to evaluate (`fw_request.term`): [`crate::ALL_TERMS`] (the whole objective; always,
+    /// unless the host declared terms with [`Solver::set_ask_tell_terms`]) or one term alone.
+    pub fn term(&self) -> i32 {
+        self.term
     }
 
     /// Whether the gradient is wanted (else `grads()` is empty).

@@ -49,7 +49,7 @@ pub use hooks::LogLevel;
 pub use interrupt::Interrupter;
 pub use merge::{merge, merge_with_abort, MergeField, MergeMethod, MergeOverride, MergeParams};
 pub use params::{
-    Device, Dtype, ExportOptions, Granularity, Lmo, Params, Score, SoftSolver, StepRule,
+    Device, Dtype, ExportOptions, Granularity, Lmo, Params, Score, SoftSolver, StepRule, TopkRule,
 };
 pub use settings::{set_malloc_mmap_threshold, set_torch_threads};
 pub use solver::Solver;
@@ -58,10 +58,14 @@ pub use tensor::{save_tensors, GradView, HostTensor, TensorData, TensorView};
 pub use tensor_set::{LoadedTensor, TensorSet};
 pub use torchscript::{ObjectiveTerm, TorchScriptObjective};
 
+/// The term of a multi-term objective ([`Solver::set_objective_terms`], [`Request::term`]) that
+/// stands for the whole objective (`FW_ALL_TERMS`).
+pub const ALL_TERMS: i32 = sys::FW_ALL_TERMS;
+
 /// The raw declarations, for what this crate does not wrap.
 pub use fwmerge_sys as sys;
 
-/// The library's version string ("0.3.2").
+/// The library's version string ("0.3.3").
 pub fn version() -> &'static str {
     // SAFETY: fw_version returns a NUL-terminated string in static storage.
     unsafe { std::ffi::CStr::from_ptr(sys::fw_version()) }
@@ -69,7 +73,7 @@ pub fn version() -> &'static str {
         .unwrap_or("")
 }
 
-/// The library's version number (`fw_version_number`: 302 for 0.3.2), MAJOR * 10000 + MINOR * 100
+/// The library's version number (`fw_version_number`: 303 for 0.3.3), MAJOR * 10000 + MINOR * 100
 /// + PATCH.
 pub fn version_number() -> u32 {
     // SAFETY: plain value-returning call.

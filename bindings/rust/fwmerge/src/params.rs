@@ -67,6 +67,23 @@ c_enum!(
         Simplex = sys::FW_SOFT_SIMPLEX,
         Capped = sys::FW_SOFT_CAPPED,
         Adam = sys::FW_SOFT_ADAM,
+        /// 0.3.3: each lambda in [0, 1], the sum unbounded; the step may leave the hull
+        /// (`StepInfo::leaves_hull`).
+        Box = sys::FW_SOFT_BOX,
+    }
+);
+c_enum!(
+    /// How the soft LMO picks its k vertices when the objective is a sum of terms
+    /// (`fw_topk_rule`; terms come from [`crate::Solver::set_objective_terms`],
+    /// [`crate::Solver::set_ask_tell_terms`] or a TorchScript objective's terms). With one term
+    /// both rules are the same.
+    TopkRule: sys::fw_topk_rule {
+        /// The k best vertices for the whole objective's gradient.
+        Summed = sys::FW_TOPK_SUMMED,
+        /// Terms in turn, each term's own gradient picks its best vertex not yet picked, until
+        /// k = max(top_k, n_terms) vertices (the default); a step then takes one gradient
+        /// evaluation per term at theta_t instead of one.
+        PerTerm = sys::FW_TOPK_PER_TERM,
     }
 );
 c_enum!(
@@ -121,6 +138,9 @@ pub struct Params {
     /// A budget of objective evaluations over the solver's life (0: none): a step is taken only
     /// when its evaluations fit (see fwmerge.h).
     pub max_evaluations: i64,
+    /// How the soft LMO picks its vertices for a multi-term objective ([`TopkRule::PerTerm`] by
+    /// default).
+    pub topk_rule: TopkRule,
     pub epsilon: f64,
     pub threads: i32,
     pub seed: u64,
@@ -155,6 +175,7 @@ impl Params {
             soft_memory_budget: r.soft_memory_budget,
             max_iters: r.max_iters,
             max_evaluations: r.max_evaluations,
+            topk_rule: TopkRule::from_raw(r.topk_rule)?,
             epsilon: r.epsilon,
             threads: r.threads,
             seed: r.seed,
@@ -188,6 +209,7 @@ impl Params {
         r.soft_memory_budget = self.soft_memory_budget;
         r.max_iters = self.max_iters;
         r.max_evaluations = self.max_evaluations;
+        r.topk_rule = self.topk_rule.raw();
         r.epsilon = self.epsilon;
         r.threads = self.threads;
         r.seed = self.seed;

@@ -7,7 +7,7 @@ use crate::hooks::{
 };
 use crate::interrupt::{Interrupter, RawSolver, Shared};
 use crate::merge::MergeParams;
-use crate::objective::{boxed, trampoline, BoxedObjectiveFn};
+use crate::objective::{boxed, boxed_terms, terms_trampoline, trampoline, BoxedObjectiveFn};
 use crate::params::{ExportOptions, Params};
 use crate::path::c_path;
 use crate::step::StepInfo;
@@ -136,6 +136,28 @@ impl Solver {
         })
     }
 
+    /// Sets a multi-term objective l = l_0 + ... + l_{n_terms-1}
+    /// (`fw_set_objective_terms_callback`): `f(term, params, grads)` evaluates term `term` alone
+    /// (0 <= term < n_terms), or the whole objective when `term` is [`crate::ALL_TERMS`], otherwise
+    /// as in [`Solver::set_objective`] (same views, same failures). The terms must add up to the
+    /// whole objective; with [`crate::TopkRule::PerTerm`] each term's gradient picks its own vertex
+    /// of the soft LMO. Replaces any objective set before.
+    pub fn set_objective_terms<F, E>(&mut self, n_terms: i32, f: F) -> Result<()>
+    where
+        F: FnMut(i32, &[TensorView<'_>], &mut [GradView<'_>]) -> std::result::Result<f64, E>
+            + Send
+            + 'static,
+        E: Display,
+    {
+        let raw = self.as_raw();
+        self.objective.set(Some(boxed_terms(f)), |ud| {
+            // SAFETY: ud stays valid until replaced or the solver is freed.
+            check(unsafe {
+                sys::fw_set_objective_terms_callback(raw, Some(terms_trampoline), n_terms, ud)
+            })
+        })
+    }
+
     /// Frees the closure set by `set_objective` once the library has replaced it.
     pub(crate) fn drop_objective_closure(&mut self) {
         let _ = self.objective.set(None, |_| Ok(()));
@@ -202,6 +224,13 @@ impl Solver {
         let mut info = StepInfo::raw_empty();
         check(unsafe { sys::fw_run(self.as_raw(), &mut info) })?;
         Ok((self.history_len() > before).then(|| StepInfo::from_raw(&info)))
+    }
+
+    /// Declares that the objective the host evaluates over ask/tell has `n_terms` terms (default
+    /// 1; kept across steps): requests then name a term ([`crate::Request::term`]), see
+    /// [`crate::TopkRule`]. Not allowed while a step is pending ([`Status::State`]).
+    pub fn set_ask_tell_terms(&mut self, n_terms: i32) -> Result<()> {
+        check(unsafe { sys::fw_set_ask_tell_terms(self.as_raw(), n_terms) })
     }
 
     /// Starts an ask/tell step: the host evaluates the objective in its own loop.

@@ -11,6 +11,7 @@ import org.fwmerge.internal.fw_params;
 import org.fwmerge.internal.fw_score;
 import org.fwmerge.internal.fw_soft_solver;
 import org.fwmerge.internal.fw_step_rule;
+import org.fwmerge.internal.fw_topk_rule;
 
 /**
  * Solver parameters (fw_params). A new instance holds the library's defaults; setters return
@@ -30,9 +31,20 @@ public final class Params {
   public enum StepRule { LINE_SEARCH, SCHEDULE, CONSTANT }
 
   /** The soft LMO's inner solver. */
-  public enum SoftSolver { SIMPLEX, CAPPED, ADAM }
+  /** BOX (0.3.3): each lambda in [0, 1], the sum unbounded; the step may leave the hull. */
+  public enum SoftSolver { SIMPLEX, CAPPED, ADAM, BOX }
 
   /** Where the solver keeps its model-sized tensors (fw_device_type). */
+  /**
+   * How the soft LMO picks its k vertices when the objective is a sum of terms (fw_topk_rule;
+   * terms come from {@link Solver#setObjectiveTerms}, {@link Solver#setAskTellTerms} or a
+   * TorchScript objective's terms). SUMMED: the k best vertices for the whole objective's gradient.
+   * PER_TERM (default): terms in turn, each term's own gradient picks its best vertex not yet
+   * picked, until k = max(topK, n_terms) vertices; a step then takes one gradient evaluation per
+   * term at theta_t instead of one. With one term both rules are the same.
+   */
+  public enum TopkRule { SUMMED, PER_TERM }
+
   public enum Device { CPU, CUDA }
 
   // The C enums number their values 0, 1, 2 in declaration order, like the ordinals here.
@@ -50,6 +62,7 @@ public final class Params {
   private long softMemoryBudget;
   private int maxIters;
   private long maxEvaluations;
+  private TopkRule topkRule;
   private double epsilon;
   private int threads;
   private long seed;
@@ -78,6 +91,7 @@ public final class Params {
       softMemoryBudget = n.getSoft_memory_budget().longValue();
       maxIters = n.getMax_iters();
       maxEvaluations = n.getMax_evaluations();
+      topkRule = TopkRule.values()[n.getTopk_rule().swigValue()];
       epsilon = n.getEpsilon();
       threads = n.getThreads();
       seed = n.getSeed().longValue();
@@ -140,6 +154,7 @@ public final class Params {
     n.setSoft_memory_budget(unsigned(softMemoryBudget));
     n.setMax_iters(maxIters);
     n.setMax_evaluations(maxEvaluations);
+    n.setTopk_rule(fw_topk_rule.swigToEnum(topkRule.ordinal()));
     n.setEpsilon(epsilon);
     n.setThreads(threads);
     n.setSeed(unsigned(seed));
@@ -184,6 +199,9 @@ public final class Params {
   /** A budget of objective evaluations over the solver's life (0: none); see fwmerge.h. */
   public long maxEvaluations() { return maxEvaluations; }
   public Params maxEvaluations(long v) { maxEvaluations = v; return this; }
+  /** How the soft LMO picks its vertices for a multi-term objective; see {@link TopkRule}. */
+  public TopkRule topkRule() { return topkRule; }
+  public Params topkRule(TopkRule v) { topkRule = v; return this; }
   public double epsilon() { return epsilon; }
   public Params epsilon(double v) { epsilon = v; return this; }
   public int threads() { return threads; }

@@ -12,11 +12,17 @@ public final class Request {
   public final boolean needGradient;
   public final List<Tensor> params;
   public final List<Tensor> grads;
+  /**
+   * What to evaluate: {@link TermsObjective#ALL_TERMS} (the whole objective; always, unless the
+   * host declared terms with {@code setAskTellTerms}) or one term alone.
+   */
+  public final int term;
 
-  Request(boolean done, boolean needGradient, List<Tensor> params, List<Tensor> grads) {
+  Request(boolean done, boolean needGradient, List<Tensor> params, List<Tensor> grads, int term) {
     this.done = done;
     this.needGradient = needGradient;
     this.params = params;
     this.grads = grads;
+    this.term = term;
   }
 }

@@ -24,7 +24,7 @@ public final class Solver implements AutoCloseable {
   // volatile: interrupt() reads it from other threads
   private volatile SWIGTYPE_p_fw_solver handle;
   // Strong references: the native side holds only weak ones to the director objects.
-  private ObjectiveBridge objective;
+  private ObjectiveDirector objective;
   private HooksBridge hooks; // progress, log and abort: one director for the three
 
   /** A solver with the library's default parameters. */
@@ -104,7 +104,23 @@ public final class Solver implements AutoCloseable {
       throw new IllegalArgumentException("fwmerge: null objective");
     }
     ObjectiveBridge bridge = new ObjectiveBridge(fn);
-    fw_status status = FwNative.set_objective(handle(), bridge);
+    installObjective(bridge, FwNative.set_objective(handle(), bridge));
+  }
+
+  /**
+   * Installs a multi-term objective of {@code nTerms} terms used by {@link #step()} and {@link
+   * #run()} (fw_set_objective_terms_callback); it replaces any objective set before. See {@link
+   * TermsObjective} and {@link Params.TopkRule}.
+   */
+  public void setObjectiveTerms(TermsObjective fn, int nTerms) {
+    if (fn == null) {
+      throw new IllegalArgumentException("fwmerge: null objective");
+    }
+    ObjectiveBridge.Terms bridge = new ObjectiveBridge.Terms(fn);
+    installObjective(bridge, FwNative.set_objective_terms(handle(), bridge, nTerms));
+  }
+
+  private void installObjective(ObjectiveDirector bridge, fw_status status) {
     if (status.swigValue() != 0) {
       bridge.delete();
       FwException.check(status);
@@ -279,6 +295,15 @@ public final class Solver implements AutoCloseable {
 
   // ---- ask/tell: the same step with the host evaluating outside a callback ----
 
+  /**
+   * Declares that the objective the host evaluates over ask/tell has {@code nTerms} terms (default
+   * 1; kept across steps): requests then name a term ({@link Request#term}), see {@link
+   * Params.TopkRule}. Not allowed while a step is pending ({@link Status#STATE}).
+   */
+  public void setAskTellTerms(int nTerms) {
+    FwException.check(FwNative.fw_set_ask_tell_terms(handle(), nTerms));
+  }
+
   /** Starts a step whose evaluations the host answers through {@link #ask()}/{@link #tell}. */
   public void beginStep() {
     FwException.check(FwNative.fw_step_begin(handle()));
@@ -293,13 +318,14 @@ public final class Solver implements AutoCloseable {
       boolean done = n.getDone() != 0;
       boolean needGradient = n.getNeed_gradient() != 0;
       if (done) {
-        return new Request(true, false, null, null);
+        return new Request(true, false, null, null, n.getTerm());
       }
       return new Request(
           false,
           needGradient,
           Tensor.views(n.getParams(), n.getN(), false),
-          needGradient ? Tensor.views(n.getGrads(), n.getN(), true) : null);
+          needGradient ? Tensor.views(n.getGrads(), n.getN(), true) : null,
+          n.getTerm());
     } finally {
       n.delete();
     }
