@@ -96,9 +96,63 @@ void write_csv_row(std::ofstream &out, const Row &r) {
   out.flush();
 }
 
+// Normalized accuracy of a run over its evaluation tasks, (merged - pre-trained) / (fine-tuned -
+// pre-trained) on the tasks' mean accuracies (a ratio of means: a task that fine-tuning hardly
+// improves cannot blow it up).
+double normalized(const Row &r, const TaskEnds &ends) {
+  double pre = 0, ft = 0;
+  for (int t : r.eval) {
+    pre += ends.pretrained.at(size_t(t));
+    ft += ends.finetuned.at(size_t(t));
+  }
+  pre /= double(r.eval.size());
+  ft /= double(r.eval.size());
+  return ft > pre ? (r.result.mean_acc - pre) / (ft - pre) : 0.0;
+}
+
+// Per evaluation task at one x: accuracy and normalized accuracy of each method, with the
+// pre-trained and fine-tuned ends (the per-task report).
+std::string per_task_markdown(const std::vector<Row> &rows, const std::string &experiment, int x,
+                              const TaskEnds &ends) {
+  std::vector<const Row *> at_x;
+  for (const Row &r : rows)
+    if (r.experiment == experiment && r.x == x) at_x.push_back(&r);
+  if (at_x.empty()) return "";
+  const std::vector<int> &eval = at_x.front()->eval;
+  std::string out = "| method |";
+  for (int t : eval) out += " " + all_tasks().at(size_t(t)).name + " |";
+  out += " mean | normalized |\n|---|";
+  for (size_t i = 0; i < eval.size() + 2; ++i) out += "---:|";
+  out += "\n";
+  const auto row_text = [&](const std::string &name, const std::vector<double> &accs) {
+    std::string line = "| " + name + " |";
+    double mean = 0;
+    for (double a : accs) {
+      line += " " + pct(a) + " |";
+      mean += a / double(accs.size());
+    }
+    return line + " " + pct(mean) + " |";
+  };
+  std::vector<double> pre, ft;
+  for (int t : eval) {
+    pre.push_back(ends.pretrained.at(size_t(t)));
+    ft.push_back(ends.finetuned.at(size_t(t)));
+  }
+  out += row_text("pre-trained backbone", pre) + " 0.00 |\n";
+  out += row_text("fine-tuned backbones (each on its task)", ft) + " 1.00 |\n";
+  for (const Row *r : at_x) {
+    if (r->method == "pretrained") continue;
+    char norm[16];
+    std::snprintf(norm, sizeof norm, " %.2f |", normalized(*r, ends));
+    out += row_text(r->method, r->result.acc) + norm + "\n";
+  }
+  return out;
+}
+
 // One Markdown table per experiment: methods x (x values), a cell per run.
 std::string markdown(const std::vector<Row> &rows, const std::string &experiment,
-                     const std::string &x_label, const std::string &value) {
+                     const std::string &x_label, const std::string &value,
+                     const TaskEnds &ends = {}) {
   std::vector<std::string> methods;
   std::set<int> xs;
   std::map<std::pair<std::string, int>, const Row *> cell;
@@ -127,6 +181,8 @@ std::string markdown(const std::vector<Row> &rows, const std::string &experiment
       char text[64];
       if (value == "acc")
         std::snprintf(text, sizeof text, " %s |", pct(r.mean_acc).c_str());
+      else if (value == "norm")
+        std::snprintf(text, sizeof text, " %.2f |", normalized(*it->second, ends));
       else
         std::snprintf(text, sizeof text, " %.0f MB / %.1f s |",
                       double(r.peak_rss_bytes) / (1 << 20), r.merge_wall_s);
@@ -200,7 +256,7 @@ std::vector<std::string> common_args(const Options &opt) {
   return a;
 }
 
-std::vector<Row> run_experiments(const Options &opt) {
+std::vector<Row> run_experiments(const Options &opt, const TaskEnds &ends) {
   const std::vector<Plan> plans = make_plans(opt);
   const std::string work = opt.out_dir + "/tmp";
   ::mkdir(opt.out_dir.c_str(), 0755);
@@ -213,7 +269,7 @@ std::vector<Row> run_experiments(const Options &opt) {
     std::fprintf(stderr, "[%zu/%zu] %s: %s, pool %d\n", i + 1, plans.size(), p.experiment.c_str(),
                  p.method.c_str(), p.pool_size);
     RunRequest req{p.method, p.pool, p.eval, p.export_path, common_args(opt)};
-    Row row{p.experiment, p.method, p.x, p.pool_size, run_in_child(req, work)};
+    Row row{p.experiment, p.method, p.x, p.pool_size, p.eval, run_in_child(req, work)};
     std::fprintf(stderr, "    mean accuracy %s%%, %d evaluations, %.1f s, peak RSS %.0f MB\n",
                  pct(row.result.mean_acc).c_str(), row.result.evaluations, row.result.merge_wall_s,
                  double(row.result.peak_rss_bytes) / (1 << 20));
@@ -226,6 +282,9 @@ std::vector<Row> run_experiments(const Options &opt) {
     const std::string acc = markdown(rows, exp, x, "acc");
     if (acc.empty()) return;
     md += "### " + title + ": mean test accuracy (%)\n\n" + acc + "\n";
+    md += "### " + title +
+          ": normalized accuracy, (merged - pre-trained) / (fine-tuned - pre-trained)\n\n" +
+          markdown(rows, exp, x, "norm", ends) + "\n";
     md +=
         "### " + title + ": peak RSS / merge wall time\n\n" + markdown(rows, exp, x, "rss") + "\n";
     plot(rows, exp, opt.out_dir, exp + "_accuracy", xlabel, false);
@@ -233,6 +292,14 @@ std::vector<Row> run_experiments(const Options &opt) {
   };
   section("Irrelevant models join (4 relevant + k irrelevant, 4 evaluation tasks)", "irrelevant",
           "k", "irrelevant models in the pool");
+  std::set<int> ks;
+  for (const Row &r : rows)
+    if (r.experiment == "irrelevant") ks.insert(r.x);
+  for (int k : ks)
+    if (k == *ks.begin() || k == *ks.rbegin())
+      md += "### Per task, 4 relevant + " + std::to_string(k) +
+            " irrelevant models: test accuracy (%)\n\n" +
+            per_task_markdown(rows, "irrelevant", k, ends) + "\n";
   section("Relevant models join (evaluation on all 20 tasks)", "relevant", "n",
           "models in the pool (all relevant)");
   section("Ablation (pool of 20, 4 evaluation tasks)", "ablation", "x", "");

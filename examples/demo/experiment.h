@@ -35,11 +35,18 @@ struct Row {
   std::string experiment, method;
   int x = 0;  // irrelevant models (irrelevant), pool size (relevant), 0 (ablation)
   int pool_size = 0;
+  std::vector<int> eval;  // evaluation tasks (result.acc's order)
   RunResult result;
+};
+
+// Test accuracy of each task (all_tasks() order) with its frozen head: the pre-trained backbone's
+// and its own fine-tuned backbone's, the ends of the normalized accuracy.
+struct TaskEnds {
+  std::vector<double> pretrained, finetuned;
 };
 
 // Runs the selected experiments (models must already be in the cache) and writes
 // out_dir/results.csv, results.md and the plots. Returns the rows.
-std::vector<Row> run_experiments(const Options &opt);
+std::vector<Row> run_experiments(const Options &opt, const TaskEnds &ends);
 
 }  // namespace demo

@@ -185,7 +185,12 @@ int run_parent(const Options &opt) {
                 100 * zoo.tasks[i].finetuned_acc);
   std::printf("\n");
   std::fflush(stdout);
-  run_experiments(opt);
+  TaskEnds ends;
+  for (const TaskModels &t : zoo.tasks) {
+    ends.pretrained.push_back(t.pretrained_acc);
+    ends.finetuned.push_back(t.finetuned_acc);
+  }
+  run_experiments(opt, ends);
   std::printf(
       "\nResults: %s/results.csv, %s/results.md, plots %s/*.png; merged models %s/merged_*"
       ".safetensors\n",
