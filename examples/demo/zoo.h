@@ -1,5 +1,7 @@
 // The model zoo of the demo: one pre-trained backbone, and per task a frozen head and a fine-tuned
 // backbone, trained once with fixed seeds and cached on disk as .safetensors (reruns load them).
+// A 10-class task's head is the pre-trained head itself (the analogue of CLIP's zero-shot head);
+// the other label maps get a head fit on the frozen pre-trained backbone.
 #pragma once
 
 #include <string>
@@ -15,8 +17,11 @@ struct ZooConfig {
   std::string cache_root;  // models go to cache_root/<tag()>/
   SplitSizes sizes;
   TrainConfig pretrain{3, 128, 1e-3, 1};
+  int pretrain_digits_repeats = 2;  // see pretrain_data()
   TrainConfig head{30, 256, 1e-2, 2};
-  TrainConfig finetune{2, 64, 5e-4, 3};
+  TrainConfig finetune{5, 64, 0.1, 3, Optimizer::kSgd};
+  // the backbone tensors fine-tuning changes (empty: all)
+  std::vector<std::string> finetune_tensors = {"fc1.weight", "fc1.bias"};
   int num_tasks = 20;       // the first num_tasks of all_tasks()
   std::string tag() const;  // encodes everything that changes the trained weights
 };
