@@ -44,6 +44,20 @@ std::string train_tag(const TrainConfig &c) {
   return tag;
 }
 
+// A task's head, derived from the pre-trained 10-class head without training, as CLIP derives its
+// zero-shot heads from class names: a 10-class task keeps it, a coarser label map gets per group
+// the mean of its classes' rows (the logit of a group is the mean of its classes' logits).
+NamedTensors zero_shot_head(const NamedTensors &pretrained_head, const TaskSpec &task) {
+  if (task.label_map == LabelMap::kClass10) return pretrained_head.clone();
+  const at::Tensor group = map_labels(at::arange(10, at::kLong), task.domain, task.label_map);
+  const at::Tensor member = at::one_hot(group, task.num_classes()).to(at::kFloat).t();  // [g, 10]
+  const at::Tensor mean = member / member.sum(1, /*keepdim=*/true);
+  NamedTensors head{{"head.weight", "head.bias"}, {}};
+  head.tensors.push_back(at::matmul(mean, pretrained_head.get("head.weight")).contiguous());
+  head.tensors.push_back(at::matmul(mean, pretrained_head.get("head.bias")).contiguous());
+  return head;
+}
+
 }  // namespace
 
 std::string ZooConfig::tag() const {
@@ -52,8 +66,8 @@ std::string ZooConfig::tag() const {
   return "mlp784-" + std::to_string(kHidden1) + "-" + std::to_string(kFeatureDim) + "_ft" +
          std::to_string(sizes.finetune) + "_t" + std::to_string(sizes.test) + "_p" +
          std::to_string(pretrain_transforms().size()) + "d" +
-         std::to_string(pretrain_digits_repeats) + train_tag(pretrain) + "_h" + train_tag(head) +
-         "_f" + train_tag(finetune) + tensors + "_v2";
+         std::to_string(pretrain_digits_repeats) + train_tag(pretrain) + "_f" +
+         train_tag(finetune) + tensors + "_v3";
 }
 
 std::string default_cache_root() {
@@ -106,13 +120,9 @@ Zoo ensure_zoo(const Sources &src, const ZooConfig &cfg) {
       continue;
     }
     const TaskData data = make_task_data(src, task, i, cfg.sizes);
-    TrainConfig head_cfg = cfg.head, ft_cfg = cfg.finetune;
-    head_cfg.seed += uint64_t(i) * 101;
+    TrainConfig ft_cfg = cfg.finetune;
     ft_cfg.seed += uint64_t(i) * 101;
-    const NamedTensors head = task.label_map == LabelMap::kClass10
-                                  ? pretrained_head
-                                  : fit_head(pretrained, data.finetune, task.num_classes(),
-                                             head_cfg, "head " + task.name);
+    const NamedTensors head = zero_shot_head(pretrained_head, task);
     const NamedTensors ft = finetune_backbone(pretrained, head, data.finetune, ft_cfg,
                                               "fine-tune " + task.name, cfg.finetune_tensors);
     m.pretrained_acc = accuracy(pretrained.tensors, head.tensors, data.test);

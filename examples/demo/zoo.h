@@ -1,7 +1,7 @@
 // The model zoo of the demo: one pre-trained backbone, and per task a frozen head and a fine-tuned
 // backbone, trained once with fixed seeds and cached on disk as .safetensors (reruns load them).
-// A 10-class task's head is the pre-trained head itself (the analogue of CLIP's zero-shot head);
-// the other label maps get a head fit on the frozen pre-trained backbone.
+// Every task's head comes from the pre-trained 10-class head, untrained (the analogue of CLIP's
+// zero-shot heads), so the pre-trained backbone is not helped by a head fit to its features.
 #pragma once
 
 #include <string>
@@ -18,7 +18,6 @@ struct ZooConfig {
   SplitSizes sizes;
   TrainConfig pretrain{3, 128, 1e-3, 1};
   int pretrain_digits_repeats = 2;  // see pretrain_data()
-  TrainConfig head{30, 256, 1e-2, 2};
   TrainConfig finetune{5, 64, 0.1, 3, Optimizer::kSgd};
   // the backbone tensors fine-tuning changes (empty: all)
   std::vector<std::string> finetune_tensors = {"fc1.weight", "fc1.bias"};
