@@ -43,7 +43,7 @@ double fit(const std::vector<at::Tensor> &trainable, const at::Tensor &inputs,
            const at::Tensor &labels, const std::function<at::Tensor(const at::Tensor &)> &logits_fn,
            const TrainConfig &cfg, const std::string &label) {
   for (const at::Tensor &p : trainable) p.set_requires_grad(true);
-  Adam opt(trainable, cfg.lr);
+  Adam opt(trainable, cfg.lr);       // under SGD only its zero_grad() is used
   std::vector<at::Tensor> velocity;  // SGD
   if (cfg.optimizer == Optimizer::kSgd)
     for (const at::Tensor &p : trainable) velocity.push_back(at::zeros_like(p));
