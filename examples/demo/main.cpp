@@ -105,10 +105,13 @@ Options parse(int argc, char **argv) {
 ZooConfig zoo_config(const Options &opt) {
   ZooConfig cfg;
   cfg.cache_root = opt.cache_root;
-  cfg.sizes.finetune = 10000;
-  cfg.pretrain = TrainConfig{2, 128, 1e-3, 1};
-  cfg.head = TrainConfig{30, 256, 1e-2, 2};
-  cfg.finetune = TrainConfig{3, 64, 1e-3, 3};
+  cfg.sizes.finetune = 5000;
+  cfg.pretrain = TrainConfig{3, 128, 1e-3, 1};
+  cfg.pretrain_digits_repeats = 2;
+  // SGD on the first layer only, for about 400 steps: the task vectors stay within reach of the
+  // pre-trained model's linearization and act mostly on their own task's inputs
+  cfg.finetune = TrainConfig{5, 64, 0.1, 3, Optimizer::kSgd, 0.9};
+  cfg.finetune_tensors = {"fc1.weight", "fc1.bias"};
   return cfg;
 }
 

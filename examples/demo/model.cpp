@@ -55,7 +55,10 @@ NamedTensors init_head(int64_t classes, uint64_t seed) {
 
 at::Tensor backbone_forward(const std::vector<at::Tensor> &bb, const at::Tensor &images) {
   if (bb.size() != 4) throw std::invalid_argument("backbone_forward: expected 4 tensors");
-  const at::Tensor x = images.reshape({images.size(0), kInputDim});
+  // Centered inputs: with all-positive pixels, a first-layer update learned on one task would act
+  // on every other task's images through their shared mean, the main source of interference
+  // between task vectors.
+  const at::Tensor x = images.reshape({images.size(0), kInputDim}) - kPixelCenter;
   const at::Tensor h = at::relu(at::linear(x, bb[0], bb[1]));
   return at::relu(at::linear(h, bb[2], bb[3]));
 }

@@ -1,6 +1,6 @@
 // The demo's networks, written as plain functions of named tensors so that a backbone is exactly
-// the set of tensors fwmerge merges. Backbone: MLP 784-256-128 with ReLU (fc1, fc2); heads: one
-// linear layer 128 -> classes per task.
+// the set of tensors fwmerge merges. Backbone: MLP 784-1024-256 with ReLU (fc1, fc2); heads: one
+// linear layer 256 -> classes per task.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -20,15 +20,17 @@ struct NamedTensors {
   NamedTensors clone() const;
 };
 
-constexpr int64_t kInputDim = 784, kHidden1 = 256, kFeatureDim = 128;
+constexpr int64_t kInputDim = 784, kHidden1 = 1024, kFeatureDim = 256;
+// Subtracted from every pixel before fc1 (about the mean pixel of the pre-training images).
+constexpr double kPixelCenter = 0.3;
 
-// Names in forward order: fc1.weight [256, 784], fc1.bias, fc2.weight [128, 256], fc2.bias.
+// Names in forward order: fc1.weight [1024, 784], fc1.bias, fc2.weight [256, 1024], fc2.bias.
 const std::vector<std::string> &backbone_names();
 NamedTensors init_backbone(uint64_t seed);
-// head.weight [classes, 128], head.bias [classes].
+// head.weight [classes, 256], head.bias [classes].
 NamedTensors init_head(int64_t classes, uint64_t seed);
 
-// bb: the four backbone tensors in backbone_names() order. images: [N, 1, 28, 28] -> [N, 128].
+// bb: the four backbone tensors in backbone_names() order. images: [N, 1, 28, 28] -> [N, 256].
 at::Tensor backbone_forward(const std::vector<at::Tensor> &bb, const at::Tensor &images);
 at::Tensor head_forward(const std::vector<at::Tensor> &head, const at::Tensor &features);
 

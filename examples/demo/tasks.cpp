@@ -48,6 +48,14 @@ const std::vector<TaskSpec> &all_tasks() {
   return tasks;
 }
 
+const std::vector<Transform> &pretrain_transforms() {
+  using T = Transform;
+  static const std::vector<Transform> transforms = {
+      T::kIdentity, T::kRot180, T::kRot270, T::kHFlip, T::kVFlip, T::kTranspose,
+      T::kInvert,   T::kNoise,  T::kBlur,   T::kShift, T::kZoom};
+  return transforms;
+}
+
 at::Tensor map_labels(const at::Tensor &labels, Domain domain, LabelMap map) {
   if (map == LabelMap::kClass10) return labels.clone();
   if (domain == Domain::kDigits) {
@@ -69,6 +77,23 @@ Sources Sources::load(const DataPaths &paths) {
   s.fashion_test = load_fashion(paths.fashion_dir, "t10k", /*as_float=*/false);
   s.digits = load_digits(paths.digits_csv);
   return s;
+}
+
+ImageSet pretrain_data(const Sources &src, int digits_repeats) {
+  const std::vector<Transform> &transforms = pretrain_transforms();
+  const int64_t rows = 50000, part = rows / int64_t(transforms.size());
+  std::vector<at::Tensor> images, labels;
+  for (size_t i = 0; i < transforms.size(); ++i) {
+    const ImageSet s = as_float(src.fashion_train.slice(int64_t(i) * part, int64_t(i + 1) * part));
+    // noise seeds apart from every task's (those are multiples of 7919 plus 1..3)
+    images.push_back(apply_transform(s.images, transforms[i], 1000003u + i));
+    labels.push_back(s.labels);
+  }
+  for (int r = 0; r < digits_repeats; ++r) {
+    images.push_back(src.digits.images.slice(0, 0, 1000));
+    labels.push_back(src.digits.labels.slice(0, 0, 1000));
+  }
+  return ImageSet{at::cat(images), at::cat(labels)};
 }
 
 TaskData make_task_data(const Sources &src, const TaskSpec &task, int task_index,

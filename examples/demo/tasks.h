@@ -32,6 +32,11 @@ struct TaskSpec {
 const std::vector<TaskSpec> &all_tasks();
 constexpr int kNumEvalTasks = 4;
 
+// The Fashion-MNIST transformations of the pre-training set: every one but the evaluation tasks'
+// (rotation by 90 degrees, pixel and block permutations), so that the backbone's features are
+// broad but the evaluation tasks are new to it (the digits come upright).
+const std::vector<Transform> &pretrain_transforms();
+
 at::Tensor map_labels(const at::Tensor &labels, Domain domain, LabelMap map);
 
 // Row budgets of each split (smaller in --quick mode).
@@ -50,6 +55,11 @@ struct Sources {
   ImageSet fashion_train, fashion_test, digits;
   static Sources load(const DataPaths &paths);
 };
+
+// The pre-training set: Fashion-MNIST rows [0, 50000) in equal parts under each of
+// pretrain_transforms(), plus the digits' training rows [0, 1000) `digits_repeats` times, with one
+// shared 10-class label space (Fashion class k and digit k share logit k). Float images.
+ImageSet pretrain_data(const Sources &src, int digits_repeats);
 
 // Fashion-MNIST rows [0, 50000) of the train split are for (pre-)training, [50000, 60000) for
 // calibration (100 rows per task index, disjoint across tasks); the t10k split is for testing.

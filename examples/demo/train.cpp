@@ -43,7 +43,21 @@ double fit(const std::vector<at::Tensor> &trainable, const at::Tensor &inputs,
            const at::Tensor &labels, const std::function<at::Tensor(const at::Tensor &)> &logits_fn,
            const TrainConfig &cfg, const std::string &label) {
   for (const at::Tensor &p : trainable) p.set_requires_grad(true);
-  Adam opt(trainable, cfg.lr);
+  Adam opt(trainable, cfg.lr);       // under SGD only its zero_grad() is used
+  std::vector<at::Tensor> velocity;  // SGD
+  if (cfg.optimizer == Optimizer::kSgd)
+    for (const at::Tensor &p : trainable) velocity.push_back(at::zeros_like(p));
+  const auto sgd_step = [&] {
+    at::NoGradGuard no_grad;
+    for (size_t i = 0; i < trainable.size(); ++i) {
+      const at::Tensor g = trainable[i].grad();
+      if (!g.defined()) continue;
+      velocity[i].mul_(cfg.momentum).add_(g);
+      // a copy of the handle: the update is in place on the shared tensor
+      at::Tensor p = trainable[i];
+      p.add_(velocity[i], -cfg.lr);
+    }
+  };
   at::Generator gen = at::detail::createCPUGenerator(cfg.seed);
   const int64_t n = inputs.size(0);
   const int64_t batches = (n + cfg.batch - 1) / cfg.batch;
@@ -59,7 +73,10 @@ double fit(const std::vector<at::Tensor> &trainable, const at::Tensor &inputs,
                                                      labels.index_select(0, idx));
       opt.zero_grad();
       loss.backward();
-      opt.step();
+      if (cfg.optimizer == Optimizer::kSgd)
+        sgd_step();
+      else
+        opt.step();
       sum += loss.item<double>();
       std::snprintf(detail, sizeof detail, "epoch %d/%d loss %.3f", epoch + 1, cfg.epochs,
                     sum / double(b + 1));
@@ -76,7 +93,8 @@ double fit(const std::vector<at::Tensor> &trainable, const at::Tensor &inputs,
   return epoch_loss;
 }
 
-NamedTensors pretrain_backbone(const ImageSet &data, const TrainConfig &cfg) {
+NamedTensors pretrain_backbone(const ImageSet &data, const TrainConfig &cfg,
+                               NamedTensors *head_out) {
   NamedTensors bb = init_backbone(cfg.seed);
   NamedTensors head = init_head(10, cfg.seed + 1);
   std::vector<at::Tensor> trainable = bb.tensors;
@@ -87,6 +105,7 @@ NamedTensors pretrain_backbone(const ImageSet &data, const TrainConfig &cfg) {
         return head_forward(head.tensors, backbone_forward(bb.tensors, x));
       },
       cfg, "pre-train backbone");
+  if (head_out) *head_out = head;
   return bb;
 }
 
@@ -106,10 +125,14 @@ NamedTensors fit_head(const NamedTensors &backbone, const ImageSet &data, int64_
 
 NamedTensors finetune_backbone(const NamedTensors &pretrained, const NamedTensors &head,
                                const ImageSet &data, const TrainConfig &cfg,
-                               const std::string &label) {
+                               const std::string &label,
+                               const std::vector<std::string> &trainable) {
   NamedTensors bb = pretrained.clone();
+  std::vector<at::Tensor> params;
+  for (const std::string &name : trainable) params.push_back(bb.get(name));
+  if (trainable.empty()) params = bb.tensors;
   fit(
-      bb.tensors, data.images, data.labels,
+      params, data.images, data.labels,
       [&](const at::Tensor &x) {
         return head_forward(head.tensors, backbone_forward(bb.tensors, x));
       },

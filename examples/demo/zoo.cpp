@@ -36,14 +36,38 @@ std::string train_tag(const TrainConfig &c) {
   char text[96];
   std::snprintf(text, sizeof text, "e%db%lldlr%gs%llu", c.epochs, (long long)c.batch, c.lr,
                 (unsigned long long)c.seed);
-  return text;
+  std::string tag = text;
+  if (c.optimizer == Optimizer::kSgd) {
+    std::snprintf(text, sizeof text, "sgd%g", c.momentum);
+    tag += text;
+  }
+  return tag;
+}
+
+// A task's head, derived from the pre-trained 10-class head without training, as CLIP derives its
+// zero-shot heads from class names: a 10-class task keeps it, a coarser label map gets per group
+// the mean of its classes' rows (the logit of a group is the mean of its classes' logits).
+NamedTensors zero_shot_head(const NamedTensors &pretrained_head, const TaskSpec &task) {
+  if (task.label_map == LabelMap::kClass10) return pretrained_head.clone();
+  const at::Tensor group = map_labels(at::arange(10, at::kLong), task.domain, task.label_map);
+  const at::Tensor member = at::one_hot(group, task.num_classes()).to(at::kFloat).t();  // [g, 10]
+  const at::Tensor mean = member / member.sum(1, /*keepdim=*/true);
+  NamedTensors head{{"head.weight", "head.bias"}, {}};
+  head.tensors.push_back(at::matmul(mean, pretrained_head.get("head.weight")).contiguous());
+  head.tensors.push_back(at::matmul(mean, pretrained_head.get("head.bias")).contiguous());
+  return head;
 }
 
 }  // namespace
 
 std::string ZooConfig::tag() const {
-  return "mlp784-256-128_ft" + std::to_string(sizes.finetune) + "_t" + std::to_string(sizes.test) +
-         "_p" + train_tag(pretrain) + "_h" + train_tag(head) + "_f" + train_tag(finetune) + "_v1";
+  std::string tensors;
+  for (const std::string &name : finetune_tensors) tensors += "-" + name;
+  return "mlp784-" + std::to_string(kHidden1) + "-" + std::to_string(kFeatureDim) + "_ft" +
+         std::to_string(sizes.finetune) + "_t" + std::to_string(sizes.test) + "_p" +
+         std::to_string(pretrain_transforms().size()) + "d" +
+         std::to_string(pretrain_digits_repeats) + train_tag(pretrain) + "_f" +
+         train_tag(finetune) + tensors + "_v3";
 }
 
 std::string default_cache_root() {
@@ -68,12 +92,16 @@ Zoo ensure_zoo(const Sources &src, const ZooConfig &cfg) {
   make_dirs(zoo.dir + "/finetuned");
   zoo.pretrained_path = zoo.dir + "/pretrained.safetensors";
 
-  NamedTensors pretrained;
-  if (exists(zoo.pretrained_path)) {
+  const std::string pretrained_head_path = zoo.dir + "/heads/pretrained-c10.safetensors";
+  NamedTensors pretrained, pretrained_head;
+  if (exists(zoo.pretrained_path) && exists(pretrained_head_path)) {
     pretrained = load_backbone(zoo.pretrained_path);
+    pretrained_head = load_head(pretrained_head_path);
   } else {
-    // base task: upright Fashion-MNIST, 10 classes, the first 50000 training rows
-    pretrained = pretrain_backbone(as_float(src.fashion_train.slice(0, 50000)), cfg.pretrain);
+    pretrained = pretrain_backbone(pretrain_data(src, cfg.pretrain_digits_repeats), cfg.pretrain,
+                                   &pretrained_head);
+    save_tensors(pretrained_head_path, pretrained_head, {{"role", "head"}, {"task", "pretrain"}});
+    // the backbone is written last: its presence (with the head's) marks pre-training as complete
     save_tensors(zoo.pretrained_path, pretrained, {{"role", "pretrained"}});
   }
 
@@ -92,13 +120,11 @@ Zoo ensure_zoo(const Sources &src, const ZooConfig &cfg) {
       continue;
     }
     const TaskData data = make_task_data(src, task, i, cfg.sizes);
-    TrainConfig head_cfg = cfg.head, ft_cfg = cfg.finetune;
-    head_cfg.seed += uint64_t(i) * 101;
+    TrainConfig ft_cfg = cfg.finetune;
     ft_cfg.seed += uint64_t(i) * 101;
-    const NamedTensors head =
-        fit_head(pretrained, data.finetune, task.num_classes(), head_cfg, "head " + task.name);
-    const NamedTensors ft =
-        finetune_backbone(pretrained, head, data.finetune, ft_cfg, "fine-tune " + task.name);
+    const NamedTensors head = zero_shot_head(pretrained_head, task);
+    const NamedTensors ft = finetune_backbone(pretrained, head, data.finetune, ft_cfg,
+                                              "fine-tune " + task.name, cfg.finetune_tensors);
     m.pretrained_acc = accuracy(pretrained.tensors, head.tensors, data.test);
     m.finetuned_acc = accuracy(ft.tensors, head.tensors, data.test);
     std::fprintf(stderr, "  %-18s test accuracy: pre-trained %.1f%%, fine-tuned %.1f%%\n",

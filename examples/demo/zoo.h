@@ -1,5 +1,7 @@
 // The model zoo of the demo: one pre-trained backbone, and per task a frozen head and a fine-tuned
 // backbone, trained once with fixed seeds and cached on disk as .safetensors (reruns load them).
+// Every task's head comes from the pre-trained 10-class head, untrained (the analogue of CLIP's
+// zero-shot heads), so the pre-trained backbone is not helped by a head fit to its features.
 #pragma once
 
 #include <string>
@@ -15,8 +17,10 @@ struct ZooConfig {
   std::string cache_root;  // models go to cache_root/<tag()>/
   SplitSizes sizes;
   TrainConfig pretrain{3, 128, 1e-3, 1};
-  TrainConfig head{30, 256, 1e-2, 2};
-  TrainConfig finetune{2, 64, 5e-4, 3};
+  int pretrain_digits_repeats = 2;  // see pretrain_data()
+  TrainConfig finetune{5, 64, 0.1, 3, Optimizer::kSgd};
+  // the backbone tensors fine-tuning changes (empty: all)
+  std::vector<std::string> finetune_tensors = {"fc1.weight", "fc1.bias"};
   int num_tasks = 20;       // the first num_tasks of all_tasks()
   std::string tag() const;  // encodes everything that changes the trained weights
 };
