@@ -45,12 +45,11 @@ std::vector<Plan> make_plans(const Options &opt) {
   if (all || opt.experiment == "irrelevant") {
     // Table 3 (top): 4 relevant models + 0, 2, ..., 16 irrelevant ones, evaluated on the 4 tasks
     const std::vector<std::string> methods =
-        opt.quick ? methods_or({"task_arithmetic", "fw_soft_layer"})
+        opt.quick ? methods_or({"task_arithmetic", "fw_soft_task"})
                   : methods_or({"pretrained", "average", "task_arithmetic", "ties", "dare_ties",
                                 "adamerging", "fw_hard_layer", "fw_soft_task", "fw_soft_layer",
-                                "fw_soft_layer_simplex"});
-    const std::vector<int> extra = opt.quick ? std::vector<int>{0, 4, 8, 12, 16}
-                                             : std::vector<int>{0, 2, 4, 6, 8, 10, 12, 14, 16};
+                                "fw_soft_task_summed", "fw_soft_task_capped"});
+    const std::vector<int> extra = {0, 4, 8, 12, 16};
     for (int k : extra)
       for (const std::string &m : methods) {
         Plan p{"irrelevant", m, k, kNumEvalTasks + k, range(0, kNumEvalTasks + k), eval, ""};
@@ -63,7 +62,7 @@ std::vector<Plan> make_plans(const Options &opt) {
   if (!opt.quick && (all || opt.experiment == "relevant")) {
     // Table 3 (bottom): evaluation on all 20 tasks while their models join the pool
     const std::vector<std::string> methods =
-        methods_or({"task_arithmetic", "ties", "adamerging", "fw_soft_task", "fw_soft_layer"});
+        methods_or({"task_arithmetic", "ties", "adamerging", "fw_soft_task", "fw_soft_task_summed"});
     const int total = int(all_tasks().size());
     for (int m_count = 4; m_count <= total; m_count += 4)
       for (const std::string &m : methods)
@@ -74,7 +73,9 @@ std::vector<Plan> make_plans(const Options &opt) {
     // Table 5: hard vs soft, task- vs layer-wise, optimized vs equal soft coefficients
     const std::vector<std::string> methods = methods_or(
         {"fw_hard_task", "fw_hard_layer", "fw_soft_task", "fw_soft_layer", "fw_soft_task_unopt",
-         "fw_soft_layer_unopt", "fw_soft_task_simplex", "fw_soft_layer_simplex"});
+         "fw_soft_layer_unopt", "fw_soft_task_summed", "fw_soft_layer_summed",
+         "fw_soft_task_capped", "fw_soft_layer_capped", "fw_soft_task_simplex",
+         "fw_soft_layer_simplex"});
     const int n = int(all_tasks().size());
     for (const std::string &m : methods)
       plans.push_back(Plan{"ablation", m, 0, n, range(0, n), eval, ""});

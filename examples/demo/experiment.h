@@ -19,9 +19,9 @@ struct Options {
   int fw_iters = 10;
   int soft_iters = 20;
   int top_k = 4;
-  // FW_soft's lambda constraint: capped (lambda >= 0, sum <= 1, theta_t stays feasible) is the
-  // demo's default because the paper's simplex (sum = 1) oscillates here; see the ablation.
-  std::string soft_solver = "capped";  // simplex | capped | adam (fw_soft_solver)
+  // FW_soft's lambda constraint, the library's default: the box (each lambda in [0, 1]); capped
+  // (sum <= 1) keeps the merge in the hull, the paper's simplex (sum = 1); see the ablation.
+  std::string soft_solver = "box";  // simplex | capped | adam | box (fw_soft_solver)
   double soft_lr = 0;                  // fw_params.soft_lr (0: the library's automatic step)
   // child mode (internal)
   std::string child_method, result_path, export_path;

@@ -179,15 +179,20 @@ int run_parent(const Options &opt) {
     const Sources src = Sources::load(default_data_paths());
     zoo = ensure_zoo(src, cfg);
   }
-  std::printf(
+  std::string models =
       "### Models (test accuracy with each task's frozen head)\n\n"
-      "| task | pre-trained backbone | fine-tuned backbone |\n|---|---:|---:|\n");
-  for (size_t i = 0; i < zoo.tasks.size(); ++i)
-    std::printf("| %s%s | %.1f | %.1f |\n", all_tasks()[i].name.c_str(),
-                int(i) < kNumEvalTasks ? " (eval)" : "", 100 * zoo.tasks[i].pretrained_acc,
-                100 * zoo.tasks[i].finetuned_acc);
-  std::printf("\n");
+      "| task | pre-trained backbone | fine-tuned backbone |\n|---|---:|---:|\n";
+  for (size_t i = 0; i < zoo.tasks.size(); ++i) {
+    char line[160];
+    std::snprintf(line, sizeof line, "| %s%s | %.1f | %.1f |\n", all_tasks()[i].name.c_str(),
+                  int(i) < kNumEvalTasks ? " (eval)" : "", 100 * zoo.tasks[i].pretrained_acc,
+                  100 * zoo.tasks[i].finetuned_acc);
+    models += line;
+  }
+  std::printf("%s\n", models.c_str());
   std::fflush(stdout);
+  ::mkdir(opt.out_dir.c_str(), 0755);
+  std::ofstream(opt.out_dir + "/models.md") << models;
   TaskEnds ends;
   for (const TaskModels &t : zoo.tasks) {
     ends.pretrained.push_back(t.pretrained_acc);

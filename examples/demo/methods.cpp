@@ -92,8 +92,11 @@ MergeOutcome frank_wolfe(const std::string &method, const MergeSetup &s) {
   p.epsilon = 0;  // spend the whole budget
   if (soft) {
     p.top_k = s.top_k;
-    // "_simplex": the paper's exact constraint (sum lambda = 1, theta_t itself dropped)
-    p.soft_solver = method.find("_simplex") != std::string::npos ? FW_SOFT_SIMPLEX : s.soft_solver;
+    // "_simplex": the paper's exact constraint (sum lambda = 1, theta_t itself dropped);
+    // "_capped": sum lambda <= 1, the merge stays in the hull
+    p.soft_solver = s.soft_solver;
+    if (method.find("_simplex") != std::string::npos) p.soft_solver = FW_SOFT_SIMPLEX;
+    if (method.find("_capped") != std::string::npos) p.soft_solver = FW_SOFT_CAPPED;
     // "_summed": the k best vertices for the whole objective's gradient instead of one per task
     p.topk_rule = method.find("_summed") != std::string::npos ? FW_TOPK_SUMMED : FW_TOPK_PER_TERM;
     // unoptimized: the top-k vertices with equal coefficients (one evaluation, no inner steps)
@@ -202,6 +205,8 @@ const std::vector<std::string> &method_names() {
                                                  "fw_soft_layer_unopt",
                                                  "fw_soft_task_simplex",
                                                  "fw_soft_layer_simplex",
+                                                 "fw_soft_task_capped",
+                                                 "fw_soft_layer_capped",
                                                  "fw_soft_task_summed",
                                                  "fw_soft_layer_summed"};
   return names;
