@@ -36,10 +36,10 @@ BenchConfig full_config() {
       "perl",       "maven_pom",        "swig",        "pkgconfig", "cpp_stdlib",
       "cmake_docs", "debian_copyright", "aten_headers"};
   c.irrelevant_counts = {0, 2, 4, 6, 8};
-  c.model = LmConfig{4, 128, 4, 64, 512};
+  c.model = LmConfig{2, 128, 4, 64, 512};
   c.split = SplitBudget{256 * 1024, 8 * 1024, 24 * 1024, 8 * 1024};
-  c.pretrain = TrainSpec{1600, 32, 2e-3, 50, 1};
-  c.adapter = TrainSpec{300, 32, 3e-3, 20, 2};
+  c.pretrain = TrainSpec{2500, 32, 2e-3, 50, 1};
+  c.adapter = TrainSpec{150, 32, 3e-3, 10, 2};
   return c;
 }
 
