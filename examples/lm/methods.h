@@ -15,7 +15,7 @@ struct MergeSetup {
   LmConfig model;
   std::string base_path;                // the pre-trained model (.safetensors)
   std::vector<std::string> pool_paths;  // PEFT adapter folders
-  LmObjective *objective = nullptr;     // for FW
+  LmObjective *objective = nullptr;     // for the data-informed methods
   int fw_hard_iters = 10;
   int soft_iters = 6;
   int max_evaluations = 50;
@@ -29,7 +29,8 @@ struct MergeOutcome {
 };
 
 // "pretrained", "adapter" (a pool of one: the base with that adapter applied, by fw_merge),
-// "task_arithmetic", "ties", "fw_hard", "fw_soft".
+// "task_arithmetic" (scaling 0.3), "task_arithmetic_tuned" (scaling picked on the calibration
+// objective), "ties", "fw_hard", "fw_soft".
 const std::vector<std::string> &method_names();
 bool is_data_informed(const std::string &method);
 
