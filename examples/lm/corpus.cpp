@@ -26,7 +26,7 @@ const std::vector<DomainSpec> &all_domains() {
       {"debian_copyright", {"/usr/share/doc"}, "", "copyright", 2},
       {"maven_pom", {"/usr/share/maven-repo"}, ".pom", "", 6},
       {"swig", {"/usr/share/swig*"}, ".i", "", 4},
-      {"pkgconfig", {"/usr/lib/x86_64-linux-gnu/pkgconfig", "/usr/share/pkgconfig"}, ".pc", "", 1},
+      {"pkgconfig", {"/usr/lib/*/pkgconfig", "/usr/share/pkgconfig"}, ".pc", "", 1},
   };
   return d;
 }
