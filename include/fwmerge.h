@@ -191,11 +191,12 @@ typedef enum fw_step_rule {
  * candidate, like hard FW's gamma in [0, 1]. */
 typedef enum fw_soft_solver {
   FW_SOFT_SIMPLEX =
-      0,              /* projected gradient, lambda on the probability simplex (paper, Theorem 1) */
-  FW_SOFT_CAPPED = 1, /* projected gradient, lambda >= 0, sum <= 1 (theta_t feasible, in the hull) */
-  FW_SOFT_ADAM = 2,   /* unconstrained Adam on lambda (authors' code; may leave the hull) */
-  FW_SOFT_BOX = 3     /* 0.3.3, the default: projected gradient, each lambda in [0, 1], the sum
-                         unbounded: theta_{t+1} may leave the hull (flagged leaves_hull) */
+      0, /* projected gradient, lambda on the probability simplex (paper, Theorem 1) */
+  FW_SOFT_CAPPED =
+      1,            /* projected gradient, lambda >= 0, sum <= 1 (theta_t feasible, in the hull) */
+  FW_SOFT_ADAM = 2, /* unconstrained Adam on lambda (authors' code; may leave the hull) */
+  FW_SOFT_BOX = 3   /* 0.3.3, the default: projected gradient, each lambda in [0, 1], the sum
+                       unbounded: theta_{t+1} may leave the hull (flagged leaves_hull) */
 } fw_soft_solver;
 
 /* How the soft LMO picks its k vertices when the objective is a sum of terms (Section 3.3: "a more

@@ -22,7 +22,7 @@ fw_params default_params() {
   p.step_rule = FW_STEP_LINE_SEARCH;
   p.step_scale = 1.0;
   p.line_search_evals = 3;
-  p.soft_solver = FW_SOFT_CAPPED;  // the simplex raises the loss (fw_soft_solver)
+  p.soft_solver = FW_SOFT_BOX;  // measured best (fw_soft_solver); the simplex raises the loss
   p.soft_iters = 20;
   p.soft_lr = 0.0;
   p.soft_memory_budget = 0;

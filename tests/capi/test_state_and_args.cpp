@@ -23,7 +23,7 @@ TEST(CApiDefaults, ParamsMatchTheHeader) {
   EXPECT_EQ(p.step_rule, FW_STEP_LINE_SEARCH);
   EXPECT_EQ(p.step_scale, 1.0);
   EXPECT_EQ(p.line_search_evals, 3);
-  EXPECT_EQ(p.soft_solver, FW_SOFT_CAPPED);
+  EXPECT_EQ(p.soft_solver, FW_SOFT_BOX);
   EXPECT_EQ(p.soft_iters, 20);
   EXPECT_EQ(p.soft_lr, 0.0);
   EXPECT_EQ(p.soft_memory_budget, 0u);

@@ -86,7 +86,7 @@ TEST(FwRecipe, EveryParameterStartAndMergeFunction) {
   const fw_params def = fw_default_params();
   EXPECT_EQ(d.params.lmo, def.lmo);
   EXPECT_EQ(d.params.max_iters, def.max_iters);
-  EXPECT_EQ(d.params.soft_solver, FW_SOFT_CAPPED);
+  EXPECT_EQ(d.params.soft_solver, FW_SOFT_BOX);
   EXPECT_EQ(d.params.topk_rule, FW_TOPK_PER_TERM);
   EXPECT_EQ(d.start_member, -1);
   EXPECT_FALSE(d.start_merge);

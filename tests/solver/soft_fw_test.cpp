@@ -110,8 +110,8 @@ TEST(SoftFW, TheBoxTakesNonInterferingTaskVectorsWholeAndIsFlaggedAsLeavingTheHu
   EXPECT_FALSE(c.leaves_hull);
 }
 
-TEST(SoftFW, TheDefaultSoftSolverIsTheCappedSimplex) {
-  EXPECT_EQ(fw::default_params().soft_solver, FW_SOFT_CAPPED);
+TEST(SoftFW, TheDefaultSoftSolverIsTheBox) {
+  EXPECT_EQ(fw::default_params().soft_solver, FW_SOFT_BOX);
 }
 
 TEST(SoftFW, TopKLimitsTheVerticesAndLayerwiseKeepsLambdasPerBlock) {
