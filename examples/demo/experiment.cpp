@@ -61,8 +61,8 @@ std::vector<Plan> make_plans(const Options &opt) {
   }
   if (!opt.quick && (all || opt.experiment == "relevant")) {
     // Table 3 (bottom): evaluation on all 20 tasks while their models join the pool
-    const std::vector<std::string> methods =
-        methods_or({"task_arithmetic", "ties", "adamerging", "fw_soft_task", "fw_soft_task_summed"});
+    const std::vector<std::string> methods = methods_or(
+        {"task_arithmetic", "ties", "adamerging", "fw_soft_task", "fw_soft_task_summed"});
     const int total = int(all_tasks().size());
     for (int m_count = 4; m_count <= total; m_count += 4)
       for (const std::string &m : methods)
@@ -71,11 +71,11 @@ std::vector<Plan> make_plans(const Options &opt) {
   }
   if (!opt.quick && (all || opt.experiment == "ablation")) {
     // Table 5: hard vs soft, task- vs layer-wise, optimized vs equal soft coefficients
-    const std::vector<std::string> methods = methods_or(
-        {"fw_hard_task", "fw_hard_layer", "fw_soft_task", "fw_soft_layer", "fw_soft_task_unopt",
-         "fw_soft_layer_unopt", "fw_soft_task_summed", "fw_soft_layer_summed",
-         "fw_soft_task_capped", "fw_soft_layer_capped", "fw_soft_task_simplex",
-         "fw_soft_layer_simplex"});
+    const std::vector<std::string> methods =
+        methods_or({"fw_hard_task", "fw_hard_layer", "fw_soft_task", "fw_soft_layer",
+                    "fw_soft_task_unopt", "fw_soft_layer_unopt", "fw_soft_task_summed",
+                    "fw_soft_layer_summed", "fw_soft_task_capped", "fw_soft_layer_capped",
+                    "fw_soft_task_simplex", "fw_soft_layer_simplex"});
     const int n = int(all_tasks().size());
     for (const std::string &m : methods)
       plans.push_back(Plan{"ablation", m, 0, n, range(0, n), eval, ""});

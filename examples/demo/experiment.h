@@ -22,7 +22,7 @@ struct Options {
   // FW_soft's lambda constraint, the library's default: the box (each lambda in [0, 1]); capped
   // (sum <= 1) keeps the merge in the hull, the paper's simplex (sum = 1); see the ablation.
   std::string soft_solver = "box";  // simplex | capped | adam | box (fw_soft_solver)
-  double soft_lr = 0;                  // fw_params.soft_lr (0: the library's automatic step)
+  double soft_lr = 0;               // fw_params.soft_lr (0: the library's automatic step)
   // child mode (internal)
   std::string child_method, result_path, export_path;
   std::vector<int> pool, eval;
