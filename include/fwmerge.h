@@ -6,13 +6,13 @@
  * in the calling thread is fw_last_error(). No C++ exception crosses this boundary.
  *  - Handles are opaque and created/freed in pairs; freeing NULL is a no-op.
  *  - Versioned structs. Every struct the library reads from the caller (fw_params,
- *    fw_merge_params, fw_export_options, fw_torchscript_objective) or fills for it (fw_step_info,
- *    fw_request) starts with `uint32_t struct_size`, the sizeof the caller was compiled with.
- *    Fields are only ever appended; the library lists each struct's shipped sizes (v1, v2, ...,
+ *    fw_merge_params, fw_export_options, fw_torchscript_objective, fw_dist_params) or fills for it
+ * (fw_step_info, fw_request) starts with `uint32_t struct_size`, the sizeof the caller was compiled
+ * with. Fields are only ever appended; the library lists each struct's shipped sizes (v1, v2, ...,
  *    each larger than the one before; v1 is the layout of 0.2.0; 0.2.1 added fw_merge_params v2;
  *    0.3.0 added fw_params v2 and fw_merge_params v3; 0.3.1 fw_params v3 and fw_merge_params v4;
  *    0.3.2 fw_params v4, fw_merge_params v5 and fw_export_options v2; 0.3.3 fw_params v5 and
- *    fw_request v2).
+ *    fw_request v2; 0.3.4 fw_export_options v3 and fw_dist_params v1).
  *    Input structs (start from fw_default_*()): struct_size must be one of the shipped sizes;
  *    0, a size below v1, above the newest this library knows, or between two versions is
  *    FW_ERR_INVALID_ARGUMENT, whose message names the struct, the size given and the sizes
@@ -46,8 +46,8 @@
 
 #define FW_VERSION_MAJOR 0
 #define FW_VERSION_MINOR 3
-#define FW_VERSION_PATCH 3
-#define FW_VERSION_STRING "0.3.3"
+#define FW_VERSION_PATCH 4
+#define FW_VERSION_STRING "0.3.4"
 /* MAJOR * 10000 + MINOR * 100 + PATCH: 300 for 0.3.0. */
 #define FW_VERSION_NUMBER (FW_VERSION_MAJOR * 100 * 100 + FW_VERSION_MINOR * 100 + FW_VERSION_PATCH)
 
@@ -94,9 +94,9 @@ FW_API const char *fw_last_error(void);
  * then reports FW_ERR_CALLBACK with this text in fw_last_error(). The text is copied. */
 FW_API void fw_set_callback_error(const char *message);
 
-/* The library's FW_VERSION_STRING ("0.3.3"); static storage. */
+/* The library's FW_VERSION_STRING ("0.3.4"); static storage. */
 FW_API const char *fw_version(void);
-/* The library's FW_VERSION_NUMBER (303 for 0.3.3), to compare with the header's. */
+/* The library's FW_VERSION_NUMBER (304 for 0.3.4), to compare with the header's. */
 FW_API unsigned fw_version_number(void);
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -508,6 +508,15 @@ typedef struct fw_export_options {
    * card the library writes: front matter (library_name, tags, base_model when the base is a
    * folder) and the recipe, as in "fwmerge.recipe". */
   const char *model_card;
+  /* v3 (0.3.4), experimental (see "tensor-sharded solving" at the end of this header): W >= 1
+   * writes `path` as a folder of W shards, model-0000{r+1}-of-0000W.safetensors holding the
+   * tensors rank r of a W-rank run holds (the shard plan; tensors outside the filter go to the
+   * first shard), and model.safetensors.index.json: byte for byte what a W-rank sharded solver's
+   * fw_export writes for the same merge. Requires max_shard_bytes 0 and hf_folder 0
+   * (FW_ERR_INVALID_ARGUMENT). On a sharded solver fw_export always writes this layout (0 means
+   * W; another value is FW_ERR_INVALID_ARGUMENT); fw_merge refuses it. Default 0: the layouts
+   * above. */
+  int32_t rank_shards;
 } fw_export_options;
 
 FW_API fw_export_options fw_default_export_options(void);
@@ -801,6 +810,66 @@ FW_API fw_status fw_set_torch_threads(int32_t n);
  * 32 MiB (glibc's cap on 64-bit). FW_ERR_UNSUPPORTED where the C library is not glibc or another
  * allocator (a sanitizer's, jemalloc) has replaced malloc. */
 FW_API fw_status fw_set_malloc_mmap_threshold(uint64_t bytes);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Experimental: tensor-sharded solving across ranks (0.3.4) */
+/* ---------------------------------------------------------------------------------------------- */
+/* Not under the stability promise yet: names and layout may change in 0.4 (zstd's "experimental
+ * section"). The bindings do not wrap it yet.
+ *
+ * W processes (ranks) run the same merge, each on its own fw_solver with the same params, base,
+ * pool, start point, merge function and number of objective terms; each holds only its shard of
+ * the merged tensors. The shard rule is deterministic and depends only on the filtered base's
+ * tensor list (names, shapes, dtypes) and W: the tensors in order of decreasing bytes (ties by
+ * position in the base) go one by one to the rank holding the fewest bytes so far (ties to the
+ * lower rank). A rank streams only its tensors of every pool member, keeps only their theta, and
+ * its objective views, fw_current and step views cover only them (their names tell the host which
+ * tensors it holds).
+ *
+ * Each step exchanges a few doubles per tensor and vertex over LibTorch's c10d (Gloo, CPU): every
+ * rank's per-tensor LMO inner products, soft FW's per-tensor lambda gradients, each rank's loss
+ * and its status. Every value is computed by one rank only and the sums are then formed in tensor
+ * order on every rank, so all ranks take the same decisions bit for bit, equal to one process
+ * running the same merge (with FW_DIST_LOSS_SUM, a single-process objective that adds the ranks'
+ * parts in rank order sees the same losses: the tests check the iterates byte for byte).
+ *
+ * A rank whose step fails (callback error, non-finite value, interrupt) fails it on every rank:
+ * the others report the same status with "[dist] rank R failed ...". A rank that dies or stops
+ * answering makes the others fail with FW_ERR_IO "[dist] ..." within timeout_ms. The step is
+ * transactional on every rank. fw_export, called by every rank, writes a folder of one shard per
+ * rank (model-0000{r+1}-of-0000W.safetensors, by rank r) and the index (by rank 0, once every shard
+ * is in place; a rank that fails leaves no index and no shard anywhere): byte for byte the
+ * single-process export with fw_export_options.rank_shards = W. fw_state_save / fw_state_load are
+ * FW_ERR_UNSUPPORTED on a sharded solver in this version. */
+
+typedef enum fw_dist_loss {
+  FW_DIST_LOSS_SHARED = 0, /* every rank's objective returns the whole model's loss (a host whose
+                              framework already reduced it); all ranks use rank 0's value */
+  FW_DIST_LOSS_SUM = 1     /* each rank returns its shard's part of the loss (a separable
+                              objective); the parts are added in rank order */
+} fw_dist_loss;
+
+/* An input struct (see Versioned structs above); start from fw_default_dist_params(). */
+typedef struct fw_dist_params {
+  uint32_t struct_size;   /* sizeof(fw_dist_params), set by fw_default_dist_params() */
+  int32_t rank;           /* 0 <= rank < world_size. Default 0 */
+  int32_t world_size;     /* >= 1, at most the number of merged tensors. Default 1 */
+  const char *rendezvous; /* "tcp://HOST:PORT": rank 0 listens there (a c10d TCPStore), the others
+                             connect; "file://PATH": a c10d FileStore on a path every rank can
+                             reach (a new file for every run). Copied during the call. Required */
+  int64_t timeout_ms;     /* rendezvous and every collective, > 0. Default 60000 */
+  fw_dist_loss loss;      /* default FW_DIST_LOSS_SHARED */
+} fw_dist_params;
+
+FW_API fw_dist_params fw_default_dist_params(void);
+
+/* Joins the group: blocks until all world_size ranks have joined (or timeout_ms has passed). Call
+ * it before fw_set_base, once per solver. world_size 1 is a plain solver. Errors:
+ * FW_ERR_INVALID_ARGUMENT (rank, world_size, timeout or rendezvous malformed), FW_ERR_STATE (base
+ * already set, or already joined), FW_ERR_IO (the rendezvous failed or timed out: the message
+ * names the address), FW_ERR_UNSUPPORTED (a LibTorch without Gloo). fw_set_base then fails with
+ * FW_ERR_INVALID_ARGUMENT when there are fewer merged tensors than ranks. */
+FW_API fw_status fw_solver_set_distributed(fw_solver *solver, const fw_dist_params *dist);
 
 #ifdef __cplusplus
 }

@@ -46,13 +46,22 @@ OUT = ROOT / "bindings" / "PARITY.md"
 
 # (binding, C function) -> why the binding deliberately does not wrap it. Keep this short: prefer
 # wrapping.
-EXEMPT: dict[tuple[str, str], str] = {}
+_EXPERIMENTAL = "experimental (header's tensor-sharded section, 0.3.4): C/C++ hosts first"
+EXEMPT: dict[tuple[str, str], str] = {
+    (b, f): _EXPERIMENTAL
+    for b in ("Go", "Java", "Rust", "Python")
+    for f in ("fw_default_dist_params", "fw_solver_set_distributed")
+}
 
 # (binding, "fw_struct.field") -> why the binding does not have that field (yet). Same rule.
 FIELD_EXEMPT: dict[tuple[str, str], str] = {
     ("Python", "fw_tensor.ndim"): "views are NumPy arrays: ndarray.ndim",
     ("Python", "fw_tensor.numel"): "views are NumPy arrays: ndarray.size",
     ("Python", "fw_request.n"): "the length of the params / grads dicts",
+    **{(b, f): _EXPERIMENTAL
+       for b in ("Go", "Java", "Rust", "Python")
+       for f in ("fw_export_options.rank_shards", "fw_dist_params.rank", "fw_dist_params.world_size",
+                 "fw_dist_params.rendezvous", "fw_dist_params.timeout_ms", "fw_dist_params.loss")},
 }
 
 # Binding types named otherwise than the C struct: the files that name them count as naming it.

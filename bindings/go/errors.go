@@ -72,10 +72,10 @@ func statusError(st swigfw.Fw_status) error {
 	return &Error{Status: Status(st), Message: swigfw.Fw_last_error()}
 }
 
-// Version returns the library's version ("0.3.3").
+// Version returns the library's version ("0.3.4").
 func Version() string { return swigfw.Fw_version() }
 
-// VersionNumber returns the library's version number (fw_version_number: 303 for 0.3.3).
+// VersionNumber returns the library's version number (fw_version_number: 304 for 0.3.4).
 func VersionNumber() uint { return swigfw.Fw_version_number() }
 
 // HeaderVersionNumber returns the version number of the fwmerge.h this binding was compiled

@@ -116,7 +116,7 @@ func checkStep(t *testing.T, info StepInfo, iteration int, loss, gap float64, ch
 }
 
 func TestVersion(t *testing.T) {
-	if Version() != "0.3.3" {
+	if Version() != "0.3.4" {
 		t.Errorf("Version() = %q", Version())
 	}
 	if StatusCallback.String() != "FW_ERR_CALLBACK" {

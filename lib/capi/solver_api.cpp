@@ -114,6 +114,37 @@ FW_API fw_status fw_solver_set_params(fw_solver *solver, const fw_params *params
   });
 }
 
+FW_API fw_dist_params fw_default_dist_params(void) {
+  fw_dist_params d;
+  std::memset(&d, 0, sizeof d);
+  d.struct_size = sizeof(fw_dist_params);
+  d.rank = 0;
+  d.world_size = 1;
+  d.rendezvous = nullptr;
+  d.timeout_ms = 60000;
+  d.loss = FW_DIST_LOSS_SHARED;
+  return d;
+}
+
+FW_API fw_status fw_solver_set_distributed(fw_solver *solver, const fw_dist_params *dist) {
+  return guard([&] {
+    FW_REQUIRE_ARG(solver && dist, "solver or dist is NULL");
+    fw::capi::require_idle(solver);
+    const fw_dist_params d = fw::capi::read_input(dist, fw_default_dist_params());
+    fw::capi::checked_enum(&d.loss, "fw_dist_params.loss");
+    FW_REQUIRE_ARG(d.rendezvous, "fw_dist_params.rendezvous is NULL");
+    if (solver->solver.has_base())
+      fw::fail(FW_ERR_STATE, "[dist] join the group before fw_set_base");
+    if (solver->solver.comm())
+      fw::fail(FW_ERR_STATE, "[dist] this solver has joined a group already");
+    const std::chrono::milliseconds timeout(d.timeout_ms);
+    fw::Comm::check_args(d.rank, d.world_size, d.rendezvous, timeout);
+    if (d.world_size == 1) return;  // one rank: a plain solver, nothing to join
+    solver->solver.set_distributed(
+        std::make_shared<fw::Comm>(d.rank, d.world_size, d.rendezvous, timeout, d.loss));
+  });
+}
+
 FW_API fw_status fw_set_base(fw_solver *solver, const char *path) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");

@@ -14,6 +14,9 @@ FW_API fw_status fw_state_save(fw_solver *solver, const char *path) {
     fw::capi::require_idle(solver);
     const fw::Solver &s = solver->solver;
     s.base();  // FW_ERR_STATE without a base
+    if (s.comm())
+      fw::fail(FW_ERR_UNSUPPORTED,
+               "[dist] fw_state_save of a sharded solver is not in this version");
     fw::save_state(s, path, [&s] { s.poll_abort(); });
   });
 }
@@ -22,6 +25,9 @@ FW_API fw_status fw_state_load(fw_solver *solver, const char *path) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
     fw::capi::require_idle(solver);
+    if (solver->solver.comm())
+      fw::fail(FW_ERR_UNSUPPORTED,
+               "[dist] fw_state_load of a sharded solver is not in this version");
     fw::load_state(solver->solver, path);
   });
 }

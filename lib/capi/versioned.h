@@ -140,6 +140,13 @@ struct StructVersions<fw_params> {
 };
 
 template <>
+struct StructVersions<fw_dist_params> {
+  static constexpr const char *name = "fw_dist_params";
+  static constexpr const char *how_to_init = "fw_default_dist_params()";
+  static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_dist_params, loss)};  // 0.3.4
+};
+
+template <>
 struct StructVersions<fw_merge_params> {
   static constexpr const char *name = "fw_merge_params";
   static constexpr const char *how_to_init = "fw_default_merge_params()";
@@ -154,7 +161,8 @@ struct StructVersions<fw_export_options> {
   static constexpr const char *name = "fw_export_options";
   static constexpr const char *how_to_init = "fw_default_export_options()";
   static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_export_options, max_shard_bytes),
-                                       FW_SIZE_THROUGH(fw_export_options, model_card)};  // 0.3.2
+                                       FW_SIZE_THROUGH(fw_export_options, model_card),    // 0.3.2
+                                       FW_SIZE_THROUGH(fw_export_options, rank_shards)};  // 0.3.4
 };
 
 template <>

@@ -351,42 +351,87 @@ void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors
   }
   if (!current.empty() || shards.empty()) shards.push_back(std::move(current));
 
+  std::vector<std::vector<std::string>> names(shards.size());
+  for (size_t i = 0; i < shards.size(); ++i)
+    for (const OutTensor *t : shards[i]) names[i].push_back(t->name);
+  std::vector<size_t> all(shards.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  write_shard_set(dir, names, total_size, all, true, tensors, metadata, produce, stop,
+                  [](const char *, const std::function<void()> &work) { work(); });
+}
+
+void write_shard_set(const std::string &dir, const std::vector<std::vector<std::string>> &shards,
+                     uint64_t total_size, const std::vector<size_t> &mine, bool lead,
+                     const std::vector<OutTensor> &tensors,
+                     const std::map<std::string, std::string> &metadata,
+                     const TensorProducer &produce, const Poll &stop, const WritePhase &phase) {
+  if (dir.empty()) fail(FW_ERR_INVALID_ARGUMENT, "empty output folder path");
+  std::map<std::string, const OutTensor *> by_name;
+  for (const OutTensor &t : tensors) by_name[t.name] = &t;
   std::vector<std::string> created_dirs;
   std::vector<std::string> committed;
   std::set<std::string> new_shards;
+  nlohmann::json weight_map = nlohmann::json::object();
+  for (size_t i = 0; i < shards.size(); ++i) {
+    new_shards.insert(shard_name(i, shards.size()));
+    for (const std::string &name : shards[i]) weight_map[name] = shard_name(i, shards.size());
+  }
+  std::vector<std::unique_ptr<TempFile>> files;
+  std::unique_ptr<TempFile> index_file;
   try {
-    make_dirs(dir, &created_dirs);
-    // Garbage first (temps of any shard set, as a killed export may have had another count): frees
-    // the space it held before the new shards need it.
-    remove_stale_temps(dir,
-                       [](const std::string &t) { return is_shard_name(t) || t == kIndexName; });
-    nlohmann::json weight_map = nlohmann::json::object();
-    std::vector<std::unique_ptr<TempFile>> files;
-    for (size_t i = 0; i < shards.size(); ++i) {
-      const std::string name = shard_name(i, shards.size());
-      new_shards.insert(name);
-      for (const OutTensor *t : shards[i]) weight_map[t->name] = name;
-      files.push_back(std::make_unique<TempFile>(dir + "/" + name));
-      write_contents(*files.back(), shards[i], tensors, metadata, produce, stop);
-    }
-    nlohmann::json index = {{"metadata", {{"total_size", total_size}}}, {"weight_map", weight_map}};
-    const std::string index_text = index.dump(2) + "\n";  // transformers' layout
-    files.push_back(std::make_unique<TempFile>(dir + "/" + kIndexName));
-    files.back()->write(index_text.data(), index_text.size());
-    files.back()->finish();
-    poll(stop);                 // the last moment to stop: from here on the export is committed
-    for (auto &file : files) {  // the index is last
-      file->commit();
-      committed.push_back(file->final_path());
-    }
-    fsync_dir(dir);
+    phase("the preparation of its export folder", [&] {
+      if (!lead) return;
+      make_dirs(dir, &created_dirs);
+      // Garbage first (temps of any shard set, as a killed export may have had another count):
+      // frees the space it held before the new shards need it.
+      remove_stale_temps(dir,
+                         [](const std::string &t) { return is_shard_name(t) || t == kIndexName; });
+    });
+    phase("the writing of its shards", [&] {
+      if (!lead) make_dirs(dir, &created_dirs);
+      for (size_t i : mine) {
+        std::vector<const OutTensor *> shard;
+        for (const std::string &name : shards[i]) {
+          const auto it = by_name.find(name);
+          if (it == by_name.end())
+            fail(FW_ERR_INTERNAL, "shard " + std::to_string(i) + " names '" + name +
+                                      "', which this process does not hold");
+          shard.push_back(it->second);
+        }
+        files.push_back(std::make_unique<TempFile>(dir + "/" + shard_name(i, shards.size())));
+        write_contents(*files.back(), shard, tensors, metadata, produce, stop);
+      }
+      if (!lead) return;
+      // Written now, committed last: a full disk fails the export before anything is renamed.
+      nlohmann::json index = {{"metadata", {{"total_size", total_size}}},
+                              {"weight_map", weight_map}};
+      const std::string index_text = index.dump(2) + "\n";  // transformers' layout
+      index_file = std::make_unique<TempFile>(dir + "/" + kIndexName);
+      index_file->write(index_text.data(), index_text.size());
+      index_file->finish();
+    });
+    phase("the commit of its shards", [&] {
+      poll(stop);  // the last moment to stop: from here on the export is committed
+      for (auto &file : files) {
+        file->commit();
+        committed.push_back(file->final_path());
+      }
+    });
+    phase("the index of its export", [&] {
+      if (!lead) return;
+      index_file->commit();  // the index is last
+      committed.push_back(index_file->final_path());
+      fsync_dir(dir);
+    });
   } catch (...) {
+    files.clear();  // removes the temps not committed, before the folders they are in
+    index_file.reset();
     for (const std::string &path : committed) ::unlink(path.c_str());
     for (auto it = created_dirs.rbegin(); it != created_dirs.rend(); ++it) ::rmdir(it->c_str());
     throw;
   }
   // Outside the try: the new export is durable now, and nothing after this point may roll it back.
-  remove_old_shards(dir, new_shards);
+  if (lead) remove_old_shards(dir, new_shards);
 }
 
 }  // namespace fw

@@ -71,4 +71,20 @@ void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors
                    const std::map<std::string, std::string> &metadata, uint64_t max_shard_bytes,
                    const TensorProducer &produce, const Poll &stop = Poll());
 
+// A shard set whose partition is given, written by one process or by several together (a sharded
+// solver's ranks, each holding some shards' tensors): shard i of `shards` holds the tensors named
+// shards[i] (all processes' names: the index lists them); this process writes the shards in
+// `mine` (its `tensors` are theirs) and, when `lead`, prepares the folder (as write_sharded:
+// stale temps), writes the index and removes old shards. `phase(what, work)` runs the work of
+// each of the phases prepare, write, commit and index; several processes pass a collective that
+// runs the work and fails everywhere when it failed anywhere (Comm::exchange), so that no
+// process goes on after another failed. A failure in any phase removes the shards this process
+// committed: no index is written unless every shard was.
+using WritePhase = std::function<void(const char *what, const std::function<void()> &work)>;
+void write_shard_set(const std::string &dir, const std::vector<std::vector<std::string>> &shards,
+                     uint64_t total_size, const std::vector<size_t> &mine, bool lead,
+                     const std::vector<OutTensor> &tensors,
+                     const std::map<std::string, std::string> &metadata,
+                     const TensorProducer &produce, const Poll &stop, const WritePhase &phase);
+
 }  // namespace fw

@@ -26,11 +26,21 @@ TensorFilter::TensorFilter(std::vector<std::string> include, std::vector<std::st
 }
 
 bool TensorFilter::selects(const std::string &name) const {
+  if (shard_ && shard_->count(name) == 0) return false;
   return (include_.empty() || matches_any(include_, name)) && !matches_any(exclude_, name);
 }
 
+TensorFilter TensorFilter::restricted_to(std::set<std::string> names, int rank) const {
+  TensorFilter out = *this;
+  out.shard_ = std::make_shared<const std::set<std::string>>(std::move(names));
+  out.shard_rank_ = rank;
+  return out;
+}
+
 std::string TensorFilter::describe() const {
-  return nlohmann::json{{"include", include_}, {"exclude", exclude_}}.dump();
+  nlohmann::json d{{"include", include_}, {"exclude", exclude_}};
+  if (shard_) d["shard_of_rank"] = shard_rank_;
+  return d.dump();
 }
 
 TensorFilter filter_from_c(const char *const *include, size_t n_include, const char *const *exclude,

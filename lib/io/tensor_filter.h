@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,11 @@ class TensorFilter {
   TensorFilter() = default;
   // FW_ERR_INVALID_ARGUMENT for an empty pattern.
   TensorFilter(std::vector<std::string> include, std::vector<std::string> exclude);
-  bool empty() const { return include_.empty() && exclude_.empty(); }
+  bool empty() const { return include_.empty() && exclude_.empty() && !shard_; }
   bool selects(const std::string &name) const;
+  // This filter narrowed to a rank's shard (lib/dist/shard_plan.h): only `names` of what it
+  // selects. The shard is not part of ==, include() or exclude(): those describe the user's filter.
+  TensorFilter restricted_to(std::set<std::string> names, int rank) const;
   const std::vector<std::string> &include() const { return include_; }
   const std::vector<std::string> &exclude() const { return exclude_; }
   bool operator==(const TensorFilter &o) const {
@@ -30,6 +34,8 @@ class TensorFilter {
 
  private:
   std::vector<std::string> include_, exclude_;
+  std::shared_ptr<const std::set<std::string>> shard_;  // null: no shard
+  int shard_rank_ = -1;
 };
 
 // The filter of a C struct's pattern arrays (fw_params, fw_merge_params), read now:

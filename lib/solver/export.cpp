@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "dist/shard_plan.h"
 #include "io/hf_folder.h"
 #include "io/safetensors_writer.h"
 #include "util/error.h"
@@ -16,38 +17,107 @@ std::map<std::string, std::string> export_metadata(const std::string &recipe,
   return metadata;
 }
 
-void export_iterate(const Solver &solver, const std::string &path, fw_dtype dtype,
-                    OutputLayout layout) {
+namespace {
+
+void check_dtype(fw_dtype dtype) {
   if (dtype != FW_DTYPE_DEFAULT && dtype != FW_DTYPE_F32 && dtype != FW_DTYPE_F16 &&
       dtype != FW_DTYPE_BF16)
     fail(FW_ERR_INVALID_ARGUMENT, "export dtype must be FW_DTYPE_DEFAULT, F32, F16 or BF16");
+}
+
+DType target_of(DType base, fw_dtype dtype) {
+  return dtype == FW_DTYPE_DEFAULT ? base : from_public(dtype);
+}
+
+// The tensors this process writes, converted: its merged tensors, then (with_pass_through) the
+// tensors outside the filter as the base has them (in the export dtype when one is given).
+struct Converted {
+  std::vector<at::Tensor> bytes;  // keeps the converted bytes alive while writing
+  std::vector<OutTensor> out;
+};
+
+Converted convert(const Solver &solver, fw_dtype dtype, bool with_pass_through, const Poll &stop) {
   const auto &metas = solver.tensors();
   const auto &theta = solver.theta();
-  std::vector<at::Tensor> converted;  // keeps the converted bytes alive while writing
-  std::vector<OutTensor> out;
-  converted.reserve(metas.size());
-  const Poll stop = [&solver] { solver.poll_abort(); };
+  Converted c;
+  c.bytes.reserve(metas.size());
+  auto add = [&](const TensorMeta &meta, DType target, at::Tensor t) {
+    c.bytes.push_back(std::move(t));
+    const at::Tensor &b = c.bytes.back();
+    c.out.push_back({meta.name, target, meta.shape, b.data_ptr(),
+                     static_cast<uint64_t>(b.numel()) * b.element_size()});
+  };
   for (size_t t = 0; t < metas.size(); ++t) {
     poll(stop);
-    const DType target = dtype == FW_DTYPE_DEFAULT ? metas[t].dtype : from_public(dtype);
-    converted.push_back(theta[t].to(at::kCPU, to_scalar_type(target)).contiguous());
-    const at::Tensor &c = converted.back();
-    out.push_back({metas[t].name, target, metas[t].shape, c.data_ptr(),
-                   static_cast<uint64_t>(c.numel()) * c.element_size()});
+    const DType target = target_of(metas[t].dtype, dtype);
+    add(metas[t], target, theta[t].to(at::kCPU, to_scalar_type(target)).contiguous());
   }
-  // Tensors outside the filter: as the base has them (in the export dtype when one is given).
-  if (!solver.filter().empty()) {
+  if (with_pass_through && !solver.filter().empty()) {
     const Checkpoint &whole = solver.unfiltered_base();
     for (const TensorMeta &meta : whole.tensors()) {
       if (solver.filter().selects(meta.name)) continue;
       poll(stop);
-      const DType target = dtype == FW_DTYPE_DEFAULT ? meta.dtype : from_public(dtype);
-      converted.push_back(whole.load_f32(meta.name).to(to_scalar_type(target)).contiguous());
-      const at::Tensor &c = converted.back();
-      out.push_back({meta.name, target, meta.shape, c.data_ptr(),
-                     static_cast<uint64_t>(c.numel()) * c.element_size()});
+      const DType target = target_of(meta.dtype, dtype);
+      add(meta, target, whole.load_f32(meta.name).to(to_scalar_type(target)).contiguous());
     }
   }
+  return c;
+}
+
+}  // namespace
+
+void export_rank_shards(const Solver &solver, const std::string &path, fw_dtype dtype, int world) {
+  check_dtype(dtype);
+  Comm *comm = solver.comm();
+  if (world == 0) world = comm ? comm->world() : 1;
+  const int rank = comm ? comm->rank() : -1;  // -1: this process writes every shard
+  const Poll stop = [&solver] { solver.poll_abort(); };
+  const WritePhase phase = [comm](const char *what, const std::function<void()> &work) {
+    if (!comm) return work();
+    std::vector<double> none;
+    comm->exchange(what, none, work);
+  };
+  Converted mine;
+  phase("the conversion of its tensors", [&] { mine = convert(solver, dtype, rank <= 0, stop); });
+  // The partition and the index, from names and shapes alone: the same on every rank.
+  const auto &global = solver.global_tensors();
+  const std::vector<int> rank_of = shard_plan(global, world);
+  std::vector<std::vector<std::string>> shards(static_cast<size_t>(world));
+  uint64_t total_size = 0;
+  auto bytes_of = [&](const TensorMeta &meta) {
+    return static_cast<uint64_t>(meta.numel) *
+           static_cast<uint64_t>(dtype_bits(target_of(meta.dtype, dtype))) / 8;
+  };
+  for (size_t t = 0; t < global.size(); ++t) {
+    shards[static_cast<size_t>(rank_of[t])].push_back(global[t].name);
+    total_size += bytes_of(global[t]);
+  }
+  if (!solver.filter().empty())
+    for (const TensorMeta &meta : solver.unfiltered_base().tensors())
+      if (!solver.filter().selects(meta.name)) {
+        shards[0].push_back(meta.name);
+        total_size += bytes_of(meta);
+      }
+  std::vector<size_t> written;
+  if (comm) {
+    written.push_back(static_cast<size_t>(rank));
+  } else {
+    for (size_t r = 0; r < shards.size(); ++r) written.push_back(r);
+  }
+  const auto metadata = export_metadata(solver.recipe_json(), solver.history_json());
+  const TensorProducer from_memory = [&mine](size_t t, const ByteEmitter &emit) {
+    emit(mine.out[t].data, mine.out[t].nbytes);
+  };
+  write_shard_set(path, shards, total_size, written, rank <= 0, mine.out, metadata, from_memory,
+                  stop, phase);
+}
+
+void export_iterate(const Solver &solver, const std::string &path, fw_dtype dtype,
+                    OutputLayout layout) {
+  check_dtype(dtype);
+  const Poll stop = [&solver] { solver.poll_abort(); };
+  const Converted converted = convert(solver, dtype, true, stop);
+  const std::vector<OutTensor> &out = converted.out;
   const std::string recipe = solver.recipe_json();
   const auto metadata = export_metadata(recipe, solver.history_json());
   if (solver.has_base()) layout.base_path = solver.unfiltered_base().path();

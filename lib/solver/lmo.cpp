@@ -31,18 +31,68 @@ std::vector<Solver::LmoScores> Solver::lmo_pass(
   const size_t n_grads = grads.size(), n_verts = verts.size();
 
   std::vector<LmoScores> out(n_grads);
-  // grad_norm[gi][t]
-  std::vector<std::vector<double>> grad_norm(n_grads, std::vector<double>(metas.size(), 0.0));
-  for (size_t gi = 0; gi < n_grads; ++gi) {
-    LmoScores &s = out[gi];
+  for (LmoScores &s : out) {
     s.theta_inner.assign(n_blocks, 0.0);
-    for (size_t t = 0; t < metas.size(); ++t) {
-      s.theta_inner[block_of_tensor_[t]] += inner_product((*grads[gi])[t], theta_[t]);
-      if (cosine) grad_norm[gi][t] = std::sqrt(inner_product((*grads[gi])[t], (*grads[gi])[t]));
-    }
     s.score.assign(n_verts, std::vector<double>(n_blocks, 0.0));
     s.inner.assign(n_verts, std::vector<double>(n_blocks, 0.0));
   }
+  // Per tensor (global position), what the scores are sums of: for each gradient
+  // <g, theta>, |g| and <g, vertex> for each vertex, then |vertex|^2 for each vertex. This rank
+  // fills its tensors' rows; a sharded solver then sums the rows over the ranks (each row comes
+  // from one rank: exact), and every rank forms the block sums below in tensor order.
+  const size_t per_grad = 2 + n_verts, stride = n_grads * per_grad + n_verts;
+  std::vector<double> rows(global_tensors().size() * stride, 0.0);
+  exchange("its LMO pass", rows, [&] {
+    for (size_t t = 0; t < metas.size(); ++t) {
+      double *row = rows.data() + global_index(t) * stride;
+      for (size_t gi = 0; gi < n_grads; ++gi) {
+        row[gi * per_grad] = inner_product((*grads[gi])[t], theta_[t]);
+        if (cosine)
+          row[gi * per_grad + 1] = std::sqrt(inner_product((*grads[gi])[t], (*grads[gi])[t]));
+      }
+    }
+    local_lmo_pass(grads, verts, stride, &rows);
+  });
+  const auto &all = global_tensors();
+  for (size_t gt = 0; gt < all.size(); ++gt) {
+    const double *row = rows.data() + gt * stride;
+    const int b = global_block_[gt];
+    for (size_t gi = 0; gi < n_grads; ++gi) {
+      const double *g_row = row + gi * per_grad;
+      out[gi].theta_inner[b] += g_row[0];
+      for (size_t v = 0; v < n_verts; ++v) {
+        const double iv = g_row[2 + v];
+        out[gi].inner[v][b] += iv;
+        if (cosine) {
+          // Authors' code: per-tensor cosine, summed over the block's tensors.
+          const double norms = g_row[1] * std::sqrt(row[n_grads * per_grad + v]);
+          out[gi].score[v][b] += norms > 0 ? iv / norms : 0.0;
+        } else {
+          out[gi].score[v][b] += iv;
+        }
+      }
+    }
+  }
+
+  for (LmoScores &s : out) {
+    s.ranking.resize(n_blocks);
+    for (size_t b = 0; b < n_blocks; ++b) {
+      std::vector<int> order(n_verts);
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int a, int c) { return s.score[a][b] < s.score[c][b]; });
+      s.ranking[b] = std::move(order);
+    }
+  }
+  return out;
+}
+
+void Solver::local_lmo_pass(const std::vector<const std::vector<at::Tensor> *> &grads,
+                            const std::vector<Vertex> &verts, size_t stride,
+                            std::vector<double> *rows) const {
+  const auto &metas = base_->tensors();
+  const bool cosine = params_.score == FW_SCORE_COSINE;
+  const size_t n_grads = grads.size(), n_verts = verts.size(), per_grad = 2 + n_verts;
 
   std::vector<const Checkpoint *> checkpoints;
   for (const Vertex &v : verts) checkpoints.push_back(v.checkpoint);
@@ -177,32 +227,11 @@ std::vector<Solver::LmoScores> Solver::lmo_pass(
         inner[gi * n_verts + v] = inner_product((*grads[gi])[t], x);
       if (cosine) sq_norm[v] = inner_product(x, x);
     }
-    const int b = block_of_tensor_[t];
+    double *row = rows->data() + global_index(t) * stride;
     for (size_t gi = 0; gi < n_grads; ++gi)
-      for (size_t v = 0; v < n_verts; ++v) {
-        const double iv = inner[gi * n_verts + v];
-        out[gi].inner[v][b] += iv;
-        if (cosine) {
-          // Authors' code: per-tensor cosine, summed over the block's tensors.
-          const double norms = grad_norm[gi][t] * std::sqrt(sq_norm[v]);
-          out[gi].score[v][b] += norms > 0 ? iv / norms : 0.0;
-        } else {
-          out[gi].score[v][b] += iv;
-        }
-      }
+      for (size_t v = 0; v < n_verts; ++v) row[gi * per_grad + 2 + v] = inner[gi * n_verts + v];
+    for (size_t v = 0; v < n_verts; ++v) row[n_grads * per_grad + v] = sq_norm[v];
   }
-
-  for (LmoScores &s : out) {
-    s.ranking.resize(n_blocks);
-    for (size_t b = 0; b < n_blocks; ++b) {
-      std::vector<int> order(n_verts);
-      std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(),
-                       [&](int a, int c) { return s.score[a][b] < s.score[c][b]; });
-      s.ranking[b] = std::move(order);
-    }
-  }
-  return out;
 }
 
 }  // namespace fw

@@ -127,15 +127,22 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss,
     const double value = checked_evaluate(evaluator, point, &grad, metas);
     ++evaluations;
 
-    std::vector<double> g(n_lambda, 0.0);  // dl/dlambda
-    for (size_t t = 0; t < n_tensors; ++t) {
-      poll_abort();
-      const size_t b = block_of_tensor_[t];
-      const double g_theta = inner_product(grad[t], theta_[t]);
-      for (size_t j = 0; j < k; ++j) {
-        g[b * k + j] += dot_source(grad[t], candidates.of(t)[j], metas[t].name, poll) - g_theta;
+    // dl/dlambda: each tensor's terms <grad_t, c_j - theta_t> (a sharded solver gathers every
+    // rank's), added per block in tensor order.
+    std::vector<double> terms(global_tensors().size() * k, 0.0);
+    exchange("its soft-FW coefficient gradient", terms, [&] {
+      for (size_t t = 0; t < n_tensors; ++t) {
+        poll_abort();
+        const double g_theta = inner_product(grad[t], theta_[t]);
+        for (size_t j = 0; j < k; ++j)
+          terms[global_index(t) * k + j] =
+              dot_source(grad[t], candidates.of(t)[j], metas[t].name, poll) - g_theta;
       }
-    }
+    });
+    std::vector<double> g(n_lambda, 0.0);
+    for (size_t gt = 0; gt < global_tensors().size(); ++gt)
+      for (size_t j = 0; j < k; ++j)
+        g[static_cast<size_t>(global_block_[gt]) * k + j] += terms[gt * k + j];
 
     if (value < best_loss) {
       best_loss = value;

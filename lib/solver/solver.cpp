@@ -5,7 +5,9 @@
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <set>
 
+#include "dist/shard_plan.h"
 #include "util/error.h"
 
 namespace fw {
@@ -148,10 +150,28 @@ const Checkpoint &Solver::unfiltered_base() const {
 }
 
 std::unique_ptr<Checkpoint> Solver::open_member(const std::string &path) const {
-  return filtered(open_checkpoint(path, &unfiltered_base()), filter_);
+  return filtered(open_checkpoint(path, &unfiltered_base()), member_filter());
 }
 
 const std::vector<TensorMeta> &Solver::tensors() const { return base().tensors(); }
+
+const std::vector<TensorMeta> &Solver::global_tensors() const {
+  return comm_ ? global_tensors_ : tensors();
+}
+
+void Solver::set_distributed(std::shared_ptr<Comm> comm) {
+  if (base_) fail(FW_ERR_STATE, "[dist] join the group before fw_set_base");
+  if (comm_) fail(FW_ERR_STATE, "[dist] this solver has joined a group already");
+  if (comm && comm->world() > 1) comm_ = std::move(comm);
+}
+
+void Solver::exchange(const char *what, std::vector<double> &owned,
+                      const std::function<void()> &local) const {
+  if (comm_)
+    comm_->exchange(what, owned, local);
+  else
+    local();
+}
 
 void Solver::set_base(const std::string &path) {
   auto whole = open_checkpoint(path, nullptr);
@@ -162,7 +182,26 @@ void Solver::set_base(const std::string &path) {
                                    dtype_name(meta.dtype) + "; only F32, F16 and BF16 are merged");
   }
   if (whole->tensors().empty()) fail(FW_ERR_FORMAT, "[empty] base model has no tensors: " + path);
-  auto base = filtered(std::move(whole), filter_);
+  std::vector<TensorMeta> global;
+  std::vector<size_t> global_index;
+  TensorFilter shard_filter;
+  if (comm_) {
+    // Every rank computes the same plan from the same filtered tensor list.
+    for (const TensorMeta &meta : whole->tensors())
+      if (filter_.selects(meta.name)) global.push_back(meta);
+    if (global.empty())
+      fail(FW_ERR_NAME_MISMATCH,
+           "the tensor filter " + filter_.describe() + " selects none of the tensors of " + path);
+    const std::vector<int> rank_of = shard_plan(global, comm_->world());
+    std::set<std::string> mine;
+    for (size_t t = 0; t < global.size(); ++t)
+      if (rank_of[t] == comm_->rank()) {
+        mine.insert(global[t].name);
+        global_index.push_back(t);
+      }
+    shard_filter = filter_.restricted_to(std::move(mine), comm_->rank());
+  }
+  auto base = filtered(std::move(whole), comm_ ? shard_filter : filter_);
   // Everything derived from the old base goes.
   pool_.clear();
   start_.reset();
@@ -171,6 +210,9 @@ void Solver::set_base(const std::string &path) {
   start_description_ = "base";
   history_.clear();
   base_ = std::move(base);
+  global_tensors_ = std::move(global);
+  global_index_ = std::move(global_index);
+  shard_filter_ = std::move(shard_filter);
   rebuild_blocks();
   reset_iterate();
 }
@@ -258,10 +300,13 @@ void Solver::reset_iterate() {
 
 void Solver::rebuild_blocks() {
   block_of_tensor_.clear();
+  global_block_.clear();
   block_names_.clear();
-  const auto &metas = base_->tensors();
+  // Blocks come from all ranks' tensors, so that every rank has the same blocks and history.
+  const auto &metas = global_tensors();
   if (params_.granularity == FW_TASKWISE) {
-    block_of_tensor_.assign(metas.size(), 0);
+    global_block_.assign(metas.size(), 0);
+    block_of_tensor_.assign(base_->tensors().size(), 0);
     block_names_.push_back("");
     return;
   }
@@ -281,8 +326,10 @@ void Solver::rebuild_blocks() {
       block = static_cast<int>(block_names_.size());
       block_names_.push_back(key);
     }
-    block_of_tensor_.push_back(block);
+    global_block_.push_back(block);
   }
+  for (size_t t = 0; t < base_->tensors().size(); ++t)
+    block_of_tensor_.push_back(global_block_[global_index(t)]);
 }
 
 std::vector<Solver::Vertex> Solver::vertices() const {
@@ -308,9 +355,10 @@ void Solver::log(fw_log_level level, const std::string &message) const {
 }
 
 uint64_t Solver::tensor_seed(size_t tensor_index) const {
-  // splitmix64 of (seed, iteration, tensor): independent of thread count and call order.
+  // splitmix64 of (seed, iteration, tensor's global position): independent of thread count, call
+  // order and sharding.
   uint64_t z = params_.seed ^ (0x9E3779B97F4A7C15ULL * (history_.size() + 1)) ^
-               (0xBF58476D1CE4E5B9ULL * (tensor_index + 1));
+               (0xBF58476D1CE4E5B9ULL * (global_index(tensor_index) + 1));
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "dist/comm.h"
 #include "fwmerge.h"
 #include "io/checkpoint.h"
 #include "io/tensor_filter.h"
@@ -42,6 +43,15 @@ class Solver {
   void set_params(const fw_params &params);
   const fw_params &params() const { return params_; }
   const Placement &placement() const { return place_; }
+
+  // Sharded solving (include/fwmerge.h, fw_dist_params): before set_base. The base, pool, theta
+  // and views then hold this rank's shard of the merged tensors (lib/dist/shard_plan.h); blocks,
+  // scores and the history are global and the same on every rank.
+  void set_distributed(std::shared_ptr<Comm> comm);
+  Comm *comm() const { return comm_.get(); }
+  // The merged tensors of all ranks (base order) and the position of this rank's tensor t there.
+  const std::vector<TensorMeta> &global_tensors() const;
+  size_t global_index(size_t t) const { return comm_ ? global_index_[t] : t; }
 
   void set_base(const std::string &path);
   int add_member(const std::string &path);
@@ -129,6 +139,11 @@ class Solver {
   class CandidateCache;
 
   void require_base() const;
+  // What opens pool members and start files: the user's filter, narrowed to the shard.
+  const TensorFilter &member_filter() const { return comm_ ? shard_filter_ : filter_; }
+  // Runs `local` and, on a sharded solver, sums `owned` over the ranks (Comm::exchange).
+  void exchange(const char *what, std::vector<double> &owned,
+                const std::function<void()> &local) const;
   // FW_ERR_IO when a file of the base, the pool or the start point changed on disk since it was
   // opened: a step never mixes bytes validated at fw_pool_add with bytes written later.
   void check_files_unchanged() const;
@@ -137,6 +152,11 @@ class Solver {
   void reset_iterate();
   void log(fw_log_level level, const std::string &message) const;
 
+  // The LMO's streaming pass over this rank's tensors: their rows of lmo_pass's per-tensor table
+  // (the vertices' inner products and squared norms).
+  void local_lmo_pass(const std::vector<const std::vector<at::Tensor> *> &grads,
+                      const std::vector<Vertex> &verts, size_t stride,
+                      std::vector<double> *rows) const;
   StepRecord hard_step(Evaluator &evaluator, double loss, const LmoScores &scores,
                        const std::vector<Vertex> &verts, std::vector<at::Tensor> *next) const;
   // selected[b]: the soft LMO's vertex positions of block b (select_candidates); evaluations:
@@ -158,7 +178,12 @@ class Solver {
   std::unique_ptr<MergeFn> merge_fn_;
   std::vector<at::Tensor> theta_;
   std::vector<StepRecord> history_;
-  std::vector<int> block_of_tensor_;
+  std::vector<int> block_of_tensor_;  // this rank's tensors' (global) blocks
+  std::vector<int> global_block_;     // the block of each global tensor
+  std::shared_ptr<Comm> comm_;        // null: one process
+  TensorFilter shard_filter_;
+  std::vector<TensorMeta> global_tensors_;  // sharded only
+  std::vector<size_t> global_index_;
   std::vector<std::string> block_names_;
   std::function<bool()> abort_;
   mutable std::atomic<bool> interrupt_{false};

@@ -2,6 +2,7 @@
 // built in locals; the iterate and history change only in the last lines (transactional step).
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "solver/chunks.h"
 #include "solver/step_internal.h"
@@ -12,13 +13,10 @@ namespace fw {
 
 double inner_product(const at::Tensor &a, const at::Tensor &b) { return dot_f32(a, b); }
 
-double checked_evaluate(Evaluator &evaluator, const std::vector<at::Tensor> &point,
-                        std::vector<at::Tensor> *grad, const std::vector<TensorMeta> &metas,
-                        int term) {
-  if (grad)
-    for (at::Tensor &g : *grad) g.zero_();
-  const double loss =
-      term < 0 ? evaluator.evaluate(point, grad) : evaluator.evaluate_term(term, point, grad);
+namespace {
+
+void check_finite(double loss, const std::vector<at::Tensor> *grad,
+                  const std::vector<TensorMeta> &metas) {
   if (!std::isfinite(loss))
     fail(FW_ERR_NON_FINITE, "objective returned a non-finite loss (" + std::to_string(loss) + ")");
   if (grad) {
@@ -27,10 +25,51 @@ double checked_evaluate(Evaluator &evaluator, const std::vector<at::Tensor> &poi
         fail(FW_ERR_NON_FINITE,
              "objective returned a non-finite gradient for tensor '" + metas[t].name + "'");
   }
+}
+
+}  // namespace
+
+double checked_evaluate(Evaluator &evaluator, const std::vector<at::Tensor> &point,
+                        std::vector<at::Tensor> *grad, const std::vector<TensorMeta> &metas,
+                        int term) {
+  if (grad)
+    for (at::Tensor &g : *grad) g.zero_();
+  const double loss =
+      term < 0 ? evaluator.evaluate(point, grad) : evaluator.evaluate_term(term, point, grad);
+  check_finite(loss, grad, metas);
   return loss;
 }
 
 namespace {
+
+// A sharded solver's objective: each rank evaluates at its shard, then the ranks agree on the loss
+// (fw_dist_loss) and on whether every rank's evaluation succeeded with finite values.
+class DistributedEvaluator : public Evaluator {
+ public:
+  DistributedEvaluator(Evaluator &inner, Comm &comm, const std::vector<TensorMeta> &metas)
+      : inner_(inner), comm_(comm), metas_(metas) {}
+  double evaluate(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad) override {
+    return comm_.agree_loss([&] {
+      const double loss = inner_.evaluate(point, grad);
+      check_finite(loss, grad, metas_);
+      return loss;
+    });
+  }
+  int n_terms() const override { return inner_.n_terms(); }
+  double evaluate_term(int term, const std::vector<at::Tensor> &point,
+                       std::vector<at::Tensor> *grad) override {
+    return comm_.agree_loss([&] {
+      const double loss = inner_.evaluate_term(term, point, grad);
+      check_finite(loss, grad, metas_);
+      return loss;
+    });
+  }
+
+ private:
+  Evaluator &inner_;
+  Comm &comm_;
+  const std::vector<TensorMeta> &metas_;
+};
 
 // The step's evaluations against fw_params.max_evaluations: the call that would exceed the budget
 // is not made.
@@ -76,14 +115,20 @@ int64_t Solver::evaluations_spent() const {
 const StepRecord &Solver::step(Evaluator &host_objective) {
   BudgetedEvaluator budgeted(host_objective, params_.max_evaluations, evaluations_spent(),
                              history_.size());
-  Evaluator &evaluator =
+  Evaluator &local_evaluator =
       params_.max_evaluations > 0 ? static_cast<Evaluator &>(budgeted) : host_objective;
   require_base();
   if (pool_.empty()) fail(FW_ERR_STATE, "the pool is empty: add checkpoints with fw_pool_add");
   const ThreadScope threads(params_.threads);
-  poll_abort();
-  check_files_unchanged();
   const auto &metas = base_->tensors();
+  std::unique_ptr<DistributedEvaluator> distributed;
+  if (comm_) distributed = std::make_unique<DistributedEvaluator>(local_evaluator, *comm_, metas);
+  Evaluator &evaluator = distributed ? *distributed : local_evaluator;
+  std::vector<double> none;
+  exchange("the checks before its step", none, [&] {
+    poll_abort();
+    check_files_unchanged();
+  });
   const std::vector<Vertex> verts = vertices();
 
   const auto zeros = [&] {

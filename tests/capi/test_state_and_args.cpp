@@ -39,7 +39,7 @@ TEST(CApiDefaults, ParamsMatchTheHeader) {
 }
 
 TEST(CApiDefaults, VersionAndStatusNames) {
-  EXPECT_STREQ(fw_version(), "0.3.3");
+  EXPECT_STREQ(fw_version(), "0.3.4");
   EXPECT_STREQ(fw_version(), FW_VERSION_STRING);
   const std::pair<fw_status, const char *> names[] = {
       {FW_OK, "FW_OK"},

@@ -286,8 +286,10 @@ TEST(StructVersions, ExportOptionsSizesOutsideTheShippedOnesAreRejected) {
   // v1 (through max_shard_bytes) from an older caller: the canary past it would be hf_folder and
   // model_card; they get their defaults, a plain file.
   const std::vector<uint32_t> shipped = shipped_sizes<fw_export_options>();
-  ASSERT_EQ(shipped.size(), 2u);
+  ASSERT_EQ(shipped.size(), 3u);
   EXPECT_EQ(shipped[0], offsetof(fw_export_options, hf_folder));
+  EXPECT_EQ(shipped[1], offsetof(fw_export_options, rank_shards));
+  EXPECT_EQ(shipped[2], sizeof(fw_export_options));
   Padded<fw_export_options> v1;
   std::memcpy(v1.bytes, &good, shipped[0]);
   v1.set_size(shipped[0]);
@@ -559,10 +561,10 @@ TEST_F(OutputStructs, CallbackReturningAnUnknownStatusFailsTheStep) {
 // ---- version ----
 
 TEST(Version, NumberMatchesTheHeader) {
-  static_assert(FW_VERSION_NUMBER == 303, "0.3.3");
+  static_assert(FW_VERSION_NUMBER == 304, "0.3.4");
   EXPECT_EQ(fw_version_number(), static_cast<unsigned>(FW_VERSION_NUMBER));
-  EXPECT_EQ(fw_version_number(), 303u);
-  EXPECT_STREQ(fw_version(), "0.3.3");
+  EXPECT_EQ(fw_version_number(), 304u);
+  EXPECT_STREQ(fw_version(), "0.3.4");
 }
 
 // ---- the helper on a synthetic two-version struct ----

@@ -11,7 +11,7 @@ from ._types import ExportOptions, MergeParams
 
 
 def version() -> str:
-    """The loaded library's version string ("0.3.3")."""
+    """The loaded library's version string ("0.3.4")."""
     return _fwmerge.fw_version()
 
 

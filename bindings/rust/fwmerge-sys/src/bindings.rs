@@ -2,9 +2,9 @@
 
 pub const FW_VERSION_MAJOR: u32 = 0;
 pub const FW_VERSION_MINOR: u32 = 3;
-pub const FW_VERSION_PATCH: u32 = 3;
-pub const FW_VERSION_STRING: &[u8; 6usize] = b"0.3.3\0";
-pub const FW_VERSION_NUMBER: u32 = 303;
+pub const FW_VERSION_PATCH: u32 = 4;
+pub const FW_VERSION_STRING: &[u8; 6usize] = b"0.3.4\0";
+pub const FW_VERSION_NUMBER: u32 = 304;
 pub const FW_ALL_TERMS: i32 = -1;
 pub type __int32_t = ::std::os::raw::c_int;
 pub type __uint32_t = ::std::os::raw::c_uint;
@@ -1323,12 +1323,13 @@ pub struct fw_export_options {
     pub max_shard_bytes: u64,
     pub hf_folder: i32,
     pub model_card: *const ::std::os::raw::c_char,
+    pub rank_shards: i32,
 }
 #[test]
 fn bindgen_test_layout_fw_export_options() {
     assert_eq!(
         ::std::mem::size_of::<fw_export_options>(),
-        32usize,
+        40usize,
         concat!("Size of: ", stringify!(fw_export_options))
     );
     assert_eq!(
@@ -1421,6 +1422,23 @@ fn bindgen_test_layout_fw_export_options() {
         );
     }
     test_field_model_card();
+    fn test_field_rank_shards() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_export_options>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rank_shards) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_export_options),
+                "::",
+                stringify!(rank_shards)
+            )
+        );
+    }
+    test_field_rank_shards();
 }
 extern "C" {
     pub fn fw_default_export_options() -> fw_export_options;
@@ -2270,4 +2288,141 @@ extern "C" {
 }
 extern "C" {
     pub fn fw_set_malloc_mmap_threshold(bytes: u64) -> fw_status;
+}
+pub const FW_DIST_LOSS_SHARED: fw_dist_loss = 0;
+pub const FW_DIST_LOSS_SUM: fw_dist_loss = 1;
+pub type fw_dist_loss = ::std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct fw_dist_params {
+    pub struct_size: u32,
+    pub rank: i32,
+    pub world_size: i32,
+    pub rendezvous: *const ::std::os::raw::c_char,
+    pub timeout_ms: i64,
+    pub loss: fw_dist_loss,
+}
+#[test]
+fn bindgen_test_layout_fw_dist_params() {
+    assert_eq!(
+        ::std::mem::size_of::<fw_dist_params>(),
+        40usize,
+        concat!("Size of: ", stringify!(fw_dist_params))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<fw_dist_params>(),
+        8usize,
+        concat!("Alignment of ", stringify!(fw_dist_params))
+    );
+    fn test_field_struct_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_dist_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).struct_size) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_dist_params),
+                "::",
+                stringify!(struct_size)
+            )
+        );
+    }
+    test_field_struct_size();
+    fn test_field_rank() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_dist_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rank) as usize - ptr as usize
+            },
+            4usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_dist_params),
+                "::",
+                stringify!(rank)
+            )
+        );
+    }
+    test_field_rank();
+    fn test_field_world_size() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_dist_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).world_size) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_dist_params),
+                "::",
+                stringify!(world_size)
+            )
+        );
+    }
+    test_field_world_size();
+    fn test_field_rendezvous() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_dist_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rendezvous) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_dist_params),
+                "::",
+                stringify!(rendezvous)
+            )
+        );
+    }
+    test_field_rendezvous();
+    fn test_field_timeout_ms() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_dist_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).timeout_ms) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_dist_params),
+                "::",
+                stringify!(timeout_ms)
+            )
+        );
+    }
+    test_field_timeout_ms();
+    fn test_field_loss() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_dist_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).loss) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_dist_params),
+                "::",
+                stringify!(loss)
+            )
+        );
+    }
+    test_field_loss();
+}
+extern "C" {
+    pub fn fw_default_dist_params() -> fw_dist_params;
+}
+extern "C" {
+    pub fn fw_solver_set_distributed(
+        solver: *mut fw_solver,
+        dist: *const fw_dist_params,
+    ) -> fw_status;
 }

@@ -172,7 +172,7 @@ fn errors_carry_status_and_message() {
 
 #[test]
 fn version_matches_the_header() {
-    assert_eq!(fwmerge::version(), "0.3.3");
+    assert_eq!(fwmerge::version(), "0.3.4");
     let macro_version = std::str::from_utf8(fwmerge::sys::FW_VERSION_STRING).unwrap();
-    assert_eq!(macro_version, "0.3.3\0");
+    assert_eq!(macro_version, "0.3.4\0");
 }

@@ -19,12 +19,12 @@ import org.fwmerge.internal.fw_tensor;
 public final class Fwmerge {
   private Fwmerge() {}
 
-  /** The native library's version, e.g. "0.3.3". */
+  /** The native library's version, e.g. "0.3.4". */
   public static String version() {
     return FwNative.fw_version();
   }
 
-  /** The native library's version number (fw_version_number: 303 for 0.3.3). */
+  /** The native library's version number (fw_version_number: 304 for 0.3.4). */
   public static long versionNumber() {
     return FwNative.fw_version_number();
   }

@@ -126,7 +126,7 @@ class SolverTest {
 
   @Test
   void versionAndStatusNames() {
-    assertEquals("0.3.3", Fwmerge.version());
+    assertEquals("0.3.4", Fwmerge.version());
     assertEquals("FW_ERR_CALLBACK", Status.CALLBACK.libraryName());
     assertEquals(Status.CALLBACK, Status.of(-7));
   }

@@ -1,0 +1,58 @@
+// The ranks of a sharded solver and the one collective it needs, over LibTorch's c10d: a Gloo
+// process group on a TCPStore or FileStore rendezvous (include/fwmerge.h, fw_dist_params).
+//
+// exchange(): each rank fills the entries of a vector that it alone computes (zeros elsewhere);
+// after an all-reduce sum every rank holds the whole vector, exactly (x + 0 = x, whatever order
+// Gloo adds in). The callers then form every sum themselves in a fixed order, so all ranks take
+// the same decisions bit for bit. The status of each rank's local work travels in the same
+// vector: a failure anywhere fails the step everywhere, and no rank waits for one that gave up.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fwmerge.h"
+
+namespace fw {
+
+class Comm {
+ public:
+  // Joins the group (blocks until world ranks have joined or the timeout passed). FW_ERR_IO when
+  // the rendezvous fails, FW_ERR_INVALID_ARGUMENT for a malformed address or rank.
+  Comm(int rank, int world, const std::string &rendezvous, std::chrono::milliseconds timeout,
+       fw_dist_loss loss);
+  // The checks of the constructor that need no network (FW_ERR_INVALID_ARGUMENT).
+  static void check_args(int rank, int world, const std::string &rendezvous,
+                         std::chrono::milliseconds timeout);
+  ~Comm();
+  Comm(const Comm &) = delete;
+  Comm &operator=(const Comm &) = delete;
+
+  int rank() const { return rank_; }
+  int world() const { return world_; }
+  fw_dist_loss loss_mode() const { return loss_; }
+  const std::string &rendezvous() const { return rendezvous_; }
+
+  // Runs `local` (which fills this rank's entries of `owned`), then sums `owned` over the ranks.
+  // If `local` threw here, rethrows it after the exchange; if it threw on another rank, throws
+  // that rank's status with "[dist] rank R failed <what>". FW_ERR_IO "[dist] ..." when the
+  // collective itself fails (a rank died, the timeout passed).
+  void exchange(const char *what, std::vector<double> &owned, const std::function<void()> &local);
+
+  // The loss the ranks agree on from each rank's own value (fw_dist_loss); runs `local` (which
+  // returns this rank's value) as exchange() does.
+  double agree_loss(const std::function<double()> &local);
+
+ private:
+  struct Group;
+  std::unique_ptr<Group> group_;
+  int rank_, world_;
+  std::string rendezvous_;
+  std::chrono::milliseconds timeout_;
+  fw_dist_loss loss_;
+};
+
+}  // namespace fw
