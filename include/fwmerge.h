@@ -839,8 +839,9 @@ FW_API fw_status fw_set_malloc_mmap_threshold(uint64_t bytes);
  * transactional on every rank. fw_export, called by every rank, writes a folder of one shard per
  * rank (model-0000{r+1}-of-0000W.safetensors, by rank r) and the index (by rank 0, once every shard
  * is in place; a rank that fails leaves no index and no shard anywhere): byte for byte the
- * single-process export with fw_export_options.rank_shards = W. fw_state_save / fw_state_load are
- * FW_ERR_UNSUPPORTED on a sharded solver in this version. */
+ * single-process export with fw_export_options.rank_shards = W. FW_ERR_UNSUPPORTED on a sharded
+ * solver in this version: fw_state_save / fw_state_load, the built-in TorchScript objective (it
+ * needs the whole model) and a DARE start merge (its masks are keyed by position in the shard). */
 
 typedef enum fw_dist_loss {
   FW_DIST_LOSS_SHARED = 0, /* every rank's objective returns the whole model's loss (a host whose

@@ -88,6 +88,11 @@ FW_API fw_status fw_set_start_merge(fw_solver *solver, const fw_merge_params *pa
     if (!s.has_base()) fw::fail(FW_ERR_STATE, "fw_set_start_merge: set the base first");
     if (s.pool().empty()) fw::fail(FW_ERR_STATE, "fw_set_start_merge: the pool is empty");
     fw::MergeSpec spec = fw::spec_from_params(read_merge_params(params), s.pool().size());
+    // DARE's random masks are keyed by the tensor's position in the (here: this rank's) list.
+    if (s.comm() && fw::is_dare(spec.method))
+      fw::fail(FW_ERR_UNSUPPORTED,
+               "[dist] a DARE start merge on a sharded solver is not in this version (its masks "
+               "would differ from the single-process run's)");
     // fw_solver_interrupt and the solver's abort hook stop it; the params' own hook as well.
     spec.stop = [&s, own = spec.stop] {
       s.poll_abort();

@@ -60,6 +60,10 @@ FW_API fw_status fw_set_objective_torchscript(fw_solver *solver,
         fw::capi::read_input(objective, fw_default_torchscript_objective());
     fw::capi::require_idle(solver);
     if (!solver->solver.has_base()) fw::fail(FW_ERR_STATE, "no base: call fw_set_base first");
+    if (solver->solver.comm())
+      fw::fail(FW_ERR_UNSUPPORTED,
+               "[dist] the built-in TorchScript objective needs the whole model; a sharded "
+               "solver's rank holds only its shard: use a callback");
     auto evaluator =
         std::make_unique<fw::TorchScriptObjective>(to_spec(o), solver->solver.tensors());
     solver->builtin_objective = std::move(evaluator);

@@ -258,6 +258,26 @@ TEST(Distributed, SharedLossModeUsesRankZerosValueOnEveryRank) {
   expect_same_as_one_process("hard_task", 2, file_rendezvous(), kTwo, {"--loss", "shared"});
 }
 
+TEST(Distributed, StartFromATaskArithmeticMergeEqualsOneProcess) {
+  // The paper's language setting: FW from the task-arithmetic merge (a start vertex outside the
+  // pool), here with hard layer-wise steps.
+  expect_same_as_one_process("hard_layer", 2, tcp_rendezvous(), kTwo, {"--start", "ta"});
+}
+
+TEST(Distributed, WhatAShardedSolverRefusesFailsCleanly) {
+  const RanksResult run = run_ranks("hard_task", 2, file_rendezvous(),
+                                    {{"--probe", "unsupported"}, {"--probe", "unsupported"}});
+  for (int r = 0; r < 2; ++r) {
+    SCOPED_TRACE(r);
+    const std::string &out = run.outputs[static_cast<size_t>(r)];
+    ASSERT_EQ(run.exit_codes[static_cast<size_t>(r)], 0) << out;
+    EXPECT_NE(out.find("dare_start FW_ERR_UNSUPPORTED"), std::string::npos) << out;
+    EXPECT_NE(out.find("torchscript FW_ERR_UNSUPPORTED"), std::string::npos) << out;
+    EXPECT_NE(out.find("state_save FW_ERR_UNSUPPORTED"), std::string::npos) << out;
+    EXPECT_NE(out.find("export_other_count FW_ERR_INVALID_ARGUMENT"), std::string::npos) << out;
+  }
+}
+
 TEST(Distributed, FourRanksEqualOneProcess) {
   expect_same_as_one_process("hard_layer", 4, tcp_rendezvous(), kFour);
   expect_same_as_one_process("soft_task", 4, file_rendezvous(), kFour);

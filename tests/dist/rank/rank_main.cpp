@@ -31,7 +31,9 @@ struct Args {
   int rank = 0, world = 1, steps = 3, die_at = -1, fail_at = -1, rank_shards = 0,
       export_abort_at = -1;
   long timeout_ms = 20000;
-  bool shared = false;  // FW_DIST_LOSS_SHARED (see objective())
+  bool shared = false;    // FW_DIST_LOSS_SHARED (see objective())
+  bool start_ta = false;  // start from the task-arithmetic merge (fw_set_start_merge)
+  bool probe = false;     // report what a sharded solver refuses, then stop
 };
 
 struct Host {
@@ -141,6 +143,10 @@ int main(int argc, char **argv) {
       a.export_dir = v;
     else if (k == "--loss")
       a.shared = v == "shared";
+    else if (k == "--start")
+      a.start_ta = v == "ta";
+    else if (k == "--probe")
+      a.probe = v == "unsupported";
     else if (k == "--rank-shards")
       a.rank_shards = std::atoi(v.c_str());
     else if (k == "--export-abort-at")
@@ -186,6 +192,23 @@ int main(int argc, char **argv) {
   for (int m = 0; m < 4; ++m) {
     const std::string path = a.pool + "/m" + std::to_string(m) + ".safetensors";
     if (fw_pool_add(s, path.c_str(), nullptr) != FW_OK) return die("fw_pool_add");
+  }
+  if (a.probe) {
+    std::ofstream probe(a.out);
+    const fw_merge_params dare = fw_default_merge_params(FW_MERGE_DARE_TIES);
+    probe << "dare_start " << fw_status_name(fw_set_start_merge(s, &dare)) << "\n";
+    const fw_torchscript_objective ts = fw_default_torchscript_objective();
+    probe << "torchscript " << fw_status_name(fw_set_objective_torchscript(s, &ts)) << "\n";
+    probe << "state_save " << fw_status_name(fw_state_save(s, (a.out + ".state").c_str())) << "\n";
+    fw_export_options o = fw_default_export_options();
+    o.rank_shards = a.world + 1;
+    probe << "export_other_count " << fw_status_name(fw_export(s, (a.out + ".x").c_str(), &o))
+          << "\n";
+    return 0;
+  }
+  if (a.start_ta) {
+    const fw_merge_params ta = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+    if (fw_set_start_merge(s, &ta) != FW_OK) return die("fw_set_start_merge");
   }
   for (int j = 0; j < h.n_terms; ++j) {
     const auto m = read_f32(a.pool + "/m" + std::to_string(j + 1) + ".safetensors");
