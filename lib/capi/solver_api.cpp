@@ -133,10 +133,7 @@ FW_API fw_status fw_solver_set_distributed(fw_solver *solver, const fw_dist_para
     const fw_dist_params d = fw::capi::read_input(dist, fw_default_dist_params());
     fw::capi::checked_enum(&d.loss, "fw_dist_params.loss");
     FW_REQUIRE_ARG(d.rendezvous, "fw_dist_params.rendezvous is NULL");
-    if (solver->solver.has_base())
-      fw::fail(FW_ERR_STATE, "[dist] join the group before fw_set_base");
-    if (solver->solver.comm())
-      fw::fail(FW_ERR_STATE, "[dist] this solver has joined a group already");
+    solver->solver.check_can_join();
     const std::chrono::milliseconds timeout(d.timeout_ms);
     fw::Comm::check_args(d.rank, d.world_size, d.rendezvous, timeout);
     if (d.world_size == 1) return;  // one rank: a plain solver, nothing to join

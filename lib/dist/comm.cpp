@@ -86,7 +86,6 @@ Comm::Comm(int rank, int world, const std::string &rendezvous, std::chrono::mill
     : group_(std::make_unique<Group>()),
       rank_(rank),
       world_(world),
-      rendezvous_(rendezvous),
       timeout_(timeout),
       loss_(loss) {
   check_args(rank, world, rendezvous, timeout);

@@ -33,8 +33,6 @@ class Comm {
 
   int rank() const { return rank_; }
   int world() const { return world_; }
-  fw_dist_loss loss_mode() const { return loss_; }
-  const std::string &rendezvous() const { return rendezvous_; }
 
   // Runs `local` (which fills this rank's entries of `owned`), then sums `owned` over the ranks.
   // If `local` threw here, rethrows it after the exchange; if it threw on another rank, throws
@@ -50,7 +48,6 @@ class Comm {
   struct Group;
   std::unique_ptr<Group> group_;
   int rank_, world_;
-  std::string rendezvous_;
   std::chrono::milliseconds timeout_;
   fw_dist_loss loss_;
 };

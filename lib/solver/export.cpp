@@ -68,14 +68,12 @@ Converted convert(const Solver &solver, fw_dtype dtype, bool with_pass_through, 
 
 void export_rank_shards(const Solver &solver, const std::string &path, fw_dtype dtype, int world) {
   check_dtype(dtype);
-  Comm *comm = solver.comm();
-  if (world == 0) world = comm ? comm->world() : 1;
+  const Comm *comm = solver.comm();
   const int rank = comm ? comm->rank() : -1;  // -1: this process writes every shard
   const Poll stop = [&solver] { solver.poll_abort(); };
-  const WritePhase phase = [comm](const char *what, const std::function<void()> &work) {
-    if (!comm) return work();
+  const WritePhase phase = [&solver](const char *what, const std::function<void()> &work) {
     std::vector<double> none;
-    comm->exchange(what, none, work);
+    solver.exchange(what, none, work);
   };
   Converted mine;
   phase("the conversion of its tensors", [&] { mine = convert(solver, dtype, rank <= 0, stop); });

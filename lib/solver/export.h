@@ -20,7 +20,7 @@ void export_iterate(const Solver &solver, const std::string &path, fw_dtype dtyp
 // fw_export_options.rank_shards: `path` becomes a folder of W shards, shard r holding the tensors
 // rank r of a W-rank run holds (lib/dist/shard_plan.h), plus an index. A sharded solver writes its
 // own shard (rank 0 the index too), in phases the ranks agree on (Comm::exchange): the result is
-// byte for byte the single-process export with rank_shards = W. world: W, or 0 for the solver's.
+// byte for byte the single-process export with rank_shards = W. world: W (a sharded solver's own).
 void export_rank_shards(const Solver &solver, const std::string &path, fw_dtype dtype, int world);
 
 // Metadata every fwmerge export carries: "format": "pt" plus the given recipe/history.

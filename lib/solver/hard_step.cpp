@@ -43,7 +43,7 @@ StepRecord Solver::hard_step(Evaluator &evaluator, double loss, const LmoScores 
         for (size_t i = 0; i < metas.size(); ++i)
           trial.push_back(map_chunks(theta_[i], {source_of(vertex_of(i))}, metas[i].name,
                                      kUpdateChunk, place_, lerp, poll));
-        return checked_evaluate(evaluator, trial, nullptr, metas);
+        return checked_evaluate(evaluator, trial, nullptr, metas, comm_.get());
       };
       const LineSearchResult ls =
           quadratic_line_search(loss, slope, params_.line_search_evals, phi);

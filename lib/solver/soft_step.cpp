@@ -124,7 +124,7 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss,
       point[t] = map_chunks(theta_[t], candidates.of(t), metas[t].name, kUpdateChunk, place_,
                             combine, poll);
     }
-    const double value = checked_evaluate(evaluator, point, &grad, metas);
+    const double value = checked_evaluate(evaluator, point, &grad, metas, comm_.get());
     ++evaluations;
 
     // dl/dlambda: each tensor's terms <grad_t, c_j - theta_t> (a sharded solver gathers every

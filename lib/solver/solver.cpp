@@ -159,9 +159,13 @@ const std::vector<TensorMeta> &Solver::global_tensors() const {
   return comm_ ? global_tensors_ : tensors();
 }
 
-void Solver::set_distributed(std::shared_ptr<Comm> comm) {
+void Solver::check_can_join() const {
   if (base_) fail(FW_ERR_STATE, "[dist] join the group before fw_set_base");
   if (comm_) fail(FW_ERR_STATE, "[dist] this solver has joined a group already");
+}
+
+void Solver::set_distributed(std::shared_ptr<Comm> comm) {
+  check_can_join();
   if (comm && comm->world() > 1) comm_ = std::move(comm);
 }
 

@@ -48,10 +48,17 @@ class Solver {
   // and views then hold this rank's shard of the merged tensors (lib/dist/shard_plan.h); blocks,
   // scores and the history are global and the same on every rank.
   void set_distributed(std::shared_ptr<Comm> comm);
+  // FW_ERR_STATE unless this solver may join a group now (no base yet, no group joined): checked
+  // before joining, which blocks on the other ranks, and again by set_distributed.
+  void check_can_join() const;
   Comm *comm() const { return comm_.get(); }
   // The merged tensors of all ranks (base order) and the position of this rank's tensor t there.
   const std::vector<TensorMeta> &global_tensors() const;
   size_t global_index(size_t t) const { return comm_ ? global_index_[t] : t; }
+  // Runs `local` and, on a sharded solver, sums `owned` over the ranks (Comm::exchange): the step
+  // and the export run every piece of work that a rank may fail through it.
+  void exchange(const char *what, std::vector<double> &owned,
+                const std::function<void()> &local) const;
 
   void set_base(const std::string &path);
   int add_member(const std::string &path);
@@ -141,9 +148,6 @@ class Solver {
   void require_base() const;
   // What opens pool members and start files: the user's filter, narrowed to the shard.
   const TensorFilter &member_filter() const { return comm_ ? shard_filter_ : filter_; }
-  // Runs `local` and, on a sharded solver, sums `owned` over the ranks (Comm::exchange).
-  void exchange(const char *what, std::vector<double> &owned,
-                const std::function<void()> &local) const;
   // FW_ERR_IO when a file of the base, the pool or the start point changed on disk since it was
   // opened: a step never mixes bytes validated at fw_pool_add with bytes written later.
   void check_files_unchanged() const;

@@ -2,7 +2,6 @@
 // built in locals; the iterate and history change only in the last lines (transactional step).
 #include <algorithm>
 #include <cmath>
-#include <memory>
 
 #include "solver/chunks.h"
 #include "solver/step_internal.h"
@@ -31,45 +30,22 @@ void check_finite(double loss, const std::vector<at::Tensor> *grad,
 
 double checked_evaluate(Evaluator &evaluator, const std::vector<at::Tensor> &point,
                         std::vector<at::Tensor> *grad, const std::vector<TensorMeta> &metas,
-                        int term) {
+                        Comm *comm, int term) {
   if (grad)
     for (at::Tensor &g : *grad) g.zero_();
-  const double loss =
-      term < 0 ? evaluator.evaluate(point, grad) : evaluator.evaluate_term(term, point, grad);
-  check_finite(loss, grad, metas);
-  return loss;
+  const auto local = [&] {
+    const double loss =
+        term < 0 ? evaluator.evaluate(point, grad) : evaluator.evaluate_term(term, point, grad);
+    check_finite(loss, grad, metas);  // before the exchange: a bad rank fails every rank
+    return loss;
+  };
+  if (!comm) return local();
+  const double agreed = comm->agree_loss(local);
+  check_finite(agreed, nullptr, metas);  // the ranks' parts can add up to an overflow
+  return agreed;
 }
 
 namespace {
-
-// A sharded solver's objective: each rank evaluates at its shard, then the ranks agree on the loss
-// (fw_dist_loss) and on whether every rank's evaluation succeeded with finite values.
-class DistributedEvaluator : public Evaluator {
- public:
-  DistributedEvaluator(Evaluator &inner, Comm &comm, const std::vector<TensorMeta> &metas)
-      : inner_(inner), comm_(comm), metas_(metas) {}
-  double evaluate(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad) override {
-    return comm_.agree_loss([&] {
-      const double loss = inner_.evaluate(point, grad);
-      check_finite(loss, grad, metas_);
-      return loss;
-    });
-  }
-  int n_terms() const override { return inner_.n_terms(); }
-  double evaluate_term(int term, const std::vector<at::Tensor> &point,
-                       std::vector<at::Tensor> *grad) override {
-    return comm_.agree_loss([&] {
-      const double loss = inner_.evaluate_term(term, point, grad);
-      check_finite(loss, grad, metas_);
-      return loss;
-    });
-  }
-
- private:
-  Evaluator &inner_;
-  Comm &comm_;
-  const std::vector<TensorMeta> &metas_;
-};
 
 // The step's evaluations against fw_params.max_evaluations: the call that would exceed the budget
 // is not made.
@@ -115,15 +91,12 @@ int64_t Solver::evaluations_spent() const {
 const StepRecord &Solver::step(Evaluator &host_objective) {
   BudgetedEvaluator budgeted(host_objective, params_.max_evaluations, evaluations_spent(),
                              history_.size());
-  Evaluator &local_evaluator =
+  Evaluator &evaluator =
       params_.max_evaluations > 0 ? static_cast<Evaluator &>(budgeted) : host_objective;
   require_base();
   if (pool_.empty()) fail(FW_ERR_STATE, "the pool is empty: add checkpoints with fw_pool_add");
   const ThreadScope threads(params_.threads);
   const auto &metas = base_->tensors();
-  std::unique_ptr<DistributedEvaluator> distributed;
-  if (comm_) distributed = std::make_unique<DistributedEvaluator>(local_evaluator, *comm_, metas);
-  Evaluator &evaluator = distributed ? *distributed : local_evaluator;
   std::vector<double> none;
   exchange("the checks before its step", none, [&] {
     poll_abort();
@@ -147,11 +120,11 @@ const StepRecord &Solver::step(Evaluator &host_objective) {
   if (n_terms > 1) {
     for (int j = 0; j < n_terms; ++j) {
       term_grads.push_back(zeros());
-      loss += checked_evaluate(evaluator, theta_, &term_grads.back(), metas, j);
+      loss += checked_evaluate(evaluator, theta_, &term_grads.back(), metas, comm_.get(), j);
       for (size_t t = 0; t < grad.size(); ++t) grad[t].add_(term_grads.back()[t]);
     }
   } else {
-    loss = checked_evaluate(evaluator, theta_, &grad, metas);
+    loss = checked_evaluate(evaluator, theta_, &grad, metas, comm_.get());
   }
   std::vector<const std::vector<at::Tensor> *> grads{&grad};
   for (const auto &g : term_grads) grads.push_back(&g);

@@ -12,10 +12,11 @@ namespace fw {
 double inner_product(const at::Tensor &a, const at::Tensor &b);
 
 // Evaluates the whole objective (term < 0) or one term with the checks every evaluation needs:
-// finite loss and gradient.
+// finite loss and gradient. On a sharded solver (comm non-null) the ranks then agree on the loss
+// (fw_dist_loss) and on whether every rank's evaluation passed those checks (Comm::agree_loss).
 double checked_evaluate(Evaluator &evaluator, const std::vector<at::Tensor> &point,
                         std::vector<at::Tensor> *grad, const std::vector<TensorMeta> &metas,
-                        int term = -1);
+                        Comm *comm, int term = -1);
 
 // The soft LMO's candidates per block (positions into the vertices): the k best for the whole
 // objective when `terms` is empty (FW_TOPK_SUMMED, one-term objectives); else the terms in turn,
