@@ -427,6 +427,13 @@ void write_shard_set(const std::string &dir, const std::vector<std::vector<std::
     files.clear();  // removes the temps not committed, before the folders they are in
     index_file.reset();
     for (const std::string &path : committed) ::unlink(path.c_str());
+    // The folders the lead created go once every process has removed its files from them (one
+    // more phase: its collective waits for all); a rank that is gone makes it fail, and the
+    // folders are then removed as far as they are empty.
+    try {
+      phase("the clean-up of its failed export", [] {});
+    } catch (...) {
+    }
     for (auto it = created_dirs.rbegin(); it != created_dirs.rend(); ++it) ::rmdir(it->c_str());
     throw;
   }

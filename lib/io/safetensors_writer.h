@@ -79,7 +79,8 @@ void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors
 // each of the phases prepare, write, commit and index; several processes pass a collective that
 // runs the work and fails everywhere when it failed anywhere (Comm::exchange), so that no
 // process goes on after another failed. A failure in any phase removes the shards this process
-// committed: no index is written unless every shard was.
+// committed: no index is written unless every shard was. After a failure one more phase (no work)
+// waits until every process has removed its files, before the lead removes the folders it made.
 using WritePhase = std::function<void(const char *what, const std::function<void()> &work)>;
 void write_shard_set(const std::string &dir, const std::vector<std::vector<std::string>> &shards,
                      uint64_t total_size, const std::vector<size_t> &mine, bool lead,
