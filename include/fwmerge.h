@@ -30,7 +30,12 @@
  *    changes with it (libfwmerge.so.0.3); a patch release only appends (functions, struct
  *    versions), so the SONAME stays. Compare FW_VERSION_NUMBER with fw_version_number().
  *  - Thread safety: one solver is used by one thread at a time; distinct solvers are independent.
- *    The one exception is fw_solver_interrupt, which any thread may call at any time.
+ *    The one exception is fw_solver_interrupt, which any thread may call at any time. Since 0.3.5
+ *    the library enforces the rule: a call on a solver that another thread is inside fails with
+ *    FW_ERR_STATE naming the conflict (fw_pool_size, fw_history_size and fw_block_name return 0 /
+ *    NULL and set fw_last_error()); fw_solver_free of such a solver frees nothing and says so in
+ *    fw_last_error() (freeing a solver while, or after, another thread uses it is still the
+ *    host's bug). Calls back into a solver from its own callbacks are allowed.
  *    Callbacks run on the thread that called fw_step / fw_run (never on a library worker thread).
  *  - Process-wide state (LibTorch's thread count, the C library's malloc tuning) is changed only
  *    by the calls that say so: fw_params.threads > 0, fw_merge_params.threads > 0 and the
@@ -46,8 +51,8 @@
 
 #define FW_VERSION_MAJOR 0
 #define FW_VERSION_MINOR 3
-#define FW_VERSION_PATCH 4
-#define FW_VERSION_STRING "0.3.4"
+#define FW_VERSION_PATCH 5
+#define FW_VERSION_STRING "0.3.5"
 /* MAJOR * 10000 + MINOR * 100 + PATCH: 300 for 0.3.0. */
 #define FW_VERSION_NUMBER (FW_VERSION_MAJOR * 100 * 100 + FW_VERSION_MINOR * 100 + FW_VERSION_PATCH)
 
@@ -98,6 +103,14 @@ FW_API void fw_set_callback_error(const char *message);
 FW_API const char *fw_version(void);
 /* The library's FW_VERSION_NUMBER (304 for 0.3.4), to compare with the header's. */
 FW_API unsigned fw_version_number(void);
+/* The LibTorch this library was built against and loads, as its own version string ("1.13.0"
+ * for Debian's libtorch-dev, "2.15.0+cu132" for a pip torch); static storage. Since 0.3.5.
+ * A process holds one LibTorch: two builds (libfwmerge on Debian's, the host's PyTorch from pip)
+ * export the same C++ symbols and abort the process when the second one loads. A host that loads
+ * its own LibTorch (PyTorch, DJL, tch-rs, gotch) needs a libfwmerge built against that one
+ * (CMake option FWMERGE_LIBTORCH; the README's "Which LibTorch"); compare this string with the
+ * host's torch version before loading libfwmerge into such a process (the Python binding does). */
+FW_API const char *fw_libtorch_version(void);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Tensors */

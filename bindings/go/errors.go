@@ -72,11 +72,16 @@ func statusError(st swigfw.Fw_status) error {
 	return &Error{Status: Status(st), Message: swigfw.Fw_last_error()}
 }
 
-// Version returns the library's version ("0.3.4").
+// Version returns the library's version ("0.3.5").
 func Version() string { return swigfw.Fw_version() }
 
-// VersionNumber returns the library's version number (fw_version_number: 304 for 0.3.4).
+// VersionNumber returns the library's version number (fw_version_number: 305 for 0.3.5).
 func VersionNumber() uint { return swigfw.Fw_version_number() }
+
+// LibtorchVersion returns the version of the LibTorch the library was built against and loads
+// (fw_libtorch_version: "1.13.0" for Debian's, "2.15.0+cu132" for a pip torch). A process holds
+// one LibTorch: a host that loads its own (gotch) needs a libfwmerge built against that one.
+func LibtorchVersion() string { return swigfw.Fw_libtorch_version() }
 
 // HeaderVersionNumber returns the version number of the fwmerge.h this binding was compiled
 // against (FW_VERSION_NUMBER).

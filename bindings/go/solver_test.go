@@ -116,8 +116,12 @@ func checkStep(t *testing.T, info StepInfo, iteration int, loss, gap float64, ch
 }
 
 func TestVersion(t *testing.T) {
-	if Version() != "0.3.4" {
+	if Version() != "0.3.5" {
 		t.Errorf("Version() = %q", Version())
+	}
+	// "1.13.0" (Debian's LibTorch) or "2.15.0+cu132" (a pip torch's): MAJOR.MINOR.PATCH first.
+	if lt := LibtorchVersion(); len(strings.Split(strings.SplitN(lt, "+", 2)[0], ".")) != 3 || lt[0] < '1' || lt[0] > '9' {
+		t.Errorf("LibtorchVersion() = %q", lt)
 	}
 	if StatusCallback.String() != "FW_ERR_CALLBACK" {
 		t.Errorf("StatusCallback.String() = %q", StatusCallback.String())

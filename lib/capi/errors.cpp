@@ -96,4 +96,7 @@ FW_API const char *fw_version(void) { return FW_VERSION_STRING; }
 
 FW_API unsigned fw_version_number(void) { return FW_VERSION_NUMBER; }
 
+// lib/CMakeLists.txt defines it from cmake/FwLibTorch.cmake's FW_LIBTORCH_VERSION.
+FW_API const char *fw_libtorch_version(void) { return FWMERGE_LIBTORCH_VERSION; }
+
 }  // extern "C"

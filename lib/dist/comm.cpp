@@ -160,7 +160,7 @@ void Comm::exchange(const char *what, std::vector<double> &owned,
   }
   if (mine) std::rethrow_exception(mine);
   for (int r = 0; r < world_; ++r)
-    if (data[r] != FW_OK)
+    if (data[r] != static_cast<double>(FW_OK))
       fail(static_cast<fw_status>(static_cast<int>(data[r])),
            "[dist] rank " + std::to_string(r) + " failed " + what +
                " with this status; its message is that rank's fw_last_error()");

@@ -1,6 +1,7 @@
 // Calls in the wrong state (FW_ERR_STATE), NULL arguments (FW_ERR_INVALID_ARGUMENT), the documented
 // defaults, status names, and struct_size handling for callers built against a shorter struct.
 #include <gtest/gtest.h>
+#include <torch/version.h>
 
 #include <cstddef>
 #include <cstring>
@@ -38,8 +39,17 @@ TEST(CApiDefaults, ParamsMatchTheHeader) {
   EXPECT_EQ(o.max_shard_bytes, 0u);
 }
 
+// fw_libtorch_version names the LibTorch whose headers this test was compiled against (the same
+// one the library was built with): TORCH_VERSION is the header's "1.13.0" / "2.15.0", the
+// library's string may carry the wheel's local label ("2.15.0+cu132").
+TEST(CApiDefaults, LibtorchVersionIsTheLibTorchOfTheBuild) {
+  const std::string reported = fw_libtorch_version();
+  EXPECT_EQ(reported.rfind(TORCH_VERSION, 0), 0u) << reported << " vs headers " << TORCH_VERSION;
+  EXPECT_EQ(fw_libtorch_version(), fw_libtorch_version());  // static storage
+}
+
 TEST(CApiDefaults, VersionAndStatusNames) {
-  EXPECT_STREQ(fw_version(), "0.3.4");
+  EXPECT_STREQ(fw_version(), "0.3.5");
   EXPECT_STREQ(fw_version(), FW_VERSION_STRING);
   const std::pair<fw_status, const char *> names[] = {
       {FW_OK, "FW_OK"},

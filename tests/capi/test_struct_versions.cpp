@@ -561,10 +561,10 @@ TEST_F(OutputStructs, CallbackReturningAnUnknownStatusFailsTheStep) {
 // ---- version ----
 
 TEST(Version, NumberMatchesTheHeader) {
-  static_assert(FW_VERSION_NUMBER == 304, "0.3.4");
+  static_assert(FW_VERSION_NUMBER == 305, "0.3.5");
   EXPECT_EQ(fw_version_number(), static_cast<unsigned>(FW_VERSION_NUMBER));
-  EXPECT_EQ(fw_version_number(), 304u);
-  EXPECT_STREQ(fw_version(), "0.3.4");
+  EXPECT_EQ(fw_version_number(), 305u);
+  EXPECT_STREQ(fw_version(), "0.3.5");
 }
 
 // ---- the helper on a synthetic two-version struct ----

@@ -38,7 +38,14 @@ from ._enums import (
     TopkRule,
 )
 from ._errors import Error
-from ._functions import merge, save_tensors, set_malloc_mmap_threshold, set_torch_threads, version
+from ._functions import (
+    libtorch_version,
+    merge,
+    save_tensors,
+    set_malloc_mmap_threshold,
+    set_torch_threads,
+    version,
+)
 from ._library import check_library_version as _check_library_version  # noqa: F401 (tests)
 from ._solver import ALL_TERMS, AskTell, Objective, Request, Solver, TermsObjective
 from ._tensor_set import LoadedTensor, TensorSet, load_tensors
@@ -91,6 +98,7 @@ __all__ = [
     "TopkRule",
     "TorchScriptObjective",
     "Views",
+    "libtorch_version",
     "load_tensors",
     "merge",
     "save_tensors",

@@ -11,8 +11,14 @@ from ._types import ExportOptions, MergeParams
 
 
 def version() -> str:
-    """The loaded library's version string ("0.3.4")."""
+    """The loaded library's version string ("0.3.5")."""
     return _fwmerge.fw_version()
+
+
+def libtorch_version() -> str:
+    """The LibTorch the loaded library was built against and uses ("2.15.0+cu132" for a pip
+    torch, "1.13.0" for Debian's libtorch-dev): fw_libtorch_version."""
+    return _fwmerge.fw_libtorch_version()
 
 
 def merge(

@@ -2,9 +2,9 @@
 
 pub const FW_VERSION_MAJOR: u32 = 0;
 pub const FW_VERSION_MINOR: u32 = 3;
-pub const FW_VERSION_PATCH: u32 = 4;
-pub const FW_VERSION_STRING: &[u8; 6usize] = b"0.3.4\0";
-pub const FW_VERSION_NUMBER: u32 = 304;
+pub const FW_VERSION_PATCH: u32 = 5;
+pub const FW_VERSION_STRING: &[u8; 6usize] = b"0.3.5\0";
+pub const FW_VERSION_NUMBER: u32 = 305;
 pub const FW_ALL_TERMS: i32 = -1;
 pub type __int32_t = ::std::os::raw::c_int;
 pub type __uint32_t = ::std::os::raw::c_uint;
@@ -39,6 +39,9 @@ extern "C" {
 }
 extern "C" {
     pub fn fw_version_number() -> ::std::os::raw::c_uint;
+}
+extern "C" {
+    pub fn fw_libtorch_version() -> *const ::std::os::raw::c_char;
 }
 pub const FW_DTYPE_DEFAULT: fw_dtype = -1;
 pub const FW_DTYPE_F32: fw_dtype = 0;
@@ -288,12 +291,14 @@ pub struct fw_params {
     pub n_exclude_tensors: usize,
     pub max_evaluations: i64,
     pub topk_rule: fw_topk_rule,
+    pub reserved_v6: i32,
+    pub allow_outside_links: i32,
 }
 #[test]
 fn bindgen_test_layout_fw_params() {
     assert_eq!(
         ::std::mem::size_of::<fw_params>(),
-        168usize,
+        176usize,
         concat!("Size of: ", stringify!(fw_params))
     );
     assert_eq!(
@@ -760,6 +765,40 @@ fn bindgen_test_layout_fw_params() {
         );
     }
     test_field_topk_rule();
+    fn test_field_reserved_v6() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved_v6) as usize - ptr as usize
+            },
+            164usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_params),
+                "::",
+                stringify!(reserved_v6)
+            )
+        );
+    }
+    test_field_reserved_v6();
+    fn test_field_allow_outside_links() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).allow_outside_links) as usize - ptr as usize
+            },
+            168usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_params),
+                "::",
+                stringify!(allow_outside_links)
+            )
+        );
+    }
+    test_field_allow_outside_links();
 }
 extern "C" {
     pub fn fw_default_params() -> fw_params;
@@ -1466,6 +1505,7 @@ pub struct fw_tensor_set {
     _unused: [u8; 0],
 }
 pub const FW_LOAD_HEADER_ONLY: _bindgen_ty_1 = 1;
+pub const FW_LOAD_ALLOW_OUTSIDE_LINKS: _bindgen_ty_1 = 2;
 pub type _bindgen_ty_1 = ::std::os::raw::c_uint;
 extern "C" {
     pub fn fw_load_tensors(
@@ -1632,12 +1672,13 @@ pub struct fw_merge_params {
     pub compute_dtype: fw_dtype,
     pub overrides: *const fw_merge_override,
     pub n_overrides: usize,
+    pub allow_outside_links: i32,
 }
 #[test]
 fn bindgen_test_layout_fw_merge_params() {
     assert_eq!(
         ::std::mem::size_of::<fw_merge_params>(),
-        160usize,
+        168usize,
         concat!("Size of: ", stringify!(fw_merge_params))
     );
     assert_eq!(
@@ -2019,6 +2060,23 @@ fn bindgen_test_layout_fw_merge_params() {
         );
     }
     test_field_n_overrides();
+    fn test_field_allow_outside_links() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).allow_outside_links) as usize - ptr as usize
+            },
+            160usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(allow_outside_links)
+            )
+        );
+    }
+    test_field_allow_outside_links();
 }
 extern "C" {
     pub fn fw_default_merge_params(method: fw_merge_method) -> fw_merge_params;

@@ -65,7 +65,7 @@ pub const ALL_TERMS: i32 = sys::FW_ALL_TERMS;
 /// The raw declarations, for what this crate does not wrap.
 pub use fwmerge_sys as sys;
 
-/// The library's version string ("0.3.4").
+/// The library's version string ("0.3.5").
 pub fn version() -> &'static str {
     // SAFETY: fw_version returns a NUL-terminated string in static storage.
     unsafe { std::ffi::CStr::from_ptr(sys::fw_version()) }
@@ -73,11 +73,21 @@ pub fn version() -> &'static str {
         .unwrap_or("")
 }
 
-/// The library's version number (`fw_version_number`: 304 for 0.3.4), MAJOR * 10000 + MINOR * 100
+/// The library's version number (`fw_version_number`: 305 for 0.3.5), MAJOR * 10000 + MINOR * 100
 /// + PATCH.
 pub fn version_number() -> u32 {
     // SAFETY: plain value-returning call.
     unsafe { sys::fw_version_number() }
+}
+
+/// The LibTorch the library was built against and loads (`fw_libtorch_version`: "1.13.0" for
+/// Debian's, "2.15.0+cu132" for a pip torch). A process holds one LibTorch: a tool that also uses
+/// tch-rs needs a libfwmerge built against tch's LibTorch (`FWMERGE_LIBTORCH=$LIBTORCH`).
+pub fn libtorch_version() -> &'static str {
+    // SAFETY: fw_libtorch_version returns a NUL-terminated string in static storage.
+    unsafe { std::ffi::CStr::from_ptr(sys::fw_libtorch_version()) }
+        .to_str()
+        .unwrap_or("")
 }
 
 /// Why a library of version number `library` cannot serve this crate, compiled against the header

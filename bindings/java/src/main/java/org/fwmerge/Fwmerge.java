@@ -19,14 +19,23 @@ import org.fwmerge.internal.fw_tensor;
 public final class Fwmerge {
   private Fwmerge() {}
 
-  /** The native library's version, e.g. "0.3.4". */
+  /** The native library's version, e.g. "0.3.5". */
   public static String version() {
     return FwNative.fw_version();
   }
 
-  /** The native library's version number (fw_version_number: 304 for 0.3.4). */
+  /** The native library's version number (fw_version_number: 305 for 0.3.5). */
   public static long versionNumber() {
     return FwNative.fw_version_number();
+  }
+
+  /**
+   * The LibTorch the native library was built against and loads (fw_libtorch_version: "1.13.0"
+   * for Debian's, "2.15.0+cu132" for a pip torch). A process holds one LibTorch: a JVM that also
+   * loads DJL's PyTorch engine needs a libfwmerge built against that same LibTorch.
+   */
+  public static String libtorchVersion() {
+    return FwNative.fw_libtorch_version();
   }
 
   /** The version number of the fwmerge.h the JNI glue was compiled against. */
