@@ -53,6 +53,7 @@ FW_API fw_export_options fw_default_export_options(void) {
 FW_API fw_status fw_export(fw_solver *solver, const char *path, const fw_export_options *opts) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_export");
     fw::capi::require_idle(solver);
     const fw_export_options o = fw::capi::read_export_options(opts);
     // A sharded solver always exports one shard per rank (rank_shards 0 means that too).

@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "capi/in_use.h"
 #include "fwmerge.h"
 #include "io/hf_folder.h"
 #include "solver/solver.h"
@@ -14,6 +15,8 @@ struct fw_solver {
   explicit fw_solver(const fw_params &params) : solver(params) {}
 
   fw::Solver solver;
+  // The thread inside a call on this solver (lib/capi/in_use.h): others get FW_ERR_STATE.
+  fw::capi::SolverUser user;
   // Objective: a host callback (one-term, or multi-term with objective_n_terms terms), or a C++
   // evaluator (built-in objectives, lib/objective). At most one is set.
   fw_objective_fn objective = nullptr;

@@ -69,6 +69,7 @@ FW_API fw_status fw_merge(const fw_merge_params *params, const char *base_path,
 FW_API fw_status fw_set_merge_function(fw_solver *solver, const fw_merge_params *params) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_set_merge_function");
     require_no_steps(solver, "changing the merge function");
     if (params == nullptr) {
       solver->solver.set_merge_fn(fw::make_convex_merge_fn());
@@ -83,6 +84,7 @@ FW_API fw_status fw_set_merge_function(fw_solver *solver, const fw_merge_params 
 FW_API fw_status fw_set_start_merge(fw_solver *solver, const fw_merge_params *params) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && params, "solver or params is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_set_start_merge");
     require_no_steps(solver, "changing the start point");
     fw::Solver &s = solver->solver;
     if (!s.has_base()) fw::fail(FW_ERR_STATE, "fw_set_start_merge: set the base first");

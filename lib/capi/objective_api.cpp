@@ -55,6 +55,7 @@ FW_API fw_status fw_set_objective_torchscript(fw_solver *solver,
                                               const fw_torchscript_objective *objective) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_set_objective_torchscript");
     FW_REQUIRE_ARG(objective, "objective is NULL");
     const fw_torchscript_objective o =
         fw::capi::read_input(objective, fw_default_torchscript_objective());

@@ -104,11 +104,20 @@ FW_API fw_status fw_solver_new(const fw_params *params, fw_solver **out) {
   });
 }
 
-FW_API void fw_solver_free(fw_solver *solver) { delete solver; }
+FW_API void fw_solver_free(fw_solver *solver) {
+  // Freeing a solver that another thread is inside would pull its memory away mid-call: leave it
+  // (a leak, reported in this thread's fw_last_error) rather than crash that thread.
+  if (solver && solver->user.held_by_another_thread()) {
+    fw::capi::set_last_error("fw_solver_free: the solver is in use by another thread; not freed");
+    return;
+  }
+  delete solver;
+}
 
 FW_API fw_status fw_solver_set_params(fw_solver *solver, const fw_params *params) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && params, "solver or params is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_set_params");
     fw::capi::require_idle(solver);
     solver->solver.set_params(read_params(params));
   });
@@ -129,6 +138,7 @@ FW_API fw_dist_params fw_default_dist_params(void) {
 FW_API fw_status fw_solver_set_distributed(fw_solver *solver, const fw_dist_params *dist) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && dist, "solver or dist is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_set_distributed");
     fw::capi::require_idle(solver);
     const fw_dist_params d = fw::capi::read_input(dist, fw_default_dist_params());
     fw::capi::checked_enum(&d.loss, "fw_dist_params.loss");
@@ -145,6 +155,7 @@ FW_API fw_status fw_solver_set_distributed(fw_solver *solver, const fw_dist_para
 FW_API fw_status fw_set_base(fw_solver *solver, const char *path) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_set_base");
     fw::capi::require_idle(solver);
     solver->solver.set_base(path);
     solver->current_views.clear();
@@ -156,6 +167,7 @@ FW_API fw_status fw_set_base(fw_solver *solver, const char *path) {
 FW_API fw_status fw_pool_add(fw_solver *solver, const char *path, int32_t *index_out) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_pool_add");
     fw::capi::require_idle(solver);
     const int index = solver->solver.add_member(path);
     if (index_out) *index_out = index;
@@ -163,12 +175,15 @@ FW_API fw_status fw_pool_add(fw_solver *solver, const char *path, int32_t *index
 }
 
 FW_API size_t fw_pool_size(const fw_solver *solver) {
-  return solver ? solver->solver.pool().size() : 0;
+  if (!solver) return 0;
+  const fw::capi::TryUse use(solver->user, "fw_pool_size");
+  return use.ok() ? solver->solver.pool().size() : 0;
 }
 
 FW_API fw_status fw_set_start_member(fw_solver *solver, int32_t pool_index) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_set_start_member");
     fw::capi::require_idle(solver);
     solver->solver.set_start_member(pool_index);
   });
@@ -177,6 +192,7 @@ FW_API fw_status fw_set_start_member(fw_solver *solver, int32_t pool_index) {
 FW_API fw_status fw_set_start_file(fw_solver *solver, const char *path) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_set_start_file");
     fw::capi::require_idle(solver);
     solver->solver.set_start_file(path);
   });
@@ -185,6 +201,7 @@ FW_API fw_status fw_set_start_file(fw_solver *solver, const char *path) {
 FW_API fw_status fw_set_progress_callback(fw_solver *solver, fw_progress_fn fn, void *user_data) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_set_progress_callback");
     solver->progress = fn;
     solver->progress_user_data = user_data;
   });
@@ -193,6 +210,7 @@ FW_API fw_status fw_set_progress_callback(fw_solver *solver, fw_progress_fn fn, 
 FW_API fw_status fw_set_log_callback(fw_solver *solver, fw_log_fn fn, void *user_data) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_set_log_callback");
     fw::capi::require_idle(solver);
     solver->log = fn;
     solver->log_user_data = user_data;
@@ -206,6 +224,7 @@ FW_API fw_status fw_set_log_callback(fw_solver *solver, fw_log_fn fn, void *user
 FW_API fw_status fw_set_abort_callback(fw_solver *solver, fw_abort_fn fn, void *user_data) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_set_abort_callback");
     fw::capi::require_idle(solver);
     solver->abort = fn;
     solver->abort_user_data = user_data;
@@ -219,12 +238,15 @@ FW_API void fw_solver_interrupt(fw_solver *solver) {
 }
 
 FW_API int32_t fw_history_size(const fw_solver *solver) {
-  return solver ? static_cast<int32_t>(solver->solver.history().size()) : 0;
+  if (!solver) return 0;
+  const fw::capi::TryUse use(solver->user, "fw_history_size");
+  return use.ok() ? static_cast<int32_t>(solver->solver.history().size()) : 0;
 }
 
 FW_API fw_status fw_history_get(const fw_solver *solver, int32_t i, fw_step_info *info) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && info, "solver or info is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_history_get");
     fw::capi::require_output(info);
     const auto &history = solver->solver.history();
     FW_REQUIRE_ARG(i >= 0 && static_cast<size_t>(i) < history.size(), "step index out of range");
@@ -234,6 +256,8 @@ FW_API fw_status fw_history_get(const fw_solver *solver, int32_t i, fw_step_info
 
 FW_API const char *fw_block_name(const fw_solver *solver, int32_t block) {
   if (!solver) return nullptr;
+  const fw::capi::TryUse use(solver->user, "fw_block_name");
+  if (!use.ok()) return nullptr;
   const auto &names = solver->solver.block_names();
   if (block < 0 || static_cast<size_t>(block) >= names.size()) return nullptr;
   return names[block].c_str();
@@ -242,6 +266,7 @@ FW_API const char *fw_block_name(const fw_solver *solver, int32_t block) {
 FW_API fw_status fw_current(const fw_solver *solver, const fw_tensor **tensors, size_t *n) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && tensors && n, "solver, tensors or n is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_current");
     const auto &theta = solver->solver.theta();
     if (!fw::uses_host_views(solver->solver)) {
       solver->current_host.clear();

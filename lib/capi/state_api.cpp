@@ -11,6 +11,7 @@ extern "C" {
 FW_API fw_status fw_state_save(fw_solver *solver, const char *path) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_state_save");
     fw::capi::require_idle(solver);
     const fw::Solver &s = solver->solver;
     s.base();  // FW_ERR_STATE without a base
@@ -24,6 +25,7 @@ FW_API fw_status fw_state_save(fw_solver *solver, const char *path) {
 FW_API fw_status fw_state_load(fw_solver *solver, const char *path) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_state_load");
     fw::capi::require_idle(solver);
     if (solver->solver.comm())
       fw::fail(FW_ERR_UNSUPPORTED,

@@ -133,6 +133,7 @@ extern "C" {
 FW_API fw_status fw_set_objective_callback(fw_solver *solver, fw_objective_fn fn, void *user_data) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_set_objective_callback");
     fw::capi::require_idle(solver);
     solver->objective = fn;
     solver->objective_terms = nullptr;
@@ -146,6 +147,7 @@ FW_API fw_status fw_set_objective_terms_callback(fw_solver *solver, fw_objective
                                                  int32_t n_terms, void *user_data) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_set_objective_terms_callback");
     FW_REQUIRE_ARG(n_terms >= 1, "n_terms must be >= 1, got " + std::to_string(n_terms));
     fw::capi::require_idle(solver);
     solver->objective = nullptr;
@@ -159,6 +161,7 @@ FW_API fw_status fw_set_objective_terms_callback(fw_solver *solver, fw_objective
 FW_API fw_status fw_set_ask_tell_terms(fw_solver *solver, int32_t n_terms) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_set_ask_tell_terms");
     FW_REQUIRE_ARG(n_terms >= 1, "n_terms must be >= 1, got " + std::to_string(n_terms));
     fw::capi::require_idle(solver);
     solver->ask_tell_terms = n_terms;
@@ -168,6 +171,7 @@ FW_API fw_status fw_set_ask_tell_terms(fw_solver *solver, int32_t n_terms) {
 FW_API fw_status fw_step(fw_solver *solver, fw_step_info *info) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_step");
     fw::capi::require_output(info);
     fw::capi::require_idle(solver);
     const fw::StepRecord &record = step_once(solver);
@@ -178,6 +182,7 @@ FW_API fw_status fw_step(fw_solver *solver, fw_step_info *info) {
 FW_API fw_status fw_run(fw_solver *solver, fw_step_info *last) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_run");
     fw::capi::require_output(last);
     fw::capi::require_idle(solver);
     const auto &history = solver->solver.history();
@@ -202,6 +207,7 @@ FW_API fw_status fw_run(fw_solver *solver, fw_step_info *last) {
 FW_API fw_status fw_step_begin(fw_solver *solver) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_step_begin");
     fw::capi::require_idle(solver);
     solver->solver.base();  // fails early without a base
     solver->pending = std::make_unique<fw::StepRunner>(solver->solver, solver->ask_tell_terms);
@@ -212,6 +218,7 @@ FW_API fw_status fw_step_begin(fw_solver *solver) {
 FW_API fw_status fw_step_ask(fw_solver *solver, fw_request *request) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && request, "solver or request is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_step_ask");
     fw::capi::output_size(request);
     if (!solver->pending) fw::fail(FW_ERR_STATE, "no step in progress: call fw_step_begin");
     honour_interrupt(solver);  // the request then reads done = 1; fw_step_finish reports it
@@ -222,6 +229,7 @@ FW_API fw_status fw_step_ask(fw_solver *solver, fw_request *request) {
 FW_API fw_status fw_step_tell(fw_solver *solver, fw_status host_status, double loss) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_step_tell");
     // Rejected before anything else: the evaluation stays pending.
     const fw_status status = fw::capi::checked_enum(&host_status, "fw_step_tell: host_status");
     if (!solver->pending) fw::fail(FW_ERR_STATE, "no step in progress: call fw_step_begin");
@@ -237,6 +245,7 @@ FW_API fw_status fw_step_tell(fw_solver *solver, fw_status host_status, double l
 FW_API fw_status fw_step_finish(fw_solver *solver, fw_step_info *info) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_step_finish");
     fw::capi::require_output(info);  // a rejected info leaves the step pending
     if (!solver->pending) fw::fail(FW_ERR_STATE, "no step in progress: call fw_step_begin");
     if (solver->pending->pending())
@@ -251,6 +260,7 @@ FW_API fw_status fw_step_finish(fw_solver *solver, fw_step_info *info) {
 FW_API fw_status fw_step_cancel(fw_solver *solver) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
+    const fw::capi::InUse in_use(solver->user, "fw_step_cancel");
     if (!solver->pending) fw::fail(FW_ERR_STATE, "no step in progress");
     solver->pending.reset();  // cancels and joins; the solver is unchanged
   });

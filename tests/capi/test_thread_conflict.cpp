@@ -1,0 +1,132 @@
+// One solver used from two threads at once (documented unsafe) is refused, not raced: while one
+// thread is inside fw_run (held in its objective callback here, so the overlap is certain), every
+// solver call from another thread fails with FW_ERR_STATE naming the conflict, fw_solver_free
+// leaves the solver alone, fw_solver_interrupt still works, and the first thread's run ends as it
+// would have. Calls back into the solver from the holder's own callback stay allowed.
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "capi_fixture.h"
+
+namespace {
+
+using capi::Quadratic;
+
+// Blocks the objective's first call until the test lets it go.
+struct Gate {
+  std::mutex m;
+  std::condition_variable cv;
+  bool inside = false, released = false;
+  Quadratic q;
+  fw_solver *solver = nullptr;
+  int nested_history = -2;  // fw_history_size called from inside the callback
+};
+
+fw_status gated_objective(const fw_tensor *params, size_t n, fw_tensor *grads, double *loss,
+                          void *user_data) {
+  auto *gate = static_cast<Gate *>(user_data);
+  {
+    std::unique_lock<std::mutex> lock(gate->m);
+    if (!gate->inside) {
+      gate->inside = true;
+      gate->nested_history = fw_history_size(gate->solver);  // the holder calling back in
+      gate->cv.notify_all();
+      gate->cv.wait(lock, [&] { return gate->released; });
+    }
+  }
+  return gate->q.evaluate(params, n, grads, loss);
+}
+
+class ThreadConflict : public capi::UnitPoolTest {
+ protected:
+  ThreadConflict() : UnitPoolTest("thread_conflict") {}
+};
+
+void expect_refused(fw_status status, const char *call) {
+  EXPECT_EQ(status, FW_ERR_STATE) << call;
+  const std::string message = fw_last_error();
+  EXPECT_NE(message.find("in use by another thread"), std::string::npos) << call << ": " << message;
+  EXPECT_NE(message.find(call), std::string::npos) << message;
+}
+
+TEST_F(ThreadConflict, SecondThreadIsRefusedWhileTheFirstIsInsideTheSolver) {
+  Gate gate;
+  gate.q.target["w"] = {1, 1, 0};
+  gate.solver = solver_.get();
+  ASSERT_EQ(fw_set_objective_callback(solver_.get(), gated_objective, &gate), FW_OK);
+
+  fw_step_info last = capi::blank_info();
+  auto run = std::async(std::launch::async, [&] { return fw_run(solver_.get(), &last); });
+  {
+    std::unique_lock<std::mutex> lock(gate.m);
+    gate.cv.wait(lock, [&] { return gate.inside; });
+  }
+  // This thread, while the run is parked in its callback.
+  fw_solver *s = solver_.get();
+  fw_step_info info = capi::blank_info();
+  expect_refused(fw_step(s, &info), "fw_step");
+  expect_refused(fw_run(s, &info), "fw_run");
+  expect_refused(fw_pool_add(s, pool_.members[0].c_str(), nullptr), "fw_pool_add");
+  expect_refused(fw_set_base(s, pool_.base.c_str()), "fw_set_base");
+  expect_refused(fw_step_begin(s), "fw_step_begin");
+  expect_refused(fw_history_get(s, 0, &info), "fw_history_get");
+  const fw_tensor *views = nullptr;
+  size_t n = 0;
+  expect_refused(fw_current(s, &views, &n), "fw_current");
+  expect_refused(fw_export(s, (pool_.dir + "/out.safetensors").c_str(), nullptr), "fw_export");
+  expect_refused(fw_state_save(s, (pool_.dir + "/state.json").c_str()), "fw_state_save");
+  EXPECT_EQ(fw_history_size(s), 0);  // refused: no size to report
+  EXPECT_EQ(fw_pool_size(s), 0u);
+  fw_solver_free(s);  // refused: the other thread is inside; the solver stays
+  EXPECT_NE(std::string(fw_last_error()).find("fw_solver_free"), std::string::npos);
+
+  {
+    std::lock_guard<std::mutex> lock(gate.m);
+    gate.released = true;
+  }
+  gate.cv.notify_all();
+  ASSERT_EQ(run.get(), FW_OK) << fw_last_error();
+  EXPECT_EQ(gate.nested_history, 0);  // the holder's own nested call was served
+
+  // The run went on untouched, and the solver is free for this thread now.
+  EXPECT_GT(fw_history_size(s), 0);
+  EXPECT_EQ(fw_pool_size(s), pool_.members.size());
+  ASSERT_EQ(fw_history_get(s, 0, &info), FW_OK) << fw_last_error();
+  EXPECT_NEAR(info.loss, 1.0, 1e-12);  // 1/2 ||0 - (1,1,0)||^2 from the base
+}
+
+TEST_F(ThreadConflict, InterruptFromAnotherThreadStillStopsTheRun) {
+  Gate gate;
+  gate.q.target["w"] = {1, 1, 0};
+  gate.solver = solver_.get();
+  ASSERT_EQ(fw_set_objective_callback(solver_.get(), gated_objective, &gate), FW_OK);
+  fw_step_info last = capi::blank_info();
+  auto run = std::async(std::launch::async, [&] { return fw_run(solver_.get(), &last); });
+  {
+    std::unique_lock<std::mutex> lock(gate.m);
+    gate.cv.wait(lock, [&] { return gate.inside; });
+  }
+  fw_solver_interrupt(solver_.get());
+  {
+    std::lock_guard<std::mutex> lock(gate.m);
+    gate.released = true;
+  }
+  gate.cv.notify_all();
+  EXPECT_EQ(run.get(), FW_ERR_ABORTED) << fw_last_error();
+}
+
+TEST_F(ThreadConflict, SequentialCallsFromDifferentThreadsAreFine) {
+  use_callback();
+  fw_step_info info = capi::blank_info();
+  EXPECT_EQ(std::async(std::launch::async, [&] { return fw_step(solver_.get(), &info); }).get(),
+            FW_OK);
+  EXPECT_EQ(fw_step(solver_.get(), &info), FW_OK) << fw_last_error();
+  EXPECT_EQ(fw_history_size(solver_.get()), 2);
+}
+
+}  // namespace
