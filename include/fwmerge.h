@@ -12,7 +12,8 @@
  *    each larger than the one before; v1 is the layout of 0.2.0; 0.2.1 added fw_merge_params v2;
  *    0.3.0 added fw_params v2 and fw_merge_params v3; 0.3.1 fw_params v3 and fw_merge_params v4;
  *    0.3.2 fw_params v4, fw_merge_params v5 and fw_export_options v2; 0.3.3 fw_params v5 and
- *    fw_request v2; 0.3.4 fw_export_options v3 and fw_dist_params v1).
+ *    fw_request v2; 0.3.4 fw_export_options v3 and fw_dist_params v1; 0.3.5 fw_params v6 and
+ *    fw_merge_params v6).
  *    Input structs (start from fw_default_*()): struct_size must be one of the shipped sizes;
  *    0, a size below v1, above the newest this library knows, or between two versions is
  *    FW_ERR_INVALID_ARGUMENT, whose message names the struct, the size given and the sizes
@@ -293,6 +294,16 @@ typedef struct fw_params {
    * normalized accuracy of 0.76 with it and fell to 0.70 with FW_TOPK_SUMMED, whose top-4 let
    * irrelevant models crowd a relevant one out. */
   fw_topk_rule topk_rule;
+  /* v6 (0.3.5): the files of a model or adapter folder (fw_set_base, fw_pool_add,
+   * fw_set_start_file, and the config and tokenizer files fw_export copies into a Hugging Face
+   * folder) are read only when they resolve inside the folder they were named through: a file that
+   * is a symbolic link out of it is FW_ERR_INVALID_ARGUMENT naming the file and where it points.
+   * A Hugging Face cache snapshot (`.../models--ORG--NAME/snapshots/REV`, each file a link to
+   * `../../blobs/HASH`) may link anywhere inside its cached repository `models--ORG--NAME`.
+   * Nonzero: links are followed wherever they lead (for hosts whose folders are their own).
+   * Default 0. */
+  int32_t reserved_v6; /* padding that keeps v5's size distinct; ignored */
+  int32_t allow_outside_links;
 } fw_params;
 
 FW_API fw_params fw_default_params(void);
@@ -558,7 +569,10 @@ enum {
   /* Names, dtypes, shapes, sizes and metadata only: no tensor data is read, data views are NULL,
    * and every dtype is accepted (those outside fw_dtype report FW_DTYPE_DEFAULT in fw_tensor.dtype;
    * fw_tensor_set_dtype_name names them). Memory: the headers, whatever the checkpoint's size. */
-  FW_LOAD_HEADER_ONLY = 1
+  FW_LOAD_HEADER_ONLY = 1,
+  /* (0.3.5) Follow a folder's files that are symbolic links out of it (as
+   * fw_params.allow_outside_links; without it they are FW_ERR_INVALID_ARGUMENT). */
+  FW_LOAD_ALLOW_OUTSIDE_LINKS = 2
 };
 
 /* Reads `path`: a .safetensors file, a Hugging Face folder (model.safetensors, or shards with
@@ -568,8 +582,8 @@ enum {
  * Tensors come in checkpoint order (shards in index order, then file offset); metadata is the
  * __metadata__ of the (first) file. Without FW_LOAD_HEADER_ONLY every tensor's bytes are read
  * into host memory (64-byte aligned) and a dtype outside fw_dtype (F8, F6, F4, C64) is
- * FW_ERR_UNSUPPORTED naming the tensor. flags: 0 or FW_LOAD_HEADER_ONLY (others:
- * FW_ERR_INVALID_ARGUMENT). On error *out is NULL. */
+ * FW_ERR_UNSUPPORTED naming the tensor. flags: 0, or FW_LOAD_HEADER_ONLY and / or
+ * FW_LOAD_ALLOW_OUTSIDE_LINKS (others: FW_ERR_INVALID_ARGUMENT). On error *out is NULL. */
 FW_API fw_status fw_load_tensors(const char *path, uint32_t flags, fw_tensor_set **out);
 /* Number of tensors (0 for NULL). */
 FW_API size_t fw_tensor_set_count(const fw_tensor_set *set);
@@ -710,6 +724,10 @@ typedef struct fw_merge_params {
    * NULL / 0 (default): none. */
   const fw_merge_override *overrides;
   size_t n_overrides;
+  /* v6 (0.3.5), fw_merge: symbolic links out of the base's and the members' folders (and out of
+   * the base folder's config and tokenizer files copied into a Hugging Face folder output), as
+   * fw_params.allow_outside_links. Default 0: refused. */
+  int32_t allow_outside_links;
 } fw_merge_params;
 
 /* Defaults per method (the unused fields are neutral: density 1, drop_rate 0, beta 0):

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "io/folder_links.h"
 #include "io/hf_index.h"
 #include "io/lora_adapter.h"
 #include "io/safetensors_checkpoint.h"
@@ -35,7 +36,8 @@ std::string shape_text(const std::vector<int64_t> &shape) {
 
 }  // namespace
 
-std::unique_ptr<Checkpoint> open_checkpoint(const std::string &path, const Checkpoint *base) {
+std::unique_ptr<Checkpoint> open_checkpoint(const std::string &path, const Checkpoint *base,
+                                            bool allow_outside_links) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     fail(FW_ERR_IO, "cannot open checkpoint " + path + ": " + std::strerror(errno));
@@ -46,11 +48,14 @@ std::unique_ptr<Checkpoint> open_checkpoint(const std::string &path, const Check
     return std::make_unique<SafetensorsCheckpoint>(path, std::move(files));
   }
   // An adapter folder may also carry model files; the adapter is what it means.
-  if (exists(path + "/adapter_config.json")) return open_lora_adapter(path, base);
+  if (exists(path + "/adapter_config.json"))
+    return open_lora_adapter(path, base, allow_outside_links);
   if (exists(path + "/model.safetensors.index.json")) {
-    return std::make_unique<SafetensorsCheckpoint>(path, open_sharded_folder(path));
+    return std::make_unique<SafetensorsCheckpoint>(path,
+                                                   open_sharded_folder(path, allow_outside_links));
   }
   if (exists(path + "/model.safetensors")) {
+    check_inside_folder(path, path + "/model.safetensors", allow_outside_links);
     std::vector<std::unique_ptr<SafetensorsFile>> files;
     files.push_back(SafetensorsFile::open(path + "/model.safetensors"));
     return std::make_unique<SafetensorsCheckpoint>(path, std::move(files));

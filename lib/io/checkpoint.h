@@ -32,8 +32,9 @@ class Checkpoint {
   // hands out its own storage.
   virtual at::Tensor load_f32(const std::string &name) const = 0;
   // FW_ERR_IO when a file behind the checkpoint was rewritten or replaced since it was opened
-  // (size, modification time, inode, header). Reads check size and time themselves; this also
-  // catches a replacement, and is called before each step and merge uses the checkpoint.
+  // (size, modification and status change times, inode, header). Reads check size and time
+  // themselves; this also catches a replacement, and is called before each step and merge uses the
+  // checkpoint.
   virtual void check_unchanged() const {}
   // What a saved solver state (fw_state_save) records to recognise this checkpoint in another
   // process, possibly as a copy at another path: sizes, header hashes and a hash of 64 evenly
@@ -81,8 +82,10 @@ class InMemoryCheckpoint : public Checkpoint {
 
 // Opens a .safetensors file, a Hugging Face folder (model.safetensors, or shards with
 // model.safetensors.index.json). `base` is needed for PEFT adapter folders (adapter_config.json),
-// whose tensors are base + delta; nullptr otherwise. Throws fw::Error.
-std::unique_ptr<Checkpoint> open_checkpoint(const std::string &path, const Checkpoint *base);
+// whose tensors are base + delta; nullptr otherwise. A folder's files that are symbolic links out
+// of it are refused unless `allow_outside_links` (folder_links.h). Throws fw::Error.
+std::unique_ptr<Checkpoint> open_checkpoint(const std::string &path, const Checkpoint *base,
+                                            bool allow_outside_links = false);
 
 // Checks that `member` has exactly the base's names, shapes and dtypes (FW_ERR_NAME_MISMATCH,
 // FW_ERR_SHAPE_MISMATCH, FW_ERR_DTYPE_MISMATCH) and only mergeable dtypes (FW_ERR_UNSUPPORTED).

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,8 +13,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <system_error>
+#include <vector>
 
 #include "io/atomic_file.h"
+#include "io/folder_links.h"
 #include "util/error.h"
 
 namespace fs = std::filesystem;
@@ -41,23 +45,74 @@ void copy_synced(const fs::path &from, const fs::path &to) {
   fsync_file(to);
 }
 
-// The hidden temp folder `<parent>/.<name>.tmp-XXXXXX` (mkdtemp), removed with what it holds
-// unless released.
+// An exclusive flock(2) on folder `path`, held through the returned descriptor (-1: not taken).
+// The kernel drops it when its process dies, however it dies: a temp folder whose lock can be
+// taken belongs to no live writer.
+int lock_folder(const std::string &path, bool wait) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return -1;
+  if (::flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Removes the temp folders `.<name>.tmp-XXXXXX` in `dir` (any target's) that no live writer holds:
+// those of a run killed (SIGKILL, OOM killer, power loss) before its rename, which no destructor
+// cleaned. A writer holds its folder's lock from creation to rename, so a live run's folder is
+// never taken. Best effort: they are garbage, so a failure is ignored and the write goes on.
+void remove_dead_temp_folders(const std::string &dir) {
+  std::error_code ec;
+  std::vector<fs::path> candidates;  // removed after the scan, not while the iterator walks
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string target;
+    if (!temp_file_target(it->path().filename().string(), &target)) continue;
+    if (it->symlink_status(ec).type() == fs::file_type::directory) candidates.push_back(it->path());
+  }
+  for (const fs::path &p : candidates) {
+    const int fd = lock_folder(p.string(), false);
+    if (fd < 0) continue;  // a live writer's (or not ours to open)
+    // Under the lock: a writer that made this folder and is about to lock it waits, then sees it
+    // gone and makes another (TempFolder).
+    fs::remove_all(p, ec);  // does not follow links inside
+    ::close(fd);
+  }
+}
+
+// The hidden temp folder `<parent>/.<name>.tmp-XXXXXX` (mkdtemp), locked while it exists (see
+// remove_dead_temp_folders), removed with what it holds unless released.
 class TempFolder {
  public:
   explicit TempFolder(const std::string &target) {
     std::string dir, name;
     split_path(target, &dir, &name);
-    std::string pattern = dir + "/." + name + ".tmp-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr)
-      fail(FW_ERR_IO,
-           "cannot create a temp folder next to " + target + ": " + std::strerror(errno));
-    path_ = pattern;
+    remove_dead_temp_folders(dir);
+    // Another run's clean-up may remove the new folder between mkdtemp and the lock; then the path
+    // no longer names the locked folder, and a fresh one is made.
+    for (int attempt = 0; attempt < 4 && lock_fd_ < 0; ++attempt) {
+      std::string pattern = dir + "/." + name + ".tmp-XXXXXX";
+      if (::mkdtemp(pattern.data()) == nullptr)
+        fail(FW_ERR_IO,
+             "cannot create a temp folder next to " + target + ": " + std::strerror(errno));
+      const int fd = lock_folder(pattern, true);
+      struct stat by_fd, by_path;
+      if (fd >= 0 && ::fstat(fd, &by_fd) == 0 && ::lstat(pattern.c_str(), &by_path) == 0 &&
+          by_fd.st_ino == by_path.st_ino && by_fd.st_dev == by_path.st_dev) {
+        lock_fd_ = fd;
+        path_ = pattern;
+      } else if (fd >= 0) {
+        ::close(fd);
+      }
+    }
+    if (lock_fd_ < 0) fail(FW_ERR_IO, "cannot create and lock a temp folder next to " + target);
   }
   ~TempFolder() {
-    if (released_) return;
-    std::error_code ec;
-    fs::remove_all(path_, ec);  // best effort: a failure here has already been reported
+    if (!released_) {
+      std::error_code ec;
+      fs::remove_all(path_, ec);  // best effort: a failure here has already been reported
+    }
+    ::close(lock_fd_);  // after the removal: no other run may take the folder while it goes
   }
   TempFolder(const TempFolder &) = delete;
   TempFolder &operator=(const TempFolder &) = delete;
@@ -66,6 +121,7 @@ class TempFolder {
 
  private:
   std::string path_;
+  int lock_fd_ = -1;
   bool released_ = false;
 };
 
@@ -84,11 +140,27 @@ std::string quoted(const std::string &s) {
   return out + "\"";
 }
 
+// The base folder's side files to copy: those present as regular files. One that links out of the
+// folder is refused here, before the weights are written, so that an uploaded base cannot publish
+// a file of the host's (its config.json a link to /etc/passwd) in the output.
+std::vector<std::string> side_files_to_copy(const OutputLayout &layout) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  if (!fs::is_directory(layout.base_path, ec)) return names;
+  for (const std::string &name : hf_side_files()) {
+    const std::string from = (fs::path(layout.base_path) / name).string();
+    check_inside_folder(layout.base_path, from, layout.allow_outside_links);
+    if (fs::is_regular_file(from, ec)) names.push_back(name);
+  }
+  return names;
+}
+
 void write_hf_folder(const std::string &target, const std::vector<OutTensor> &tensors,
                      const std::map<std::string, std::string> &metadata,
                      const TensorProducer &produce, const Poll &stop, const OutputLayout &layout,
                      const std::function<std::string()> &default_card) {
   check_hf_folder_target(target);
+  const std::vector<std::string> side_files = side_files_to_copy(layout);
   TempFolder temp(target);
   const fs::path dir(temp.path());
   if (layout.max_shard_bytes == 0) {
@@ -105,12 +177,8 @@ void write_hf_folder(const std::string &target, const std::vector<OutTensor> &te
     }
   }
   poll(stop);
-  std::error_code ec;
-  if (fs::is_directory(layout.base_path, ec))
-    for (const std::string &name : hf_side_files()) {
-      const fs::path from = fs::path(layout.base_path) / name;
-      if (fs::is_regular_file(from, ec)) copy_synced(from, dir / name);
-    }
+  for (const std::string &name : side_files)
+    copy_synced(fs::path(layout.base_path) / name, dir / name);
   {
     const std::string card = layout.card_given ? layout.model_card : default_card();
     TempFile readme((dir / "README.md").string());

@@ -26,6 +26,9 @@ struct OutputLayout {
   bool card_given = false;  // hf_folder: model_card is the README.md; else default_card() is
   std::string model_card;
   std::string base_path;  // hf_folder: the side files come from here when it is a folder
+  // hf_folder: copy side files that are symbolic links out of base_path (folder_links.h); else
+  // such a file is FW_ERR_INVALID_ARGUMENT, checked before anything is written.
+  bool allow_outside_links = false;
 };
 
 // FW_ERR_INVALID_ARGUMENT when `path` cannot receive a Hugging Face folder: it exists and is not

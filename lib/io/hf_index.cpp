@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "io/folder_links.h"
 #include "io/hf_index_json.h"
 #include "io/read_only_file.h"
 #include "util/error.h"
@@ -22,8 +23,10 @@ constexpr uint64_t kMaxIndexBytes = 64ull << 20;
 
 }  // namespace
 
-std::vector<std::unique_ptr<SafetensorsFile>> open_sharded_folder(const std::string &dir) {
+std::vector<std::unique_ptr<SafetensorsFile>> open_sharded_folder(const std::string &dir,
+                                                                  bool allow_outside_links) {
   const std::string index_path = dir + "/model.safetensors.index.json";
+  check_inside_folder(dir, index_path, allow_outside_links);
   const std::string text = read_small_file(index_path, kMaxIndexBytes, "index_");
   const HfIndex index = parse_hf_index(text, index_path);
   const std::map<std::string, std::set<std::string>> &listed = index.shards;
@@ -37,6 +40,7 @@ std::vector<std::unique_ptr<SafetensorsFile>> open_sharded_folder(const std::str
       fail_format("index_shard_missing",
                   index_path + " names shard " + shard.first + ", which does not exist");
     }
+    check_inside_folder(dir, shard_path, allow_outside_links);
     try {
       files.push_back(SafetensorsFile::open(shard_path));
     } catch (const Error &e) {

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "io/folder_links.h"
 #include "io/lora_config.h"
 #include "io/read_only_file.h"
 #include "io/safetensors_reader.h"
@@ -123,11 +124,13 @@ std::pair<std::string, std::string> split_key(const std::string &key) {
 
 }  // namespace
 
-std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Checkpoint *base) {
+std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Checkpoint *base,
+                                              bool allow_outside_links) {
   if (base == nullptr)
     fail(FW_ERR_INVALID_ARGUMENT,
          "PEFT adapter " + dir + " needs its base model (an adapter cannot be the base)");
   const std::string config_path = dir + "/adapter_config.json";
+  check_inside_folder(dir, config_path, allow_outside_links);
   const LoraConfig config = parse_lora_config(
       read_small_file(config_path, kMaxConfigBytes, "adapter_config_"), config_path);
   const std::string weights_path = dir + "/adapter_model.safetensors";
@@ -138,6 +141,7 @@ std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Chec
                                    "with safetensors");
     fail_format("adapter_no_weights", dir + " has no adapter_model.safetensors");
   }
+  check_inside_folder(dir, weights_path, allow_outside_links);
   std::unique_ptr<SafetensorsFile> file = SafetensorsFile::open(weights_path);
 
   std::map<std::string, Factors> factors;  // by module

@@ -33,7 +33,10 @@
 namespace fw {
 
 // `base` must outlive the returned checkpoint; nullptr is FW_ERR_INVALID_ARGUMENT (an adapter is
-// never a base). Reads the config and the safetensors header; no tensor data.
-std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Checkpoint *base);
+// never a base). Reads the config and the safetensors header; no tensor data. Either file being a
+// symbolic link out of `dir` is FW_ERR_INVALID_ARGUMENT unless `allow_outside_links`
+// (folder_links.h).
+std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Checkpoint *base,
+                                              bool allow_outside_links = false);
 
 }  // namespace fw

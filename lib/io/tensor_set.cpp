@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 
+#include "io/folder_links.h"
 #include "io/hf_index.h"
 #include "io/safetensors_reader.h"
 #include "util/error.h"
@@ -20,7 +21,8 @@ bool is_file(const std::string &path) {
 }
 
 // The files behind `path`, in checkpoint order (open_checkpoint's rules, adapters as stored).
-std::vector<std::unique_ptr<SafetensorsFile>> open_files(const std::string &path) {
+std::vector<std::unique_ptr<SafetensorsFile>> open_files(const std::string &path,
+                                                         bool allow_outside_links) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0)
     fail(FW_ERR_IO, "cannot open " + path + ": " + std::strerror(errno));
@@ -28,10 +30,12 @@ std::vector<std::unique_ptr<SafetensorsFile>> open_files(const std::string &path
   if (!S_ISDIR(st.st_mode)) {
     files.push_back(SafetensorsFile::open(path));
   } else if (is_file(path + "/adapter_config.json")) {
+    check_inside_folder(path, path + "/adapter_model.safetensors", allow_outside_links);
     files.push_back(SafetensorsFile::open(path + "/adapter_model.safetensors"));
   } else if (is_file(path + "/model.safetensors.index.json")) {
-    files = open_sharded_folder(path);
+    files = open_sharded_folder(path, allow_outside_links);
   } else if (is_file(path + "/model.safetensors")) {
+    check_inside_folder(path, path + "/model.safetensors", allow_outside_links);
     files.push_back(SafetensorsFile::open(path + "/model.safetensors"));
   } else {
     fail_format("folder_no_checkpoint", path +
@@ -43,8 +47,8 @@ std::vector<std::unique_ptr<SafetensorsFile>> open_files(const std::string &path
 
 }  // namespace
 
-TensorSet load_tensor_set(const std::string &path, bool header_only) {
-  const std::vector<std::unique_ptr<SafetensorsFile>> files = open_files(path);
+TensorSet load_tensor_set(const std::string &path, bool header_only, bool allow_outside_links) {
+  const std::vector<std::unique_ptr<SafetensorsFile>> files = open_files(path, allow_outside_links);
   TensorSet set;
   set.metadata = files.front()->metadata();
   for (const auto &file : files) {

@@ -30,13 +30,13 @@ void merge_to_file(const MergeSpec &spec, const std::string &base_path,
   // `base` is what the merge sees (the filter's tensors); `whole` all of the base's, which adapters
   // are opened against and the unselected tensors are copied from.
   const std::unique_ptr<Checkpoint> base =
-      filtered(open_checkpoint(base_path, nullptr), spec.filter);
+      filtered(open_checkpoint(base_path, nullptr, spec.allow_outside_links), spec.filter);
   const auto *as_filtered = dynamic_cast<const FilteredCheckpoint *>(base.get());
   const Checkpoint &whole = as_filtered ? as_filtered->inner() : *base;
   std::vector<std::unique_ptr<Checkpoint>> owned;
   std::vector<const Checkpoint *> pool;
   for (const std::string &path : pool_paths) {
-    owned.push_back(filtered(open_checkpoint(path, &whole), spec.filter));
+    owned.push_back(filtered(open_checkpoint(path, &whole, spec.allow_outside_links), spec.filter));
     check_compatible(*base, *owned.back());
     pool.push_back(owned.back().get());
   }
@@ -88,6 +88,7 @@ void merge_to_file(const MergeSpec &spec, const std::string &base_path,
                                                        {"fwmerge.recipe", recipe}};
   ThreadScope threads(spec.threads);
   layout.base_path = base_path;
+  layout.allow_outside_links = spec.allow_outside_links;
   write_output(out_path, out, metadata, produce, spec.stop, layout, [&] {
     return default_model_card(base_path,
                               std::string("Data-free merge (") + merge_method_name(spec.method) +

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <sstream>
 
 #include "util/error.h"
@@ -19,6 +20,39 @@ std::string number(double value) {
   out.precision(17);
   out << value;
   return out.str();
+}
+
+// The merges compute in fp32 (or narrower): a weight or scaling beyond fp32's range is infinite
+// there, and so is every merged value it touches (an "inf" checkpoint written with exit 0).
+bool fits_fp32(double value) {
+  return std::isfinite(value) && std::fabs(value) <= std::numeric_limits<float>::max();
+}
+
+// A magnitude in 6 significant digits ("1.7e+308"): enough to see what overflowed.
+std::string magnitude_text(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+// FW_ERR_INVALID_ARGUMENT naming `what` unless `value` fits fp32.
+void require_fp32(double value, const std::string &what) {
+  if (!std::isfinite(value)) invalid(what + " is not finite");
+  if (!fits_fp32(value))
+    invalid(what + " (" + magnitude_text(value) +
+            ") overflows fp32, in which the merge computes (|value| <= " +
+            magnitude_text(std::numeric_limits<float>::max()) + ")");
+}
+
+// Weights whose magnitudes add up beyond fp32's range overflow the weighted sums and their
+// normalization (two weights of 1.7e308 sum to inf).
+void require_weight_sum_fits(const std::vector<double> &weights, const std::string &what) {
+  double magnitude = 0;
+  for (double w : weights) magnitude += std::fabs(w);
+  if (!fits_fp32(magnitude))
+    invalid(what + ": the weights' magnitudes add up to " + magnitude_text(magnitude) +
+            ", which overflows fp32 (at most " + magnitude_text(std::numeric_limits<float>::max()) +
+            ")");
 }
 
 const char *field_name(fw_merge_field field) {
@@ -64,7 +98,7 @@ MergeOverride read_override(const fw_merge_override &caller, size_t k, fw_merge_
   switch (o.field) {
     case FW_FIELD_WEIGHT:
       if (method == FW_MERGE_MODEL_STOCK) invalid(what + ": model_stock takes no weights");
-      if (!std::isfinite(o.value)) invalid(what + ": the weight is not finite");
+      require_fp32(o.value, what + ": the weight");
       break;
     case FW_FIELD_DENSITY:
       if (!uses_density) invalid(what + ": the method takes no density");
@@ -78,7 +112,7 @@ MergeOverride read_override(const fw_merge_override &caller, size_t k, fw_merge_
       break;
     case FW_FIELD_SCALING:
       if (o.member != -1) invalid(what + ": scaling is the method's, member must be -1");
-      if (!std::isfinite(o.value)) invalid(what + ": scaling is not finite");
+      require_fp32(o.value, what + ": scaling");
       break;
   }
   return o;
@@ -191,7 +225,7 @@ MergeSpec spec_from_params(const fw_merge_params &caller, size_t n) {
   MergeSpec s;
   s.method = p.method;
   const char *name = merge_method_name(p.method);
-  if (!std::isfinite(p.scaling)) invalid(std::string(name) + ": scaling must be finite");
+  require_fp32(p.scaling, std::string(name) + ": scaling");
   if (!(p.density > 0.0 && p.density <= 1.0))
     invalid(std::string(name) + ": density " + number(p.density) + " is outside (0, 1]");
   if (!(p.drop_rate >= 0.0 && p.drop_rate < 1.0))
@@ -219,10 +253,10 @@ MergeSpec spec_from_params(const fw_merge_params &caller, size_t n) {
     s.weights.assign(p.weights, p.weights + n);
     double sum = 0;
     for (size_t i = 0; i < n; ++i) {
-      if (!std::isfinite(s.weights[i]))
-        invalid(std::string(name) + ": weight " + std::to_string(i) + " is not finite");
+      require_fp32(s.weights[i], std::string(name) + ": weight " + std::to_string(i));
       sum += s.weights[i];
     }
+    require_weight_sum_fits(s.weights, std::string(name) + ": weights");
     if (s.normalize && divides_by_weight_sum(p.method) && sum == 0.0)
       invalid(std::string(name) + ": normalize with weights summing to 0");
   }
@@ -270,6 +304,7 @@ MergeSpec spec_from_params(const fw_merge_params &caller, size_t n) {
     s.filter = filter_from_c(p.include_tensors, p.n_include_tensors, p.exclude_tensors,
                              p.n_exclude_tensors, std::string(name) + ": ");
   }
+  s.allow_outside_links = p.allow_outside_links != 0;
   if (p.n_overrides > 0) {
     if (p.overrides == nullptr) invalid(std::string(name) + ": overrides is NULL, n_overrides > 0");
     if (n == 0) invalid(std::string(name) + ": overrides are fw_merge's and fw_set_start_merge's");
@@ -326,6 +361,9 @@ MergeSpec MergeSpec::for_tensor(const std::string &name, size_t n) const {
       }
     }
   }
+  if (!t.weights.empty())
+    require_weight_sum_fits(t.weights, std::string(merge_method_name(method)) + ": tensor \"" +
+                                           name + "\" (after overrides)");
   if (normalize && divides_by_weight_sum(method) && !t.weights.empty()) {
     double sum = 0;
     for (double w : t.weights) sum += w;

@@ -44,6 +44,7 @@ struct MergeSpec {
   uint64_t seed = 0;
   int threads = 0;
   Poll stop;  // polled before each tensor and member read (fw_merge_params.abort, interrupts)
+  bool allow_outside_links = false;  // fw_merge_params.allow_outside_links (folder_links.h)
 
   double weight(size_t i) const { return weights.empty() ? 1.0 : weights[i]; }
   double density_of(size_t i) const { return densities.empty() ? density : densities[i]; }

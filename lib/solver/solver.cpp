@@ -150,7 +150,8 @@ const Checkpoint &Solver::unfiltered_base() const {
 }
 
 std::unique_ptr<Checkpoint> Solver::open_member(const std::string &path) const {
-  return filtered(open_checkpoint(path, &unfiltered_base()), member_filter());
+  return filtered(open_checkpoint(path, &unfiltered_base(), params_.allow_outside_links != 0),
+                  member_filter());
 }
 
 const std::vector<TensorMeta> &Solver::tensors() const { return base().tensors(); }
@@ -178,7 +179,7 @@ void Solver::exchange(const char *what, std::vector<double> &owned,
 }
 
 void Solver::set_base(const std::string &path) {
-  auto whole = open_checkpoint(path, nullptr);
+  auto whole = open_checkpoint(path, nullptr, params_.allow_outside_links != 0);
   // Every tensor, filtered or not: the export writes the unselected ones through (as floats).
   for (const TensorMeta &meta : whole->tensors()) {
     if (!is_mergeable(meta.dtype))

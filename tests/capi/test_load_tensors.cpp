@@ -189,7 +189,7 @@ TEST(LoadTensors, ShardedFolderHeaderOnlyAndAdapters) {
   EXPECT_EQ(fw_tensor_set_count(lora.p), 2u);
 
   // Errors: bad flags, missing paths, a truncated file, a folder without a checkpoint.
-  EXPECT_EQ(fw_load_tensors(f8.c_str(), 2, &none), FW_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(fw_load_tensors(f8.c_str(), 4, &none), FW_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(fw_load_tensors(nullptr, 0, &none), FW_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(fw_load_tensors(f8.c_str(), 0, nullptr), FW_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(fw_load_tensors((dir + "/missing").c_str(), 0, &none), FW_ERR_IO);

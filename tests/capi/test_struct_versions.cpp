@@ -2,6 +2,8 @@
 // the helper that implements the rule (lib/capi/versioned.h, lib/capi/enums.h) on a synthetic
 // two-version struct (fw_merge_params is at v3, fw_params at v2; the others are at v1).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -165,11 +167,12 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
   const capi::PoolFiles pool = capi::write_unit_pool("versions_merge_v1");
   const char *members[] = {pool.members[0].c_str(), pool.members[1].c_str()};
   const std::vector<uint32_t> shipped = shipped_sizes<fw_merge_params>();
-  ASSERT_EQ(shipped.size(), 5u);
+  ASSERT_EQ(shipped.size(), 6u);
   EXPECT_EQ(shipped[0], offsetof(fw_merge_params, abort));
   EXPECT_EQ(shipped[1], offsetof(fw_merge_params, densities));
   EXPECT_EQ(shipped[2], offsetof(fw_merge_params, include_tensors));
   EXPECT_EQ(shipped[3], offsetof(fw_merge_params, overrides));
+  EXPECT_EQ(shipped[4], offsetof(fw_merge_params, allow_outside_links));
   fw_merge_params v2 = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
   Padded<fw_merge_params> v1;
   std::memcpy(v1.bytes, &v2, shipped[0]);
@@ -201,6 +204,18 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
       << fw_last_error();
   EXPECT_EQ(capi::parse_safetensors(out_v4).tensor_bytes("w"),
             capi::parse_safetensors(out_v2).tensor_bytes("w"));
+  // v5 (0.3.2, through n_overrides): the canary would be allow_outside_links (nonzero: follow
+  // links out of model folders); the default applies, so a base folder linking out is refused.
+  const std::string linked = pool.dir + "/linked_base";
+  ASSERT_EQ(::mkdir(linked.c_str(), 0755), 0);
+  ASSERT_EQ(::symlink(pool.base.c_str(), (linked + "/model.safetensors").c_str()), 0);
+  Padded<fw_merge_params> v5_only;
+  std::memcpy(v5_only.bytes, &v2, shipped[4]);
+  v5_only.set_size(shipped[4]);
+  const std::string out_v5 = pool.dir + "/v5.safetensors";
+  EXPECT_EQ(fw_merge(v5_only.get(), linked.c_str(), members, 2, out_v5.c_str(), nullptr),
+            FW_ERR_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(fw_last_error(), "points to " + pool.base)) << fw_last_error();
   // The same merge: theta_0 + 0.3 (e1 + e2) = (0.3, 0.3, 0).
   EXPECT_EQ(capi::decode(capi::parse_safetensors(out_v1).tensor_bytes("w"), "F32"),
             (std::vector<float>{0.3f, 0.3f, 0.0f}));
@@ -213,11 +228,12 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
 // the solver works on the CPU in fp32, as 0.2 did.
 TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
   const std::vector<uint32_t> shipped = shipped_sizes<fw_params>();
-  ASSERT_EQ(shipped.size(), 5u);
+  ASSERT_EQ(shipped.size(), 6u);
   EXPECT_EQ(shipped[0], offsetof(fw_params, device));
   EXPECT_EQ(shipped[1], offsetof(fw_params, include_tensors));
   EXPECT_EQ(shipped[2], offsetof(fw_params, max_evaluations));
   EXPECT_EQ(shipped[3], offsetof(fw_params, topk_rule));
+  EXPECT_EQ(shipped[4], offsetof(fw_params, allow_outside_links));  // reserved_v6 was padding
   const fw_params v2 = fw_default_params();
   Padded<fw_params> v1;
   std::memcpy(v1.bytes, &v2, shipped[0]);
@@ -264,6 +280,25 @@ TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
   v4_only.set_size(shipped[3]);
   ASSERT_EQ(fw_solver_new(v4_only.get(), &raw), FW_OK) << fw_last_error();
   fw_solver_free(raw);
+  // v5 (0.3.3, through topk_rule): the canary would be allow_outside_links (nonzero); the default
+  // applies, so a base folder whose weights link out of it is refused.
+  const std::string linked = pool.dir + "/linked_base";
+  ASSERT_EQ(::mkdir(linked.c_str(), 0755), 0);
+  ASSERT_EQ(::symlink(pool.base.c_str(), (linked + "/model.safetensors").c_str()), 0);
+  Padded<fw_params> v5_only;
+  std::memcpy(v5_only.bytes, &v2, shipped[4]);
+  v5_only.set_size(shipped[4]);
+  ASSERT_EQ(fw_solver_new(v5_only.get(), &raw), FW_OK) << fw_last_error();
+  capi::SolverPtr v5_solver(raw);
+  EXPECT_EQ(fw_set_base(raw, linked.c_str()), FW_ERR_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(fw_last_error(), linked + "/model.safetensors points to " + pool.base))
+      << fw_last_error();
+  // The current version with the field set follows it.
+  fw_params allow = fw_default_params();
+  allow.allow_outside_links = 1;
+  ASSERT_EQ(fw_solver_new(&allow, &raw), FW_OK) << fw_last_error();
+  capi::SolverPtr allowed(raw);
+  EXPECT_EQ(fw_set_base(raw, linked.c_str()), FW_OK) << fw_last_error();
 }
 
 TEST(StructVersions, ExportOptionsSizesOutsideTheShippedOnesAreRejected) {

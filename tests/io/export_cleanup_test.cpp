@@ -1,8 +1,10 @@
 // Garbage left by earlier exports: stale temp files of our own naming (an export killed before its
 // rename) are removed by the next export of the same names, and a sharded re-export leaves exactly
 // the new shard set. Nothing that does not match our exact naming is ever touched.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -19,6 +21,7 @@
 
 #include "fwmerge.h"
 #include "io/checkpoint.h"
+#include "io/hf_folder.h"
 #include "io/safetensors_reader.h"
 #include "io/safetensors_writer.h"
 #include "io_test_util.h"
@@ -232,6 +235,60 @@ TEST(ExportCleanup, CrashedSingleFileExportIsCleanedUpByTheNextExport) {
   auto file = fw::SafetensorsFile::open(path);
   ASSERT_NE(file->find("big"), nullptr);
   EXPECT_EQ(read_all(*file, *file->find("big")), big);
+}
+
+// ---- Hugging Face folder outputs: `.OUT.tmp-XXXXXX/` folders ----------------------------------
+
+fw::OutputLayout hf_layout() {
+  fw::OutputLayout layout;
+  layout.hf_folder = true;
+  layout.card_given = true;
+  layout.model_card = "card";
+  return layout;
+}
+
+void write_hf(const std::string &target, const std::vector<OutTensor> &tensors) {
+  const fw::TensorProducer from_data = [&tensors](size_t t, const fw::ByteEmitter &emit) {
+    emit(tensors[t].data, tensors[t].nbytes);
+  };
+  fw::write_output(target, tensors, {}, from_data, fw::Poll(), hf_layout(),
+                   [] { return std::string("card"); });
+}
+
+// A run killed while writing its folder (SIGKILL, the OOM killer) leaves `.OUT.tmp-XXXXXX/` with
+// partial weights; the next run into the same parent, whatever its target, removes it.
+TEST(ExportCleanup, CrashedHfFolderExportIsCleanedUpByTheNextRunIntoTheParent) {
+  const std::string dir = fwtest::temp_dir("crash_hf");
+  const std::vector<uint8_t> big(1 << 20, 0x5A);
+  const std::vector<OutTensor> tensors = {{"big", DType::U8, {1 << 20}, big.data(), big.size()}};
+  crash_mid_write([&] { write_hf(dir + "/out1", tensors); }, 64 * 1024);
+  const Names first = list_dir(dir);
+  ASSERT_EQ(first.size(), 1u);
+  const std::string temp = *first.begin();
+  EXPECT_EQ(temp.rfind(".out1.tmp-", 0), 0u) << temp;
+  const Names inside = list_dir(dir + "/" + temp);  // the partial weights
+  ASSERT_EQ(inside.size(), 1u);
+  EXPECT_EQ(inside.begin()->rfind(".model.safetensors.tmp-", 0), 0u) << *inside.begin();
+  // Killed again: the second run removed the first one's folder before leaving its own.
+  crash_mid_write([&] { write_hf(dir + "/out1", tensors); }, 64 * 1024);
+  const Names second = list_dir(dir);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_NE(*second.begin(), temp);
+  // Look-alikes that are not our temp folders, and a live writer's folder, are kept.
+  ASSERT_EQ(::mkdir((dir + "/.out1.tmp-abcdefg").c_str(), 0755), 0);  // 7 characters
+  ASSERT_EQ(::mkdir((dir + "/.live.tmp-abc123").c_str(), 0755), 0);
+  write_filler(dir + "/.file.tmp-abc123", 10);  // a file: the file writer's, for its own target
+  const int live = ::open((dir + "/.live.tmp-abc123").c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(live, 0);
+  ASSERT_EQ(::flock(live, LOCK_EX), 0);
+
+  write_hf(dir + "/out2", tensors);
+  EXPECT_EQ(list_dir(dir),
+            (Names{"out2", ".out1.tmp-abcdefg", ".live.tmp-abc123", ".file.tmp-abc123"}));
+  EXPECT_EQ(list_dir(dir + "/out2"), (Names{"model.safetensors", "README.md"}));
+  ::close(live);  // its writer "dies": the next run takes it
+  write_hf(dir + "/out3", tensors);
+  EXPECT_EQ(list_dir(dir), (Names{"out2", "out3", ".out1.tmp-abcdefg", ".file.tmp-abc123"}));
 }
 
 TEST(ExportCleanup, CrashedShardedExportIsCleanedUpByTheNextExport) {
