@@ -39,12 +39,13 @@ void on_log(fw_log_level level, const char *message, void *user) {
 }  // namespace
 
 int run_fw(const std::string &recipe_path, const std::string &out_dir, uint64_t max_shard_bytes,
-           bool quiet, fw_abort_fn abort) {
+           bool quiet, fw_abort_fn abort, bool allow_outside_links) {
   const FwRecipe recipe = read_fw_recipe(recipe_path);
   require_new_folder(out_dir);  // before any work; fw_export checks it again
   Progress progress(recipe.params.max_iters, quiet);
   try {
     fw_params params = recipe.params;
+    params.allow_outside_links = allow_outside_links ? 1 : 0;
     std::vector<const char *> include, exclude;
     for (const std::string &g : recipe.include_tensors) include.push_back(g.c_str());
     for (const std::string &g : recipe.exclude_tensors) exclude.push_back(g.c_str());

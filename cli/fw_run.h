@@ -9,9 +9,10 @@
 
 namespace fwcli {
 
-// abort: polled by the solver (Ctrl-C); on abort nothing is written and 130 is returned. Returns
-// the exit status (0; 1 for a library error, printed with its status name).
+// abort: polled by the solver (Ctrl-C); on abort nothing is written and 130 is returned.
+// allow_outside_links: fw_params.allow_outside_links (--allow-outside-links). Returns the exit
+// status (0; 1 for a library error, printed with its status name).
 int run_fw(const std::string &recipe_path, const std::string &out_dir, uint64_t max_shard_bytes,
-           bool quiet, fw_abort_fn abort);
+           bool quiet, fw_abort_fn abort, bool allow_outside_links = false);
 
 }  // namespace fwcli

@@ -36,9 +36,34 @@ std::string size_text(double bytes) {
 
 }  // namespace
 
+std::string printable(const std::string &text) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    // C0 controls and DEL, and the C1 controls (U+0080..U+009F, UTF-8 C2 80..C2 9F; 0x9B is CSI).
+    const bool c1 = c == 0xC2 && i + 1 < text.size() &&
+                    static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(text[i + 1]) <= 0x9F;
+    if (c < 0x20 || c == 0x7F || c1) {
+      const unsigned char v = c1 ? static_cast<unsigned char>(text[++i]) : c;
+      out += c1 ? "\\u00" : "\\x";
+      out += hex[v >> 4];
+      out += hex[v & 15];
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 int run_inspect(const std::string &path, const InspectOptions &options, std::FILE *out) {
   fw_tensor_set *raw = nullptr;
-  const fw_status st = fw_load_tensors(path.c_str(), FW_LOAD_HEADER_ONLY, &raw);
+  const uint32_t flags =
+      static_cast<uint32_t>(FW_LOAD_HEADER_ONLY) |
+      (options.allow_outside_links ? static_cast<uint32_t>(FW_LOAD_ALLOW_OUTSIDE_LINKS) : 0u);
+  const fw_status st = fw_load_tensors(path.c_str(), flags, &raw);
   if (st != FW_OK) {
     std::fprintf(stderr, "fwmerge: %s: %s\n", fw_status_name(st), fw_last_error());
     return 1;
@@ -58,7 +83,10 @@ int run_inspect(const std::string &path, const InspectOptions &options, std::FIL
     total_params += static_cast<uint64_t>(views[i].numel);
     by_dtype[dtype].first += 1;
     by_dtype[dtype].second += bytes;
-    name_width = std::max(name_width, std::string(views[i].name).size());
+    if (!options.json) {
+      name_width = std::max(name_width, printable(views[i].name).size());
+      continue;
+    }
     tensors.push_back(
         {{"name", views[i].name},
          {"dtype", dtype},
@@ -77,14 +105,16 @@ int run_inspect(const std::string &path, const InspectOptions &options, std::FIL
                                 {"metadata", metadata},
                                 {"parameters", total_params},
                                 {"bytes", total_bytes}};
-    std::fprintf(out, "%s\n", doc.dump(2).c_str());
+    // dump() escapes control characters; `replace` keeps invalid UTF-8 from throwing.
+    std::fprintf(out, "%s\n",
+                 doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
-  std::fprintf(out, "%s: %zu tensors, %.4g M parameters, %s\n", path.c_str(), n,
+  std::fprintf(out, "%s: %zu tensors, %.4g M parameters, %s\n", printable(path).c_str(), n,
                static_cast<double>(total_params) / 1e6,
                size_text(static_cast<double>(total_bytes)).c_str());
   for (const auto &[dtype, count] : by_dtype)
-    std::fprintf(out, "  %-8s %zu tensors, %s\n", dtype.c_str(), count.first,
+    std::fprintf(out, "  %-8s %zu tensors, %s\n", printable(dtype).c_str(), count.first,
                  size_text(static_cast<double>(count.second)).c_str());
   if (!metadata.empty()) {
     std::fprintf(out, "metadata:\n");
@@ -93,14 +123,16 @@ int run_inspect(const std::string &path, const InspectOptions &options, std::FIL
       // Recipes and histories are long JSON: one line each unless --full.
       if (!options.full_metadata && text.size() > 100)
         text = text.substr(0, 100) + "... (" + std::to_string(text.size()) + " chars, --full)";
-      std::fprintf(out, "  %s: %s\n", key.c_str(), text.c_str());
+      std::fprintf(out, "  %s: %s\n", printable(key).c_str(), printable(text).c_str());
     }
   }
   std::fprintf(out, "%-*s  %-8s  %-20s  %s\n", static_cast<int>(name_width), "name", "dtype",
                "shape", "bytes");
   for (size_t i = 0; i < n; ++i)
-    std::fprintf(out, "%-*s  %-8s  %-20s  %llu\n", static_cast<int>(name_width), views[i].name,
-                 fw_tensor_set_dtype_name(set.get(), i), shape_text(views[i]).c_str(),
+    std::fprintf(out, "%-*s  %-8s  %-20s  %llu\n", static_cast<int>(name_width),
+                 printable(views[i].name).c_str(),
+                 printable(fw_tensor_set_dtype_name(set.get(), i)).c_str(),
+                 shape_text(views[i]).c_str(),
                  static_cast<unsigned long long>(fw_tensor_set_nbytes(set.get(), i)));
   return 0;
 }

@@ -9,9 +9,14 @@
 namespace fwcli {
 
 struct InspectOptions {
-  bool json = false;           // one JSON document instead of the table
-  bool full_metadata = false;  // metadata values untruncated
+  bool json = false;                 // one JSON document instead of the table
+  bool full_metadata = false;        // metadata values untruncated
+  bool allow_outside_links = false;  // FW_LOAD_ALLOW_OUTSIDE_LINKS (--allow-outside-links)
 };
+
+// `text` with control characters (C0, DEL, C1) written as \xNN / \u00NN: tensor names and
+// metadata come from the file, and raw escape sequences would drive the user's terminal.
+std::string printable(const std::string &text);
 
 // Prints to `out`; returns the exit status (0, or 1 with the library's message on stderr).
 int run_inspect(const std::string &path, const InspectOptions &options, std::FILE *out);

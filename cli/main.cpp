@@ -3,14 +3,22 @@
 //   fwmerge fw RECIPE.yml OUT_DIR       a Frank-Wolfe merge (built-in TorchScript objective)
 //   fwmerge inspect PATH                tensors, dtypes, shapes, sizes and metadata of a checkpoint
 //   fwmerge version
-// Ctrl-C stops a merge through fw_merge_params.abort and leaves nothing at OUT_DIR.
+// Ctrl-C or SIGTERM stops a merge through fw_merge_params.abort (or the solver's abort callback)
+// and leaves nothing at OUT_DIR; whatever the run is doing, the process ends within a second.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fw_run.h"
@@ -24,8 +32,64 @@
 namespace {
 
 std::atomic<int> g_interrupted{0};
+int g_wake[2] = {-1, -1};  // self-pipe: the signal handler wakes the watchdog thread
+std::string g_out_dir;     // set before the handlers are installed, read by the watchdog
 
-extern "C" void on_signal(int) { g_interrupted.store(1); }
+extern "C" void on_signal(int) {
+  g_interrupted.store(1);
+  const char byte = 1;
+  const ssize_t ignored = ::write(g_wake[1], &byte, 1);  // async-signal-safe; a full pipe is fine
+  (void)ignored;
+}
+
+// Removes OUT_DIR's hidden temp folders `.NAME.tmp-XXXXXX`, the library's work in progress.
+void remove_output_temps(const std::string &out_dir) {
+  namespace fs = std::filesystem;
+  if (out_dir.empty()) return;
+  std::string trimmed = out_dir;
+  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+  const fs::path target(trimmed);
+  const std::string prefix = "." + target.filename().string() + ".tmp-";
+  std::error_code ec;
+  const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::vector<fs::path> temps;
+  for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() == prefix.size() + 6 && name.compare(0, prefix.size(), prefix) == 0 &&
+        it->symlink_status(ec).type() == fs::file_type::directory)
+      temps.push_back(it->path());
+  }
+  for (const fs::path &p : temps) fs::remove_all(p, ec);
+}
+
+// After SIGINT / SIGTERM the run stops where it next polls the abort hook and cleans up itself;
+// but it may be blocked in a system call or inside one long tensor operation that polls nothing.
+// This thread gives it a grace period, then removes the output's temp folders and ends the process
+// (130, as an interrupted run does), so that Ctrl-C and `timeout` always work.
+void watchdog() {
+  char byte;
+  while (::read(g_wake[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+  ::usleep(800 * 1000);
+  remove_output_temps(g_out_dir);
+  std::fprintf(stderr, "fwmerge: interrupted; nothing was written to %s\n",
+               g_out_dir.empty() ? "(no output)" : g_out_dir.c_str());
+  std::_Exit(130);
+}
+
+void install_signal_handlers(const std::string &out_dir) {
+  g_out_dir = out_dir;
+  if (::pipe2(g_wake, O_CLOEXEC | O_NONBLOCK) != 0) return;  // then Ctrl-C only polls
+  // The watchdog's end blocks; only the handler's end must never block.
+  ::fcntl(g_wake[0], F_SETFL, ::fcntl(g_wake[0], F_GETFL) & ~O_NONBLOCK);
+  std::thread(watchdog).detach();
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
 
 int poll_interrupt(void *) { return g_interrupted.load(); }
 
@@ -68,9 +132,12 @@ uint64_t parse_size(const std::string &text) {
 }
 
 // The tensor names of a checkpoint (its headers only).
-std::vector<std::string> tensor_names(const std::string &path) {
+std::vector<std::string> tensor_names(const std::string &path, bool allow_outside_links) {
   fw_tensor_set *set = nullptr;
-  if (fw_load_tensors(path.c_str(), FW_LOAD_HEADER_ONLY, &set) != FW_OK)
+  const uint32_t flags =
+      static_cast<uint32_t>(FW_LOAD_HEADER_ONLY) |
+      (allow_outside_links ? static_cast<uint32_t>(FW_LOAD_ALLOW_OUTSIDE_LINKS) : 0u);
+  if (fw_load_tensors(path.c_str(), flags, &set) != FW_OK)
     throw std::runtime_error(std::string("base_model ") + path + ": " + fw_last_error());
   std::vector<std::string> names;
   for (size_t i = 0; i < fw_tensor_set_count(set); ++i) {
@@ -82,7 +149,8 @@ std::vector<std::string> tensor_names(const std::string &path) {
 }
 
 int run_merge(const std::string &recipe_path, const std::string &out_dir,
-              const std::string &shard_size, int threads, bool quiet, int32_t mergekit_compat) {
+              const std::string &shard_size, int threads, bool quiet, int32_t mergekit_compat,
+              bool allow_outside_links) {
   const fwcli::Recipe recipe = fwcli::read_recipe(recipe_path);
   for (const std::string &w : recipe.warnings)
     std::fprintf(stderr, "fwmerge: warning: %s\n", w.c_str());
@@ -99,9 +167,10 @@ int run_merge(const std::string &recipe_path, const std::string &out_dir,
   // Gradients and filter lists are evaluated per tensor: they need the base's tensor names.
   const fwcli::MergeArgs args(
       recipe, mergekit_compat,
-      recipe.per_tensor() ? tensor_names(base) : std::vector<std::string>{});
+      recipe.per_tensor() ? tensor_names(base, allow_outside_links) : std::vector<std::string>{});
   fw_merge_params params = args.params();
   params.threads = threads;
+  params.allow_outside_links = allow_outside_links ? 1 : 0;
   params.abort = poll_interrupt;
   const std::string card = fwcli::model_card(recipe, base);
   fw_export_options opts = fw_default_export_options();
@@ -188,6 +257,17 @@ int main(int argc, char **argv) {
   inspect->add_flag("--json", inspect_options.json, "one JSON document");
   inspect->add_flag("--full", inspect_options.full_metadata, "metadata values untruncated");
 
+  // Off by default: a model folder someone else uploaded must not make fwmerge read (or copy into
+  // OUT_DIR) a file outside it through a symbolic link; the Hugging Face cache's links stay
+  // allowed.
+  bool allow_outside_links = false;
+  const char *links_help =
+      "follow symbolic links in model and adapter folders wherever they lead (default: only "
+      "links that stay inside the folder, or inside its Hugging Face cache repository)";
+  merge->add_flag("--allow-outside-links", allow_outside_links, links_help);
+  fw->add_flag("--allow-outside-links", allow_outside_links, links_help);
+  inspect->add_flag("--allow-outside-links", inspect_options.allow_outside_links, links_help);
+
   CLI11_PARSE(app, argc, argv);
 
   if (fw_version_number() / 100 != FW_VERSION_NUMBER / 100) {
@@ -195,16 +275,17 @@ int main(int argc, char **argv) {
                  FW_VERSION_STRING, fw_version());
     return 2;
   }
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  install_signal_handlers(merge->parsed() ? out_dir : fw->parsed() ? fw_out : std::string());
   try {
     if (merge->parsed())
       return run_merge(recipe, out_dir, shard_size, threads, quiet,
                        semantics == "fwmerge" ? 0
                        : exact_ties           ? 2
-                                              : 1);
+                                              : 1,
+                       allow_outside_links);
     if (fw->parsed())
-      return fwcli::run_fw(fw_recipe, fw_out, parse_size(fw_shard_size), fw_quiet, poll_interrupt);
+      return fwcli::run_fw(fw_recipe, fw_out, parse_size(fw_shard_size), fw_quiet, poll_interrupt,
+                           allow_outside_links);
     if (inspect->parsed()) return fwcli::run_inspect(inspect_path, inspect_options, stdout);
   } catch (const fwcli::RecipeError &e) {
     std::fprintf(stderr, "fwmerge: %s\n", e.what());

@@ -3,17 +3,22 @@
 // Frank-Wolfe recipes (`fwmerge fw`).
 #pragma once
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
-#include <fstream>
+#include <cstring>
 #include <map>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 
 #include "fwmerge.h"
+#include "yaml_guard.h"
 
 namespace fwcli {
 
@@ -104,8 +109,10 @@ class Reader {
   std::string name_;
 };
 
-// The YAML document of a recipe; a syntax error is "NAME:LINE: not valid YAML: ...".
+// The YAML document of a recipe; a syntax error is "NAME:LINE: not valid YAML: ...". The text is
+// checked first (yaml_guard.h): bounded alias expansion, no repeated key, one document.
 inline YAML::Node load_yaml(const std::string &text, const std::string &name) {
+  check_yaml(text, name);
   try {
     return YAML::Load(text);
   } catch (const YAML::ParserException &e) {
@@ -113,13 +120,42 @@ inline YAML::Node load_yaml(const std::string &text, const std::string &name) {
   }
 }
 
-// The text of the recipe file at `path` (RecipeError when it cannot be opened).
+// Recipes are small; the cap stops a hostile file (or /dev/zero behind a link) before it fills
+// memory.
+constexpr uint64_t kMaxRecipeBytes = 16ull << 20;
+
+// The text of the recipe file at `path` (RecipeError when it cannot be opened, is not a regular
+// file or exceeds kMaxRecipeBytes). Opened non-blocking: a FIFO given as RECIPE would otherwise
+// block open() until a writer appears.
 inline std::string read_recipe_text(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw RecipeError(path + ": cannot open the recipe");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) throw RecipeError(path + ": cannot open the recipe: " + std::strerror(errno));
+  struct stat st;
+  std::string why;
+  if (::fstat(fd, &st) != 0)
+    why = std::strerror(errno);
+  else if (!S_ISREG(st.st_mode))
+    why = S_ISFIFO(st.st_mode)  ? "not a regular file (a FIFO)"
+          : S_ISDIR(st.st_mode) ? "not a regular file (a directory)"
+                                : "not a regular file";
+  else if (static_cast<uint64_t>(st.st_size) > kMaxRecipeBytes)
+    why = std::to_string(st.st_size) + " bytes, more than the " + std::to_string(kMaxRecipeBytes) +
+          " a recipe may have";
+  std::string text;
+  if (why.empty()) {
+    text.resize(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    while (done < text.size()) {
+      const ssize_t got = ::read(fd, text.data() + done, text.size() - done);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) break;
+      done += static_cast<size_t>(got);
+    }
+    if (done != text.size()) why = "cannot read it";
+  }
+  ::close(fd);
+  if (!why.empty()) throw RecipeError(path + ": cannot open the recipe: " + why);
+  return text;
 }
 
 }  // namespace fwcli

@@ -1,7 +1,11 @@
 // Whole runs of the fwmerge binary: a TIES recipe on a small pool (numbers worked out by hand),
 // the Hugging Face output folder file by file, shards, and failures that leave nothing behind.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -74,10 +78,11 @@ struct Outcome {
   std::string err;
 };
 
-Outcome fwmerge(const std::string &args, const fs::path &dir) {
+// `prefix` goes before the binary (e.g. "timeout 60", so that a hang fails instead of blocking).
+Outcome fwmerge(const std::string &args, const fs::path &dir, const std::string &prefix = "") {
   const fs::path err = dir / "stderr.txt";
-  const std::string cmd =
-      std::string(FW_CLI_BIN) + " " + args + " 2>" + err.string() + " >/dev/null";
+  const std::string cmd = prefix + (prefix.empty() ? "" : " ") + std::string(FW_CLI_BIN) + " " +
+                          args + " 2>" + err.string() + " >/dev/null";
   const int rc = std::system(cmd.c_str());
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(err)};
 }
@@ -294,6 +299,152 @@ TEST_F(CliRun, AnOutputFolderThatIsNotEmptyIsRefusedAndKept) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("exists and is not an empty folder"), std::string::npos) << r.err;
   EXPECT_EQ(listing(out), (std::set<std::string>{"keep.txt"}));
+}
+
+// A base folder someone uploaded, whose config.json links to a file of the host's: the merge must
+// not copy it into OUT_DIR (nor read weights through such a link) unless asked to.
+TEST_F(CliRun, ABaseFileLinkingOutOfItsFolderIsRefusedUnlessAllowed) {
+  write_text(dir_ / "secret.txt", "root:x:0:0:root:/root:/bin/bash\n");
+  fs::remove(dir_ / "base" / "config.json");
+  fs::create_symlink(dir_ / "secret.txt", dir_ / "base" / "config.json");
+  write_text(dir_ / "ties.yml", ties_recipe());
+  const fs::path out = dir_ / "out";
+  Outcome r = fwmerge("merge " + (dir_ / "ties.yml").string() + " " + out.string(), dir_);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("FW_ERR_INVALID_ARGUMENT"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find((dir_ / "base" / "config.json").string() + " points to " +
+                       (dir_ / "secret.txt").string()),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  for (const std::string &name : listing(dir_))
+    EXPECT_EQ(name.find(".tmp-"), std::string::npos) << name;
+  r = fwmerge("merge --allow-outside-links " + (dir_ / "ties.yml").string() + " " + out.string(),
+              dir_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(slurp(out / "config.json"), slurp(dir_ / "secret.txt"));
+
+  // The weights themselves, and `inspect`.
+  fs::rename(dir_ / "base" / "model.safetensors", dir_ / "weights.safetensors");
+  fs::create_symlink(dir_ / "weights.safetensors", dir_ / "base" / "model.safetensors");
+  r = fwmerge("inspect " + (dir_ / "base").string(), dir_);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("model.safetensors points to " + (dir_ / "weights.safetensors").string()),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(fwmerge("inspect --allow-outside-links " + (dir_ / "base").string(), dir_).status, 0);
+}
+
+// Finite in YAML, infinite in the merge's fp32: refused naming the field, nothing written.
+TEST_F(CliRun, OverflowingWeightsAndLambdaAreInvalidArguments) {
+  const fs::path out = dir_ / "out";
+  std::string recipe = ties_recipe();
+  recipe.replace(recipe.find("weight: 1,"), 10, "weight: 1.7e308,");
+  recipe.replace(recipe.find("weight: 3,"), 10, "weight: 1.7e308,");
+  write_text(dir_ / "weights.yml", recipe);
+  Outcome r = fwmerge("merge " + (dir_ / "weights.yml").string() + " " + out.string(), dir_);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("FW_ERR_INVALID_ARGUMENT"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("weight 0 (1.7e+308) overflows fp32"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+
+  recipe = ties_recipe();
+  recipe.replace(recipe.find("lambda: 0.5"), 11, "lambda: 1e308");
+  write_text(dir_ / "lambda.yml", recipe);
+  r = fwmerge("merge " + (dir_ / "lambda.yml").string() + " " + out.string(), dir_);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("scaling (1e+308) overflows fp32"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+// An alias bomb fails fast with its named error (it used to take GBs before failing).
+TEST_F(CliRun, AnAliasBombRecipeFailsWithANamedError) {
+  std::string y =
+      "merge_method: linear\nmodels:\n  - {model: a, parameters: {weight: 1}}\n"
+      "parameters:\n  x0: &x0 [" +
+      std::string(1 << 20, 'x') + "]\n  x1: [";
+  for (int k = 0; k < 1000; ++k) y += (k ? ", " : "") + std::string("*x0");
+  write_text(dir_ / "bomb.yml", y + "]\n");
+  const Outcome r =
+      fwmerge("merge " + (dir_ / "bomb.yml").string() + " " + (dir_ / "out").string(), dir_);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("bomb.yml:6: [yaml_too_large]"), std::string::npos) << r.err;
+}
+
+// A FIFO given as the recipe used to block in open() until a writer came; `timeout` turns a hang
+// into status 124.
+TEST_F(CliRun, AFifoRecipeIsRefusedWithoutBlocking) {
+  const fs::path fifo = dir_ / "pipe.yml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string command : {"merge", "fw"}) {
+    const Outcome r =
+        fwmerge(command + " " + fifo.string() + " " + (dir_ / "out").string(), dir_, "timeout 60");
+    EXPECT_EQ(r.status, 2) << command << ": " << r.err;
+    EXPECT_NE(r.err.find(fifo.string() + ": cannot open the recipe: not a regular file (a FIFO)"),
+              std::string::npos)
+        << r.err;
+    EXPECT_FALSE(fs::exists(dir_ / "out"));
+  }
+}
+
+// SIGTERM (or Ctrl-C) in the middle of writing OUT_DIR: the process ends (130) and leaves neither
+// OUT_DIR nor its temp folder. The run is stopped (SIGSTOP) once its temp folder exists, so the
+// signal lands mid-merge however fast the machine is.
+TEST_F(CliRun, SigtermMidMergeEndsTheRunAndLeavesNothing) {
+  const std::vector<float> big(1 << 22, 0.5f);  // 16 MB per model: seconds of TIES on one core
+  save(dir_ / "base" / "model.safetensors", {{"w", big}, {"b", {1, 1}}});
+  save(dir_ / "a.safetensors", {{"w", std::vector<float>(big.size(), 1.0f)}, {"b", {2, 1}}});
+  save(dir_ / "b.safetensors", {{"w", std::vector<float>(big.size(), -1.0f)}, {"b", {1, 3}}});
+  write_text(dir_ / "ties.yml", ties_recipe());
+  const fs::path out = dir_ / "out";
+  const std::string recipe = (dir_ / "ties.yml").string();
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 2);
+    ::execl(FW_CLI_BIN, FW_CLI_BIN, "merge", "-q", recipe.c_str(), out.c_str(),
+            static_cast<char *>(nullptr));
+    ::_exit(127);
+  }
+  const auto temp_exists = [&] {
+    for (const std::string &name : listing(dir_))
+      if (name.rfind(".out.tmp-", 0) == 0) return true;
+    return false;
+  };
+  bool stopped = false;
+  for (int i = 0; i < 60000 && !stopped; ++i) {  // up to a minute for the run to start writing
+    if (temp_exists()) {
+      ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+      stopped = true;
+    } else {
+      ::usleep(1000);
+    }
+  }
+  int status = 0;
+  if (!stopped || !temp_exists()) {  // it finished first: the premise failed
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    FAIL() << "the run was not caught writing its output";
+  }
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  ASSERT_EQ(::kill(pid, SIGCONT), 0);
+  // A hang guard, not a timing check: the process should be gone within a second.
+  pid_t done = 0;
+  for (int i = 0; i < 30000 && done == 0; ++i) {
+    done = ::waitpid(pid, &status, WNOHANG);
+    if (done == 0) ::usleep(1000);
+  }
+  if (done == 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    FAIL() << "fwmerge did not end after SIGTERM";
+  }
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_FALSE(fs::exists(out));
+  for (const std::string &name : listing(dir_))
+    EXPECT_EQ(name.find(".tmp-"), std::string::npos) << name;
 }
 
 TEST_F(CliRun, HelpAndVersion) {
