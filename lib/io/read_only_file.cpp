@@ -23,6 +23,7 @@ FileIdentity identity_of(const struct stat &st) {
   id.inode = static_cast<uint64_t>(st.st_ino);
   id.size = static_cast<uint64_t>(st.st_size);
   id.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  id.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
   return id;
 }
 
@@ -39,7 +40,21 @@ std::string describe_change(const FileIdentity &was, const FileIdentity &now) {
   if (was.size != now.size)
     return "rewritten (size " + std::to_string(was.size) + " -> " + std::to_string(now.size) +
            " bytes)";
-  return "rewritten (modification time changed)";
+  if (was.mtime_ns != now.mtime_ns) return "rewritten (modification time changed)";
+  return "rewritten or its status changed (status change time changed; a rewrite whose "
+         "modification time was put back, cp -p or touch -r, shows there)";
+}
+
+// What happened to the file at `path` whose descriptor now shows `now` (differing from `was`): a
+// file renamed over the path also changes the old one's status (its last link is gone), so the
+// path is looked at first.
+std::string describe_change_at(const std::string &path, const FileIdentity &was,
+                               const FileIdentity &now) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return "removed";
+  const FileIdentity by_path = identity_of(st);
+  if (by_path.device != was.device || by_path.inode != was.inode) return "replaced by another file";
+  return describe_change(was, now);
 }
 
 }  // namespace
@@ -91,7 +106,7 @@ void ReadOnlyFile::read_exact(uint64_t offset, uint64_t nbytes, void *out,
   const FileIdentity now = identity_of(st);
   if (now != identity_)
     fail(FW_ERR_IO, path_ + " changed on disk since it was opened: " +
-                        describe_change(identity_, now) + "; reading " + what);
+                        describe_change_at(path_, identity_, now) + "; reading " + what);
   if (offset > identity_.size || nbytes > identity_.size - offset)
     fail(FW_ERR_IO, path_ + ": " + what + " lies past the end of the file");
   auto *dst = static_cast<uint8_t *>(out);
@@ -117,8 +132,8 @@ void ReadOnlyFile::check_unchanged() const {
     now = identity_of(st);
   }
   if (now != identity_)
-    fail(FW_ERR_IO,
-         path_ + " changed on disk since it was opened: " + describe_change(identity_, now));
+    fail(FW_ERR_IO, path_ + " changed on disk since it was opened: " +
+                        describe_change_at(path_, identity_, now));
 }
 
 std::string read_small_file(const std::string &path, uint64_t max_bytes,

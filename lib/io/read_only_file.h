@@ -12,14 +12,18 @@
 namespace fw {
 
 // What identifies the bytes of a file: a rewrite changes the size or the modification time, a
-// replacement (rename over the path) changes the inode.
+// replacement (rename over the path) changes the inode. The status change time (ctime) covers what
+// a restore can fake: `cp -p`, `touch -r` or utimensat put the modification time back after a
+// same-size rewrite, but setting it is itself a status change, and ctime cannot be set by a user.
 struct FileIdentity {
   uint64_t device = 0;
   uint64_t inode = 0;
   uint64_t size = 0;
   int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
   bool operator==(const FileIdentity &o) const {
-    return device == o.device && inode == o.inode && size == o.size && mtime_ns == o.mtime_ns;
+    return device == o.device && inode == o.inode && size == o.size && mtime_ns == o.mtime_ns &&
+           ctime_ns == o.ctime_ns;
   }
   bool operator!=(const FileIdentity &o) const { return !(*this == o); }
 };
@@ -43,8 +47,9 @@ class ReadOnlyFile {
   const FileIdentity &identity() const { return identity_; }
 
   // Reads exactly `nbytes` at `offset` into `out`. FW_ERR_IO (naming the file) when the file has
-  // changed since open() (size, modification time), the range lies past its end, or the read comes
-  // back short. `what` says what was being read ("tensor \"w\""), for the message.
+  // changed since open() (size, modification or status change time), the range lies past its end,
+  // or the read comes back short. `what` says what was being read ("tensor \"w\""), for the
+  // message.
   void read_exact(uint64_t offset, uint64_t nbytes, void *out, const std::string &what) const;
 
   // FW_ERR_IO when the open descriptor's file changed (rewritten in place) or the path now names

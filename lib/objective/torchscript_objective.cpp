@@ -1,10 +1,9 @@
 #include "objective/torchscript_objective.h"
 
-#include <sys/stat.h>
-
 #include <map>
 #include <memory>
 
+#include "io/read_only_file.h"
 #include "io/safetensors_reader.h"
 #include "util/error.h"
 
@@ -76,9 +75,13 @@ at::Tensor load_calibration(const SafetensorsFile &file, const std::string &name
 
 TorchScriptObjective::TorchScriptObjective(const TorchScriptObjectiveSpec &spec,
                                            const std::vector<TensorMeta> &base) {
-  struct stat st;
-  if (::stat(spec.module_path.c_str(), &st) != 0)
-    fail(FW_ERR_IO, "cannot open TorchScript module " + spec.module_path);
+  // A regular file, checked without blocking: torch::jit::load would wait forever in open() on a
+  // FIFO (ReadOnlyFile refuses it, and anything else that is not a file).
+  try {
+    ReadOnlyFile::open(spec.module_path);
+  } catch (const Error &e) {
+    fail(FW_ERR_IO, "cannot open TorchScript module " + spec.module_path + " (" + e.what() + ")");
+  }
   try {
     module_ = torch::jit::load(spec.module_path);
   } catch (const c10::Error &e) {

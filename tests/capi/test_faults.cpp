@@ -135,8 +135,25 @@ TEST_F(Faults, MemberReplacedByRenameIsRefused) {
   EXPECT_TRUE(contains(message, "replaced")) << message;
 }
 
-// Same size, same inode, modification time put back: only the header hash can tell.
-TEST_F(Faults, SameSizeRewriteWithTheOldTimestampIsCaughtByTheHeaderHash) {
+// Puts `was`'s access and modification times back on `path`, as cp -p or touch -r do. The kernel
+// stamps ctime with a coarse clock (a jiffy): when the rewrite fell in the same tick as the file's
+// creation, the restore is repeated in a later tick, as it would be in any real rewrite.
+void restore_times(const std::string &path, const struct stat &was) {
+  const struct timespec times[2] = {was.st_atim, was.st_mtim};
+  struct stat now;
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+    ASSERT_EQ(::stat(path.c_str(), &now), 0);
+    if (now.st_ctim.tv_sec != was.st_ctim.tv_sec || now.st_ctim.tv_nsec != was.st_ctim.tv_nsec)
+      return;
+    ::usleep(5000);
+  }
+  FAIL() << "the status change time of " << path << " does not move";
+}
+
+// Same size, same inode, modification time put back: the status change time tells (the header
+// hash would too, where a file system keeps no ctime).
+TEST_F(Faults, SameSizeHeaderRewriteWithTheOldTimestampIsRefused) {
   const std::string path = pool_.members[2];
   struct stat st;
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
@@ -151,11 +168,34 @@ TEST_F(Faults, SameSizeRewriteWithTheOldTimestampIsCaughtByTheHeaderHash) {
     out.write(reinterpret_cast<const char *>(bytes.data()),
               static_cast<std::streamsize>(bytes.size()));
   }
-  const struct timespec times[2] = {st.st_atim, st.st_mtim};
-  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+  restore_times(path, st);
   fw_step_info info = capi::blank_info();
   const std::string message = expect_io_error_unchanged(fw_step(solver_.get(), &info), path);
-  EXPECT_TRUE(contains(message, "header differs")) << message;
+  EXPECT_TRUE(contains(message, "status change time changed")) << message;
+}
+
+// The data, not the header, rewritten in place with the same size and its modification time put
+// back (cp -p, touch -r): before, the step used the new bytes silently (issue 25, row 8).
+TEST_F(Faults, SameSizeDataRewriteWithTheOldTimestampIsRefusedNamingTheFile) {
+  const std::string path = pool_.members[1];
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  std::vector<uint8_t> bytes = fwtest::read_bytes(path);
+  bytes[bytes.size() - 2] ^= 0x40;  // the last float's exponent: another value, same size
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::in | std::ios::out);
+    out.write(reinterpret_cast<const char *>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+  }
+  restore_times(path, st);
+  struct stat after;
+  ASSERT_EQ(::stat(path.c_str(), &after), 0);
+  ASSERT_EQ(after.st_mtim.tv_nsec, st.st_mtim.tv_nsec);  // the premise: mtime and size as before
+  ASSERT_EQ(after.st_size, st.st_size);
+  fw_step_info info = capi::blank_info();
+  const std::string message = expect_io_error_unchanged(fw_step(solver_.get(), &info), path);
+  EXPECT_TRUE(contains(message, path + " changed on disk since it was opened")) << message;
+  EXPECT_TRUE(contains(message, "status change time changed")) << message;
 }
 
 // Soft FW streams its candidates from disk at every inner iteration: the same checks hold there.
@@ -251,6 +291,27 @@ TEST(FaultsFifo, BaseMemberAndFolderPartsThatAreFifosAreRefused) {
           fifo, [&] { return fw_merge(&mp, pool.base.c_str(), members, 1, out.c_str(), nullptr); }),
       FW_ERR_IO);
   EXPECT_FALSE(fwtest::list_dir(pool.dir).count("merged.safetensors"));
+}
+
+// The built-in objective's TorchScript module and calibration file: torch::jit::load would block
+// in open() on a FIFO until a writer came.
+TEST(FaultsFifo, TorchScriptModuleAndCalibrationThatAreFifosAreRefused) {
+  const capi::PoolFiles pool = capi::write_unit_pool("faults_fifo_ts");
+  const std::string fifo = pool.dir + "/module.pt";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  capi::SolverPtr solver = capi::new_solver();
+  capi::load_pool(solver.get(), pool);
+  fw_objective_term term = {nullptr, "x", nullptr, 1.0};
+  fw_torchscript_objective o = fw_default_torchscript_objective();
+  o.module_path = fifo.c_str();
+  o.calibration_path = pool.base.c_str();
+  o.terms = &term;
+  o.n_terms = 1;
+  std::string message;
+  EXPECT_EQ(within_deadline(
+                fifo, [&] { return fw_set_objective_torchscript(solver.get(), &o); }, &message),
+            FW_ERR_IO);
+  EXPECT_TRUE(contains(message, "FIFO") && contains(message, fifo)) << message;
 }
 
 // ---- fw_merge: inputs that change after they were validated ----
