@@ -34,39 +34,40 @@ std::string shape_text(const json &shape) { return shape.dump(); }
 
 TensorEntry parse_entry(const std::string &where, const std::string &name, const json &value,
                         uint64_t *data_begin, uint64_t *data_end) {
-  const std::string what = where + ": tensor \"" + name + "\"";
-  if (!value.is_object()) fail_format("entry_not_object", what + " is not a JSON object");
+  // Built only for a message: a header may hold hundreds of thousands of entries.
+  const auto what = [&] { return where + ": tensor \"" + name + "\""; };
+  if (!value.is_object()) fail_format("entry_not_object", what() + " is not a JSON object");
   for (const char *field : {"dtype", "shape", "data_offsets"}) {
-    if (!value.contains(field)) fail_format("missing_field", what + " has no \"" + field + "\"");
+    if (!value.contains(field)) fail_format("missing_field", what() + " has no \"" + field + "\"");
   }
   for (const auto &item : value.items()) {
     const std::string &key = item.key();
     if (key != "dtype" && key != "shape" && key != "data_offsets") {
-      fail_format("unknown_field", what + " has an unknown field \"" + key + "\"");
+      fail_format("unknown_field", what() + " has an unknown field \"" + key + "\"");
     }
   }
 
   TensorEntry entry;
   entry.name = name;
   const json &dtype = value.at("dtype");
-  if (!dtype.is_string()) fail_format("dtype_not_string", what + ": dtype is not a string");
-  if (!parse_dtype(dtype.get<std::string>(), &entry.dtype)) {
-    fail_format("unknown_dtype", what + ": unknown dtype \"" + dtype.get<std::string>() + "\"");
+  if (!dtype.is_string()) fail_format("dtype_not_string", what() + ": dtype is not a string");
+  if (!parse_dtype(dtype.get_ref<const std::string &>(), &entry.dtype)) {
+    fail_format("unknown_dtype", what() + ": unknown dtype \"" + dtype.get<std::string>() + "\"");
   }
 
   const json &shape = value.at("shape");
-  if (!shape.is_array()) fail_format("shape_invalid", what + ": shape is not an array");
+  if (!shape.is_array()) fail_format("shape_invalid", what() + ": shape is not an array");
   uint64_t numel = 1;
   for (const json &dim : shape) {
     uint64_t d;
     if (!as_nonneg_int(dim, &d)) {
-      fail_format("shape_invalid", what + ": shape " + shape_text(shape) +
+      fail_format("shape_invalid", what() + ": shape " + shape_text(shape) +
                                        " is not a list of non-negative integers");
     }
     entry.shape.push_back(static_cast<int64_t>(d));
     if (d != 0 && numel > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / d) {
       fail_format("shape_overflow",
-                  what + ": element count of shape " + shape_text(shape) + " overflows 64 bits");
+                  what() + ": element count of shape " + shape_text(shape) + " overflows 64 bits");
     }
     numel *= d;
   }
@@ -75,10 +76,10 @@ TensorEntry parse_entry(const std::string &where, const std::string &name, const
   const uint64_t bits = static_cast<uint64_t>(dtype_bits(entry.dtype));
   if (numel > std::numeric_limits<uint64_t>::max() / bits) {
     fail_format("shape_overflow",
-                what + ": byte size of shape " + shape_text(shape) + " overflows 64 bits");
+                what() + ": byte size of shape " + shape_text(shape) + " overflows 64 bits");
   }
   if ((numel * bits) % 8 != 0) {
-    fail_format("misaligned_subbyte", what + ": " + std::to_string(numel) + " elements of " +
+    fail_format("misaligned_subbyte", what() + ": " + std::to_string(numel) + " elements of " +
                                           dtype_name(entry.dtype) + " do not fill whole bytes");
   }
   entry.nbytes = numel * bits / 8;
@@ -88,14 +89,14 @@ TensorEntry parse_entry(const std::string &where, const std::string &name, const
   if (!offsets.is_array() || offsets.size() != 2 || !as_nonneg_int(offsets[0], &begin) ||
       !as_nonneg_int(offsets[1], &end)) {
     fail_format("data_offsets_invalid",
-                what + ": data_offsets " + offsets.dump() + " is not 2 non-negative integers");
+                what() + ": data_offsets " + offsets.dump() + " is not 2 non-negative integers");
   }
   if (begin > end) {
-    fail_format("offsets_reversed", what + ": data_offsets begin " + std::to_string(begin) +
+    fail_format("offsets_reversed", what() + ": data_offsets begin " + std::to_string(begin) +
                                         " > end " + std::to_string(end));
   }
   if (end - begin != entry.nbytes) {
-    fail_format("size_mismatch", what + ": data_offsets span " + std::to_string(end - begin) +
+    fail_format("size_mismatch", what() + ": data_offsets span " + std::to_string(end - begin) +
                                      " bytes but " + dtype_name(entry.dtype) + " " +
                                      shape_text(shape) + " needs " + std::to_string(entry.nbytes));
   }
