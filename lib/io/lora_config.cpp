@@ -16,18 +16,32 @@ namespace {
 
 using ordered_json = nlohmann::ordered_json;
 
-// PEFT's pattern keys are Python regexes that users (or files from anywhere) supply. They run on
-// RE2, whose matching time is linear in the name and whose parser has no recursion to overflow.
-// Null in a build without RE2 (FWMERGE_NO_RE2), where match_key below reads the key itself.
-std::shared_ptr<const re2::RE2> compile_pattern(const std::string &key, const std::string &path) {
+// Regex metacharacters but '.', which the literal matcher below reads as RE2 does.
+bool is_plain_key(const std::string &key) {
+  return key.find_first_of("\\^$|?*+()[]{}") == std::string::npos;
+}
+
+// PEFT's pattern keys are Python regexes that users (or files from anywhere) supply. A plain
+// module path ("model.layers.0.q_proj", nearly every real key) is matched by match_key below;
+// any other key runs on RE2, whose matching time is linear in the name and whose parser has no
+// recursion to overflow, within the budget of lora_config.h (`regexes` counts this config's).
+// Null for a plain key, and in a build without RE2 (FWMERGE_NO_RE2), which has only plain keys.
+std::shared_ptr<const re2::RE2> compile_pattern(const std::string &key, const std::string &path,
+                                                size_t *regexes) {
   if (key.size() > kMaxLoraPatternChars)
     fail_format("adapter_config_pattern",
                 path + ": a pattern key of " + std::to_string(key.size()) +
                     " characters exceeds the limit of " + std::to_string(kMaxLoraPatternChars));
+  if (is_plain_key(key)) return nullptr;
 #ifndef FWMERGE_NO_RE2
+  if (++*regexes > kMaxLoraRegexPatterns)
+    fail_format("adapter_config_pattern_budget",
+                path + ": more than " + std::to_string(kMaxLoraRegexPatterns) +
+                    " rank_pattern/alpha_pattern keys are regular expressions (each costs a "
+                    "compiled matcher); plain module paths are not limited");
   re2::RE2::Options options;
   options.set_log_errors(false);
-  options.set_max_mem(8 << 20);  // the compiled program; RE2 falls back to slower but linear paths
+  options.set_max_mem(kLoraRegexMaxMem);
   auto re = std::make_shared<const re2::RE2>("(.*\\.)?(" + key + ")", options);
   if (!re->ok())
     fail_format("adapter_config_pattern", path + ": pattern \"" + key.substr(0, 200) +
@@ -35,20 +49,17 @@ std::shared_ptr<const re2::RE2> compile_pattern(const std::string &key, const st
                                               re->error() + ")");
   return re;
 #else
-  // '.' is the one metacharacter kept: real keys are dotted module paths ("layers.0.q_proj").
-  if (key.find_first_of("\\^$|?*+()[]{}") != std::string::npos)
-    fail(FW_ERR_UNSUPPORTED, path + ": pattern \"" + key.substr(0, 200) +
-                                 "\" is a regular expression, and this build has no RE2 "
-                                 "(FWMERGE_WITH_RE2=OFF): only module names and dot-separated "
-                                 "suffixes of them are supported as pattern keys");
-  return nullptr;
+  (void)regexes;
+  fail(FW_ERR_UNSUPPORTED, path + ": pattern \"" + key.substr(0, 200) +
+                               "\" is a regular expression, and this build has no RE2 "
+                               "(FWMERGE_WITH_RE2=OFF): only module names and dot-separated "
+                               "suffixes of them are supported as pattern keys");
 #endif
 }
 
-#ifdef FWMERGE_NO_RE2
 // What RE2's full match of "(.*\.)?(key)" means for a key whose only metacharacter is '.', so that
-// both builds pick the same rule: `key` matches the whole module name or a part that follows a
-// '.', where each '.' of the key stands for any one character (UTF-8 code point) but a newline,
+// plain keys match as regex keys would: `key` matches the whole module name or a part that follows
+// a '.', where each '.' of the key stands for any one character (UTF-8 code point) but a newline,
 // and the part before may not hold a newline (neither '.' nor ".*" matches one in RE2).
 bool match_key(const std::string &key, const std::string &module) {
   for (size_t start = 0; start <= module.size(); ++start) {
@@ -72,7 +83,6 @@ bool match_key(const std::string &key, const std::string &module) {
   }
   return false;
 }
-#endif
 
 bool is_off(const ordered_json &v) {
   return v.is_null() || (v.is_boolean() && !v.get<bool>()) || (v.is_string() && v.empty()) ||
@@ -104,7 +114,8 @@ const Value *match_pattern(const std::vector<LoraPatternRule<Value>> &rules,
                            const std::string &module) {
   for (const auto &rule : rules) {
 #ifndef FWMERGE_NO_RE2
-    if (re2::RE2::FullMatch(module, *rule.re)) return &rule.value;
+    if (rule.re ? re2::RE2::FullMatch(module, *rule.re) : match_key(rule.key, module))
+      return &rule.value;
 #else
     if (match_key(rule.key, module)) return &rule.value;
 #endif
@@ -155,6 +166,7 @@ LoraConfig parse_lora_config(const std::string &text, const std::string &path) {
     config_error(path, "\"bias\" must be a string");
 
   LoraConfig c;
+  size_t regexes = 0;  // regex pattern keys compiled so far (lora_config.h's budget)
   if (!j.contains("r") || !j["r"].is_number_integer() || j["r"].get<int64_t>() <= 0)
     config_error(path, "\"r\" must be a positive integer");
   c.r = j["r"].get<int64_t>();
@@ -174,7 +186,7 @@ LoraConfig parse_lora_config(const std::string &text, const std::string &path) {
       if (!item.value().is_number_integer() || item.value().get<int64_t>() <= 0)
         config_error(path, "rank_pattern[\"" + item.key() + "\"] must be a positive integer");
       c.rank_pattern.push_back(
-          {item.key(), compile_pattern(item.key(), path), item.value().get<int64_t>()});
+          {item.key(), compile_pattern(item.key(), path, &regexes), item.value().get<int64_t>()});
     }
   }
   if (j.contains("alpha_pattern") && !j["alpha_pattern"].is_null()) {
@@ -183,7 +195,7 @@ LoraConfig parse_lora_config(const std::string &text, const std::string &path) {
       if (!item.value().is_number())
         config_error(path, "alpha_pattern[\"" + item.key() + "\"] must be a number");
       c.alpha_pattern.push_back(
-          {item.key(), compile_pattern(item.key(), path), item.value().get<double>()});
+          {item.key(), compile_pattern(item.key(), path, &regexes), item.value().get<double>()});
     }
   }
   return c;

@@ -19,7 +19,8 @@ namespace fw {
 template <typename Value>
 struct LoraPatternRule {
   std::string key;
-  std::shared_ptr<const re2::RE2> re;  // null in a build without RE2 (FWMERGE_NO_RE2)
+  // Null for a plain module-path key (matched by its characters) and in a build without RE2.
+  std::shared_ptr<const re2::RE2> re;
   Value value;
 };
 
@@ -36,6 +37,14 @@ struct LoraConfig {
 // small). Real keys and module names are well under 200 characters.
 constexpr size_t kMaxLoraPatternChars = 1024;
 constexpr size_t kMaxLoraModuleChars = 4096;
+// A key that is a plain (dotted) module path is matched without compiling anything, whatever the
+// count. A key with regex metacharacters costs a compiled RE2 program (~75 KB each measured for a
+// complex one, more once matching fills its DFA cache), so a config may hold at most this many,
+// each with at most kLoraRegexMaxMem bytes for its program and caches (RE2 falls back to slower
+// but still linear matching when the cache is full): 256 MiB in all at the very worst, against
+// > 20 GB that a 16 MB config of regex keys could ask for. Real configs hold a handful.
+constexpr size_t kMaxLoraRegexPatterns = 256;
+constexpr int64_t kLoraRegexMaxMem = 1 << 20;
 
 // Parses and validates adapter_config.json text. Throws FW_ERR_FORMAT "[adapter_config_...]" or
 // FW_ERR_UNSUPPORTED naming `path`.

@@ -9,6 +9,7 @@
 
 #include "io/checkpoint.h"
 #include "io/lora_adapter.h"
+#include "io/lora_config.h"
 #include "lora_fixture.h"
 #include "merge/merge_spec.h"
 #include "merge/streaming.h"
@@ -135,6 +136,48 @@ TEST(LoraHostilePattern, HugeModuleNameIsAFormatError) {
   EXPECT_EQ(o.status, FW_ERR_FORMAT) << o.message;
   EXPECT_NE(o.message.find("[adapter_key]"), std::string::npos) << o.message;
   EXPECT_NE(o.message.find("4096"), std::string::npos) << o.message;
+}
+
+// A config's regex keys each cost a compiled matcher (20,000 complex ones took 27 s and 1.7 GB):
+// past kMaxLoraRegexPatterns the config is a named format error, before any memory goes.
+TEST(LoraHostilePattern, TooManyRegexKeysAreAFormatErrorNamingTheBudget) {
+  std::string patterns;
+  for (size_t i = 0; i <= fw::kMaxLoraRegexPatterns; ++i)
+    patterns += (i ? ", " : "") + ("\"(a|b)*layer" + std::to_string(i) + "[0-9]+\": 4");
+  const std::string config = R"({"r": 2, "lora_alpha": 2, "rank_pattern": {)" + patterns + "}}";
+  const Outcome o = run([&] { fw::parse_lora_config(config, "hostile/adapter_config.json"); });
+  EXPECT_EQ(o.status, FW_ERR_FORMAT) << o.message;
+  EXPECT_NE(o.message.find("[adapter_config_pattern_budget]"), std::string::npos) << o.message;
+  EXPECT_NE(o.message.find("hostile/adapter_config.json"), std::string::npos) << o.message;
+
+  // One fewer is within the budget, and those keys still match as regexes.
+  std::string fewer;
+  for (size_t i = 0; i + 1 < fw::kMaxLoraRegexPatterns; ++i)
+    fewer += "\"(a|b)*layer" + std::to_string(i) + "[0-9]+\": " + std::to_string(i + 3) + ", ";
+  const fw::LoraConfig c = fw::parse_lora_config(
+      R"({"r": 2, "lora_alpha": 2, "rank_pattern": {)" + fewer + R"("q_proj": 1}})", "ok");
+  EXPECT_EQ(fw::lora_rank_for(c, "model.xablayer712"), 2);  // "x" is in no key: the default r
+  EXPECT_EQ(fw::lora_rank_for(c, "model.ablayer7" + std::string("12")), 10);  // key 7: 7 + 3
+  EXPECT_EQ(fw::lora_rank_for(c, "model.layers.0.q_proj"), 1);
+}
+
+// Plain module paths (what real configs hold) compile nothing, so a config may hold many: 20,000
+// of them parse, and each picks its module as PEFT's regex would (a suffix after a '.', each '.'
+// of the key any one character).
+TEST(LoraHostilePattern, ManyPlainKeysAreMatchedWithoutRegexes) {
+  std::string patterns;
+  for (int i = 0; i < 20000; ++i)
+    patterns += "\"layers." + std::to_string(i) + ".q_proj\": " + std::to_string(i % 64 + 1) + ", ";
+  const fw::LoraConfig c = fw::parse_lora_config(
+      R"({"r": 128, "lora_alpha": 2, "rank_pattern": {)" + patterns + R"("v_proj": 99}})", "many");
+  EXPECT_EQ(c.rank_pattern.size(), 20001u);
+  for (const auto &rule : c.rank_pattern) ASSERT_EQ(rule.re, nullptr) << rule.key;
+  EXPECT_EQ(fw::lora_rank_for(c, "model.layers.12345.q_proj"), 12345 % 64 + 1);
+  EXPECT_EQ(fw::lora_rank_for(c, "layers.7.q_proj"), 8);
+  EXPECT_EQ(fw::lora_rank_for(c, "model.xlayers.7.q_proj"), 128);  // not after a '.'
+  EXPECT_EQ(fw::lora_rank_for(c, "model.layers.7Xq_proj"), 8);     // '.' is any one character
+  EXPECT_EQ(fw::lora_rank_for(c, "model.layers.0.v_proj"), 99);
+  EXPECT_EQ(fw::lora_rank_for(c, "model.layers.0.k_proj"), 128);
 }
 
 TEST_F(LoraHostile, PatternRe2RejectsIsAFormatErrorNamingIt) {
