@@ -28,6 +28,7 @@
 #include "model_card.h"
 #include "out_dir.h"
 #include "recipe.h"
+#include "wait_policy.h"
 
 namespace {
 
@@ -211,7 +212,11 @@ int main(int argc, char **argv) {
   CLI::App app{"fwmerge " + std::string(fw_version()) +
                ": Frank-Wolfe and data-free merging of fine-tuned checkpoints"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string(fw_version()));
+  // The library's version first (scripts read the first line), then what a bug report needs.
+  app.set_version_flag("--version", [] {
+    return std::string(fw_version()) + "\nLibTorch " + fw_libtorch_version() +
+           "\nOpenMP wait policy: " + fwcli::omp_wait_policy_description();
+  });
 
   std::string recipe, out_dir, shard_size = "5GB";
   int threads = 0;
