@@ -101,7 +101,7 @@ def c_structs() -> dict[str, list[str]]:
                  for stmt in m.group(2).split(";") if stmt.strip()]
         fields = []
         for n in names:
-            if n in ("struct_size", "reserved"):
+            if n == "struct_size" or n.startswith("reserved"):
                 continue
             if n.startswith("n_") and n[2:] in names:
                 continue

@@ -73,6 +73,8 @@ type MergeParams struct {
 	ComputeDType      DType
 	// Overrides are per-tensor values (Merge and SetStartMerge), checked by the library.
 	Overrides []MergeOverride
+	// AllowOutsideLinks: as Params.AllowOutsideLinks, for Merge's base and pool folders.
+	AllowOutsideLinks bool
 }
 
 // DefaultMergeParams returns the library's defaults for method (fw_default_merge_params).
@@ -92,6 +94,7 @@ func DefaultMergeParams(method MergeMethod) MergeParams {
 		MergekitCompat:    n.GetMergekit_compat() != 0,
 		MergekitExactTies: n.GetMergekit_compat() == 2,
 		ComputeDType:      DType(n.GetCompute_dtype()),
+		AllowOutsideLinks: n.GetAllow_outside_links() != 0,
 	}
 }
 
@@ -142,6 +145,7 @@ func (p MergeParams) native() (swigfw.Fw_merge_params, func()) {
 	}
 	n.SetMergekit_compat(compat)
 	n.SetCompute_dtype(swigfw.Fw_dtype(p.ComputeDType))
+	n.SetAllow_outside_links(boolInt(p.AllowOutsideLinks))
 	w, d, b := doubleList(p.Weights), doubleList(p.Densities), doubleList(p.Betas)
 	swigfw.Merge_params_set_arrays(n, w, d, b)
 	filters, freeFilters := tensorFilters(p.IncludeTensors, p.ExcludeTensors)

@@ -147,6 +147,11 @@ type Params struct {
 	// as the base has them. Empty: every tensor. Set before SetBase.
 	IncludeTensors []string
 	ExcludeTensors []string
+	// AllowOutsideLinks follows symbolic links in model and adapter folders wherever they lead
+	// (fw_params.allow_outside_links). Off: a file that links out of the folder it was named
+	// through (a Hugging Face cache snapshot may link inside its cached repository) is
+	// StatusInvalidArgument.
+	AllowOutsideLinks bool
 }
 
 // DefaultParams returns the library's defaults (fw_default_params).
@@ -176,6 +181,8 @@ func DefaultParams() Params {
 		DeviceIndex:      int32(n.GetDevice_index()),
 		WorkDType:        DType(n.GetWork_dtype()),
 		HostViews:        n.GetHost_views() != 0,
+
+		AllowOutsideLinks: n.GetAllow_outside_links() != 0,
 	}
 }
 
@@ -227,6 +234,7 @@ func (p Params) native() (swigfw.Fw_params, func()) {
 	n.SetDevice_index(int(p.DeviceIndex))
 	n.SetWork_dtype(swigfw.Fw_dtype(p.WorkDType))
 	n.SetHost_views(boolInt(p.HostViews))
+	n.SetAllow_outside_links(boolInt(p.AllowOutsideLinks))
 	filters, freeFilters := tensorFilters(p.IncludeTensors, p.ExcludeTensors)
 	swigfw.Params_set_filters(n, filters)
 	return n, func() {

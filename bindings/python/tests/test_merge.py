@@ -120,3 +120,36 @@ def test_start_merge_and_merge_function(pool):
             s.set_merge_function(fwmerge.MergeParams(M.MODEL_STOCK))
         assert info.value.status is fwmerge.Status.UNSUPPORTED
         s.set_merge_function(None)
+
+
+def test_allow_outside_links_is_passed_to_the_library(tmp_path):
+    """A model folder whose model.safetensors links out of it is refused by default (the folder
+    confinement of fw_params / fw_merge_params.allow_outside_links) and read when the field is
+    set, for the solver and for merge."""
+    from conftest import MODELS
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    write_model(outside / "real.safetensors", MODELS["m0"])
+    folder = tmp_path / "member"
+    folder.mkdir()
+    (folder / "model.safetensors").symlink_to(outside / "real.safetensors")
+    base = write_model(tmp_path / "base.safetensors", MODELS["base"])
+
+    with fwmerge.Solver(fwmerge.Params()) as solver:
+        solver.set_base(str(base))
+        with pytest.raises(fwmerge.Error) as refused:
+            solver.pool_add(str(folder))
+        assert refused.value.status == fwmerge.Status.INVALID_ARGUMENT
+        assert "real.safetensors" in refused.value.message
+    with fwmerge.Solver(fwmerge.Params(allow_outside_links=True)) as solver:
+        solver.set_base(str(base))
+        assert solver.pool_add(str(folder)) == 0
+
+    params = fwmerge.MergeParams(fwmerge.MergeMethod.TASK_ARITHMETIC)
+    with pytest.raises(fwmerge.Error) as refused:
+        fwmerge.merge(params, str(base), [str(folder)], str(tmp_path / "no.safetensors"))
+    assert refused.value.status == fwmerge.Status.INVALID_ARGUMENT
+    params.allow_outside_links = True
+    fwmerge.merge(params, str(base), [str(folder)], str(tmp_path / "yes.safetensors"))
+    assert (tmp_path / "yes.safetensors").exists()

@@ -73,6 +73,10 @@ class Params:
     #: include pattern (or there is none) and no exclude pattern. Empty: every tensor.
     include_tensors: Sequence[str] = ()
     exclude_tensors: Sequence[str] = ()
+    #: follow symbolic links in model and adapter folders wherever they lead; off: a file that
+    #: links out of the folder it was named through (a Hugging Face cache snapshot may link inside
+    #: its cached repository) is Error(Status.INVALID_ARGUMENT)
+    allow_outside_links: bool = bool(_P.allow_outside_links)
 
     _FILTERS = ("include_tensors", "exclude_tensors")
 
@@ -152,6 +156,8 @@ class MergeParams:
     compute_dtype: Optional[Dtype] = None
     #: per-tensor values (merge and Solver.set_start_merge), checked by the library
     overrides: Sequence[MergeOverride] = ()
+    #: as Params.allow_outside_links, for merge's base and pool folders
+    allow_outside_links: bool = False
 
     def __post_init__(self) -> None:
         defaults = _fwmerge.fw_default_merge_params(int(self.method))

@@ -89,6 +89,8 @@ pub struct MergeParams {
     pub compute_dtype: Dtype,
     /// Per-tensor values ([`merge`] and `set_start_merge`), checked by the library; empty: none.
     pub overrides: Vec<MergeOverride>,
+    /// As [`crate::Params::allow_outside_links`], for [`merge`]'s base and pool folders.
+    pub allow_outside_links: bool,
 }
 
 impl MergeParams {
@@ -113,6 +115,7 @@ impl MergeParams {
             mergekit_exact_ties: r.mergekit_compat == 2,
             compute_dtype: Dtype::from_raw(r.compute_dtype).expect("known default dtype"),
             overrides: Vec::new(),
+            allow_outside_links: r.allow_outside_links != 0,
         }
     }
 
@@ -169,6 +172,7 @@ impl MergeParams {
             (true, true) => 2,
         };
         r.compute_dtype = self.compute_dtype.raw();
+        r.allow_outside_links = i32::from(self.allow_outside_links);
         r.overrides = if overrides.is_empty() {
             std::ptr::null()
         } else {

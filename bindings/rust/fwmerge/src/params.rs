@@ -156,6 +156,11 @@ pub struct Params {
     /// exported as the base has them. Empty: every tensor. Set before `set_base`.
     pub include_tensors: Vec<String>,
     pub exclude_tensors: Vec<String>,
+    /// Follow symbolic links in model and adapter folders wherever they lead
+    /// (`fw_params.allow_outside_links`). Off: a file that links out of the folder it was named
+    /// through (a Hugging Face cache snapshot may link inside its cached repository) is
+    /// [`crate::Status::InvalidArgument`].
+    pub allow_outside_links: bool,
 }
 
 impl Params {
@@ -186,6 +191,7 @@ impl Params {
             // The defaults are "every tensor" (NULL); this is not read back from the library.
             include_tensors: Vec::new(),
             exclude_tensors: Vec::new(),
+            allow_outside_links: r.allow_outside_links != 0,
         })
     }
 
@@ -217,6 +223,7 @@ impl Params {
         r.device_index = self.device_index;
         r.work_dtype = self.work_dtype.raw();
         r.host_views = i32::from(self.host_views);
+        r.allow_outside_links = i32::from(self.allow_outside_links);
         r.include_tensors = filters.include.as_ptr();
         r.n_include_tensors = filters.include.len();
         r.exclude_tensors = filters.exclude.as_ptr();

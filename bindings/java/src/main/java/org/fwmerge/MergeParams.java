@@ -32,6 +32,7 @@ public final class MergeParams {
   private boolean mergekitCompat;
   private boolean mergekitExactTies;
   private DType computeDtype;
+  private boolean allowOutsideLinks;
   private List<MergeOverride> overrides = List.of();
 
   public MergeParams(MergeMethod method) {
@@ -48,6 +49,7 @@ public final class MergeParams {
       mergekitCompat = n.getMergekit_compat() != 0;
       mergekitExactTies = n.getMergekit_compat() == 2;
       computeDtype = DType.of(n.getCompute_dtype().swigValue());
+      allowOutsideLinks = n.getAllow_outside_links() != 0;
     } finally {
       n.delete();
     }
@@ -105,6 +107,9 @@ public final class MergeParams {
   /** With mergekitCompat: F32, F16 or BF16; DEFAULT (default): each tensor's own dtype. */
   public DType computeDtype() { return computeDtype; }
   public MergeParams computeDtype(DType v) { computeDtype = v; return this; }
+  /** As {@link Params#allowOutsideLinks(boolean)}, for merge's base and pool folders. */
+  public boolean allowOutsideLinks() { return allowOutsideLinks; }
+  public MergeParams allowOutsideLinks(boolean v) { allowOutsideLinks = v; return this; }
   /** Per-tensor values (merge and setStartMerge), checked by the library; empty: none. */
   public List<MergeOverride> overrides() { return overrides; }
   public MergeParams overrides(List<MergeOverride> v) { overrides = List.copyOf(v); return this; }
@@ -148,6 +153,7 @@ public final class MergeParams {
       params.setThreads(p.threads);
       params.setMergekit_compat(p.mergekitCompat ? (p.mergekitExactTies ? 2 : 1) : 0);
       params.setCompute_dtype(fw_dtype.swigToEnum(p.computeDtype.code));
+      params.setAllow_outside_links(p.allowOutsideLinks ? 1 : 0);
       weights = list(p.weights);
       densities = list(p.densities);
       betas = list(p.betas);

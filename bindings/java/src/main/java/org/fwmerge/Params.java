@@ -70,6 +70,7 @@ public final class Params {
   private int deviceIndex;
   private DType workDtype;
   private boolean hostViews;
+  private boolean allowOutsideLinks;
   private List<String> includeTensors = List.of();
   private List<String> excludeTensors = List.of();
 
@@ -99,6 +100,7 @@ public final class Params {
       deviceIndex = n.getDevice_index();
       workDtype = DType.of(n.getWork_dtype().swigValue());
       hostViews = n.getHost_views() != 0;
+      allowOutsideLinks = n.getAllow_outside_links() != 0;
     } finally {
       n.delete();
     }
@@ -162,6 +164,7 @@ public final class Params {
     n.setDevice_index(deviceIndex);
     n.setWork_dtype(fw_dtype.swigToEnum(workDtype.code));
     n.setHost_views(hostViews ? 1 : 0);
+    n.setAllow_outside_links(allowOutsideLinks ? 1 : 0);
     return n;
   }
 
@@ -224,6 +227,14 @@ public final class Params {
   /** Views in host memory even when the solver computes on a CUDA device. */
   public boolean hostViews() { return hostViews; }
   public Params hostViews(boolean v) { hostViews = v; return this; }
+  /**
+   * Follow symbolic links in model and adapter folders wherever they lead
+   * (fw_params.allow_outside_links). Off (default): a file that links out of the folder it was
+   * named through (a Hugging Face cache snapshot may link inside its cached repository) is
+   * {@link Status#INVALID_ARGUMENT}.
+   */
+  public boolean allowOutsideLinks() { return allowOutsideLinks; }
+  public Params allowOutsideLinks(boolean v) { allowOutsideLinks = v; return this; }
   /**
    * Which tensors are merged: shell-style globs (fnmatch). A tensor is merged when it matches an
    * include pattern (or the list is empty) and no exclude pattern; the others are exported as the
