@@ -2,10 +2,12 @@
 #include "io/safetensors_header.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
 
 #include "io/json_util.h"
+#include "io/safetensors_header_fast.h"
 #include "util/error.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors data is little-endian");
@@ -119,6 +121,33 @@ std::map<std::string, std::string> parse_metadata(const std::string &where, cons
   return out;
 }
 
+struct Span {
+  uint64_t begin, end;
+  size_t index;
+};
+
+// The strict way, through a JSON value: every defect named (parse_header_fast gave up).
+void parse_strictly(const char *header, uint64_t header_len, uint64_t data_size,
+                    const std::string &path, SafetensorsLayout *layout,
+                    std::vector<TensorEntry> *entries, std::vector<Span> *spans) {
+  const json root = parse_json_strict(header, header_len, "header_", path);
+  if (!root.is_object()) fail_format("header_not_object", path + ": header is not a JSON object");
+  for (const auto &item : root.items()) {
+    if (item.key() == "__metadata__") {
+      layout->metadata = parse_metadata(path, item.value());
+      continue;
+    }
+    uint64_t begin = 0, end = 0;
+    entries->push_back(parse_entry(path, item.key(), item.value(), &begin, &end));
+    if (end > data_size) {
+      fail_format("offsets_out_of_bounds", path + ": tensor \"" + item.key() + "\" ends at " +
+                                               std::to_string(end) + " but the data buffer has " +
+                                               std::to_string(data_size) + " bytes");
+    }
+    spans->push_back({begin, end, entries->size() - 1});
+  }
+}
+
 }  // namespace
 
 uint64_t safetensors_header_length(const uint8_t first8[8], uint64_t file_size,
@@ -140,37 +169,29 @@ uint64_t safetensors_header_length(const uint8_t first8[8], uint64_t file_size,
   return header_len;
 }
 
-SafetensorsLayout parse_safetensors_header(const char *header, uint64_t header_len,
-                                           uint64_t file_size, const std::string &path) {
+namespace {
+
+SafetensorsLayout parse_header(const char *header, uint64_t header_len, uint64_t file_size,
+                               const std::string &path, bool fast_path) {
   if (file_size < 8 || header_len == 0 || header_len > file_size - 8)
     fail(FW_ERR_INTERNAL, path + ": header length not checked before parsing");
   SafetensorsLayout layout;
   layout.header_len = header_len;
   if (header[0] != '{') fail_format("header_start", path + ": header does not start with '{'");
-  const json root = parse_json_strict(header, header_len, "header_", path);
-  if (!root.is_object()) fail_format("header_not_object", path + ": header is not a JSON object");
-
   const uint64_t data_start = 8 + header_len;
   const uint64_t data_size = file_size - data_start;
-  struct Span {
-    uint64_t begin, end;
-    size_t index;
-  };
   std::vector<Span> spans;
   std::vector<TensorEntry> entries;
-  for (const auto &item : root.items()) {
-    if (item.key() == "__metadata__") {
-      layout.metadata = parse_metadata(path, item.value());
-      continue;
-    }
-    uint64_t begin = 0, end = 0;
-    entries.push_back(parse_entry(path, item.key(), item.value(), &begin, &end));
-    if (end > data_size) {
-      fail_format("offsets_out_of_bounds", path + ": tensor \"" + item.key() + "\" ends at " +
-                                               std::to_string(end) + " but the data buffer has " +
-                                               std::to_string(data_size) + " bytes");
-    }
-    spans.push_back({begin, end, entries.size() - 1});
+  FastHeader fast;
+  if (fast_path && is_valid_utf8(header, header_len) &&
+      std::memchr(header, '\0', header_len) == nullptr &&
+      parse_header_fast(header, header_len, data_size, &fast)) {
+    entries = std::move(fast.tensors);
+    layout.metadata = std::move(fast.metadata);
+    for (size_t i = 0; i < entries.size(); ++i)
+      spans.push_back({entries[i].begin, fast.ends[i], i});
+  } else {
+    parse_strictly(header, header_len, data_size, path, &layout, &entries, &spans);
   }
 
   // Sorted by offset the tensors must tile [0, last_end) exactly.
@@ -206,6 +227,18 @@ SafetensorsLayout parse_safetensors_header(const char *header, uint64_t header_l
     layout.tensors.push_back(std::move(entry));
   }
   return layout;
+}
+
+}  // namespace
+
+SafetensorsLayout parse_safetensors_header(const char *header, uint64_t header_len,
+                                           uint64_t file_size, const std::string &path) {
+  return parse_header(header, header_len, file_size, path, true);
+}
+
+SafetensorsLayout parse_safetensors_header_strict(const char *header, uint64_t header_len,
+                                                  uint64_t file_size, const std::string &path) {
+  return parse_header(header, header_len, file_size, path, false);
 }
 
 SafetensorsLayout parse_safetensors_bytes(const uint8_t *bytes, size_t size,

@@ -42,6 +42,11 @@ uint64_t safetensors_header_length(const uint8_t first8[8], uint64_t file_size,
 SafetensorsLayout parse_safetensors_header(const char *header, uint64_t header_len,
                                            uint64_t file_size, const std::string &path);
 
+// The same without the fast path (safetensors_header_fast.h), for the tests and the fuzz harness
+// that check both paths agree: the same layout, or the same error.
+SafetensorsLayout parse_safetensors_header_strict(const char *header, uint64_t header_len,
+                                                  uint64_t file_size, const std::string &path);
+
 // Both steps over a whole file held in memory (`size` bytes): the fuzz harnesses' entry point.
 SafetensorsLayout parse_safetensors_bytes(const uint8_t *bytes, size_t size,
                                           const std::string &path);

@@ -48,6 +48,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path) 
   const std::string header = read_header(file->file_, &header_len);
   file->layout_ = parse_safetensors_header(header.data(), header_len, file->file_.size(), path);
   file->header_hash_ = fnv1a(header);
+  file->index_.reserve(file->layout_.tensors.size());
   for (size_t i = 0; i < file->layout_.tensors.size(); ++i)
     file->index_[file->layout_.tensors[i].name] = i;
   return file;

@@ -55,4 +55,65 @@ TEST(LargeHeader, ARepeatedNameAmongManyIsTheNamedDefect) {
   EXPECT_EQ(fw::parse_json_strict(fine.data(), fine.size(), "p_", "f").size(), 3u);
 }
 
+// Every header takes the fast path unless it breaks a rule; both paths must then agree: the same
+// layout, or the same error (tests/fuzz/fuzz_safetensors.cpp checks it on fuzzed input too).
+TEST(LargeHeader, FastAndStrictPathsAgree) {
+  const auto verdict = [](const std::vector<uint8_t> &bytes, bool strict) {
+    try {
+      const uint64_t len = fw::safetensors_header_length(bytes.data(), bytes.size(), "f");
+      const char *header = reinterpret_cast<const char *>(bytes.data() + 8);
+      const fw::SafetensorsLayout l =
+          strict ? fw::parse_safetensors_header_strict(header, len, bytes.size(), "f")
+                 : fw::parse_safetensors_header(header, len, bytes.size(), "f");
+      std::string out;
+      for (const auto &[k, v] : l.metadata) out += k + "=" + v + ";";
+      for (const fw::TensorEntry &t : l.tensors)
+        out += t.name + ":" + std::to_string(t.begin) + "+" + std::to_string(t.nbytes) + ";";
+      return out;
+    } catch (const fw::Error &e) {
+      return std::string("error ") + e.what();
+    }
+  };
+  const std::vector<std::pair<std::string, size_t>> headers = {
+      // Valid: zero-size tensors sharing an offset (their order comes from the names), escapes
+      // and non-ASCII names, metadata anywhere, spaces.
+      {R"({"z":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"a":{"dtype":"F32","shape":[0],)"
+       R"("data_offsets":[0,0]},"__metadata__":{"k":"v\n","\u00e9":"\""},)"
+       R"("m\u00fc":{"dtype":"BF16","shape":[2, 1],"data_offsets":[0,4]}}   )",
+       4},
+      {R"({})", 0},
+      {R"({"__metadata__":{}})", 0},
+      // Broken: each takes the strict path, which names the defect.
+      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],)"
+       R"("data_offsets":[0,4]}})",
+       4},
+      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"dtype":"F32"}})", 4},
+      {R"({"a":{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}})", 4},
+      {R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4},
+      {R"({"a":{"dtype":"F33","shape":[1],"data_offsets":[0,4]}})", 4},
+      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4,8]}})", 4},
+      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}})", 8},
+      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8},
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 4},
+      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":7})", 4},
+      {R"({"__metadata__":{"k":1}})", 0},
+      {R"({"__metadata__":{"k":"a","k":"b"}})", 0},
+      {R"({"__metadata__":{},"__metadata__":{}})", 0},
+      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}} x)", 4},
+      {R"({"a":{"dtype":"F32","shape":[9223372036854775808],"data_offsets":[0,4]}})", 4},
+      {R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})", 4},
+      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32",)"
+       R"("shape":[1],"data_offsets":[2,6]}})",
+       8},
+  };
+  for (const auto &[header, data] : headers) {
+    const std::vector<uint8_t> bytes = iotest::raw_file(header, data);
+    EXPECT_EQ(verdict(bytes, false), verdict(bytes, true)) << header;
+  }
+  EXPECT_EQ(verdict(iotest::raw_file(headers[0].first, 4), false),
+            "k=v\n;\u00e9=\";a:" + std::to_string(8 + headers[0].first.size()) +
+                "+0;z:" + std::to_string(8 + headers[0].first.size()) +
+                "+0;m\u00fc:" + std::to_string(8 + headers[0].first.size()) + "+4;");
+}
+
 }  // namespace
