@@ -293,9 +293,9 @@ TEST(FaultsFifo, BaseMemberAndFolderPartsThatAreFifosAreRefused) {
   EXPECT_FALSE(fwtest::list_dir(pool.dir).count("merged.safetensors"));
 }
 
-// The built-in objective's TorchScript module and calibration file: torch::jit::load would block
+// The built-in objective's TorchScript module: torch::jit::load would block
 // in open() on a FIFO until a writer came.
-TEST(FaultsFifo, TorchScriptModuleAndCalibrationThatAreFifosAreRefused) {
+TEST(FaultsFifo, TorchScriptModuleThatIsAFifoIsRefused) {
   const capi::PoolFiles pool = capi::write_unit_pool("faults_fifo_ts");
   const std::string fifo = pool.dir + "/module.pt";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
