@@ -36,8 +36,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   FW_FUZZ_CHECK(config.r > 0);
-  for (const auto &rule : config.rank_pattern) FW_FUZZ_CHECK(rule.value > 0 && rule.re);
-  for (const auto &rule : config.alpha_pattern) FW_FUZZ_CHECK(rule.re != nullptr);
+  // A key with regex metacharacters is compiled; a plain module path is matched by its characters.
+  const auto compiled_iff_regex = [](const std::string &key, const void *re) {
+    return (key.find_first_of("\\^$|?*+()[]{}") != std::string::npos) == (re != nullptr);
+  };
+  for (const auto &rule : config.rank_pattern)
+    FW_FUZZ_CHECK(rule.value > 0 && compiled_iff_regex(rule.key, rule.re.get()));
+  for (const auto &rule : config.alpha_pattern)
+    FW_FUZZ_CHECK(compiled_iff_regex(rule.key, rule.re.get()));
   for (const std::string &module : modules) {
     FW_FUZZ_CHECK(fw::lora_rank_for(config, module) > 0);
     (void)fw::lora_alpha_for(config, module);
