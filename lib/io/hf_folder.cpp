@@ -140,18 +140,36 @@ std::string quoted(const std::string &s) {
   return out + "\"";
 }
 
-// The base folder's side files to copy: those present as regular files. One that links out of the
-// folder is refused here, before the weights are written, so that an uploaded base cannot publish
-// a file of the host's (its config.json a link to /etc/passwd) in the output.
+// The base folder's side files to copy (is_hf_side_file), as paths relative to it, sorted. Each is
+// checked here, before the weights are written, so that an uploaded base cannot publish a file of
+// the host's (its config.json a link to /etc/passwd) in the output. Linked subfolders are not
+// entered (a Hugging Face cache snapshot links files, not folders).
 std::vector<std::string> side_files_to_copy(const OutputLayout &layout) {
   std::vector<std::string> names;
   std::error_code ec;
   if (!fs::is_directory(layout.base_path, ec)) return names;
-  for (const std::string &name : hf_side_files()) {
-    const std::string from = (fs::path(layout.base_path) / name).string();
-    check_inside_folder(layout.base_path, from, layout.allow_outside_links);
-    if (fs::is_regular_file(from, ec)) names.push_back(name);
+  const fs::path root(layout.base_path);
+  fs::recursive_directory_iterator it(root, ec), end;
+  if (ec) io_error("cannot list " + root.string(), ec);
+  for (; it != end; it.increment(ec)) {
+    if (ec) io_error("cannot list " + root.string(), ec);
+    const fs::path &path = it->path();
+    const std::string relative = path.lexically_relative(root).generic_string();
+    const bool folder = it->is_directory(ec) && !it->is_symlink(ec);
+    if (folder) {
+      if (!is_hf_side_folder(relative)) it.disable_recursion_pending();
+      continue;
+    }
+    if (!is_hf_side_file(relative)) continue;
+    check_inside_folder(layout.base_path, path.string(), layout.allow_outside_links);
+    if (!fs::is_regular_file(path, ec)) continue;  // a FIFO, a socket, a linked folder
+    if (names.size() == kMaxHfSideFiles)
+      fail(FW_ERR_INVALID_ARGUMENT, root.string() + " holds more than " +
+                                        std::to_string(kMaxHfSideFiles) +
+                                        " files besides its weights; not a model folder");
+    names.push_back(relative);
   }
+  std::sort(names.begin(), names.end());
   return names;
 }
 
@@ -177,8 +195,13 @@ void write_hf_folder(const std::string &target, const std::vector<OutTensor> &te
     }
   }
   poll(stop);
-  for (const std::string &name : side_files)
-    copy_synced(fs::path(layout.base_path) / name, dir / name);
+  for (const std::string &name : side_files) {
+    const fs::path to = dir / name;
+    std::error_code ec;
+    fs::create_directories(to.parent_path(), ec);
+    if (ec) io_error("cannot create " + to.parent_path().string(), ec);
+    copy_synced(fs::path(layout.base_path) / name, to);
+  }
   {
     const std::string card = layout.card_given ? layout.model_card : default_card();
     TempFile readme((dir / "README.md").string());
@@ -198,12 +221,34 @@ void write_hf_folder(const std::string &target, const std::vector<OutTensor> &te
 
 }  // namespace
 
-const std::vector<std::string> &hf_side_files() {
-  static const std::vector<std::string> files = {
-      "config.json",     "generation_config.json",  "tokenizer.json",    "tokenizer_config.json",
-      "tokenizer.model", "special_tokens_map.json", "added_tokens.json", "vocab.json",
-      "merges.txt",      "chat_template.jinja"};
-  return files;
+namespace {
+
+bool ends_with(const std::string &s, const char *suffix) {
+  const size_t n = std::strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+}  // namespace
+
+bool is_hf_side_folder(const std::string &relative) {
+  // Hidden folders (.git, .cache) are not the model's; onnx/ and openvino/ hold exports of the
+  // base's own weights, which the merge's folder must not pass off as its own.
+  const std::string first = relative.substr(0, relative.find('/'));
+  return !first.empty() && first[0] != '.' && first != "onnx" && first != "openvino";
+}
+
+bool is_hf_side_file(const std::string &relative) {
+  const size_t slash = relative.rfind('/');
+  const std::string name = slash == std::string::npos ? relative : relative.substr(slash + 1);
+  if (name.empty() || name[0] == '.') return false;
+  if (slash != std::string::npos && !is_hf_side_folder(relative.substr(0, slash))) return false;
+  // The output writes its own weights, index and card; an adapter config describes an adapter.
+  if (relative == "README.md" || name == "adapter_config.json") return false;
+  for (const char *weights :
+       {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".onnx_data",
+        ".gguf", ".ot", ".tflite", ".npz", ".index.json"})
+    if (ends_with(name, weights)) return false;
+  return true;
 }
 
 void check_hf_folder_target(const std::string &path) {

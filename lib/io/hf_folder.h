@@ -1,9 +1,9 @@
 // Where fw_export and fw_merge put the merged tensors (fw_export_options): one .safetensors file, a
 // folder of shards + index, or a Hugging Face model folder laid out as transformers'
 // save_pretrained does, so that from_pretrained loads it: the weights (model.safetensors when they
-// fit one shard, else shards + index), the base folder's config and tokenizer files, and a
-// README.md model card. The folder is built in a hidden sibling temp folder and renamed into place,
-// so the target holds the whole result or nothing.
+// fit one shard, else shards + index), the base folder's other files (config, tokenizer, ...), and
+// a README.md model card. The folder is built in a hidden sibling temp folder and renamed into
+// place, so the target holds the whole result or nothing.
 #pragma once
 
 #include <cstdint>
@@ -17,8 +17,17 @@
 
 namespace fw {
 
-// Files copied from the base model's folder when present (configuration and tokenizer).
-const std::vector<std::string> &hf_side_files();
+// What a Hugging Face folder export copies from the base model's folder: every file but weights,
+// so that the merge loads as the base did (config and tokenizer files, and the side files of
+// libraries such as sentence-transformers: modules.json, 1_Pooling/config.json, ...).
+// `relative` is a path inside the base folder ("1_Pooling/config.json"). Not copied: weight files
+// (.safetensors, .bin, .pt, .pth, .ckpt, .h5, .msgpack, .onnx, .gguf, ... and *.index.json),
+// README.md (the output has its own card), adapter_config.json, hidden files and folders, and
+// the onnx/ and openvino/ folders (exports of the base's weights).
+bool is_hf_side_file(const std::string &relative);
+bool is_hf_side_folder(const std::string &relative);
+// At most this many side files (a folder with more is not a model folder someone meant to merge).
+constexpr size_t kMaxHfSideFiles = 10000;
 
 struct OutputLayout {
   uint64_t max_shard_bytes = 0;  // 0: one file (or, in a folder, no shard limit)

@@ -2,6 +2,8 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "util/error.h"
@@ -27,6 +29,7 @@ TensorFilter::TensorFilter(std::vector<std::string> include, std::vector<std::st
 
 bool TensorFilter::selects(const std::string &name) const {
   if (shard_ && shard_->count(name) == 0) return false;
+  if (carried_ && carried_->count(name) != 0) return false;
   return (include_.empty() || matches_any(include_, name)) && !matches_any(exclude_, name);
 }
 
@@ -35,6 +38,51 @@ TensorFilter TensorFilter::restricted_to(std::set<std::string> names, int rank) 
   out.shard_ = std::make_shared<const std::set<std::string>>(std::move(names));
   out.shard_rank_ = rank;
   return out;
+}
+
+TensorFilter TensorFilter::without_carried(std::set<std::string> names) const {
+  TensorFilter out = *this;
+  if (!names.empty())
+    out.carried_ = std::make_shared<const std::set<std::string>>(std::move(names));
+  return out;
+}
+
+std::set<std::string> carried_from_base(const Checkpoint &base) {
+  std::set<std::string> names;
+  for (const TensorMeta &m : base.tensors())
+    if (!is_floating(m.dtype)) names.insert(m.name);
+  return names;
+}
+
+void check_carried_in_member(const Checkpoint &base, const Checkpoint &member,
+                             const std::set<std::string> &carried) {
+  for (const std::string &name : carried) {
+    const TensorMeta *m = member.find(name);
+    if (m == nullptr) continue;  // a fine-tune saved without the buffer: the base's is used
+    const TensorMeta &b = *base.find(name);
+    const std::string who = "pool member " + member.path() + ": tensor \"" + name + "\"";
+    if (m->dtype != b.dtype || m->shape != b.shape)
+      fail(FW_ERR_NAME_MISMATCH, who + " (" + dtype_name(m->dtype) + ") is not the base's " +
+                                     dtype_name(b.dtype) +
+                                     " buffer of the same shape; integer "
+                                     "and bool tensors are taken from the base, not merged");
+    if (!member.streams_ranges() || !base.streams_ranges()) continue;  // computed (adapters)
+    // Compared in bounded pieces: a buffer is small, but a quantized weight need not be.
+    const int64_t item = dtype_bits(b.dtype) / 8;
+    const int64_t piece = std::max<int64_t>(1, (int64_t{1} << 20) / std::max<int64_t>(item, 1));
+    std::vector<char> x(static_cast<size_t>(std::min(piece, b.numel) * item)), y(x.size());
+    for (int64_t begin = 0; begin < b.numel; begin += piece) {
+      const int64_t end = std::min(b.numel, begin + piece);
+      const size_t n = static_cast<size_t>((end - begin) * item);
+      base.read_raw_range(name, begin, end, x.data());
+      member.read_raw_range(name, begin, end, y.data());
+      if (std::memcmp(x.data(), y.data(), n) != 0)
+        fail(FW_ERR_NAME_MISMATCH, who + " differs from the base's (elements from " +
+                                       std::to_string(begin) +
+                                       " on); integer and bool tensors "
+                                       "are taken from the base, not merged");
+    }
+  }
 }
 
 std::string TensorFilter::describe() const {

@@ -19,11 +19,14 @@ class TensorFilter {
   TensorFilter() = default;
   // FW_ERR_INVALID_ARGUMENT for an empty pattern.
   TensorFilter(std::vector<std::string> include, std::vector<std::string> exclude);
-  bool empty() const { return include_.empty() && exclude_.empty() && !shard_; }
+  bool empty() const { return include_.empty() && exclude_.empty() && !shard_ && !carried_; }
   bool selects(const std::string &name) const;
   // This filter narrowed to a rank's shard (lib/dist/shard_plan.h): only `names` of what it
   // selects. The shard is not part of ==, include() or exclude(): those describe the user's filter.
   TensorFilter restricted_to(std::set<std::string> names, int rank) const;
+  // This filter without `names`: the base's integer and bool buffers (carried_from_base below),
+  // which are never merged. Like the shard, not part of ==, include(), exclude() or describe().
+  TensorFilter without_carried(std::set<std::string> names) const;
   const std::vector<std::string> &include() const { return include_; }
   const std::vector<std::string> &exclude() const { return exclude_; }
   bool operator==(const TensorFilter &o) const {
@@ -36,7 +39,19 @@ class TensorFilter {
   std::vector<std::string> include_, exclude_;
   std::shared_ptr<const std::set<std::string>> shard_;  // null: no shard
   int shard_rank_ = -1;
+  std::shared_ptr<const std::set<std::string>> carried_;  // null: none
 };
+
+// Tensors of a base that are not merged but taken from it (issue 31): its integer and bool tensors
+// (buffers such as BERT's embeddings.position_ids, token_type_ids, masks), which fine-tunes
+// saved by newer libraries often lack. Members need not have them; where one has one, it must be
+// the base's (check_carried_in_member). The output carries the base's bytes in the base's dtype.
+std::set<std::string> carried_from_base(const Checkpoint &base);
+// FW_ERR_NAME_MISMATCH (naming tensor and member) unless every carried tensor that `member` (its
+// unfiltered checkpoint) has is the base's: same dtype, shape and bytes. A member whose buffer
+// differs was not fine-tuned from this base, or holds quantized weights this merge would drop.
+void check_carried_in_member(const Checkpoint &base, const Checkpoint &member,
+                             const std::set<std::string> &carried);
 
 // The filter of a C struct's pattern arrays (fw_params, fw_merge_params), read now:
 // FW_ERR_INVALID_ARGUMENT ("<where>include_tensors is NULL ...") for a NULL array with a count > 0

@@ -1,7 +1,10 @@
 #include "merge/data_free.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
+#include <set>
+#include <vector>
 
 #include "io/safetensors_writer.h"
 #include "merge/streaming.h"
@@ -11,11 +14,14 @@
 namespace fw {
 
 std::string data_free_recipe(const MergeSpec &spec, const std::string &base_path,
-                             const std::vector<std::string> &pool_paths) {
+                             const std::vector<std::string> &pool_paths,
+                             const std::set<std::string> &from_base) {
   nlohmann::json recipe = {
       {"kind", "data_free"},      {"library", "fwmerge " FW_VERSION_STRING},
       {"merge", spec_json(spec)}, {"leaves_hull", method_leaves_hull(spec.method)},
       {"base", base_path},        {"pool", pool_paths}};
+  // The base's buffers, written as the base has them (not merged).
+  if (!from_base.empty()) recipe["from_base"] = from_base;
   return recipe.dump();
 }
 
@@ -27,16 +33,22 @@ void merge_to_file(const MergeSpec &spec, const std::string &base_path,
       dtype != FW_DTYPE_BF16)
     fail(FW_ERR_INVALID_ARGUMENT, "export dtype " + std::to_string(static_cast<int>(dtype)) +
                                       " is not one of FW_DTYPE_DEFAULT/F32/F16/BF16");
-  // `base` is what the merge sees (the filter's tensors); `whole` all of the base's, which adapters
-  // are opened against and the unselected tensors are copied from.
-  const std::unique_ptr<Checkpoint> base =
-      filtered(open_checkpoint(base_path, nullptr, spec.allow_outside_links), spec.filter);
+  // `base` is what the merge sees (the filter's tensors, without the base's integer and bool
+  // buffers); `whole` all of the base's, which adapters are opened against and the other tensors
+  // are copied from (buffers byte for byte, in their own dtype).
+  std::unique_ptr<Checkpoint> opened =
+      open_checkpoint(base_path, nullptr, spec.allow_outside_links);
+  const std::set<std::string> carried = carried_from_base(*opened);
+  const TensorFilter merged_filter = spec.filter.without_carried(carried);
+  const std::unique_ptr<Checkpoint> base = filtered(std::move(opened), merged_filter);
   const auto *as_filtered = dynamic_cast<const FilteredCheckpoint *>(base.get());
   const Checkpoint &whole = as_filtered ? as_filtered->inner() : *base;
   std::vector<std::unique_ptr<Checkpoint>> owned;
   std::vector<const Checkpoint *> pool;
   for (const std::string &path : pool_paths) {
-    owned.push_back(filtered(open_checkpoint(path, &whole, spec.allow_outside_links), spec.filter));
+    std::unique_ptr<Checkpoint> member = open_checkpoint(path, &whole, spec.allow_outside_links);
+    check_carried_in_member(whole, *member, carried);
+    owned.push_back(filtered(std::move(member), merged_filter));
     check_compatible(*base, *owned.back());
     pool.push_back(owned.back().get());
   }
@@ -51,17 +63,30 @@ void merge_to_file(const MergeSpec &spec, const std::string &base_path,
   for (size_t t = 0; t < base->tensors().size(); ++t) index_of[base->tensors()[t].name] = t;
   for (const TensorMeta &meta : whole.tensors()) {
     const auto it = index_of.find(meta.name);
-    if (it == index_of.end() && !is_mergeable(meta.dtype))
+    const bool buffer = carried.count(meta.name) != 0;
+    if (it == index_of.end() && !buffer && !is_mergeable(meta.dtype))
       fail(FW_ERR_UNSUPPORTED, "base tensor \"" + meta.name +
                                    "\" (outside the tensor filter) has " + "dtype " +
                                    dtype_name(meta.dtype) + "; only F32, F16 and BF16 are copied");
-    const DType out_dtype = dtype == FW_DTYPE_DEFAULT ? meta.dtype : from_public(dtype);
+    const DType out_dtype = buffer || dtype == FW_DTYPE_DEFAULT ? meta.dtype : from_public(dtype);
     const uint64_t nbytes =
         static_cast<uint64_t>(meta.numel) * static_cast<uint64_t>(dtype_bits(out_dtype) / 8);
     out.push_back(OutTensor{meta.name, out_dtype, meta.shape, nullptr, nbytes});
     merged_index.push_back(it == index_of.end() ? -1 : static_cast<int64_t>(it->second));
   }
   const TensorProducer produce = [&](size_t t, const ByteEmitter &emit) {
+    if (carried.count(out[t].name) != 0) {  // a buffer: the base's bytes, in bounded pieces
+      const TensorMeta &meta = *whole.find(out[t].name);
+      const int64_t item = dtype_bits(meta.dtype) / 8;
+      std::vector<char> bytes(static_cast<size_t>(std::min(kMergeChunk, meta.numel) * item));
+      for (int64_t begin = 0; begin < meta.numel; begin += kMergeChunk) {
+        poll(spec.stop);
+        const int64_t end = std::min(meta.numel, begin + kMergeChunk);
+        whole.read_raw_range(meta.name, begin, end, bytes.data());
+        emit(bytes.data(), static_cast<size_t>((end - begin) * item));
+      }
+      return;
+    }
     const at::ScalarType type = to_scalar_type(out[t].dtype);
     const auto write = [&](const at::Tensor &chunk) {
       const at::Tensor bytes = chunk.to(type).contiguous();
@@ -83,7 +108,7 @@ void merge_to_file(const MergeSpec &spec, const std::string &base_path,
       write(chunk);
     }
   };
-  const std::string recipe = data_free_recipe(spec, base_path, pool_paths);
+  const std::string recipe = data_free_recipe(spec, base_path, pool_paths, carried);
   const std::map<std::string, std::string> metadata = {{"format", "pt"},
                                                        {"fwmerge.recipe", recipe}};
   ThreadScope threads(spec.threads);

@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,9 +17,11 @@
 
 namespace fw {
 
-// The "fwmerge.recipe" JSON text of a data-free merge.
+// The "fwmerge.recipe" JSON text of a data-free merge; `from_base`: the base's buffers the output
+// carries unmerged (io/tensor_filter.h, carried_from_base).
 std::string data_free_recipe(const MergeSpec &spec, const std::string &base_path,
-                             const std::vector<std::string> &pool_paths);
+                             const std::vector<std::string> &pool_paths,
+                             const std::set<std::string> &from_base = {});
 
 // Opens the base and the pool (files, sharded folders, PEFT adapters), checks every member against
 // the base, merges and writes `out_path` as `layout` says (one file, a sharded folder, a Hugging

@@ -29,6 +29,11 @@ DType target_of(DType base, fw_dtype dtype) {
   return dtype == FW_DTYPE_DEFAULT ? base : from_public(dtype);
 }
 
+// What a base tensor is written as: a carried buffer keeps its own dtype, whatever `dtype` says.
+DType out_dtype(const Solver &solver, const TensorMeta &meta, fw_dtype dtype) {
+  return solver.carried().count(meta.name) ? meta.dtype : target_of(meta.dtype, dtype);
+}
+
 // The tensors this process writes, converted: its merged tensors, then (with_pass_through) the
 // tensors outside the filter as the base has them (in the export dtype when one is given).
 struct Converted {
@@ -52,11 +57,17 @@ Converted convert(const Solver &solver, fw_dtype dtype, bool with_pass_through, 
     const DType target = target_of(metas[t].dtype, dtype);
     add(metas[t], target, theta[t].to(at::kCPU, to_scalar_type(target)).contiguous());
   }
-  if (with_pass_through && !solver.filter().empty()) {
+  if (with_pass_through && solver.has_pass_through()) {
     const Checkpoint &whole = solver.unfiltered_base();
     for (const TensorMeta &meta : whole.tensors()) {
-      if (solver.filter().selects(meta.name)) continue;
+      if (!solver.passes_through(meta.name)) continue;
       poll(stop);
+      if (solver.carried().count(meta.name)) {  // the base's bytes, unconverted
+        at::Tensor raw = at::empty({meta.numel * (dtype_bits(meta.dtype) / 8)}, at::kByte);
+        whole.read_raw_range(meta.name, 0, meta.numel, raw.data_ptr());
+        add(meta, meta.dtype, std::move(raw));
+        continue;
+      }
       const DType target = target_of(meta.dtype, dtype);
       add(meta, target, whole.load_f32(meta.name).to(to_scalar_type(target)).contiguous());
     }
@@ -84,15 +95,15 @@ void export_rank_shards(const Solver &solver, const std::string &path, fw_dtype 
   uint64_t total_size = 0;
   auto bytes_of = [&](const TensorMeta &meta) {
     return static_cast<uint64_t>(meta.numel) *
-           static_cast<uint64_t>(dtype_bits(target_of(meta.dtype, dtype))) / 8;
+           static_cast<uint64_t>(dtype_bits(out_dtype(solver, meta, dtype))) / 8;
   };
   for (size_t t = 0; t < global.size(); ++t) {
     shards[static_cast<size_t>(rank_of[t])].push_back(global[t].name);
     total_size += bytes_of(global[t]);
   }
-  if (!solver.filter().empty())
+  if (solver.has_pass_through())
     for (const TensorMeta &meta : solver.unfiltered_base().tensors())
-      if (!solver.filter().selects(meta.name)) {
+      if (solver.passes_through(meta.name)) {
         shards[0].push_back(meta.name);
         total_size += bytes_of(meta);
       }

@@ -150,8 +150,9 @@ const Checkpoint &Solver::unfiltered_base() const {
 }
 
 std::unique_ptr<Checkpoint> Solver::open_member(const std::string &path) const {
-  return filtered(open_checkpoint(path, &unfiltered_base(), params_.allow_outside_links != 0),
-                  member_filter());
+  auto whole = open_checkpoint(path, &unfiltered_base(), params_.allow_outside_links != 0);
+  check_carried_in_member(unfiltered_base(), *whole, carried_);
+  return filtered(std::move(whole), member_filter());
 }
 
 const std::vector<TensorMeta> &Solver::tensors() const { return base().tensors(); }
@@ -180,20 +181,23 @@ void Solver::exchange(const char *what, std::vector<double> &owned,
 
 void Solver::set_base(const std::string &path) {
   auto whole = open_checkpoint(path, nullptr, params_.allow_outside_links != 0);
-  // Every tensor, filtered or not: the export writes the unselected ones through (as floats).
+  // Every tensor, filtered or not: the export writes the unselected ones through (as floats), and
+  // the integer and bool ones (buffers) as the base has them.
   for (const TensorMeta &meta : whole->tensors()) {
-    if (!is_mergeable(meta.dtype))
+    if (is_floating(meta.dtype) && !is_mergeable(meta.dtype))
       fail(FW_ERR_UNSUPPORTED, "base tensor '" + meta.name + "' has dtype " +
                                    dtype_name(meta.dtype) + "; only F32, F16 and BF16 are merged");
   }
   if (whole->tensors().empty()) fail(FW_ERR_FORMAT, "[empty] base model has no tensors: " + path);
+  std::set<std::string> carried = carried_from_base(*whole);
+  const TensorFilter merged = filter_.without_carried(carried);
   std::vector<TensorMeta> global;
   std::vector<size_t> global_index;
   TensorFilter shard_filter;
   if (comm_) {
     // Every rank computes the same plan from the same filtered tensor list.
     for (const TensorMeta &meta : whole->tensors())
-      if (filter_.selects(meta.name)) global.push_back(meta);
+      if (merged.selects(meta.name)) global.push_back(meta);
     if (global.empty())
       fail(FW_ERR_NAME_MISMATCH,
            "the tensor filter " + filter_.describe() + " selects none of the tensors of " + path);
@@ -204,9 +208,9 @@ void Solver::set_base(const std::string &path) {
         mine.insert(global[t].name);
         global_index.push_back(t);
       }
-    shard_filter = filter_.restricted_to(std::move(mine), comm_->rank());
+    shard_filter = merged.restricted_to(std::move(mine), comm_->rank());
   }
-  auto base = filtered(std::move(whole), comm_ ? shard_filter : filter_);
+  auto base = filtered(std::move(whole), comm_ ? shard_filter : merged);
   // Everything derived from the old base goes.
   pool_.clear();
   start_.reset();
@@ -218,6 +222,7 @@ void Solver::set_base(const std::string &path) {
   global_tensors_ = std::move(global);
   global_index_ = std::move(global_index);
   shard_filter_ = std::move(shard_filter);
+  carried_ = std::move(carried);
   rebuild_blocks();
   reset_iterate();
 }
@@ -394,6 +399,8 @@ std::string Solver::recipe_json() const {
   };
   if (!filter_.empty())
     recipe["tensors"] = {{"include", filter_.include()}, {"exclude", filter_.exclude()}};
+  // The base's buffers, written as the base has them (not merged).
+  if (!carried_.empty()) recipe["from_base"] = carried_;
   // Only when set, so recipes without a budget keep their bytes.
   if (params_.max_evaluations > 0) recipe["max_evaluations"] = params_.max_evaluations;
   if (params_.lmo == FW_LMO_SOFT)

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -94,6 +95,15 @@ class Solver {
   // The whole base file(s): what adapters are opened against and the export's pass-through
   // tensors are read from. Equals base() without a filter.
   const Checkpoint &unfiltered_base() const;
+  // The base's integer and bool tensors (io/tensor_filter.h, carried_from_base): never merged, the
+  // export writes the base's bytes.
+  const std::set<std::string> &carried() const { return carried_; }
+  // The base tensors the export writes as the base has them: those outside the user's filter, and
+  // the carried ones.
+  bool passes_through(const std::string &name) const {
+    return !filter_.selects(name) || carried_.count(name) != 0;
+  }
+  bool has_pass_through() const { return !filter_.empty() || !carried_.empty(); }
   const TensorFilter &filter() const { return filter_; }
   // Opens a pool member or start file against the base and applies the filter.
   std::unique_ptr<Checkpoint> open_member(const std::string &path) const;
@@ -146,8 +156,11 @@ class Solver {
   class CandidateCache;
 
   void require_base() const;
-  // What opens pool members and start files: the user's filter, narrowed to the shard.
-  const TensorFilter &member_filter() const { return comm_ ? shard_filter_ : filter_; }
+  // What opens pool members and start files: the user's filter without the carried tensors,
+  // narrowed to the shard.
+  TensorFilter member_filter() const {
+    return comm_ ? shard_filter_ : filter_.without_carried(carried_);
+  }
   // FW_ERR_IO when a file of the base, the pool or the start point changed on disk since it was
   // opened: a step never mixes bytes validated at fw_pool_add with bytes written later.
   void check_files_unchanged() const;
@@ -186,6 +199,7 @@ class Solver {
   std::vector<int> global_block_;     // the block of each global tensor
   std::shared_ptr<Comm> comm_;        // null: one process
   TensorFilter shard_filter_;
+  std::set<std::string> carried_;           // of the current base
   std::vector<TensorMeta> global_tensors_;  // sharded only
   std::vector<size_t> global_index_;
   std::vector<std::string> block_names_;

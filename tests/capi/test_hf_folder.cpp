@@ -40,7 +40,7 @@ struct HfFolderTest : ::testing::Test {
     write_text(base + "/config.json", "{\"model_type\": \"llama\"}\n");
     write_text(base + "/tokenizer.json", "{\"version\": \"1.0\"}\n");
     write_text(base + "/tokenizer_config.json", "{}\n");
-    write_text(base + "/notes.txt", "not a model file\n");
+    write_text(base + "/notes.txt", "not a model file\n");  // copied too: every non-weight file
     for (int i = 0; i < 2; ++i) {
       members.push_back(dir + "/m" + std::to_string(i) + ".safetensors");
       const float a = static_cast<float>(i + 1);
@@ -75,7 +75,7 @@ TEST_F(HfFolderTest, ExportWritesTheWeightsOfThePlainExportSideFilesAndACard) {
   opts.hf_folder = 1;
   ASSERT_EQ(fw_export(solver.get(), out.c_str(), &opts), FW_OK) << fw_last_error();
   EXPECT_EQ(capi::list_dir(out),
-            (std::vector<std::string>{"README.md", "config.json", "model.safetensors",
+            (std::vector<std::string>{"README.md", "config.json", "model.safetensors", "notes.txt",
                                       "tokenizer.json", "tokenizer_config.json"}));
   EXPECT_EQ(fwtest::read_bytes(out + "/model.safetensors"), fwtest::read_bytes(plain));
   for (const char *f : {"config.json", "tokenizer.json", "tokenizer_config.json"})
@@ -103,7 +103,7 @@ TEST_F(HfFolderTest, ModelsLargerThanAShardGetShardsAndAnIndex) {
       capi::list_dir(out),
       (std::vector<std::string>{"README.md", "config.json", "model-00001-of-00002.safetensors",
                                 "model-00002-of-00002.safetensors", "model.safetensors.index.json",
-                                "tokenizer.json", "tokenizer_config.json"}));
+                                "notes.txt", "tokenizer.json", "tokenizer_config.json"}));
   const auto index = nlohmann::json::parse(slurp(out + "/model.safetensors.index.json"));
   EXPECT_EQ(index["weight_map"]["v"], "model-00001-of-00002.safetensors");
   EXPECT_EQ(index["weight_map"]["w"], "model-00002-of-00002.safetensors");
@@ -116,7 +116,7 @@ TEST_F(HfFolderTest, ModelsLargerThanAShardGetShardsAndAnIndex) {
   // One shard's worth: a bare model.safetensors, no index.
   opts.max_shard_bytes = 1000;
   ASSERT_EQ(merge(dir + "/one", opts), FW_OK) << fw_last_error();
-  EXPECT_EQ(capi::list_dir(dir + "/one").size(), 5u);
+  EXPECT_EQ(capi::list_dir(dir + "/one").size(), 6u);  // card, weights, 4 side files
   EXPECT_EQ(capi::decode(capi::parse_safetensors(dir + "/one/model.safetensors").tensor_bytes("v"),
                          "F32"),
             (std::vector<float>{1.5f, 1.5f}));
@@ -157,7 +157,7 @@ TEST_F(HfFolderTest, TargetsThatAreNotNewOrEmptyAreRefusedAndKept) {
   const std::string empty = dir + "/empty/";
   fs_mkdir(empty);
   ASSERT_EQ(fw_export(solver.get(), empty.c_str(), &opts), FW_OK) << fw_last_error();
-  EXPECT_EQ(capi::list_dir(empty).size(), 5u);
+  EXPECT_EQ(capi::list_dir(empty).size(), 6u);
   // A card without a folder is a mistake, not ignored.
   fw_export_options card_only = fw_default_export_options();
   card_only.model_card = "card";

@@ -129,7 +129,7 @@ TEST_F(CliRun, TiesRecipeWritesAHuggingFaceFolderWithTheHandComputedMerge) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(listing(out),
             (std::set<std::string>{"README.md", "config.json", "generation_config.json",
-                                   "model.safetensors", "tokenizer.json"}));
+                                   "model.safetensors", "notes.txt", "tokenizer.json"}));
   for (const char *f : {"config.json", "generation_config.json", "tokenizer.json"})
     EXPECT_EQ(slurp(out / f), slurp(dir_ / "base" / f)) << f;
   // b keeps the top half of tau_b: [0, 0, -3, -4], weighted by 3: [0, 0, -9, -12]. With a's
