@@ -39,29 +39,9 @@ class SolverUser {
   mutable std::atomic<std::thread::id> holder_{};
 };
 
-// RAII over SolverUser::claim for one C call: throws FW_ERR_STATE (turned into the call's status by
-// guard()) when another thread is inside the solver.
-class InUse {
- public:
-  InUse(const SolverUser &user, const char *function) : user_(user) {
-    if (!user_.claim(&outermost_))
-      fail(FW_ERR_STATE, std::string(function) +
-                             ": the solver is in use by another thread (one thread at a time per "
-                             "solver; only fw_solver_interrupt may be called from any thread)");
-  }
-  ~InUse() {
-    if (outermost_) user_.release();
-  }
-  InUse(const InUse &) = delete;
-  InUse &operator=(const InUse &) = delete;
-
- private:
-  const SolverUser &user_;
-  bool outermost_ = false;
-};
-
-// The same for the calls that return a value rather than a status (fw_pool_size, ...): ok() is
-// false when another thread holds the solver, and fw_last_error() says so.
+// RAII over SolverUser::claim for the calls that return a value rather than a status
+// (fw_pool_size, ...): ok() is false when another thread holds the solver, and fw_last_error()
+// says so.
 class TryUse {
  public:
   TryUse(const SolverUser &user, const char *function) : user_(user) {
@@ -79,6 +59,18 @@ class TryUse {
   const SolverUser &user_;
   bool outermost_ = false;
   bool ok_ = false;
+};
+
+// The same for one status-returning C call: throws FW_ERR_STATE (turned into the call's status by
+// guard()) when another thread is inside the solver.
+class InUse : public TryUse {
+ public:
+  InUse(const SolverUser &user, const char *function) : TryUse(user, function) {
+    if (!ok())
+      fail(FW_ERR_STATE, std::string(function) +
+                             ": the solver is in use by another thread (one thread at a time per "
+                             "solver; only fw_solver_interrupt may be called from any thread)");
+  }
 };
 
 }  // namespace fw::capi

@@ -27,30 +27,30 @@ struct Model {
   std::vector<int64_t> positions;  // empty: no embeddings.position_ids
 };
 
+const std::vector<int64_t> kEmbedShape = {2, 3}, kQueryShape = {3}, kPositionShape = {1, 4};
+
+// A view of `data` (zeroed reserved words); ndim and numel from `shape`, which must outlive it.
+fw_tensor view(const char *name, fw_dtype dtype, const std::vector<int64_t> &shape,
+               const void *data) {
+  fw_tensor t;
+  std::memset(&t, 0, sizeof t);
+  t.name = name;
+  t.dtype = dtype;
+  t.ndim = static_cast<int32_t>(shape.size());
+  t.shape = shape.data();
+  t.numel = 1;
+  for (int64_t d : shape) t.numel *= d;
+  t.data = const_cast<void *>(data);
+  return t;
+}
+
 void save(const std::string &path, const Model &m) {
-  const int64_t se[2] = {2, 3}, sq[1] = {3}, sp[2] = {1, 4};
-  std::vector<fw_tensor> t(3);
-  std::memset(t.data(), 0, t.size() * sizeof(fw_tensor));
-  t[0] = fw_tensor{};
-  t[0].name = "embeddings.word_embeddings.weight";
-  t[0].dtype = FW_DTYPE_F32;
-  t[0].ndim = 2;
-  t[0].shape = se;
-  t[0].numel = 6;
-  t[0].data = const_cast<float *>(m.embed.data());
-  t[1].name = "embeddings.position_ids";
-  t[1].dtype = FW_DTYPE_I64;
-  t[1].ndim = 2;
-  t[1].shape = sp;
-  t[1].numel = 4;
-  t[1].data = const_cast<int64_t *>(m.positions.data());
-  t[2].name = "encoder.layer.0.attention.self.query.weight";
-  t[2].dtype = FW_DTYPE_F32;
-  t[2].ndim = 1;
-  t[2].shape = sq;
-  t[2].numel = 3;
-  t[2].data = const_cast<float *>(m.query.data());
-  if (m.positions.empty()) t.erase(t.begin() + 1);
+  std::vector<fw_tensor> t = {
+      view("embeddings.word_embeddings.weight", FW_DTYPE_F32, kEmbedShape, m.embed.data())};
+  if (!m.positions.empty())
+    t.push_back(view("embeddings.position_ids", FW_DTYPE_I64, kPositionShape, m.positions.data()));
+  t.push_back(view("encoder.layer.0.attention.self.query.weight", FW_DTYPE_F32, kQueryShape,
+                   m.query.data()));
   ASSERT_EQ(fw_save_tensors(path.c_str(), t.data(), t.size(), FW_DTYPE_DEFAULT, nullptr, 0), FW_OK)
       << fw_last_error();
 }
@@ -221,15 +221,9 @@ TEST_F(Buffers, AMemberWhoseBufferDiffersIsRefusedNamingIt) {
 }
 
 TEST_F(Buffers, AFloatTensorMissingFromAMemberIsStillAnErrorNamingBoth) {
-  const int64_t sq[1] = {3};
   const std::vector<float> q = {1, 2, 3};
-  fw_tensor t{};
-  t.name = "encoder.layer.0.attention.self.query.weight";
-  t.dtype = FW_DTYPE_F32;
-  t.ndim = 1;
-  t.shape = sq;
-  t.numel = 3;
-  t.data = const_cast<float *>(q.data());
+  const fw_tensor t =
+      view("encoder.layer.0.attention.self.query.weight", FW_DTYPE_F32, kQueryShape, q.data());
   const std::string partial = dir_ + "/partial.safetensors";
   ASSERT_EQ(fw_save_tensors(partial.c_str(), &t, 1, FW_DTYPE_DEFAULT, nullptr, 0), FW_OK);
   capi::SolverPtr solver = capi::new_solver();

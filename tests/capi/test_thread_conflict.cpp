@@ -45,6 +45,25 @@ fw_status gated_objective(const fw_tensor *params, size_t n, fw_tensor *grads, d
 class ThreadConflict : public capi::UnitPoolTest {
  protected:
   ThreadConflict() : UnitPoolTest("thread_conflict") {}
+  // Starts fw_run on another thread and returns once it is parked in its first objective call.
+  std::future<fw_status> start_parked_run() {
+    gate_.q.target["w"] = {1, 1, 0};
+    gate_.solver = solver_.get();
+    EXPECT_EQ(fw_set_objective_callback(solver_.get(), gated_objective, &gate_), FW_OK);
+    auto run = std::async(std::launch::async, [this] { return fw_run(solver_.get(), &last_); });
+    std::unique_lock<std::mutex> lock(gate_.m);
+    gate_.cv.wait(lock, [&] { return gate_.inside; });
+    return run;
+  }
+  void release_run() {
+    {
+      std::lock_guard<std::mutex> lock(gate_.m);
+      gate_.released = true;
+    }
+    gate_.cv.notify_all();
+  }
+  Gate gate_;
+  fw_step_info last_ = capi::blank_info();
 };
 
 void expect_refused(fw_status status, const char *call) {
@@ -55,17 +74,7 @@ void expect_refused(fw_status status, const char *call) {
 }
 
 TEST_F(ThreadConflict, SecondThreadIsRefusedWhileTheFirstIsInsideTheSolver) {
-  Gate gate;
-  gate.q.target["w"] = {1, 1, 0};
-  gate.solver = solver_.get();
-  ASSERT_EQ(fw_set_objective_callback(solver_.get(), gated_objective, &gate), FW_OK);
-
-  fw_step_info last = capi::blank_info();
-  auto run = std::async(std::launch::async, [&] { return fw_run(solver_.get(), &last); });
-  {
-    std::unique_lock<std::mutex> lock(gate.m);
-    gate.cv.wait(lock, [&] { return gate.inside; });
-  }
+  auto run = start_parked_run();
   // This thread, while the run is parked in its callback.
   fw_solver *s = solver_.get();
   fw_step_info info = capi::blank_info();
@@ -85,13 +94,9 @@ TEST_F(ThreadConflict, SecondThreadIsRefusedWhileTheFirstIsInsideTheSolver) {
   fw_solver_free(s);  // refused: the other thread is inside; the solver stays
   EXPECT_NE(std::string(fw_last_error()).find("fw_solver_free"), std::string::npos);
 
-  {
-    std::lock_guard<std::mutex> lock(gate.m);
-    gate.released = true;
-  }
-  gate.cv.notify_all();
+  release_run();
   ASSERT_EQ(run.get(), FW_OK) << fw_last_error();
-  EXPECT_EQ(gate.nested_history, 0);  // the holder's own nested call was served
+  EXPECT_EQ(gate_.nested_history, 0);  // the holder's own nested call was served
 
   // The run went on untouched, and the solver is free for this thread now.
   EXPECT_GT(fw_history_size(s), 0);
@@ -101,22 +106,9 @@ TEST_F(ThreadConflict, SecondThreadIsRefusedWhileTheFirstIsInsideTheSolver) {
 }
 
 TEST_F(ThreadConflict, InterruptFromAnotherThreadStillStopsTheRun) {
-  Gate gate;
-  gate.q.target["w"] = {1, 1, 0};
-  gate.solver = solver_.get();
-  ASSERT_EQ(fw_set_objective_callback(solver_.get(), gated_objective, &gate), FW_OK);
-  fw_step_info last = capi::blank_info();
-  auto run = std::async(std::launch::async, [&] { return fw_run(solver_.get(), &last); });
-  {
-    std::unique_lock<std::mutex> lock(gate.m);
-    gate.cv.wait(lock, [&] { return gate.inside; });
-  }
+  auto run = start_parked_run();
   fw_solver_interrupt(solver_.get());
-  {
-    std::lock_guard<std::mutex> lock(gate.m);
-    gate.released = true;
-  }
-  gate.cv.notify_all();
+  release_run();
   EXPECT_EQ(run.get(), FW_ERR_ABORTED) << fw_last_error();
 }
 
