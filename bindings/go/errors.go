@@ -72,10 +72,10 @@ func statusError(st swigfw.Fw_status) error {
 	return &Error{Status: Status(st), Message: swigfw.Fw_last_error()}
 }
 
-// Version returns the library's version ("0.3.5").
+// Version returns the library's version ("0.3.6").
 func Version() string { return swigfw.Fw_version() }
 
-// VersionNumber returns the library's version number (fw_version_number: 305 for 0.3.5).
+// VersionNumber returns the library's version number (fw_version_number: 306 for 0.3.6).
 func VersionNumber() uint { return swigfw.Fw_version_number() }
 
 // LibtorchVersion returns the version of the LibTorch the library was built against and loads

@@ -2,8 +2,8 @@
 
 pub const FW_VERSION_MAJOR: u32 = 0;
 pub const FW_VERSION_MINOR: u32 = 3;
-pub const FW_VERSION_PATCH: u32 = 5;
-pub const FW_VERSION_STRING: &[u8; 6usize] = b"0.3.5\0";
+pub const FW_VERSION_PATCH: u32 = 6;
+pub const FW_VERSION_STRING: &[u8; 6usize] = b"0.3.6\0";
 pub const FW_VERSION_NUMBER: u32 = 305;
 pub const FW_ALL_TERMS: i32 = -1;
 pub type __int32_t = ::std::os::raw::c_int;
