@@ -13,6 +13,7 @@ APT_PACKAGES=(
   clang libclang-rt-14-dev  # fuzzing: clang 14 and its libFuzzer/ASan/UBSan runtimes (scripts/fuzz.sh)
   libre2-dev              # linear-time matching of PEFT's rank/alpha patterns (no backtracking)
   libgloo-dev             # headers of the Gloo transport behind LibTorch's c10d (sharded solving)
+  libssl-dev              # libcrypto: HMAC-SHA256 of the authenticated rendezvous store (sharded solving)
   libcli11-dev            # the fwmerge command line's argument parsing
   libyaml-cpp-dev         # mergekit YAML recipes (fwmerge merge)
   zlib1g-dev              # reads the gzip-compressed IDX files of Fashion-MNIST (demo)

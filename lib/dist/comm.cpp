@@ -5,7 +5,9 @@
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include "dist/auth_store.h"
+#include "dist/store_auth.h"
 #endif
 
 #include <exception>
@@ -82,7 +84,7 @@ void Comm::check_args(int rank, int world, const std::string &rendezvous,
 }
 
 Comm::Comm(int rank, int world, const std::string &rendezvous, std::chrono::milliseconds timeout,
-           fw_dist_loss loss)
+           fw_dist_loss loss, const char *secret)
     : group_(std::make_unique<Group>()),
       rank_(rank),
       world_(world),
@@ -90,23 +92,21 @@ Comm::Comm(int rank, int world, const std::string &rendezvous, std::chrono::mill
       loss_(loss) {
   check_args(rank, world, rendezvous, timeout);
 #ifndef FWMERGE_WITH_GLOO
+  (void)secret;
   fail(FW_ERR_UNSUPPORTED,
        "[dist] this fwmerge was built without LibTorch's c10d Gloo headers (libgloo-dev)");
 #else
+  const std::string joining = "[dist] rank " + std::to_string(rank) + " of " +
+                              std::to_string(world) + " could not join the group at " + rendezvous +
+                              " within " + std::to_string(timeout.count()) + " ms: ";
   std::string device_host;  // the address Gloo's connections bind to
   try {
     const Rendezvous where = parse_rendezvous(rendezvous);
     if (where.tcp) {
-      const std::string &host = where.host;
-      const int port = where.port;
-      c10d::TCPStoreOptions opts;
-      opts.port = static_cast<uint16_t>(port);
-      opts.isServer = rank == 0;
-      opts.numWorkers = static_cast<size_t>(world);
-      opts.waitWorkers = true;
-      opts.timeout = timeout;
-      group_->store = c10::make_intrusive<c10d::TCPStore>(host, opts);
-      if (is_loopback(host)) device_host = "127.0.0.1";
+      // Not c10d's TCPStore: it listens on every interface and admits any client (issue 25).
+      group_->store = dist::AuthStore::join(where.host, where.port, rank == 0,
+                                            dist::resolve_secret(secret), timeout);
+      if (is_loopback(where.host)) device_host = "127.0.0.1";
     } else {
       group_->store = c10::make_intrusive<c10d::FileStore>(where.path, world);
       group_->store->setTimeout(timeout);
@@ -117,12 +117,11 @@ Comm::Comm(int rank, int world, const std::string &rendezvous, std::chrono::mill
                                    : c10d::ProcessGroupGloo::createDeviceForHostname(device_host));
     auto store = c10::make_intrusive<c10d::PrefixStore>("fwmerge", group_->store);
     group_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, options);
-  } catch (const Error &) {
-    throw;
+  } catch (const Error &e) {
+    if (e.code() != FW_ERR_IO) throw;
+    fail(FW_ERR_IO, joining + e.what());
   } catch (const std::exception &e) {
-    fail(FW_ERR_IO, "[dist] rank " + std::to_string(rank) + " of " + std::to_string(world) +
-                        " could not join the group at " + rendezvous + " within " +
-                        std::to_string(timeout.count()) + " ms: " + e.what());
+    fail(FW_ERR_IO, joining + e.what());
   }
 #endif
 }

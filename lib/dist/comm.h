@@ -1,5 +1,6 @@
 // The ranks of a sharded solver and the one collective it needs, over LibTorch's c10d: a Gloo
-// process group on a TCPStore or FileStore rendezvous (include/fwmerge.h, fw_dist_params).
+// process group on fwmerge's authenticated TCP store (auth_store.h) or a c10d FileStore
+// rendezvous (include/fwmerge.h, fw_dist_params; docs/distributed.md).
 //
 // exchange(): each rank fills the entries of a vector that it alone computes (zeros elsewhere);
 // after an all-reduce sum every rank holds the whole vector, exactly (x + 0 = x, whatever order
@@ -21,9 +22,11 @@ namespace fw {
 class Comm {
  public:
   // Joins the group (blocks until world ranks have joined or the timeout passed). FW_ERR_IO when
-  // the rendezvous fails, FW_ERR_INVALID_ARGUMENT for a malformed address or rank.
+  // the rendezvous fails (the store refused this rank's secret included), FW_ERR_INVALID_ARGUMENT
+  // for a malformed address or rank. `secret`: fw_dist_params.secret (NULL: $FWMERGE_DIST_SECRET,
+  // see store_auth.h); a tcp:// rendezvous runs on fwmerge's authenticated store (auth_store.h).
   Comm(int rank, int world, const std::string &rendezvous, std::chrono::milliseconds timeout,
-       fw_dist_loss loss);
+       fw_dist_loss loss, const char *secret = nullptr);
   // The checks of the constructor that need no network (FW_ERR_INVALID_ARGUMENT).
   static void check_args(int rank, int world, const std::string &rendezvous,
                          std::chrono::milliseconds timeout);
