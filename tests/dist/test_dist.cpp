@@ -61,14 +61,30 @@ const std::string &pool() {
   return dir;
 }
 
-pid_t spawn(const std::vector<std::string> &args) {
+// FWMERGE_DIST_SECRET of a rank process: as in this process, removed, or set.
+struct SecretEnv {
+  enum Mode { kInherit, kUnset, kSet } mode = kInherit;
+  std::string value;
+};
+SecretEnv env_secret(const std::string &value) { return {SecretEnv::kSet, value}; }
+SecretEnv no_env_secret() { return {SecretEnv::kUnset, ""}; }
+
+pid_t spawn(const std::vector<std::string> &args, const SecretEnv &secret = {}) {
   std::vector<char *> argv;
   const std::string program = FW_DIST_RANK_BIN;
   argv.push_back(const_cast<char *>(program.c_str()));
   for (const std::string &a : args) argv.push_back(const_cast<char *>(a.c_str()));
   argv.push_back(nullptr);
+  std::vector<std::string> env_text;
+  for (char **e = environ; *e; ++e)
+    if (secret.mode == SecretEnv::kInherit || std::string(*e).rfind("FWMERGE_DIST_SECRET=", 0) != 0)
+      env_text.push_back(*e);
+  if (secret.mode == SecretEnv::kSet) env_text.push_back("FWMERGE_DIST_SECRET=" + secret.value);
+  std::vector<char *> envp;
+  for (std::string &e : env_text) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t pid = -1;
-  EXPECT_EQ(posix_spawn(&pid, program.c_str(), nullptr, nullptr, argv.data(), environ), 0);
+  EXPECT_EQ(posix_spawn(&pid, program.c_str(), nullptr, nullptr, argv.data(), envp.data()), 0);
   return pid;
 }
 
@@ -134,23 +150,32 @@ struct RanksResult {
   double seconds = 0;
 };
 
+std::vector<std::string> rank_args(const std::string &kase, const std::string &out, int rank,
+                                   int world, const std::string &rendezvous) {
+  return {"--case",       kase,
+          "--pool",       pool(),
+          "--out",        out,
+          "--rank",       std::to_string(rank),
+          "--world",      std::to_string(world),
+          "--rendezvous", rendezvous,
+          "--timeout-ms", "5000"};
+}
+
 RanksResult run_ranks(const std::string &kase, int world, const std::string &rendezvous,
-                      const std::vector<std::vector<std::string>> &extra = {}) {
+                      const std::vector<std::vector<std::string>> &extra = {},
+                      const std::vector<SecretEnv> &secrets = {}) {
   const std::string dir = fwtest::temp_dir("ranks");
   const auto start = std::chrono::steady_clock::now();
   std::vector<pid_t> pids;
   for (int r = 0; r < world; ++r) {
-    std::vector<std::string> args = {"--case",       kase,
-                                     "--pool",       pool(),
-                                     "--out",        dir + "/" + std::to_string(r),
-                                     "--rank",       std::to_string(r),
-                                     "--world",      std::to_string(world),
-                                     "--rendezvous", rendezvous,
-                                     "--timeout-ms", "5000"};
+    std::vector<std::string> args =
+        rank_args(kase, dir + "/" + std::to_string(r), r, world, rendezvous);
     if (static_cast<size_t>(r) < extra.size())
       args.insert(args.end(), extra[static_cast<size_t>(r)].begin(),
                   extra[static_cast<size_t>(r)].end());
-    pids.push_back(spawn(args));
+    pids.push_back(spawn(args, static_cast<size_t>(r) < secrets.size()
+                                   ? secrets[static_cast<size_t>(r)]
+                                   : SecretEnv{}));
   }
   RanksResult run;
   for (pid_t pid : pids) run.exit_codes.push_back(wait_exit(pid));
@@ -174,14 +199,10 @@ RankOutput run_reference(const std::string &kase, const std::map<std::string, in
   return parse(slurp(dir + "/out"));
 }
 
-// The sharded run equals the single-process one, and the ranks hold the expected tensors.
-void expect_same_as_one_process(const std::string &kase, int world, const std::string &rendezvous,
-                                const std::vector<std::vector<std::string>> &expected_shards,
-                                const std::vector<std::string> &extra = {}) {
-  SCOPED_TRACE(kase + " on " + std::to_string(world) + " ranks via " + rendezvous);
-  const RanksResult run =
-      run_ranks(kase, world, rendezvous,
-                std::vector<std::vector<std::string>>(static_cast<size_t>(world), extra));
+// The ranks' outputs equal the single-process run, and the ranks hold the expected tensors.
+void expect_equal_to_one_process(const std::string &kase, int world, const RanksResult &run,
+                                 const std::vector<std::vector<std::string>> &expected_shards,
+                                 const std::vector<std::string> &extra = {}) {
   std::map<std::string, int> owner;
   std::vector<RankOutput> ranks;
   for (int r = 0; r < world; ++r) {
@@ -201,6 +222,17 @@ void expect_same_as_one_process(const std::string &kase, int world, const std::s
   }
   // The merge moved: the iterate is not the base any more.
   EXPECT_NE(reference.history.find("gamma"), std::string::npos);
+}
+
+void expect_same_as_one_process(const std::string &kase, int world, const std::string &rendezvous,
+                                const std::vector<std::vector<std::string>> &expected_shards,
+                                const std::vector<std::string> &extra = {},
+                                const std::vector<SecretEnv> &secrets = {}) {
+  SCOPED_TRACE(kase + " on " + std::to_string(world) + " ranks via " + rendezvous);
+  const RanksResult run =
+      run_ranks(kase, world, rendezvous,
+                std::vector<std::vector<std::string>>(static_cast<size_t>(world), extra), secrets);
+  expect_equal_to_one_process(kase, world, run, expected_shards, extra);
 }
 
 std::string file_rendezvous() { return "file://" + fwtest::temp_dir("store") + "/store"; }
@@ -396,9 +428,95 @@ TEST(Distributed, ARendezvousNobodyServesFailsWithinTheTimeout) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_LT(seconds, 20.0);
-  EXPECT_NE(slurp(dir + "/1").find("join_failed [dist] rank 1 of 2 could not join"),
+  EXPECT_NE(slurp(dir + "/1").find("join_failed FW_ERR_IO [dist] rank 1 of 2 could not join"),
             std::string::npos)
       << slurp(dir + "/1");
+}
+
+// ---- The tcp:// rendezvous store (lib/dist/auth_store.h; in-process tests: test_auth_store.cpp)
+
+// A raw connection to ip:port: the descriptor, or -1 with the reason in *error.
+int raw_connect(const char *ip, int port, int *error = nullptr) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, ip, &addr.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0) {
+    if (error) *error = errno;
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Waits until rank 0's store accepts connections on 127.0.0.1:port (it is up before rank 0 waits
+// for the others), so that what a test does next happens during the rendezvous.
+void wait_listening(int port) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const int fd = raw_connect("127.0.0.1", port);
+    if (fd >= 0) return (void)close(fd);
+    usleep(20000);
+  }
+  FAIL() << "rank 0 never listened on port " << port;
+}
+
+TEST(Distributed, RanksSharingASecretFromTheEnvironmentEqualOneProcess) {
+  expect_same_as_one_process("hard_layer", 2, tcp_rendezvous(), kTwo, {},
+                             {env_secret("job-secret"), env_secret("job-secret")});
+}
+
+TEST(Distributed, AnOutsiderWithoutTheSecretIsRefusedAndTheRanksFinish) {
+  const int port = free_port();
+  const std::string rendezvous = "tcp://127.0.0.1:" + std::to_string(port);
+  const std::string dir = fwtest::temp_dir("outsider");
+  const pid_t rank0 =
+      spawn(rank_args("hard_task", dir + "/0", 0, 2, rendezvous), env_secret("job-secret"));
+  wait_listening(port);
+  // Outsiders ask to be rank 1 while rank 0 waits for it: a wrong secret, then none at all.
+  const SecretEnv outsiders[] = {env_secret("guessed"), no_env_secret()};
+  for (size_t i = 0; i < 2; ++i) {
+    SCOPED_TRACE(i == 0 ? "wrong secret" : "no secret");
+    const std::string out = dir + "/outsider" + std::to_string(i);
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(wait_exit(spawn(rank_args("hard_task", out, 1, 2, rendezvous), outsiders[i])), 4);
+    const std::string said = slurp(out);
+    EXPECT_EQ(said.rfind("join_failed FW_ERR_IO [dist] rank 1 of 2 could not join", 0), 0u) << said;
+    EXPECT_NE(said.find("refused authentication"), std::string::npos) << said;
+    // Refused at once, not after the 5 s timeout (process start-up included).
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 4.5);
+  }
+  const pid_t rank1 =
+      spawn(rank_args("hard_task", dir + "/1", 1, 2, rendezvous), env_secret("job-secret"));
+  RanksResult run;
+  run.exit_codes = {wait_exit(rank0), wait_exit(rank1)};
+  run.outputs = {slurp(dir + "/0"), slurp(dir + "/1")};
+  expect_equal_to_one_process("hard_task", 2, run, kTwo);
+}
+
+TEST(Distributed, AStrayClientHoldsNeitherRankAndTheStoreIsBoundToItsAddress) {
+  // No secret here: the bound address and the handshake deadline protect the ranks regardless.
+  const int port = free_port();
+  const std::string rendezvous = "tcp://127.0.0.1:" + std::to_string(port);
+  const std::string dir = fwtest::temp_dir("stray");
+  const pid_t rank0 = spawn(rank_args("soft_layer", dir + "/0", 0, 2, rendezvous), no_env_secret());
+  wait_listening(port);
+  // Linux routes all of 127/8 to loopback: a store on every interface would answer at 127.0.0.2.
+  int error = 0;
+  EXPECT_EQ(raw_connect("127.0.0.2", port, &error), -1);
+  EXPECT_EQ(error, ECONNREFUSED);
+  // TCPStore hung both ranks past their timeout on this: one byte, then the connection held open.
+  const int stray = raw_connect("127.0.0.1", port);
+  ASSERT_GE(stray, 0);
+  ASSERT_EQ(send(stray, "x", 1, 0), 1);
+  const pid_t rank1 = spawn(rank_args("soft_layer", dir + "/1", 1, 2, rendezvous), no_env_secret());
+  RanksResult run;
+  run.exit_codes = {wait_exit(rank0), wait_exit(rank1)};
+  run.outputs = {slurp(dir + "/0"), slurp(dir + "/1")};
+  close(stray);
+  // Both finished (a rank held past its 5 s timeout would have failed with FW_ERR_IO instead).
+  expect_equal_to_one_process("soft_layer", 2, run, kTwo);
 }
 
 TEST(RankShards, TheExportOptionIsCheckedAndWritesOneShardPerRank) {

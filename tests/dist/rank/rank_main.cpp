@@ -174,9 +174,11 @@ int main(int argc, char **argv) {
     d.rendezvous = a.rendezvous.c_str();
     d.timeout_ms = a.timeout_ms;
     d.loss = a.shared ? FW_DIST_LOSS_SHARED : FW_DIST_LOSS_SUM;
-    if (fw_solver_set_distributed(s, &d) != FW_OK) {
-      std::fprintf(stderr, "join: %s: %s\n", fw_status_name(FW_ERR_IO), fw_last_error());
-      std::ofstream(a.out) << "join_failed " << fw_last_error() << "\n";
+    const fw_status joined = fw_solver_set_distributed(s, &d);
+    if (joined != FW_OK) {
+      std::fprintf(stderr, "join: %s: %s\n", fw_status_name(joined), fw_last_error());
+      std::ofstream(a.out) << "join_failed " << fw_status_name(joined) << " " << fw_last_error()
+                           << "\n";
       return 4;
     }
   }
