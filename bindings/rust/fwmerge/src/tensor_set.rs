@@ -29,6 +29,36 @@ pub struct LoadedTensor<'a> {
     pub bytes: Option<&'a [u8]>,
 }
 
+impl LoadedTensor<'_> {
+    /// The elements of an F32 tensor (as Go's `Float32s()` and Java's `toFloats()`): copied out of
+    /// the file's little-endian bytes, so they outlive the set. `InvalidArgument` for another dtype
+    /// or a header-only read.
+    pub fn to_f32s(&self) -> Result<Vec<f32>> {
+        Ok(self.elements::<4>("F32")?.map(f32::from_le_bytes).collect())
+    }
+
+    /// The elements of an I64 tensor (Go's `Int64s()`, Java's `toLongs()`); errors as `to_f32s`.
+    pub fn to_i64s(&self) -> Result<Vec<i64>> {
+        Ok(self.elements::<8>("I64")?.map(i64::from_le_bytes).collect())
+    }
+
+    // The bytes are not aligned for the element type (the header before them has any length), so
+    // each element is read from its own N bytes rather than through a cast slice.
+    fn elements<const N: usize>(&self, dtype: &str) -> Result<impl Iterator<Item = [u8; N]> + '_> {
+        match self.bytes {
+            Some(bytes) if self.dtype == dtype => Ok(bytes
+                .chunks_exact(N)
+                .map(|c| c.try_into().expect("chunks_exact yields N bytes"))),
+            bytes => Err(Error::invalid(format!(
+                "tensor {:?} is {} (data loaded: {}), not {dtype}",
+                self.name,
+                self.dtype,
+                bytes.is_some()
+            ))),
+        }
+    }
+}
+
 impl TensorSet {
     /// Reads `path` with every tensor's bytes (`header_only`: names, dtypes, shapes, sizes and
     /// metadata only, any dtype).

@@ -77,3 +77,45 @@ fn reads_what_the_reference_writer_wrote() {
         Status::Io
     );
 }
+
+#[test]
+fn typed_accessors_copy_f32_and_i64_elements() {
+    let dir = tmp_dir("tensor-set-typed");
+    let w = [1.5f32, -2.0, 0.25];
+    let labels = [7i64, -3];
+    let w_bytes: Vec<u8> = w.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let label_bytes: Vec<u8> = labels.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let bytes = serialize(
+        [
+            ("w", StView::new(StDtype::F32, vec![3], &w_bytes).unwrap()),
+            (
+                "labels",
+                StView::new(StDtype::I64, vec![2], &label_bytes).unwrap(),
+            ),
+        ],
+        None,
+    )
+    .unwrap();
+    let path = dir.join("typed.safetensors");
+    std::fs::write(&path, &bytes).unwrap();
+
+    let set = TensorSet::load(&path, false).unwrap();
+    let by_name: HashMap<&str, _> = set.iter().map(|t| (t.name, t)).collect();
+    assert_eq!(by_name["w"].to_f32s().unwrap(), w);
+    assert_eq!(by_name["labels"].to_i64s().unwrap(), labels);
+    // The wrong dtype, and a header-only read, are refused rather than reinterpreted.
+    assert_eq!(
+        by_name["w"].to_i64s().unwrap_err().status(),
+        Status::InvalidArgument
+    );
+    assert_eq!(
+        by_name["labels"].to_f32s().unwrap_err().status(),
+        Status::InvalidArgument
+    );
+    let header = TensorSet::load(&path, true).unwrap();
+    let w_header = header.iter().find(|t| t.name == "w").unwrap();
+    assert_eq!(
+        w_header.to_f32s().unwrap_err().status(),
+        Status::InvalidArgument
+    );
+}
