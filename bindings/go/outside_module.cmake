@@ -1,12 +1,13 @@
 # CTest's go_outside_module: package fwmerge used from a module outside the source tree, the way a
-# user does. PREFIX gets a clean `cmake --install` of the build (INSTALL_SCRIPT); pkg-config finds
+# user does. PREFIX gets a clean `cmake --install` of the build (INSTALL_SCRIPT), unless PREFIX is
+# given (an install another test made: CTest's shared c_api_install prefix); pkg-config finds
 # fwmerge-swig.pc (the installed SWIG interface) and fwmerge.pc there. The module requires
 # github.com/fwmerge/fwmerge/bindings/go, replaced by MODULE_DIR; testdata/outside/main.go is built
 # and run twice: from the replaced folder, then from a `go mod vendor` copy (-mod=vendor).
 #   cmake -DGO=go -DBUILD_DIR=build -DWORK_DIR=dir -DMODULE_DIR=bindings/go
-#         -DINSTALL_SCRIPT=tests/c/install.cmake [-DSWIG_DIR=dir of swig]
+#         (-DINSTALL_SCRIPT=tests/c/install.cmake | -DPREFIX=installed prefix) [-DSWIG_DIR=dir of swig]
 #         [-DSWIG_INPUTS_HASH=hash of the SWIG interface files] -P outside_module.cmake
-foreach(var GO BUILD_DIR WORK_DIR MODULE_DIR INSTALL_SCRIPT)
+foreach(var GO BUILD_DIR WORK_DIR MODULE_DIR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "outside_module.cmake: ${var} is not set")
   endif()
@@ -21,13 +22,19 @@ function(run what)
   message(STATUS "${what}: ok\n${out}")
 endfunction()
 
-set(prefix "${WORK_DIR}/prefix")
 file(REMOVE_RECURSE "${WORK_DIR}/src")
 file(MAKE_DIRECTORY "${WORK_DIR}/src")
-execute_process(COMMAND "${CMAKE_COMMAND}" -DBUILD_DIR=${BUILD_DIR} -DPREFIX=${prefix}
-                -DWITH_CLI=OFF -P "${INSTALL_SCRIPT}" RESULT_VARIABLE rc ERROR_VARIABLE err)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "cmake --install into ${prefix} failed:\n${err}")
+if(DEFINED PREFIX)
+  set(prefix "${PREFIX}")
+elseif(DEFINED INSTALL_SCRIPT)
+  set(prefix "${WORK_DIR}/prefix")
+  execute_process(COMMAND "${CMAKE_COMMAND}" -DBUILD_DIR=${BUILD_DIR} -DPREFIX=${prefix}
+                  -DWITH_CLI=OFF -P "${INSTALL_SCRIPT}" RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "cmake --install into ${prefix} failed:\n${err}")
+  endif()
+else()
+  message(FATAL_ERROR "outside_module.cmake: neither PREFIX nor INSTALL_SCRIPT is set")
 endif()
 file(GLOB_RECURSE pc_file "${prefix}/*/pkgconfig/fwmerge-swig.pc")
 if(NOT pc_file)
