@@ -3,12 +3,14 @@ package org.fwmerge.internal;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Properties;
 
 /**
  * Loads libfwmerge_jni (the SWIG JNI glue, which links libfwmerge). The generated JNI class calls
@@ -19,6 +21,11 @@ import java.util.Locale;
  * <ol>
  *   <li>the system property {@code fwmerge.library.path}, the library file or the folder that holds
  *       it; when set, it is the only place tried (an explicit choice is not silently replaced);
+ *   <li>beside the jar that holds this class: its own folder, then the library folder of the
+ *       install prefix it belongs to ({@code PREFIX/share/java/fwmerge-x.y.z.jar} finds {@code
+ *       PREFIX/lib/libfwmerge_jni.so}: the path from one to the other is the resource {@code
+ *       install.properties}, written when CMake builds the jar), so an installed jar needs no
+ *       flag and finds the glue of its own install rather than another on the system paths;
  *   <li>{@code java.library.path} ({@link System#loadLibrary});
  *   <li>the jar: {@code /native/<os>-<arch>/libfwmerge_jni.so} (e.g. {@code linux-x86_64}), which
  *       the Maven build packs when it is given the built library; it is copied to a temporary
@@ -56,8 +63,8 @@ public final class NativeLoader {
   }
 
   /**
-   * Where the library was loaded from: the file named by {@code fwmerge.library.path}, {@code
-   * "java.library.path"}, or {@code "jar:/native/..."}; null before loading.
+   * Where the library was loaded from: the file named by {@code fwmerge.library.path} or found
+   * beside the jar, {@code "java.library.path"}, or {@code "jar:/native/..."}; null before loading.
    */
   public static synchronized String loadedFrom() {
     return loadedFrom;
@@ -100,6 +107,14 @@ public final class NativeLoader {
       }
     }
     List<String> tried = new ArrayList<>();
+    for (File candidate : besideTheJar(mapped, tried)) {
+      try {
+        System.load(candidate.getAbsolutePath());
+        return candidate.getAbsolutePath();
+      } catch (UnsatisfiedLinkError e) {
+        tried.add(candidate + ": " + e.getMessage());
+      }
+    }
     try {
       System.loadLibrary(NAME);
       return "java.library.path";
@@ -123,6 +138,51 @@ public final class NativeLoader {
     }
     throw new UnsatisfiedLinkError("fwmerge: cannot load " + mapped + "; tried -D" + PATH_PROPERTY
         + " (not set); " + String.join("; ", tried));
+  }
+
+  /**
+   * The existing files among: {@code mapped} in the folder of the jar holding this class, and in
+   * that folder's {@code libdir} from {@code install.properties} (the prefix's library folder).
+   * Nothing when the class does not come from a jar file (Maven's test classes, a class folder).
+   */
+  private static List<File> besideTheJar(String mapped, List<String> tried) {
+    List<File> found = new ArrayList<>();
+    File jar;
+    try {
+      var source = NativeLoader.class.getProtectionDomain().getCodeSource();
+      if (source == null) {
+        return found;
+      }
+      jar = new File(source.getLocation().toURI());
+    } catch (URISyntaxException | SecurityException e) {
+      tried.add("beside the jar: " + e.getMessage());
+      return found;
+    }
+    if (!jar.isFile()) {
+      return found;
+    }
+    List<File> folders = new ArrayList<>(List.of(jar.getParentFile()));
+    try (InputStream in = NativeLoader.class.getResourceAsStream("install.properties")) {
+      if (in != null) {
+        Properties install = new Properties();
+        install.load(in);
+        String libdir = install.getProperty("libdir", "");
+        if (!libdir.isEmpty()) {
+          folders.add(new File(jar.getParentFile(), libdir));
+        }
+      }
+    } catch (IOException e) {
+      tried.add("install.properties: " + e.getMessage());
+    }
+    for (File folder : folders) {
+      File file = new File(folder, mapped);
+      if (file.isFile()) {
+        found.add(file);
+      } else {
+        tried.add("beside the jar: no " + file);
+      }
+    }
+    return found;
   }
 
   private static String versionText(long n) {
