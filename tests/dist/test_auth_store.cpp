@@ -127,10 +127,10 @@ TEST(AuthStore, AWrongOrMissingSecretIsRefusedAndMembersGoOn) {
   for (const std::string secret : {"wrong", "", "s3cret "}) {
     SCOPED_TRACE("secret '" + secret + "'");
     const auto start = Clock::now();
-    const fw::Error e = join_error(server.port(), secret, ms(5000));
+    const fw::Error e = join_error(server.port(), secret, ms(20000));
     EXPECT_EQ(e.code(), FW_ERR_IO);
     EXPECT_NE(std::string(e.what()).find("refused authentication"), std::string::npos) << e.what();
-    EXPECT_LT(seconds_since(start), 4.0) << "a refusal is final, not retried until the timeout";
+    EXPECT_LT(seconds_since(start), 10.0) << "a refusal is final, not retried until the timeout";
   }
   EXPECT_EQ(server.refused(), 3);
   EXPECT_EQ(member.get("before", ms(5000)), "1");
@@ -180,7 +180,8 @@ TEST(AuthStore, WithoutASecretTheStoreStillWorksOnItsAddress) {
 }
 
 TEST(AuthStore, AStrayConnectionHoldsNobodyAndIsClosedAtItsHandshakeDeadline) {
-  StoreServer server("127.0.0.1", 0, "s3cret", ms(500));
+  // A blocking server would keep the member waiting until the stray is closed, 2 s from now.
+  StoreServer server("127.0.0.1", 0, "s3cret", ms(2000));
   const int stray = raw_connect("127.0.0.1", server.port());
   ASSERT_GE(stray, 0);
   ASSERT_EQ(send(stray, "x", 1, 0), 1);  // one byte of a frame header, then nothing
@@ -188,9 +189,9 @@ TEST(AuthStore, AStrayConnectionHoldsNobodyAndIsClosedAtItsHandshakeDeadline) {
   StoreClient member("127.0.0.1", server.port(), "s3cret", ms(5000));
   member.set("k", "v", ms(5000));
   EXPECT_EQ(member.get("k", ms(5000)), "v");
-  EXPECT_LT(seconds_since(start), 0.5 + 2.0) << "the member waited on the stray connection";
+  EXPECT_LT(seconds_since(start), 1.5) << "the member waited on the stray connection";
   EXPECT_TRUE(closed_by_peer_within(stray, ms(10000))) << "the stray connection was kept";
-  EXPECT_GE(seconds_since(start), 0.4);  // closed by the deadline, not at once
+  EXPECT_GE(seconds_since(start), 1.5);  // closed by the deadline, not at once
   close(stray);
   EXPECT_EQ(server.dropped(), 1);
   EXPECT_EQ(member.get("k", ms(5000)), "v");
