@@ -65,7 +65,8 @@ void read_params(const Reader &r, const YAML::Node &m, fw_params *p) {
                                              "max_evaluations",
                                              "topk_rule",
                                              "include_tensors",
-                                             "exclude_tensors"};
+                                             "exclude_tensors",
+                                             "fill_missing_from_base"};
   r.only_keys(m, keys, "parameters");
   auto i32 = [&](const char *k, int64_t lo, int32_t *out) {
     if (m[k]) *out = static_cast<int32_t>(r.int_of(m[k], k, lo, kIntMax));
@@ -115,6 +116,8 @@ void read_params(const Reader &r, const YAML::Node &m, fw_params *p) {
         r.int_of(m["soft_memory_budget"], "soft_memory_budget", 0, int64_t{1} << 53));
   if (m["seed"]) p->seed = static_cast<uint64_t>(r.int_of(m["seed"], "seed", 0, int64_t{1} << 53));
   if (m["host_views"]) p->host_views = r.bool_of(m["host_views"], "host_views") ? 1 : 0;
+  if (m["fill_missing_from_base"])
+    p->fill_missing_from_base = r.bool_of(m["fill_missing_from_base"], "fill_missing_from_base");
   if (m["max_evaluations"])
     p->max_evaluations = r.int_of(m["max_evaluations"], "max_evaluations", 0, int64_t{1} << 53);
 }

@@ -67,6 +67,7 @@ MergeArgs::MergeArgs(const Recipe &recipe, int32_t mergekit_compat,
   }
   params_.scaling = recipe.lambda;
   params_.normalize = recipe.normalize ? 1 : 0;
+  params_.fill_missing_from_base = recipe.fill_missing_from_base ? 1 : 0;
 
   struct Pending {
     size_t tensor;

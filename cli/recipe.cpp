@@ -58,8 +58,9 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
   Recipe recipe;
   recipe.file = name;
   recipe.text = text;
-  static const std::set<std::string> top_keys = {"merge_method", "base_model", "models",
-                                                 "parameters",   "dtype",      "out_dtype"};
+  static const std::set<std::string> top_keys = {
+      "merge_method",          "base_model", "models", "parameters", "dtype", "out_dtype",
+      "fill_missing_from_base"};
   for (const auto &kv : root) {
     const std::string key = kv.first.as<std::string>();
     if (key == "slices")
@@ -183,6 +184,13 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
   if (recipe.method == FW_MERGE_MODEL_STOCK && recipe.models.size() < 2)
     r.fail(models, "model_stock needs at least 2 models besides the base");
 
+  // fwmerge's own key (mergekit has none): fw_merge_params.fill_missing_from_base.
+  if (root["fill_missing_from_base"]) {
+    if (recipe.base_model.empty())
+      r.fail(root["fill_missing_from_base"], "fill_missing_from_base needs base_model");
+    recipe.fill_missing_from_base =
+        r.bool_of(root["fill_missing_from_base"], "fill_missing_from_base");
+  }
   if (root["dtype"]) recipe.out_dtype = recipe.compute_dtype = r.dtype_of(root["dtype"], "dtype");
   if (root["out_dtype"]) recipe.out_dtype = r.dtype_of(root["out_dtype"], "out_dtype");
   return recipe;

@@ -41,6 +41,9 @@ struct Recipe {
   fw_dtype out_dtype = FW_DTYPE_DEFAULT;  // out_dtype, else dtype, else each tensor's base dtype
   fw_dtype compute_dtype =
       FW_DTYPE_DEFAULT;  // mergekit's working dtype: `dtype`, else each tensor's
+  // A model lacking a floating-point tensor of the base reads it from the base (the top-level
+  // `fill_missing_from_base: true`, fwmerge's own key); else the merge stops there, as mergekit's.
+  bool fill_missing_from_base = false;
   std::vector<std::string> warnings;
   // Top-level `parameters` as written: the models' catch-alls (weight, density, gamma) and lambda.
   std::map<std::string, Setting> global;

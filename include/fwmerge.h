@@ -13,7 +13,7 @@
  *    0.3.0 added fw_params v2 and fw_merge_params v3; 0.3.1 fw_params v3 and fw_merge_params v4;
  *    0.3.2 fw_params v4, fw_merge_params v5 and fw_export_options v2; 0.3.3 fw_params v5 and
  *    fw_request v2; 0.3.4 fw_export_options v3 and fw_dist_params v1; 0.3.5 fw_params v6 and
- *    fw_merge_params v6).
+ *    fw_merge_params v6; 0.3.6 fw_params v7 and fw_merge_params v7).
  *    Input structs (start from fw_default_*()): struct_size must be one of the shipped sizes;
  *    0, a size below v1, above the newest this library knows, or between two versions is
  *    FW_ERR_INVALID_ARGUMENT, whose message names the struct, the size given and the sizes
@@ -304,6 +304,15 @@ typedef struct fw_params {
    * Default 0. */
   int32_t reserved_v6; /* padding that keeps v5's size distinct; ignored */
   int32_t allow_outside_links;
+  /* v7 (0.3.6): pool members (and start files) that lack some floating-point tensor of the base.
+   * 0 (default): FW_ERR_NAME_MISMATCH from fw_pool_add naming the member and the tensor (mergekit,
+   * too, stops at a required tensor a model lacks). Nonzero: the member's missing tensors are
+   * taken from the base, so its task vector is zero there (a fine-tune saved without a frozen
+   * head, or with a tied lm_head written once, did not change it); the export's "fwmerge.recipe"
+   * lists them per member under "filled_from_base", and so does an HF folder's model card. The
+   * base's integer and bool tensors are always taken from the base (see fw_set_base). */
+  int32_t reserved_v7; /* padding that keeps v6's size distinct; ignored */
+  int32_t fill_missing_from_base;
 } fw_params;
 
 FW_API fw_params fw_default_params(void);
@@ -521,16 +530,20 @@ typedef struct fw_export_options {
   /* v2 (0.3.2): nonzero writes `path` as a Hugging Face model folder, as transformers'
    * save_pretrained lays it out, so from_pretrained loads it: model.safetensors when the model fits
    * one shard of max_shard_bytes (0: no limit), else the shards and model.safetensors.index.json;
-   * the base folder's config.json, generation_config.json and tokenizer files (tokenizer.json,
-   * tokenizer_config.json, tokenizer.model, special_tokens_map.json, added_tokens.json, vocab.json,
-   * merges.txt, chat_template.jinja) copied when present (a base given as a file has none); and a
-   * README.md model card. Built in a sibling temp folder and renamed into place: `path` holds the
-   * whole result or nothing. `path` must not exist or be an empty folder (else
+   * every other file of the base folder, subfolders included (config, generation config,
+   * tokenizer files, and since 0.3.5 the side files of libraries such as sentence-transformers'
+   * modules.json and 1_Pooling/), copied when present (a base given as a file has none), except
+   * weight files (*.safetensors, *.bin, *.pt, ...), their index, the base's README.md,
+   * adapter_config.json, hidden files and the onnx/ and openvino/ folders; and a README.md model
+   * card. Built in a sibling temp folder and renamed into place: `path` holds the whole result or
+   * nothing. `path` must not exist or be an empty folder (else
    * FW_ERR_INVALID_ARGUMENT). Default 0. */
   int32_t hf_folder;
   /* v2 (0.3.2), with hf_folder: the README.md text (read during the call only). NULL (default): a
    * card the library writes: front matter (library_name, tags, base_model when the base is a
-   * folder) and the recipe, as in "fwmerge.recipe". */
+   * folder) and the recipe, as in "fwmerge.recipe". Since 0.3.6 either card gets a section
+   * "Taken from the base" appended when the merge took tensors from the base (the base's integer
+   * and bool buffers; members' tensors filled by fill_missing_from_base). */
   const char *model_card;
   /* v3 (0.3.4), experimental (see "tensor-sharded solving" at the end of this header): W >= 1
    * writes `path` as a folder of W shards, model-0000{r+1}-of-0000W.safetensors holding the
@@ -728,6 +741,12 @@ typedef struct fw_merge_params {
    * the base folder's config and tokenizer files copied into a Hugging Face folder output), as
    * fw_params.allow_outside_links. Default 0: refused. */
   int32_t allow_outside_links;
+  /* v7 (0.3.6), fw_merge: as fw_params.fill_missing_from_base, for the members of this merge
+   * (fw_set_start_merge and FW merge functions use the solver's pool, opened with the solver's
+   * setting). Default 0: a member lacking a floating-point tensor of the base is
+   * FW_ERR_NAME_MISMATCH. */
+  int32_t reserved_v7; /* padding that keeps v6's size distinct; ignored */
+  int32_t fill_missing_from_base;
 } fw_merge_params;
 
 /* Defaults per method (the unused fields are neutral: density 1, drop_rate 0, beta 0):

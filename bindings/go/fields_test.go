@@ -218,3 +218,53 @@ func TestMaxEvaluationsBudgetStopsTheRun(t *testing.T) {
 		t.Errorf("history %v, %v; want one step within the budget", h, err)
 	}
 }
+
+// FillMissingFromBase reaches the library: a member saved without the base's b is refused by
+// default and, with the field set, reads b from the base (a zero task vector there), in Merge and
+// in the solver. Pool of solver_test.go.
+func TestFillMissingFromBaseReachesTheLibrary(t *testing.T) {
+	dir := makePool(t)
+	base := filepath.Join(dir, "base.safetensors")
+	partial := filepath.Join(dir, "partial.safetensors")
+	writeSafetensors(t, partial, []testTensor{{"w", []int64{2}, []float32{0, 3}}})
+	pool := []string{filepath.Join(dir, "m0.safetensors"), partial}
+	out := filepath.Join(dir, "filled.safetensors")
+
+	ta := DefaultMergeParams(MergeTaskArithmetic)
+	ta.Scaling = 1
+	if err := Merge(ta, base, pool, out, DefaultExportOptions()); !errors.Is(err, StatusNameMismatch) {
+		t.Fatalf("a member lacking b: %v, want StatusNameMismatch", err)
+	}
+	ta.FillMissingFromBase = true
+	if err := Merge(ta, base, pool, out, DefaultExportOptions()); err != nil {
+		t.Fatal(err)
+	}
+	tensors, _ := readSafetensors(t, out)
+	// b: 0 + tau_m0 (2) + 0; w: 0 + (1, 0) + (0, 3).
+	if got := tensors["b"].data; !reflect.DeepEqual(got, []float32{2}) {
+		t.Errorf("b = %v, want [2]", got)
+	}
+	if got := tensors["w"].data; !reflect.DeepEqual(got, []float32{1, 3}) {
+		t.Errorf("w = %v, want [1 3]", got)
+	}
+
+	for _, fill := range []bool{false, true} {
+		p := DefaultParams()
+		p.FillMissingFromBase = fill
+		s, err := NewSolver(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetBase(base); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.AddMember(partial)
+		if fill && err != nil {
+			t.Errorf("AddMember with FillMissingFromBase: %v", err)
+		}
+		if !fill && !errors.Is(err, StatusNameMismatch) {
+			t.Errorf("AddMember without FillMissingFromBase: %v, want StatusNameMismatch", err)
+		}
+		s.Close()
+	}
+}

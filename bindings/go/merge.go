@@ -75,6 +75,8 @@ type MergeParams struct {
 	Overrides []MergeOverride
 	// AllowOutsideLinks: as Params.AllowOutsideLinks, for Merge's base and pool folders.
 	AllowOutsideLinks bool
+	// FillMissingFromBase: as Params.FillMissingFromBase, for Merge's members.
+	FillMissingFromBase bool
 }
 
 // DefaultMergeParams returns the library's defaults for method (fw_default_merge_params).
@@ -91,10 +93,11 @@ func DefaultMergeParams(method MergeMethod) MergeParams {
 		Seed:      n.GetSeed(),
 		Threads:   int32(n.GetThreads()),
 
-		MergekitCompat:    n.GetMergekit_compat() != 0,
-		MergekitExactTies: n.GetMergekit_compat() == 2,
-		ComputeDType:      DType(n.GetCompute_dtype()),
-		AllowOutsideLinks: n.GetAllow_outside_links() != 0,
+		MergekitCompat:      n.GetMergekit_compat() != 0,
+		MergekitExactTies:   n.GetMergekit_compat() == 2,
+		ComputeDType:        DType(n.GetCompute_dtype()),
+		AllowOutsideLinks:   n.GetAllow_outside_links() != 0,
+		FillMissingFromBase: n.GetFill_missing_from_base() != 0,
 	}
 }
 
@@ -146,6 +149,7 @@ func (p MergeParams) native() (swigfw.Fw_merge_params, func()) {
 	n.SetMergekit_compat(compat)
 	n.SetCompute_dtype(swigfw.Fw_dtype(p.ComputeDType))
 	n.SetAllow_outside_links(boolInt(p.AllowOutsideLinks))
+	n.SetFill_missing_from_base(boolInt(p.FillMissingFromBase))
 	w, d, b := doubleList(p.Weights), doubleList(p.Densities), doubleList(p.Betas)
 	swigfw.Merge_params_set_arrays(n, w, d, b)
 	filters, freeFilters := tensorFilters(p.IncludeTensors, p.ExcludeTensors)

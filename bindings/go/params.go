@@ -152,6 +152,10 @@ type Params struct {
 	// through (a Hugging Face cache snapshot may link inside its cached repository) is
 	// StatusInvalidArgument.
 	AllowOutsideLinks bool
+	// FillMissingFromBase lets pool members (and start files) lack floating-point tensors of the
+	// base, which they then read from the base: a zero task vector there
+	// (fw_params.fill_missing_from_base). Off: such a member is StatusNameMismatch.
+	FillMissingFromBase bool
 }
 
 // DefaultParams returns the library's defaults (fw_default_params).
@@ -182,7 +186,8 @@ func DefaultParams() Params {
 		WorkDType:        DType(n.GetWork_dtype()),
 		HostViews:        n.GetHost_views() != 0,
 
-		AllowOutsideLinks: n.GetAllow_outside_links() != 0,
+		AllowOutsideLinks:   n.GetAllow_outside_links() != 0,
+		FillMissingFromBase: n.GetFill_missing_from_base() != 0,
 	}
 }
 
@@ -235,6 +240,7 @@ func (p Params) native() (swigfw.Fw_params, func()) {
 	n.SetWork_dtype(swigfw.Fw_dtype(p.WorkDType))
 	n.SetHost_views(boolInt(p.HostViews))
 	n.SetAllow_outside_links(boolInt(p.AllowOutsideLinks))
+	n.SetFill_missing_from_base(boolInt(p.FillMissingFromBase))
 	filters, freeFilters := tensorFilters(p.IncludeTensors, p.ExcludeTensors)
 	swigfw.Params_set_filters(n, filters)
 	return n, func() {

@@ -132,12 +132,14 @@ template <>
 struct StructVersions<fw_params> {
   static constexpr const char *name = "fw_params";
   static constexpr const char *how_to_init = "fw_default_params()";
-  static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_params, seed),                  // 0.2.0
-                                       FW_SIZE_THROUGH(fw_params, host_views),            // 0.3.0
-                                       FW_SIZE_THROUGH(fw_params, n_exclude_tensors),     // 0.3.1
-                                       FW_SIZE_THROUGH(fw_params, max_evaluations),       // 0.3.2
-                                       FW_SIZE_THROUGH(fw_params, topk_rule),             // 0.3.3
-                                       FW_SIZE_THROUGH(fw_params, allow_outside_links)};  // 0.3.5
+  static constexpr uint32_t sizes[] = {
+      FW_SIZE_THROUGH(fw_params, seed),                     // 0.2.0
+      FW_SIZE_THROUGH(fw_params, host_views),               // 0.3.0
+      FW_SIZE_THROUGH(fw_params, n_exclude_tensors),        // 0.3.1
+      FW_SIZE_THROUGH(fw_params, max_evaluations),          // 0.3.2
+      FW_SIZE_THROUGH(fw_params, topk_rule),                // 0.3.3
+      FW_SIZE_THROUGH(fw_params, allow_outside_links),      // 0.3.5
+      FW_SIZE_THROUGH(fw_params, fill_missing_from_base)};  // 0.3.6
 };
 
 template <>
@@ -156,8 +158,9 @@ struct StructVersions<fw_merge_params> {
       FW_SIZE_THROUGH(fw_merge_params, abort_user_data),
       FW_SIZE_THROUGH(fw_merge_params, betas),
       FW_SIZE_THROUGH(fw_merge_params, compute_dtype),
-      FW_SIZE_THROUGH(fw_merge_params, n_overrides),           // v5: 0.3.2
-      FW_SIZE_THROUGH(fw_merge_params, allow_outside_links)};  // v6: 0.3.5
+      FW_SIZE_THROUGH(fw_merge_params, n_overrides),              // v5: 0.3.2
+      FW_SIZE_THROUGH(fw_merge_params, allow_outside_links),      // v6: 0.3.5
+      FW_SIZE_THROUGH(fw_merge_params, fill_missing_from_base)};  // v7: 0.3.6
 };
 
 template <>

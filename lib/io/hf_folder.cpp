@@ -173,6 +173,39 @@ std::vector<std::string> side_files_to_copy(const OutputLayout &layout) {
   return names;
 }
 
+std::string taken_from_base_section(const std::map<std::string, std::string> &metadata) {
+  const auto it = metadata.find("fwmerge.recipe");
+  if (it == metadata.end()) return "";
+  const nlohmann::json recipe = nlohmann::json::parse(it->second, nullptr, false);
+  if (recipe.is_discarded() || !recipe.is_object()) return "";
+  std::ostringstream s;
+  // A model card is for reading: long lists are cut; the metadata keeps all of them.
+  const auto list = [&s](const nlohmann::json &names) {
+    constexpr size_t kShown = 20;
+    size_t shown = 0;
+    for (const auto &name : names) {
+      if (shown++ == kShown) {
+        s << "  - ... and " << (names.size() - kShown) << " more (\"fwmerge.recipe\")\n";
+        break;
+      }
+      s << "  - `" << name.get<std::string>() << "`\n";
+    }
+  };
+  if (recipe.contains("from_base") && !recipe["from_base"].empty()) {
+    s << "- The base's integer and bool tensors, not merged:\n";
+    list(recipe["from_base"]);
+  }
+  if (recipe.contains("filled_from_base") && recipe["filled_from_base"].is_object())
+    for (const auto &[member, names] : recipe["filled_from_base"].items()) {
+      s << "- Tensors `" << member
+        << "` lacked, read from the base for it (its task vector is zero "
+        << "there):\n";
+      list(names);
+    }
+  const std::string body = s.str();
+  return body.empty() ? "" : "\n## Taken from the base\n\n" + body;
+}
+
 void write_hf_folder(const std::string &target, const std::vector<OutTensor> &tensors,
                      const std::map<std::string, std::string> &metadata,
                      const TensorProducer &produce, const Poll &stop, const OutputLayout &layout,
@@ -203,7 +236,8 @@ void write_hf_folder(const std::string &target, const std::vector<OutTensor> &te
     copy_synced(fs::path(layout.base_path) / name, to);
   }
   {
-    const std::string card = layout.card_given ? layout.model_card : default_card();
+    const std::string card = (layout.card_given ? layout.model_card : default_card()) +
+                             taken_from_base_section(metadata);
     TempFile readme((dir / "README.md").string());
     readme.write(card.data(), card.size());
     readme.finish();

@@ -52,6 +52,11 @@ void write_output(const std::string &path, const std::vector<OutTensor> &tensors
                   const Poll &stop, const OutputLayout &layout,
                   const std::function<std::string()> &default_card);
 
+// What write_output appends to every model card (given or default) of an HF folder: a "Taken from
+// the base" section listing the recipe's (metadata "fwmerge.recipe") "from_base" buffers and, per
+// member, its "filled_from_base" tensors; "" when there are none.
+std::string taken_from_base_section(const std::map<std::string, std::string> &metadata);
+
 // The library's own model card of a merge: front matter (base_model when the base is a folder,
 // library_name, tags), a line on what was merged, and the recipe JSON.
 std::string default_model_card(const std::string &base_path, const std::string &title,

@@ -6,6 +6,7 @@
 #include <set>
 #include <vector>
 
+#include "io/filled_checkpoint.h"
 #include "io/safetensors_writer.h"
 #include "merge/streaming.h"
 #include "util/error.h"
@@ -15,13 +16,16 @@ namespace fw {
 
 std::string data_free_recipe(const MergeSpec &spec, const std::string &base_path,
                              const std::vector<std::string> &pool_paths,
-                             const std::set<std::string> &from_base) {
+                             const std::set<std::string> &from_base,
+                             const std::map<std::string, std::vector<std::string>> &filled) {
   nlohmann::json recipe = {
       {"kind", "data_free"},      {"library", "fwmerge " FW_VERSION_STRING},
       {"merge", spec_json(spec)}, {"leaves_hull", method_leaves_hull(spec.method)},
       {"base", base_path},        {"pool", pool_paths}};
   // The base's buffers, written as the base has them (not merged).
   if (!from_base.empty()) recipe["from_base"] = from_base;
+  // Members' tensors read from the base (fill_missing_from_base): per member path.
+  if (!filled.empty()) recipe["filled_from_base"] = filled;
   return recipe.dump();
 }
 
@@ -45,10 +49,14 @@ void merge_to_file(const MergeSpec &spec, const std::string &base_path,
   const Checkpoint &whole = as_filtered ? as_filtered->inner() : *base;
   std::vector<std::unique_ptr<Checkpoint>> owned;
   std::vector<const Checkpoint *> pool;
+  std::map<std::string, std::vector<std::string>> filled;
   for (const std::string &path : pool_paths) {
     std::unique_ptr<Checkpoint> member = open_checkpoint(path, &whole, spec.allow_outside_links);
     check_carried_in_member(whole, *member, carried);
-    owned.push_back(filtered(std::move(member), merged_filter));
+    member = filtered(std::move(member), merged_filter);
+    if (spec.fill_missing_from_base) member = fill_from_base(std::move(member), *base);
+    if (!filled_names(*member).empty()) filled[path] = filled_names(*member);
+    owned.push_back(std::move(member));
     check_compatible(*base, *owned.back());
     pool.push_back(owned.back().get());
   }
@@ -108,7 +116,7 @@ void merge_to_file(const MergeSpec &spec, const std::string &base_path,
       write(chunk);
     }
   };
-  const std::string recipe = data_free_recipe(spec, base_path, pool_paths, carried);
+  const std::string recipe = data_free_recipe(spec, base_path, pool_paths, carried, filled);
   const std::map<std::string, std::string> metadata = {{"format", "pt"},
                                                        {"fwmerge.recipe", recipe}};
   ThreadScope threads(spec.threads);

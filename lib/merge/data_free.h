@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -18,10 +19,12 @@
 namespace fw {
 
 // The "fwmerge.recipe" JSON text of a data-free merge; `from_base`: the base's buffers the output
-// carries unmerged (io/tensor_filter.h, carried_from_base).
+// carries unmerged (io/tensor_filter.h, carried_from_base); `filled`: per member path, the tensors
+// it lacked and read from the base (io/filled_checkpoint.h).
 std::string data_free_recipe(const MergeSpec &spec, const std::string &base_path,
                              const std::vector<std::string> &pool_paths,
-                             const std::set<std::string> &from_base = {});
+                             const std::set<std::string> &from_base = {},
+                             const std::map<std::string, std::vector<std::string>> &filled = {});
 
 // Opens the base and the pool (files, sharded folders, PEFT adapters), checks every member against
 // the base, merges and writes `out_path` as `layout` says (one file, a sharded folder, a Hugging

@@ -305,6 +305,7 @@ MergeSpec spec_from_params(const fw_merge_params &caller, size_t n) {
                              p.n_exclude_tensors, std::string(name) + ": ");
   }
   s.allow_outside_links = p.allow_outside_links != 0;
+  s.fill_missing_from_base = p.fill_missing_from_base != 0;
   if (p.n_overrides > 0) {
     if (p.overrides == nullptr) invalid(std::string(name) + ": overrides is NULL, n_overrides > 0");
     if (n == 0) invalid(std::string(name) + ": overrides are fw_merge's and fw_set_start_merge's");

@@ -45,6 +45,8 @@ struct MergeSpec {
   int threads = 0;
   Poll stop;  // polled before each tensor and member read (fw_merge_params.abort, interrupts)
   bool allow_outside_links = false;  // fw_merge_params.allow_outside_links (folder_links.h)
+  bool fill_missing_from_base =
+      false;  // fw_merge_params.fill_missing_from_base (io/filled_checkpoint.h)
 
   double weight(size_t i) const { return weights.empty() ? 1.0 : weights[i]; }
   double density_of(size_t i) const { return densities.empty() ? density : densities[i]; }

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "dist/shard_plan.h"
+#include "io/filled_checkpoint.h"
 #include "util/error.h"
 
 namespace fw {
@@ -152,7 +153,9 @@ const Checkpoint &Solver::unfiltered_base() const {
 std::unique_ptr<Checkpoint> Solver::open_member(const std::string &path) const {
   auto whole = open_checkpoint(path, &unfiltered_base(), params_.allow_outside_links != 0);
   check_carried_in_member(unfiltered_base(), *whole, carried_);
-  return filtered(std::move(whole), member_filter());
+  auto member = filtered(std::move(whole), member_filter());
+  if (params_.fill_missing_from_base != 0) member = fill_from_base(std::move(member), *base_);
+  return member;
 }
 
 const std::vector<TensorMeta> &Solver::tensors() const { return base().tensors(); }
@@ -407,7 +410,14 @@ std::string Solver::recipe_json() const {
     recipe["topk_rule"] = params_.topk_rule == FW_TOPK_PER_TERM ? "per_term" : "summed";
   recipe["base"] = base_ ? base_->path() : "";
   recipe["pool"] = nlohmann::json::array();
-  for (const auto &member : pool_) recipe["pool"].push_back(member->path());
+  nlohmann::json filled = nlohmann::json::object();
+  for (const auto &member : pool_) {
+    recipe["pool"].push_back(member->path());
+    if (!filled_names(*member).empty()) filled[member->path()] = filled_names(*member);
+  }
+  if (start_ && !filled_names(*start_).empty()) filled[start_->path()] = filled_names(*start_);
+  // Members' tensors read from the base (fill_missing_from_base).
+  if (!filled.empty()) recipe["filled_from_base"] = filled;
   return recipe.dump();
 }
 

@@ -2,10 +2,13 @@
 // an integer buffer (embeddings.position_ids, I64) that fine-tunes saved by transformers 5 lack.
 // Every data-free method and an FW merge take it from the base, byte for byte in its own dtype,
 // and list it in the export's recipe; a member that has it must have the base's; the output
-// folder carries the base's non-weight files, subfolders included. Everything through fwmerge.h,
+// folder carries the base's non-weight files, subfolders included. A member lacking a floating
+// tensor is refused by default and, with fill_missing_from_base, reads it from the base (a zero
+// task vector there), listed in the recipe and the model card. Everything through fwmerge.h,
 // outputs read back with fw_load_tensors.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -232,6 +235,140 @@ TEST_F(Buffers, AFloatTensorMissingFromAMemberIsStillAnErrorNamingBoth) {
   const std::string message = fw_last_error();
   EXPECT_NE(message.find("embeddings.word_embeddings.weight"), std::string::npos) << message;
   EXPECT_NE(message.find("partial.safetensors"), std::string::npos) << message;
+}
+
+// A fine-tune saved with its query weights only (tau = {1, 2, 3}); it lacks the embeddings.
+class FillFromBase : public Buffers {
+ protected:
+  void SetUp() override {
+    Buffers::SetUp();
+    const std::vector<float> q = {1, 2, 3};
+    const fw_tensor t =
+        view("encoder.layer.0.attention.self.query.weight", FW_DTYPE_F32, kQueryShape, q.data());
+    partial_ = dir_ + "/partial.safetensors";
+    ASSERT_EQ(fw_save_tensors(partial_.c_str(), &t, 1, FW_DTYPE_DEFAULT, nullptr, 0), FW_OK);
+  }
+  std::vector<const char *> members() const {
+    return {pool_[0].c_str(), pool_[1].c_str(), partial_.c_str()};
+  }
+  std::string filled_json() const {
+    return "\"filled_from_base\":{\"" + partial_ + "\":[\"embeddings.word_embeddings.weight\"]}";
+  }
+  std::string partial_;
+};
+
+std::string read_text(const fs::path &path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST_F(FillFromBase, OffByDefaultInFwMerge) {
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  EXPECT_EQ(p.fill_missing_from_base, 0);
+  const auto m = members();
+  const std::string out = dir_ + "/never.safetensors";
+  EXPECT_EQ(fw_merge(&p, base_.c_str(), m.data(), m.size(), out.c_str(), nullptr),
+            FW_ERR_NAME_MISMATCH);
+  const std::string message = fw_last_error();
+  EXPECT_NE(message.find("lacks tensor \"embeddings.word_embeddings.weight\""), std::string::npos)
+      << message;
+  EXPECT_NE(message.find(partial_), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(FillFromBase, EveryDataFreeMethodReadsTheMissingTensorFromTheBase) {
+  const fw_merge_method methods[] = {FW_MERGE_LINEAR,      FW_MERGE_TASK_ARITHMETIC,
+                                     FW_MERGE_TIES,        FW_MERGE_DARE_LINEAR,
+                                     FW_MERGE_DARE_TIES,   FW_MERGE_BREADCRUMBS,
+                                     FW_MERGE_MODEL_STOCK, FW_MERGE_BREADCRUMBS_TIES};
+  for (fw_merge_method method : methods) {
+    SCOPED_TRACE(static_cast<int>(method));
+    fw_merge_params p = fw_default_merge_params(method);
+    p.scaling = 1.0;
+    p.fill_missing_from_base = 1;
+    const std::string out = dir_ + "/filled_" + std::to_string(static_cast<int>(method));
+    fw_export_options o = fw_default_export_options();
+    o.hf_folder = 1;
+    const auto m = members();
+    ASSERT_EQ(fw_merge(&p, base_.c_str(), m.data(), m.size(), out.c_str(), &o), FW_OK)
+        << fw_last_error();
+    const Loaded got = load(out);
+    EXPECT_EQ(got.ints.at("embeddings.position_ids"), kPositions);
+    const std::string recipe = got.metadata.at("fwmerge.recipe");
+    EXPECT_NE(recipe.find(filled_json()), std::string::npos) << recipe;
+    const std::string card = read_text(fs::path(out) / "README.md");
+    EXPECT_NE(card.find("## Taken from the base"), std::string::npos) << card;
+    EXPECT_NE(card.find("`" + partial_ + "` lacked"), std::string::npos) << card;
+    EXPECT_NE(card.find("  - `embeddings.word_embeddings.weight`"), std::string::npos) << card;
+    EXPECT_NE(card.find("  - `embeddings.position_ids`"), std::string::npos) << card;
+    for (const auto &[name, values] : got.floats)
+      for (float v : values) EXPECT_TRUE(std::isfinite(v)) << name;
+    const auto &embed = got.floats.at("embeddings.word_embeddings.weight");
+    const auto &query = got.floats.at("encoder.layer.0.attention.self.query.weight");
+    if (method == FW_MERGE_TASK_ARITHMETIC) {
+      // Base 0, scaling 1: the members' sum, the partial member adding nothing to the embeddings.
+      EXPECT_EQ(embed, (std::vector<float>{0, 2, 4, 4, 4, 8}));
+      EXPECT_EQ(query, (std::vector<float>{4, 4, 4}));
+    }
+    if (method == FW_MERGE_LINEAR) {  // the mean of m0, m1 and the base's embeddings (zero)
+      const std::vector<float> want = {0, 2 / 3.f, 4 / 3.f, 4 / 3.f, 4 / 3.f, 8 / 3.f};
+      for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(embed[i], want[i], 1e-6) << i;
+      for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(query[i], 4 / 3.f, 1e-6) << i;
+    }
+  }
+}
+
+TEST_F(FillFromBase, AnFwSolverSeesTheBasesTensorInTheMember) {
+  capi::SolverPtr plain = capi::new_solver();
+  ASSERT_EQ(fw_set_base(plain.get(), base_.c_str()), FW_OK) << fw_last_error();
+  EXPECT_EQ(fw_pool_add(plain.get(), partial_.c_str(), nullptr), FW_ERR_NAME_MISMATCH);
+
+  fw_params params = fw_default_params();
+  EXPECT_EQ(params.fill_missing_from_base, 0);
+  params.fill_missing_from_base = 1;
+  params.lmo = FW_LMO_HARD;  // a whole step to the chosen vertex: theta_1 is that member
+  params.step_rule = FW_STEP_CONSTANT;
+  params.step_scale = 1.0;
+  fw_solver *raw = nullptr;
+  ASSERT_EQ(fw_solver_new(&params, &raw), FW_OK) << fw_last_error();
+  capi::SolverPtr solver(raw);
+  ASSERT_EQ(fw_set_base(raw, base_.c_str()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_pool_add(raw, pool_[0].c_str(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_pool_add(raw, partial_.c_str(), nullptr), FW_OK) << fw_last_error();
+  // The partial member as the start point: its query weights, the base's (zero) embeddings.
+  ASSERT_EQ(fw_set_start_member(raw, 1), FW_OK) << fw_last_error();
+  const fw_tensor *views = nullptr;
+  size_t n = 0;
+  ASSERT_EQ(fw_current(raw, &views, &n), FW_OK);
+  ASSERT_EQ(n, 2u);
+  std::map<std::string, std::vector<float>> current;
+  for (size_t i = 0; i < n; ++i) {
+    const auto *v = static_cast<const float *>(views[i].data);
+    current[views[i].name].assign(v, v + views[i].numel);
+  }
+  EXPECT_EQ(current.at("embeddings.word_embeddings.weight"), (std::vector<float>(6, 0.0f)));
+  EXPECT_EQ(current.at("encoder.layer.0.attention.self.query.weight"),
+            (std::vector<float>{1, 2, 3}));
+  // A step to m0 (the target): the partial member's embeddings were the base's, m0's replace them.
+  capi::Quadratic q;
+  q.target["embeddings.word_embeddings.weight"] = {1, 2, 3, 4, 5, 6};
+  q.target["encoder.layer.0.attention.self.query.weight"] = {1, 0, -1};
+  ASSERT_EQ(fw_set_objective_callback(raw, capi::quadratic_callback, &q), FW_OK);
+  fw_step_info info = capi::blank_info();
+  ASSERT_EQ(fw_step(raw, &info), FW_OK) << fw_last_error();
+  ASSERT_EQ(info.k, 1);
+  EXPECT_EQ(info.chosen[0], 0);
+  fw_export_options o = fw_default_export_options();
+  o.hf_folder = 1;
+  const std::string out = dir_ + "/fw_filled";
+  ASSERT_EQ(fw_export(raw, out.c_str(), &o), FW_OK) << fw_last_error();
+  const Loaded got = load(out);
+  EXPECT_NE(got.metadata.at("fwmerge.recipe").find(filled_json()), std::string::npos)
+      << got.metadata.at("fwmerge.recipe");
+  EXPECT_EQ(got.floats.at("embeddings.word_embeddings.weight"),
+            (std::vector<float>{1, 2, 3, 4, 5, 6}));
+  EXPECT_NE(read_text(fs::path(out) / "README.md").find("## Taken from the base"),
+            std::string::npos);
 }
 
 }  // namespace

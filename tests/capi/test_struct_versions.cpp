@@ -167,12 +167,13 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
   const capi::PoolFiles pool = capi::write_unit_pool("versions_merge_v1");
   const char *members[] = {pool.members[0].c_str(), pool.members[1].c_str()};
   const std::vector<uint32_t> shipped = shipped_sizes<fw_merge_params>();
-  ASSERT_EQ(shipped.size(), 6u);
+  ASSERT_EQ(shipped.size(), 7u);
   EXPECT_EQ(shipped[0], offsetof(fw_merge_params, abort));
   EXPECT_EQ(shipped[1], offsetof(fw_merge_params, densities));
   EXPECT_EQ(shipped[2], offsetof(fw_merge_params, include_tensors));
   EXPECT_EQ(shipped[3], offsetof(fw_merge_params, overrides));
   EXPECT_EQ(shipped[4], offsetof(fw_merge_params, allow_outside_links));
+  EXPECT_EQ(shipped[5], offsetof(fw_merge_params, fill_missing_from_base));  // reserved_v7: padding
   fw_merge_params v2 = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
   Padded<fw_merge_params> v1;
   std::memcpy(v1.bytes, &v2, shipped[0]);
@@ -216,6 +217,27 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
   EXPECT_EQ(fw_merge(v5_only.get(), linked.c_str(), members, 2, out_v5.c_str(), nullptr),
             FW_ERR_INVALID_ARGUMENT);
   EXPECT_TRUE(contains(fw_last_error(), "points to " + pool.base)) << fw_last_error();
+  // v6 (0.3.5, through allow_outside_links): the canary would be fill_missing_from_base
+  // (nonzero); the default applies, so a member lacking the base's tensor is refused.
+  const std::string lacking = pool.dir + "/lacking.safetensors";
+  const float one = 1.0f;
+  const int64_t shape1[] = {1};
+  fw_tensor other{};
+  other.name = "other";
+  other.dtype = FW_DTYPE_F32;
+  other.ndim = 1;
+  other.shape = shape1;
+  other.numel = 1;
+  other.data = const_cast<float *>(&one);
+  ASSERT_EQ(fw_save_tensors(lacking.c_str(), &other, 1, FW_DTYPE_DEFAULT, nullptr, 0), FW_OK);
+  const char *with_lacking[] = {members[0], lacking.c_str()};
+  Padded<fw_merge_params> v6_only;
+  std::memcpy(v6_only.bytes, &v2, shipped[5]);
+  v6_only.set_size(shipped[5]);
+  EXPECT_EQ(fw_merge(v6_only.get(), pool.base.c_str(), with_lacking, 2,
+                     (pool.dir + "/v6.safetensors").c_str(), nullptr),
+            FW_ERR_NAME_MISMATCH);
+  EXPECT_TRUE(contains(fw_last_error(), "lacks tensor \"w\"")) << fw_last_error();
   // The same merge: theta_0 + 0.3 (e1 + e2) = (0.3, 0.3, 0).
   EXPECT_EQ(capi::decode(capi::parse_safetensors(out_v1).tensor_bytes("w"), "F32"),
             (std::vector<float>{0.3f, 0.3f, 0.0f}));
@@ -228,12 +250,13 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
 // the solver works on the CPU in fp32, as 0.2 did.
 TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
   const std::vector<uint32_t> shipped = shipped_sizes<fw_params>();
-  ASSERT_EQ(shipped.size(), 6u);
+  ASSERT_EQ(shipped.size(), 7u);
   EXPECT_EQ(shipped[0], offsetof(fw_params, device));
   EXPECT_EQ(shipped[1], offsetof(fw_params, include_tensors));
   EXPECT_EQ(shipped[2], offsetof(fw_params, max_evaluations));
   EXPECT_EQ(shipped[3], offsetof(fw_params, topk_rule));
-  EXPECT_EQ(shipped[4], offsetof(fw_params, allow_outside_links));  // reserved_v6 was padding
+  EXPECT_EQ(shipped[4], offsetof(fw_params, allow_outside_links));     // reserved_v6 was padding
+  EXPECT_EQ(shipped[5], offsetof(fw_params, fill_missing_from_base));  // reserved_v7 was padding
   const fw_params v2 = fw_default_params();
   Padded<fw_params> v1;
   std::memcpy(v1.bytes, &v2, shipped[0]);
@@ -293,6 +316,28 @@ TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
   EXPECT_EQ(fw_set_base(raw, linked.c_str()), FW_ERR_INVALID_ARGUMENT);
   EXPECT_TRUE(contains(fw_last_error(), linked + "/model.safetensors points to " + pool.base))
       << fw_last_error();
+  // v6 (0.3.5, through allow_outside_links): the canary would be fill_missing_from_base; the
+  // default applies, so a member lacking the base's tensor is refused.
+  Padded<fw_params> v6_only;
+  std::memcpy(v6_only.bytes, &v2, shipped[5]);
+  v6_only.set_size(shipped[5]);
+  ASSERT_EQ(fw_solver_new(v6_only.get(), &raw), FW_OK) << fw_last_error();
+  capi::SolverPtr v6_solver(raw);
+  ASSERT_EQ(fw_set_base(raw, pool.base.c_str()), FW_OK) << fw_last_error();
+  const std::string lacking = pool.dir + "/lacking.safetensors";
+  const float one = 1.0f;
+  const int64_t shape1[] = {1};
+  fw_tensor other{};
+  other.name = "other";
+  other.dtype = FW_DTYPE_F32;
+  other.ndim = 1;
+  other.shape = shape1;
+  other.numel = 1;
+  other.data = const_cast<float *>(&one);
+  ASSERT_EQ(fw_save_tensors(lacking.c_str(), &other, 1, FW_DTYPE_DEFAULT, nullptr, 0), FW_OK);
+  EXPECT_EQ(fw_pool_add(raw, lacking.c_str(), nullptr), FW_ERR_NAME_MISMATCH);
+  // (With the field set, w would be filled and the error would name "other" instead.)
+  EXPECT_TRUE(contains(fw_last_error(), "lacks tensor \"w\"")) << fw_last_error();
   // The current version with the field set follows it.
   fw_params allow = fw_default_params();
   allow.allow_outside_links = 1;
@@ -596,10 +641,10 @@ TEST_F(OutputStructs, CallbackReturningAnUnknownStatusFailsTheStep) {
 // ---- version ----
 
 TEST(Version, NumberMatchesTheHeader) {
-  static_assert(FW_VERSION_NUMBER == 305, "0.3.5");
+  static_assert(FW_VERSION_NUMBER == 306, "0.3.6");
   EXPECT_EQ(fw_version_number(), static_cast<unsigned>(FW_VERSION_NUMBER));
-  EXPECT_EQ(fw_version_number(), 305u);
-  EXPECT_STREQ(fw_version(), "0.3.5");
+  EXPECT_EQ(fw_version_number(), 306u);
+  EXPECT_STREQ(fw_version(), "0.3.6");
 }
 
 // ---- the helper on a synthetic two-version struct ----

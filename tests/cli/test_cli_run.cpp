@@ -335,6 +335,35 @@ TEST_F(CliRun, ABaseFileLinkingOutOfItsFolderIsRefusedUnlessAllowed) {
   EXPECT_EQ(fwmerge("inspect --allow-outside-links " + (dir_ / "base").string(), dir_).status, 0);
 }
 
+// A model saved without one of the base's tensors: refused naming both, unless the recipe says
+// fill_missing_from_base, which reads it from the base (a zero task vector there) and says so in
+// the card and the metadata.
+TEST_F(CliRun, FillMissingFromBaseIsTheRecipesChoice) {
+  save(dir_ / "c.safetensors", {{"w", {1, 1, 1, 1}}});  // no b; tau_c = w [1, 1, 1, 1]
+  const std::string recipe =
+      "merge_method: task_arithmetic\nbase_model: " + (dir_ / "base").string() +
+      "\nmodels:\n  - model: " + (dir_ / "a.safetensors").string() +
+      "\n  - model: " + (dir_ / "c.safetensors").string() +
+      "\nparameters:\n  lambda: 1\n  weight: 1\ndtype: float32\n";
+  write_text(dir_ / "ta.yml", recipe);
+  const fs::path out = dir_ / "out";
+  Outcome r = fwmerge("merge " + (dir_ / "ta.yml").string() + " " + out.string(), dir_);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("lacks tensor \"b\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find((dir_ / "c.safetensors").string()), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  write_text(dir_ / "ta.yml", recipe + "fill_missing_from_base: true\n");
+  r = fwmerge("merge " + (dir_ / "ta.yml").string() + " " + out.string(), dir_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  // w: 0 + tau_a + tau_c = [5, -2, 3, 2]; b: 1 + tau_a [1, 0] + 0 = [2, 1].
+  EXPECT_EQ(read_f32(out / "model.safetensors", "w"), (std::vector<float>{5, -2, 3, 2}));
+  EXPECT_EQ(read_f32(out / "model.safetensors", "b"), (std::vector<float>{2, 1}));
+  const std::string card = slurp(out / "README.md");
+  EXPECT_NE(card.find("## Taken from the base"), std::string::npos) << card;
+  EXPECT_NE(card.find("`" + (dir_ / "c.safetensors").string() + "` lacked"), std::string::npos)
+      << card;
+}
+
 // Finite in YAML, infinite in the merge's fp32: refused naming the field, nothing written.
 TEST_F(CliRun, OverflowingWeightsAndLambdaAreInvalidArguments) {
   const fs::path out = dir_ / "out";

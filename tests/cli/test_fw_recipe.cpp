@@ -34,7 +34,7 @@ TEST(FwRecipe, EveryParameterStartAndMergeFunction) {
           "  max_iters: 12\n  epsilon: 0.001\n  threads: 2\n  seed: 9\n  device: cpu\n"
           "  device_index: 0\n  work_dtype: bfloat16\n  host_views: true\n"
           "  max_evaluations: 40\n  topk_rule: summed\n  include_tensors: ['fc.*']\n  "
-          "exclude_tensors: [fc.bias]\n"
+          "exclude_tensors: [fc.bias]\n  fill_missing_from_base: true\n"
           "start: {merge: {method: task_arithmetic, scaling: 0.4}}\n"
           "merge_function: {method: ties, density: 0.3, normalize: false}\n"
           "out_dtype: float16\n",
@@ -58,6 +58,7 @@ TEST(FwRecipe, EveryParameterStartAndMergeFunction) {
   EXPECT_EQ(p.step_rule, FW_STEP_SCHEDULE);
   EXPECT_EQ(p.step_scale, 0.5);
   EXPECT_EQ(p.line_search_evals, 4);
+  EXPECT_EQ(p.fill_missing_from_base, 1);
   EXPECT_EQ(p.soft_solver, FW_SOFT_ADAM);
   EXPECT_EQ(p.soft_iters, 7);
   EXPECT_EQ(p.soft_lr, 0.01);

@@ -66,6 +66,24 @@ out_dtype: float32
   EXPECT_EQ(std::vector<double>(p.densities, p.densities + 2), (std::vector<double>{0.5, 0.7}));
 }
 
+// fwmerge's own top-level key: members lacking a base tensor read it from the base.
+TEST(Recipe, FillMissingFromBaseReachesTheParams) {
+  const std::string head =
+      "merge_method: task_arithmetic\nbase_model: base\nmodels:\n  - model: a\n"
+      "    parameters: {weight: 1}\n";
+  const Recipe off = parse_recipe(head, "r.yml");
+  EXPECT_FALSE(off.fill_missing_from_base);
+  EXPECT_EQ(fwcli::MergeArgs(off, 1).params().fill_missing_from_base, 0);
+  const Recipe on = parse_recipe(head + "fill_missing_from_base: true\n", "r.yml");
+  EXPECT_TRUE(on.fill_missing_from_base);
+  EXPECT_EQ(fwcli::MergeArgs(on, 1).params().fill_missing_from_base, 1);
+  EXPECT_EQ(error_of(head + "fill_missing_from_base: sometimes\n"),
+            "r.yml:6: fill_missing_from_base must be true or false, not 'sometimes'");
+  EXPECT_EQ(error_of("merge_method: linear\nmodels:\n  - model: a\n    parameters: {weight: 1}\n"
+                     "fill_missing_from_base: true\n"),
+            "r.yml:5: fill_missing_from_base needs base_model");
+}
+
 TEST(Recipe, LinearAveragesInTheBaseWhenModelsListIt) {
   const Recipe r = parse_recipe(
       "merge_method: linear\nbase_model: base\nmodels:\n  - model: base\n    parameters: "

@@ -153,3 +153,38 @@ def test_allow_outside_links_is_passed_to_the_library(tmp_path):
     params.allow_outside_links = True
     fwmerge.merge(params, str(base), [str(folder)], str(tmp_path / "yes.safetensors"))
     assert (tmp_path / "yes.safetensors").exists()
+
+
+def test_fill_missing_from_base_is_passed_to_the_library(tmp_path):
+    """A member saved without the base's `b` is refused by default (Status.NAME_MISMATCH naming
+    the tensor) and, with fill_missing_from_base, reads it from the base: task arithmetic then
+    adds nothing for it there. Solver and merge alike."""
+    from conftest import MODELS
+
+    base = write_model(tmp_path / "base.safetensors", MODELS["base"])
+    m0 = write_model(tmp_path / "m0.safetensors", MODELS["m0"])
+    partial = write_model(tmp_path / "partial.safetensors", {"w": [0.0, 3.0]})
+
+    with fwmerge.Solver(fwmerge.Params()) as solver:
+        solver.set_base(str(base))
+        with pytest.raises(fwmerge.Error) as refused:
+            solver.pool_add(str(partial))
+        assert refused.value.status == fwmerge.Status.NAME_MISMATCH
+        assert 'lacks tensor "b"' in refused.value.message
+    with fwmerge.Solver(fwmerge.Params(fill_missing_from_base=True)) as solver:
+        solver.set_base(str(base))
+        assert solver.pool_add(str(partial)) == 0
+
+    params = fwmerge.MergeParams(fwmerge.MergeMethod.TASK_ARITHMETIC, scaling=1.0)
+    members = [str(m0), str(partial)]
+    with pytest.raises(fwmerge.Error) as refused:
+        fwmerge.merge(params, str(base), members, str(tmp_path / "no.safetensors"))
+    assert refused.value.status == fwmerge.Status.NAME_MISMATCH
+    params.fill_missing_from_base = True
+    out = tmp_path / "yes.safetensors"
+    fwmerge.merge(params, str(base), members, str(out))
+    merged = fwmerge.load_tensors(str(out))
+    # b: 0 + tau_m0 (2) + 0; w: 0 + (1, 0) + (0, 3).
+    assert merged["b"].tolist() == [2.0]
+    assert merged["w"].tolist() == [1.0, 3.0]
+    assert '"filled_from_base":{"%s":["b"]}' % partial in merged.metadata["fwmerge.recipe"]

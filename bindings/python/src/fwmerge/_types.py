@@ -77,6 +77,10 @@ class Params:
     #: links out of the folder it was named through (a Hugging Face cache snapshot may link inside
     #: its cached repository) is Error(Status.INVALID_ARGUMENT)
     allow_outside_links: bool = bool(_P.allow_outside_links)
+    #: pool members (and start files) may lack floating-point tensors of the base, which they then
+    #: read from the base: a zero task vector there; off: such a member is
+    #: Error(Status.NAME_MISMATCH)
+    fill_missing_from_base: bool = bool(_P.fill_missing_from_base)
 
     _FILTERS = ("include_tensors", "exclude_tensors")
 
@@ -158,6 +162,8 @@ class MergeParams:
     overrides: Sequence[MergeOverride] = ()
     #: as Params.allow_outside_links, for merge's base and pool folders
     allow_outside_links: bool = False
+    #: as Params.fill_missing_from_base, for merge's members
+    fill_missing_from_base: bool = False
 
     def __post_init__(self) -> None:
         defaults = _fwmerge.fw_default_merge_params(int(self.method))

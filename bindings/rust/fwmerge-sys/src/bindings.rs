@@ -4,7 +4,7 @@ pub const FW_VERSION_MAJOR: u32 = 0;
 pub const FW_VERSION_MINOR: u32 = 3;
 pub const FW_VERSION_PATCH: u32 = 6;
 pub const FW_VERSION_STRING: &[u8; 6usize] = b"0.3.6\0";
-pub const FW_VERSION_NUMBER: u32 = 305;
+pub const FW_VERSION_NUMBER: u32 = 306;
 pub const FW_ALL_TERMS: i32 = -1;
 pub type __int32_t = ::std::os::raw::c_int;
 pub type __uint32_t = ::std::os::raw::c_uint;
@@ -293,12 +293,14 @@ pub struct fw_params {
     pub topk_rule: fw_topk_rule,
     pub reserved_v6: i32,
     pub allow_outside_links: i32,
+    pub reserved_v7: i32,
+    pub fill_missing_from_base: i32,
 }
 #[test]
 fn bindgen_test_layout_fw_params() {
     assert_eq!(
         ::std::mem::size_of::<fw_params>(),
-        176usize,
+        184usize,
         concat!("Size of: ", stringify!(fw_params))
     );
     assert_eq!(
@@ -799,6 +801,40 @@ fn bindgen_test_layout_fw_params() {
         );
     }
     test_field_allow_outside_links();
+    fn test_field_reserved_v7() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved_v7) as usize - ptr as usize
+            },
+            172usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_params),
+                "::",
+                stringify!(reserved_v7)
+            )
+        );
+    }
+    test_field_reserved_v7();
+    fn test_field_fill_missing_from_base() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fill_missing_from_base) as usize - ptr as usize
+            },
+            176usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_params),
+                "::",
+                stringify!(fill_missing_from_base)
+            )
+        );
+    }
+    test_field_fill_missing_from_base();
 }
 extern "C" {
     pub fn fw_default_params() -> fw_params;
@@ -1673,12 +1709,14 @@ pub struct fw_merge_params {
     pub overrides: *const fw_merge_override,
     pub n_overrides: usize,
     pub allow_outside_links: i32,
+    pub reserved_v7: i32,
+    pub fill_missing_from_base: i32,
 }
 #[test]
 fn bindgen_test_layout_fw_merge_params() {
     assert_eq!(
         ::std::mem::size_of::<fw_merge_params>(),
-        168usize,
+        176usize,
         concat!("Size of: ", stringify!(fw_merge_params))
     );
     assert_eq!(
@@ -2077,6 +2115,40 @@ fn bindgen_test_layout_fw_merge_params() {
         );
     }
     test_field_allow_outside_links();
+    fn test_field_reserved_v7() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reserved_v7) as usize - ptr as usize
+            },
+            164usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(reserved_v7)
+            )
+        );
+    }
+    test_field_reserved_v7();
+    fn test_field_fill_missing_from_base() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).fill_missing_from_base) as usize - ptr as usize
+            },
+            168usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(fill_missing_from_base)
+            )
+        );
+    }
+    test_field_fill_missing_from_base();
 }
 extern "C" {
     pub fn fw_default_merge_params(method: fw_merge_method) -> fw_merge_params;

@@ -91,6 +91,8 @@ pub struct MergeParams {
     pub overrides: Vec<MergeOverride>,
     /// As [`crate::Params::allow_outside_links`], for [`merge`]'s base and pool folders.
     pub allow_outside_links: bool,
+    /// As [`crate::Params::fill_missing_from_base`], for [`merge`]'s members.
+    pub fill_missing_from_base: bool,
 }
 
 impl MergeParams {
@@ -116,6 +118,7 @@ impl MergeParams {
             compute_dtype: Dtype::from_raw(r.compute_dtype).expect("known default dtype"),
             overrides: Vec::new(),
             allow_outside_links: r.allow_outside_links != 0,
+            fill_missing_from_base: r.fill_missing_from_base != 0,
         }
     }
 
@@ -173,6 +176,7 @@ impl MergeParams {
         };
         r.compute_dtype = self.compute_dtype.raw();
         r.allow_outside_links = i32::from(self.allow_outside_links);
+        r.fill_missing_from_base = i32::from(self.fill_missing_from_base);
         r.overrides = if overrides.is_empty() {
             std::ptr::null()
         } else {

@@ -161,6 +161,10 @@ pub struct Params {
     /// through (a Hugging Face cache snapshot may link inside its cached repository) is
     /// [`crate::Status::InvalidArgument`].
     pub allow_outside_links: bool,
+    /// Pool members (and start files) may lack floating-point tensors of the base, which they then
+    /// read from the base: a zero task vector there (`fw_params.fill_missing_from_base`). Off:
+    /// such a member is [`crate::Status::NameMismatch`].
+    pub fill_missing_from_base: bool,
 }
 
 impl Params {
@@ -192,6 +196,7 @@ impl Params {
             include_tensors: Vec::new(),
             exclude_tensors: Vec::new(),
             allow_outside_links: r.allow_outside_links != 0,
+            fill_missing_from_base: r.fill_missing_from_base != 0,
         })
     }
 
@@ -224,6 +229,7 @@ impl Params {
         r.work_dtype = self.work_dtype.raw();
         r.host_views = i32::from(self.host_views);
         r.allow_outside_links = i32::from(self.allow_outside_links);
+        r.fill_missing_from_base = i32::from(self.fill_missing_from_base);
         r.include_tensors = filters.include.as_ptr();
         r.n_include_tensors = filters.include.len();
         r.exclude_tensors = filters.exclude.as_ptr();

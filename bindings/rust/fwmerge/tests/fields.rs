@@ -428,3 +428,56 @@ fn max_evaluations_budget_stops_the_run() {
     s.run().unwrap();
     assert_eq!(s.history_len(), 1);
 }
+
+/// fill_missing_from_base: a member saved without the base's b is refused by default and, with
+/// the field set, reads b from the base (a zero task vector there), in merge and in the solver.
+#[test]
+fn fill_missing_from_base_reaches_the_library() {
+    let dir = tmp_dir("fields-fill");
+    let (base, pool) = write_pool(&dir);
+    let partial = dir.join("partial.safetensors");
+    let w = [0.0f32, 3.0];
+    let view = TensorView {
+        name: "w",
+        shape: &[2],
+        data: &w,
+    };
+    save_tensors(&partial, &[view], Dtype::Default, &[]).unwrap();
+    let members = vec![pool[0].clone(), partial.clone()];
+    let out = dir.join("filled.safetensors");
+    let mut ta = MergeParams::new(MergeMethod::TaskArithmetic);
+    ta.scaling = 1.0;
+    assert!(!ta.fill_missing_from_base);
+    let err = merge(&ta, &base, &members, &out, &ExportOptions::default()).unwrap_err();
+    assert_eq!(err.status(), Status::NameMismatch, "{err}");
+    ta.fill_missing_from_base = true;
+    merge(&ta, &base, &members, &out, &ExportOptions::default()).unwrap();
+    let set = TensorSet::load(&out, false).unwrap();
+    let values = |name: &str| -> Vec<f32> {
+        let t = (0..set.len())
+            .filter_map(|i| set.get(i))
+            .find(|t| t.name == name)
+            .expect("tensor in the output");
+        t.bytes
+            .unwrap()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    };
+    // b: 0 + tau_m0 (2) + 0; w: 0 + (1, 0) + (0, 3).
+    assert_eq!(values("b"), vec![2.0]);
+    assert_eq!(values("w"), vec![1.0, 3.0]);
+
+    for fill in [false, true] {
+        let mut s = Solver::new(&Params {
+            fill_missing_from_base: fill,
+            ..Params::default()
+        })
+        .unwrap();
+        s.set_base(&base).unwrap();
+        match s.pool_add(&partial) {
+            Ok(index) => assert!(fill && index == 0),
+            Err(e) => assert!(!fill && e.status() == Status::NameMismatch, "{e}"),
+        }
+    }
+}

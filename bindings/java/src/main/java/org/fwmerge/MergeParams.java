@@ -33,6 +33,7 @@ public final class MergeParams {
   private boolean mergekitExactTies;
   private DType computeDtype;
   private boolean allowOutsideLinks;
+  private boolean fillMissingFromBase;
   private List<MergeOverride> overrides = List.of();
 
   public MergeParams(MergeMethod method) {
@@ -50,6 +51,7 @@ public final class MergeParams {
       mergekitExactTies = n.getMergekit_compat() == 2;
       computeDtype = DType.of(n.getCompute_dtype().swigValue());
       allowOutsideLinks = n.getAllow_outside_links() != 0;
+      fillMissingFromBase = n.getFill_missing_from_base() != 0;
     } finally {
       n.delete();
     }
@@ -110,6 +112,9 @@ public final class MergeParams {
   /** As {@link Params#allowOutsideLinks(boolean)}, for merge's base and pool folders. */
   public boolean allowOutsideLinks() { return allowOutsideLinks; }
   public MergeParams allowOutsideLinks(boolean v) { allowOutsideLinks = v; return this; }
+  /** As {@link Params#fillMissingFromBase(boolean)}, for merge's members. */
+  public boolean fillMissingFromBase() { return fillMissingFromBase; }
+  public MergeParams fillMissingFromBase(boolean v) { fillMissingFromBase = v; return this; }
   /** Per-tensor values (merge and setStartMerge), checked by the library; empty: none. */
   public List<MergeOverride> overrides() { return overrides; }
   public MergeParams overrides(List<MergeOverride> v) { overrides = List.copyOf(v); return this; }
@@ -154,6 +159,7 @@ public final class MergeParams {
       params.setMergekit_compat(p.mergekitCompat ? (p.mergekitExactTies ? 2 : 1) : 0);
       params.setCompute_dtype(fw_dtype.swigToEnum(p.computeDtype.code));
       params.setAllow_outside_links(p.allowOutsideLinks ? 1 : 0);
+      params.setFill_missing_from_base(p.fillMissingFromBase ? 1 : 0);
       weights = list(p.weights);
       densities = list(p.densities);
       betas = list(p.betas);

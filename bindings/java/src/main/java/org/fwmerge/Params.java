@@ -71,6 +71,7 @@ public final class Params {
   private DType workDtype;
   private boolean hostViews;
   private boolean allowOutsideLinks;
+  private boolean fillMissingFromBase;
   private List<String> includeTensors = List.of();
   private List<String> excludeTensors = List.of();
 
@@ -101,6 +102,7 @@ public final class Params {
       workDtype = DType.of(n.getWork_dtype().swigValue());
       hostViews = n.getHost_views() != 0;
       allowOutsideLinks = n.getAllow_outside_links() != 0;
+      fillMissingFromBase = n.getFill_missing_from_base() != 0;
     } finally {
       n.delete();
     }
@@ -165,6 +167,7 @@ public final class Params {
     n.setWork_dtype(fw_dtype.swigToEnum(workDtype.code));
     n.setHost_views(hostViews ? 1 : 0);
     n.setAllow_outside_links(allowOutsideLinks ? 1 : 0);
+    n.setFill_missing_from_base(fillMissingFromBase ? 1 : 0);
     return n;
   }
 
@@ -235,6 +238,13 @@ public final class Params {
    */
   public boolean allowOutsideLinks() { return allowOutsideLinks; }
   public Params allowOutsideLinks(boolean v) { allowOutsideLinks = v; return this; }
+  /**
+   * Pool members (and start files) may lack floating-point tensors of the base, which they then
+   * read from the base: a zero task vector there (fw_params.fill_missing_from_base). Off
+   * (default): such a member is {@link Status#NAME_MISMATCH}.
+   */
+  public boolean fillMissingFromBase() { return fillMissingFromBase; }
+  public Params fillMissingFromBase(boolean v) { fillMissingFromBase = v; return this; }
   /**
    * Which tensors are merged: shell-style globs (fnmatch). A tensor is merged when it matches an
    * include pattern (or the list is empty) and no exclude pattern; the others are exported as the

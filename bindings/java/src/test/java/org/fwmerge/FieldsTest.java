@@ -157,4 +157,34 @@ class FieldsTest {
       assertEquals(Status.UNSUPPORTED, e.status());
     }
   }
+
+  /**
+   * fillMissingFromBase: a member saved without the base's b is refused by default and, with the
+   * field set, reads b from the base (a zero task vector there), in merge and in the solver.
+   */
+  @Test
+  void fillMissingFromBaseReachesTheLibrary() throws IOException {
+    pool();
+    Safetensors.write(dir.resolve("partial.safetensors"), new String[] {"w"}, new long[][] {{2}},
+        new float[][] {{0, 3}});
+    List<String> members = List.of(path("m0.safetensors"), path("partial.safetensors"));
+    MergeParams ta = new MergeParams(MergeMethod.TASK_ARITHMETIC).scaling(1);
+    assertFalse(ta.fillMissingFromBase());
+    FwException e = assertThrows(FwException.class, () -> merged(ta, members, "b"));
+    assertEquals(Status.NAME_MISMATCH, e.status());
+    ta.fillMissingFromBase(true);
+    // b: 0 + tau_m0 (2) + 0; w: 0 + (1, 0) + (0, 3).
+    assertArrayEquals(new float[] {2}, merged(ta, members, "b"));
+    assertArrayEquals(new float[] {1, 3}, merged(ta, members, "w"));
+
+    try (Solver s = new Solver(new Params())) {
+      s.setBase(path("base.safetensors"));
+      e = assertThrows(FwException.class, () -> s.addMember(path("partial.safetensors")));
+      assertEquals(Status.NAME_MISMATCH, e.status());
+    }
+    try (Solver s = new Solver(new Params().fillMissingFromBase(true))) {
+      s.setBase(path("base.safetensors"));
+      assertEquals(0, s.addMember(path("partial.safetensors")));
+    }
+  }
 }
