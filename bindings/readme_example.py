@@ -9,6 +9,10 @@ block:
     <!-- readme-test: run -->                  the next block is run by bash (-euo pipefail) in WORK
     <!-- readme-test: expect REGEX -->         the run's output must match REGEX (re.search)
 
+One README can hold several ways to build the same example (the C quick start: pkg-config and
+CMake): a mark tagged `readme-test[NAME]:` belongs to variant NAME only, and --variant NAME takes
+the untagged marks and NAME's (without --variant, only the untagged ones).
+
 The run blocks see PREFIX (the install prefix) and none of the variables that would let a build or
 run succeed without following the README (LD_LIBRARY_PATH, PKG_CONFIG_PATH, FWMERGE_LIB_DIR,
 GOFLAGS, CGO_*). Versions: every x.y.z of the project's major.minor in a marked block, and every
@@ -23,27 +27,32 @@ import shutil
 import subprocess
 import sys
 
-MARK = re.compile(r"^<!--\s*readme-test:\s*(file|run|expect)\s*(.*?)\s*-->\s*$")
+MARK = re.compile(r"^<!--\s*readme-test(?:\[([\w-]+)\])?:\s*(file|run|expect)\s*(.*?)\s*-->\s*$")
 FENCE = re.compile(r"^(\s*)(```+|~~~+)")
 # Variables that would hide a README that forgot a step.
 SCRUBBED = ("LD_LIBRARY_PATH", "PKG_CONFIG_PATH", "FWMERGE_LIB_DIR", "GOFLAGS", "CGO_LDFLAGS",
             "CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CLASSPATH", "RUSTFLAGS")
 
 
-def parse(text):
-    """(files {path: text}, run scripts [text], expects [regex])."""
-    files, runs, expects = {}, [], []
+def parse(text, variant=None):
+    """(files {path: text}, run scripts [text], expects [regex], variants named in text); marks
+    of another variant are skipped with their blocks."""
+    files, runs, expects, variants = {}, [], [], set()
     lines = text.splitlines(keepends=True)
     pending = None
     i = 0
     while i < len(lines):
         m = MARK.match(lines[i])
         if m:
-            kind, arg = m.groups()
+            tag, kind, arg = m.groups()
+            if tag:
+                variants.add(tag)
+            mine = tag is None or tag == variant
             if kind == "expect":
-                expects.append(arg)
+                if mine:
+                    expects.append(arg)
             else:
-                pending = (kind, arg)
+                pending = (kind, arg, mine)
             i += 1
             continue
         f = FENCE.match(lines[i])
@@ -56,8 +65,10 @@ def parse(text):
                 body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
                 i += 1
             i += 1
-            if pending:
-                kind, arg = pending
+            if pending and not pending[2]:
+                pending = None
+            elif pending:
+                kind, arg, _ = pending
                 if kind == "file":
                     if not arg or arg in files or os.path.isabs(arg) or ".." in arg.split("/"):
                         sys.exit(f"readme_example: bad or repeated file name {arg!r}")
@@ -70,7 +81,7 @@ def parse(text):
             sys.exit(f"readme_example: a readme-test {pending[0]} mark is not followed by a "
                      f"fenced block (line {i + 1})")
         i += 1
-    return files, runs, expects
+    return files, runs, expects, variants
 
 
 def check_versions(text, files, runs, version):
@@ -92,6 +103,7 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--prefix", required=True)
     ap.add_argument("--version", required=True)
+    ap.add_argument("--variant", help="also take the marks tagged readme-test[VARIANT]")
     # A scrubbed variable the harness still needs (e.g. CGO_CPPFLAGS carrying the hash that keys
     # go's build cache on the SWIG interface, which it does not hash itself).
     ap.add_argument("--pass", dest="passed", action="append", default=[])
@@ -99,7 +111,10 @@ def main():
 
     with open(args.readme, encoding="utf-8") as f:
         text = f.read()
-    files, runs, expects = parse(text)
+    files, runs, expects, variants = parse(text, args.variant)
+    if args.variant and args.variant not in variants:
+        sys.exit(f"readme_example: {args.readme} tags no mark readme-test[{args.variant}] "
+                 f"(tags: {sorted(variants)})")
     if not files or not runs or not expects:
         sys.exit(f"readme_example: {args.readme} marks no file, run or expect "
                  f"({len(files)}, {len(runs)}, {len(expects)})")
