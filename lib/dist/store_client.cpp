@@ -35,20 +35,22 @@ bool StoreClient::try_join(const std::string &secret, Clock::time_point deadline
   Fd fd = connect_to(host_, port_, deadline, why);
   if (fd.get() < 0) return false;
   const std::string client_nonce = random_nonce();
-  std::string hello;
+  std::string server_nonce, verdict;
+  // A connection closed before the verdict (the server not up yet, or a flood of strays evicting
+  // the oldest handshakes) is tried again; a verdict is final.
   try {
     send_frame(fd.get(), std::string(kStoreMagic, kStoreMagicBytes) + client_nonce, deadline);
-    hello = recv_frame(fd.get(), kServerHelloBytes, deadline);
+    const std::string hello = recv_frame(fd.get(), kServerHelloBytes, deadline);
+    if (hello.size() != kServerHelloBytes ||
+        hello.compare(0, kStoreMagicBytes, kStoreMagic, kStoreMagicBytes) != 0)
+      fail(FW_ERR_IO, "the rendezvous at " + where_ + " is not an fwmerge store (bad hello)");
+    server_nonce = hello.substr(kStoreMagicBytes);
+    send_frame(fd.get(), client_proof(secret, server_nonce, client_nonce), deadline);
+    verdict = recv_frame(fd.get(), 1 + kMacBytes, deadline);
   } catch (const Error &e) {
-    why = e.what();  // not up yet, or closed us in a flood: try again
+    why = e.what();
     return false;
   }
-  if (hello.size() != kServerHelloBytes ||
-      hello.compare(0, kStoreMagicBytes, kStoreMagic, kStoreMagicBytes) != 0)
-    fail(FW_ERR_IO, "the rendezvous at " + where_ + " is not an fwmerge store (bad hello)");
-  const std::string server_nonce = hello.substr(kStoreMagicBytes);
-  send_frame(fd.get(), client_proof(secret, server_nonce, client_nonce), deadline);
-  const std::string verdict = recv_frame(fd.get(), 1 + kMacBytes, deadline);
   if (verdict.empty() || static_cast<uint8_t>(verdict[0]) != kAccepted)
     fail(FW_ERR_IO, "the rendezvous at " + where_ +
                         " refused authentication: this rank's secret (fw_dist_params.secret or "

@@ -50,8 +50,8 @@ bool wait_ready(int fd, short events, Clock::time_point deadline) {
     pollfd p{fd, events, 0};
     const int rc = poll(&p, 1, remaining_ms(deadline));
     if (rc > 0) return true;
-    if (rc == 0) return false;
-    if (errno != EINTR) return false;
+    if (rc < 0 && errno != EINTR) return false;
+    if (rc == 0 && Clock::now() >= deadline) return false;  // else a long wait, polled in parts
   }
 }
 

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "dist/store_auth.h"
 #include "dist/store_client.h"
@@ -195,6 +196,25 @@ TEST(AuthStore, AStrayConnectionHoldsNobodyAndIsClosedAtItsHandshakeDeadline) {
   close(stray);
   EXPECT_EQ(server.dropped(), 1);
   EXPECT_EQ(member.get("k", ms(5000)), "v");
+}
+
+TEST(AuthStore, AFloodOfStraysCannotLockAMemberOut) {
+  // More half-open handshakes than the server keeps: the oldest are closed, a member still joins
+  // at once (long before the strays' 10 s deadline).
+  StoreServer server("127.0.0.1", 0, "s3cret", ms(10000));
+  std::vector<int> strays;
+  for (size_t i = 0; i < 2 * StoreServer::kMaxHandshaking; ++i) {
+    strays.push_back(raw_connect("127.0.0.1", server.port()));
+    ASSERT_GE(strays.back(), 0);
+    ASSERT_EQ(send(strays.back(), "x", 1, 0), 1);
+  }
+  const auto start = Clock::now();
+  StoreClient member("127.0.0.1", server.port(), "s3cret", ms(20000));
+  member.set("k", "v", ms(5000));
+  EXPECT_EQ(member.get("k", ms(5000)), "v");
+  EXPECT_LT(seconds_since(start), 5.0);
+  EXPECT_TRUE(closed_by_peer_within(strays.front(), ms(5000))) << "the oldest stray was kept";
+  for (const int fd : strays) close(fd);
 }
 
 TEST(AuthStore, GarbageClosesThatConnectionAtOnce) {
