@@ -143,8 +143,7 @@ void read_objective(const Reader &r, const YAML::Node &m, FwRecipe *recipe) {
   if (const YAML::Node map = m["param_map"]) {
     if (!map.IsMap()) r.fail(map, "objective.param_map must map module parameters to base tensors");
     for (const auto &kv : map)
-      recipe->param_map.emplace_back(kv.first.as<std::string>(),
-                                     r.string_of(kv.second, "param_map value"));
+      recipe->param_map.emplace_back(r.key_of(kv.first), r.string_of(kv.second, "param_map value"));
   }
   const YAML::Node terms = m["terms"];
   if (!terms || !terms.IsSequence() || terms.size() == 0)

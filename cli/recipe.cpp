@@ -62,7 +62,7 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
       "merge_method",          "base_model", "models", "parameters", "dtype", "out_dtype",
       "fill_missing_from_base"};
   for (const auto &kv : root) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = r.key_of(kv.first);
     if (key == "slices")
       r.fail(kv.first, "slices are not supported: merge whole models (`models`)");
     if (!top_keys.count(key)) r.fail(kv.first, "unsupported key '" + key + "'");
@@ -97,7 +97,7 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
   if (global && !global.IsMap()) r.fail(global, "parameters must be a mapping");
   if (global) {
     for (const auto &kv : global) {
-      const std::string key = kv.first.as<std::string>();
+      const std::string key = r.key_of(kv.first);
       const YAML::Node &v = kv.second;
       if (key == "normalize" && (info.method != FW_MERGE_MODEL_STOCK)) {
         recipe.normalize = r.bool_of(v, "normalize");
@@ -129,7 +129,7 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
     if (!entry.IsMap() || !entry["model"])
       r.fail(entry, "each entry of models needs `model: PATH`");
     for (const auto &kv : entry) {
-      const std::string key = kv.first.as<std::string>();
+      const std::string key = r.key_of(kv.first);
       if (key != "model" && key != "parameters")
         r.fail(kv.first, "unsupported key '" + key + "' in a model entry");
     }
@@ -144,7 +144,7 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
     if (own && !own.IsMap()) r.fail(own, "parameters must be a mapping");
     if (own)
       for (const auto &kv : own) {
-        const std::string key = kv.first.as<std::string>();
+        const std::string key = r.key_of(kv.first);
         if (!info.per_model.count(key))
           r.fail(kv.first, "unsupported model parameter '" + key + "' for " + recipe.method_name);
         m.own[key] = Setting::read(r, kv.second, key);

@@ -40,6 +40,13 @@ class Reader {
     throw RecipeError(s.str());
   }
 
+  // A mapping key as text. YAML allows sequences and mappings as keys (`? [a, b]: x`); no recipe
+  // key is one, and converting one to a string would throw yaml-cpp's own error, without the line.
+  std::string key_of(const YAML::Node &k) const {
+    if (!k.IsScalar()) fail(k, "a key must be a plain name, not a sequence or a mapping");
+    return k.as<std::string>();
+  }
+
   std::string string_of(const YAML::Node &n, const std::string &key) const {
     if (!n.IsScalar()) fail(n, key + " must be a string");
     return n.as<std::string>();
@@ -100,7 +107,7 @@ class Reader {
   void only_keys(const YAML::Node &m, const Set &allowed, const std::string &where) const {
     if (!m.IsMap()) fail(m, where + " must be a mapping");
     for (const auto &kv : m) {
-      const std::string key = kv.first.as<std::string>();
+      const std::string key = key_of(kv.first);
       if (!allowed.count(key)) fail(kv.first, "unsupported key '" + key + "' in " + where);
     }
   }

@@ -128,6 +128,18 @@ TEST(RecipeHostile, DuplicateKeysAreErrorsNamingBothLines) {
             "(no error)");
 }
 
+// YAML allows a sequence or a mapping as a key; found by fuzz_recipe: converting one to a string
+// threw yaml-cpp's "bad conversion" without the recipe's name or line.
+TEST(RecipeHostile, AKeyThatIsNotAPlainNameIsAnErrorNamingItsLine) {
+  const std::string top = merge_error(std::string(kMergeHead) + "? [a, b]\n: 1\n");
+  EXPECT_NE(top.find("r.yml:4: a key must be a plain name"), std::string::npos) << top;
+  const std::string nested = merge_error(
+      "merge_method: linear\nmodels:\n  - model: a\n    parameters: {weight: 1, {x: 1}: 2}\n");
+  EXPECT_NE(nested.find("r.yml:4: a key must be a plain name"), std::string::npos) << nested;
+  const std::string fw = fw_error(std::string(kFwHead) + "parameters:\n  ? {lmo: hard}\n  : 1\n");
+  EXPECT_NE(fw.find("fw.yml:9: a key must be a plain name"), std::string::npos) << fw;
+}
+
 TEST(RecipeHostile, ASecondDocumentIsAnErrorNamingItsLine) {
   const std::string e =
       merge_error(std::string("---\n") + kMergeHead + "---\nmerge_method: ties\n");
