@@ -36,16 +36,6 @@ void require_no_steps(const fw_solver *solver, const char *what) {
 
 extern "C" {
 
-FW_API fw_merge_params fw_default_merge_params(fw_merge_method method) {
-  const int32_t raw = fw::capi::raw_enum(&method);
-  if (fw::capi::enum_in_range<fw_merge_method>(raw))
-    return fw::default_merge_params(static_cast<fw_merge_method>(raw));
-  // Unknown: the LINEAR defaults with the caller's value (fw_merge then rejects it).
-  fw_merge_params p = fw::default_merge_params(FW_MERGE_LINEAR);
-  fw::capi::store_raw_enum(&p.method, raw);
-  return p;
-}
-
 FW_API fw_status fw_merge(const fw_merge_params *params, const char *base_path,
                           const char *const *pool_paths, size_t n, const char *out_path,
                           const fw_export_options *opts) {

@@ -94,8 +94,6 @@ fw_params read_params(const fw_params *params) {
 
 extern "C" {
 
-FW_API fw_params fw_default_params(void) { return fw::default_params(); }
-
 FW_API fw_status fw_solver_new(const fw_params *params, fw_solver **out) {
   return guard([&] {
     FW_REQUIRE_ARG(out, "out is NULL");
@@ -132,6 +130,7 @@ FW_API fw_dist_params fw_default_dist_params(void) {
   d.rendezvous = nullptr;
   d.timeout_ms = 60000;
   d.loss = FW_DIST_LOSS_SHARED;
+  d.secret = nullptr;  // FWMERGE_DIST_SECRET, if set
   return d;
 }
 
@@ -148,7 +147,7 @@ FW_API fw_status fw_solver_set_distributed(fw_solver *solver, const fw_dist_para
     fw::Comm::check_args(d.rank, d.world_size, d.rendezvous, timeout);
     if (d.world_size == 1) return;  // one rank: a plain solver, nothing to join
     solver->solver.set_distributed(
-        std::make_shared<fw::Comm>(d.rank, d.world_size, d.rendezvous, timeout, d.loss));
+        std::make_shared<fw::Comm>(d.rank, d.world_size, d.rendezvous, timeout, d.loss, d.secret));
   });
 }
 

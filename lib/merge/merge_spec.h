@@ -9,6 +9,7 @@
 
 #include "fwmerge.h"
 #include "io/tensor_filter.h"
+#include "merge/merge_defaults.h"
 #include "util/poll.h"
 
 namespace fw {
@@ -63,8 +64,6 @@ struct MergeSpec {
   // sum to 0 for this tensor.
   MergeSpec for_tensor(const std::string &name, size_t n) const;
 };
-
-fw_merge_params default_merge_params(fw_merge_method method);
 
 // Stable lower-case name ("ties", "dare_linear", ...); "unknown" for values outside the enum.
 const char *merge_method_name(fw_merge_method method);

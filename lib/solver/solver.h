@@ -21,6 +21,7 @@
 #include "fwmerge.h"
 #include "io/checkpoint.h"
 #include "io/tensor_filter.h"
+#include "solver/defaults.h"
 #include "solver/evaluator.h"
 #include "solver/merge_fn.h"
 #include "solver/placement.h"
@@ -207,9 +208,6 @@ class Solver {
   mutable std::atomic<bool> interrupt_{false};
   std::function<void(fw_log_level, const std::string &)> log_;
 };
-
-// The documented defaults of fw_params (fw_default_params returns these).
-fw_params default_params();
 
 // Validates a params struct (ranges, enums); throws FW_ERR_INVALID_ARGUMENT.
 void validate_params(const fw_params &params);

@@ -151,11 +151,63 @@ def state_seeds():
     }
 
 
+def recipe_seeds():
+    """fuzz_recipe: a selector byte (odd: FW recipe; even: mergekit recipe, 2: mergekit
+    arithmetic) and the YAML text, from the shapes the CLI tests use."""
+    ties = (b"merge_method: ties\nbase_model: base\nmodels:\n  - model: a\n"
+            b"    parameters: {weight: 2, density: 0.5}\n  - model: b\n    parameters:\n"
+            b"      density: 0.7\n  - model: base\nparameters:\n  weight: 0.25\n"
+            b"  normalize: false\n  lambda: 0.5\ndtype: bfloat16\nout_dtype: float32\n")
+    gradient = (b"merge_method: task_arithmetic\nbase_model: base\nmodels:\n  - model: a\n"
+                b"    parameters:\n      weight: [0, 0.5, 1]\n  - model: b\n    parameters:\n"
+                b"      weight:\n        - filter: self_attn\n          value: 0.3\n"
+                b"        - value: 1\nparameters: {lambda: 1.5}\nfill_missing_from_base: true\n")
+    breadcrumbs = (b"merge_method: breadcrumbs_ties\nbase_model: base\nmodels:\n"
+                   b"  - model: a\n    parameters: {weight: 1, density: 0.9, gamma: 0.02}\n"
+                   b"  - model: b\n    parameters: {weight: 1, density: 0.8, gamma: 0.01}\n")
+    dare = (b"merge_method: dare_ties\nbase_model: base\nmodels:\n  - model: a\n"
+            b"    parameters: {weight: 1, density: 0.3}\nparameters: {rescale: true, int8_mask: true}\n")
+    stock = (b"merge_method: model_stock\nbase_model: base\nmodels:\n  - model: a\n"
+             b"  - model: b\n  - model: c\n")
+    linear = (b"merge_method: linear\nmodels:\n  - model: a\n    parameters: {weight: 1}\n"
+              b"  - model: b\n    parameters: {weight: 3}\n")
+    bomb = (b"a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+            b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nmerge_method: linear\nmodels: [*c]\n")
+    deep = b"merge_method: linear\nmodels: " + b"[" * 200 + b"]" * 200 + b"\n"
+    fw = (b"base_model: base\nmodels: [a, b]\nobjective:\n  module: net.pt\n"
+          b"  calibration: calib.safetensors\n  terms:\n    - {inputs: x, labels: y}\n"
+          b"    - {method: doubled, inputs: x2, weight: 0.5}\n"
+          b"  param_map: {fc.weight: w, fc.bias: b}\n"
+          b"parameters:\n  lmo: soft\n  granularity: layer\n  block_depth: 2\n  top_k: 3\n"
+          b"  step_rule: schedule\n  soft_solver: adam\n  max_evaluations: 40\n"
+          b"  include_tensors: ['fc.*']\n  fill_missing_from_base: true\n"
+          b"start: {merge: {method: task_arithmetic, scaling: 0.4}}\n"
+          b"merge_function: {method: ties, density: 0.3, normalize: false}\nout_dtype: float16\n")
+    fw_member = (b"base_model: base\nmodels: [a, b]\nobjective:\n  module: net.pt\n"
+                 b"  calibration: c.safetensors\n  terms: [{inputs: x}]\nstart: {member: 1}\n")
+    return {
+        "mergekit_ties": b"\x00" + ties,
+        "mergekit_ties_compat": b"\x02" + ties,
+        "mergekit_gradient": b"\x02" + gradient,
+        "mergekit_breadcrumbs": b"\x00" + breadcrumbs,
+        "mergekit_dare": b"\x02" + dare,
+        "mergekit_model_stock": b"\x00" + stock,
+        "mergekit_linear": b"\x00" + linear,
+        "bad_alias_bomb": b"\x00" + bomb,
+        "bad_deep": b"\x00" + deep,
+        "bad_slices": b"\x00merge_method: passthrough\nslices: []\n",
+        "fw_full": b"\x01" + fw,
+        "fw_start_member": b"\x01" + fw_member,
+        "bad_fw_tag": b"\x01base_model: !!binary aGk=\nmodels: [a]\n",
+    }
+
+
 def main():
     for target, seeds in (("fuzz_safetensors", safetensors_seeds()),
                           ("fuzz_hf_index", index_seeds()),
                           ("fuzz_lora_config", lora_seeds()),
-                          ("fuzz_state", state_seeds())):
+                          ("fuzz_state", state_seeds()),
+                          ("fuzz_recipe", recipe_seeds())):
         out = os.path.join(HERE, "corpus", target)
         shutil.rmtree(out, ignore_errors=True)
         os.makedirs(out)
