@@ -13,7 +13,7 @@
  *    0.3.0 added fw_params v2 and fw_merge_params v3; 0.3.1 fw_params v3 and fw_merge_params v4;
  *    0.3.2 fw_params v4, fw_merge_params v5 and fw_export_options v2; 0.3.3 fw_params v5 and
  *    fw_request v2; 0.3.4 fw_export_options v3 and fw_dist_params v1; 0.3.5 fw_params v6 and
- *    fw_merge_params v6; 0.3.6 fw_params v7 and fw_merge_params v7).
+ *    fw_merge_params v6; 0.3.6 fw_params v7, fw_merge_params v7 and fw_dist_params v2).
  *    Input structs (start from fw_default_*()): struct_size must be one of the shipped sizes;
  *    0, a size below v1, above the newest this library knows, or between two versions is
  *    FW_ERR_INVALID_ARGUMENT, whose message names the struct, the size given and the sizes
@@ -905,11 +905,24 @@ typedef struct fw_dist_params {
   uint32_t struct_size;   /* sizeof(fw_dist_params), set by fw_default_dist_params() */
   int32_t rank;           /* 0 <= rank < world_size. Default 0 */
   int32_t world_size;     /* >= 1, at most the number of merged tensors. Default 1 */
-  const char *rendezvous; /* "tcp://HOST:PORT": rank 0 listens there (a c10d TCPStore), the others
-                             connect; "file://PATH": a c10d FileStore on a path every rank can
-                             reach (a new file for every run). Copied during the call. Required */
+  const char *rendezvous; /* "tcp://HOST:PORT": rank 0 listens there, on HOST's address only
+                             (fwmerge's own store, not c10d's TCPStore), the others connect;
+                             "file://PATH": a c10d FileStore on a path every rank can reach (a new
+                             file for every run). Copied during the call. Required */
   int64_t timeout_ms;     /* rendezvous and every collective, > 0. Default 60000 */
   fw_dist_loss loss;      /* default FW_DIST_LOSS_SHARED */
+  /* v2 (0.3.6) */
+  const char *secret; /* The job's shared secret for a tcp:// rendezvous (docs/distributed.md):
+                         each rank proves it to rank 0's store, and the store to each rank, by an
+                         HMAC-SHA256 challenge-response; it never crosses the network. Copied
+                         during the call. NULL (the default): the environment variable
+                         FWMERGE_DIST_SECRET. "" (or NULL and the variable unset or empty): no
+                         secret; the store, still bound to HOST alone, then admits any client
+                         that speaks its protocol, so the network must be trusted. A rank whose
+                         secret is not the job's fails with FW_ERR_IO "... refused
+                         authentication" and never counts as a member. Gloo's own connections
+                         between the ranks are not authenticated or encrypted either way: run on
+                         a private network. Not used by file:// */
 } fw_dist_params;
 
 FW_API fw_dist_params fw_default_dist_params(void);
@@ -917,9 +930,10 @@ FW_API fw_dist_params fw_default_dist_params(void);
 /* Joins the group: blocks until all world_size ranks have joined (or timeout_ms has passed). Call
  * it before fw_set_base, once per solver. world_size 1 is a plain solver. Errors:
  * FW_ERR_INVALID_ARGUMENT (rank, world_size, timeout or rendezvous malformed), FW_ERR_STATE (base
- * already set, or already joined), FW_ERR_IO (the rendezvous failed or timed out: the message
- * names the address), FW_ERR_UNSUPPORTED (a LibTorch without Gloo). fw_set_base then fails with
- * FW_ERR_INVALID_ARGUMENT when there are fewer merged tensors than ranks. */
+ * already set, or already joined), FW_ERR_IO (the rendezvous failed or timed out, or refused this
+ * rank's secret: the message names the address), FW_ERR_UNSUPPORTED (a LibTorch without Gloo).
+ * fw_set_base then fails with FW_ERR_INVALID_ARGUMENT when there are fewer merged tensors than
+ * ranks. */
 FW_API fw_status fw_solver_set_distributed(fw_solver *solver, const fw_dist_params *dist);
 
 #ifdef __cplusplus

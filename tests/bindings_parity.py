@@ -61,7 +61,8 @@ FIELD_EXEMPT: dict[tuple[str, str], str] = {
     **{(b, f): _EXPERIMENTAL
        for b in ("Go", "Java", "Rust", "Python")
        for f in ("fw_export_options.rank_shards", "fw_dist_params.rank", "fw_dist_params.world_size",
-                 "fw_dist_params.rendezvous", "fw_dist_params.timeout_ms", "fw_dist_params.loss")},
+                 "fw_dist_params.rendezvous", "fw_dist_params.timeout_ms", "fw_dist_params.loss",
+                 "fw_dist_params.secret")},
 }
 
 # Binding types named otherwise than the C struct: the files that name them count as naming it.

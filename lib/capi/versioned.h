@@ -146,7 +146,8 @@ template <>
 struct StructVersions<fw_dist_params> {
   static constexpr const char *name = "fw_dist_params";
   static constexpr const char *how_to_init = "fw_default_dist_params()";
-  static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_dist_params, loss)};  // 0.3.4
+  static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_dist_params, loss),     // 0.3.4
+                                       FW_SIZE_THROUGH(fw_dist_params, secret)};  // 0.3.6
 };
 
 template <>

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -467,6 +468,12 @@ TEST(Distributed, RanksSharingASecretFromTheEnvironmentEqualOneProcess) {
                              {env_secret("job-secret"), env_secret("job-secret")});
 }
 
+TEST(Distributed, TheSecretFieldTakesPrecedenceOverTheEnvironment) {
+  // Each rank's environment names another secret: only fw_dist_params.secret lets them meet.
+  expect_same_as_one_process("hard_task", 2, tcp_rendezvous(), kTwo, {"--secret", "job-secret"},
+                             {env_secret("rank-0-env"), env_secret("rank-1-env")});
+}
+
 TEST(Distributed, AnOutsiderWithoutTheSecretIsRefusedAndTheRanksFinish) {
   const int port = free_port();
   const std::string rendezvous = "tcp://127.0.0.1:" + std::to_string(port);
@@ -559,6 +566,25 @@ TEST(RankShards, TheExportOptionIsCheckedAndWritesOneShardPerRank) {
   std::vector<std::string> first = kTwo[0];
   std::sort(first.begin(), first.end());
   EXPECT_EQ(names_in(dir + "/f/model-00001-of-00002.safetensors"), first);
+  fw_solver_free(s);
+}
+
+TEST(Distributed, DistParamsV1HasNoSecretFieldAndV2Sizes) {
+  fw_solver *s = nullptr;
+  ASSERT_EQ(fw_solver_new(nullptr, &s), FW_OK);
+  fw_dist_params d = fw_default_dist_params();
+  EXPECT_EQ(d.secret, nullptr);  // NULL: FWMERGE_DIST_SECRET
+  d.rendezvous = "file:///nonexistent/never-used";
+  // A 0.3.4 caller's struct ends at `loss` (v1, 40 bytes): read without the field.
+  const uint32_t v1 = static_cast<uint32_t>(offsetof(fw_dist_params, secret));
+  EXPECT_EQ(v1, 40u);
+  EXPECT_EQ(sizeof(fw_dist_params), 48u);
+  d.struct_size = v1 + 4;  // between v1 and v2
+  EXPECT_EQ(fw_solver_set_distributed(s, &d), FW_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(fw_last_error()).find("40 (v1), 48 (v2)"), std::string::npos)
+      << fw_last_error();
+  d.struct_size = v1;
+  EXPECT_EQ(fw_solver_set_distributed(s, &d), FW_OK) << fw_last_error();
   fw_solver_free(s);
 }
 

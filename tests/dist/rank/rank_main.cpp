@@ -9,7 +9,7 @@
 //   fw_dist_rank --case hard_task|hard_layer|soft_task|soft_layer --pool DIR --out FILE
 //                [--rank R --world W --rendezvous URL] [--owners FILE] [--timeout-ms N]
 //                [--die-at-eval N] [--fail-at-eval N] [--steps N] [--loss sum|shared]
-//                [--export DIR] [--rank-shards W] [--export-abort-at N]
+//                [--export DIR] [--rank-shards W] [--export-abort-at N] [--secret S]
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +28,8 @@ namespace {
 
 struct Args {
   std::string kase, pool, out, rendezvous, owners, export_dir;
+  bool has_secret = false;  // --secret given: fw_dist_params.secret (else NULL: the environment)
+  std::string secret;
   int rank = 0, world = 1, steps = 3, die_at = -1, fail_at = -1, rank_shards = 0,
       export_abort_at = -1;
   long timeout_ms = 20000;
@@ -147,6 +149,8 @@ int main(int argc, char **argv) {
       a.start_ta = v == "ta";
     else if (k == "--probe")
       a.probe = v == "unsupported";
+    else if (k == "--secret")
+      a.has_secret = true, a.secret = v;
     else if (k == "--rank-shards")
       a.rank_shards = std::atoi(v.c_str());
     else if (k == "--export-abort-at")
@@ -174,6 +178,7 @@ int main(int argc, char **argv) {
     d.rendezvous = a.rendezvous.c_str();
     d.timeout_ms = a.timeout_ms;
     d.loss = a.shared ? FW_DIST_LOSS_SHARED : FW_DIST_LOSS_SUM;
+    d.secret = a.has_secret ? a.secret.c_str() : nullptr;
     const fw_status joined = fw_solver_set_distributed(s, &d);
     if (joined != FW_OK) {
       std::fprintf(stderr, "join: %s: %s\n", fw_status_name(joined), fw_last_error());

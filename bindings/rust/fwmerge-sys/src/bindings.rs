@@ -2431,12 +2431,13 @@ pub struct fw_dist_params {
     pub rendezvous: *const ::std::os::raw::c_char,
     pub timeout_ms: i64,
     pub loss: fw_dist_loss,
+    pub secret: *const ::std::os::raw::c_char,
 }
 #[test]
 fn bindgen_test_layout_fw_dist_params() {
     assert_eq!(
         ::std::mem::size_of::<fw_dist_params>(),
-        40usize,
+        48usize,
         concat!("Size of: ", stringify!(fw_dist_params))
     );
     assert_eq!(
@@ -2546,6 +2547,23 @@ fn bindgen_test_layout_fw_dist_params() {
         );
     }
     test_field_loss();
+    fn test_field_secret() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_dist_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).secret) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_dist_params),
+                "::",
+                stringify!(secret)
+            )
+        );
+    }
+    test_field_secret();
 }
 extern "C" {
     pub fn fw_default_dist_params() -> fw_dist_params;
