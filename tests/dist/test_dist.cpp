@@ -463,17 +463,13 @@ void wait_listening(int port) {
   FAIL() << "rank 0 never listened on port " << port;
 }
 
-TEST(Distributed, RanksSharingASecretFromTheEnvironmentEqualOneProcess) {
-  expect_same_as_one_process("hard_layer", 2, tcp_rendezvous(), kTwo, {},
-                             {env_secret("job-secret"), env_secret("job-secret")});
-}
-
 TEST(Distributed, TheSecretFieldTakesPrecedenceOverTheEnvironment) {
   // Each rank's environment names another secret: only fw_dist_params.secret lets them meet.
   expect_same_as_one_process("hard_task", 2, tcp_rendezvous(), kTwo, {"--secret", "job-secret"},
                              {env_secret("rank-0-env"), env_secret("rank-1-env")});
 }
 
+// The real ranks take their secret from FWMERGE_DIST_SECRET here (the field: the test above).
 TEST(Distributed, AnOutsiderWithoutTheSecretIsRefusedAndTheRanksFinish) {
   const int port = free_port();
   const std::string rendezvous = "tcp://127.0.0.1:" + std::to_string(port);
