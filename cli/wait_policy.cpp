@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 
 namespace fwcli {
 namespace {
@@ -21,9 +22,16 @@ constexpr const char *kMarker = "FWMERGE_SET_OMP_WAIT_POLICY";
 // Runs before main (a constructor of the executable, after libgomp's own). glibc passes init_array
 // functions the program's arguments; execv replaces the process image, so a failed exec (no
 // /proc) simply goes on with the default policy.
-void reexec_with_passive_wait(int, char **argv, char **) {
+void reexec_with_passive_wait(int argc, char **argv, char **) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) return;
   if (argv == nullptr || std::getenv(kMarker) != nullptr) return;  // never loop
+  // `inspect` reads headers and runs no parallel region: a second start would only double its
+  // time (0.5 s of loading LibTorch again, measured here).
+  for (int i = 1; i < argc; ++i)
+    if (argv[i][0] != '-') {
+      if (std::strcmp(argv[i], "inspect") == 0) return;
+      break;
+    }
   if (::setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0 || ::setenv(kMarker, "1", 1) != 0) return;
   ::execv("/proc/self/exe", argv);
   ::unsetenv("OMP_WAIT_POLICY");  // exec failed: the environment says what the process has

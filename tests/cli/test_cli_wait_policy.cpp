@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <string>
 
+#include "fwmerge.h"
+
 namespace {
 
 // `env` is prefixed to the command (e.g. "OMP_WAIT_POLICY=active"); returns stdout.
@@ -24,7 +26,7 @@ std::string version_output(const std::string &env) {
 TEST(CliWaitPolicy, PassiveUnlessTheUserSetOne) {
   const std::string own = version_output("");
   EXPECT_NE(own.find("OpenMP wait policy: PASSIVE (set by fwmerge)"), std::string::npos) << own;
-  EXPECT_EQ(own.find("0.3.5\n"), 0u) << own;  // the version stays the first line
+  EXPECT_EQ(own.find(FW_VERSION_STRING "\n"), 0u) << own;  // the version stays the first line
   EXPECT_NE(own.find("\nLibTorch "), std::string::npos) << own;
 
   const std::string theirs = version_output("OMP_WAIT_POLICY=active");
