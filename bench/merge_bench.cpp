@@ -11,7 +11,7 @@
 // or `mergekit-yaml` is on PATH. Prints wall time, CPU time (system time apart: page faults and
 // reads), peak RSS and minor page faults of each, the ratios, and how far the two outputs agree
 // (bit-identical elements, within one bf16 ulp), norm vectors apart. With --runs R > 1 the tools
-// alternate, R runs each, and the medians are reported. Not a test: figures for the README.
+// alternate, R runs each, and the medians are reported. Not a test: bench/results/merge.md.
 #include <ATen/Parallel.h>
 #include <sys/stat.h>
 #include <unistd.h>

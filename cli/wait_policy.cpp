@@ -6,7 +6,7 @@
 // OMP_WAIT_POLICY=PASSIVE (bench/busy_host.sh). libgomp reads the variable once, when it is
 // loaded, which is before main: so the process starts itself again with it set, unless the user
 // set OMP_WAIT_POLICY or GOMP_SPINCOUNT (theirs wins). The library does not touch a host's
-// environment; the README says what hosts should set.
+// environment; bench/results/memory.md ("A busy machine") says what hosts should set.
 #include "wait_policy.h"
 
 #include <unistd.h>

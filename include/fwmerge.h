@@ -109,7 +109,7 @@ FW_API unsigned fw_version_number(void);
  * A process holds one LibTorch: two builds (libfwmerge on Debian's, the host's PyTorch from pip)
  * export the same C++ symbols and abort the process when the second one loads. A host that loads
  * its own LibTorch (PyTorch, DJL, tch-rs, gotch) needs a libfwmerge built against that one
- * (CMake option FWMERGE_LIBTORCH; the README's "Which LibTorch"); compare this string with the
+ * (CMake option FWMERGE_LIBTORCH; docs/install.md, "Which LibTorch"); compare this string with the
  * host's torch version before loading libfwmerge into such a process (the Python binding does). */
 FW_API const char *fw_libtorch_version(void);
 
