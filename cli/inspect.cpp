@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 #include "fwmerge.h"
@@ -74,6 +75,7 @@ int run_inspect(const std::string &path, const InspectOptions &options, std::FIL
   std::map<std::string, std::pair<size_t, uint64_t>> by_dtype;  // tensors, bytes
   nlohmann::json tensors = nlohmann::json::array();
   std::vector<fw_tensor> views(n);
+  std::vector<std::string> names(options.json ? 0 : n);  // printable, computed once
   size_t name_width = 4;
   for (size_t i = 0; i < n; ++i) {
     fw_tensor_set_get(set.get(), i, &views[i]);
@@ -84,7 +86,8 @@ int run_inspect(const std::string &path, const InspectOptions &options, std::FIL
     by_dtype[dtype].first += 1;
     by_dtype[dtype].second += bytes;
     if (!options.json) {
-      name_width = std::max(name_width, printable(views[i].name).size());
+      names[i] = printable(views[i].name);
+      name_width = std::max(name_width, names[i].size());
       continue;
     }
     tensors.push_back(
@@ -128,12 +131,27 @@ int run_inspect(const std::string &path, const InspectOptions &options, std::FIL
   }
   std::fprintf(out, "%-*s  %-8s  %-20s  %s\n", static_cast<int>(name_width), "name", "dtype",
                "shape", "bytes");
-  for (size_t i = 0; i < n; ++i)
-    std::fprintf(out, "%-*s  %-8s  %-20s  %llu\n", static_cast<int>(name_width),
-                 printable(views[i].name).c_str(),
-                 printable(fw_tensor_set_dtype_name(set.get(), i)).c_str(),
-                 shape_text(views[i]).c_str(),
-                 static_cast<unsigned long long>(fw_tensor_set_nbytes(set.get(), i)));
+  // One row per tensor, built as text and written in large pieces: a checkpoint may hold
+  // hundreds of thousands of tensors, and a formatted fprintf per row cost ~0.3 s per 400 k.
+  std::string rows;
+  const auto pad = [&rows](const std::string &text, size_t width) {
+    rows += text;
+    if (text.size() < width) rows.append(width - text.size(), ' ');
+  };
+  for (size_t i = 0; i < n; ++i) {
+    pad(names[i], name_width);
+    rows += "  ";
+    pad(printable(fw_tensor_set_dtype_name(set.get(), i)), 8);
+    rows += "  ";
+    pad(shape_text(views[i]), 20);
+    rows += "  ";
+    rows += std::to_string(fw_tensor_set_nbytes(set.get(), i));
+    rows += '\n';
+    if (rows.size() >= (size_t{1} << 20) || i + 1 == n) {
+      std::fwrite(rows.data(), 1, rows.size(), out);
+      rows.clear();
+    }
+  }
   return 0;
 }
 
