@@ -21,6 +21,7 @@
 #include "dist/store_client.h"
 #include "dist/store_server.h"
 #include "dist/store_wire.h"
+#include "raw_connect.h"
 #include "util/error.h"
 
 namespace {
@@ -34,20 +35,7 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// A raw TCP connection to ip:port; -1 when it fails, with the reason in *error.
-int raw_connect(const char *ip, int port, int *error = nullptr) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, ip, &addr.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0) {
-    if (error) *error = errno;
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
+using disttest::raw_connect;
 
 // True when the peer closes `fd` within `limit` (reads and drops whatever it sends first).
 bool closed_by_peer_within(int fd, ms limit) {

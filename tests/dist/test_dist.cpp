@@ -24,6 +24,7 @@
 
 #include "dist/shard_plan.h"
 #include "fwmerge.h"
+#include "raw_connect.h"
 #include "test_support.h"
 #include "util/error.h"
 
@@ -436,20 +437,7 @@ TEST(Distributed, ARendezvousNobodyServesFailsWithinTheTimeout) {
 
 // ---- The tcp:// rendezvous store (lib/dist/auth_store.h; in-process tests: test_auth_store.cpp)
 
-// A raw connection to ip:port: the descriptor, or -1 with the reason in *error.
-int raw_connect(const char *ip, int port, int *error = nullptr) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, ip, &addr.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0) {
-    if (error) *error = errno;
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
+using disttest::raw_connect;
 
 // Waits until rank 0's store accepts connections on 127.0.0.1:port (it is up before rank 0 waits
 // for the others), so that what a test does next happens during the rendezvous.
