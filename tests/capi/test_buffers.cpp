@@ -24,6 +24,11 @@ namespace {
 
 const std::vector<int64_t> kPositions = {0, 1, 2, 3};
 
+// Every data-free method of fw_merge.
+const fw_merge_method kDataFreeMethods[] = {
+    FW_MERGE_LINEAR,    FW_MERGE_TASK_ARITHMETIC, FW_MERGE_TIES,        FW_MERGE_DARE_LINEAR,
+    FW_MERGE_DARE_TIES, FW_MERGE_BREADCRUMBS,     FW_MERGE_MODEL_STOCK, FW_MERGE_BREADCRUMBS_TIES};
+
 struct Model {
   std::vector<float> embed;        // embeddings.word_embeddings.weight [2, 3]
   std::vector<float> query;        // encoder.layer.0.attention.self.query.weight [3]
@@ -129,11 +134,7 @@ class Buffers : public ::testing::Test {
 };
 
 TEST_F(Buffers, EveryDataFreeMethodTakesTheBufferFromTheBase) {
-  const fw_merge_method methods[] = {FW_MERGE_LINEAR,      FW_MERGE_TASK_ARITHMETIC,
-                                     FW_MERGE_TIES,        FW_MERGE_DARE_LINEAR,
-                                     FW_MERGE_DARE_TIES,   FW_MERGE_BREADCRUMBS,
-                                     FW_MERGE_MODEL_STOCK, FW_MERGE_BREADCRUMBS_TIES};
-  for (fw_merge_method method : methods) {
+  for (fw_merge_method method : kDataFreeMethods) {
     SCOPED_TRACE(static_cast<int>(method));
     fw_merge_params p = fw_default_merge_params(method);
     p.scaling = 1.0;
@@ -277,11 +278,7 @@ TEST_F(FillFromBase, OffByDefaultInFwMerge) {
 }
 
 TEST_F(FillFromBase, EveryDataFreeMethodReadsTheMissingTensorFromTheBase) {
-  const fw_merge_method methods[] = {FW_MERGE_LINEAR,      FW_MERGE_TASK_ARITHMETIC,
-                                     FW_MERGE_TIES,        FW_MERGE_DARE_LINEAR,
-                                     FW_MERGE_DARE_TIES,   FW_MERGE_BREADCRUMBS,
-                                     FW_MERGE_MODEL_STOCK, FW_MERGE_BREADCRUMBS_TIES};
-  for (fw_merge_method method : methods) {
+  for (fw_merge_method method : kDataFreeMethods) {
     SCOPED_TRACE(static_cast<int>(method));
     fw_merge_params p = fw_default_merge_params(method);
     p.scaling = 1.0;

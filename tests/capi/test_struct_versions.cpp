@@ -160,6 +160,24 @@ TEST(StructVersions, MergeParamsSizesOutsideTheShippedOnesAreRejected) {
       << fw_last_error();
 }
 
+// A member of the unit pool without its tensor "w" (it holds "other" only):
+// PATH/lacking.safetensors.
+std::string write_lacking_w(const std::string &dir) {
+  const std::string path = dir + "/lacking.safetensors";
+  const float one = 1.0f;
+  const int64_t shape[] = {1};
+  fw_tensor other{};
+  other.name = "other";
+  other.dtype = FW_DTYPE_F32;
+  other.ndim = 1;
+  other.shape = shape;
+  other.numel = 1;
+  other.data = const_cast<float *>(&one);
+  EXPECT_EQ(fw_save_tensors(path.c_str(), &other, 1, FW_DTYPE_DEFAULT, nullptr, 0), FW_OK)
+      << fw_last_error();
+  return path;
+}
+
 // fw_merge_params v1 (0.2.0, through `threads`) from an older caller: the bytes past its size are
 // garbage here (the canary), and the library must not read them: abort gets its default, NULL
 // (reading the canary as a function pointer would crash).
@@ -219,17 +237,7 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
   EXPECT_TRUE(contains(fw_last_error(), "points to " + pool.base)) << fw_last_error();
   // v6 (0.3.5, through allow_outside_links): the canary would be fill_missing_from_base
   // (nonzero); the default applies, so a member lacking the base's tensor is refused.
-  const std::string lacking = pool.dir + "/lacking.safetensors";
-  const float one = 1.0f;
-  const int64_t shape1[] = {1};
-  fw_tensor other{};
-  other.name = "other";
-  other.dtype = FW_DTYPE_F32;
-  other.ndim = 1;
-  other.shape = shape1;
-  other.numel = 1;
-  other.data = const_cast<float *>(&one);
-  ASSERT_EQ(fw_save_tensors(lacking.c_str(), &other, 1, FW_DTYPE_DEFAULT, nullptr, 0), FW_OK);
+  const std::string lacking = write_lacking_w(pool.dir);
   const char *with_lacking[] = {members[0], lacking.c_str()};
   Padded<fw_merge_params> v6_only;
   std::memcpy(v6_only.bytes, &v2, shipped[5]);
@@ -324,17 +332,7 @@ TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
   ASSERT_EQ(fw_solver_new(v6_only.get(), &raw), FW_OK) << fw_last_error();
   capi::SolverPtr v6_solver(raw);
   ASSERT_EQ(fw_set_base(raw, pool.base.c_str()), FW_OK) << fw_last_error();
-  const std::string lacking = pool.dir + "/lacking.safetensors";
-  const float one = 1.0f;
-  const int64_t shape1[] = {1};
-  fw_tensor other{};
-  other.name = "other";
-  other.dtype = FW_DTYPE_F32;
-  other.ndim = 1;
-  other.shape = shape1;
-  other.numel = 1;
-  other.data = const_cast<float *>(&one);
-  ASSERT_EQ(fw_save_tensors(lacking.c_str(), &other, 1, FW_DTYPE_DEFAULT, nullptr, 0), FW_OK);
+  const std::string lacking = write_lacking_w(pool.dir);
   EXPECT_EQ(fw_pool_add(raw, lacking.c_str(), nullptr), FW_ERR_NAME_MISMATCH);
   // (With the field set, w would be filled and the error would name "other" instead.)
   EXPECT_TRUE(contains(fw_last_error(), "lacks tensor \"w\"")) << fw_last_error();
