@@ -68,10 +68,10 @@ template <typename E>
 E checked_enum(const E *object, const char *what) {
   const int32_t value = raw_enum(object);
   if (!enum_in_range<E>(value))
-    fail(FW_ERR_INVALID_ARGUMENT, std::string(what) + " is " + std::to_string(value) +
-                                      ": not a valid " + EnumRange<E>::name + " (" +
-                                      std::to_string(EnumRange<E>::first) + ".." +
-                                      std::to_string(EnumRange<E>::last) + ")");
+    fail(::fw::Status::InvalidArgument, std::string(what) + " is " + std::to_string(value) +
+                                            ": not a valid " + EnumRange<E>::name + " (" +
+                                            std::to_string(EnumRange<E>::first) + ".." +
+                                            std::to_string(EnumRange<E>::last) + ")");
   return static_cast<E>(value);
 }
 

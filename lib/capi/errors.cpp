@@ -4,6 +4,7 @@
 
 #include "capi/enums.h"
 #include "capi/guard.h"
+#include "capi/status_map.h"
 #include "util/error.h"
 
 namespace fw::capi {
@@ -62,7 +63,7 @@ fw_status status_from_current_exception() noexcept {
     throw;
   } catch (const Error &e) {
     set_last_error(e.what());
-    return e.code();
+    return to_public(e.code());
   } catch (const std::bad_alloc &) {
     set_last_error("out of memory");
     return FW_ERR_OUT_OF_MEMORY;

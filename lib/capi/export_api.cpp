@@ -19,7 +19,7 @@ fw_export_options read_export_options(const fw_export_options *opts) {
   const fw_export_options o = read_input(opts, defaults);
   checked_enum(&o.dtype, "fw_export_options.dtype");
   if (o.rank_shards < 0)
-    fail(FW_ERR_INVALID_ARGUMENT, "fw_export_options.rank_shards must be >= 0");
+    fail(::fw::Status::InvalidArgument, "fw_export_options.rank_shards must be >= 0");
   return o;
 }
 
@@ -59,18 +59,18 @@ FW_API fw_status fw_export(fw_solver *solver, const char *path, const fw_export_
     // A sharded solver always exports one shard per rank (rank_shards 0 means that too).
     const fw::Comm *comm = solver->solver.comm();
     if (comm && o.rank_shards != 0 && o.rank_shards != comm->world())
-      fw::fail(FW_ERR_INVALID_ARGUMENT, "[dist] a sharded solver of " +
-                                            std::to_string(comm->world()) + " ranks exports " +
-                                            std::to_string(comm->world()) +
-                                            " rank shards; fw_export_options.rank_shards is " +
-                                            std::to_string(o.rank_shards));
+      fw::fail(::fw::Status::InvalidArgument,
+               "[dist] a sharded solver of " + std::to_string(comm->world()) + " ranks exports " +
+                   std::to_string(comm->world()) +
+                   " rank shards; fw_export_options.rank_shards is " +
+                   std::to_string(o.rank_shards));
     const int32_t rank_shards = comm ? comm->world() : o.rank_shards;
     if (rank_shards == 0) {
       fw::export_iterate(solver->solver, path, o.dtype, fw::capi::output_layout(o));
       return;
     }
     if (o.max_shard_bytes != 0 || o.hf_folder != 0)
-      fw::fail(FW_ERR_INVALID_ARGUMENT,
+      fw::fail(::fw::Status::InvalidArgument,
                "rank shards (fw_export_options.rank_shards, or a sharded solver's export) need "
                "max_shard_bytes 0 and hf_folder 0");
     fw::export_rank_shards(solver->solver, path, o.dtype, rank_shards);

@@ -32,9 +32,9 @@ fw_status guard(Body &&body) noexcept {
   }
 }
 
-#define FW_REQUIRE_ARG(cond, what)                                       \
-  do {                                                                   \
-    if (!(cond)) ::fw::fail(FW_ERR_INVALID_ARGUMENT, std::string(what)); \
+#define FW_REQUIRE_ARG(cond, what)                                             \
+  do {                                                                         \
+    if (!(cond)) ::fw::fail(::fw::Status::InvalidArgument, std::string(what)); \
   } while (0)
 
 }  // namespace fw::capi

@@ -67,9 +67,10 @@ class InUse : public TryUse {
  public:
   InUse(const SolverUser &user, const char *function) : TryUse(user, function) {
     if (!ok())
-      fail(FW_ERR_STATE, std::string(function) +
-                             ": the solver is in use by another thread (one thread at a time per "
-                             "solver; only fw_solver_interrupt may be called from any thread)");
+      fail(::fw::Status::State,
+           std::string(function) +
+               ": the solver is in use by another thread (one thread at a time per "
+               "solver; only fw_solver_interrupt may be called from any thread)");
   }
 };
 

@@ -29,7 +29,7 @@ fw_merge_params read_merge_params(const fw_merge_params *caller) {
 void require_no_steps(const fw_solver *solver, const char *what) {
   fw::capi::require_idle(solver);
   if (!solver->solver.history().empty())
-    fw::fail(FW_ERR_STATE, std::string(what) + " is only allowed before the first step");
+    fw::fail(::fw::Status::State, std::string(what) + " is only allowed before the first step");
 }
 
 }  // namespace
@@ -77,12 +77,12 @@ FW_API fw_status fw_set_start_merge(fw_solver *solver, const fw_merge_params *pa
     const fw::capi::InUse in_use(solver->user, "fw_set_start_merge");
     require_no_steps(solver, "changing the start point");
     fw::Solver &s = solver->solver;
-    if (!s.has_base()) fw::fail(FW_ERR_STATE, "fw_set_start_merge: set the base first");
-    if (s.pool().empty()) fw::fail(FW_ERR_STATE, "fw_set_start_merge: the pool is empty");
+    if (!s.has_base()) fw::fail(::fw::Status::State, "fw_set_start_merge: set the base first");
+    if (s.pool().empty()) fw::fail(::fw::Status::State, "fw_set_start_merge: the pool is empty");
     fw::MergeSpec spec = fw::spec_from_params(read_merge_params(params), s.pool().size());
     // DARE's random masks are keyed by the tensor's position in the (here: this rank's) list.
     if (s.comm() && fw::is_dare(spec.method))
-      fw::fail(FW_ERR_UNSUPPORTED,
+      fw::fail(::fw::Status::Unsupported,
                "[dist] a DARE start merge on a sharded solver is not in this version (its masks "
                "would differ from the single-process run's)");
     // fw_solver_interrupt and the solver's abort hook stop it; the params' own hook as well.

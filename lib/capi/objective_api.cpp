@@ -15,7 +15,7 @@ using fw::capi::guard;
 namespace {
 
 std::string required(const char *text, const std::string &what) {
-  if (!text || !*text) fw::fail(FW_ERR_INVALID_ARGUMENT, what + " is NULL or empty");
+  if (!text || !*text) fw::fail(::fw::Status::InvalidArgument, what + " is NULL or empty");
   return text;
 }
 
@@ -24,11 +24,12 @@ fw::TorchScriptObjectiveSpec to_spec(const fw_torchscript_objective &c) {
   spec.module_path = required(c.module_path, "module_path");
   spec.calibration_path = required(c.calibration_path, "calibration_path");
   if (c.n_param_map > 0 && !c.param_map)
-    fw::fail(FW_ERR_INVALID_ARGUMENT, "param_map is NULL but n_param_map > 0");
+    fw::fail(::fw::Status::InvalidArgument, "param_map is NULL but n_param_map > 0");
   for (size_t i = 0; i < c.n_param_map; ++i)
     spec.param_map.emplace_back(required(c.param_map[2 * i], "param_map entry"),
                                 required(c.param_map[2 * i + 1], "param_map entry"));
-  if (c.n_terms == 0 || !c.terms) fw::fail(FW_ERR_INVALID_ARGUMENT, "the objective has no terms");
+  if (c.n_terms == 0 || !c.terms)
+    fw::fail(::fw::Status::InvalidArgument, "the objective has no terms");
   for (size_t i = 0; i < c.n_terms; ++i) {
     const fw_objective_term &t = c.terms[i];
     fw::ObjectiveTerm term;
@@ -60,9 +61,10 @@ FW_API fw_status fw_set_objective_torchscript(fw_solver *solver,
     const fw_torchscript_objective o =
         fw::capi::read_input(objective, fw_default_torchscript_objective());
     fw::capi::require_idle(solver);
-    if (!solver->solver.has_base()) fw::fail(FW_ERR_STATE, "no base: call fw_set_base first");
+    if (!solver->solver.has_base())
+      fw::fail(::fw::Status::State, "no base: call fw_set_base first");
     if (solver->solver.comm())
-      fw::fail(FW_ERR_UNSUPPORTED,
+      fw::fail(::fw::Status::Unsupported,
                "[dist] the built-in TorchScript objective needs the whole model; a sharded "
                "solver's rank holds only its shard: use a callback");
     auto evaluator =

@@ -64,7 +64,7 @@ void require_output(const fw_step_info *info) {
 
 void require_idle(const fw_solver *solver) {
   if (solver->pending)
-    fail(FW_ERR_STATE, "an ask/tell step is in progress: finish or cancel it first");
+    fail(::fw::Status::State, "an ask/tell step is in progress: finish or cancel it first");
 }
 
 }  // namespace fw::capi

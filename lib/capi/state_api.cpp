@@ -16,7 +16,7 @@ FW_API fw_status fw_state_save(fw_solver *solver, const char *path) {
     const fw::Solver &s = solver->solver;
     s.base();  // FW_ERR_STATE without a base
     if (s.comm())
-      fw::fail(FW_ERR_UNSUPPORTED,
+      fw::fail(::fw::Status::Unsupported,
                "[dist] fw_state_save of a sharded solver is not in this version");
     fw::save_state(s, path, [&s] { s.poll_abort(); });
   });
@@ -28,7 +28,7 @@ FW_API fw_status fw_state_load(fw_solver *solver, const char *path) {
     const fw::capi::InUse in_use(solver->user, "fw_state_load");
     fw::capi::require_idle(solver);
     if (solver->solver.comm())
-      fw::fail(FW_ERR_UNSUPPORTED,
+      fw::fail(::fw::Status::Unsupported,
                "[dist] fw_state_load of a sharded solver is not in this version");
     fw::load_state(solver->solver, path);
   });

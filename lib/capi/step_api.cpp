@@ -5,6 +5,7 @@
 #include "capi/enums.h"
 #include "capi/guard.h"
 #include "capi/handle.h"
+#include "capi/status_map.h"
 #include "capi/versioned.h"
 #include "solver/host_views.h"
 #include "util/error.h"
@@ -51,8 +52,8 @@ class CallbackEvaluator : public fw::Evaluator {
                                    ? fw::capi::status_name(status)
                                    : "unknown status " + std::to_string(status);
       const std::string which = term == FW_ALL_TERMS ? "" : " (term " + std::to_string(term) + ")";
-      fw::fail(FW_ERR_CALLBACK, "objective callback" + which + " returned " + name +
-                                    (reason.empty() ? std::string() : ": " + reason));
+      fw::fail(::fw::Status::Callback, "objective callback" + which + " returned " + name +
+                                           (reason.empty() ? std::string() : ": " + reason));
     }
     return loss;
   }
@@ -66,7 +67,7 @@ fw::Evaluator &objective_of(fw_solver *solver, std::unique_ptr<fw::Evaluator> *h
                             std::unique_ptr<fw::Evaluator> *host_views) {
   if (solver->builtin_objective) return *solver->builtin_objective;
   if (!solver->objective && !solver->objective_terms)
-    fw::fail(FW_ERR_STATE, "no objective: call fw_set_objective_callback first");
+    fw::fail(::fw::Status::State, "no objective: call fw_set_objective_callback first");
   *holder = std::make_unique<CallbackEvaluator>(*solver);
   if (!fw::uses_host_views(solver->solver)) return **holder;
   *host_views = std::make_unique<fw::HostViews>(**holder);
@@ -220,7 +221,7 @@ FW_API fw_status fw_step_ask(fw_solver *solver, fw_request *request) {
     FW_REQUIRE_ARG(solver && request, "solver or request is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_step_ask");
     fw::capi::output_size(request);
-    if (!solver->pending) fw::fail(FW_ERR_STATE, "no step in progress: call fw_step_begin");
+    if (!solver->pending) fw::fail(::fw::Status::State, "no step in progress: call fw_step_begin");
     honour_interrupt(solver);  // the request then reads done = 1; fw_step_finish reports it
     fill_request(solver, request);
   });
@@ -232,10 +233,10 @@ FW_API fw_status fw_step_tell(fw_solver *solver, fw_status host_status, double l
     const fw::capi::InUse in_use(solver->user, "fw_step_tell");
     // Rejected before anything else: the evaluation stays pending.
     const fw_status status = fw::capi::checked_enum(&host_status, "fw_step_tell: host_status");
-    if (!solver->pending) fw::fail(FW_ERR_STATE, "no step in progress: call fw_step_begin");
+    if (!solver->pending) fw::fail(::fw::Status::State, "no step in progress: call fw_step_begin");
     if (honour_interrupt(solver)) solver->pending->result();  // throws its FW_ERR_ABORTED
     const std::string reason = status == FW_OK ? "" : fw::capi::take_callback_error();
-    solver->pending->answer(status, loss, reason);
+    solver->pending->answer(fw::capi::to_core(status), loss, reason);
     deliver_logs(solver);
     // When the step has ended, report its failure right away (fw_step_finish returns it again).
     if (!solver->pending->pending()) solver->pending->result();
@@ -247,9 +248,9 @@ FW_API fw_status fw_step_finish(fw_solver *solver, fw_step_info *info) {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_step_finish");
     fw::capi::require_output(info);  // a rejected info leaves the step pending
-    if (!solver->pending) fw::fail(FW_ERR_STATE, "no step in progress: call fw_step_begin");
+    if (!solver->pending) fw::fail(::fw::Status::State, "no step in progress: call fw_step_begin");
     if (solver->pending->pending())
-      fw::fail(FW_ERR_STATE, "the step still waits for an evaluation: fw_step_tell first");
+      fw::fail(::fw::Status::State, "the step still waits for an evaluation: fw_step_tell first");
     std::unique_ptr<fw::StepRunner> runner = std::move(solver->pending);
     const fw::StepRecord &record = runner->result();  // rethrows the step's error
     report_progress(solver, record);
@@ -261,7 +262,7 @@ FW_API fw_status fw_step_cancel(fw_solver *solver) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_step_cancel");
-    if (!solver->pending) fw::fail(FW_ERR_STATE, "no step in progress");
+    if (!solver->pending) fw::fail(::fw::Status::State, "no step in progress");
     solver->pending.reset();  // cancels and joins; the solver is unchanged
   });
 }

@@ -79,10 +79,10 @@ uint32_t input_size(const T *caller) {
                     : size > sizeof(T)        ? " (newer than this library)"
                     : size < sizeof(uint32_t) ? " (not a struct size)"
                                               : "";
-  fail(FW_ERR_INVALID_ARGUMENT, std::string(StructVersions<T>::name) + ".struct_size is " +
-                                    std::to_string(size) + why + "; this library accepts " +
-                                    accepted_sizes<T>() + " (start from " +
-                                    StructVersions<T>::how_to_init + ")");
+  fail(::fw::Status::InvalidArgument, std::string(StructVersions<T>::name) + ".struct_size is " +
+                                          std::to_string(size) + why + "; this library accepts " +
+                                          accepted_sizes<T>() + " (start from " +
+                                          StructVersions<T>::how_to_init + ")");
 }
 
 // An input struct as this library's version of it: the caller's fields (of the size checked by
@@ -108,7 +108,7 @@ template <typename T>
 size_t output_size(const T *caller) {
   const uint32_t size = given_size(caller);
   if (size < first_version_size<T>())
-    fail(FW_ERR_INVALID_ARGUMENT,
+    fail(::fw::Status::InvalidArgument,
          std::string(StructVersions<T>::name) + ".struct_size is " + std::to_string(size) +
              (size == 0 ? " (not set)" : "") + "; set it to sizeof(" + StructVersions<T>::name +
              ") (at least " + std::to_string(first_version_size<T>()) + ")");

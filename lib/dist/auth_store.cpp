@@ -52,7 +52,7 @@ std::vector<uint8_t> AuthStore::get(const std::string &key) {
   // c10d's get() waits for the key, as TCPStore's does.
   client_.wait({key}, timeout_);
   const auto value = client_.get(key, timeout_);
-  if (!value) fail(FW_ERR_IO, "the rendezvous store key '" + key + "' was deleted while read");
+  if (!value) fail(Status::Io, "the rendezvous store key '" + key + "' was deleted while read");
   return bytes(*value);
 }
 

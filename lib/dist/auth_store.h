@@ -21,7 +21,7 @@ namespace fw::dist {
 class AuthStore : public c10d::Store {
  public:
   // Rank 0 (`serve`) starts the server on host:port first; then this rank joins as a client.
-  // FW_ERR_IO: the address cannot be bound, the secret is refused, or `timeout` passed.
+  // Status::Io: the address cannot be bound, the secret is refused, or `timeout` passed.
   static c10::intrusive_ptr<AuthStore> join(const std::string &host, int port, bool serve,
                                             const std::string &secret,
                                             std::chrono::milliseconds timeout);

@@ -28,7 +28,7 @@ struct Comm::Group {
 };
 #else
 struct Comm::Group {
-  void allreduce(at::Tensor &) { fail(FW_ERR_UNSUPPORTED, "built without c10d Gloo"); }
+  void allreduce(at::Tensor &) { fail(Status::Unsupported, "built without c10d Gloo"); }
 };
 #endif
 
@@ -51,12 +51,12 @@ Rendezvous parse_rendezvous(const std::string &text) {
     return out;
   }
   if (text.rfind("tcp://", 0) != 0)
-    fail(FW_ERR_INVALID_ARGUMENT,
+    fail(Status::InvalidArgument,
          "[dist] rendezvous '" + text + "' is neither tcp://HOST:PORT nor file://PATH");
   const std::string rest = text.substr(6);
   const size_t colon = rest.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == rest.size())
-    fail(FW_ERR_INVALID_ARGUMENT, "[dist] rendezvous '" + text + "' is not tcp://HOST:PORT");
+    fail(Status::InvalidArgument, "[dist] rendezvous '" + text + "' is not tcp://HOST:PORT");
   out.tcp = true;
   out.host = rest.substr(0, colon);
   const std::string port_text = rest.substr(colon + 1);
@@ -67,7 +67,7 @@ Rendezvous parse_rendezvous(const std::string &text) {
     used = 0;
   }
   if (used != port_text.size() || out.port < 1 || out.port > 65535)
-    fail(FW_ERR_INVALID_ARGUMENT, "[dist] rendezvous '" + text + "': the port is not in 1..65535");
+    fail(Status::InvalidArgument, "[dist] rendezvous '" + text + "': the port is not in 1..65535");
   return out;
 }
 
@@ -75,11 +75,11 @@ Rendezvous parse_rendezvous(const std::string &text) {
 
 void Comm::check_args(int rank, int world, const std::string &rendezvous,
                       std::chrono::milliseconds timeout) {
-  if (world < 1) fail(FW_ERR_INVALID_ARGUMENT, "[dist] world_size must be >= 1");
+  if (world < 1) fail(Status::InvalidArgument, "[dist] world_size must be >= 1");
   if (rank < 0 || rank >= world)
-    fail(FW_ERR_INVALID_ARGUMENT,
+    fail(Status::InvalidArgument,
          "[dist] rank " + std::to_string(rank) + " is not in [0, " + std::to_string(world) + ")");
-  if (timeout.count() <= 0) fail(FW_ERR_INVALID_ARGUMENT, "[dist] timeout_ms must be > 0");
+  if (timeout.count() <= 0) fail(Status::InvalidArgument, "[dist] timeout_ms must be > 0");
   parse_rendezvous(rendezvous);
 }
 
@@ -93,7 +93,7 @@ Comm::Comm(int rank, int world, const std::string &rendezvous, std::chrono::mill
   check_args(rank, world, rendezvous, timeout);
 #ifndef FWMERGE_WITH_GLOO
   (void)secret;
-  fail(FW_ERR_UNSUPPORTED,
+  fail(Status::Unsupported,
        "[dist] this fwmerge was built without LibTorch's c10d Gloo headers (libgloo-dev)");
 #else
   const std::string joining = "[dist] rank " + std::to_string(rank) + " of " +
@@ -118,10 +118,10 @@ Comm::Comm(int rank, int world, const std::string &rendezvous, std::chrono::mill
     auto store = c10::make_intrusive<c10d::PrefixStore>("fwmerge", group_->store);
     group_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, options);
   } catch (const Error &e) {
-    if (e.code() != FW_ERR_IO) throw;
-    fail(FW_ERR_IO, joining + e.what());
+    if (e.code() != Status::Io) throw;
+    fail(Status::Io, joining + e.what());
   } catch (const std::exception &e) {
-    fail(FW_ERR_IO, joining + e.what());
+    fail(Status::Io, joining + e.what());
   }
 #endif
 }
@@ -131,7 +131,7 @@ Comm::~Comm() = default;
 void Comm::exchange(const char *what, std::vector<double> &owned,
                     const std::function<void()> &local) {
   std::exception_ptr mine;
-  int status = FW_OK;
+  Status status = Status::Ok;
   try {
     local();
   } catch (const Error &e) {
@@ -139,28 +139,28 @@ void Comm::exchange(const char *what, std::vector<double> &owned,
     status = e.code();
   } catch (const std::bad_alloc &) {
     mine = std::current_exception();
-    status = FW_ERR_OUT_OF_MEMORY;
+    status = Status::OutOfMemory;
   } catch (...) {
     mine = std::current_exception();
-    status = FW_ERR_INTERNAL;
+    status = Status::Internal;
   }
   // [statuses of the ranks..., owned...]: a failed rank still takes part, with zeros.
   at::Tensor buf = at::zeros({static_cast<int64_t>(world_ + owned.size())}, at::kDouble);
   double *data = buf.data_ptr<double>();
-  data[rank_] = status;
+  data[rank_] = static_cast<int>(status);
   if (!mine) std::copy(owned.begin(), owned.end(), data + world_);
   try {
     group_->allreduce(buf);
   } catch (const std::exception &e) {
     if (mine) std::rethrow_exception(mine);
-    fail(FW_ERR_IO, std::string("[dist] rank ") + std::to_string(rank_) + ": the exchange of " +
-                        what + " failed (another rank died or did not answer within " +
-                        std::to_string(timeout_.count()) + " ms): " + e.what());
+    fail(Status::Io, std::string("[dist] rank ") + std::to_string(rank_) + ": the exchange of " +
+                         what + " failed (another rank died or did not answer within " +
+                         std::to_string(timeout_.count()) + " ms): " + e.what());
   }
   if (mine) std::rethrow_exception(mine);
   for (int r = 0; r < world_; ++r)
-    if (data[r] != static_cast<double>(FW_OK))
-      fail(static_cast<fw_status>(static_cast<int>(data[r])),
+    if (data[r] != static_cast<int>(Status::Ok))
+      fail(static_cast<Status>(static_cast<int>(data[r])),
            "[dist] rank " + std::to_string(r) + " failed " + what +
                " with this status; its message is that rank's fw_last_error()");
   std::copy(data + world_, data + world_ + owned.size(), owned.begin());

@@ -21,13 +21,13 @@ namespace fw {
 
 class Comm {
  public:
-  // Joins the group (blocks until world ranks have joined or the timeout passed). FW_ERR_IO when
-  // the rendezvous fails (the store refused this rank's secret included), FW_ERR_INVALID_ARGUMENT
+  // Joins the group (blocks until world ranks have joined or the timeout passed). Status::Io when
+  // the rendezvous fails (the store refused this rank's secret included), Status::InvalidArgument
   // for a malformed address or rank. `secret`: fw_dist_params.secret (NULL: $FWMERGE_DIST_SECRET,
   // see store_auth.h); a tcp:// rendezvous runs on fwmerge's authenticated store (auth_store.h).
   Comm(int rank, int world, const std::string &rendezvous, std::chrono::milliseconds timeout,
        fw_dist_loss loss, const char *secret = nullptr);
-  // The checks of the constructor that need no network (FW_ERR_INVALID_ARGUMENT).
+  // The checks of the constructor that need no network (Status::InvalidArgument).
   static void check_args(int rank, int world, const std::string &rendezvous,
                          std::chrono::milliseconds timeout);
   ~Comm();
@@ -39,7 +39,7 @@ class Comm {
 
   // Runs `local` (which fills this rank's entries of `owned`), then sums `owned` over the ranks.
   // If `local` threw here, rethrows it after the exchange; if it threw on another rank, throws
-  // that rank's status with "[dist] rank R failed <what>". FW_ERR_IO "[dist] ..." when the
+  // that rank's status with "[dist] rank R failed <what>". Status::Io "[dist] ..." when the
   // collective itself fails (a rank died, the timeout passed).
   void exchange(const char *what, std::vector<double> &owned, const std::function<void()> &local);
 

@@ -11,9 +11,9 @@
 namespace fw {
 
 std::vector<int> shard_plan(const std::vector<TensorMeta> &tensors, int world) {
-  if (world < 1) fail(FW_ERR_INVALID_ARGUMENT, "[dist] world_size must be >= 1");
+  if (world < 1) fail(Status::InvalidArgument, "[dist] world_size must be >= 1");
   if (static_cast<size_t>(world) > tensors.size())
-    fail(FW_ERR_INVALID_ARGUMENT, "[dist] " + std::to_string(world) + " ranks but only " +
+    fail(Status::InvalidArgument, "[dist] " + std::to_string(world) + " ranks but only " +
                                       std::to_string(tensors.size()) +
                                       " merged tensors: every rank must hold one");
   std::vector<uint64_t> bytes(tensors.size());

@@ -22,7 +22,7 @@ std::string hmac(const std::string &secret, const std::string &message) {
   if (!HMAC(EVP_sha256(), key, static_cast<int>(secret.size()),
             reinterpret_cast<const unsigned char *>(message.data()), message.size(), out, &len) ||
       len != kMacBytes)
-    fail(FW_ERR_INTERNAL, "[dist] HMAC-SHA256 failed (OpenSSL)");
+    fail(Status::Internal, "[dist] HMAC-SHA256 failed (OpenSSL)");
   return std::string(reinterpret_cast<const char *>(out), len);
 }
 
@@ -37,7 +37,7 @@ std::string resolve_secret(const char *field) {
 std::string random_nonce() {
   std::string out(kNonceBytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char *>(out.data()), static_cast<int>(out.size())) != 1)
-    fail(FW_ERR_INTERNAL, "[dist] no random bytes for the rendezvous handshake (OpenSSL)");
+    fail(Status::Internal, "[dist] no random bytes for the rendezvous handshake (OpenSSL)");
   return out;
 }
 

@@ -24,7 +24,7 @@ constexpr char kSecretEnv[] = "FWMERGE_DIST_SECRET";
 // `field` when not NULL (an empty string: no secret), else $FWMERGE_DIST_SECRET, else no secret.
 std::string resolve_secret(const char *field);
 
-// kNonceBytes from OpenSSL's CSPRNG (FW_ERR_INTERNAL if it fails).
+// kNonceBytes from OpenSSL's CSPRNG (Status::Internal if it fails).
 std::string random_nonce();
 
 // What the server proves with (over the client's nonce, then its own), and the client.

@@ -26,8 +26,8 @@ StoreClient::StoreClient(const std::string &host, int port, const std::string &s
     std::this_thread::sleep_for(std::min<Clock::duration>(pause, deadline - Clock::now()));
     pause = std::min(pause * 2, std::chrono::milliseconds(250));
   }
-  fail(FW_ERR_IO, "the rendezvous store at " + where_ + " did not admit this rank within " +
-                      std::to_string(timeout.count()) + " ms (last: " + why + ")");
+  fail(Status::Io, "the rendezvous store at " + where_ + " did not admit this rank within " +
+                       std::to_string(timeout.count()) + " ms (last: " + why + ")");
 }
 
 bool StoreClient::try_join(const std::string &secret, Clock::time_point deadline,
@@ -43,7 +43,7 @@ bool StoreClient::try_join(const std::string &secret, Clock::time_point deadline
     const std::string hello = recv_frame(fd.get(), kServerHelloBytes, deadline);
     if (hello.size() != kServerHelloBytes ||
         hello.compare(0, kStoreMagicBytes, kStoreMagic, kStoreMagicBytes) != 0)
-      fail(FW_ERR_IO, "the rendezvous at " + where_ + " is not an fwmerge store (bad hello)");
+      fail(Status::Io, "the rendezvous at " + where_ + " is not an fwmerge store (bad hello)");
     server_nonce = hello.substr(kStoreMagicBytes);
     send_frame(fd.get(), client_proof(secret, server_nonce, client_nonce), deadline);
     verdict = recv_frame(fd.get(), 1 + kMacBytes, deadline);
@@ -52,13 +52,13 @@ bool StoreClient::try_join(const std::string &secret, Clock::time_point deadline
     return false;
   }
   if (verdict.empty() || static_cast<uint8_t>(verdict[0]) != kAccepted)
-    fail(FW_ERR_IO, "the rendezvous at " + where_ +
-                        " refused authentication: this rank's secret (fw_dist_params.secret or "
-                        "FWMERGE_DIST_SECRET) is not the job's");
+    fail(Status::Io, "the rendezvous at " + where_ +
+                         " refused authentication: this rank's secret (fw_dist_params.secret or "
+                         "FWMERGE_DIST_SECRET) is not the job's");
   if (!same_mac(verdict.substr(1), server_proof(secret, client_nonce, server_nonce)))
-    fail(FW_ERR_IO, "the rendezvous server at " + where_ +
-                        " failed authentication: it does not hold this rank's secret "
-                        "(fw_dist_params.secret or FWMERGE_DIST_SECRET); not this job's rank 0");
+    fail(Status::Io, "the rendezvous server at " + where_ +
+                         " failed authentication: it does not hold this rank's secret "
+                         "(fw_dist_params.secret or FWMERGE_DIST_SECRET); not this job's rank 0");
   fd_ = std::move(fd);
   return true;
 }
@@ -66,7 +66,7 @@ bool StoreClient::try_join(const std::string &secret, Clock::time_point deadline
 std::string StoreClient::call(const std::string &request, std::chrono::milliseconds timeout) {
   const std::lock_guard<std::mutex> lock(mutex_);
   if (fd_.get() < 0)
-    fail(FW_ERR_IO,
+    fail(Status::Io,
          "the connection to the rendezvous store at " + where_ + " failed earlier and is closed");
   const auto deadline = Clock::now() + timeout;
   try {

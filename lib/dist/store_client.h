@@ -1,6 +1,6 @@
 // A rank's connection to the rendezvous store server (store_server.h): it proves the shared secret
 // (and checks the server's proof) before any request, and every connect, write and read has a
-// deadline, so a server that stalls or answers garbage fails the call with FW_ERR_IO in time.
+// deadline, so a server that stalls or answers garbage fails the call with Status::Io in time.
 // Requests are serialized (one at a time on the one connection); after a failed request the
 // connection is not reused (a late answer would be read as the next one's).
 #pragma once
@@ -20,7 +20,7 @@ namespace fw::dist {
 class StoreClient {
  public:
   // Connects to host:port and authenticates, retrying while the server is not up yet (refused,
-  // or closed before its hello) until `timeout` has passed. FW_ERR_IO: the server refused the
+  // or closed before its hello) until `timeout` has passed. Status::Io: the server refused the
   // secret ("refused authentication"), the server failed its own proof, or time ran out.
   StoreClient(const std::string &host, int port, const std::string &secret,
               std::chrono::milliseconds timeout);
@@ -33,7 +33,7 @@ class StoreClient {
   bool check(const std::vector<std::string> &keys, std::chrono::milliseconds timeout);
   bool erase(const std::string &key, std::chrono::milliseconds timeout);
   int64_t num_keys(std::chrono::milliseconds timeout);
-  // Returns once every key is present; FW_ERR_IO when `timeout` passes first.
+  // Returns once every key is present; Status::Io when `timeout` passes first.
   void wait(const std::vector<std::string> &keys, std::chrono::milliseconds timeout);
 
  private:

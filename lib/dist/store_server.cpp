@@ -50,7 +50,7 @@ StoreServer::StoreServer(const std::string &host, int port, std::string secret,
   port_ = bound_port(listener_.get());
   int fds[2];
   if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
-    fail(FW_ERR_IO, "the rendezvous store cannot create its wake-up pipe");
+    fail(Status::Io, "the rendezvous store cannot create its wake-up pipe");
   wake_read_ = Fd(fds[0]);
   wake_write_ = Fd(fds[1]);
   thread_ = std::thread([this] { run(); });
@@ -74,7 +74,7 @@ std::vector<std::string> read_keys(Reader &r) {
   const int64_t n = r.i64();
   // Each key takes at least its 8-byte length: a count past that is garbage.
   if (n < 0 || n > static_cast<int64_t>(kMaxFrameBytes / 8))
-    fail(FW_ERR_IO, "malformed rendezvous store message");
+    fail(Status::Io, "malformed rendezvous store message");
   std::vector<std::string> keys;
   for (int64_t i = 0; i < n; ++i) keys.push_back(r.bytes());
   return keys;
@@ -87,7 +87,7 @@ int64_t parse_counter(const std::string &text) {
     if (used == text.size()) return v;
   } catch (const std::exception &) {
   }
-  fail(FW_ERR_IO, "add() on a key whose value is not a number");
+  fail(Status::Io, "add() on a key whose value is not a number");
 }
 
 // One request of a member: its answer (empty when a kWait answers later). Throws on garbage.
@@ -143,9 +143,9 @@ std::string serve(std::map<std::string, std::string> &kv, Conn &c, const std::st
       c.waits = true;
       break;
     default:
-      fail(FW_ERR_IO, "unknown rendezvous store request");
+      fail(Status::Io, "unknown rendezvous store request");
   }
-  if (!r.at_end()) fail(FW_ERR_IO, "malformed rendezvous store message");
+  if (!r.at_end()) fail(Status::Io, "malformed rendezvous store message");
   return c.waits ? std::string() : frame(w.take());
 }
 

@@ -44,7 +44,7 @@ constexpr uint8_t kAccepted = 1;
 class StoreServer {
  public:
   // Listens on host:port (port 0: the system picks; see port()) and serves until destroyed.
-  // FW_ERR_IO when the address cannot be bound.
+  // Status::Io when the address cannot be bound.
   StoreServer(const std::string &host, int port, std::string secret,
               std::chrono::milliseconds handshake_deadline);
   ~StoreServer();

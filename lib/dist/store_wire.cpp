@@ -32,7 +32,7 @@ AddrInfo resolve(const std::string &host, int port) {
   const std::string service = std::to_string(port);
   const int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
   if (rc != 0)
-    fail(FW_ERR_IO,
+    fail(Status::Io,
          "[dist] cannot resolve the rendezvous host '" + host + "': " + gai_strerror(rc));
   return AddrInfo(found);
 }
@@ -97,7 +97,7 @@ Fd listen_on(const std::string &host, int port) {
     set_nonblocking(fd.get());
     return fd;
   }
-  fail(FW_ERR_IO, "[dist] cannot listen on " + host + ":" + std::to_string(port) + ": " + why);
+  fail(Status::Io, "[dist] cannot listen on " + host + ":" + std::to_string(port) + ": " + why);
 }
 
 int bound_port(int fd) {
@@ -154,11 +154,11 @@ void send_all(int fd, const char *data, size_t n, Clock::time_point deadline) {
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       if (!wait_ready(fd, POLLOUT, deadline))
-        fail(FW_ERR_IO, "[dist] the rendezvous store did not take a message in time");
+        fail(Status::Io, "[dist] the rendezvous store did not take a message in time");
       continue;
     }
-    fail(FW_ERR_IO, std::string("[dist] the rendezvous store connection failed: ") +
-                        (sent < 0 ? std::strerror(errno) : "closed"));
+    fail(Status::Io, std::string("[dist] the rendezvous store connection failed: ") +
+                         (sent < 0 ? std::strerror(errno) : "closed"));
   }
 }
 
@@ -170,14 +170,14 @@ void recv_exact(int fd, char *data, size_t n, Clock::time_point deadline) {
       n -= static_cast<size_t>(got);
       continue;
     }
-    if (got == 0) fail(FW_ERR_IO, "[dist] the rendezvous store closed the connection");
+    if (got == 0) fail(Status::Io, "[dist] the rendezvous store closed the connection");
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       if (!wait_ready(fd, POLLIN, deadline))
-        fail(FW_ERR_IO, "[dist] the rendezvous store did not answer in time");
+        fail(Status::Io, "[dist] the rendezvous store did not answer in time");
       continue;
     }
-    fail(FW_ERR_IO,
+    fail(Status::Io,
          std::string("[dist] the rendezvous store connection failed: ") + std::strerror(errno));
   }
 }
@@ -193,7 +193,7 @@ std::string frame(const std::string &payload) {
 
 void send_frame(int fd, const std::string &payload, Clock::time_point deadline) {
   if (payload.size() > kMaxFrameBytes)
-    fail(FW_ERR_INVALID_ARGUMENT, "[dist] a rendezvous store message of " +
+    fail(Status::InvalidArgument, "[dist] a rendezvous store message of " +
                                       std::to_string(payload.size()) + " bytes is over the " +
                                       std::to_string(kMaxFrameBytes) + " bytes allowed");
   const std::string bytes = frame(payload);
@@ -206,8 +206,8 @@ std::string recv_frame(int fd, uint32_t max_bytes, Clock::time_point deadline) {
   const uint32_t n = (uint32_t{head[0]} << 24) | (uint32_t{head[1]} << 16) |
                      (uint32_t{head[2]} << 8) | uint32_t{head[3]};
   if (n > max_bytes)
-    fail(FW_ERR_IO, "[dist] the rendezvous store sent a message of " + std::to_string(n) +
-                        " bytes (at most " + std::to_string(max_bytes) + " expected)");
+    fail(Status::Io, "[dist] the rendezvous store sent a message of " + std::to_string(n) +
+                         " bytes (at most " + std::to_string(max_bytes) + " expected)");
   std::string out(n, '\0');
   recv_exact(fd, out.data(), n, deadline);
   return out;
@@ -231,12 +231,12 @@ Writer &Writer::bytes(const std::string &v) {
 }
 
 uint8_t Reader::u8() {
-  if (in_.size() - pos_ < 1) fail(FW_ERR_IO, "[dist] malformed rendezvous store message");
+  if (in_.size() - pos_ < 1) fail(Status::Io, "[dist] malformed rendezvous store message");
   return static_cast<uint8_t>(in_[pos_++]);
 }
 
 int64_t Reader::i64() {
-  if (in_.size() - pos_ < 8) fail(FW_ERR_IO, "[dist] malformed rendezvous store message");
+  if (in_.size() - pos_ < 8) fail(Status::Io, "[dist] malformed rendezvous store message");
   uint64_t u = 0;
   for (int i = 0; i < 8; ++i) u = (u << 8) | static_cast<unsigned char>(in_[pos_++]);
   return static_cast<int64_t>(u);
@@ -245,7 +245,7 @@ int64_t Reader::i64() {
 std::string Reader::bytes() {
   const int64_t n = i64();
   if (n < 0 || static_cast<uint64_t>(n) > in_.size() - pos_)
-    fail(FW_ERR_IO, "[dist] malformed rendezvous store message");
+    fail(Status::Io, "[dist] malformed rendezvous store message");
   std::string out = in_.substr(pos_, static_cast<size_t>(n));
   pos_ += static_cast<size_t>(n);
   return out;

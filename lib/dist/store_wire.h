@@ -45,7 +45,7 @@ class Fd {
 };
 
 // A listening TCP socket bound to `host` (resolved; the first address that binds), never to the
-// wildcard address. FW_ERR_IO naming the address when nothing binds.
+// wildcard address. Status::Io naming the address when nothing binds.
 Fd listen_on(const std::string &host, int port);
 
 // The port a socket is bound to (a listener on port 0 picks one).
@@ -56,7 +56,7 @@ int bound_port(int fd);
 // decides whether to retry.
 Fd connect_to(const std::string &host, int port, Clock::time_point deadline, std::string &why);
 
-// Blocking frame I/O on a socket, bounded by `deadline`; FW_ERR_IO on a timeout, a closed
+// Blocking frame I/O on a socket, bounded by `deadline`; Status::Io on a timeout, a closed
 // connection, or a frame longer than `max_bytes` (checked before reading its body).
 void send_frame(int fd, const std::string &payload, Clock::time_point deadline);
 std::string recv_frame(int fd, uint32_t max_bytes, Clock::time_point deadline);
@@ -76,7 +76,7 @@ class Writer {
   std::string out_;
 };
 
-// Reads what Writer wrote; FW_ERR_IO ("malformed message") when a field runs past the end.
+// Reads what Writer wrote; Status::Io ("malformed message") when a field runs past the end.
 class Reader {
  public:
   explicit Reader(const std::string &in) : in_(in) {}

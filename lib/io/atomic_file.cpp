@@ -17,9 +17,9 @@ namespace {
 
 [[noreturn]] void fail_errno(int err, const std::string &what) {
   if (err == ENOSPC || err == EDQUOT) {
-    fail(FW_ERR_IO, what + ": disk full (" + std::strerror(err) + ")");
+    fail(Status::Io, what + ": disk full (" + std::strerror(err) + ")");
   }
-  fail(FW_ERR_IO, what + ": " + std::strerror(err));
+  fail(Status::Io, what + ": " + std::strerror(err));
 }
 
 }  // namespace
@@ -38,7 +38,7 @@ void split_path(const std::string &path, std::string *dir, std::string *name) {
 TempFile::TempFile(const std::string &final_path) : final_path_(final_path) {
   std::string dir, name;
   split_path(final_path, &dir, &name);
-  if (name.empty()) fail(FW_ERR_IO, "cannot write " + final_path + ": path names a directory");
+  if (name.empty()) fail(Status::Io, "cannot write " + final_path + ": path names a directory");
   std::string pattern = (dir == "/" ? "" : dir) + "/." + name + ".tmp-XXXXXX";
   std::vector<char> buffer(pattern.begin(), pattern.end());
   buffer.push_back('\0');

@@ -11,7 +11,7 @@ namespace fw {
 void split_path(const std::string &path, std::string *dir, std::string *name);
 
 // A temp file `<dir>/.<name>.tmp-XXXXXX` that becomes `<dir>/<name>` on commit(). Every failure
-// throws FW_ERR_IO with strerror (ENOSPC: "disk full"). Destroying an uncommitted TempFile closes
+// throws Status::Io with strerror (ENOSPC: "disk full"). Destroying an uncommitted TempFile closes
 // and unlinks it, so a failed write leaves nothing behind.
 class TempFile {
  public:

@@ -17,8 +17,8 @@
 namespace fw {
 
 void Checkpoint::read_raw_range(const std::string &name, int64_t, int64_t, void *) const {
-  fail(FW_ERR_INTERNAL, "read_raw_range on " + path() + " (tensor \"" + name +
-                            "\"), a checkpoint that does not stream ranges");
+  fail(Status::Internal, "read_raw_range on " + path() + " (tensor \"" + name +
+                             "\"), a checkpoint that does not stream ranges");
 }
 
 namespace {
@@ -40,7 +40,7 @@ std::unique_ptr<Checkpoint> open_checkpoint(const std::string &path, const Check
                                             bool allow_outside_links) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
-    fail(FW_ERR_IO, "cannot open checkpoint " + path + ": " + std::strerror(errno));
+    fail(Status::Io, "cannot open checkpoint " + path + ": " + std::strerror(errno));
   }
   if (!S_ISDIR(st.st_mode)) {
     std::vector<std::unique_ptr<SafetensorsFile>> files;
@@ -70,28 +70,28 @@ void check_compatible(const Checkpoint &base, const Checkpoint &member) {
   const std::string who = "pool member " + member.path();
   for (const TensorMeta &b : base.tensors()) {
     if (member.find(b.name) == nullptr) {
-      fail(FW_ERR_NAME_MISMATCH, who + " lacks tensor \"" + b.name + "\" of base " + base.path());
+      fail(Status::NameMismatch, who + " lacks tensor \"" + b.name + "\" of base " + base.path());
     }
   }
   for (const TensorMeta &m : member.tensors()) {
     if (base.find(m.name) == nullptr) {
-      fail(FW_ERR_NAME_MISMATCH,
+      fail(Status::NameMismatch,
            who + " has tensor \"" + m.name + "\" that base " + base.path() + " lacks");
     }
   }
   for (const TensorMeta &b : base.tensors()) {
     const TensorMeta &m = *member.find(b.name);
     if (!is_mergeable(b.dtype) || !is_mergeable(m.dtype)) {
-      fail(FW_ERR_UNSUPPORTED, "tensor \"" + b.name + "\": dtype " + dtype_name(b.dtype) +
-                                   " (base) / " + dtype_name(m.dtype) + " (" + member.path() +
-                                   ") cannot be merged; only F32, F16 and BF16");
+      fail(Status::Unsupported, "tensor \"" + b.name + "\": dtype " + dtype_name(b.dtype) +
+                                    " (base) / " + dtype_name(m.dtype) + " (" + member.path() +
+                                    ") cannot be merged; only F32, F16 and BF16");
     }
     if (m.dtype != b.dtype) {
-      fail(FW_ERR_DTYPE_MISMATCH, "tensor \"" + b.name + "\": dtype " + dtype_name(m.dtype) +
+      fail(Status::DtypeMismatch, "tensor \"" + b.name + "\": dtype " + dtype_name(m.dtype) +
                                       " in " + who + " but " + dtype_name(b.dtype) + " in base");
     }
     if (m.shape != b.shape) {
-      fail(FW_ERR_SHAPE_MISMATCH, "tensor \"" + b.name + "\": shape " + shape_text(m.shape) +
+      fail(Status::ShapeMismatch, "tensor \"" + b.name + "\": shape " + shape_text(m.shape) +
                                       " in " + who + " but " + shape_text(b.shape) + " in base");
     }
   }
@@ -101,10 +101,10 @@ InMemoryCheckpoint::InMemoryCheckpoint(std::vector<Entry> entries, std::string d
     : description_(std::move(description)) {
   for (Entry &e : entries) {
     if (!index_.emplace(e.name, metas_.size()).second) {
-      fail(FW_ERR_INVALID_ARGUMENT, description_ + ": tensor \"" + e.name + "\" appears twice");
+      fail(Status::InvalidArgument, description_ + ": tensor \"" + e.name + "\" appears twice");
     }
     if (!e.tensor.defined()) {
-      fail(FW_ERR_INVALID_ARGUMENT, description_ + ": tensor \"" + e.name + "\" is undefined");
+      fail(Status::InvalidArgument, description_ + ": tensor \"" + e.name + "\" is undefined");
     }
     // Aliases the caller's tensor when it already is a contiguous fp32 CPU tensor.
     at::Tensor value = e.tensor.to(at::kCPU, at::kFloat).contiguous();
@@ -121,7 +121,7 @@ const TensorMeta *InMemoryCheckpoint::find(const std::string &name) const {
 at::Tensor InMemoryCheckpoint::load_f32(const std::string &name) const {
   const auto it = index_.find(name);
   if (it == index_.end()) {
-    fail(FW_ERR_NAME_MISMATCH, description_ + " has no tensor named \"" + name + "\"");
+    fail(Status::NameMismatch, description_ + " has no tensor named \"" + name + "\"");
   }
   return values_[it->second];
 }

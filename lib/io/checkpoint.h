@@ -31,7 +31,7 @@ class Checkpoint {
   // The tensor as a contiguous fp32 CPU tensor. Treat it as read-only: the in-memory checkpoint
   // hands out its own storage.
   virtual at::Tensor load_f32(const std::string &name) const = 0;
-  // FW_ERR_IO when a file behind the checkpoint was rewritten or replaced since it was opened
+  // Status::Io when a file behind the checkpoint was rewritten or replaced since it was opened
   // (size, modification and status change times, inode, header). Reads check size and time
   // themselves; this also catches a replacement, and is called before each step and merge uses the
   // checkpoint.
@@ -87,8 +87,8 @@ class InMemoryCheckpoint : public Checkpoint {
 std::unique_ptr<Checkpoint> open_checkpoint(const std::string &path, const Checkpoint *base,
                                             bool allow_outside_links = false);
 
-// Checks that `member` has exactly the base's names, shapes and dtypes (FW_ERR_NAME_MISMATCH,
-// FW_ERR_SHAPE_MISMATCH, FW_ERR_DTYPE_MISMATCH) and only mergeable dtypes (FW_ERR_UNSUPPORTED).
+// Checks that `member` has exactly the base's names, shapes and dtypes (Status::NameMismatch,
+// Status::ShapeMismatch, Status::DtypeMismatch) and only mergeable dtypes (Status::Unsupported).
 void check_compatible(const Checkpoint &base, const Checkpoint &member);
 
 }  // namespace fw

@@ -41,7 +41,7 @@ constexpr int kCount = static_cast<int>(sizeof(kTable) / sizeof(kTable[0]));
 
 const DTypeInfo &info(DType dtype) {
   const int index = static_cast<int>(dtype);
-  if (index < 0 || index >= kCount) fail(FW_ERR_INTERNAL, "invalid DType value");
+  if (index < 0 || index >= kCount) fail(Status::Internal, "invalid DType value");
   return kTable[index];
 }
 
@@ -74,7 +74,7 @@ at::ScalarType to_scalar_type(DType dtype) {
     case DType::BF16:
       return at::kBFloat16;
     default:
-      fail(FW_ERR_UNSUPPORTED,
+      fail(Status::Unsupported,
            std::string("dtype ") + dtype_name(dtype) + " is not mergeable (F32, F16, BF16 only)");
   }
 }
@@ -88,7 +88,7 @@ DType from_public(fw_dtype dtype) {
     case FW_DTYPE_BF16:
       return DType::BF16;
     default:
-      fail(FW_ERR_INVALID_ARGUMENT,
+      fail(Status::InvalidArgument,
            "fw_dtype " + std::to_string(static_cast<int>(dtype)) + " has no storage dtype");
   }
 }
@@ -118,8 +118,8 @@ fw_dtype to_public(DType dtype) {
     case DType::BF16:
       return FW_DTYPE_BF16;
     default:
-      fail(FW_ERR_UNSUPPORTED, std::string("dtype ") + dtype_name(dtype) +
-                                   " has no public fw_dtype (F32, F16, BF16 only)");
+      fail(Status::Unsupported, std::string("dtype ") + dtype_name(dtype) +
+                                    " has no public fw_dtype (F32, F16, BF16 only)");
   }
 }
 
@@ -142,7 +142,7 @@ constexpr PublicPair kPublic[] = {
 DType storage_from_public(fw_dtype dtype) {
   for (const PublicPair &p : kPublic)
     if (p.pub == dtype) return p.storage;
-  fail(FW_ERR_INVALID_ARGUMENT,
+  fail(Status::InvalidArgument,
        "fw_dtype " + std::to_string(static_cast<int>(dtype)) + " names no storage dtype");
 }
 

@@ -49,7 +49,7 @@ DType from_public(fw_dtype dtype);  // FW_DTYPE_F32/F16/BF16
 fw_dtype to_public(DType dtype);    // mergeable dtypes only
 
 // Every storage dtype fw_dtype names (fw_save_tensors / fw_load_tensors: floats, integers, BOOL).
-// storage_from_public: FW_ERR_INVALID_ARGUMENT for FW_DTYPE_DEFAULT and values outside the enum;
+// storage_from_public: Status::InvalidArgument for FW_DTYPE_DEFAULT and values outside the enum;
 // storage_to_public: false for dtypes fw_dtype does not name (F8, F6, F4, C64).
 DType storage_from_public(fw_dtype dtype);
 bool storage_to_public(DType dtype, fw_dtype *out);

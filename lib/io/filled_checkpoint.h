@@ -2,7 +2,7 @@
 // opt-in fw_params.fill_missing_from_base / fw_merge_params.fill_missing_from_base. A fine-tune
 // saved without a tensor (a frozen head dropped by its trainer, a tied lm_head written once)
 // then counts as not having changed it: its task vector there is zero, in every merge function
-// and in the FW solver alike. Without the opt-in such a member is FW_ERR_NAME_MISMATCH
+// and in the FW solver alike. Without the opt-in such a member is Status::NameMismatch
 // (check_compatible), as in mergekit, which stops at a required tensor a model lacks.
 #pragma once
 

@@ -67,7 +67,7 @@ void check_inside_folder(const std::string &folder, const std::string &file, boo
   if (real_folder.empty()) return;  // the folder went away: the open fails and says so
   const std::string root = confinement_root(real_folder);
   if (resolved == root || is_inside(resolved, root)) return;
-  fail(FW_ERR_INVALID_ARGUMENT,
+  fail(Status::InvalidArgument,
        file + " points to " + link_target(file, resolved) + ", outside the folder " + folder +
            (root == real_folder ? "" : " and its cached repository " + root) +
            "; links out of a model folder are read only when the host allows them "

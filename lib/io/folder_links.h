@@ -7,7 +7,7 @@
 
 namespace fw {
 
-// FW_ERR_INVALID_ARGUMENT naming `file` and where it points when `file` (a path inside `folder`,
+// Status::InvalidArgument naming `file` and where it points when `file` (a path inside `folder`,
 // as `folder` + "/" + name) resolves, through symbolic links, to a place outside `folder`, unless
 // `allow_outside` (the host's explicit opt-in: fw_params / fw_merge_params.allow_outside_links).
 // A folder that is a Hugging Face cache snapshot (its real path is

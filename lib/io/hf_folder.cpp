@@ -25,16 +25,16 @@ namespace fw {
 namespace {
 
 [[noreturn]] void io_error(const std::string &what, const std::error_code &ec) {
-  fail(FW_ERR_IO, what + ": " + ec.message());
+  fail(Status::Io, what + ": " + ec.message());
 }
 
 void fsync_file(const fs::path &p) {
   const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(FW_ERR_IO, "cannot open " + p.string() + ": " + std::strerror(errno));
+  if (fd < 0) fail(Status::Io, "cannot open " + p.string() + ": " + std::strerror(errno));
   const int rc = ::fsync(fd);
   const int err = errno;
   ::close(fd);
-  if (rc != 0) fail(FW_ERR_IO, "cannot fsync " + p.string() + ": " + std::strerror(err));
+  if (rc != 0) fail(Status::Io, "cannot fsync " + p.string() + ": " + std::strerror(err));
 }
 
 // Copies `from` to `to` (a new file) and fsyncs it.
@@ -93,7 +93,7 @@ class TempFolder {
     for (int attempt = 0; attempt < 4 && lock_fd_ < 0; ++attempt) {
       std::string pattern = dir + "/." + name + ".tmp-XXXXXX";
       if (::mkdtemp(pattern.data()) == nullptr)
-        fail(FW_ERR_IO,
+        fail(Status::Io,
              "cannot create a temp folder next to " + target + ": " + std::strerror(errno));
       const int fd = lock_folder(pattern, true);
       struct stat by_fd, by_path;
@@ -105,7 +105,7 @@ class TempFolder {
         ::close(fd);
       }
     }
-    if (lock_fd_ < 0) fail(FW_ERR_IO, "cannot create and lock a temp folder next to " + target);
+    if (lock_fd_ < 0) fail(Status::Io, "cannot create and lock a temp folder next to " + target);
   }
   ~TempFolder() {
     if (!released_) {
@@ -164,7 +164,7 @@ std::vector<std::string> side_files_to_copy(const OutputLayout &layout) {
     check_inside_folder(layout.base_path, path.string(), layout.allow_outside_links);
     if (!fs::is_regular_file(path, ec)) continue;  // a FIFO, a socket, a linked folder
     if (names.size() == kMaxHfSideFiles)
-      fail(FW_ERR_INVALID_ARGUMENT, root.string() + " holds more than " +
+      fail(Status::InvalidArgument, root.string() + " holds more than " +
                                         std::to_string(kMaxHfSideFiles) +
                                         " files besides its weights; not a model folder");
     names.push_back(relative);
@@ -246,7 +246,8 @@ void write_hf_folder(const std::string &target, const std::vector<OutTensor> &te
   fsync_dir(dir.string());
   // An empty target folder is replaced (rename(2) allows that for folders); nothing else is.
   if (::rename(temp.path().c_str(), target.c_str()) != 0)
-    fail(FW_ERR_IO, "cannot rename " + temp.path() + " to " + target + ": " + std::strerror(errno));
+    fail(Status::Io,
+         "cannot rename " + temp.path() + " to " + target + ": " + std::strerror(errno));
   temp.release();
   std::string parent, name;
   split_path(target, &parent, &name);
@@ -290,7 +291,7 @@ void check_hf_folder_target(const std::string &path) {
   const fs::file_status st = fs::symlink_status(trimmed(path), ec);
   if (!fs::exists(st)) return;
   if (!fs::is_directory(st) || !fs::is_empty(trimmed(path), ec))
-    fail(FW_ERR_INVALID_ARGUMENT,
+    fail(Status::InvalidArgument,
          path +
              " exists and is not an empty folder: a Hugging Face folder output needs a new "
              "or empty one");

@@ -36,16 +36,16 @@ struct OutputLayout {
   std::string model_card;
   std::string base_path;  // hf_folder: the side files come from here when it is a folder
   // hf_folder: copy side files that are symbolic links out of base_path (folder_links.h); else
-  // such a file is FW_ERR_INVALID_ARGUMENT, checked before anything is written.
+  // such a file is Status::InvalidArgument, checked before anything is written.
   bool allow_outside_links = false;
 };
 
-// FW_ERR_INVALID_ARGUMENT when `path` cannot receive a Hugging Face folder: it exists and is not
+// Status::InvalidArgument when `path` cannot receive a Hugging Face folder: it exists and is not
 // an empty folder. fw_merge checks it before reading anything.
 void check_hf_folder_target(const std::string &path);
 
 // Writes `tensors` (their bytes from `produce`) at `path` as `layout` says. `default_card` is
-// called for the README.md when the layout has no card of its own. Every failure (FW_ERR_IO, a
+// called for the README.md when the layout has no card of its own. Every failure (Status::Io, a
 // throwing `stop`) leaves nothing new at `path`.
 void write_output(const std::string &path, const std::vector<OutTensor> &tensors,
                   const std::map<std::string, std::string> &metadata, const TensorProducer &produce,

@@ -15,7 +15,7 @@ struct HfIndex {
 
 // Checks the JSON shape: an object, optional "metadata" object with a numeric "total_size",
 // a non-empty "weight_map" object of plain shard file names (no '/', not "." or ".."). Throws
-// FW_ERR_FORMAT with an "[index_...]" defect naming `path`. Shards are in file name order.
+// Status::Format with an "[index_...]" defect naming `path`. Shards are in file name order.
 HfIndex parse_hf_index(const std::string &json, const std::string &path);
 
 }  // namespace fw

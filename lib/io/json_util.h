@@ -14,7 +14,7 @@ bool is_valid_utf8(const char *bytes, size_t size);
 // Objects and arrays nest at most this deep (the formats need 3 or 4 levels).
 constexpr size_t kMaxJsonNesting = 64;
 
-// Parses `text` as JSON. On failure throws FW_ERR_FORMAT with the defect
+// Parses `text` as JSON. On failure throws Status::Format with the defect
 // "<prefix>not_utf8", "<prefix>not_json", "<prefix>too_deep" (nested deeper than
 // kMaxJsonNesting), "<prefix>duplicate_name" (a repeated top-level key) or
 // "<prefix>duplicate_field" (a repeated key in a nested object); `what` names the source in the

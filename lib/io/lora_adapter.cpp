@@ -127,7 +127,7 @@ std::pair<std::string, std::string> split_key(const std::string &key) {
 std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Checkpoint *base,
                                               bool allow_outside_links) {
   if (base == nullptr)
-    fail(FW_ERR_INVALID_ARGUMENT,
+    fail(Status::InvalidArgument,
          "PEFT adapter " + dir + " needs its base model (an adapter cannot be the base)");
   const std::string config_path = dir + "/adapter_config.json";
   check_inside_folder(dir, config_path, allow_outside_links);
@@ -136,9 +136,9 @@ std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Chec
   const std::string weights_path = dir + "/adapter_model.safetensors";
   if (!path_exists(weights_path)) {
     if (path_exists(dir + "/adapter_model.bin"))
-      fail(FW_ERR_UNSUPPORTED, dir +
-                                   ": adapter_model.bin (pickle) is not read; save the adapter "
-                                   "with safetensors");
+      fail(Status::Unsupported, dir +
+                                    ": adapter_model.bin (pickle) is not read; save the adapter "
+                                    "with safetensors");
     fail_format("adapter_no_weights", dir + " has no adapter_model.safetensors");
   }
   check_inside_folder(dir, weights_path, allow_outside_links);
@@ -154,8 +154,8 @@ std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Chec
     const auto [module, kind] = split_key(key);
     if (kind.empty()) {
       if (key.find("lora_") != std::string::npos || ends_with(key, ".lora_magnitude_vector"))
-        fail(FW_ERR_UNSUPPORTED, weights_path + ": LoRA tensor kind of \"" + entry.name +
-                                     "\" is not supported (DoRA, LoRA bias or conv LoRA)");
+        fail(Status::Unsupported, weights_path + ": LoRA tensor kind of \"" + entry.name +
+                                      "\" is not supported (DoRA, LoRA bias or conv LoRA)");
       // A full replacement (modules_to_save, trained bias), or a LoRA layer's own weights that
       // peft saved with save_embedding_layers under "<module>.base_layer.weight".
       std::string target = key;
@@ -167,9 +167,9 @@ std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Chec
       if (!meta && dot != std::string::npos)
         meta = resolve_base(*base, target.substr(0, dot), target.substr(dot));
       if (!meta)
-        fail(FW_ERR_NAME_MISMATCH, dir + ": tensor \"" + key + "\" is not in base " + base->path());
+        fail(Status::NameMismatch, dir + ": tensor \"" + key + "\" is not in base " + base->path());
       if (entry.shape != meta->shape)
-        fail(FW_ERR_SHAPE_MISMATCH, dir + ": tensor \"" + key + "\" has shape " +
+        fail(Status::ShapeMismatch, dir + ": tensor \"" + key + "\" has shape " +
                                         shape_text(entry.shape) + " but the base has " +
                                         shape_text(meta->shape));
       if (patches.count(meta->name))
@@ -195,17 +195,17 @@ std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Chec
       fail_format("adapter_unpaired", dir + ": module \"" + module + "\" has lora_" +
                                           (f.a ? "A without B" : "B without A"));
     if (f.a->shape.size() != 2 || f.b->shape.size() != 2)
-      fail(FW_ERR_UNSUPPORTED, dir + ": module \"" + module + "\": LoRA factors of rank " +
-                                   std::to_string(f.a->shape.size()) +
-                                   " (conv LoRA) are not supported");
+      fail(Status::Unsupported, dir + ": module \"" + module + "\": LoRA factors of rank " +
+                                    std::to_string(f.a->shape.size()) +
+                                    " (conv LoRA) are not supported");
     const TensorMeta *meta = resolve_base(*base, module, ".weight");
     if (!meta)
-      fail(FW_ERR_NAME_MISMATCH, dir + ": adapter module \"" + module + "\" has no \"" + module +
+      fail(Status::NameMismatch, dir + ": adapter module \"" + module + "\" has no \"" + module +
                                      ".weight\" in base " + base->path() +
                                      " (an adapter of another base?)");
     const int64_t rank = f.a->shape[0];
     if (f.b->shape[1] != rank)
-      fail(FW_ERR_SHAPE_MISMATCH, dir + ": module \"" + module + "\": lora_A " +
+      fail(Status::ShapeMismatch, dir + ": module \"" + module + "\": lora_A " +
                                       shape_text(f.a->shape) + " and lora_B " +
                                       shape_text(f.b->shape) + " do not chain");
     if (module.size() > kMaxLoraModuleChars)
@@ -229,7 +229,7 @@ std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Chec
         p.transpose ? std::vector<int64_t>{f.a->shape[1], f.b->shape[0]}
                     : std::vector<int64_t>{f.b->shape[0], f.a->shape[1]};
     if (meta->shape != delta_shape)
-      fail(FW_ERR_SHAPE_MISMATCH, dir + ": module \"" + module + "\": B @ A gives " +
+      fail(Status::ShapeMismatch, dir + ": module \"" + module + "\": B @ A gives " +
                                       shape_text(delta_shape) +
                                       (p.transpose ? " (transposed)" : "") + " but base tensor \"" +
                                       meta->name + "\" is " + shape_text(meta->shape));

@@ -15,13 +15,13 @@
 //    module by dotted suffix); otherwise r / lora_alpha. A's first dimension must equal that r.
 //  - any other key "base_model.model.<name>" (modules_to_save, trained biases) replaces base tensor
 //    <name> entirely; base tensors the adapter does not touch are the base's.
-//  - rejected: use_dora (FW_ERR_UNSUPPORTED), lora_bias, layer_replication, megatron_config,
+//  - rejected: use_dora (Status::Unsupported), lora_bias, layer_replication, megatron_config,
 //    target_parameters, trainable_token_indices, use_qalora, alora_invocation_tokens, arrow_config,
 //    loftq_config, init_lora_weights that rewrite the base (pissa, olora, corda, loftq), any other
 //    peft_type than LORA, and unknown fields whose value is not null/false/""/[]/{} (they may
 //    change the math). Unknown LoRA tensor kinds (DoRA magnitudes, conv LoRA) are
-//    FW_ERR_UNSUPPORTED; a base lacking a patched tensor is FW_ERR_NAME_MISMATCH; factors that do
-//    not fit the base tensor FW_ERR_SHAPE_MISMATCH; malformed files FW_ERR_FORMAT
+//    Status::Unsupported; a base lacking a patched tensor is Status::NameMismatch; factors that do
+//    not fit the base tensor Status::ShapeMismatch; malformed files Status::Format
 //    ("[adapter_...]").
 #pragma once
 
@@ -32,9 +32,9 @@
 
 namespace fw {
 
-// `base` must outlive the returned checkpoint; nullptr is FW_ERR_INVALID_ARGUMENT (an adapter is
+// `base` must outlive the returned checkpoint; nullptr is Status::InvalidArgument (an adapter is
 // never a base). Reads the config and the safetensors header; no tensor data. Either file being a
-// symbolic link out of `dir` is FW_ERR_INVALID_ARGUMENT unless `allow_outside_links`
+// symbolic link out of `dir` is Status::InvalidArgument unless `allow_outside_links`
 // (folder_links.h).
 std::unique_ptr<Checkpoint> open_lora_adapter(const std::string &dir, const Checkpoint *base,
                                               bool allow_outside_links = false);

@@ -50,10 +50,10 @@ std::shared_ptr<const re2::RE2> compile_pattern(const std::string &key, const st
   return re;
 #else
   (void)regexes;
-  fail(FW_ERR_UNSUPPORTED, path + ": pattern \"" + key.substr(0, 200) +
-                               "\" is a regular expression, and this build has no RE2 "
-                               "(FWMERGE_WITH_RE2=OFF): only module names and dot-separated "
-                               "suffixes of them are supported as pattern keys");
+  fail(Status::Unsupported, path + ": pattern \"" + key.substr(0, 200) +
+                                "\" is a regular expression, and this build has no RE2 "
+                                "(FWMERGE_WITH_RE2=OFF): only module names and dot-separated "
+                                "suffixes of them are supported as pattern keys");
 #endif
 }
 
@@ -133,13 +133,13 @@ LoraConfig parse_lora_config(const std::string &text, const std::string &path) {
 
   for (const auto &item : j.items()) {
     if (!known_fields().count(item.key()) && !is_off(item.value()))
-      fail(FW_ERR_UNSUPPORTED,
+      fail(Status::Unsupported,
            path + ": unknown field \"" + item.key() +
                "\" is set; it may change the adapter's math, refusing to merge");
   }
   const auto unsupported_if_set = [&](const char *field, const char *what) {
     if (j.contains(field) && !is_off(j[field]))
-      fail(FW_ERR_UNSUPPORTED, path + ": " + what + " (\"" + field + "\") is not supported");
+      fail(Status::Unsupported, path + ": " + what + " (\"" + field + "\") is not supported");
   };
   unsupported_if_set("use_dora", "DoRA");
   unsupported_if_set("lora_bias", "LoRA bias terms");
@@ -152,15 +152,15 @@ LoraConfig parse_lora_config(const std::string &text, const std::string &path) {
   unsupported_if_set("arrow_config", "Arrow routing");
   unsupported_if_set("loftq_config", "LoftQ (quantized base)");
   if (j.contains("peft_type") && !(j["peft_type"].is_string() && j["peft_type"] == "LORA"))
-    fail(FW_ERR_UNSUPPORTED, path + ": peft_type " + j["peft_type"].dump() + " is not LORA");
+    fail(Status::Unsupported, path + ": peft_type " + j["peft_type"].dump() + " is not LORA");
   if (j.contains("init_lora_weights") && j["init_lora_weights"].is_string()) {
     const std::string init = j["init_lora_weights"];
     // These initializations subtract the initial adapter from the base weights: the adapter only
     // makes sense on that modified base.
     for (const char *changes_base : {"pissa", "olora", "corda", "loftq"})
       if (init.rfind(changes_base, 0) == 0)
-        fail(FW_ERR_UNSUPPORTED, path + ": init_lora_weights \"" + init +
-                                     "\" rewrites the base weights; convert the adapter first");
+        fail(Status::Unsupported, path + ": init_lora_weights \"" + init +
+                                      "\" rewrites the base weights; convert the adapter first");
   }
   if (j.contains("bias") && !(j["bias"].is_string() || j["bias"].is_null()))
     config_error(path, "\"bias\" must be a string");

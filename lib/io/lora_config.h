@@ -46,8 +46,8 @@ constexpr size_t kMaxLoraModuleChars = 4096;
 constexpr size_t kMaxLoraRegexPatterns = 256;
 constexpr int64_t kLoraRegexMaxMem = 1 << 20;
 
-// Parses and validates adapter_config.json text. Throws FW_ERR_FORMAT "[adapter_config_...]" or
-// FW_ERR_UNSUPPORTED naming `path`.
+// Parses and validates adapter_config.json text. Throws Status::Format "[adapter_config_...]" or
+// Status::Unsupported naming `path`.
 LoraConfig parse_lora_config(const std::string &json, const std::string &path);
 
 // r and lora_alpha for `module` (at most kMaxLoraModuleChars characters): the first matching

@@ -14,7 +14,7 @@ namespace fw {
 namespace {
 
 [[noreturn]] void fail_errno(const std::string &what, const std::string &path, int err) {
-  fail(FW_ERR_IO, what + " " + path + ": " + std::strerror(err));
+  fail(Status::Io, what + " " + path + ": " + std::strerror(err));
 }
 
 FileIdentity identity_of(const struct stat &st) {
@@ -64,14 +64,14 @@ ReadOnlyFile ReadOnlyFile::open(const std::string &path) {
   // hand us a descriptor of something that is not a file.
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) fail_errno("cannot open", path, errno);
-  if (!S_ISREG(st.st_mode)) fail(FW_ERR_IO, "cannot open " + path + ": " + kind_of(st.st_mode));
+  if (!S_ISREG(st.st_mode)) fail(Status::Io, "cannot open " + path + ": " + kind_of(st.st_mode));
   ReadOnlyFile file;
   file.path_ = path;
   file.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (file.fd_ < 0) fail_errno("cannot open", path, errno);
   // Re-check on the descriptor: the path may have been swapped between stat and open.
   if (::fstat(file.fd_, &st) != 0) fail_errno("cannot stat", path, errno);
-  if (!S_ISREG(st.st_mode)) fail(FW_ERR_IO, "cannot open " + path + ": " + kind_of(st.st_mode));
+  if (!S_ISREG(st.st_mode)) fail(Status::Io, "cannot open " + path + ": " + kind_of(st.st_mode));
   file.identity_ = identity_of(st);
   return file;
 }
@@ -98,17 +98,17 @@ ReadOnlyFile &ReadOnlyFile::operator=(ReadOnlyFile &&other) noexcept {
 
 void ReadOnlyFile::read_exact(uint64_t offset, uint64_t nbytes, void *out,
                               const std::string &what) const {
-  if (fd_ < 0) fail(FW_ERR_INTERNAL, "read from a closed file");
+  if (fd_ < 0) fail(Status::Internal, "read from a closed file");
   // One fstat per read (microseconds against a chunk read): a file rewritten in place is caught
   // before its new bytes are taken for the ones validated at open.
   struct stat st;
   if (::fstat(fd_, &st) != 0) fail_errno("cannot stat", path_, errno);
   const FileIdentity now = identity_of(st);
   if (now != identity_)
-    fail(FW_ERR_IO, path_ + " changed on disk since it was opened: " +
-                        describe_change_at(path_, identity_, now) + "; reading " + what);
+    fail(Status::Io, path_ + " changed on disk since it was opened: " +
+                         describe_change_at(path_, identity_, now) + "; reading " + what);
   if (offset > identity_.size || nbytes > identity_.size - offset)
-    fail(FW_ERR_IO, path_ + ": " + what + " lies past the end of the file");
+    fail(Status::Io, path_ + ": " + what + " lies past the end of the file");
   auto *dst = static_cast<uint8_t *>(out);
   uint64_t done = 0;
   while (done < nbytes) {
@@ -116,9 +116,9 @@ void ReadOnlyFile::read_exact(uint64_t offset, uint64_t nbytes, void *out,
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) fail_errno("cannot read " + what + " from", path_, errno);
     if (got == 0)
-      fail(FW_ERR_IO, path_ + ": file shrank (truncated?) while reading " + what + ": " +
-                          std::to_string(offset + done) + " of " + std::to_string(identity_.size) +
-                          " bytes present");
+      fail(Status::Io, path_ + ": file shrank (truncated?) while reading " + what + ": " +
+                           std::to_string(offset + done) + " of " + std::to_string(identity_.size) +
+                           " bytes present");
     done += static_cast<uint64_t>(got);
   }
 }
@@ -132,8 +132,8 @@ void ReadOnlyFile::check_unchanged() const {
     now = identity_of(st);
   }
   if (now != identity_)
-    fail(FW_ERR_IO, path_ + " changed on disk since it was opened: " +
-                        describe_change_at(path_, identity_, now));
+    fail(Status::Io, path_ + " changed on disk since it was opened: " +
+                         describe_change_at(path_, identity_, now));
 }
 
 std::string read_small_file(const std::string &path, uint64_t max_bytes,

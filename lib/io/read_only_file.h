@@ -2,7 +2,7 @@
 //
 // Nothing is memory-mapped. A mapped file that shrinks under us raises SIGBUS in the host, which no
 // status code can report; pread of a shrunk file returns a short count instead, which becomes
-// FW_ERR_IO naming the file. Every read also re-checks the file's identity, so a checkpoint
+// Status::Io naming the file. Every read also re-checks the file's identity, so a checkpoint
 // rewritten in place after it was validated is refused rather than read at stale offsets.
 #pragma once
 
@@ -30,9 +30,9 @@ struct FileIdentity {
 
 class ReadOnlyFile {
  public:
-  // Opens a regular file for reading. A FIFO, socket, device or directory is refused with FW_ERR_IO
-  // without blocking: the path is checked before opening and the open itself is non-blocking (a
-  // FIFO swapped in between cannot stall us either). Throws fw::Error.
+  // Opens a regular file for reading. A FIFO, socket, device or directory is refused with
+  // Status::Io without blocking: the path is checked before opening and the open itself is
+  // non-blocking (a FIFO swapped in between cannot stall us either). Throws fw::Error.
   static ReadOnlyFile open(const std::string &path);
 
   ReadOnlyFile() = default;
@@ -46,13 +46,13 @@ class ReadOnlyFile {
   uint64_t size() const { return identity_.size; }
   const FileIdentity &identity() const { return identity_; }
 
-  // Reads exactly `nbytes` at `offset` into `out`. FW_ERR_IO (naming the file) when the file has
+  // Reads exactly `nbytes` at `offset` into `out`. Status::Io (naming the file) when the file has
   // changed since open() (size, modification or status change time), the range lies past its end,
   // or the read comes back short. `what` says what was being read ("tensor \"w\""), for the
   // message.
   void read_exact(uint64_t offset, uint64_t nbytes, void *out, const std::string &what) const;
 
-  // FW_ERR_IO when the open descriptor's file changed (rewritten in place) or the path now names
+  // Status::Io when the open descriptor's file changed (rewritten in place) or the path now names
   // another file (replaced) since open().
   void check_unchanged() const;
 
@@ -63,7 +63,7 @@ class ReadOnlyFile {
 };
 
 // The whole content of a small regular file (JSON configs and indexes), at most `max_bytes`
-// (FW_ERR_FORMAT "[<defect_prefix>too_large]" above that). Same non-blocking checks as
+// (Status::Format "[<defect_prefix>too_large]" above that). Same non-blocking checks as
 // ReadOnlyFile::open.
 std::string read_small_file(const std::string &path, uint64_t max_bytes,
                             const std::string &defect_prefix);

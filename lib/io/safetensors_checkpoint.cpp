@@ -12,7 +12,7 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(std::string path,
   for (const auto &file : files_) {
     for (const TensorEntry &entry : file->tensors()) {
       if (index_.count(entry.name) != 0) {
-        fail(FW_ERR_INTERNAL, "tensor \"" + entry.name + "\" in two files of " + path_);
+        fail(Status::Internal, "tensor \"" + entry.name + "\" in two files of " + path_);
       }
       index_[entry.name] = Location{metas_.size(), file.get(), &entry};
       metas_.push_back(TensorMeta{entry.name, entry.dtype, entry.shape, entry.numel});
@@ -24,7 +24,7 @@ const SafetensorsCheckpoint::Location &SafetensorsCheckpoint::locate(
     const std::string &name) const {
   const auto it = index_.find(name);
   if (it == index_.end()) {
-    fail(FW_ERR_NAME_MISMATCH, path_ + " has no tensor named \"" + name + "\"");
+    fail(Status::NameMismatch, path_ + " has no tensor named \"" + name + "\"");
   }
   return it->second;
 }
@@ -46,7 +46,7 @@ void SafetensorsCheckpoint::read_f32_range(const std::string &name, int64_t begi
   require_mergeable(entry, path_);
   if (begin < 0 || end > entry.numel || begin > end || out.numel() != end - begin ||
       out.scalar_type() != at::kFloat || !out.is_contiguous())
-    fail(FW_ERR_INVALID_ARGUMENT, "bad element range or buffer for tensor \"" + name + "\"");
+    fail(Status::InvalidArgument, "bad element range or buffer for tensor \"" + name + "\"");
   const uint64_t itemsize = static_cast<uint64_t>(dtype_bits(entry.dtype) / 8);
   const uint64_t offset = static_cast<uint64_t>(begin) * itemsize;
   const uint64_t nbytes = static_cast<uint64_t>(end - begin) * itemsize;
@@ -62,7 +62,7 @@ void SafetensorsCheckpoint::read_raw_range(const std::string &name, int64_t begi
   const Location &loc = locate(name);
   const TensorEntry &entry = *loc.entry;
   if (begin < 0 || end > entry.numel || begin > end)
-    fail(FW_ERR_INVALID_ARGUMENT, "bad element range for tensor \"" + name + "\"");
+    fail(Status::InvalidArgument, "bad element range for tensor \"" + name + "\"");
   const uint64_t itemsize = static_cast<uint64_t>(dtype_bits(entry.dtype) / 8);
   loc.file->read_bytes(entry, static_cast<uint64_t>(begin) * itemsize,
                        static_cast<uint64_t>(end - begin) * itemsize, dst);

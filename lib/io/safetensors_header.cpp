@@ -174,7 +174,7 @@ namespace {
 SafetensorsLayout parse_header(const char *header, uint64_t header_len, uint64_t file_size,
                                const std::string &path, bool fast_path) {
   if (file_size < 8 || header_len == 0 || header_len > file_size - 8)
-    fail(FW_ERR_INTERNAL, path + ": header length not checked before parsing");
+    fail(Status::Internal, path + ": header length not checked before parsing");
   SafetensorsLayout layout;
   layout.header_len = header_len;
   if (header[0] != '{') fail_format("header_start", path + ": header does not start with '{'");

@@ -33,12 +33,12 @@ struct SafetensorsLayout {
 constexpr uint64_t kMaxSafetensorsHeader = 100000000;
 
 // The header length from the first 8 bytes of a file of `file_size` bytes (file_size >= 8),
-// checked against the cap and the file size. Throws FW_ERR_FORMAT "[defect]" naming `path`.
+// checked against the cap and the file size. Throws Status::Format "[defect]" naming `path`.
 uint64_t safetensors_header_length(const uint8_t first8[8], uint64_t file_size,
                                    const std::string &path);
 
 // Validates the JSON header (`header_len` bytes that follow the length field) of a file of
-// `file_size` bytes and returns the tensors and metadata. Throws FW_ERR_FORMAT "[defect]".
+// `file_size` bytes and returns the tensors and metadata. Throws Status::Format "[defect]".
 SafetensorsLayout parse_safetensors_header(const char *header, uint64_t header_len,
                                            uint64_t file_size, const std::string &path);
 

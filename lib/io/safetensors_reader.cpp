@@ -37,8 +37,8 @@ std::string read_header(const ReadOnlyFile &file, uint64_t *header_len) {
 
 void require_mergeable(const TensorEntry &entry, const std::string &where) {
   if (!is_mergeable(entry.dtype))
-    fail(FW_ERR_UNSUPPORTED, where + ": tensor \"" + entry.name + "\" has dtype " +
-                                 dtype_name(entry.dtype) + "; only F32, F16 and BF16 are merged");
+    fail(Status::Unsupported, where + ": tensor \"" + entry.name + "\" has dtype " +
+                                  dtype_name(entry.dtype) + "; only F32, F16 and BF16 are merged");
 }
 
 std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path) {
@@ -62,14 +62,14 @@ const TensorEntry *SafetensorsFile::find(const std::string &name) const {
 void SafetensorsFile::read_bytes(const TensorEntry &entry, uint64_t offset, uint64_t nbytes,
                                  void *out) const {
   if (offset > entry.nbytes || nbytes > entry.nbytes - offset)
-    fail(FW_ERR_INVALID_ARGUMENT, path() + ": byte range outside tensor \"" + entry.name + "\"");
+    fail(Status::InvalidArgument, path() + ": byte range outside tensor \"" + entry.name + "\"");
   file_.read_exact(entry.begin + offset, nbytes, out, "tensor \"" + entry.name + "\"");
 }
 
 at::Tensor SafetensorsFile::read_tensor(const TensorEntry &entry, at::ScalarType type) const {
   at::Tensor out = at::empty(entry.shape, at::TensorOptions().dtype(type));
   if (static_cast<uint64_t>(out.nbytes()) != entry.nbytes)
-    fail(FW_ERR_INTERNAL,
+    fail(Status::Internal,
          path() + ": tensor \"" + entry.name + "\" read as a type of another size");
   if (entry.nbytes > 0) read_bytes(entry, 0, entry.nbytes, out.data_ptr());
   return out;
@@ -107,7 +107,7 @@ void SafetensorsFile::check_unchanged() const {
   file_.check_unchanged();
   uint64_t header_len = 0;
   if (fnv1a(read_header(file_, &header_len)) != header_hash_)
-    fail(FW_ERR_IO, path() + " changed on disk since it was opened: its header differs");
+    fail(Status::Io, path() + " changed on disk since it was opened: its header differs");
 }
 
 }  // namespace fw

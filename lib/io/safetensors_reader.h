@@ -17,14 +17,14 @@
 
 namespace fw {
 
-// FW_ERR_UNSUPPORTED unless the tensor's dtype is one the solver merges (F32, F16, BF16); the
+// Status::Unsupported unless the tensor's dtype is one the solver merges (F32, F16, BF16); the
 // message names `where` (a file or a checkpoint folder) and the tensor.
 void require_mergeable(const TensorEntry &entry, const std::string &where);
 
 class SafetensorsFile {
  public:
   // Parses and validates the header (see shared/docs/formats.md); throws fw::Error
-  // (FW_ERR_IO / FW_ERR_FORMAT with a "[defect]" name). Reads no tensor data.
+  // (Status::Io / Status::Format with a "[defect]" name). Reads no tensor data.
   static std::unique_ptr<SafetensorsFile> open(const std::string &path);
   SafetensorsFile(const SafetensorsFile &) = delete;
   SafetensorsFile &operator=(const SafetensorsFile &) = delete;
@@ -35,14 +35,14 @@ class SafetensorsFile {
   const std::map<std::string, std::string> &metadata() const { return layout_.metadata; }
 
   // Copies bytes [offset, offset + nbytes) of one tensor's data into `out`. A file that changed
-  // since open() or came back short is FW_ERR_IO naming the file and the tensor.
+  // since open() or came back short is Status::Io naming the file and the tensor.
   void read_bytes(const TensorEntry &entry, uint64_t offset, uint64_t nbytes, void *out) const;
   // The whole tensor in its stored type `type` (the caller maps the dtype), in fresh memory.
   at::Tensor read_tensor(const TensorEntry &entry, at::ScalarType type) const;
-  // The whole tensor as contiguous fp32 (F32, F16, BF16; other dtypes FW_ERR_UNSUPPORTED).
+  // The whole tensor as contiguous fp32 (F32, F16, BF16; other dtypes Status::Unsupported).
   at::Tensor read_f32(const TensorEntry &entry) const;
 
-  // FW_ERR_IO when the file was rewritten, replaced or its header changed since open(): a pool
+  // Status::Io when the file was rewritten, replaced or its header changed since open(): a pool
   // member is re-checked this way before each use, not only byte by byte as it is read.
   void check_unchanged() const;
   // "<size>:<header hash>:<hash of 64 data samples>" (see Checkpoint::identity); reads 256 KiB.

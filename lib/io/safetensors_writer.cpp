@@ -80,7 +80,7 @@ std::string json_string(const std::string &text, const std::string &what) {
   try {
     return nlohmann::json(text).dump();
   } catch (const nlohmann::json::exception &) {
-    fail(FW_ERR_INVALID_ARGUMENT, what + " is not valid UTF-8");
+    fail(Status::InvalidArgument, what + " is not valid UTF-8");
   }
 }
 
@@ -93,24 +93,24 @@ std::string shape_text(const std::vector<int64_t> &shape) {
 void check_tensor(const OutTensor &t, bool streamed) {
   const std::string what = "tensor \"" + t.name + "\"";
   if (t.name == "__metadata__")
-    fail(FW_ERR_INVALID_ARGUMENT, "a tensor cannot be named __metadata__");
+    fail(Status::InvalidArgument, "a tensor cannot be named __metadata__");
   uint64_t numel = 1;
   for (int64_t d : t.shape) {
-    if (d < 0) fail(FW_ERR_INVALID_ARGUMENT, what + " has a negative dimension");
+    if (d < 0) fail(Status::InvalidArgument, what + " has a negative dimension");
     if (d != 0 && numel > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) /
                               static_cast<uint64_t>(d)) {
-      fail(FW_ERR_INVALID_ARGUMENT, what + ": element count overflows");
+      fail(Status::InvalidArgument, what + ": element count overflows");
     }
     numel *= static_cast<uint64_t>(d);
   }
   const uint64_t bits = static_cast<uint64_t>(dtype_bits(t.dtype));
   if (numel > std::numeric_limits<uint64_t>::max() / bits || (numel * bits) % 8 != 0 ||
       numel * bits / 8 != t.nbytes) {
-    fail(FW_ERR_INVALID_ARGUMENT, what + ": " + std::to_string(t.nbytes) + " bytes do not hold " +
+    fail(Status::InvalidArgument, what + ": " + std::to_string(t.nbytes) + " bytes do not hold " +
                                       dtype_name(t.dtype) + " " + shape_text(t.shape));
   }
   if (!streamed && t.nbytes > 0 && t.data == nullptr)
-    fail(FW_ERR_INVALID_ARGUMENT, what + " has no data");
+    fail(Status::InvalidArgument, what + " has no data");
 }
 
 // Validates and returns the tensors in file order.
@@ -122,7 +122,7 @@ std::vector<const OutTensor *> file_order(const std::vector<const OutTensor *> &
     const OutTensor &t = *p;
     check_tensor(t, streamed);
     if (!names.insert(t.name).second) {
-      fail(FW_ERR_INVALID_ARGUMENT, "tensor name \"" + t.name + "\" appears twice");
+      fail(Status::InvalidArgument, "tensor name \"" + t.name + "\" appears twice");
     }
     order.push_back(&t);
   }
@@ -196,8 +196,8 @@ void write_contents(TempFile &out, const std::vector<const OutTensor *> &tensors
     uint64_t written = 0, since_poll = 0;
     produce(static_cast<size_t>(t - all.data()), [&](const void *data, size_t size) {
       if (size > t->nbytes - written)
-        fail(FW_ERR_INTERNAL, "tensor \"" + t->name + "\": producer wrote more than " +
-                                  std::to_string(t->nbytes) + " bytes");
+        fail(Status::Internal, "tensor \"" + t->name + "\": producer wrote more than " +
+                                   std::to_string(t->nbytes) + " bytes");
       out.write(data, size);
       written += size;
       since_poll += size;
@@ -207,9 +207,9 @@ void write_contents(TempFile &out, const std::vector<const OutTensor *> &tensors
       }
     });
     if (written != t->nbytes)
-      fail(FW_ERR_INTERNAL, "tensor \"" + t->name + "\": producer wrote " +
-                                std::to_string(written) + " of " + std::to_string(t->nbytes) +
-                                " bytes");
+      fail(Status::Internal, "tensor \"" + t->name + "\": producer wrote " +
+                                 std::to_string(written) + " of " + std::to_string(t->nbytes) +
+                                 " bytes");
   }
   poll(stop);
   out.finish();
@@ -222,11 +222,11 @@ void make_dirs(const std::string &dir, std::vector<std::string> *created) {
     if (::mkdir(prefix.c_str(), 0755) == 0) {
       created->push_back(prefix);
     } else if (errno != EEXIST) {
-      fail(FW_ERR_IO, "cannot create directory " + prefix + ": " + std::strerror(errno));
+      fail(Status::Io, "cannot create directory " + prefix + ": " + std::strerror(errno));
     } else {
       struct stat st;
       if (::stat(prefix.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fail(FW_ERR_IO, "cannot create directory " + dir + ": " + prefix + " is not a directory");
+        fail(Status::Io, "cannot create directory " + dir + ": " + prefix + " is not a directory");
       }
     }
     if (pos == std::string::npos) break;
@@ -255,13 +255,13 @@ bool is_shard_name(const std::string &name) {
 
 // Removes the shards of `dir` that are not in `keep` (see write_sharded in the header), then
 // fsyncs the folder. Runs after the new export is committed, so a failure cannot undo it: it is
-// reported as FW_ERR_IO naming the first file that stays.
+// reported as Status::Io naming the first file that stays.
 void remove_old_shards(const std::string &dir, const std::set<std::string> &keep) {
   const std::string committed = "export to " + dir + " is committed, but ";
   const std::string leftover = "; the folder still holds shard files its index does not list";
   DIR *d = ::opendir(dir.c_str());
   if (d == nullptr) {
-    fail(FW_ERR_IO,
+    fail(Status::Io,
          committed + "cannot list it to remove old shards: " + std::strerror(errno) + leftover);
   }
   const int dfd = ::dirfd(d);
@@ -288,7 +288,7 @@ void remove_old_shards(const std::string &dir, const std::set<std::string> &keep
       if (failed.empty()) failed = e.what();
     }
   }
-  if (!failed.empty()) fail(FW_ERR_IO, committed + failed + leftover);
+  if (!failed.empty()) fail(Status::Io, committed + failed + leftover);
 }
 
 }  // namespace
@@ -323,8 +323,8 @@ void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors
 void write_sharded(const std::string &dir, const std::vector<OutTensor> &tensors,
                    const std::map<std::string, std::string> &metadata, uint64_t max_shard_bytes,
                    const TensorProducer &produce, const Poll &stop) {
-  if (max_shard_bytes == 0) fail(FW_ERR_INVALID_ARGUMENT, "max_shard_bytes must be > 0");
-  if (dir.empty()) fail(FW_ERR_INVALID_ARGUMENT, "empty output folder path");
+  if (max_shard_bytes == 0) fail(Status::InvalidArgument, "max_shard_bytes must be > 0");
+  if (dir.empty()) fail(Status::InvalidArgument, "empty output folder path");
   file_order(pointers(tensors), true);
 
   // Greedy packing in name order, as Hugging Face's split_torch_state_dict_into_shards: a tensor
@@ -365,7 +365,7 @@ void write_shard_set(const std::string &dir, const std::vector<std::vector<std::
                      const std::vector<OutTensor> &tensors,
                      const std::map<std::string, std::string> &metadata,
                      const TensorProducer &produce, const Poll &stop, const WritePhase &phase) {
-  if (dir.empty()) fail(FW_ERR_INVALID_ARGUMENT, "empty output folder path");
+  if (dir.empty()) fail(Status::InvalidArgument, "empty output folder path");
   std::map<std::string, const OutTensor *> by_name;
   for (const OutTensor &t : tensors) by_name[t.name] = &t;
   std::vector<std::string> created_dirs;
@@ -394,8 +394,8 @@ void write_shard_set(const std::string &dir, const std::vector<std::vector<std::
         for (const std::string &name : shards[i]) {
           const auto it = by_name.find(name);
           if (it == by_name.end())
-            fail(FW_ERR_INTERNAL, "shard " + std::to_string(i) + " names '" + name +
-                                      "', which this process does not hold");
+            fail(Status::Internal, "shard " + std::to_string(i) + " names '" + name +
+                                       "', which this process does not hold");
           shard.push_back(it->second);
         }
         files.push_back(std::make_unique<TempFile>(dir + "/" + shard_name(i, shards.size())));

@@ -23,8 +23,8 @@ struct OutTensor {
 
 // Streamed output: the writer asks for each tensor's bytes when it reaches it in file order, and
 // the producer hands them over in consecutive pieces through `emit` (sizes adding up to nbytes,
-// which the writer checks: FW_ERR_INTERNAL otherwise). A merge writes each tensor chunk by chunk as
-// it computes it instead of holding the whole model. `index` is the tensor's position in the
+// which the writer checks: Status::Internal otherwise). A merge writes each tensor chunk by chunk
+// as it computes it instead of holding the whole model. `index` is the tensor's position in the
 // vector given to the writer.
 using ByteEmitter = std::function<void(const void *data, size_t size)>;
 using TensorProducer = std::function<void(size_t index, const ByteEmitter &emit)>;
@@ -32,7 +32,7 @@ using TensorProducer = std::function<void(size_t index, const ByteEmitter &emit)
 // Writes one file byte-compatible with the reference implementation: header JSON with
 // "__metadata__" first, tensors ordered by dtype alignment (widest first) then name, padded with
 // spaces to a multiple of 8. Temp file in the same folder + fsync + rename; on any failure
-// (FW_ERR_IO, incl. a full disk) the temp file is removed and `path` is untouched.
+// (Status::Io, incl. a full disk) the temp file is removed and `path` is untouched.
 // Before writing, stale temps `.<name>.tmp-XXXXXX` of this same target (left by an export that was
 // killed) are removed, best effort (see remove_stale_temps); two concurrent exports to the same
 // target are not supported. `stop` is polled between 64 MiB chunks of the data; when it throws, the
@@ -57,8 +57,8 @@ void write_safetensors(const std::string &path, const std::vector<OutTensor> &te
 //  - After the new index is renamed into place and the folder fsynced, shards of an earlier export
 //    (`model-NNNNN-of-NNNNN.safetensors` not in the new set) are removed and the folder fsynced
 //    again. The index is committed first, so at every instant the index on disk names shards that
-//    exist. A shard that cannot be removed then is FW_ERR_IO naming it: the export is committed and
-//    readable, but the folder keeps files the index does not list.
+//    exist. A shard that cannot be removed then is Status::Io naming it: the export is committed
+//    and readable, but the folder keeps files the index does not list.
 // Nothing else in the folder is touched (config.json, tokenizer files, model.safetensors, ...).
 // Two concurrent exports to the same folder are not supported: one may remove the other's temps
 // or shards.

@@ -24,7 +24,7 @@ TensorFilter::TensorFilter(std::vector<std::string> include, std::vector<std::st
     : include_(std::move(include)), exclude_(std::move(exclude)) {
   for (const auto *list : {&include_, &exclude_})
     for (const std::string &p : *list)
-      if (p.empty()) fail(FW_ERR_INVALID_ARGUMENT, "an empty tensor name pattern");
+      if (p.empty()) fail(Status::InvalidArgument, "an empty tensor name pattern");
 }
 
 bool TensorFilter::selects(const std::string &name) const {
@@ -62,7 +62,7 @@ void check_carried_in_member(const Checkpoint &base, const Checkpoint &member,
     const TensorMeta &b = *base.find(name);
     const std::string who = "pool member " + member.path() + ": tensor \"" + name + "\"";
     if (m->dtype != b.dtype || m->shape != b.shape)
-      fail(FW_ERR_NAME_MISMATCH, who + " (" + dtype_name(m->dtype) + ") is not the base's " +
+      fail(Status::NameMismatch, who + " (" + dtype_name(m->dtype) + ") is not the base's " +
                                      dtype_name(b.dtype) +
                                      " buffer of the same shape; integer "
                                      "and bool tensors are taken from the base, not merged");
@@ -77,7 +77,7 @@ void check_carried_in_member(const Checkpoint &base, const Checkpoint &member,
       base.read_raw_range(name, begin, end, x.data());
       member.read_raw_range(name, begin, end, y.data());
       if (std::memcmp(x.data(), y.data(), n) != 0)
-        fail(FW_ERR_NAME_MISMATCH, who + " differs from the base's (elements from " +
+        fail(Status::NameMismatch, who + " differs from the base's (elements from " +
                                        std::to_string(begin) +
                                        " on); integer and bool tensors "
                                        "are taken from the base, not merged");
@@ -95,11 +95,11 @@ TensorFilter filter_from_c(const char *const *include, size_t n_include, const c
                            size_t n_exclude, const std::string &where) {
   auto list = [&](const char *const *patterns, size_t n, const char *what) {
     if (n > 0 && patterns == nullptr)
-      fail(FW_ERR_INVALID_ARGUMENT, where + what + " is NULL with a count > 0");
+      fail(Status::InvalidArgument, where + what + " is NULL with a count > 0");
     std::vector<std::string> out;
     for (size_t i = 0; i < n; ++i) {
       if (patterns[i] == nullptr)
-        fail(FW_ERR_INVALID_ARGUMENT, where + what + "[" + std::to_string(i) + "] is NULL");
+        fail(Status::InvalidArgument, where + what + "[" + std::to_string(i) + "] is NULL");
       out.emplace_back(patterns[i]);
     }
     return out;
@@ -114,7 +114,7 @@ FilteredCheckpoint::FilteredCheckpoint(std::unique_ptr<Checkpoint> inner,
   for (const TensorMeta &m : inner_->tensors())
     if (filter_.selects(m.name)) metas_.push_back(m);
   if (metas_.empty())
-    fail(FW_ERR_NAME_MISMATCH, "the tensor filter " + filter_.describe() +
+    fail(Status::NameMismatch, "the tensor filter " + filter_.describe() +
                                    " selects none of the tensors of " + inner_->path());
 }
 

@@ -17,7 +17,7 @@ namespace fw {
 class TensorFilter {
  public:
   TensorFilter() = default;
-  // FW_ERR_INVALID_ARGUMENT for an empty pattern.
+  // Status::InvalidArgument for an empty pattern.
   TensorFilter(std::vector<std::string> include, std::vector<std::string> exclude);
   bool empty() const { return include_.empty() && exclude_.empty() && !shard_ && !carried_; }
   bool selects(const std::string &name) const;
@@ -47,20 +47,20 @@ class TensorFilter {
 // saved by newer libraries often lack. Members need not have them; where one has one, it must be
 // the base's (check_carried_in_member). The output carries the base's bytes in the base's dtype.
 std::set<std::string> carried_from_base(const Checkpoint &base);
-// FW_ERR_NAME_MISMATCH (naming tensor and member) unless every carried tensor that `member` (its
+// Status::NameMismatch (naming tensor and member) unless every carried tensor that `member` (its
 // unfiltered checkpoint) has is the base's: same dtype, shape and bytes. A member whose buffer
 // differs was not fine-tuned from this base, or holds quantized weights this merge would drop.
 void check_carried_in_member(const Checkpoint &base, const Checkpoint &member,
                              const std::set<std::string> &carried);
 
 // The filter of a C struct's pattern arrays (fw_params, fw_merge_params), read now:
-// FW_ERR_INVALID_ARGUMENT ("<where>include_tensors is NULL ...") for a NULL array with a count > 0
+// Status::InvalidArgument ("<where>include_tensors is NULL ...") for a NULL array with a count > 0
 // or a NULL pattern.
 TensorFilter filter_from_c(const char *const *include, size_t n_include, const char *const *exclude,
                            size_t n_exclude, const std::string &where);
 
 // The selected tensors of `inner` (which it owns). Reads go to `inner`, names unchanged.
-// FW_ERR_NAME_MISMATCH when the filter selects none of inner's tensors.
+// Status::NameMismatch when the filter selects none of inner's tensors.
 class FilteredCheckpoint : public Checkpoint {
  public:
   FilteredCheckpoint(std::unique_ptr<Checkpoint> inner, const TensorFilter &filter);

@@ -25,7 +25,7 @@ std::vector<std::unique_ptr<SafetensorsFile>> open_files(const std::string &path
                                                          bool allow_outside_links) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0)
-    fail(FW_ERR_IO, "cannot open " + path + ": " + std::strerror(errno));
+    fail(Status::Io, "cannot open " + path + ": " + std::strerror(errno));
   std::vector<std::unique_ptr<SafetensorsFile>> files;
   if (!S_ISDIR(st.st_mode)) {
     files.push_back(SafetensorsFile::open(path));
@@ -57,9 +57,9 @@ TensorSet load_tensor_set(const std::string &path, bool header_only, bool allow_
       fw_dtype pub;
       if (!header_only) {
         if (!storage_to_public(entry.dtype, &pub))
-          fail(FW_ERR_UNSUPPORTED, file->path() + ": tensor \"" + entry.name + "\" has dtype " +
-                                       dtype_name(entry.dtype) +
-                                       ", which fw_dtype does not name (read its header only)");
+          fail(Status::Unsupported, file->path() + ": tensor \"" + entry.name + "\" has dtype " +
+                                        dtype_name(entry.dtype) +
+                                        ", which fw_dtype does not name (read its header only)");
         t.bytes = at::empty({static_cast<int64_t>(entry.nbytes)}, at::kByte);
         if (entry.nbytes > 0) file->read_bytes(entry, 0, entry.nbytes, t.bytes.data_ptr());
       }

@@ -29,7 +29,7 @@ struct TensorSet {
 
 // A .safetensors file, a Hugging Face folder (single file or shards + index) or a PEFT adapter
 // folder (its adapter_model.safetensors as stored). header_only: no data read, every dtype
-// accepted; otherwise a dtype fw_dtype does not name is FW_ERR_UNSUPPORTED. A folder's files that
+// accepted; otherwise a dtype fw_dtype does not name is Status::Unsupported. A folder's files that
 // are symbolic links out of it are refused unless `allow_outside_links` (folder_links.h). Throws
 // fw::Error.
 TensorSet load_tensor_set(const std::string &path, bool header_only,

@@ -11,7 +11,7 @@ double weight_at(const std::vector<double> &weights, size_t i) {
 }
 
 void require_members(const std::vector<at::Tensor> &taus) {
-  if (taus.empty()) fail(FW_ERR_INVALID_ARGUMENT, "merge: no task vectors to combine");
+  if (taus.empty()) fail(Status::InvalidArgument, "merge: no task vectors to combine");
 }
 
 }  // namespace
@@ -26,7 +26,7 @@ at::Tensor weighted_sum(const std::vector<at::Tensor> &taus, const std::vector<d
     total += weight_at(weights, i);
   }
   if (normalize) {
-    if (total == 0.0) fail(FW_ERR_INVALID_ARGUMENT, "merge: normalize with weights summing to 0");
+    if (total == 0.0) fail(Status::InvalidArgument, "merge: normalize with weights summing to 0");
     acc.div_(total);
   }
   return acc;

@@ -35,7 +35,7 @@ void merge_to_file(const MergeSpec &spec, const std::string &base_path,
   if (layout.hf_folder) check_hf_folder_target(out_path);  // before anything is read
   if (dtype != FW_DTYPE_DEFAULT && dtype != FW_DTYPE_F32 && dtype != FW_DTYPE_F16 &&
       dtype != FW_DTYPE_BF16)
-    fail(FW_ERR_INVALID_ARGUMENT, "export dtype " + std::to_string(static_cast<int>(dtype)) +
+    fail(Status::InvalidArgument, "export dtype " + std::to_string(static_cast<int>(dtype)) +
                                       " is not one of FW_DTYPE_DEFAULT/F32/F16/BF16");
   // `base` is what the merge sees (the filter's tensors, without the base's integer and bool
   // buffers); `whole` all of the base's, which adapters are opened against and the other tensors
@@ -73,9 +73,9 @@ void merge_to_file(const MergeSpec &spec, const std::string &base_path,
     const auto it = index_of.find(meta.name);
     const bool buffer = carried.count(meta.name) != 0;
     if (it == index_of.end() && !buffer && !is_mergeable(meta.dtype))
-      fail(FW_ERR_UNSUPPORTED, "base tensor \"" + meta.name +
-                                   "\" (outside the tensor filter) has " + "dtype " +
-                                   dtype_name(meta.dtype) + "; only F32, F16 and BF16 are copied");
+      fail(Status::Unsupported, "base tensor \"" + meta.name +
+                                    "\" (outside the tensor filter) has " + "dtype " +
+                                    dtype_name(meta.dtype) + "; only F32, F16 and BF16 are copied");
     const DType out_dtype = buffer || dtype == FW_DTYPE_DEFAULT ? meta.dtype : from_public(dtype);
     const uint64_t nbytes =
         static_cast<uint64_t>(meta.numel) * static_cast<uint64_t>(dtype_bits(out_dtype) / 8);

@@ -37,7 +37,7 @@ void MagnitudeSelect::finish_high() {
     }
     above += high_[b];
   }
-  fail(FW_ERR_INTERNAL, "magnitude select: fewer entries counted than k");
+  fail(Status::Internal, "magnitude select: fewer entries counted than k");
 }
 
 void MagnitudeSelect::count_low(const float *x, int64_t n) {
@@ -61,7 +61,7 @@ void MagnitudeSelect::finish_low() {
     }
     above += low_[b];
   }
-  fail(FW_ERR_INTERNAL, "magnitude select: the two passes saw different data");
+  fail(Status::Internal, "magnitude select: the two passes saw different data");
 }
 
 namespace {

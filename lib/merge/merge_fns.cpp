@@ -76,14 +76,14 @@ class MethodMergeFn : public MergeFn {
 
 std::unique_ptr<MergeFn> make_method_merge_fn(const MergeSpec &spec) {
   if (spec.method == FW_MERGE_LINEAR)
-    fail(FW_ERR_UNSUPPORTED, "linear as a step merge function is the default convex combination");
+    fail(Status::Unsupported, "linear as a step merge function is the default convex combination");
   if (spec.method == FW_MERGE_MODEL_STOCK)
-    fail(FW_ERR_UNSUPPORTED, "model_stock is not available as a step merge function");
+    fail(Status::Unsupported, "model_stock is not available as a step merge function");
   if (!is_known_method(spec.method))
-    fail(FW_ERR_INVALID_ARGUMENT,
+    fail(Status::InvalidArgument,
          "unknown merge method " + std::to_string(static_cast<int>(spec.method)));
   if (!spec.weights.empty())
-    fail(FW_ERR_INVALID_ARGUMENT, "a step merge function takes no weights; pass NULL");
+    fail(Status::InvalidArgument, "a step merge function takes no weights; pass NULL");
   return std::make_unique<MethodMergeFn>(spec);
 }
 

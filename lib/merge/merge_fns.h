@@ -15,8 +15,8 @@
 
 namespace fw {
 
-// Throws FW_ERR_UNSUPPORTED for LINEAR (use make_convex_merge_fn) and MODEL_STOCK, and
-// FW_ERR_INVALID_ARGUMENT when the spec carries weights.
+// Throws Status::Unsupported for LINEAR (use make_convex_merge_fn) and MODEL_STOCK, and
+// Status::InvalidArgument when the spec carries weights.
 std::unique_ptr<MergeFn> make_method_merge_fn(const MergeSpec &spec);
 
 }  // namespace fw

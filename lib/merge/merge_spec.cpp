@@ -13,7 +13,7 @@ namespace fw {
 
 namespace {
 
-[[noreturn]] void invalid(const std::string &message) { fail(FW_ERR_INVALID_ARGUMENT, message); }
+[[noreturn]] void invalid(const std::string &message) { fail(Status::InvalidArgument, message); }
 
 std::string number(double value) {
   std::ostringstream out;
@@ -35,7 +35,7 @@ std::string magnitude_text(double value) {
   return out.str();
 }
 
-// FW_ERR_INVALID_ARGUMENT naming `what` unless `value` fits fp32.
+// Status::InvalidArgument naming `what` unless `value` fits fp32.
 void require_fp32(double value, const std::string &what) {
   if (!std::isfinite(value)) invalid(what + " is not finite");
   if (!fits_fp32(value))
@@ -192,7 +192,7 @@ MergeSpec spec_from_params(const fw_merge_params &caller, size_t n) {
     const fw_abort_fn abort = p.abort;
     void *const user_data = p.abort_user_data;
     s.stop = [abort, user_data] {
-      if (abort(user_data) != 0) fail(FW_ERR_ABORTED, "aborted by fw_merge_params.abort");
+      if (abort(user_data) != 0) fail(Status::Aborted, "aborted by fw_merge_params.abort");
     };
   }
   if (p.weights != nullptr) {

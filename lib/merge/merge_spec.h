@@ -60,7 +60,7 @@ struct MergeSpec {
 
   // The spec that applies to tensor `name` of a merge of n members: for each field and member the
   // first matching override's value, else this spec's; no overrides left. Without overrides, a
-  // copy. FW_ERR_INVALID_ARGUMENT when the resolved weights of a normalized linear-family method
+  // copy. Status::InvalidArgument when the resolved weights of a normalized linear-family method
   // sum to 0 for this tensor.
   MergeSpec for_tensor(const std::string &name, size_t n) const;
 };
@@ -76,7 +76,7 @@ bool method_leaves_hull(fw_merge_method method);
 
 // Reads a caller's struct (only the fields its struct_size covers; the rest keep the method's
 // defaults) and validates it for a pool of n members (n == 0: weights are not allowed, as in FW
-// merge functions). Throws FW_ERR_INVALID_ARGUMENT naming the field.
+// merge functions). Throws Status::InvalidArgument naming the field.
 MergeSpec spec_from_params(const fw_merge_params &params, size_t n);
 
 // The recipe's parameters as JSON (method, scaling, density, drop_rate, beta, weights, normalize,

@@ -51,7 +51,7 @@ at::Tensor combine_chunk(const MergeSpec &spec, const at::Tensor &base,
     case FW_MERGE_MODEL_STOCK:
       return model_stock_combine(base, prepared, model_stock_t);
   }
-  fail(FW_ERR_INVALID_ARGUMENT,
+  fail(Status::InvalidArgument,
        "unknown merge method " + std::to_string(static_cast<int>(spec.method)));
 }
 

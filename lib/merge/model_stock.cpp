@@ -47,7 +47,7 @@ double model_stock_t(const std::vector<at::Tensor> &taus) {
 }
 
 double model_stock_t_from_gram(const std::vector<double> &gram, size_t n) {
-  if (n < 2) fail(FW_ERR_INVALID_ARGUMENT, "model_stock needs at least 2 pool members");
+  if (n < 2) fail(Status::InvalidArgument, "model_stock needs at least 2 pool members");
   std::vector<double> norms(n);
   for (size_t i = 0; i < n; ++i) norms[i] = std::sqrt(gram[i * n + i]);
   double cos_sum = 0.0;

@@ -338,11 +338,11 @@ class TensorMerge {
 StreamingMerge::StreamingMerge(const MergeSpec &spec, const Checkpoint &base,
                                const std::vector<const Checkpoint *> &pool)
     : spec_(spec), base_(base), pool_(pool) {
-  if (pool.empty()) fail(FW_ERR_INVALID_ARGUMENT, "merge: the pool is empty");
+  if (pool.empty()) fail(Status::InvalidArgument, "merge: the pool is empty");
   if (spec.method == FW_MERGE_MODEL_STOCK && pool.size() < 2)
-    fail(FW_ERR_INVALID_ARGUMENT, "model_stock needs at least 2 pool members, got 1");
+    fail(Status::InvalidArgument, "model_stock needs at least 2 pool members, got 1");
   if (!spec.weights.empty() && spec.weights.size() != pool.size())
-    fail(FW_ERR_INVALID_ARGUMENT, "merge: " + std::to_string(spec.weights.size()) +
+    fail(Status::InvalidArgument, "merge: " + std::to_string(spec.weights.size()) +
                                       " weights for " + std::to_string(pool.size()) + " members");
 }
 

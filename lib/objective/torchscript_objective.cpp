@@ -35,7 +35,7 @@ bool resolve(const torch::jit::Module &root, const std::string &name, torch::jit
 at::Tensor load_calibration(const SafetensorsFile &file, const std::string &name, bool labels) {
   const TensorEntry *e = file.find(name);
   if (!e)
-    fail(FW_ERR_INVALID_ARGUMENT,
+    fail(Status::InvalidArgument,
          "calibration file " + file.path() + " has no tensor \"" + name + "\"");
   at::ScalarType type;
   switch (e->dtype) {
@@ -58,15 +58,15 @@ at::Tensor load_calibration(const SafetensorsFile &file, const std::string &name
       type = at::kByte;
       break;
     default:
-      fail(FW_ERR_UNSUPPORTED, "calibration tensor \"" + name + "\" has dtype " +
-                                   dtype_name(e->dtype) +
-                                   " (F32/F16/BF16 inputs, I64/I32/U8 labels)");
+      fail(Status::Unsupported, "calibration tensor \"" + name + "\" has dtype " +
+                                    dtype_name(e->dtype) +
+                                    " (F32/F16/BF16 inputs, I64/I32/U8 labels)");
   }
   const bool integral = type == at::kLong || type == at::kInt || type == at::kByte;
   if (labels != integral)
-    fail(FW_ERR_UNSUPPORTED, "calibration tensor \"" + name + "\": " +
-                                 (labels ? "labels must be integers" : "inputs must be floats") +
-                                 ", got " + dtype_name(e->dtype));
+    fail(Status::Unsupported, "calibration tensor \"" + name + "\": " +
+                                  (labels ? "labels must be integers" : "inputs must be floats") +
+                                  ", got " + dtype_name(e->dtype));
   const at::Tensor raw = file.read_tensor(*e, type);  // fresh memory, kept for the solver's life
   return labels ? raw.to(at::kLong) : raw.to(at::kFloat);
 }
@@ -80,7 +80,7 @@ TorchScriptObjective::TorchScriptObjective(const TorchScriptObjectiveSpec &spec,
   try {
     ReadOnlyFile::open(spec.module_path);
   } catch (const Error &e) {
-    fail(FW_ERR_IO, "cannot open TorchScript module " + spec.module_path + " (" + e.what() + ")");
+    fail(Status::Io, "cannot open TorchScript module " + spec.module_path + " (" + e.what() + ")");
   }
   try {
     module_ = torch::jit::load(spec.module_path);
@@ -96,39 +96,39 @@ TorchScriptObjective::TorchScriptObjective(const TorchScriptObjectiveSpec &spec,
     for (const auto &p : module_.named_parameters(/*recurse=*/true))
       if (base_index.count(p.name)) map.emplace_back(p.name, p.name);
     if (map.empty())
-      fail(FW_ERR_NAME_MISMATCH, "no parameter of " + spec.module_path +
+      fail(Status::NameMismatch, "no parameter of " + spec.module_path +
                                      " is named like a base tensor; give a parameter map");
   }
   for (const auto &[param, tensor] : map) {
     Binding b;
     if (!resolve(module_, param, &b.owner, &b.attribute))
-      fail(FW_ERR_INVALID_ARGUMENT, "the module has no tensor attribute \"" + param + "\"");
+      fail(Status::InvalidArgument, "the module has no tensor attribute \"" + param + "\"");
     const auto it = base_index.find(tensor);
     if (it == base_index.end())
-      fail(FW_ERR_NAME_MISMATCH, "parameter map names \"" + tensor + "\", not a base tensor");
+      fail(Status::NameMismatch, "parameter map names \"" + tensor + "\", not a base tensor");
     b.base_index = it->second;
     const at::Tensor current = b.owner.attr(b.attribute).toTensor();
     if (current.sizes().vec() != base[it->second].shape)
-      fail(FW_ERR_SHAPE_MISMATCH, "module parameter \"" + param + "\" is " +
+      fail(Status::ShapeMismatch, "module parameter \"" + param + "\" is " +
                                       shape_text(current.sizes()) + ", base tensor \"" + tensor +
                                       "\" is " + shape_text(base[it->second].shape));
     bindings_.push_back(b);
   }
 
-  if (spec.terms.empty()) fail(FW_ERR_INVALID_ARGUMENT, "the objective has no terms");
+  if (spec.terms.empty()) fail(Status::InvalidArgument, "the objective has no terms");
   const std::unique_ptr<SafetensorsFile> calib = SafetensorsFile::open(spec.calibration_path);
   for (const ObjectiveTerm &t : spec.terms) {
     if (!(t.weight > 0) || !std::isfinite(t.weight))
-      fail(FW_ERR_INVALID_ARGUMENT, "term weights must be finite and > 0");
+      fail(Status::InvalidArgument, "term weights must be finite and > 0");
     if (!module_.find_method(t.method))
-      fail(FW_ERR_INVALID_ARGUMENT, "the module has no method \"" + t.method + "\"");
+      fail(Status::InvalidArgument, "the module has no method \"" + t.method + "\"");
     Term term{t.method, load_calibration(*calib, t.inputs, false), at::Tensor(), t.weight};
     if (term.inputs.dim() < 1 || term.inputs.size(0) < 1)
-      fail(FW_ERR_SHAPE_MISMATCH, "calibration inputs \"" + t.inputs + "\" hold no samples");
+      fail(Status::ShapeMismatch, "calibration inputs \"" + t.inputs + "\" hold no samples");
     if (!t.labels.empty()) {
       term.labels = load_calibration(*calib, t.labels, true);
       if (term.labels.dim() != 1 || term.labels.size(0) != term.inputs.size(0))
-        fail(FW_ERR_SHAPE_MISMATCH, "labels \"" + t.labels + "\" " +
+        fail(Status::ShapeMismatch, "labels \"" + t.labels + "\" " +
                                         shape_text(term.labels.sizes()) + " do not match inputs " +
                                         shape_text(term.inputs.sizes()));
     }
@@ -145,7 +145,7 @@ double TorchScriptObjective::evaluate(const std::vector<at::Tensor> &point,
 double TorchScriptObjective::evaluate_term(int term, const std::vector<at::Tensor> &point,
                                            std::vector<at::Tensor> *grad) {
   if (term < 0 || term >= n_terms())
-    fail(FW_ERR_INTERNAL,
+    fail(Status::Internal,
          "term " + std::to_string(term) + " of a " + std::to_string(n_terms()) + "-term objective");
   return run(point, grad, term);
 }
@@ -181,12 +181,12 @@ double TorchScriptObjective::run(const std::vector<at::Tensor> &point,
     const Term &t = terms_[i];
     const at::Tensor logits = module_.get_method(t.method)({t.inputs}).toTensor();
     if (logits.dim() != 2 || logits.size(0) != t.inputs.size(0))
-      fail(FW_ERR_SHAPE_MISMATCH, "method \"" + t.method + "\" returned " +
+      fail(Status::ShapeMismatch, "method \"" + t.method + "\" returned " +
                                       shape_text(logits.sizes()) + ", expected [N, classes]");
     at::Tensor term;
     if (t.labels.defined()) {
       if (t.labels.min().item<int64_t>() < 0 || t.labels.max().item<int64_t>() >= logits.size(1))
-        fail(FW_ERR_INVALID_ARGUMENT, "a label of method \"" + t.method + "\" is outside [0, " +
+        fail(Status::InvalidArgument, "a label of method \"" + t.method + "\" is outside [0, " +
                                           std::to_string(logits.size(1)) + ")");
       term = at::cross_entropy_loss(logits, t.labels);
     } else {

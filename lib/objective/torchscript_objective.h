@@ -34,10 +34,10 @@ struct TorchScriptObjectiveSpec {
 class TorchScriptObjective : public Evaluator {
  public:
   // Loads and validates everything against the base's tensors (names, shapes). Throws fw::Error:
-  // FW_ERR_IO (missing file), FW_ERR_FORMAT ("[torchscript]" unreadable module, calibration file
-  // defects), FW_ERR_INVALID_ARGUMENT (unknown method/parameter/calibration tensor, bad weight,
-  // empty map), FW_ERR_NAME_MISMATCH (mapped name not in the base), FW_ERR_SHAPE_MISMATCH,
-  // FW_ERR_UNSUPPORTED (input or label dtype).
+  // Status::Io (missing file), Status::Format ("[torchscript]" unreadable module, calibration file
+  // defects), Status::InvalidArgument (unknown method/parameter/calibration tensor, bad weight,
+  // empty map), Status::NameMismatch (mapped name not in the base), Status::ShapeMismatch,
+  // Status::Unsupported (input or label dtype).
   TorchScriptObjective(const TorchScriptObjectiveSpec &spec, const std::vector<TensorMeta> &base);
 
   double evaluate(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad) override;

@@ -12,6 +12,9 @@ namespace fw {
 
 class Evaluator {
  public:
+  // The term of a request for the whole objective (fw_request.term = FW_ALL_TERMS).
+  static constexpr int kAllTerms = -1;
+
   virtual ~Evaluator() = default;
   // Loss at `point` (fp32 tensors in base order). When `grad` is non-null it holds zero-filled fp32
   // tensors of the same shapes to receive the gradient. Throws fw::Error on failure.
@@ -21,7 +24,7 @@ class Evaluator {
   virtual int n_terms() const { return 1; }
   virtual double evaluate_term(int term, const std::vector<at::Tensor> &point,
                                std::vector<at::Tensor> *grad) {
-    if (term != 0) fail(FW_ERR_INTERNAL, "a one-term objective was asked for another term");
+    if (term != 0) fail(Status::Internal, "a one-term objective was asked for another term");
     return evaluate(point, grad);
   }
 };

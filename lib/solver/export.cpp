@@ -22,7 +22,7 @@ namespace {
 void check_dtype(fw_dtype dtype) {
   if (dtype != FW_DTYPE_DEFAULT && dtype != FW_DTYPE_F32 && dtype != FW_DTYPE_F16 &&
       dtype != FW_DTYPE_BF16)
-    fail(FW_ERR_INVALID_ARGUMENT, "export dtype must be FW_DTYPE_DEFAULT, F32, F16 or BF16");
+    fail(Status::InvalidArgument, "export dtype must be FW_DTYPE_DEFAULT, F32, F16 or BF16");
 }
 
 DType target_of(DType base, fw_dtype dtype) {

@@ -212,8 +212,8 @@ void Solver::local_lmo_pass(const std::vector<const std::vector<at::Tensor> *> &
     });
     if (stopped) std::rethrow_exception(stopped);
     if (incomplete) {
-      poll_abort();  // the interrupt a worker saw: throws FW_ERR_ABORTED
-      fail(FW_ERR_INTERNAL, "LMO pass stopped without an interrupt");
+      poll_abort();  // the interrupt a worker saw: throws Status::Aborted
+      fail(Status::Internal, "LMO pass stopped without an interrupt");
     }
     for (int th = 0; th < n_threads; ++th) {  // lane order: deterministic for a thread count
       for (size_t i = 0; i < inner.size(); ++i) inner[i] += partial[th][i];

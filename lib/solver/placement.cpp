@@ -30,16 +30,16 @@ Placement placement_of(const fw_params &params) {
       from_public(params.work_dtype == FW_DTYPE_DEFAULT ? FW_DTYPE_F32 : params.work_dtype));
   if (params.device == FW_DEVICE_CPU) return p;
   if (!torch_has_cuda())
-    fail(FW_ERR_UNSUPPORTED,
+    fail(Status::Unsupported,
          "params: device FW_DEVICE_CUDA, but this fwmerge was built against a LibTorch without "
          "CUDA (build it against a CUDA LibTorch, e.g. a pip torch, to merge on a GPU)");
   const int count = cuda_device_count();
   if (count == 0)
-    fail(FW_ERR_UNSUPPORTED,
+    fail(Status::Unsupported,
          "params: device FW_DEVICE_CUDA, but no CUDA device is visible to this process (driver, "
          "CUDA_VISIBLE_DEVICES)");
   if (params.device_index >= count)
-    fail(FW_ERR_INVALID_ARGUMENT, "params: CUDA device_index " +
+    fail(Status::InvalidArgument, "params: CUDA device_index " +
                                       std::to_string(params.device_index) + " does not exist (" +
                                       std::to_string(count) + " device" + (count == 1 ? "" : "s") +
                                       " visible: 0.." + std::to_string(count - 1) + ")");

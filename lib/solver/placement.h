@@ -18,8 +18,8 @@ struct Placement {
   bool on_cpu() const { return device.is_cpu(); }
 };
 
-// The placement params ask for. Throws FW_ERR_UNSUPPORTED for CUDA on a LibTorch without CUDA or
-// with no CUDA device visible, FW_ERR_INVALID_ARGUMENT for an ordinal that does not exist.
+// The placement params ask for. Throws Status::Unsupported for CUDA on a LibTorch without CUDA or
+// with no CUDA device visible, Status::InvalidArgument for an ordinal that does not exist.
 Placement placement_of(const fw_params &params);
 
 // Whether the LibTorch this library was built against has CUDA (compile time) and how many CUDA

@@ -14,7 +14,7 @@
 namespace fw {
 
 void validate_params(const fw_params &p) {
-  auto bad = [](const std::string &what) { fail(FW_ERR_INVALID_ARGUMENT, "params: " + what); };
+  auto bad = [](const std::string &what) { fail(Status::InvalidArgument, "params: " + what); };
   if (p.lmo != FW_LMO_HARD && p.lmo != FW_LMO_SOFT) bad("unknown lmo");
   if (p.granularity != FW_TASKWISE && p.granularity != FW_LAYERWISE) bad("unknown granularity");
   if (p.block_depth < 0) bad("block_depth must be >= 0");
@@ -78,7 +78,7 @@ Solver::~Solver() = default;
 void Solver::set_params(const fw_params &params) {
   validate_params(params);
   if (!(filter_of(params) == filter_) && base_)
-    fail(FW_ERR_STATE,
+    fail(Status::State,
          "the tensor filter (include_tensors / exclude_tensors) can only change "
          "before fw_set_base");
   const Placement place = placement_of(params);
@@ -96,7 +96,7 @@ void Solver::set_params(const fw_params &params) {
 }
 
 void Solver::require_base() const {
-  if (!base_) fail(FW_ERR_STATE, "no base model: call fw_set_base first");
+  if (!base_) fail(Status::State, "no base model: call fw_set_base first");
 }
 
 void Solver::check_files_unchanged() const {
@@ -107,7 +107,7 @@ void Solver::check_files_unchanged() const {
 
 void Solver::require_no_steps(const char *what) const {
   if (!history_.empty())
-    fail(FW_ERR_STATE, std::string(what) + " is not allowed after steps have been taken");
+    fail(Status::State, std::string(what) + " is not allowed after steps have been taken");
 }
 
 const Checkpoint &Solver::base() const {
@@ -136,8 +136,8 @@ const std::vector<TensorMeta> &Solver::global_tensors() const {
 }
 
 void Solver::check_can_join() const {
-  if (base_) fail(FW_ERR_STATE, "[dist] join the group before fw_set_base");
-  if (comm_) fail(FW_ERR_STATE, "[dist] this solver has joined a group already");
+  if (base_) fail(Status::State, "[dist] join the group before fw_set_base");
+  if (comm_) fail(Status::State, "[dist] this solver has joined a group already");
 }
 
 void Solver::set_distributed(std::shared_ptr<Comm> comm) {
@@ -159,10 +159,10 @@ void Solver::set_base(const std::string &path) {
   // the integer and bool ones (buffers) as the base has them.
   for (const TensorMeta &meta : whole->tensors()) {
     if (is_floating(meta.dtype) && !is_mergeable(meta.dtype))
-      fail(FW_ERR_UNSUPPORTED, "base tensor '" + meta.name + "' has dtype " +
-                                   dtype_name(meta.dtype) + "; only F32, F16 and BF16 are merged");
+      fail(Status::Unsupported, "base tensor '" + meta.name + "' has dtype " +
+                                    dtype_name(meta.dtype) + "; only F32, F16 and BF16 are merged");
   }
-  if (whole->tensors().empty()) fail(FW_ERR_FORMAT, "[empty] base model has no tensors: " + path);
+  if (whole->tensors().empty()) fail(Status::Format, "[empty] base model has no tensors: " + path);
   std::set<std::string> carried = carried_from_base(*whole);
   const TensorFilter merged = filter_.without_carried(carried);
   std::vector<TensorMeta> global;
@@ -173,7 +173,7 @@ void Solver::set_base(const std::string &path) {
     for (const TensorMeta &meta : whole->tensors())
       if (merged.selects(meta.name)) global.push_back(meta);
     if (global.empty())
-      fail(FW_ERR_NAME_MISMATCH,
+      fail(Status::NameMismatch,
            "the tensor filter " + filter_.describe() + " selects none of the tensors of " + path);
     const std::vector<int> rank_of = shard_plan(global, comm_->world());
     std::set<std::string> mine;
@@ -214,7 +214,7 @@ void Solver::set_start_member(int index) {
   require_base();
   require_no_steps("changing the start point");
   if (index < 0 || index >= static_cast<int>(pool_.size()))
-    fail(FW_ERR_INVALID_ARGUMENT, "start member " + std::to_string(index) + " is not in the pool");
+    fail(Status::InvalidArgument, "start member " + std::to_string(index) + " is not in the pool");
   start_.reset();
   start_kind_ = StartKind::Member;
   start_member_ = index;
@@ -241,7 +241,7 @@ void Solver::set_start_tensors(std::vector<std::pair<std::string, at::Tensor>> t
   std::vector<InMemoryCheckpoint::Entry> entries;
   for (auto &named : tensors) {
     const TensorMeta *meta = base_->find(named.first);
-    if (!meta) fail(FW_ERR_NAME_MISMATCH, "start tensor '" + named.first + "' is not in the base");
+    if (!meta) fail(Status::NameMismatch, "start tensor '" + named.first + "' is not in the base");
     entries.push_back({named.first, named.second.to(at::kFloat).contiguous(), meta->dtype});
   }
   auto start = std::make_unique<InMemoryCheckpoint>(std::move(entries), description);
@@ -265,7 +265,7 @@ void Solver::restore(StartKind kind, int start_member, std::unique_ptr<Checkpoin
 }
 
 void Solver::set_merge_fn(std::unique_ptr<MergeFn> merge_fn) {
-  if (!merge_fn) fail(FW_ERR_INVALID_ARGUMENT, "merge function is null");
+  if (!merge_fn) fail(Status::InvalidArgument, "merge function is null");
   merge_fn_ = std::move(merge_fn);
 }
 
@@ -330,8 +330,8 @@ std::vector<Solver::Vertex> Solver::vertices() const {
 void Solver::poll_abort() const {
   // exchange: the request is consumed by the call it stops (fw_solver_interrupt)
   if (interrupt_.load(std::memory_order_relaxed) && interrupt_.exchange(false))
-    fail(FW_ERR_ABORTED, "interrupted by fw_solver_interrupt");
-  if (abort_ && abort_()) fail(FW_ERR_ABORTED, "aborted by the host's abort hook");
+    fail(Status::Aborted, "interrupted by fw_solver_interrupt");
+  if (abort_ && abort_()) fail(Status::Aborted, "aborted by the host's abort hook");
 }
 
 void Solver::log(fw_log_level level, const std::string &message) const {

@@ -30,7 +30,7 @@
 
 namespace fw {
 
-// Thrown (FW_ERR_STATE) by a step that the evaluation budget (fw_params.max_evaluations) stops
+// Thrown (Status::State) by a step that the evaluation budget (fw_params.max_evaluations) stops
 // before an evaluation that would exceed it; fw_run ends there without an error.
 class BudgetSpent : public Error {
  public:
@@ -50,7 +50,7 @@ class Solver {
   // and views then hold this rank's shard of the merged tensors (lib/dist/shard_plan.h); blocks,
   // scores and the history are global and the same on every rank.
   void set_distributed(std::shared_ptr<Comm> comm);
-  // FW_ERR_STATE unless this solver may join a group now (no base yet, no group joined): checked
+  // Status::State unless this solver may join a group now (no base yet, no group joined): checked
   // before joining, which blocks on the other ranks, and again by set_distributed.
   void check_can_join() const;
   Comm *comm() const { return comm_.get(); }
@@ -79,11 +79,11 @@ class Solver {
   const std::function<bool()> &abort_hook() const { return abort_; }
 
   // fw_solver_interrupt: safe from any thread. The next poll_abort() of this solver's work (or of
-  // work the C shim runs on its behalf: export, merges) consumes it and throws FW_ERR_ABORTED.
+  // work the C shim runs on its behalf: export, merges) consumes it and throws Status::Aborted.
   void interrupt() { interrupt_.store(true); }
   // Consumes a pending interrupt: true if there was one (ask/tell ends a waiting step with it).
   bool take_interrupt() { return interrupt_.exchange(false); }
-  // Throws FW_ERR_ABORTED when interrupted or when the abort hook asks; called between chunks.
+  // Throws Status::Aborted when interrupted or when the abort hook asks; called between chunks.
   void poll_abort() const;
   const std::function<void(fw_log_level, const std::string &)> &log_hook() const { return log_; }
 
@@ -162,7 +162,7 @@ class Solver {
   TensorFilter member_filter() const {
     return comm_ ? shard_filter_ : filter_.without_carried(carried_);
   }
-  // FW_ERR_IO when a file of the base, the pool or the start point changed on disk since it was
+  // Status::Io when a file of the base, the pool or the start point changed on disk since it was
   // opened: a step never mixes bytes validated at fw_pool_add with bytes written later.
   void check_files_unchanged() const;
   void require_no_steps(const char *what) const;
@@ -209,9 +209,9 @@ class Solver {
   std::function<void(fw_log_level, const std::string &)> log_;
 };
 
-// Validates a params struct (ranges, enums); throws FW_ERR_INVALID_ARGUMENT.
+// Validates a params struct (ranges, enums); throws Status::InvalidArgument.
 void validate_params(const fw_params &params);
-// The tensor filter of fw_params (its pointers read now); FW_ERR_INVALID_ARGUMENT for NULLs.
+// The tensor filter of fw_params (its pointers read now); Status::InvalidArgument for NULLs.
 TensorFilter filter_of(const fw_params &params);
 
 }  // namespace fw

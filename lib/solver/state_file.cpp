@@ -98,7 +98,7 @@ void save_state(const Solver &solver, const std::string &path, const Poll &stop)
 }
 
 void load_state(Solver &solver, const std::string &path) {
-  const Checkpoint &base = solver.base();  // FW_ERR_STATE without a base
+  const Checkpoint &base = solver.base();  // Status::State without a base
   const std::unique_ptr<SafetensorsFile> file = SafetensorsFile::open(path);
   const auto it = file->metadata().find(kStateKey);
   if (it == file->metadata().end())
@@ -108,7 +108,7 @@ void load_state(Solver &solver, const std::string &path) {
 
   // The run it continues must be this one.
   auto differs = [&](const std::string &what) {
-    fail(FW_ERR_STATE, "fw_state_load: " + path + " was saved with " + what);
+    fail(Status::State, "fw_state_load: " + path + " was saved with " + what);
   };
   if (s.base.identity != base.identity())
     differs("another base (" + s.base.path + ", identity " + s.base.identity +

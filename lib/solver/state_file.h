@@ -24,7 +24,7 @@ std::string state_json(const Solver &solver);
 void save_state(const Solver &solver, const std::string &path, const Poll &stop);
 
 // Reads a state file, checks it against the solver (base, pool, blocks, merge function:
-// FW_ERR_STATE naming the difference) and restores it. On error the solver is unchanged.
+// Status::State naming the difference) and restores it. On error the solver is unchanged.
 void load_state(Solver &solver, const std::string &path);
 
 }  // namespace fw

@@ -11,7 +11,7 @@ namespace {
 
 using nlohmann::json;
 
-// Field access that turns every type or range error into one FW_ERR_FORMAT "[state_field]".
+// Field access that turns every type or range error into one Status::Format "[state_field]".
 class Reader {
  public:
   explicit Reader(const std::string &path) : path_(path) {}

@@ -33,7 +33,7 @@ constexpr int kStateVersion = 1;
 constexpr const char *kStateFormat = "fwmerge-state";
 constexpr const char *kStateKey = "fwmerge.state";
 
-// Parses "fwmerge.state" text. FW_ERR_FORMAT "[state_...]" naming `path` for anything malformed:
+// Parses "fwmerge.state" text. Status::Format "[state_...]" naming `path` for anything malformed:
 // the fuzz harness's entry point (no file access).
 SavedState parse_state_json(const std::string &text, const std::string &path);
 

@@ -17,11 +17,11 @@ namespace {
 void check_finite(double loss, const std::vector<at::Tensor> *grad,
                   const std::vector<TensorMeta> &metas) {
   if (!std::isfinite(loss))
-    fail(FW_ERR_NON_FINITE, "objective returned a non-finite loss (" + std::to_string(loss) + ")");
+    fail(Status::NonFinite, "objective returned a non-finite loss (" + std::to_string(loss) + ")");
   if (grad) {
     for (size_t t = 0; t < grad->size(); ++t)
       if (!at::isfinite((*grad)[t]).all().item<bool>())
-        fail(FW_ERR_NON_FINITE,
+        fail(Status::NonFinite,
              "objective returned a non-finite gradient for tensor '" + metas[t].name + "'");
   }
 }
@@ -67,7 +67,7 @@ class BudgetedEvaluator : public Evaluator {
  private:
   void charge() {
     if (spent_ + used_ >= budget_)
-      throw BudgetSpent(FW_ERR_STATE,
+      throw BudgetSpent(Status::State,
                         "[budget] max_evaluations (" + std::to_string(budget_) + ") is spent: " +
                             std::to_string(spent_) + " evaluations in " + std::to_string(steps_) +
                             " steps, and this step would need more than " + std::to_string(used_));
@@ -94,7 +94,7 @@ const StepRecord &Solver::step(Evaluator &host_objective) {
   Evaluator &evaluator =
       params_.max_evaluations > 0 ? static_cast<Evaluator &>(budgeted) : host_objective;
   require_base();
-  if (pool_.empty()) fail(FW_ERR_STATE, "the pool is empty: add checkpoints with fw_pool_add");
+  if (pool_.empty()) fail(Status::State, "the pool is empty: add checkpoints with fw_pool_add");
   const ThreadScope threads(params_.threads);
   const auto &metas = base_->tensors();
   std::vector<double> none;

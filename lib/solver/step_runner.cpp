@@ -10,7 +10,7 @@ class StepRunner::Bridge : public Evaluator {
  public:
   explicit Bridge(StepRunner &runner) : runner_(runner) {}
   double evaluate(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad) override {
-    return ask(point, grad, FW_ALL_TERMS);
+    return ask(point, grad, kAllTerms);
   }
   int n_terms() const override { return runner_.n_terms_; }
   double evaluate_term(int term, const std::vector<at::Tensor> &point,
@@ -21,17 +21,17 @@ class StepRunner::Bridge : public Evaluator {
  private:
   double ask(const std::vector<at::Tensor> &point, std::vector<at::Tensor> *grad, int term) {
     std::unique_lock<std::mutex> lock(runner_.mutex_);
-    if (runner_.cancelled_) fail(FW_ERR_ABORTED, runner_.cancel_reason_);
+    if (runner_.cancelled_) fail(Status::Aborted, runner_.cancel_reason_);
     runner_.request_ = {&point, grad, term};
     runner_.waiting_ = true;
     runner_.answered_ = false;
     runner_.cv_.notify_all();
     runner_.cv_.wait(lock, [&] { return runner_.answered_ || runner_.cancelled_; });
     runner_.waiting_ = false;
-    if (runner_.cancelled_) fail(FW_ERR_ABORTED, runner_.cancel_reason_);
-    if (runner_.answer_status_ != FW_OK)
-      fail(FW_ERR_CALLBACK,
-           "host reported " + std::string(fw_status_name(runner_.answer_status_)) +
+    if (runner_.cancelled_) fail(Status::Aborted, runner_.cancel_reason_);
+    if (runner_.answer_status_ != Status::Ok)
+      fail(Status::Callback,
+           "host reported " + std::string(status_name(runner_.answer_status_)) +
                (runner_.answer_message_.empty() ? std::string() : ": " + runner_.answer_message_));
     return runner_.answer_loss_;
   }
@@ -80,9 +80,9 @@ void StepRunner::wait_for_worker(std::unique_lock<std::mutex> &lock) {
   cv_.wait(lock, [&] { return (waiting_ && !answered_) || finished_; });
 }
 
-void StepRunner::answer(fw_status status, double loss, const std::string &message) {
+void StepRunner::answer(Status status, double loss, const std::string &message) {
   std::unique_lock<std::mutex> lock(mutex_);
-  if (!waiting_ || answered_) fail(FW_ERR_STATE, "no evaluation is pending");
+  if (!waiting_ || answered_) fail(Status::State, "no evaluation is pending");
   answer_status_ = status;
   answer_loss_ = loss;
   answer_message_ = message;
@@ -102,7 +102,7 @@ void StepRunner::cancel(const std::string &reason) {
 
 const StepRecord &StepRunner::result() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!finished_) fail(FW_ERR_STATE, "the step has not ended: answer the pending request first");
+  if (!finished_) fail(Status::State, "the step has not ended: answer the pending request first");
   if (error_) std::rethrow_exception(error_);
   return *record_;
 }

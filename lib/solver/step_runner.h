@@ -32,8 +32,8 @@ class StepRunner {
   // The evaluation the worker waits for, or nullptr once the step has ended.
   const Request *pending() const { return waiting_ ? &request_ : nullptr; }
   // Answers the pending request and waits for the next one or the end of the step.
-  void answer(fw_status status, double loss, const std::string &message);
-  // Ends a waiting step with FW_ERR_ABORTED and `reason` (the solver is left unchanged).
+  void answer(Status status, double loss, const std::string &message);
+  // Ends a waiting step with Status::Aborted and `reason` (the solver is left unchanged).
   void cancel(const std::string &reason = "step cancelled by fw_step_cancel");
   // After the end: the step's record, or rethrows its error.
   const StepRecord &result() const;
@@ -55,7 +55,7 @@ class StepRunner {
   std::string cancel_reason_;
   const int n_terms_;
   Request request_{nullptr, nullptr, -1};
-  fw_status answer_status_ = FW_OK;
+  Status answer_status_ = Status::Ok;
   double answer_loss_ = 0;
   std::string answer_message_;
   const StepRecord *record_ = nullptr;

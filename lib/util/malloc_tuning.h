@@ -10,7 +10,7 @@ namespace fw {
 // buffers come from the brk heap, whose high-water mark then depends on allocation order (measured:
 // +24 % peak RSS at 32 vs 4 checkpoints with identical live buffers). Pinning the threshold (1 MiB
 // recommended) makes every tensor-sized buffer its own mapping, returned to the OS on free.
-// FW_ERR_INVALID_ARGUMENT above glibc's cap (32 MiB on 64-bit), FW_ERR_UNSUPPORTED without glibc
+// Status::InvalidArgument above glibc's cap (32 MiB on 64-bit), Status::Unsupported without glibc
 // or when another allocator (ASan's, jemalloc) has replaced malloc and refuses the setting.
 void set_malloc_mmap_threshold(uint64_t bytes);
 

@@ -5,7 +5,7 @@
 
 namespace fw {
 
-// Called between chunks of work; throws fw::Error FW_ERR_ABORTED to stop it (the work then
+// Called between chunks of work; throws fw::Error Status::Aborted to stop it (the work then
 // unwinds like any failure: nothing half-written is left). Empty: never stops.
 using Poll = std::function<void()>;
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "capi/enums.h"
+#include "capi/status_map.h"
 #include "capi/versioned.h"
 #include "capi_fixture.h"
 
@@ -689,7 +690,7 @@ std::pair<fw_status, std::string> outcome(Body body) {
     body();
     return {FW_OK, ""};
   } catch (const fw::Error &e) {
-    return {e.code(), e.what()};
+    return {fw::capi::to_public(e.code()), e.what()};
   }
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "capi/status_map.h"
 #include "fwmerge.h"
 #include "io/checkpoint.h"
 #include "io/safetensors_writer.h"
@@ -122,7 +123,7 @@ TEST(TorchScriptObjective, ExplicitParameterMapAndBadSpecs) {
     try {
       fw::TorchScriptObjective o(spec, f.base_ckpt->tensors());
     } catch (const fw::Error &e) {
-      return e.code();
+      return fw::capi::to_public(e.code());
     }
     return FW_OK;
   };

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "capi/status_map.h"
 #include "fwmerge.h"
 #include "io/checkpoint.h"
 #include "io/hf_folder.h"
@@ -381,7 +382,7 @@ TEST(ExportCleanup, FailedReExportKeepsTheOldCheckpoint) {
     try {
       fw::write_sharded(dir, {{"big", DType::U8, {200000}, big.data(), big.size()}}, {}, 1000000);
     } catch (const fw::Error &e) {
-      threw = e.code() == FW_ERR_IO;
+      threw = fw::capi::to_public(e.code()) == FW_ERR_IO;
     }
   }
   EXPECT_TRUE(threw);
@@ -406,7 +407,7 @@ TEST(ExportCleanup, OldShardThatCannotBeRemovedIsReportedAfterTheCommit) {
   } catch (const fw::Error &e) {
     threw = true;
     const std::string message = e.what();
-    EXPECT_EQ(e.code(), FW_ERR_IO) << message;
+    EXPECT_EQ(fw::capi::to_public(e.code()), FW_ERR_IO) << message;
     EXPECT_NE(message.find(stuck), std::string::npos) << message;
     EXPECT_NE(message.find("committed"), std::string::npos) << message;
   }

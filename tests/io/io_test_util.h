@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "capi/status_map.h"
 #include "util/error.h"
 
 namespace iotest {
@@ -38,7 +39,7 @@ inline void expect_error(const std::function<void()> &fn, fw_status code,
     ADD_FAILURE() << "no error; expected status " << static_cast<int>(code) << " with '" << needle
                   << "'";
   } catch (const fw::Error &e) {
-    EXPECT_EQ(e.code(), code) << e.what();
+    EXPECT_EQ(fw::capi::to_public(e.code()), code) << e.what();
     EXPECT_NE(std::string(e.what()).find(needle), std::string::npos)
         << "message '" << e.what() << "' lacks '" << needle << "'";
   }

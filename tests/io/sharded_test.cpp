@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "capi/status_map.h"
 #include "io/checkpoint.h"
 #include "io/safetensors_reader.h"
 #include "io/safetensors_writer.h"
@@ -149,7 +150,7 @@ TEST(ShardedWriter, FailureRemovesEverythingCreated) {
     try {
       fw::write_sharded(root + "/new/out", tensors, {}, 1500);
     } catch (const fw::Error &e) {
-      threw = e.code() == FW_ERR_IO;
+      threw = fw::capi::to_public(e.code()) == FW_ERR_IO;
     }
   }
   EXPECT_TRUE(threw);

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <set>
 
+#include "capi/status_map.h"
 #include "io/safetensors_reader.h"
 #include "io/safetensors_writer.h"
 #include "io_test_util.h"
@@ -239,7 +240,7 @@ TEST(WriterAtomicity, FailedWriteLeavesTheOldFileIntact) {
       fw::write_safetensors(path, {{"big", DType::U8, {1 << 20}, big.data(), big.size()}}, {});
     } catch (const fw::Error &e) {
       threw = true;
-      EXPECT_EQ(e.code(), FW_ERR_IO);
+      EXPECT_EQ(fw::capi::to_public(e.code()), FW_ERR_IO);
       EXPECT_NE(std::string(e.what()).find("File too large"), std::string::npos) << e.what();
     }
   }

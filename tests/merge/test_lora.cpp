@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "capi/status_map.h"
 #include "io/checkpoint.h"
 #include "io/lora_adapter.h"
 #include "lora_fixture.h"
@@ -31,7 +32,7 @@ struct LoraTest : ::testing::Test {
       return FW_OK;
     } catch (const fw::Error &e) {
       last_message = e.what();
-      return e.code();
+      return fw::capi::to_public(e.code());
     }
   }
   std::string dir, last_message;
@@ -196,7 +197,7 @@ TEST_F(LoraTest, RejectsAdaptersThatDoNotFitTheBase) {
     fw::open_lora_adapter(empty, nullptr);
     ADD_FAILURE() << "no error";
   } catch (const fw::Error &e) {
-    EXPECT_EQ(e.code(), FW_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(fw::capi::to_public(e.code()), FW_ERR_INVALID_ARGUMENT);
   }
 }
 
@@ -269,7 +270,7 @@ TEST_F(LoraTest, SavedEmbeddingLayersReplaceTheBaseUnderTheirFactors) {
     fw::open_lora_adapter(twice, base.get());
     ADD_FAILURE() << "expected a conflict";
   } catch (const fw::Error &e) {
-    EXPECT_EQ(e.code(), FW_ERR_FORMAT);
+    EXPECT_EQ(fw::capi::to_public(e.code()), FW_ERR_FORMAT);
     EXPECT_NE(std::string(e.what()).find("patched twice"), std::string::npos) << e.what();
   }
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 
+#include "capi/status_map.h"
 #include "io/checkpoint.h"
 #include "io/lora_adapter.h"
 #include "io/lora_config.h"
@@ -35,7 +36,7 @@ Outcome run(F &&f) {
   try {
     f();
   } catch (const fw::Error &e) {
-    out.status = e.code();
+    out.status = fw::capi::to_public(e.code());
     out.message = e.what();
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

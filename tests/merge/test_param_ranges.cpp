@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "capi/status_map.h"
 #include "fwmerge.h"
 #include "merge/merge_spec.h"
 #include "util/error.h"
@@ -15,7 +16,7 @@ std::string error_of(const fw_merge_params &p, size_t n) {
   try {
     fw::spec_from_params(p, n);
   } catch (const fw::Error &e) {
-    EXPECT_EQ(e.code(), FW_ERR_INVALID_ARGUMENT) << e.what();
+    EXPECT_EQ(fw::capi::to_public(e.code()), FW_ERR_INVALID_ARGUMENT) << e.what();
     return e.what();
   }
   return "(no error)";
@@ -73,7 +74,7 @@ TEST(ParamRanges, OverridesBeyondFp32AreRefusedNamingTheEntry) {
     spec.for_tensor("a.weight", 2);
     ADD_FAILURE() << "no error";
   } catch (const fw::Error &e) {
-    EXPECT_EQ(e.code(), FW_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(fw::capi::to_public(e.code()), FW_ERR_INVALID_ARGUMENT);
     EXPECT_NE(std::string(e.what()).find("tensor \"a.weight\" (after overrides)"),
               std::string::npos)
         << e.what();

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "capi/status_map.h"
 #include "merge/merge_fns.h"
 #include "merge/merge_spec.h"
 #include "merge_test_util.h"
@@ -21,7 +22,7 @@ fw_status spec_status(const fw_merge_params &p, size_t n) {
     fw::spec_from_params(p, n);
     return FW_OK;
   } catch (const fw::Error &e) {
-    return e.code();
+    return fw::capi::to_public(e.code());
   }
 }
 
@@ -174,7 +175,7 @@ TEST(MergeFns, FactoryRejectsWhatIsNotAStepFunction) {
       fw::make_method_merge_fn(s);
       return FW_OK;
     } catch (const fw::Error &e) {
-      return e.code();
+      return fw::capi::to_public(e.code());
     }
   };
   const double w = 1.0;

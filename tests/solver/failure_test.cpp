@@ -1,5 +1,6 @@
 // A failing objective, NaN/Inf values and the abort hook end the step with a named error and
 // leave the solver exactly as it was.
+#include "capi/status_map.h"
 #include "solver_fixture.h"
 
 namespace {
@@ -27,7 +28,7 @@ fw_status status_of(const std::function<void()> &body, std::string *message) {
     body();
   } catch (const fw::Error &e) {
     *message = e.what();
-    return e.code();
+    return fw::capi::to_public(e.code());
   }
   return FW_OK;
 }
@@ -49,7 +50,7 @@ TEST_P(FailureTest, FailuresLeaveTheSolverUnchanged) {
   for (int fail_at = 1; fail_at <= 3; ++fail_at) {
     int calls = 0;
     fwtest::Scripted failing([&](const std::vector<at::Tensor> &point, std::vector<at::Tensor> *g) {
-      if (++calls == fail_at) fw::fail(FW_ERR_CALLBACK, "host says no");
+      if (++calls == fail_at) fw::fail(fw::Status::Callback, "host says no");
       return good.evaluate(point, g);
     });
     std::string message;

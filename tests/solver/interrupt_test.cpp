@@ -3,6 +3,7 @@
 // chunks; the pass must stop before any vertex reads a second chunk.
 #include <atomic>
 
+#include "capi/status_map.h"
 #include "solver_fixture.h"
 
 namespace {
@@ -67,7 +68,7 @@ TEST(Interrupt, TheLmoStopsWithinOneChunk) {
     solver.lmo_pass(grad, verts);
     FAIL() << "the interrupt was not honoured";
   } catch (const fw::Error &e) {
-    EXPECT_EQ(e.code(), FW_ERR_ABORTED) << e.what();
+    EXPECT_EQ(fw::capi::to_public(e.code()), FW_ERR_ABORTED) << e.what();
   }
   EXPECT_EQ(first.reads.load(), 1);
   EXPECT_LE(second.reads.load(), 1);
