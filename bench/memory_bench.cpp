@@ -83,10 +83,10 @@ class ConstantTarget : public fw::Evaluator {
   }
 };
 
-std::unique_ptr<fw::Solver> make_solver(const Options &o, int n, fw_lmo lmo) {
-  fw_params p = fw::default_params();
+std::unique_ptr<fw::Solver> make_solver(const Options &o, int n, fw::Lmo lmo) {
+  fw::SolverConfig p;
   p.lmo = lmo;
-  p.granularity = FW_LAYERWISE;
+  p.granularity = fw::Granularity::Layerwise;
   p.soft_iters = 3;
   p.epsilon = 0;
   p.threads = o.threads;
@@ -97,7 +97,7 @@ std::unique_ptr<fw::Solver> make_solver(const Options &o, int n, fw_lmo lmo) {
 }
 
 // Child: two FW steps with a pool of n; the parent reads the peak RSS.
-int child_steps(const Options &o, int n, fw_lmo lmo) {
+int child_steps(const Options &o, int n, fw::Lmo lmo) {
   auto solver = make_solver(o, n, lmo);
   ConstantTarget objective;
   for (int t = 0; t < 2; ++t) solver->step(objective);
@@ -134,7 +134,7 @@ int child_throughput(const Options &o, int n) {
   for (int i = 0; i < n; ++i) paths.push_back(member_path(o, i));
   uint64_t bytes = 0;
   plain_read(paths, &bytes);  // warm the page cache
-  auto solver = make_solver(o, n, FW_LMO_HARD);
+  auto solver = make_solver(o, n, fw::Lmo::Hard);
   std::vector<at::Tensor> grad;
   for (const at::Tensor &t : solver->theta()) grad.push_back(at::full_like(t, 0.5f));
   const auto verts = solver->vertices();
@@ -174,7 +174,7 @@ int main(int argc, char **argv) {
   Options o;
   std::string mode;
   int n = 0;
-  fw_lmo lmo = FW_LMO_HARD;
+  fw::Lmo lmo = fw::Lmo::Hard;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
@@ -191,7 +191,7 @@ int main(int argc, char **argv) {
     else if (arg == "--child-throughput")
       mode = "throughput", n = std::stoi(next());
     else if (arg == "--soft")
-      lmo = FW_LMO_SOFT;
+      lmo = fw::Lmo::Soft;
     else {
       std::fprintf(stderr, "usage: %s [--dir DIR] [--mib 64] [--max-n 32] [--threads N]\n",
                    argv[0]);

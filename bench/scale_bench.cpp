@@ -270,30 +270,30 @@ class ConstantTarget : public fw::Evaluator {
   }
 };
 
-fw_dtype dtype_of(const std::string &name) {
-  if (name == "f32") return FW_DTYPE_F32;
-  if (name == "f16") return FW_DTYPE_F16;
-  return FW_DTYPE_BF16;
+fw::WorkDtype dtype_of(const std::string &name) {
+  if (name == "f32") return fw::WorkDtype::F32;
+  if (name == "f16") return fw::WorkDtype::F16;
+  return fw::WorkDtype::BF16;
 }
 
 int itemsize_of(const std::string &name) { return name == "f32" ? 4 : 2; }
 
-std::unique_ptr<fw::Solver> make_solver(const Options &o, fw_device_type device) {
-  fw_params p = fw::default_params();
-  p.granularity = FW_LAYERWISE;
+std::unique_ptr<fw::Solver> make_solver(const Options &o, fw::DeviceKind device) {
+  fw::SolverConfig p;
+  p.granularity = fw::Granularity::Layerwise;
   p.epsilon = 0;  // never stop early: a converged step builds no next iterate
   p.threads = o.threads;
   p.device = device;
   p.work_dtype = dtype_of(o.dtype);
   if (o.config == "ls") {
-    p.step_rule = FW_STEP_LINE_SEARCH;
+    p.step_rule = fw::StepRule::LineSearch;
     p.line_search_evals = 3;
   } else if (o.config == "sched") {
-    p.step_rule = FW_STEP_SCHEDULE;
+    p.step_rule = fw::StepRule::Schedule;
   } else {
-    p.lmo = FW_LMO_SOFT;
+    p.lmo = fw::Lmo::Soft;
     p.top_k = 2;
-    p.soft_solver = FW_SOFT_CAPPED;
+    p.soft_solver = fw::SoftSolver::Capped;
     p.soft_iters = 3;
   }
   auto solver = std::make_unique<fw::Solver>(p);
@@ -386,7 +386,7 @@ double cached_fraction(const std::vector<std::string> &paths) {
 // Child: the set-up only (solver, base, pool; theta resident), the baseline of its dtype.
 Results child_setup(const Options &o) {
   at::set_num_threads(o.threads);
-  auto solver = make_solver(o, FW_DEVICE_CPU);
+  auto solver = make_solver(o, fw::DeviceKind::Cpu);
   return {};
 }
 
@@ -402,7 +402,7 @@ Results child_empty(const Options &o) {
 // evaluation, no model-sized memory) to show the steps did descend.
 Results child_steps(const Options &o) {
   at::set_num_threads(o.threads);
-  auto solver = make_solver(o, FW_DEVICE_CPU);
+  auto solver = make_solver(o, fw::DeviceKind::Cpu);
   ConstantTarget objective;
   Results r;
   double seconds = 0;
@@ -450,7 +450,7 @@ double timed_passes(const Options &o, const std::vector<std::string> &files, Res
 // Child A: one LMO pass over solver.vertices() (the pool and the base), BF16 gradient.
 Results child_lmo(const Options &o) {
   at::set_num_threads(o.threads);
-  auto solver = make_solver(o, FW_DEVICE_CPU);
+  auto solver = make_solver(o, fw::DeviceKind::Cpu);
   const std::vector<at::Tensor> grad = constant_gradient(*solver);
   const auto verts = solver->vertices();
   const std::vector<std::string> files = pool_files(o, o.n);
@@ -481,7 +481,7 @@ Results child_cuda(const Options &o) {
   r["devices"] = fw::cuda_device_count();
   if (fw::cuda_device_count() == 0) return r;
   at::set_num_threads(o.threads);
-  auto solver = make_solver(o, FW_DEVICE_CUDA);
+  auto solver = make_solver(o, fw::DeviceKind::Cuda);
   const std::vector<at::Tensor> grad = constant_gradient(*solver);
   const auto verts = solver->vertices();
   const std::vector<std::string> files = pool_files(o, o.n);

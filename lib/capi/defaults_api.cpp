@@ -1,12 +1,51 @@
 // fw_default_params and fw_default_merge_params: plain values, in a file of their own so that the
 // fuzz build links the CLI's recipe readers with the library's real defaults and nothing else.
+// fw_params' defaults are the core's (solver/config.h), written into the public struct here.
+#include <cstring>
+
+#include "capi/config_map.h"
 #include "capi/enums.h"
+#include "capi/read_params.h"
 #include "merge/merge_defaults.h"
-#include "solver/defaults.h"
+
+namespace fw::capi {
+
+fw_params public_params(const SolverConfig &c) {
+  fw_params p;
+  std::memset(&p, 0, sizeof p);  // reserved words and the tensor filter: zero, NULL
+  p.struct_size = sizeof(fw_params);
+  p.lmo = to_public_enum<fw_lmo>(c.lmo);
+  p.granularity = to_public_enum<fw_granularity>(c.granularity);
+  p.block_depth = c.block_depth;
+  p.score = to_public_enum<fw_score>(c.score);
+  p.top_k = c.top_k;
+  p.step_rule = to_public_enum<fw_step_rule>(c.step_rule);
+  p.step_scale = c.step_scale;
+  p.line_search_evals = c.line_search_evals;
+  p.soft_solver = to_public_enum<fw_soft_solver>(c.soft_solver);
+  p.soft_iters = c.soft_iters;
+  p.soft_lr = c.soft_lr;
+  p.soft_memory_budget = c.soft_memory_budget;
+  p.max_iters = c.max_iters;
+  p.epsilon = c.epsilon;
+  p.threads = c.threads;
+  p.seed = c.seed;
+  p.device = to_public_enum<fw_device_type>(c.device);
+  p.device_index = c.device_index;
+  p.work_dtype = static_cast<fw_dtype>(static_cast<int>(c.work_dtype));  // config_map.h
+  p.host_views = c.host_views ? 1 : 0;
+  p.max_evaluations = c.max_evaluations;
+  p.topk_rule = to_public_enum<fw_topk_rule>(c.topk_rule);
+  p.allow_outside_links = c.allow_outside_links ? 1 : 0;
+  p.fill_missing_from_base = c.fill_missing_from_base ? 1 : 0;
+  return p;
+}
+
+}  // namespace fw::capi
 
 extern "C" {
 
-FW_API fw_params fw_default_params(void) { return fw::default_params(); }
+FW_API fw_params fw_default_params(void) { return fw::capi::public_params(fw::SolverConfig{}); }
 
 FW_API fw_merge_params fw_default_merge_params(fw_merge_method method) {
   const int32_t raw = fw::capi::raw_enum(&method);

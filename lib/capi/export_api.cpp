@@ -111,13 +111,11 @@ FW_API fw_status fw_save_tensors(const char *path, const fw_tensor *tensors, siz
       const fw::DType target = convert ? fw::from_public(to) : own;
       at::Device device(at::kCPU);
       if (raw_device == FW_DEVICE_CUDA) {
-        // Checked like fw_params.device: FW_ERR_UNSUPPORTED / FW_ERR_INVALID_ARGUMENT.
-        fw_params where = fw::default_params();
-        where.device = FW_DEVICE_CUDA;
-        where.device_index = t.device_index;
+        // Whether the device exists, as for fw_params.device: FW_ERR_UNSUPPORTED /
+        // FW_ERR_INVALID_ARGUMENT.
         FW_REQUIRE_ARG(t.device_index >= 0,
                        std::string("tensor '") + t.name + "': negative device_index");
-        device = fw::placement_of(where).device;
+        device = fw::placement_of(fw::DeviceKind::Cuda, t.device_index, fw::WorkDtype::F32).device;
       } else {
         FW_REQUIRE_ARG(t.device_index == 0,
                        std::string("tensor '") + t.name + "': device_index must be 0 on the CPU");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "capi/in_use.h"
@@ -12,7 +13,7 @@
 #include "solver/step_runner.h"
 
 struct fw_solver {
-  explicit fw_solver(const fw_params &params) : solver(params) {}
+  explicit fw_solver(fw::SolverConfig config) : solver(std::move(config)) {}
 
   fw::Solver solver;
   // The thread inside a call on this solver (lib/capi/in_use.h): others get FW_ERR_STATE.

@@ -2,9 +2,11 @@
 #include <cmath>
 #include <cstring>
 
+#include "capi/config_map.h"
 #include "capi/enums.h"
 #include "capi/guard.h"
 #include "capi/handle.h"
+#include "capi/read_params.h"
 #include "capi/versioned.h"
 #include "io/dtype.h"
 #include "solver/host_views.h"
@@ -71,34 +73,13 @@ void require_idle(const fw_solver *solver) {
 
 using fw::capi::guard;
 
-namespace {
-
-// The caller's params as this library's version (lib/capi/versioned.h), enums checked as integers
-// before the solver reads them as enums.
-fw_params read_params(const fw_params *params) {
-  using fw::capi::checked_enum;
-  if (!params) return fw::default_params();
-  const fw_params out = fw::capi::read_input(params, fw::default_params());
-  checked_enum(&out.lmo, "fw_params.lmo");
-  checked_enum(&out.granularity, "fw_params.granularity");
-  checked_enum(&out.score, "fw_params.score");
-  checked_enum(&out.step_rule, "fw_params.step_rule");
-  checked_enum(&out.soft_solver, "fw_params.soft_solver");
-  checked_enum(&out.device, "fw_params.device");
-  checked_enum(&out.work_dtype, "fw_params.work_dtype");
-  checked_enum(&out.topk_rule, "fw_params.topk_rule");
-  return out;
-}
-
-}  // namespace
-
 extern "C" {
 
 FW_API fw_status fw_solver_new(const fw_params *params, fw_solver **out) {
   return guard([&] {
     FW_REQUIRE_ARG(out, "out is NULL");
     *out = nullptr;
-    *out = new fw_solver(read_params(params));
+    *out = new fw_solver(fw::capi::read_params(params));
   });
 }
 
@@ -117,7 +98,7 @@ FW_API fw_status fw_solver_set_params(fw_solver *solver, const fw_params *params
     FW_REQUIRE_ARG(solver && params, "solver or params is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_solver_set_params");
     fw::capi::require_idle(solver);
-    solver->solver.set_params(read_params(params));
+    solver->solver.set_config(fw::capi::read_params(params));
   });
 }
 
@@ -140,14 +121,15 @@ FW_API fw_status fw_solver_set_distributed(fw_solver *solver, const fw_dist_para
     const fw::capi::InUse in_use(solver->user, "fw_solver_set_distributed");
     fw::capi::require_idle(solver);
     const fw_dist_params d = fw::capi::read_input(dist, fw_default_dist_params());
-    fw::capi::checked_enum(&d.loss, "fw_dist_params.loss");
+    const fw::DistLoss loss = fw::capi::to_core_enum<fw::DistLoss>(
+        fw::capi::checked_enum(&d.loss, "fw_dist_params.loss"));
     FW_REQUIRE_ARG(d.rendezvous, "fw_dist_params.rendezvous is NULL");
     solver->solver.check_can_join();
     const std::chrono::milliseconds timeout(d.timeout_ms);
     fw::Comm::check_args(d.rank, d.world_size, d.rendezvous, timeout);
     if (d.world_size == 1) return;  // one rank: a plain solver, nothing to join
     solver->solver.set_distributed(
-        std::make_shared<fw::Comm>(d.rank, d.world_size, d.rendezvous, timeout, d.loss, d.secret));
+        std::make_shared<fw::Comm>(d.rank, d.world_size, d.rendezvous, timeout, loss, d.secret));
   });
 }
 
@@ -214,8 +196,9 @@ FW_API fw_status fw_set_log_callback(fw_solver *solver, fw_log_fn fn, void *user
     solver->log = fn;
     solver->log_user_data = user_data;
     if (!fn) return solver->solver.set_log_hook(nullptr);
-    solver->solver.set_log_hook([solver](fw_log_level level, const std::string &message) {
-      solver->log(level, message.c_str(), solver->log_user_data);
+    solver->solver.set_log_hook([solver](fw::LogLevel level, const std::string &message) {
+      solver->log(fw::capi::to_public_enum<fw_log_level>(level), message.c_str(),
+                  solver->log_user_data);
     });
   });
 }

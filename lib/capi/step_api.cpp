@@ -2,6 +2,7 @@
 #include <cstring>
 #include <string>
 
+#include "capi/config_map.h"
 #include "capi/enums.h"
 #include "capi/guard.h"
 #include "capi/handle.h"
@@ -100,7 +101,9 @@ bool honour_interrupt(fw_solver *solver) {
 
 void deliver_logs(fw_solver *solver) {
   for (const auto &line : solver->pending->take_logs())
-    if (solver->log) solver->log(line.first, line.second.c_str(), solver->log_user_data);
+    if (solver->log)
+      solver->log(fw::capi::to_public_enum<fw_log_level>(line.first), line.second.c_str(),
+                  solver->log_user_data);
 }
 
 void fill_request(fw_solver *solver, fw_request *request) {
@@ -191,7 +194,7 @@ FW_API fw_status fw_run(fw_solver *solver, fw_step_info *last) {
       if (last) fw::capi::fill_step_info(history.back(), last);
       return;
     }
-    while (static_cast<int>(history.size()) < solver->solver.params().max_iters) {
+    while (static_cast<int>(history.size()) < solver->solver.config().max_iters) {
       try {
         const fw::StepRecord &record = step_once(solver);
         if (last) fw::capi::fill_step_info(record, last);

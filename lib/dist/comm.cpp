@@ -84,7 +84,7 @@ void Comm::check_args(int rank, int world, const std::string &rendezvous,
 }
 
 Comm::Comm(int rank, int world, const std::string &rendezvous, std::chrono::milliseconds timeout,
-           fw_dist_loss loss, const char *secret)
+           DistLoss loss, const char *secret)
     : group_(std::make_unique<Group>()),
       rank_(rank),
       world_(world),
@@ -169,7 +169,7 @@ void Comm::exchange(const char *what, std::vector<double> &owned,
 double Comm::agree_loss(const std::function<double()> &local) {
   std::vector<double> losses(static_cast<size_t>(world_), 0.0);
   exchange("its objective evaluation", losses, [&] { losses[rank_] = local(); });
-  if (loss_ == FW_DIST_LOSS_SHARED) return losses[0];
+  if (loss_ == DistLoss::Shared) return losses[0];
   double sum = 0;
   for (double l : losses) sum += l;  // rank order
   return sum;

@@ -15,9 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "fwmerge.h"
-
 namespace fw {
+
+// Which loss the ranks agree on (fw_dist_loss): rank 0's (every rank computed the whole model's),
+// or the sum of the ranks' parts in rank order.
+enum class DistLoss { Shared, Sum };
 
 class Comm {
  public:
@@ -26,7 +28,7 @@ class Comm {
   // for a malformed address or rank. `secret`: fw_dist_params.secret (NULL: $FWMERGE_DIST_SECRET,
   // see store_auth.h); a tcp:// rendezvous runs on fwmerge's authenticated store (auth_store.h).
   Comm(int rank, int world, const std::string &rendezvous, std::chrono::milliseconds timeout,
-       fw_dist_loss loss, const char *secret = nullptr);
+       DistLoss loss, const char *secret = nullptr);
   // The checks of the constructor that need no network (Status::InvalidArgument).
   static void check_args(int rank, int world, const std::string &rendezvous,
                          std::chrono::milliseconds timeout);
@@ -43,7 +45,7 @@ class Comm {
   // collective itself fails (a rank died, the timeout passed).
   void exchange(const char *what, std::vector<double> &owned, const std::function<void()> &local);
 
-  // The loss the ranks agree on from each rank's own value (fw_dist_loss); runs `local` (which
+  // The loss the ranks agree on from each rank's own value (DistLoss); runs `local` (which
   // returns this rank's value) as exchange() does.
   double agree_loss(const std::function<double()> &local);
 
@@ -52,7 +54,7 @@ class Comm {
   std::unique_ptr<Group> group_;
   int rank_, world_;
   std::chrono::milliseconds timeout_;
-  fw_dist_loss loss_;
+  DistLoss loss_;
 };
 
 }  // namespace fw

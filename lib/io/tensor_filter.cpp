@@ -100,6 +100,9 @@ TensorFilter filter_from_c(const char *const *include, size_t n_include, const c
     for (size_t i = 0; i < n; ++i) {
       if (patterns[i] == nullptr)
         fail(Status::InvalidArgument, where + what + "[" + std::to_string(i) + "] is NULL");
+      // Named here, with its field: TensorFilter's own check cannot say which array it is in.
+      if (*patterns[i] == '\0')
+        fail(Status::InvalidArgument, where + what + "[" + std::to_string(i) + "] is empty");
       out.emplace_back(patterns[i]);
     }
     return out;

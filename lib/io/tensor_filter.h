@@ -55,7 +55,7 @@ void check_carried_in_member(const Checkpoint &base, const Checkpoint &member,
 
 // The filter of a C struct's pattern arrays (fw_params, fw_merge_params), read now:
 // Status::InvalidArgument ("<where>include_tensors is NULL ...") for a NULL array with a count > 0
-// or a NULL pattern.
+// or a NULL or empty pattern.
 TensorFilter filter_from_c(const char *const *include, size_t n_include, const char *const *exclude,
                            size_t n_exclude, const std::string &where);
 

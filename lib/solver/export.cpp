@@ -130,7 +130,7 @@ void export_iterate(const Solver &solver, const std::string &path, fw_dtype dtyp
   const std::string recipe = solver.recipe_json();
   const auto metadata = export_metadata(recipe, solver.history_json());
   if (solver.has_base()) layout.base_path = solver.unfiltered_base().path();
-  layout.allow_outside_links = solver.params().allow_outside_links != 0;
+  layout.allow_outside_links = solver.config().allow_outside_links;
   const TensorProducer from_memory = [&out](size_t t, const ByteEmitter &emit) {
     emit(out[t].data, out[t].nbytes);
   };

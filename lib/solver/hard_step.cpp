@@ -26,14 +26,14 @@ StepRecord Solver::hard_step(Evaluator &evaluator, double loss, const LmoScores 
   record.loss_after = std::numeric_limits<double>::quiet_NaN();
   double gamma = 0;
   const double t = static_cast<double>(history_.size());
-  switch (params_.step_rule) {
-    case FW_STEP_SCHEDULE:
-      gamma = std::min(1.0, params_.step_scale * 2.0 / (t + 2.0));
+  switch (config_.step_rule) {
+    case StepRule::Schedule:
+      gamma = std::min(1.0, config_.step_scale * 2.0 / (t + 2.0));
       break;
-    case FW_STEP_CONSTANT:
-      gamma = params_.step_scale;
+    case StepRule::Constant:
+      gamma = config_.step_scale;
       break;
-    case FW_STEP_LINE_SEARCH: {
+    case StepRule::LineSearch: {
       auto phi = [&](double g) {
         std::vector<at::Tensor> trial;  // theta_t + g d_t, one model-sized buffer
         trial.reserve(metas.size());
@@ -46,7 +46,7 @@ StepRecord Solver::hard_step(Evaluator &evaluator, double loss, const LmoScores 
         return checked_evaluate(evaluator, trial, nullptr, metas, comm_.get());
       };
       const LineSearchResult ls =
-          quadratic_line_search(loss, slope, params_.line_search_evals, phi);
+          quadratic_line_search(loss, slope, config_.line_search_evals, phi);
       gamma = ls.gamma;
       record.evaluations += ls.evaluations;
       if (!merge_fn_->leaves_hull()) record.loss_after = ls.loss;

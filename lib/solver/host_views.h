@@ -44,7 +44,7 @@ class HostViews : public Evaluator {
 
 // Whether a host objective gets host copies (host_views on a device other than the CPU).
 inline bool uses_host_views(const Solver &solver) {
-  return solver.params().host_views != 0 && !solver.placement().on_cpu();
+  return solver.config().host_views && !solver.placement().on_cpu();
 }
 
 }  // namespace fw

@@ -27,7 +27,7 @@ std::vector<Solver::LmoScores> Solver::lmo_pass(
     const std::vector<Vertex> &verts) const {
   const auto &metas = base_->tensors();
   const size_t n_blocks = block_names_.size();
-  const bool cosine = params_.score == FW_SCORE_COSINE;
+  const bool cosine = config_.score == Score::Cosine;
   const size_t n_grads = grads.size(), n_verts = verts.size();
 
   std::vector<LmoScores> out(n_grads);
@@ -91,7 +91,7 @@ void Solver::local_lmo_pass(const std::vector<const std::vector<at::Tensor> *> &
                             const std::vector<Vertex> &verts, size_t stride,
                             std::vector<double> *rows) const {
   const auto &metas = base_->tensors();
-  const bool cosine = params_.score == FW_SCORE_COSINE;
+  const bool cosine = config_.score == Score::Cosine;
   const size_t n_grads = grads.size(), n_verts = verts.size(), per_grad = 2 + n_verts;
 
   std::vector<const Checkpoint *> checkpoints;

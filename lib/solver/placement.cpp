@@ -4,7 +4,6 @@
 
 #include <string>
 
-#include "io/dtype.h"
 #include "util/error.h"
 
 namespace fw {
@@ -23,12 +22,12 @@ int cuda_device_count() {
   return torch_has_cuda() ? static_cast<int>(torch::cuda::device_count()) : 0;
 }
 
-Placement placement_of(const fw_params &params) {
+Placement placement_of(DeviceKind device, int device_index, WorkDtype dtype) {
   Placement p;
-  // validate_params has checked the value; FW_DTYPE_DEFAULT means F32.
-  p.dtype = to_scalar_type(
-      from_public(params.work_dtype == FW_DTYPE_DEFAULT ? FW_DTYPE_F32 : params.work_dtype));
-  if (params.device == FW_DEVICE_CPU) return p;
+  p.dtype = dtype == WorkDtype::F16    ? at::kHalf
+            : dtype == WorkDtype::BF16 ? at::kBFloat16
+                                       : at::kFloat;
+  if (device == DeviceKind::Cpu) return p;
   if (!torch_has_cuda())
     fail(Status::Unsupported,
          "params: device FW_DEVICE_CUDA, but this fwmerge was built against a LibTorch without "
@@ -38,12 +37,12 @@ Placement placement_of(const fw_params &params) {
     fail(Status::Unsupported,
          "params: device FW_DEVICE_CUDA, but no CUDA device is visible to this process (driver, "
          "CUDA_VISIBLE_DEVICES)");
-  if (params.device_index >= count)
-    fail(Status::InvalidArgument, "params: CUDA device_index " +
-                                      std::to_string(params.device_index) + " does not exist (" +
-                                      std::to_string(count) + " device" + (count == 1 ? "" : "s") +
-                                      " visible: 0.." + std::to_string(count - 1) + ")");
-  p.device = at::Device(at::kCUDA, static_cast<at::DeviceIndex>(params.device_index));
+  if (device_index >= count)
+    fail(Status::InvalidArgument, "params: CUDA device_index " + std::to_string(device_index) +
+                                      " does not exist (" + std::to_string(count) + " device" +
+                                      (count == 1 ? "" : "s") + " visible: 0.." +
+                                      std::to_string(count - 1) + ")");
+  p.device = at::Device(at::kCUDA, static_cast<at::DeviceIndex>(device_index));
   return p;
 }
 

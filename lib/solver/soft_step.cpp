@@ -91,13 +91,13 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss,
   for (size_t t = 0; t < n_tensors; ++t)
     for (size_t j = 0; j < k; ++j)
       sources[t].push_back(verts[selected[block_of_tensor_[t]][j]].checkpoint);
-  const CandidateCache candidates(*this, sources, params_.soft_memory_budget);
+  const CandidateCache candidates(*this, sources, config_.soft_memory_budget);
 
   // lambda[b * k + j]
   const size_t n_lambda = n_blocks * k;
-  const bool adam = params_.soft_solver == FW_SOFT_ADAM;
+  const bool adam = config_.soft_solver == SoftSolver::Adam;
   double init = 1.0 / static_cast<double>(k);
-  if (params_.soft_solver == FW_SOFT_CAPPED || params_.soft_solver == FW_SOFT_BOX)
+  if (config_.soft_solver == SoftSolver::Capped || config_.soft_solver == SoftSolver::Box)
     init = 1.0 / static_cast<double>(k + 1);
   if (adam) init = history_.empty() ? 0.3 : 1e-8;  // authors' initialisation
   std::vector<double> lambda(n_lambda, init);
@@ -108,10 +108,10 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss,
 
   std::vector<double> best_lambda = lambda, best_grad, prev_lambda, prev_grad;
   double best_loss = std::numeric_limits<double>::infinity();
-  std::vector<double> step(n_blocks, params_.soft_lr);
+  std::vector<double> step(n_blocks, config_.soft_lr);
   AdamState adam_state{std::vector<double>(n_lambda, 0.0), std::vector<double>(n_lambda, 0.0)};
 
-  for (int it = 0; it < params_.soft_iters; ++it) {
+  for (int it = 0; it < config_.soft_iters; ++it) {
     // theta(lambda) = theta_t + sum_j lambda_j (c_j - theta_t), tensor by tensor.
     for (size_t t = 0; t < n_tensors; ++t) {
       const size_t b = block_of_tensor_[t];
@@ -155,10 +155,10 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss,
       for (double &s : step) s *= 0.5;
       prev_lambda.clear();
     }
-    if (it + 1 == params_.soft_iters) break;
+    if (it + 1 == config_.soft_iters) break;
 
     if (adam) {
-      const double lr = params_.soft_lr > 0 ? params_.soft_lr : 1e-3;
+      const double lr = config_.soft_lr > 0 ? config_.soft_lr : 1e-3;
       ++adam_state.steps;
       const double c1 = 1.0 - std::pow(0.9, adam_state.steps);
       const double c2 = 1.0 - std::pow(0.999, adam_state.steps);
@@ -171,7 +171,7 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss,
     }
 
     for (size_t b = 0; b < n_blocks; ++b) {
-      if (params_.soft_lr <= 0) {
+      if (config_.soft_lr <= 0) {
         if (!prev_lambda.empty()) {
           // Barzilai-Borwein step from the last move of this block's lambdas.
           double ss = 0, sy = 0;
@@ -195,11 +195,11 @@ StepRecord Solver::soft_step(Evaluator &evaluator, double loss,
     for (size_t b = 0; b < n_blocks; ++b) {
       std::vector<double> block(k);
       for (size_t j = 0; j < k; ++j) block[j] = lambda[b * k + j] - step[b] * g[b * k + j];
-      switch (params_.soft_solver) {
-        case FW_SOFT_SIMPLEX:
+      switch (config_.soft_solver) {
+        case SoftSolver::Simplex:
           block = project_to_simplex(block);
           break;
-        case FW_SOFT_BOX:
+        case SoftSolver::Box:
           for (double &l : block) l = std::clamp(l, 0.0, 1.0);
           break;
         default:

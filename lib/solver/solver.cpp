@@ -1,5 +1,5 @@
-// Solver set-up: params, base, pool, start point, blocks, provenance JSON. The step itself lives
-// in step.cpp (LMO in lmo.cpp, hard and soft updates in hard_step.cpp / soft_step.cpp).
+// Solver set-up: configuration, base, pool, start point, blocks, provenance JSON. The step itself
+// lives in step.cpp (LMO in lmo.cpp, hard and soft updates in hard_step.cpp / soft_step.cpp).
 #include "solver/solver.h"
 
 #include <cmath>
@@ -13,83 +13,30 @@
 
 namespace fw {
 
-void validate_params(const fw_params &p) {
-  auto bad = [](const std::string &what) { fail(Status::InvalidArgument, "params: " + what); };
-  if (p.lmo != FW_LMO_HARD && p.lmo != FW_LMO_SOFT) bad("unknown lmo");
-  if (p.granularity != FW_TASKWISE && p.granularity != FW_LAYERWISE) bad("unknown granularity");
-  if (p.block_depth < 0) bad("block_depth must be >= 0");
-  if (p.score != FW_SCORE_INNER && p.score != FW_SCORE_COSINE) bad("unknown score");
-  if (p.top_k < 1) bad("top_k must be >= 1");
-  if (p.step_rule != FW_STEP_LINE_SEARCH && p.step_rule != FW_STEP_SCHEDULE &&
-      p.step_rule != FW_STEP_CONSTANT)
-    bad("unknown step_rule");
-  if (!(p.step_scale > 0.0) || !std::isfinite(p.step_scale)) bad("step_scale must be > 0");
-  if (p.step_rule == FW_STEP_CONSTANT && p.step_scale > 1.0)
-    bad("a constant step must lie in (0, 1]");
-  if (p.line_search_evals < 1) bad("line_search_evals must be >= 1");
-  if (p.soft_solver != FW_SOFT_SIMPLEX && p.soft_solver != FW_SOFT_CAPPED &&
-      p.soft_solver != FW_SOFT_ADAM && p.soft_solver != FW_SOFT_BOX)
-    bad("unknown soft_solver");
-  if (p.soft_iters < 1) bad("soft_iters must be >= 1");
-  if (!(p.soft_lr >= 0.0) || !std::isfinite(p.soft_lr)) bad("soft_lr must be >= 0");
-  if (p.max_iters < 0) bad("max_iters must be >= 0");
-  if (!(p.epsilon >= 0.0)) bad("epsilon must be >= 0");
-  if (p.threads < 0) bad("threads must be >= 0");
-  if (p.device != FW_DEVICE_CPU && p.device != FW_DEVICE_CUDA) bad("unknown device");
-  if (p.device_index < 0) bad("device_index must be >= 0");
-  if (p.device == FW_DEVICE_CPU && p.device_index != 0) bad("device_index must be 0 on the CPU");
-  if (p.work_dtype != FW_DTYPE_DEFAULT && p.work_dtype != FW_DTYPE_F32 &&
-      p.work_dtype != FW_DTYPE_F16 && p.work_dtype != FW_DTYPE_BF16)
-    bad("work_dtype must be FW_DTYPE_F32, FW_DTYPE_BF16 or FW_DTYPE_F16");
-  if (p.host_views != 0 && p.host_views != 1) bad("host_views must be 0 or 1");
-  if (p.max_evaluations < 0) bad("max_evaluations must be >= 0");
-  if (p.topk_rule != FW_TOPK_SUMMED && p.topk_rule != FW_TOPK_PER_TERM) bad("unknown topk_rule");
-}
-
-TensorFilter filter_of(const fw_params &p) {
-  return filter_from_c(p.include_tensors, p.n_include_tensors, p.exclude_tensors,
-                       p.n_exclude_tensors, "params: ");
-}
-
-namespace {
-
-// The params kept by the solver: the filter lives in TensorFilter, not behind the caller's
-// pointers.
-fw_params without_filter(fw_params p) {
-  p.include_tensors = nullptr;
-  p.n_include_tensors = 0;
-  p.exclude_tensors = nullptr;
-  p.n_exclude_tensors = 0;
-  return p;
-}
-
-}  // namespace
-
-Solver::Solver(const fw_params &params)
-    : params_(without_filter(params)),
-      filter_(filter_of(params)),
+Solver::Solver(SolverConfig config)
+    : filter_(config.include_tensors, config.exclude_tensors),
+      place_(placement_of(config.device, config.device_index, config.work_dtype)),
       merge_fn_(make_convex_merge_fn()) {
-  validate_params(params_);
-  place_ = placement_of(params_);
+  config_ = std::move(config);
 }
 
 Solver::~Solver() = default;
 
-void Solver::set_params(const fw_params &params) {
-  validate_params(params);
-  if (!(filter_of(params) == filter_) && base_)
+void Solver::set_config(SolverConfig config) {
+  TensorFilter filter(config.include_tensors, config.exclude_tensors);
+  if (!(filter == filter_) && base_)
     fail(Status::State,
          "the tensor filter (include_tensors / exclude_tensors) can only change "
          "before fw_set_base");
-  const Placement place = placement_of(params);
+  const Placement place = placement_of(config.device, config.device_index, config.work_dtype);
   // Moving the iterate to another device or dtype allocates: do it before changing anything.
   std::vector<at::Tensor> theta;
   theta.reserve(theta_.size());
   for (const at::Tensor &t : theta_) theta.push_back(to_placement(t, place));
   const bool blocks_change =
-      params.granularity != params_.granularity || params.block_depth != params_.block_depth;
-  filter_ = filter_of(params);
-  params_ = without_filter(params);
+      config.granularity != config_.granularity || config.block_depth != config_.block_depth;
+  filter_ = std::move(filter);
+  config_ = std::move(config);
   place_ = place;
   theta_ = std::move(theta);
   if (blocks_change && base_) rebuild_blocks();
@@ -122,10 +69,10 @@ const Checkpoint &Solver::unfiltered_base() const {
 }
 
 std::unique_ptr<Checkpoint> Solver::open_member(const std::string &path) const {
-  auto whole = open_checkpoint(path, &unfiltered_base(), params_.allow_outside_links != 0);
+  auto whole = open_checkpoint(path, &unfiltered_base(), config_.allow_outside_links);
   check_carried_in_member(unfiltered_base(), *whole, carried_);
   auto member = filtered(std::move(whole), member_filter());
-  if (params_.fill_missing_from_base != 0) member = fill_from_base(std::move(member), *base_);
+  if (config_.fill_missing_from_base) member = fill_from_base(std::move(member), *base_);
   return member;
 }
 
@@ -154,7 +101,7 @@ void Solver::exchange(const char *what, std::vector<double> &owned,
 }
 
 void Solver::set_base(const std::string &path) {
-  auto whole = open_checkpoint(path, nullptr, params_.allow_outside_links != 0);
+  auto whole = open_checkpoint(path, nullptr, config_.allow_outside_links);
   // Every tensor, filtered or not: the export writes the unselected ones through (as floats), and
   // the integer and bool ones (buffers) as the base has them.
   for (const TensorMeta &meta : whole->tensors()) {
@@ -288,7 +235,7 @@ void Solver::rebuild_blocks() {
   block_names_.clear();
   // Blocks come from all ranks' tensors, so that every rank has the same blocks and history.
   const auto &metas = global_tensors();
-  if (params_.granularity == FW_TASKWISE) {
+  if (config_.granularity == Granularity::Taskwise) {
     global_block_.assign(metas.size(), 0);
     block_of_tensor_.assign(base_->tensors().size(), 0);
     block_names_.push_back("");
@@ -297,9 +244,9 @@ void Solver::rebuild_blocks() {
   // Layer-wise: a block per tensor, or per name prefix of block_depth dot-separated parts.
   for (const TensorMeta &meta : metas) {
     std::string key = meta.name;
-    if (params_.block_depth > 0) {
+    if (config_.block_depth > 0) {
       size_t pos = 0;
-      for (int part = 0; part < params_.block_depth && pos != std::string::npos; ++part)
+      for (int part = 0; part < config_.block_depth && pos != std::string::npos; ++part)
         pos = key.find('.', part == 0 ? 0 : pos + 1);
       if (pos != std::string::npos) key = key.substr(0, pos);
     }
@@ -334,14 +281,14 @@ void Solver::poll_abort() const {
   if (abort_ && abort_()) fail(Status::Aborted, "aborted by the host's abort hook");
 }
 
-void Solver::log(fw_log_level level, const std::string &message) const {
+void Solver::log(LogLevel level, const std::string &message) const {
   if (log_) log_(level, message);
 }
 
 uint64_t Solver::tensor_seed(size_t tensor_index) const {
   // splitmix64 of (seed, iteration, tensor's global position): independent of thread count, call
   // order and sharding.
-  uint64_t z = params_.seed ^ (0x9E3779B97F4A7C15ULL * (history_.size() + 1)) ^
+  uint64_t z = config_.seed ^ (0x9E3779B97F4A7C15ULL * (history_.size() + 1)) ^
                (0xBF58476D1CE4E5B9ULL * (global_index(tensor_index) + 1));
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
@@ -354,19 +301,19 @@ std::string Solver::recipe_json() const {
   static const char *soft_names[] = {"simplex", "capped", "adam", "box"};
   nlohmann::json recipe = {
       {"method", "frank-wolfe"},
-      {"lmo", lmo_names[params_.lmo]},
-      {"granularity", params_.granularity == FW_TASKWISE ? "task" : "layer"},
-      {"block_depth", params_.block_depth},
-      {"score", params_.score == FW_SCORE_INNER ? "inner" : "cosine"},
-      {"top_k", params_.top_k},
-      {"step_rule", step_names[params_.step_rule]},
-      {"step_scale", params_.step_scale},
-      {"line_search_evals", params_.line_search_evals},
-      {"soft_solver", soft_names[params_.soft_solver]},
-      {"soft_iters", params_.soft_iters},
-      {"soft_lr", params_.soft_lr},
-      {"epsilon", params_.epsilon},
-      {"seed", params_.seed},
+      {"lmo", lmo_names[static_cast<int>(config_.lmo)]},
+      {"granularity", config_.granularity == Granularity::Taskwise ? "task" : "layer"},
+      {"block_depth", config_.block_depth},
+      {"score", config_.score == Score::Inner ? "inner" : "cosine"},
+      {"top_k", config_.top_k},
+      {"step_rule", step_names[static_cast<int>(config_.step_rule)]},
+      {"step_scale", config_.step_scale},
+      {"line_search_evals", config_.line_search_evals},
+      {"soft_solver", soft_names[static_cast<int>(config_.soft_solver)]},
+      {"soft_iters", config_.soft_iters},
+      {"soft_lr", config_.soft_lr},
+      {"epsilon", config_.epsilon},
+      {"seed", config_.seed},
       {"start", start_description_},
       {"merge_fn", nlohmann::json::parse(merge_fn_->recipe_json())},
       {"leaves_hull", merge_fn_->leaves_hull()},
@@ -376,9 +323,9 @@ std::string Solver::recipe_json() const {
   // The base's buffers, written as the base has them (not merged).
   if (!carried_.empty()) recipe["from_base"] = carried_;
   // Only when set, so recipes without a budget keep their bytes.
-  if (params_.max_evaluations > 0) recipe["max_evaluations"] = params_.max_evaluations;
-  if (params_.lmo == FW_LMO_SOFT)
-    recipe["topk_rule"] = params_.topk_rule == FW_TOPK_PER_TERM ? "per_term" : "summed";
+  if (config_.max_evaluations > 0) recipe["max_evaluations"] = config_.max_evaluations;
+  if (config_.lmo == Lmo::Soft)
+    recipe["topk_rule"] = config_.topk_rule == TopkRule::PerTerm ? "per_term" : "summed";
   recipe["base"] = base_ ? base_->path() : "";
   recipe["pool"] = nlohmann::json::array();
   nlohmann::json filled = nlohmann::json::object();

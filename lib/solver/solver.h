@@ -2,8 +2,8 @@
 //
 // State: the base (names/shapes/dtypes), the pool of checkpoints (streamed, never resident), the
 // hull's vertices (pool + start point when it is not a member), the iterate theta_t (resident, in
-// the working dtype on the solver's device: fw_params.work_dtype, device) and the step history. A
-// step is transactional: everything is computed into locals and committed at the very end, so an
+// the working dtype on the solver's device: SolverConfig::work_dtype, device) and the step history.
+// A step is transactional: everything is computed into locals and committed at the very end, so an
 // exception (failing objective, NaN, abort) leaves the solver unchanged.
 #pragma once
 
@@ -18,19 +18,19 @@
 #include <vector>
 
 #include "dist/comm.h"
-#include "fwmerge.h"
 #include "io/checkpoint.h"
 #include "io/tensor_filter.h"
-#include "solver/defaults.h"
+#include "solver/config.h"
 #include "solver/evaluator.h"
 #include "solver/merge_fn.h"
 #include "solver/placement.h"
 #include "solver/step_record.h"
 #include "util/error.h"
+#include "util/log_level.h"
 
 namespace fw {
 
-// Thrown (Status::State) by a step that the evaluation budget (fw_params.max_evaluations) stops
+// Thrown (Status::State) by a step that the evaluation budget (SolverConfig::max_evaluations) stops
 // before an evaluation that would exceed it; fw_run ends there without an error.
 class BudgetSpent : public Error {
  public:
@@ -39,11 +39,14 @@ class BudgetSpent : public Error {
 
 class Solver {
  public:
-  explicit Solver(const fw_params &params);
+  // `config` as lib/capi/read_params.cpp checked it (field ranges); the device's existence is
+  // checked here (placement_of).
+  explicit Solver(SolverConfig config);
   ~Solver();
 
-  void set_params(const fw_params &params);
-  const fw_params &params() const { return params_; }
+  // fw_solver_set_params: Status::State when the tensor filter changes after set_base.
+  void set_config(SolverConfig config);
+  const SolverConfig &config() const { return config_; }
   const Placement &placement() const { return place_; }
 
   // Sharded solving (include/fwmerge.h, fw_dist_params): before set_base. The base, pool, theta
@@ -73,7 +76,7 @@ class Solver {
 
   // Hooks: abort is polled between tensors and evaluations; log receives progress messages.
   void set_abort_hook(std::function<bool()> abort) { abort_ = std::move(abort); }
-  void set_log_hook(std::function<void(fw_log_level, const std::string &)> log) {
+  void set_log_hook(std::function<void(LogLevel, const std::string &)> log) {
     log_ = std::move(log);
   }
   const std::function<bool()> &abort_hook() const { return abort_; }
@@ -85,13 +88,13 @@ class Solver {
   bool take_interrupt() { return interrupt_.exchange(false); }
   // Throws Status::Aborted when interrupted or when the abort hook asks; called between chunks.
   void poll_abort() const;
-  const std::function<void(fw_log_level, const std::string &)> &log_hook() const { return log_; }
+  const std::function<void(LogLevel, const std::string &)> &log_hook() const { return log_; }
 
   // One FW iteration; on exception the solver is exactly as before.
   const StepRecord &step(Evaluator &evaluator);
 
   bool has_base() const { return base_ != nullptr; }
-  // The base as the merge sees it: only the tensors fw_params' filter selects.
+  // The base as the merge sees it: only the tensors the configuration's filter selects.
   const Checkpoint &base() const;
   // The whole base file(s): what adapters are opened against and the export's pass-through
   // tensors are read from. Equals base() without a filter.
@@ -168,7 +171,7 @@ class Solver {
   void require_no_steps(const char *what) const;
   void rebuild_blocks();
   void reset_iterate();
-  void log(fw_log_level level, const std::string &message) const;
+  void log(LogLevel level, const std::string &message) const;
 
   // The LMO's streaming pass over this rank's tensors: their rows of lmo_pass's per-tensor table
   // (the vertices' inner products and squared norms).
@@ -184,7 +187,7 @@ class Solver {
                        const std::vector<Vertex> &verts, std::vector<at::Tensor> *next) const;
   uint64_t tensor_seed(size_t tensor_index) const;
 
-  fw_params params_;  // the filter's pointers cleared: filter_ holds copies
+  SolverConfig config_;
   TensorFilter filter_;
   Placement place_;
   std::unique_ptr<Checkpoint> base_;
@@ -206,12 +209,7 @@ class Solver {
   std::vector<std::string> block_names_;
   std::function<bool()> abort_;
   mutable std::atomic<bool> interrupt_{false};
-  std::function<void(fw_log_level, const std::string &)> log_;
+  std::function<void(LogLevel, const std::string &)> log_;
 };
-
-// Validates a params struct (ranges, enums); throws Status::InvalidArgument.
-void validate_params(const fw_params &params);
-// The tensor filter of fw_params (its pointers read now); Status::InvalidArgument for NULLs.
-TensorFilter filter_of(const fw_params &params);
 
 }  // namespace fw

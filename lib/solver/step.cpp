@@ -47,8 +47,8 @@ double checked_evaluate(Evaluator &evaluator, const std::vector<at::Tensor> &poi
 
 namespace {
 
-// The step's evaluations against fw_params.max_evaluations: the call that would exceed the budget
-// is not made.
+// The step's evaluations against SolverConfig::max_evaluations: the call that would exceed the
+// budget is not made.
 class BudgetedEvaluator : public Evaluator {
  public:
   BudgetedEvaluator(Evaluator &inner, int64_t budget, int64_t spent, size_t steps)
@@ -89,13 +89,13 @@ int64_t Solver::evaluations_spent() const {
 }
 
 const StepRecord &Solver::step(Evaluator &host_objective) {
-  BudgetedEvaluator budgeted(host_objective, params_.max_evaluations, evaluations_spent(),
+  BudgetedEvaluator budgeted(host_objective, config_.max_evaluations, evaluations_spent(),
                              history_.size());
   Evaluator &evaluator =
-      params_.max_evaluations > 0 ? static_cast<Evaluator &>(budgeted) : host_objective;
+      config_.max_evaluations > 0 ? static_cast<Evaluator &>(budgeted) : host_objective;
   require_base();
   if (pool_.empty()) fail(Status::State, "the pool is empty: add checkpoints with fw_pool_add");
-  const ThreadScope threads(params_.threads);
+  const ThreadScope threads(config_.threads);
   const auto &metas = base_->tensors();
   std::vector<double> none;
   exchange("the checks before its step", none, [&] {
@@ -113,8 +113,8 @@ const StepRecord &Solver::step(Evaluator &host_objective) {
   std::vector<at::Tensor> grad = zeros();
   // Per-term top-k (fw_topk_rule): each term's gradient, and their sums as l(theta_t) and its
   // gradient.
-  const bool soft = params_.lmo == FW_LMO_SOFT;
-  const int n_terms = soft && params_.topk_rule == FW_TOPK_PER_TERM ? evaluator.n_terms() : 1;
+  const bool soft = config_.lmo == Lmo::Soft;
+  const int n_terms = soft && config_.topk_rule == TopkRule::PerTerm ? evaluator.n_terms() : 1;
   std::vector<std::vector<at::Tensor>> term_grads;
   double loss = 0;
   if (n_terms > 1) {
@@ -141,7 +141,7 @@ const StepRecord &Solver::step(Evaluator &host_objective) {
 
   std::vector<at::Tensor> next;
   StepRecord record;
-  if (gap <= params_.epsilon) {
+  if (gap <= config_.epsilon) {
     record.converged = true;
     record.k = 1;
     for (size_t b = 0; b < block_names_.size(); ++b) {
@@ -150,10 +150,10 @@ const StepRecord &Solver::step(Evaluator &host_objective) {
     }
     record.loss_after = loss;
     record.evaluations = n_terms;
-  } else if (params_.lmo == FW_LMO_HARD) {
+  } else if (config_.lmo == Lmo::Hard) {
     record = hard_step(evaluator, loss, scores, verts, &next);
   } else {
-    const size_t k = n_terms > 1 ? std::max<size_t>(params_.top_k, n_terms) : params_.top_k;
+    const size_t k = n_terms > 1 ? std::max<size_t>(config_.top_k, n_terms) : config_.top_k;
     record =
         soft_step(evaluator, loss, select_candidates(scores, all_scores, k), n_terms, verts, &next);
   }
@@ -161,11 +161,12 @@ const StepRecord &Solver::step(Evaluator &host_objective) {
   record.loss = loss;
   record.gap = gap;
   // Unconstrained Adam lambdas and the box (sum > 1) may also leave the hull.
-  const bool unbounded = params_.lmo == FW_LMO_SOFT && (params_.soft_solver == FW_SOFT_ADAM ||
-                                                        params_.soft_solver == FW_SOFT_BOX);
+  const bool unbounded = config_.lmo == Lmo::Soft && (config_.soft_solver == SoftSolver::Adam ||
+                                                      config_.soft_solver == SoftSolver::Box);
   record.leaves_hull = (merge_fn_->leaves_hull() || unbounded) && !record.converged;
-  log(FW_LOG_INFO, "step " + std::to_string(record.iteration) + ": loss " + std::to_string(loss) +
-                       ", gap " + std::to_string(gap) + ", gamma " + std::to_string(record.gamma));
+  log(LogLevel::Info, "step " + std::to_string(record.iteration) + ": loss " +
+                          std::to_string(loss) + ", gap " + std::to_string(gap) + ", gamma " +
+                          std::to_string(record.gamma));
 
   // Commit (the move of theta cannot throw, so push the record first).
   const bool converged = record.converged;

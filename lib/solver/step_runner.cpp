@@ -47,7 +47,7 @@ StepRunner::StepRunner(Solver &solver, int n_terms) : solver_(solver), n_terms_(
     auto saved_abort = solver_.abort_hook();
     auto saved_log = solver_.log_hook();
     solver_.set_abort_hook(nullptr);
-    solver_.set_log_hook([this](fw_log_level level, const std::string &message) {
+    solver_.set_log_hook([this](LogLevel level, const std::string &message) {
       std::lock_guard<std::mutex> lock(mutex_);
       logs_.emplace_back(level, message);
     });
@@ -107,9 +107,9 @@ const StepRecord &StepRunner::result() const {
   return *record_;
 }
 
-std::vector<std::pair<fw_log_level, std::string>> StepRunner::take_logs() {
+std::vector<std::pair<LogLevel, std::string>> StepRunner::take_logs() {
   std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<std::pair<fw_log_level, std::string>> out;
+  std::vector<std::pair<LogLevel, std::string>> out;
   out.swap(logs_);
   return out;
 }

@@ -38,7 +38,7 @@ class StepRunner {
   // After the end: the step's record, or rethrows its error.
   const StepRecord &result() const;
   // Log lines the step produced since the last call (delivered on the host's thread).
-  std::vector<std::pair<fw_log_level, std::string>> take_logs();
+  std::vector<std::pair<LogLevel, std::string>> take_logs();
 
  private:
   class Bridge;
@@ -60,7 +60,7 @@ class StepRunner {
   std::string answer_message_;
   const StepRecord *record_ = nullptr;
   std::exception_ptr error_;
-  std::vector<std::pair<fw_log_level, std::string>> logs_;
+  std::vector<std::pair<LogLevel, std::string>> logs_;
 };
 
 }  // namespace fw

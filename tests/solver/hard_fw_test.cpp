@@ -77,8 +77,8 @@ TEST(HardFW, LineSearchMatchesTheClosedFormGamma) {
 TEST(HardFW, ScheduleAndConstantSteps) {
   // gamma_t = c * 2/(t+2) with c = 0.5: 0.5 then 1/3. Target (1,1,0).
   // t=0: s = e1 -> theta = (0.5,0,0). t=1: g = (-0.5,-1,0) -> s = e2 -> (1/3, 1/3, 0).
-  fw_params p = default_params();
-  p.step_rule = FW_STEP_SCHEDULE;
+  fw::SolverConfig p = default_params();
+  p.step_rule = fw::StepRule::Schedule;
   p.step_scale = 0.5;
   fw::Solver solver(p);
   fwtest::make_unit_pool(solver, "schedule");
@@ -93,7 +93,7 @@ TEST(HardFW, ScheduleAndConstantSteps) {
   EXPECT_NEAR(theta[1], 1.0 / 3, 1e-7);
   EXPECT_EQ(theta[2], 0.0f);
 
-  p.step_rule = FW_STEP_CONSTANT;
+  p.step_rule = fw::StepRule::Constant;
   p.step_scale = 0.25;
   fw::Solver constant(p);
   fwtest::make_unit_pool(constant, "constant");
@@ -111,8 +111,8 @@ TEST(HardFW, LayerwisePicksTheRightVertexPerBlock) {
     solver.add_member(fwtest::write_model(dir, "m0.safetensors", {{"a", {1, 0}}, {"b", {0, 0}}}));
     solver.add_member(fwtest::write_model(dir, "m1.safetensors", {{"a", {0, 0}}, {"b", {1, 0}}}));
   };
-  fw_params p = default_params();
-  p.granularity = FW_LAYERWISE;
+  fw::SolverConfig p = default_params();
+  p.granularity = fw::Granularity::Layerwise;
   fw::Solver layer(p);
   build(layer);
   Quadratic objective(target);
@@ -136,14 +136,14 @@ TEST(HardFW, BlockDepthGroupsTensorsByNamePrefix) {
   const std::string base =
       fwtest::write_model(dir, "base.safetensors",
                           {{"enc.0.w", {0}}, {"enc.0.b", {0}}, {"enc.1.w", {0}}, {"head", {0}}});
-  fw_params p = default_params();
-  p.granularity = FW_LAYERWISE;
+  fw::SolverConfig p = default_params();
+  p.granularity = fw::Granularity::Layerwise;
   p.block_depth = 2;
   fw::Solver solver(p);
   solver.set_base(base);
   EXPECT_EQ(solver.block_names(), (std::vector<std::string>{"enc.0", "enc.1", "head"}));
   p.block_depth = 1;
-  solver.set_params(p);
+  solver.set_config(p);
   EXPECT_EQ(solver.block_names(), (std::vector<std::string>{"enc", "head"}));
 }
 

@@ -66,8 +66,8 @@ class Scripted : public fw::Evaluator {
 };
 
 // Library defaults, but one thread and a tight gap tolerance for exact closed-form checks.
-inline fw_params default_params() {
-  fw_params p = fw::default_params();
+inline fw::SolverConfig default_params() {
+  fw::SolverConfig p;
   p.epsilon = 1e-9;
   p.threads = 1;
   return p;
