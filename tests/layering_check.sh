@@ -10,7 +10,6 @@ pending=(
   lib/merge/data_free.h
   lib/merge/merge_defaults.h
   lib/merge/merge_spec.h
-  lib/solver/export.h
 )
 status=0
 while IFS= read -r file; do

@@ -1,5 +1,6 @@
 // C entry points for writing safetensors: the merge (fw_export) and host tensors (fw_save_tensors).
 #include <cstring>
+#include <optional>
 
 #include "capi/enums.h"
 #include "capi/guard.h"
@@ -22,6 +23,19 @@ fw_export_options read_export_options(const fw_export_options *opts) {
     fail(::fw::Status::InvalidArgument, "fw_export_options.rank_shards must be >= 0");
   return o;
 }
+
+namespace {
+
+// fw_export's dtype, checked where it is read: FW_DTYPE_DEFAULT keeps each tensor's base dtype
+// (nullopt).
+std::optional<DType> export_dtype(fw_dtype dtype) {
+  if (dtype == FW_DTYPE_DEFAULT) return std::nullopt;
+  if (dtype != FW_DTYPE_F32 && dtype != FW_DTYPE_F16 && dtype != FW_DTYPE_BF16)
+    fail(::fw::Status::InvalidArgument, "export dtype must be FW_DTYPE_DEFAULT, F32, F16 or BF16");
+  return from_public(dtype);
+}
+
+}  // namespace
 
 OutputLayout output_layout(const fw_export_options &o) {
   OutputLayout layout;
@@ -66,14 +80,15 @@ FW_API fw_status fw_export(fw_solver *solver, const char *path, const fw_export_
                    std::to_string(o.rank_shards));
     const int32_t rank_shards = comm ? comm->world() : o.rank_shards;
     if (rank_shards == 0) {
-      fw::export_iterate(solver->solver, path, o.dtype, fw::capi::output_layout(o));
+      fw::export_iterate(solver->solver, path, fw::capi::export_dtype(o.dtype),
+                         fw::capi::output_layout(o));
       return;
     }
     if (o.max_shard_bytes != 0 || o.hf_folder != 0)
       fw::fail(::fw::Status::InvalidArgument,
                "rank shards (fw_export_options.rank_shards, or a sharded solver's export) need "
                "max_shard_bytes 0 and hf_folder 0");
-    fw::export_rank_shards(solver->solver, path, o.dtype, rank_shards);
+    fw::export_rank_shards(solver->solver, path, fw::capi::export_dtype(o.dtype), rank_shards);
   });
 }
 

@@ -19,18 +19,10 @@ std::map<std::string, std::string> export_metadata(const std::string &recipe,
 
 namespace {
 
-void check_dtype(fw_dtype dtype) {
-  if (dtype != FW_DTYPE_DEFAULT && dtype != FW_DTYPE_F32 && dtype != FW_DTYPE_F16 &&
-      dtype != FW_DTYPE_BF16)
-    fail(Status::InvalidArgument, "export dtype must be FW_DTYPE_DEFAULT, F32, F16 or BF16");
-}
-
-DType target_of(DType base, fw_dtype dtype) {
-  return dtype == FW_DTYPE_DEFAULT ? base : from_public(dtype);
-}
+DType target_of(DType base, std::optional<DType> dtype) { return dtype.value_or(base); }
 
 // What a base tensor is written as: a carried buffer keeps its own dtype, whatever `dtype` says.
-DType out_dtype(const Solver &solver, const TensorMeta &meta, fw_dtype dtype) {
+DType out_dtype(const Solver &solver, const TensorMeta &meta, std::optional<DType> dtype) {
   return solver.carried().count(meta.name) ? meta.dtype : target_of(meta.dtype, dtype);
 }
 
@@ -41,7 +33,8 @@ struct Converted {
   std::vector<OutTensor> out;
 };
 
-Converted convert(const Solver &solver, fw_dtype dtype, bool with_pass_through, const Poll &stop) {
+Converted convert(const Solver &solver, std::optional<DType> dtype, bool with_pass_through,
+                  const Poll &stop) {
   const auto &metas = solver.tensors();
   const auto &theta = solver.theta();
   Converted c;
@@ -77,8 +70,8 @@ Converted convert(const Solver &solver, fw_dtype dtype, bool with_pass_through, 
 
 }  // namespace
 
-void export_rank_shards(const Solver &solver, const std::string &path, fw_dtype dtype, int world) {
-  check_dtype(dtype);
+void export_rank_shards(const Solver &solver, const std::string &path, std::optional<DType> dtype,
+                        int world) {
   const Comm *comm = solver.comm();
   const int rank = comm ? comm->rank() : -1;  // -1: this process writes every shard
   const Poll stop = [&solver] { solver.poll_abort(); };
@@ -121,9 +114,8 @@ void export_rank_shards(const Solver &solver, const std::string &path, fw_dtype 
                   stop, phase);
 }
 
-void export_iterate(const Solver &solver, const std::string &path, fw_dtype dtype,
+void export_iterate(const Solver &solver, const std::string &path, std::optional<DType> dtype,
                     OutputLayout layout) {
-  check_dtype(dtype);
   const Poll stop = [&solver] { solver.poll_abort(); };
   const Converted converted = convert(solver, dtype, true, stop);
   const std::vector<OutTensor> &out = converted.out;
