@@ -92,12 +92,14 @@ def by_value_uses(root, names):
         return None
 
     uses = []
-    for fn in root.iter("function-decl"):
+    # Exported functions, and the callback types the host implements.
+    for fn in list(root.iter("function-decl")) + list(root.iter("function-type")):
         for i, part in enumerate(fn.findall("parameter") + fn.findall("return")):
             name = struct_name(part.get("type-id"))
             if name:
                 what = "returns" if part.tag == "return" else f"takes (parameter {i + 1})"
-                uses.append((name, f"{fn.get('name')}() {what} {name} by value"))
+                who = f"{fn.get('name')}()" if fn.tag == "function-decl" else "a callback type"
+                uses.append((name, f"{who} {what} {name} by value"))
     for decl in root.iter("class-decl"):
         for member in decl.findall("data-member"):
             var = member.find("var-decl")

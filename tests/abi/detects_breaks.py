@@ -47,6 +47,10 @@ CASES = [
     ("versioned struct returned by value (fw_default_params) grown at the end", True,
      [(V7_TAIL, V7_TAIL.replace(
          "} fw_params;", "  int32_t reserved_v8;\n  int32_t new_option;\n} fw_params;"))]),
+    ("versioned struct grown at the end while a callback type takes it by value", True,
+     [(STEP_INFO_END, STEP_INFO_END.replace(
+         "} fw_step_info;", "  int32_t reserved_v2;\n  double new_value;\n} fw_step_info;\n"
+         "typedef void (*fw_new_fn)(fw_step_info info);\nFW_API void fw_solver_set_new(fw_new_fn f);"))]),
     ("versioned struct grown at the end, and a field of it moved", True,
      [(STEP_INFO_END, STEP_INFO_END.replace("} fw_step_info;", "  int32_t new_count;\n} fw_step_info;")),
       ("  int32_t converged;     /* 1: gap <= epsilon, theta unchanged, nothing more to do */\n"
