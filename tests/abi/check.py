@@ -173,9 +173,17 @@ def main(argv):
     lib = argv[0]
     baselines = sorted(glob.glob(os.path.join(HERE, "fwmerge-*.abi")),
                        key=lambda p: [int(x) for x in re.findall(r"\d+", os.path.basename(p))])
+    if len(argv) < 2 and not baselines:
+        print(f"abi check: no baseline {HERE}/fwmerge-X.Y.Z.abi (docs/abi.md, \"At a release\")")
+        return 2
     baseline = argv[1] if len(argv) > 1 else baselines[-1]
     base_name = os.path.basename(baseline)
-    major = re.match(r"fwmerge-(\d+)\.", base_name).group(1)
+    # The baseline's file name carries its release, whose major names the SONAME.
+    named = re.match(r"fwmerge-(\d+)\.\d+\.\d+\.abi$", base_name)
+    if not named:
+        print(f"abi check: a baseline is named fwmerge-X.Y.Z.abi, not {base_name}")
+        return 2
+    major = named.group(1)
     broken, notes = [], []
 
     def report(what):
