@@ -27,9 +27,10 @@
  *    and changing it is a new ABI (fw_tensor keeps reserved words to grow into).
  *  - Enum-typed fields and arguments given by the caller are checked as integers: a value outside
  *    the enum is FW_ERR_INVALID_ARGUMENT (fw_status_name: "FW_ERR_UNKNOWN").
- *  - ABI: while FW_VERSION_MAJOR is 0, every minor release may change the ABI, and the SONAME
- *    changes with it (libfwmerge.so.0.3); a patch release only appends (functions, struct
- *    versions), so the SONAME stays. Compare FW_VERSION_NUMBER with fw_version_number().
+ *  - ABI (docs/abi.md): one SONAME per major version, libfwmerge.so.0 for all of 0.x (up to
+ *    0.3.6 it was libfwmerge.so.0.MINOR). Releases only add (functions, enumerators, types, struct
+ *    versions), so a program compiled against this header runs with any later 0.x library; the
+ *    CTest abi_check holds each release to it. Compare FW_VERSION_NUMBER with fw_version_number().
  *  - Thread safety: one solver is used by one thread at a time; distinct solvers are independent.
  *    The one exception is fw_solver_interrupt, which any thread may call at any time. Since 0.3.5
  *    the library enforces the rule: a call on a solver that another thread is inside fails with

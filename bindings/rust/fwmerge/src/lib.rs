@@ -113,7 +113,7 @@ pub fn version_incompatibility(library: u32, header: u32) -> Option<String> {
 
 /// Checked once per process, at the first call that creates something (a solver, a merge, reading
 /// or writing tensors): the library this process loaded may not be the one the crate was built
-/// against (the dynamic loader resolves libfwmerge.so.0.3 at run time). A mismatch is
+/// against (the dynamic loader resolves libfwmerge.so.0 at run time). A mismatch is
 /// `Status::Unsupported` with the message of [`version_incompatibility`].
 pub(crate) fn check_library_version() -> Result<()> {
     static CHECK: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
