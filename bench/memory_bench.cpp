@@ -86,7 +86,7 @@ class ConstantTarget : public fw::Evaluator {
 std::unique_ptr<fw::Solver> make_solver(const Options &o, int n, fw_lmo lmo) {
   fw_params p = fw::default_params();
   p.lmo = lmo;
-  p.granularity = FW_LAYERWISE;
+  p.granularity = FW_GRANULARITY_LAYERWISE;
   p.soft_iters = 3;
   p.epsilon = 0;
   p.threads = o.threads;

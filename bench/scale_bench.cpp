@@ -280,20 +280,20 @@ int itemsize_of(const std::string &name) { return name == "f32" ? 4 : 2; }
 
 std::unique_ptr<fw::Solver> make_solver(const Options &o, fw_device_type device) {
   fw_params p = fw::default_params();
-  p.granularity = FW_LAYERWISE;
+  p.granularity = FW_GRANULARITY_LAYERWISE;
   p.epsilon = 0;  // never stop early: a converged step builds no next iterate
   p.threads = o.threads;
   p.device = device;
   p.work_dtype = dtype_of(o.dtype);
   if (o.config == "ls") {
-    p.step_rule = FW_STEP_LINE_SEARCH;
+    p.step_rule = FW_STEP_RULE_LINE_SEARCH;
     p.line_search_evals = 3;
   } else if (o.config == "sched") {
-    p.step_rule = FW_STEP_SCHEDULE;
+    p.step_rule = FW_STEP_RULE_SCHEDULE;
   } else {
     p.lmo = FW_LMO_SOFT;
     p.top_k = 2;
-    p.soft_solver = FW_SOFT_CAPPED;
+    p.soft_solver = FW_SOFT_SOLVER_CAPPED;
     p.soft_iters = 3;
   }
   auto solver = std::make_unique<fw::Solver>(p);
@@ -386,7 +386,7 @@ double cached_fraction(const std::vector<std::string> &paths) {
 // Child: the set-up only (solver, base, pool; theta resident), the baseline of its dtype.
 Results child_setup(const Options &o) {
   at::set_num_threads(o.threads);
-  auto solver = make_solver(o, FW_DEVICE_CPU);
+  auto solver = make_solver(o, FW_DEVICE_TYPE_CPU);
   return {};
 }
 
@@ -402,7 +402,7 @@ Results child_empty(const Options &o) {
 // evaluation, no model-sized memory) to show the steps did descend.
 Results child_steps(const Options &o) {
   at::set_num_threads(o.threads);
-  auto solver = make_solver(o, FW_DEVICE_CPU);
+  auto solver = make_solver(o, FW_DEVICE_TYPE_CPU);
   ConstantTarget objective;
   Results r;
   double seconds = 0;
@@ -450,7 +450,7 @@ double timed_passes(const Options &o, const std::vector<std::string> &files, Res
 // Child A: one LMO pass over solver.vertices() (the pool and the base), BF16 gradient.
 Results child_lmo(const Options &o) {
   at::set_num_threads(o.threads);
-  auto solver = make_solver(o, FW_DEVICE_CPU);
+  auto solver = make_solver(o, FW_DEVICE_TYPE_CPU);
   const std::vector<at::Tensor> grad = constant_gradient(*solver);
   const auto verts = solver->vertices();
   const std::vector<std::string> files = pool_files(o, o.n);
@@ -481,7 +481,7 @@ Results child_cuda(const Options &o) {
   r["devices"] = fw::cuda_device_count();
   if (fw::cuda_device_count() == 0) return r;
   at::set_num_threads(o.threads);
-  auto solver = make_solver(o, FW_DEVICE_CUDA);
+  auto solver = make_solver(o, FW_DEVICE_TYPE_CUDA);
   const std::vector<at::Tensor> grad = constant_gradient(*solver);
   const auto verts = solver->vertices();
   const std::vector<std::string> files = pool_files(o, o.n);

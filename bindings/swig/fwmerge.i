@@ -10,6 +10,9 @@
 %module(directors="1") fwmerge
 
 %{
+/* SWIG wraps every enumerator it sees, the deprecated 0.3 aliases too (FW_DEPRECATED_ENUM is empty
+ * for SWIG itself): the generated code must not warn about them. */
+#define FW_DISABLE_DEPRECATE_WARNINGS 1
 #include "fwmerge.h"
 #include "fw_objective_director.h"
 #include "fw_swig_helpers.h"
@@ -23,22 +26,22 @@
 /* ---- the C header ---- */
 
 /* Function-pointer setters take host callbacks through the director below instead. */
-%ignore fw_set_objective_callback;
-%ignore fw_set_objective_terms_callback;
-%ignore fw_set_progress_callback;
-%ignore fw_set_log_callback;
-%ignore fw_set_abort_callback;
+%ignore fw_solver_set_objective_callback;
+%ignore fw_solver_set_objective_terms_callback;
+%ignore fw_solver_set_progress_callback;
+%ignore fw_solver_set_log_callback;
+%ignore fw_solver_set_abort_callback;
 /* Out-pointer forms are wrapped by fwswig::solver_new, fwswig::current, fwswig::load_tensors and
  * fwswig::tensor_set_metadata. */
 %ignore fw_solver_new;
-%ignore fw_current;
+%ignore fw_solver_current;
 %ignore fw_load_tensors;
 %ignore fw_tensor_set_metadata;
 /* Calls that take host arrays (paths, tensors, strings, terms) go through the owning lists of
  * fw_swig_helpers.h: fwswig::merge, fwswig::save_tensors, fwswig::set_objective_torchscript. */
 %ignore fw_merge;
 %ignore fw_save_tensors;
-%ignore fw_set_objective_torchscript;
+%ignore fw_solver_set_objective_torchscript;
 %ignore fw_default_torchscript_objective;
 %ignore fw_torchscript_objective;
 %ignore fw_objective_term;

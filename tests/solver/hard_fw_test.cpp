@@ -78,7 +78,7 @@ TEST(HardFW, ScheduleAndConstantSteps) {
   // gamma_t = c * 2/(t+2) with c = 0.5: 0.5 then 1/3. Target (1,1,0).
   // t=0: s = e1 -> theta = (0.5,0,0). t=1: g = (-0.5,-1,0) -> s = e2 -> (1/3, 1/3, 0).
   fw_params p = default_params();
-  p.step_rule = FW_STEP_SCHEDULE;
+  p.step_rule = FW_STEP_RULE_SCHEDULE;
   p.step_scale = 0.5;
   fw::Solver solver(p);
   fwtest::make_unit_pool(solver, "schedule");
@@ -93,7 +93,7 @@ TEST(HardFW, ScheduleAndConstantSteps) {
   EXPECT_NEAR(theta[1], 1.0 / 3, 1e-7);
   EXPECT_EQ(theta[2], 0.0f);
 
-  p.step_rule = FW_STEP_CONSTANT;
+  p.step_rule = FW_STEP_RULE_CONSTANT;
   p.step_scale = 0.25;
   fw::Solver constant(p);
   fwtest::make_unit_pool(constant, "constant");
@@ -112,7 +112,7 @@ TEST(HardFW, LayerwisePicksTheRightVertexPerBlock) {
     solver.add_member(fwtest::write_model(dir, "m1.safetensors", {{"a", {0, 0}}, {"b", {1, 0}}}));
   };
   fw_params p = default_params();
-  p.granularity = FW_LAYERWISE;
+  p.granularity = FW_GRANULARITY_LAYERWISE;
   fw::Solver layer(p);
   build(layer);
   Quadratic objective(target);
@@ -137,7 +137,7 @@ TEST(HardFW, BlockDepthGroupsTensorsByNamePrefix) {
       fwtest::write_model(dir, "base.safetensors",
                           {{"enc.0.w", {0}}, {"enc.0.b", {0}}, {"enc.1.w", {0}}, {"head", {0}}});
   fw_params p = default_params();
-  p.granularity = FW_LAYERWISE;
+  p.granularity = FW_GRANULARITY_LAYERWISE;
   p.block_depth = 2;
   fw::Solver solver(p);
   solver.set_base(base);

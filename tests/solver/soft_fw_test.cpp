@@ -19,7 +19,7 @@ fw_params soft_params(fw_soft_solver solver, int k, int iters) {
 TEST(SoftFW, FindsTheOptimalLambdasOnTheSimplex) {
   // From 0 with vertices e1,e2,e3 and target (0.2,0.3,0.5): ranking by <g, e_i> = -target_i is
   // e3, e2, e1; the optimal simplex coefficients are the target's coordinates (0.5, 0.3, 0.2).
-  fw::Solver solver(soft_params(FW_SOFT_SIMPLEX, 3, 60));
+  fw::Solver solver(soft_params(FW_SOFT_SOLVER_SIMPLEX, 3, 60));
   fwtest::make_unit_pool(solver, "soft-simplex");
   Quadratic objective({{0.2f, 0.3f, 0.5f}});
   const fw::StepRecord r = solver.step(objective);
@@ -43,7 +43,7 @@ TEST(SoftFW, SimplexAndCappedSimplexDifferAsTheoryPredicts) {
   // The probability simplex forces sum 1: the projection of the target onto the face adds
   // 0.4/3 to each coordinate -> lambdas (13/30, 10/30, 7/30).
   Quadratic objective({{0.1f, 0.2f, 0.3f}});
-  fw::Solver capped(soft_params(FW_SOFT_CAPPED, 3, 60));
+  fw::Solver capped(soft_params(FW_SOFT_SOLVER_CAPPED, 3, 60));
   fwtest::make_unit_pool(capped, "soft-capped");
   const fw::StepRecord c = capped.step(objective);
   EXPECT_NEAR(c.lambdas[0], 0.3, 1e-4);
@@ -51,7 +51,7 @@ TEST(SoftFW, SimplexAndCappedSimplexDifferAsTheoryPredicts) {
   EXPECT_NEAR(c.lambdas[2], 0.1, 1e-4);
   EXPECT_NEAR(c.loss_after, 0.0, 1e-8);
 
-  fw::Solver simplex(soft_params(FW_SOFT_SIMPLEX, 3, 60));
+  fw::Solver simplex(soft_params(FW_SOFT_SOLVER_SIMPLEX, 3, 60));
   fwtest::make_unit_pool(simplex, "soft-simplex-face");
   const fw::StepRecord s = simplex.step(objective);
   EXPECT_NEAR(s.lambdas[0], 13.0 / 30, 1e-4);
@@ -67,7 +67,7 @@ TEST(SoftFW, ASimplexStepThatCannotImproveKeepsThetaAndTheCappedSimplexDescends)
   // paper-literal step would raise the loss 32-fold, so the guard keeps theta_t (lambda = 0). The
   // capped simplex reaches the target exactly (lambda_j = 0.05).
   Quadratic objective({{0.05f, 0.05f, 0.05f}});
-  fw::Solver simplex(soft_params(FW_SOFT_SIMPLEX, 3, 60));
+  fw::Solver simplex(soft_params(FW_SOFT_SOLVER_SIMPLEX, 3, 60));
   fwtest::make_unit_pool(simplex, "soft-simplex-guard");
   const fw::StepRecord s = simplex.step(objective);
   EXPECT_NEAR(s.loss, 0.00375, 1e-9);
@@ -76,7 +76,7 @@ TEST(SoftFW, ASimplexStepThatCannotImproveKeepsThetaAndTheCappedSimplexDescends)
   EXPECT_DOUBLE_EQ(s.gamma, 0.0);
   EXPECT_EQ(values(simplex.theta()[0]), (std::vector<float>{0.0f, 0.0f, 0.0f}));
 
-  fw::Solver capped(soft_params(FW_SOFT_CAPPED, 3, 60));
+  fw::Solver capped(soft_params(FW_SOFT_SOLVER_CAPPED, 3, 60));
   fwtest::make_unit_pool(capped, "soft-capped-guard");
   const fw::StepRecord c = capped.step(objective);
   for (double l : c.lambdas) EXPECT_NEAR(l, 0.05, 1e-4);
@@ -87,7 +87,7 @@ TEST(SoftFW, ASimplexStepThatCannotImproveKeepsThetaAndTheCappedSimplexDescends)
 // with lambdas (1, 1); the capped simplex stops at its projection onto the hull, (1/2, 1/2, 0).
 TEST(SoftFW, TheBoxTakesNonInterferingTaskVectorsWholeAndIsFlaggedAsLeavingTheHull) {
   Quadratic objective({{1.0f, 1.0f, 0.0f}});
-  fw::Solver box(soft_params(FW_SOFT_BOX, 2, 40));
+  fw::Solver box(soft_params(FW_SOFT_SOLVER_BOX, 2, 40));
   fwtest::make_unit_pool(box, "soft-box");
   const fw::StepRecord b = box.step(objective);
   EXPECT_EQ(b.chosen, (std::vector<int32_t>{0, 1}));
@@ -101,7 +101,7 @@ TEST(SoftFW, TheBoxTakesNonInterferingTaskVectorsWholeAndIsFlaggedAsLeavingTheHu
   EXPECT_NEAR(theta[1], 1.0, 1e-6);
   EXPECT_NEAR(theta[2], 0.0, 1e-6);
 
-  fw::Solver capped(soft_params(FW_SOFT_CAPPED, 2, 40));
+  fw::Solver capped(soft_params(FW_SOFT_SOLVER_CAPPED, 2, 40));
   fwtest::make_unit_pool(capped, "soft-box-capped");
   const fw::StepRecord c = capped.step(objective);
   EXPECT_NEAR(c.lambdas[0], 0.5, 1e-4);
@@ -111,14 +111,14 @@ TEST(SoftFW, TheBoxTakesNonInterferingTaskVectorsWholeAndIsFlaggedAsLeavingTheHu
 }
 
 TEST(SoftFW, TheDefaultSoftSolverIsTheBox) {
-  EXPECT_EQ(fw::default_params().soft_solver, FW_SOFT_BOX);
+  EXPECT_EQ(fw::default_params().soft_solver, FW_SOFT_SOLVER_BOX);
 }
 
 TEST(SoftFW, TopKLimitsTheVerticesAndLayerwiseKeepsLambdasPerBlock) {
   // Two blocks, each wanting a different pair of members.
   const std::string dir = fwtest::temp_dir("soft-layer");
-  fw_params p = soft_params(FW_SOFT_SIMPLEX, 2, 60);
-  p.granularity = FW_LAYERWISE;
+  fw_params p = soft_params(FW_SOFT_SOLVER_SIMPLEX, 2, 60);
+  p.granularity = FW_GRANULARITY_LAYERWISE;
   fw::Solver solver(p);
   solver.set_base(fwtest::write_model(dir, "base.safetensors", {{"a", {0, 0}}, {"b", {0, 0}}}));
   solver.add_member(fwtest::write_model(dir, "m0.safetensors", {{"a", {1, 0}}, {"b", {0, 0}}}));
@@ -139,7 +139,7 @@ TEST(SoftFW, TopKLimitsTheVerticesAndLayerwiseKeepsLambdasPerBlock) {
 
 TEST(SoftFW, ResidentCandidatesGiveTheSameResultAsStreaming) {
   Quadratic objective({{0.2f, 0.3f, 0.5f}});
-  fw_params p = soft_params(FW_SOFT_SIMPLEX, 2, 15);
+  fw_params p = soft_params(FW_SOFT_SOLVER_SIMPLEX, 2, 15);
   fw::Solver streamed(p);
   fwtest::make_unit_pool(streamed, "soft-stream");
   p.soft_memory_budget = 1 << 20;
@@ -155,7 +155,7 @@ TEST(SoftFW, ResidentCandidatesGiveTheSameResultAsStreaming) {
 }
 
 TEST(SoftFW, AdamFollowsTheAuthorsCodeAndIsFlaggedAsLeavingTheHull) {
-  fw_params p = soft_params(FW_SOFT_ADAM, 3, 30);
+  fw_params p = soft_params(FW_SOFT_SOLVER_ADAM, 3, 30);
   p.soft_lr = 0.01;
   fw::Solver solver(p);
   fwtest::make_unit_pool(solver, "soft-adam");

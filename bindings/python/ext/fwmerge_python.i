@@ -10,13 +10,16 @@
  *
  *   swig -python -c++ -threads -I<prefix>/include -outdir OUT -o fwmerge_wrap.cxx fwmerge_python.i
  *
- * -threads: every wrapped library call releases the GIL (fw_step, fw_run, fw_export, ...), so
+ * -threads: every wrapped library call releases the GIL (fw_solver_step, fw_solver_run, fw_solver_export, ...), so
  * other Python threads run meanwhile (fwmerge.Solver.interrupt() among them); the trampolines
  * take it back. The fwpy_* entry points handle Python objects and are marked %nothread.
  */
 %module(package="fwmerge") _fwmerge
 
 %{
+/* SWIG wraps every enumerator it sees, the deprecated 0.3 aliases too (FW_DEPRECATED_ENUM is empty
+ * for SWIG itself): the generated code must not warn about them. */
+#define FW_DISABLE_DEPRECATE_WARNINGS 1
 #include "fwmerge.h"
 #include "fwpy_support.h"
 %}
@@ -124,16 +127,16 @@
 /* ---- the C header ---- */
 
 /* Function pointers and arrays go through the fwpy_* entry points below instead. */
-%ignore fw_set_objective_callback;
-%ignore fw_set_objective_terms_callback;
-%ignore fw_set_progress_callback;
-%ignore fw_set_log_callback;
-%ignore fw_set_abort_callback;
+%ignore fw_solver_set_objective_callback;
+%ignore fw_solver_set_objective_terms_callback;
+%ignore fw_solver_set_progress_callback;
+%ignore fw_solver_set_log_callback;
+%ignore fw_solver_set_abort_callback;
 %ignore fw_save_tensors;
 %ignore fw_merge;
-%ignore fw_set_merge_function;
-%ignore fw_set_start_merge;
-%ignore fw_set_objective_torchscript;
+%ignore fw_solver_set_merge_function;
+%ignore fw_solver_set_start_merge;
+%ignore fw_solver_set_objective_torchscript;
 %ignore fw_default_torchscript_objective;
 %ignore fw_merge_params::weights;
 %ignore fw_merge_params::densities;

@@ -35,6 +35,8 @@ def generate(header: str) -> str:
     classes = []
     for match in ENUM.finditer(header):
         c_name, body = match.group(1), match.group(2)
+        # The deprecated 0.3 aliases close each renamed enum: they are not members of the class.
+        body = body.split("/* The 0.3 names, deprecated")[0]
         members = [
             (m.group(1), " ".join((m.group(2) or "").split())) for m in MEMBER.finditer(body)
         ]

@@ -58,6 +58,8 @@ pub const FW_DTYPE_U16: fw_dtype = 10;
 pub const FW_DTYPE_U32: fw_dtype = 11;
 pub const FW_DTYPE_U64: fw_dtype = 12;
 pub type fw_dtype = ::std::os::raw::c_int;
+pub const FW_DEVICE_TYPE_CPU: fw_device_type = 0;
+pub const FW_DEVICE_TYPE_CUDA: fw_device_type = 1;
 pub const FW_DEVICE_CPU: fw_device_type = 0;
 pub const FW_DEVICE_CUDA: fw_device_type = 1;
 pub type fw_device_type = ::std::os::raw::c_uint;
@@ -243,21 +245,32 @@ fn bindgen_test_layout_fw_tensor() {
 pub const FW_LMO_HARD: fw_lmo = 0;
 pub const FW_LMO_SOFT: fw_lmo = 1;
 pub type fw_lmo = ::std::os::raw::c_uint;
+pub const FW_GRANULARITY_TASKWISE: fw_granularity = 0;
+pub const FW_GRANULARITY_LAYERWISE: fw_granularity = 1;
 pub const FW_TASKWISE: fw_granularity = 0;
 pub const FW_LAYERWISE: fw_granularity = 1;
 pub type fw_granularity = ::std::os::raw::c_uint;
 pub const FW_SCORE_INNER: fw_score = 0;
 pub const FW_SCORE_COSINE: fw_score = 1;
 pub type fw_score = ::std::os::raw::c_uint;
+pub const FW_STEP_RULE_LINE_SEARCH: fw_step_rule = 0;
+pub const FW_STEP_RULE_SCHEDULE: fw_step_rule = 1;
+pub const FW_STEP_RULE_CONSTANT: fw_step_rule = 2;
 pub const FW_STEP_LINE_SEARCH: fw_step_rule = 0;
 pub const FW_STEP_SCHEDULE: fw_step_rule = 1;
 pub const FW_STEP_CONSTANT: fw_step_rule = 2;
 pub type fw_step_rule = ::std::os::raw::c_uint;
+pub const FW_SOFT_SOLVER_SIMPLEX: fw_soft_solver = 0;
+pub const FW_SOFT_SOLVER_CAPPED: fw_soft_solver = 1;
+pub const FW_SOFT_SOLVER_ADAM: fw_soft_solver = 2;
+pub const FW_SOFT_SOLVER_BOX: fw_soft_solver = 3;
 pub const FW_SOFT_SIMPLEX: fw_soft_solver = 0;
 pub const FW_SOFT_CAPPED: fw_soft_solver = 1;
 pub const FW_SOFT_ADAM: fw_soft_solver = 2;
 pub const FW_SOFT_BOX: fw_soft_solver = 3;
 pub type fw_soft_solver = ::std::os::raw::c_uint;
+pub const FW_TOPK_RULE_SUMMED: fw_topk_rule = 0;
+pub const FW_TOPK_RULE_PER_TERM: fw_topk_rule = 1;
 pub const FW_TOPK_SUMMED: fw_topk_rule = 0;
 pub const FW_TOPK_PER_TERM: fw_topk_rule = 1;
 pub type fw_topk_rule = ::std::os::raw::c_uint;
@@ -854,23 +867,26 @@ extern "C" {
     pub fn fw_solver_set_params(solver: *mut fw_solver, params: *const fw_params) -> fw_status;
 }
 extern "C" {
-    pub fn fw_set_base(solver: *mut fw_solver, path: *const ::std::os::raw::c_char) -> fw_status;
+    pub fn fw_solver_set_base(
+        solver: *mut fw_solver,
+        path: *const ::std::os::raw::c_char,
+    ) -> fw_status;
 }
 extern "C" {
-    pub fn fw_pool_add(
+    pub fn fw_solver_pool_add(
         solver: *mut fw_solver,
         path: *const ::std::os::raw::c_char,
         index_out: *mut i32,
     ) -> fw_status;
 }
 extern "C" {
-    pub fn fw_pool_size(solver: *const fw_solver) -> usize;
+    pub fn fw_solver_pool_size(solver: *const fw_solver) -> usize;
 }
 extern "C" {
-    pub fn fw_set_start_member(solver: *mut fw_solver, pool_index: i32) -> fw_status;
+    pub fn fw_solver_set_start_member(solver: *mut fw_solver, pool_index: i32) -> fw_status;
 }
 extern "C" {
-    pub fn fw_set_start_file(
+    pub fn fw_solver_set_start_file(
         solver: *mut fw_solver,
         path: *const ::std::os::raw::c_char,
     ) -> fw_status;
@@ -885,7 +901,7 @@ pub type fw_objective_fn = ::std::option::Option<
     ) -> fw_status,
 >;
 extern "C" {
-    pub fn fw_set_objective_callback(
+    pub fn fw_solver_set_objective_callback(
         solver: *mut fw_solver,
         fn_: fw_objective_fn,
         user_data: *mut ::std::os::raw::c_void,
@@ -902,7 +918,7 @@ pub type fw_objective_terms_fn = ::std::option::Option<
     ) -> fw_status,
 >;
 extern "C" {
-    pub fn fw_set_objective_terms_callback(
+    pub fn fw_solver_set_objective_terms_callback(
         solver: *mut fw_solver,
         fn_: fw_objective_terms_fn,
         n_terms: i32,
@@ -1161,19 +1177,26 @@ fn bindgen_test_layout_fw_step_info() {
     test_field_leaves_hull();
 }
 extern "C" {
-    pub fn fw_step(solver: *mut fw_solver, info: *mut fw_step_info) -> fw_status;
+    pub fn fw_solver_step(solver: *mut fw_solver, info: *mut fw_step_info) -> fw_status;
 }
 extern "C" {
-    pub fn fw_run(solver: *mut fw_solver, last: *mut fw_step_info) -> fw_status;
+    pub fn fw_solver_run(solver: *mut fw_solver, last: *mut fw_step_info) -> fw_status;
 }
 extern "C" {
-    pub fn fw_history_size(solver: *const fw_solver) -> i32;
+    pub fn fw_solver_history_size(solver: *const fw_solver) -> i32;
 }
 extern "C" {
-    pub fn fw_history_get(solver: *const fw_solver, i: i32, info: *mut fw_step_info) -> fw_status;
+    pub fn fw_solver_history_get(
+        solver: *const fw_solver,
+        i: i32,
+        info: *mut fw_step_info,
+    ) -> fw_status;
 }
 extern "C" {
-    pub fn fw_block_name(solver: *const fw_solver, block: i32) -> *const ::std::os::raw::c_char;
+    pub fn fw_solver_block_name(
+        solver: *const fw_solver,
+        block: i32,
+    ) -> *const ::std::os::raw::c_char;
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -1319,25 +1342,29 @@ fn bindgen_test_layout_fw_request() {
     test_field_term();
 }
 extern "C" {
-    pub fn fw_set_ask_tell_terms(solver: *mut fw_solver, n_terms: i32) -> fw_status;
+    pub fn fw_solver_set_ask_tell_terms(solver: *mut fw_solver, n_terms: i32) -> fw_status;
 }
 extern "C" {
-    pub fn fw_step_begin(solver: *mut fw_solver) -> fw_status;
+    pub fn fw_solver_step_begin(solver: *mut fw_solver) -> fw_status;
 }
 extern "C" {
-    pub fn fw_step_ask(solver: *mut fw_solver, request: *mut fw_request) -> fw_status;
+    pub fn fw_solver_step_ask(solver: *mut fw_solver, request: *mut fw_request) -> fw_status;
 }
 extern "C" {
-    pub fn fw_step_tell(solver: *mut fw_solver, host_status: fw_status, loss: f64) -> fw_status;
+    pub fn fw_solver_step_tell(
+        solver: *mut fw_solver,
+        host_status: fw_status,
+        loss: f64,
+    ) -> fw_status;
 }
 extern "C" {
-    pub fn fw_step_finish(solver: *mut fw_solver, info: *mut fw_step_info) -> fw_status;
+    pub fn fw_solver_step_finish(solver: *mut fw_solver, info: *mut fw_step_info) -> fw_status;
 }
 extern "C" {
-    pub fn fw_step_cancel(solver: *mut fw_solver) -> fw_status;
+    pub fn fw_solver_step_cancel(solver: *mut fw_solver) -> fw_status;
 }
 extern "C" {
-    pub fn fw_current(
+    pub fn fw_solver_current(
         solver: *const fw_solver,
         tensors: *mut *const fw_tensor,
         n: *mut usize,
@@ -1346,6 +1373,9 @@ extern "C" {
 pub type fw_progress_fn = ::std::option::Option<
     unsafe extern "C" fn(info: *const fw_step_info, user_data: *mut ::std::os::raw::c_void),
 >;
+pub const FW_LOG_LEVEL_DEBUG: fw_log_level = 0;
+pub const FW_LOG_LEVEL_INFO: fw_log_level = 1;
+pub const FW_LOG_LEVEL_WARN: fw_log_level = 2;
 pub const FW_LOG_DEBUG: fw_log_level = 0;
 pub const FW_LOG_INFO: fw_log_level = 1;
 pub const FW_LOG_WARN: fw_log_level = 2;
@@ -1361,21 +1391,21 @@ pub type fw_abort_fn = ::std::option::Option<
     unsafe extern "C" fn(user_data: *mut ::std::os::raw::c_void) -> ::std::os::raw::c_int,
 >;
 extern "C" {
-    pub fn fw_set_progress_callback(
+    pub fn fw_solver_set_progress_callback(
         solver: *mut fw_solver,
         fn_: fw_progress_fn,
         user_data: *mut ::std::os::raw::c_void,
     ) -> fw_status;
 }
 extern "C" {
-    pub fn fw_set_log_callback(
+    pub fn fw_solver_set_log_callback(
         solver: *mut fw_solver,
         fn_: fw_log_fn,
         user_data: *mut ::std::os::raw::c_void,
     ) -> fw_status;
 }
 extern "C" {
-    pub fn fw_set_abort_callback(
+    pub fn fw_solver_set_abort_callback(
         solver: *mut fw_solver,
         fn_: fw_abort_fn,
         user_data: *mut ::std::os::raw::c_void,
@@ -1385,10 +1415,16 @@ extern "C" {
     pub fn fw_solver_interrupt(solver: *mut fw_solver);
 }
 extern "C" {
-    pub fn fw_state_save(solver: *mut fw_solver, path: *const ::std::os::raw::c_char) -> fw_status;
+    pub fn fw_solver_state_save(
+        solver: *mut fw_solver,
+        path: *const ::std::os::raw::c_char,
+    ) -> fw_status;
 }
 extern "C" {
-    pub fn fw_state_load(solver: *mut fw_solver, path: *const ::std::os::raw::c_char) -> fw_status;
+    pub fn fw_solver_state_load(
+        solver: *mut fw_solver,
+        path: *const ::std::os::raw::c_char,
+    ) -> fw_status;
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -1519,7 +1555,7 @@ extern "C" {
     pub fn fw_default_export_options() -> fw_export_options;
 }
 extern "C" {
-    pub fn fw_export(
+    pub fn fw_solver_export(
         solver: *mut fw_solver,
         path: *const ::std::os::raw::c_char,
         opts: *const fw_export_options,
@@ -1540,6 +1576,8 @@ extern "C" {
 pub struct fw_tensor_set {
     _unused: [u8; 0],
 }
+pub const FW_LOAD_FLAG_HEADER_ONLY: _bindgen_ty_1 = 1;
+pub const FW_LOAD_FLAG_ALLOW_OUTSIDE_LINKS: _bindgen_ty_1 = 2;
 pub const FW_LOAD_HEADER_ONLY: _bindgen_ty_1 = 1;
 pub const FW_LOAD_ALLOW_OUTSIDE_LINKS: _bindgen_ty_1 = 2;
 pub type _bindgen_ty_1 = ::std::os::raw::c_uint;
@@ -1580,6 +1618,14 @@ extern "C" {
 extern "C" {
     pub fn fw_tensor_set_free(set: *mut fw_tensor_set);
 }
+pub const FW_MERGE_METHOD_LINEAR: fw_merge_method = 0;
+pub const FW_MERGE_METHOD_TASK_ARITHMETIC: fw_merge_method = 1;
+pub const FW_MERGE_METHOD_TIES: fw_merge_method = 2;
+pub const FW_MERGE_METHOD_DARE_LINEAR: fw_merge_method = 3;
+pub const FW_MERGE_METHOD_DARE_TIES: fw_merge_method = 4;
+pub const FW_MERGE_METHOD_BREADCRUMBS: fw_merge_method = 5;
+pub const FW_MERGE_METHOD_MODEL_STOCK: fw_merge_method = 6;
+pub const FW_MERGE_METHOD_BREADCRUMBS_TIES: fw_merge_method = 7;
 pub const FW_MERGE_LINEAR: fw_merge_method = 0;
 pub const FW_MERGE_TASK_ARITHMETIC: fw_merge_method = 1;
 pub const FW_MERGE_TIES: fw_merge_method = 2;
@@ -1589,6 +1635,10 @@ pub const FW_MERGE_BREADCRUMBS: fw_merge_method = 5;
 pub const FW_MERGE_MODEL_STOCK: fw_merge_method = 6;
 pub const FW_MERGE_BREADCRUMBS_TIES: fw_merge_method = 7;
 pub type fw_merge_method = ::std::os::raw::c_uint;
+pub const FW_MERGE_FIELD_WEIGHT: fw_merge_field = 0;
+pub const FW_MERGE_FIELD_DENSITY: fw_merge_field = 1;
+pub const FW_MERGE_FIELD_BETA: fw_merge_field = 2;
+pub const FW_MERGE_FIELD_SCALING: fw_merge_field = 3;
 pub const FW_FIELD_WEIGHT: fw_merge_field = 0;
 pub const FW_FIELD_DENSITY: fw_merge_field = 1;
 pub const FW_FIELD_BETA: fw_merge_field = 2;
@@ -1683,6 +1733,10 @@ fn bindgen_test_layout_fw_merge_override() {
     }
     test_field_value();
 }
+pub const FW_MERGEKIT_COMPAT_OFF: fw_mergekit_compat = 0;
+pub const FW_MERGEKIT_COMPAT_ARITHMETIC: fw_mergekit_compat = 1;
+pub const FW_MERGEKIT_COMPAT_EXACT_TIES: fw_mergekit_compat = 2;
+pub type fw_mergekit_compat = ::std::os::raw::c_uint;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct fw_merge_params {
@@ -2164,13 +2218,16 @@ extern "C" {
     ) -> fw_status;
 }
 extern "C" {
-    pub fn fw_set_merge_function(
+    pub fn fw_solver_set_merge_function(
         solver: *mut fw_solver,
         params: *const fw_merge_params,
     ) -> fw_status;
 }
 extern "C" {
-    pub fn fw_set_start_merge(solver: *mut fw_solver, params: *const fw_merge_params) -> fw_status;
+    pub fn fw_solver_set_start_merge(
+        solver: *mut fw_solver,
+        params: *const fw_merge_params,
+    ) -> fw_status;
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -2408,7 +2465,7 @@ extern "C" {
     pub fn fw_default_torchscript_objective() -> fw_torchscript_objective;
 }
 extern "C" {
-    pub fn fw_set_objective_torchscript(
+    pub fn fw_solver_set_objective_torchscript(
         solver: *mut fw_solver,
         objective: *const fw_torchscript_objective,
     ) -> fw_status;
@@ -2572,5 +2629,131 @@ extern "C" {
     pub fn fw_solver_set_distributed(
         solver: *mut fw_solver,
         dist: *const fw_dist_params,
+    ) -> fw_status;
+}
+extern "C" {
+    pub fn fw_set_base(solver: *mut fw_solver, path: *const ::std::os::raw::c_char) -> fw_status;
+}
+extern "C" {
+    pub fn fw_pool_add(
+        solver: *mut fw_solver,
+        path: *const ::std::os::raw::c_char,
+        index_out: *mut i32,
+    ) -> fw_status;
+}
+extern "C" {
+    pub fn fw_pool_size(solver: *const fw_solver) -> usize;
+}
+extern "C" {
+    pub fn fw_set_start_member(solver: *mut fw_solver, pool_index: i32) -> fw_status;
+}
+extern "C" {
+    pub fn fw_set_start_file(
+        solver: *mut fw_solver,
+        path: *const ::std::os::raw::c_char,
+    ) -> fw_status;
+}
+extern "C" {
+    pub fn fw_set_objective_callback(
+        solver: *mut fw_solver,
+        fn_: fw_objective_fn,
+        user_data: *mut ::std::os::raw::c_void,
+    ) -> fw_status;
+}
+extern "C" {
+    pub fn fw_set_objective_terms_callback(
+        solver: *mut fw_solver,
+        fn_: fw_objective_terms_fn,
+        n_terms: i32,
+        user_data: *mut ::std::os::raw::c_void,
+    ) -> fw_status;
+}
+extern "C" {
+    pub fn fw_step(solver: *mut fw_solver, info: *mut fw_step_info) -> fw_status;
+}
+extern "C" {
+    pub fn fw_run(solver: *mut fw_solver, last: *mut fw_step_info) -> fw_status;
+}
+extern "C" {
+    pub fn fw_history_size(solver: *const fw_solver) -> i32;
+}
+extern "C" {
+    pub fn fw_history_get(solver: *const fw_solver, i: i32, info: *mut fw_step_info) -> fw_status;
+}
+extern "C" {
+    pub fn fw_block_name(solver: *const fw_solver, block: i32) -> *const ::std::os::raw::c_char;
+}
+extern "C" {
+    pub fn fw_set_ask_tell_terms(solver: *mut fw_solver, n_terms: i32) -> fw_status;
+}
+extern "C" {
+    pub fn fw_step_begin(solver: *mut fw_solver) -> fw_status;
+}
+extern "C" {
+    pub fn fw_step_ask(solver: *mut fw_solver, request: *mut fw_request) -> fw_status;
+}
+extern "C" {
+    pub fn fw_step_tell(solver: *mut fw_solver, host_status: fw_status, loss: f64) -> fw_status;
+}
+extern "C" {
+    pub fn fw_step_finish(solver: *mut fw_solver, info: *mut fw_step_info) -> fw_status;
+}
+extern "C" {
+    pub fn fw_step_cancel(solver: *mut fw_solver) -> fw_status;
+}
+extern "C" {
+    pub fn fw_current(
+        solver: *const fw_solver,
+        tensors: *mut *const fw_tensor,
+        n: *mut usize,
+    ) -> fw_status;
+}
+extern "C" {
+    pub fn fw_set_progress_callback(
+        solver: *mut fw_solver,
+        fn_: fw_progress_fn,
+        user_data: *mut ::std::os::raw::c_void,
+    ) -> fw_status;
+}
+extern "C" {
+    pub fn fw_set_log_callback(
+        solver: *mut fw_solver,
+        fn_: fw_log_fn,
+        user_data: *mut ::std::os::raw::c_void,
+    ) -> fw_status;
+}
+extern "C" {
+    pub fn fw_set_abort_callback(
+        solver: *mut fw_solver,
+        fn_: fw_abort_fn,
+        user_data: *mut ::std::os::raw::c_void,
+    ) -> fw_status;
+}
+extern "C" {
+    pub fn fw_state_save(solver: *mut fw_solver, path: *const ::std::os::raw::c_char) -> fw_status;
+}
+extern "C" {
+    pub fn fw_state_load(solver: *mut fw_solver, path: *const ::std::os::raw::c_char) -> fw_status;
+}
+extern "C" {
+    pub fn fw_export(
+        solver: *mut fw_solver,
+        path: *const ::std::os::raw::c_char,
+        opts: *const fw_export_options,
+    ) -> fw_status;
+}
+extern "C" {
+    pub fn fw_set_merge_function(
+        solver: *mut fw_solver,
+        params: *const fw_merge_params,
+    ) -> fw_status;
+}
+extern "C" {
+    pub fn fw_set_start_merge(solver: *mut fw_solver, params: *const fw_merge_params) -> fw_status;
+}
+extern "C" {
+    pub fn fw_set_objective_torchscript(
+        solver: *mut fw_solver,
+        objective: *const fw_torchscript_objective,
     ) -> fw_status;
 }

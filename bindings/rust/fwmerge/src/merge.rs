@@ -12,14 +12,14 @@ use std::path::Path;
 c_enum!(
     /// Data-free merge method (mergekit's names); see include/fwmerge.h for the exact rules.
     MergeMethod: sys::fw_merge_method {
-        Linear = sys::FW_MERGE_LINEAR,
-        TaskArithmetic = sys::FW_MERGE_TASK_ARITHMETIC,
-        Ties = sys::FW_MERGE_TIES,
-        DareLinear = sys::FW_MERGE_DARE_LINEAR,
-        DareTies = sys::FW_MERGE_DARE_TIES,
-        Breadcrumbs = sys::FW_MERGE_BREADCRUMBS,
-        ModelStock = sys::FW_MERGE_MODEL_STOCK,
-        BreadcrumbsTies = sys::FW_MERGE_BREADCRUMBS_TIES,
+        Linear = sys::FW_MERGE_METHOD_LINEAR,
+        TaskArithmetic = sys::FW_MERGE_METHOD_TASK_ARITHMETIC,
+        Ties = sys::FW_MERGE_METHOD_TIES,
+        DareLinear = sys::FW_MERGE_METHOD_DARE_LINEAR,
+        DareTies = sys::FW_MERGE_METHOD_DARE_TIES,
+        Breadcrumbs = sys::FW_MERGE_METHOD_BREADCRUMBS,
+        ModelStock = sys::FW_MERGE_METHOD_MODEL_STOCK,
+        BreadcrumbsTies = sys::FW_MERGE_METHOD_BREADCRUMBS_TIES,
     }
 );
 
@@ -27,13 +27,13 @@ c_enum!(
     /// The value a [`MergeOverride`] sets (`fw_merge_field`).
     MergeField: sys::fw_merge_field {
         /// The member's weight.
-        Weight = sys::FW_FIELD_WEIGHT,
+        Weight = sys::FW_MERGE_FIELD_WEIGHT,
         /// The member's density (DARE: keep probability), in (0, 1].
-        Density = sys::FW_FIELD_DENSITY,
+        Density = sys::FW_MERGE_FIELD_DENSITY,
         /// The member's breadcrumbs beta, in [0, 1).
-        Beta = sys::FW_FIELD_BETA,
+        Beta = sys::FW_MERGE_FIELD_BETA,
         /// The method's scaling; `member` must be -1.
-        Scaling = sys::FW_FIELD_SCALING,
+        Scaling = sys::FW_MERGE_FIELD_SCALING,
     }
 );
 

@@ -134,7 +134,7 @@ public final class Fwmerge {
     fw_tensor view = new fw_tensor();
     MetadataEntry entry = new MetadataEntry();
     try {
-      FwException.check(FwNative.load_tensors(path, headerOnly ? FwNative.FW_LOAD_HEADER_ONLY : 0, box));
+      FwException.check(FwNative.load_tensors(path, headerOnly ? FwNative.FW_LOAD_FLAG_HEADER_ONLY : 0, box));
       set = box.getHandle();
       List<LoadedTensor> tensors = new ArrayList<>();
       long count = FwNative.fw_tensor_set_count(set);
