@@ -83,7 +83,7 @@ pub struct MergeParams {
     /// rounded in `compute_dtype` (F32, F16, BF16, or `Default`: each tensor's own dtype).
     pub mergekit_compat: bool,
     /// With `mergekit_compat`: also keep the equal magnitudes at TIES / breadcrumbs thresholds
-    /// that mergekit keeps (`mergekit_compat` 2: bit-identical to mergekit, each split tensor
+    /// that mergekit keeps (`FW_MERGEKIT_COMPAT_EXACT_TIES`: bit-identical to mergekit, each split tensor
     /// sorted).
     pub mergekit_exact_ties: bool,
     pub compute_dtype: Dtype,
@@ -114,7 +114,7 @@ impl MergeParams {
             include_tensors: Vec::new(),
             exclude_tensors: Vec::new(),
             mergekit_compat: r.mergekit_compat != 0,
-            mergekit_exact_ties: r.mergekit_compat == 2,
+            mergekit_exact_ties: r.mergekit_compat == sys::FW_MERGEKIT_COMPAT_EXACT_TIES as i32,
             compute_dtype: Dtype::from_raw(r.compute_dtype).expect("known default dtype"),
             overrides: Vec::new(),
             allow_outside_links: r.allow_outside_links != 0,
@@ -170,10 +170,10 @@ impl MergeParams {
         r.exclude_tensors = filters.exclude.as_ptr();
         r.n_exclude_tensors = filters.exclude.len();
         r.mergekit_compat = match (self.mergekit_compat, self.mergekit_exact_ties) {
-            (false, _) => 0,
-            (true, false) => 1,
-            (true, true) => 2,
-        };
+            (false, _) => sys::FW_MERGEKIT_COMPAT_OFF,
+            (true, false) => sys::FW_MERGEKIT_COMPAT_ARITHMETIC,
+            (true, true) => sys::FW_MERGEKIT_COMPAT_EXACT_TIES,
+        } as i32; // the field keeps its 0.3 type, int32_t; the values are fw_mergekit_compat's
         r.compute_dtype = self.compute_dtype.raw();
         r.allow_outside_links = i32::from(self.allow_outside_links);
         r.fill_missing_from_base = i32::from(self.fill_missing_from_base);
