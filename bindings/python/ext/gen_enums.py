@@ -30,7 +30,13 @@ def common_prefix(names: list[str]) -> str:
     return prefix[: prefix.rfind("_") + 1]  # whole words only: FW_STEP_ of FW_STEP_...
 
 
+# The header's experimental section (tensor-sharded solving) is compiled only with
+# FWMERGE_EXPERIMENTAL, which the extension does not define: SWIG has none of its constants.
+EXPERIMENTAL = re.compile(r"#if defined\(FWMERGE_EXPERIMENTAL\).*?#endif /\* FWMERGE_EXPERIMENTAL \*/", re.S)
+
+
 def generate(header: str) -> str:
+    header = EXPERIMENTAL.sub("", header)
     names = []
     classes = []
     for match in ENUM.finditer(header):
