@@ -89,7 +89,7 @@ func TestEnumsMatchHeader(t *testing.T) {
 	if err != nil {
 		t.Skipf("fwmerge.h not found next to the binding: %v", err)
 	}
-	re := regexp.MustCompile(`(?m)^\s*(FW_(?:OK|ERR_\w+|DTYPE_\w+|MERGE_\w+))\s*=\s*(-?\d+)`)
+	re := regexp.MustCompile(`(?m)^\s*(FW_(?:OK|ERR_\w+|DTYPE_\w+|MERGE_METHOD_\w+))\s*=\s*(-?\d+)`)
 	for _, m := range re.FindAllStringSubmatch(string(text), -1) {
 		name := m[1]
 		value, _ := strconv.Atoi(m[2])

@@ -10,9 +10,6 @@
 %module(directors="1") fwmerge
 
 %{
-/* SWIG wraps every enumerator it sees, the deprecated 0.3 aliases too (FW_DEPRECATED_ENUM is empty
- * for SWIG itself): the generated code must not warn about them. */
-#define FW_DISABLE_DEPRECATE_WARNINGS 1
 #include "fwmerge.h"
 #include "fw_objective_director.h"
 #include "fw_swig_helpers.h"
@@ -24,6 +21,40 @@
 %apply int64_t { size_t };
 
 /* ---- the C header ---- */
+
+/* The deprecated 0.3 enumerators (FW_DEPRECATED_ENUM in fwmerge.h: FW_TASKWISE for
+ * FW_GRANULARITY_TASKWISE, ...) are aliases of the new ones: the bindings wrap the new names only
+ * (the deprecated functions are hidden from SWIG in the header itself). */
+%ignore FW_DEVICE_CPU;
+%ignore FW_DEVICE_CUDA;
+%ignore FW_TASKWISE;
+%ignore FW_LAYERWISE;
+%ignore FW_STEP_LINE_SEARCH;
+%ignore FW_STEP_SCHEDULE;
+%ignore FW_STEP_CONSTANT;
+%ignore FW_SOFT_SIMPLEX;
+%ignore FW_SOFT_CAPPED;
+%ignore FW_SOFT_ADAM;
+%ignore FW_SOFT_BOX;
+%ignore FW_TOPK_SUMMED;
+%ignore FW_TOPK_PER_TERM;
+%ignore FW_LOG_DEBUG;
+%ignore FW_LOG_INFO;
+%ignore FW_LOG_WARN;
+%ignore FW_LOAD_HEADER_ONLY;
+%ignore FW_LOAD_ALLOW_OUTSIDE_LINKS;
+%ignore FW_MERGE_LINEAR;
+%ignore FW_MERGE_TASK_ARITHMETIC;
+%ignore FW_MERGE_TIES;
+%ignore FW_MERGE_DARE_LINEAR;
+%ignore FW_MERGE_DARE_TIES;
+%ignore FW_MERGE_BREADCRUMBS;
+%ignore FW_MERGE_MODEL_STOCK;
+%ignore FW_MERGE_BREADCRUMBS_TIES;
+%ignore FW_FIELD_WEIGHT;
+%ignore FW_FIELD_DENSITY;
+%ignore FW_FIELD_BETA;
+%ignore FW_FIELD_SCALING;
 
 /* Function-pointer setters take host callbacks through the director below instead. */
 %ignore fw_solver_set_objective_callback;
