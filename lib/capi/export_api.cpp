@@ -64,7 +64,8 @@ FW_API fw_export_options fw_default_export_options(void) {
   return o;
 }
 
-FW_API fw_status fw_export(fw_solver *solver, const char *path, const fw_export_options *opts) {
+FW_API fw_status fw_solver_export(fw_solver *solver, const char *path,
+                                  const fw_export_options *opts) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_export");

@@ -160,9 +160,10 @@ fw::MergeSpec spec_for(fw_merge_method method) {
   return s;
 }
 
-const fw_merge_method kAll[] = {
-    FW_MERGE_LINEAR,    FW_MERGE_TASK_ARITHMETIC, FW_MERGE_TIES,        FW_MERGE_DARE_LINEAR,
-    FW_MERGE_DARE_TIES, FW_MERGE_BREADCRUMBS,     FW_MERGE_MODEL_STOCK, FW_MERGE_BREADCRUMBS_TIES};
+const fw_merge_method kAll[] = {FW_MERGE_METHOD_LINEAR,      FW_MERGE_METHOD_TASK_ARITHMETIC,
+                                FW_MERGE_METHOD_TIES,        FW_MERGE_METHOD_DARE_LINEAR,
+                                FW_MERGE_METHOD_DARE_TIES,   FW_MERGE_METHOD_BREADCRUMBS,
+                                FW_MERGE_METHOD_MODEL_STOCK, FW_MERGE_METHOD_BREADCRUMBS_TIES};
 
 TEST(StreamingMerge, EveryMethodEqualsTheWholeTensorMergeF32) {
   const Pool p = make_pool("F32", 3);
@@ -174,11 +175,12 @@ TEST(StreamingMerge, EveryMethodEqualsTheWholeTensorMergeBf16WithWeights) {
   const Pool p = make_pool("BF16", 4);
   for (fw_merge_method m : kAll) {
     fw::MergeSpec s = spec_for(m);
-    if (m != FW_MERGE_MODEL_STOCK) s.weights = {0.5, 1.25, -0.75, 2.0};
-    if (m == FW_MERGE_TIES || m == FW_MERGE_BREADCRUMBS || m == FW_MERGE_BREADCRUMBS_TIES ||
-        m == FW_MERGE_DARE_LINEAR || m == FW_MERGE_DARE_TIES)
+    if (m != FW_MERGE_METHOD_MODEL_STOCK) s.weights = {0.5, 1.25, -0.75, 2.0};
+    if (m == FW_MERGE_METHOD_TIES || m == FW_MERGE_METHOD_BREADCRUMBS ||
+        m == FW_MERGE_METHOD_BREADCRUMBS_TIES || m == FW_MERGE_METHOD_DARE_LINEAR ||
+        m == FW_MERGE_METHOD_DARE_TIES)
       s.densities = {0.1, 0.5, 0.33, 1.0};
-    if (m == FW_MERGE_BREADCRUMBS || m == FW_MERGE_BREADCRUMBS_TIES)
+    if (m == FW_MERGE_METHOD_BREADCRUMBS || m == FW_MERGE_METHOD_BREADCRUMBS_TIES)
       s.betas = {0.0, 0.05, 0.2, 0.4};
     expect_streamed_equals_whole(s, p, 2);
   }
@@ -186,7 +188,7 @@ TEST(StreamingMerge, EveryMethodEqualsTheWholeTensorMergeBf16WithWeights) {
 
 TEST(StreamingMerge, ChunksArriveInOrderAndCoverTheTensor) {
   const Pool p = make_pool("F32", 2);
-  const fw::MergeSpec s = spec_for(FW_MERGE_TIES);
+  const fw::MergeSpec s = spec_for(FW_MERGE_METHOD_TIES);
   const std::vector<const fw::Checkpoint *> pool = p.pool();
   const fw::StreamingMerge merge(s, *p.base, pool);
   int64_t next = 0;
