@@ -7,7 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pending=(
   lib/io/dtype.h
-  lib/merge/data_free.h
   lib/merge/merge_defaults.h
   lib/merge/merge_spec.h
 )

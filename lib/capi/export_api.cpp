@@ -24,18 +24,12 @@ fw_export_options read_export_options(const fw_export_options *opts) {
   return o;
 }
 
-namespace {
-
-// fw_export's dtype, checked where it is read: FW_DTYPE_DEFAULT keeps each tensor's base dtype
-// (nullopt).
 std::optional<DType> export_dtype(fw_dtype dtype) {
   if (dtype == FW_DTYPE_DEFAULT) return std::nullopt;
   if (dtype != FW_DTYPE_F32 && dtype != FW_DTYPE_F16 && dtype != FW_DTYPE_BF16)
     fail(::fw::Status::InvalidArgument, "export dtype must be FW_DTYPE_DEFAULT, F32, F16 or BF16");
   return from_public(dtype);
 }
-
-}  // namespace
 
 OutputLayout output_layout(const fw_export_options &o) {
   OutputLayout layout;

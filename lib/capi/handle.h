@@ -3,11 +3,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "capi/in_use.h"
 #include "fwmerge.h"
+#include "io/dtype.h"
 #include "io/hf_folder.h"
 #include "solver/solver.h"
 #include "solver/step_runner.h"
@@ -59,6 +61,9 @@ void fill_step_info(const StepRecord &record, fw_step_info *info);
 void require_output(const fw_step_info *info);
 // fw_export_options as this library's version (defaults when NULL), dtype validated.
 fw_export_options read_export_options(const fw_export_options *opts);
+// fw_export_options.dtype for fw_export and fw_merge, checked (F32, F16, BF16): nullopt for
+// FW_DTYPE_DEFAULT, each tensor's base dtype.
+std::optional<DType> export_dtype(fw_dtype dtype);
 // Where the options say the output goes (one file, shards, a Hugging Face folder).
 // FW_ERR_INVALID_ARGUMENT for a model_card without hf_folder.
 OutputLayout output_layout(const fw_export_options &o);

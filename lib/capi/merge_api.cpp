@@ -52,7 +52,8 @@ FW_API fw_status fw_merge(const fw_merge_params *params, const char *base_path,
     const fw::MergeSpec spec = fw::spec_from_params(read_merge_params(params), n);
     const fw_export_options o = fw::capi::read_export_options(opts);
     FW_REQUIRE_ARG(o.rank_shards == 0, "fw_export_options.rank_shards is for fw_export only");
-    fw::merge_to_file(spec, base_path, paths, out_path, o.dtype, fw::capi::output_layout(o));
+    fw::merge_to_file(spec, base_path, paths, out_path, fw::capi::export_dtype(o.dtype),
+                      fw::capi::output_layout(o));
   });
 }
 

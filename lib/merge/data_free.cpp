@@ -31,12 +31,8 @@ std::string data_free_recipe(const MergeSpec &spec, const std::string &base_path
 
 void merge_to_file(const MergeSpec &spec, const std::string &base_path,
                    const std::vector<std::string> &pool_paths, const std::string &out_path,
-                   fw_dtype dtype, OutputLayout layout) {
+                   std::optional<DType> dtype, OutputLayout layout) {
   if (layout.hf_folder) check_hf_folder_target(out_path);  // before anything is read
-  if (dtype != FW_DTYPE_DEFAULT && dtype != FW_DTYPE_F32 && dtype != FW_DTYPE_F16 &&
-      dtype != FW_DTYPE_BF16)
-    fail(Status::InvalidArgument, "export dtype " + std::to_string(static_cast<int>(dtype)) +
-                                      " is not one of FW_DTYPE_DEFAULT/F32/F16/BF16");
   // `base` is what the merge sees (the filter's tensors, without the base's integer and bool
   // buffers); `whole` all of the base's, which adapters are opened against and the other tensors
   // are copied from (buffers byte for byte, in their own dtype).
@@ -76,7 +72,7 @@ void merge_to_file(const MergeSpec &spec, const std::string &base_path,
       fail(Status::Unsupported, "base tensor \"" + meta.name +
                                     "\" (outside the tensor filter) has " + "dtype " +
                                     dtype_name(meta.dtype) + "; only F32, F16 and BF16 are copied");
-    const DType out_dtype = buffer || dtype == FW_DTYPE_DEFAULT ? meta.dtype : from_public(dtype);
+    const DType out_dtype = buffer ? meta.dtype : dtype.value_or(meta.dtype);
     const uint64_t nbytes =
         static_cast<uint64_t>(meta.numel) * static_cast<uint64_t>(dtype_bits(out_dtype) / 8);
     out.push_back(OutTensor{meta.name, out_dtype, meta.shape, nullptr, nbytes});

@@ -6,12 +6,12 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "fwmerge.h"
 #include "io/checkpoint.h"
 #include "io/hf_folder.h"
 #include "merge/merge_spec.h"
@@ -28,11 +28,12 @@ std::string data_free_recipe(const MergeSpec &spec, const std::string &base_path
 
 // Opens the base and the pool (files, sharded folders, PEFT adapters), checks every member against
 // the base, merges and writes `out_path` as `layout` says (one file, a sharded folder, a Hugging
-// Face folder; its base_path is set here) in `dtype` (FW_DTYPE_DEFAULT: each tensor's base dtype).
-// Nothing is written on error.
+// Face folder; its base_path is set here) in `dtype`, F32, F16 or BF16 (lib/capi checked it;
+// nullopt: each tensor's base dtype, fw_export_options.dtype FW_DTYPE_DEFAULT). Nothing is written
+// on error.
 void merge_to_file(const MergeSpec &spec, const std::string &base_path,
                    const std::vector<std::string> &pool_paths, const std::string &out_path,
-                   fw_dtype dtype, OutputLayout layout);
+                   std::optional<DType> dtype, OutputLayout layout);
 
 // The merged model as fp32 tensors in base order (members already checked against the base).
 std::vector<std::pair<std::string, at::Tensor>> merge_to_tensors(
