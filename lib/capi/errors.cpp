@@ -6,6 +6,22 @@
 #include "capi/guard.h"
 #include "capi/status_map.h"
 #include "util/error.h"
+#include "util/version.h"
+
+namespace {
+
+constexpr bool same_text(const char *a, const char *b) {
+  for (; *a != '\0' && *a == *b; ++a, ++b) {
+  }
+  return *a == *b;
+}
+
+}  // namespace
+
+// The core's copy of the version (util/version.h) is what it writes into exports and saved state:
+// it must be the one fw_version() reports.
+static_assert(same_text(FWMERGE_CORE_VERSION, FW_VERSION_STRING),
+              "util/version.h's FWMERGE_CORE_VERSION must equal fwmerge.h's FW_VERSION_STRING");
 
 namespace fw::capi {
 namespace {

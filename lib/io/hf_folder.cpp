@@ -18,6 +18,7 @@
 #include "io/atomic_file.h"
 #include "io/folder_links.h"
 #include "util/error.h"
+#include "util/version.h"
 
 namespace fs = std::filesystem;
 
@@ -317,7 +318,7 @@ std::string default_model_card(const std::string &base_path, const std::string &
   if (fs::is_directory(base_path, ec)) s << "base_model:\n  - " << quoted(base_path) << "\n";
   s << "library_name: transformers\ntags:\n  - merge\n  - fwmerge\n---\n\n";
   s << "# Merged model\n\n"
-    << title << " with fwmerge " FW_VERSION_STRING ", base `" << base_path
+    << title << " with fwmerge " FWMERGE_CORE_VERSION ", base `" << base_path
     << "`.\n\n## Recipe\n\n```json\n";
   const nlohmann::json recipe = nlohmann::json::parse(recipe_json, nullptr, false);
   s << (recipe.is_discarded() ? recipe_json : recipe.dump(2)) << "\n```\n";

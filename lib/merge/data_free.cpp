@@ -11,6 +11,7 @@
 #include "merge/streaming.h"
 #include "util/error.h"
 #include "util/thread_scope.h"
+#include "util/version.h"
 
 namespace fw {
 
@@ -19,7 +20,7 @@ std::string data_free_recipe(const MergeSpec &spec, const std::string &base_path
                              const std::set<std::string> &from_base,
                              const std::map<std::string, std::vector<std::string>> &filled) {
   nlohmann::json recipe = {
-      {"kind", "data_free"},      {"library", "fwmerge " FW_VERSION_STRING},
+      {"kind", "data_free"},      {"library", "fwmerge " FWMERGE_CORE_VERSION},
       {"merge", spec_json(spec)}, {"leaves_hull", method_leaves_hull(spec.method)},
       {"base", base_path},        {"pool", pool_paths}};
   // The base's buffers, written as the base has them (not merged).

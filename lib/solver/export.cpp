@@ -6,6 +6,7 @@
 #include "io/hf_folder.h"
 #include "io/safetensors_writer.h"
 #include "util/error.h"
+#include "util/version.h"
 
 namespace fw {
 
@@ -13,7 +14,7 @@ std::map<std::string, std::string> export_metadata(const std::string &recipe,
                                                    const std::string &history) {
   std::map<std::string, std::string> metadata{{"format", "pt"}, {"fwmerge.recipe", recipe}};
   if (!history.empty()) metadata["fwmerge.history"] = history;
-  metadata["fwmerge.version"] = FW_VERSION_STRING;
+  metadata["fwmerge.version"] = FWMERGE_CORE_VERSION;
   return metadata;
 }
 

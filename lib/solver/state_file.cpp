@@ -8,6 +8,7 @@
 #include "io/safetensors_reader.h"
 #include "io/safetensors_writer.h"
 #include "util/error.h"
+#include "util/version.h"
 
 namespace fw {
 namespace {
@@ -65,7 +66,7 @@ std::string state_json(const Solver &solver) {
                 {"description", solver.start_description()}};
   if (solver.start_kind() == StartKind::File) start["file"] = file_json(*solver.start_checkpoint());
   const json state = {{"version", kStateVersion},
-                      {"library", FW_VERSION_STRING},
+                      {"library", FWMERGE_CORE_VERSION},
                       {"base", file_json(solver.base())},
                       {"pool", pool},
                       {"start", start},
