@@ -1,14 +1,15 @@
-// The public enums of fw_params, fw_dist_params and fw_log_level <-> the core's (solver/config.h,
-// dist/comm.h, util/log_level.h). The core's enumerators are declared in the public order, so a
-// cast maps them; the static_asserts check it value by value. Values from a caller are
-// range-checked first (enums.h checked_enum). No LibTorch: fw_default_params uses it in the fuzz
-// build too.
+// The public enums of fw_params, fw_merge_params, fw_dist_params and fw_log_level <-> the core's
+// (solver/config.h, merge/merge_method.h, dist/comm.h, util/log_level.h). The core's enumerators
+// are declared in the public order, so a cast maps them; the static_asserts check it value by
+// value. Values from a caller are range-checked first (enums.h checked_enum). No LibTorch:
+// fw_default_params uses it in the fuzz build too.
 #pragma once
 
 #include <type_traits>
 
 #include "dist/comm.h"
 #include "fwmerge.h"
+#include "merge/merge_method.h"
 #include "solver/config.h"
 #include "util/log_level.h"
 
@@ -54,6 +55,20 @@ FW_ENUM_PAIR(fw_log_level, LogLevel);
 FW_SAME_VALUE(FW_LOG_DEBUG, LogLevel::Debug);
 FW_SAME_VALUE(FW_LOG_INFO, LogLevel::Info);
 FW_SAME_VALUE(FW_LOG_WARN, LogLevel::Warn);
+FW_ENUM_PAIR(fw_merge_method, MergeMethod);
+FW_SAME_VALUE(FW_MERGE_LINEAR, MergeMethod::Linear);
+FW_SAME_VALUE(FW_MERGE_TASK_ARITHMETIC, MergeMethod::TaskArithmetic);
+FW_SAME_VALUE(FW_MERGE_TIES, MergeMethod::Ties);
+FW_SAME_VALUE(FW_MERGE_DARE_LINEAR, MergeMethod::DareLinear);
+FW_SAME_VALUE(FW_MERGE_DARE_TIES, MergeMethod::DareTies);
+FW_SAME_VALUE(FW_MERGE_BREADCRUMBS, MergeMethod::Breadcrumbs);
+FW_SAME_VALUE(FW_MERGE_MODEL_STOCK, MergeMethod::ModelStock);
+FW_SAME_VALUE(FW_MERGE_BREADCRUMBS_TIES, MergeMethod::BreadcrumbsTies);
+FW_ENUM_PAIR(fw_merge_field, MergeField);
+FW_SAME_VALUE(FW_FIELD_WEIGHT, MergeField::Weight);
+FW_SAME_VALUE(FW_FIELD_DENSITY, MergeField::Density);
+FW_SAME_VALUE(FW_FIELD_BETA, MergeField::Beta);
+FW_SAME_VALUE(FW_FIELD_SCALING, MergeField::Scaling);
 // WorkDtype names the three dtypes the solver keeps, which are fw_dtype's first three.
 FW_SAME_VALUE(FW_DTYPE_F32, WorkDtype::F32);
 FW_SAME_VALUE(FW_DTYPE_F16, WorkDtype::F16);

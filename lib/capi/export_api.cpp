@@ -113,11 +113,11 @@ FW_API fw_status fw_save_tensors(const char *path, const fw_tensor *tensors, siz
       bool reserved_zero = true;
       for (uint64_t word : t.reserved) reserved_zero = reserved_zero && word == 0;
       FW_REQUIRE_ARG(reserved_zero, std::string("tensor '") + t.name + "': reserved is not zero");
-      const fw::DType own = fw::storage_from_public(static_cast<fw_dtype>(raw_dtype));
+      const fw::DType own = fw::capi::storage_from_public(static_cast<fw_dtype>(raw_dtype));
       // Only floating tensors convert; integers and BOOL keep their dtype (labels, masks).
       const bool convert =
-          to != FW_DTYPE_DEFAULT && fw::is_floating(own) && fw::from_public(to) != own;
-      const fw::DType target = convert ? fw::from_public(to) : own;
+          to != FW_DTYPE_DEFAULT && fw::is_floating(own) && fw::capi::from_public(to) != own;
+      const fw::DType target = convert ? fw::capi::from_public(to) : own;
       at::Device device(at::kCPU);
       if (raw_device == FW_DEVICE_CUDA) {
         // Whether the device exists, as for fw_params.device: FW_ERR_UNSUPPORTED /

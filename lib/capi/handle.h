@@ -7,9 +7,9 @@
 #include <utility>
 #include <vector>
 
+#include "capi/dtype_map.h"
 #include "capi/in_use.h"
 #include "fwmerge.h"
-#include "io/dtype.h"
 #include "io/hf_folder.h"
 #include "solver/solver.h"
 #include "solver/step_runner.h"

@@ -8,7 +8,6 @@
 #include "capi/handle.h"
 #include "capi/read_params.h"
 #include "capi/versioned.h"
-#include "io/dtype.h"
 #include "solver/host_views.h"
 #include "util/error.h"
 

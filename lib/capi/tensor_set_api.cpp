@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "capi/dtype_map.h"
 #include "capi/guard.h"
 #include "io/tensor_set.h"
 #include "util/error.h"
@@ -52,7 +53,7 @@ FW_API fw_status fw_tensor_set_get(const fw_tensor_set *set, size_t i, fw_tensor
     fw_tensor view{};
     view.name = t->name.c_str();
     fw_dtype pub = FW_DTYPE_DEFAULT;
-    fw::storage_to_public(t->dtype, &pub);  // FW_DTYPE_DEFAULT for dtypes it does not name
+    fw::capi::storage_to_public(t->dtype, &pub);  // FW_DTYPE_DEFAULT for dtypes it does not name
     view.dtype = pub;
     view.ndim = static_cast<int32_t>(t->shape.size());
     view.shape = t->shape.data();

@@ -107,6 +107,19 @@ TEST(ParamValidation, EveryFwMergeParamsField) {
   const double nan_weight[] = {1.0, kNan};
   const double zero_density[] = {0.5, 0.0};
   const double whole_beta[] = {0.1, 1.0};
+  const double cancelling[] = {1.0, -1.0};
+  const double half[] = {0.5, 0.5};
+  // One override per check of fw_merge_params.overrides[k] (the pool has 2 members).
+  static const fw_merge_override unknown_field[] = {{"*", -1, FW_FIELD_WEIGHT, 1.0}};
+  static const fw_merge_override empty_pattern[] = {{"", -1, FW_FIELD_WEIGHT, 1.0}};
+  static const fw_merge_override past_member[] = {{"*", 2, FW_FIELD_WEIGHT, 1.0}};
+  static const fw_merge_override nan_weight_o[] = {{"*", 0, FW_FIELD_WEIGHT, kNan}};
+  static const fw_merge_override zero_density_o[] = {{"*", 0, FW_FIELD_DENSITY, 0.0}};
+  static const fw_merge_override whole_beta_o[] = {{"*", 0, FW_FIELD_BETA, 1.0}};
+  static const fw_merge_override member_scaling[] = {{"*", 0, FW_FIELD_SCALING, 1.0}};
+  static fw_merge_override forged[1];
+  forged[0] = unknown_field[0];
+  forge(&forged[0].field, 9);
   const std::vector<Row<fw_merge_params>> rows = {
       {"struct_size", [](fw_merge_params &p) { p.struct_size = 3; }},
       {"fw_merge_params.method", [](fw_merge_params &p) { forge(&p.method, 42); }},
@@ -158,6 +171,57 @@ TEST(ParamValidation, EveryFwMergeParamsField) {
       {"overrides",
        [](fw_merge_params &p) {
          p.overrides = nullptr;
+         p.n_overrides = 1;
+       }},
+      // What a field's value allows depends on the method and the pool.
+      {"normalize with weights summing to 0", [&](fw_merge_params &p) { p.weights = cancelling; }},
+      {"model_stock takes no weights",
+       [&](fw_merge_params &p) {
+         p = fw_default_merge_params(FW_MERGE_MODEL_STOCK);
+         p.weights = half;
+       }},
+      {"linear takes no densities", [&](fw_merge_params &p) { p.densities = half; }},
+      {"linear takes no betas", [&](fw_merge_params &p) { p.betas = half; }},
+      {"mergekit-compatible",
+       [](fw_merge_params &p) {
+         p = fw_default_merge_params(FW_MERGE_MODEL_STOCK);
+         p.mergekit_compat = 1;
+       }},
+      {"overrides[0]: unknown field 9",
+       [](fw_merge_params &p) {
+         p.overrides = forged;
+         p.n_overrides = 1;
+       }},
+      {"overrides[0]: empty tensors pattern",
+       [](fw_merge_params &p) {
+         p.overrides = empty_pattern;
+         p.n_overrides = 1;
+       }},
+      {"member 2 is outside [-1, 2)",
+       [](fw_merge_params &p) {
+         p.overrides = past_member;
+         p.n_overrides = 1;
+       }},
+      {"overrides[0] (weight)",
+       [](fw_merge_params &p) {
+         p.overrides = nan_weight_o;
+         p.n_overrides = 1;
+       }},
+      {"overrides[0] (density)",
+       [](fw_merge_params &p) {
+         p = fw_default_merge_params(FW_MERGE_TIES);
+         p.overrides = zero_density_o;
+         p.n_overrides = 1;
+       }},
+      {"overrides[0] (beta)",
+       [](fw_merge_params &p) {
+         p = fw_default_merge_params(FW_MERGE_BREADCRUMBS);
+         p.overrides = whole_beta_o;
+         p.n_overrides = 1;
+       }},
+      {"member must be -1",
+       [](fw_merge_params &p) {
+         p.overrides = member_scaling;
          p.n_overrides = 1;
        }},
   };
