@@ -109,7 +109,7 @@ int child(int argc, char **argv) {
       report = v;
   }
   fw_params p = fw_default_params();
-  p.step_rule = FW_STEP_SCHEDULE;
+  p.step_rule = FW_STEP_RULE_SCHEDULE;
   p.threads = threads;
   fw_solver *s = nullptr;
   if (fw_solver_new(&p, &s) != FW_OK) return 3;
@@ -128,12 +128,13 @@ int child(int argc, char **argv) {
       return 4;
     }
   }
-  if (fw_set_base(s, (dir + "/base.safetensors").c_str()) != FW_OK) return 5;
+  if (fw_solver_set_base(s, (dir + "/base.safetensors").c_str()) != FW_OK) return 5;
   for (int m = 1; m <= kMembers; ++m)
-    if (fw_pool_add(s, (dir + "/m" + std::to_string(m) + ".safetensors").c_str(), nullptr) != FW_OK)
+    if (fw_solver_pool_add(s, (dir + "/m" + std::to_string(m) + ".safetensors").c_str(), nullptr) !=
+        FW_OK)
       return 6;
   // l = 1/2 |theta|^2 over this rank's tensors: gradient theta.
-  fw_set_objective_callback(
+  fw_solver_set_objective_callback(
       s,
       [](const fw_tensor *x, size_t n, fw_tensor *g, double *loss, void *) {
         double total = 0;
@@ -153,7 +154,7 @@ int child(int argc, char **argv) {
   std::memset(&info, 0, sizeof info);
   info.struct_size = sizeof info;
   const auto start = std::chrono::steady_clock::now();
-  if (fw_step(s, &info) != FW_OK) {
+  if (fw_solver_step(s, &info) != FW_OK) {
     std::fprintf(stderr, "rank %d step: %s\n", rank, fw_last_error());
     return 7;
   }
@@ -161,7 +162,7 @@ int child(int argc, char **argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const fw_tensor *views = nullptr;
   size_t n = 0;
-  fw_current(s, &views, &n);
+  fw_solver_current(s, &views, &n);
   int64_t params = 0;
   for (size_t t = 0; t < n; ++t) params += views[t].numel;
   std::ofstream(report) << seconds << " " << params << "\n";

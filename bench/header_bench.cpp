@@ -1,7 +1,7 @@
 // Safetensors header parsing against the tensor count: opening a file (SafetensorsFile::open, what
-// fw_set_base and fw_pool_add do) and reading its headers the way `fwmerge inspect` does
-// (fw_load_tensors with FW_LOAD_HEADER_ONLY), for files of 12.5 k to 400 k one-element tensors.
-// Linear parsing keeps seconds per 100 k tensors flat across the rows.
+// fw_solver_set_base and fw_solver_pool_add do) and reading its headers the way `fwmerge inspect`
+// does (fw_load_tensors with FW_LOAD_FLAG_HEADER_ONLY), for files of 12.5 k to 400 k one-element
+// tensors. Linear parsing keeps seconds per 100 k tensors flat across the rows.
 //
 //   fw_bench_header [--dir DIR] [--max N (default 400000)]
 #include <sys/resource.h>
@@ -79,7 +79,7 @@ int main(int argc, char **argv) {
     cpu = cpu_seconds();
     start = std::chrono::steady_clock::now();
     fw_tensor_set *set = nullptr;
-    if (fw_load_tensors(path.c_str(), FW_LOAD_HEADER_ONLY, &set) != FW_OK) {
+    if (fw_load_tensors(path.c_str(), FW_LOAD_FLAG_HEADER_ONLY, &set) != FW_OK) {
       std::fprintf(stderr, "%s: %s\n", path.c_str(), fw_last_error());
       return 1;
     }

@@ -198,14 +198,14 @@ int child_write(const Options &o, const Shape &s) {
 
 fw_merge_method method_of(const std::string &name) {
   static const std::map<std::string, fw_merge_method> methods = {
-      {"linear", FW_MERGE_LINEAR},
-      {"task_arithmetic", FW_MERGE_TASK_ARITHMETIC},
-      {"ties", FW_MERGE_TIES},
-      {"dare_linear", FW_MERGE_DARE_LINEAR},
-      {"dare_ties", FW_MERGE_DARE_TIES},
-      {"breadcrumbs", FW_MERGE_BREADCRUMBS},
-      {"breadcrumbs_ties", FW_MERGE_BREADCRUMBS_TIES},
-      {"model_stock", FW_MERGE_MODEL_STOCK}};
+      {"linear", FW_MERGE_METHOD_LINEAR},
+      {"task_arithmetic", FW_MERGE_METHOD_TASK_ARITHMETIC},
+      {"ties", FW_MERGE_METHOD_TIES},
+      {"dare_linear", FW_MERGE_METHOD_DARE_LINEAR},
+      {"dare_ties", FW_MERGE_METHOD_DARE_TIES},
+      {"breadcrumbs", FW_MERGE_METHOD_BREADCRUMBS},
+      {"breadcrumbs_ties", FW_MERGE_METHOD_BREADCRUMBS_TIES},
+      {"model_stock", FW_MERGE_METHOD_MODEL_STOCK}};
   const auto it = methods.find(name);
   if (it == methods.end()) {
     std::fprintf(stderr, "fw_bench_merge: unknown method %s\n", name.c_str());
@@ -215,8 +215,9 @@ fw_merge_method method_of(const std::string &name) {
 }
 
 bool uses_density(fw_merge_method m) {
-  return m == FW_MERGE_TIES || m == FW_MERGE_DARE_LINEAR || m == FW_MERGE_DARE_TIES ||
-         m == FW_MERGE_BREADCRUMBS || m == FW_MERGE_BREADCRUMBS_TIES;
+  return m == FW_MERGE_METHOD_TIES || m == FW_MERGE_METHOD_DARE_LINEAR ||
+         m == FW_MERGE_METHOD_DARE_TIES || m == FW_MERGE_METHOD_BREADCRUMBS ||
+         m == FW_MERGE_METHOD_BREADCRUMBS_TIES;
 }
 
 std::string fw_out(const Options &o) { return o.dir + "/out-fwmerge.safetensors"; }
@@ -235,7 +236,7 @@ int child_fwmerge(const Options &o) {
     p.compute_dtype = FW_DTYPE_BF16;  // the recipe's dtype: bfloat16
   }
   if (uses_density(method)) {
-    if (method == FW_MERGE_DARE_LINEAR || method == FW_MERGE_DARE_TIES)
+    if (method == FW_MERGE_METHOD_DARE_LINEAR || method == FW_MERGE_METHOD_DARE_TIES)
       p.drop_rate = 1.0 - o.density;
     else
       p.density = o.density;

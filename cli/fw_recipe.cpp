@@ -12,14 +12,15 @@ namespace {
 
 constexpr int64_t kIntMax = std::numeric_limits<int32_t>::max();
 
-const std::map<std::string, int> kMethods = {{"linear", FW_MERGE_LINEAR},
-                                             {"task_arithmetic", FW_MERGE_TASK_ARITHMETIC},
-                                             {"ties", FW_MERGE_TIES},
-                                             {"dare_linear", FW_MERGE_DARE_LINEAR},
-                                             {"dare_ties", FW_MERGE_DARE_TIES},
-                                             {"breadcrumbs", FW_MERGE_BREADCRUMBS},
-                                             {"model_stock", FW_MERGE_MODEL_STOCK},
-                                             {"breadcrumbs_ties", FW_MERGE_BREADCRUMBS_TIES}};
+const std::map<std::string, int> kMethods = {
+    {"linear", FW_MERGE_METHOD_LINEAR},
+    {"task_arithmetic", FW_MERGE_METHOD_TASK_ARITHMETIC},
+    {"ties", FW_MERGE_METHOD_TIES},
+    {"dare_linear", FW_MERGE_METHOD_DARE_LINEAR},
+    {"dare_ties", FW_MERGE_METHOD_DARE_TIES},
+    {"breadcrumbs", FW_MERGE_METHOD_BREADCRUMBS},
+    {"model_stock", FW_MERGE_METHOD_MODEL_STOCK},
+    {"breadcrumbs_ties", FW_MERGE_METHOD_BREADCRUMBS_TIES}};
 
 // {method: NAME, scaling, density, drop_rate, beta, normalize, seed}: the method's defaults
 // (fw_default_merge_params) with the keys given.
@@ -78,28 +79,30 @@ void read_params(const Reader &r, const YAML::Node &m, fw_params *p) {
     p->lmo = static_cast<fw_lmo>(
         r.choice_of(m["lmo"], "lmo", {{"hard", FW_LMO_HARD}, {"soft", FW_LMO_SOFT}}));
   if (m["granularity"])
-    p->granularity = static_cast<fw_granularity>(r.choice_of(
-        m["granularity"], "granularity", {{"task", FW_TASKWISE}, {"layer", FW_LAYERWISE}}));
+    p->granularity = static_cast<fw_granularity>(
+        r.choice_of(m["granularity"], "granularity",
+                    {{"task", FW_GRANULARITY_TASKWISE}, {"layer", FW_GRANULARITY_LAYERWISE}}));
   if (m["score"])
     p->score = static_cast<fw_score>(
         r.choice_of(m["score"], "score", {{"inner", FW_SCORE_INNER}, {"cosine", FW_SCORE_COSINE}}));
   if (m["step_rule"])
     p->step_rule = static_cast<fw_step_rule>(r.choice_of(m["step_rule"], "step_rule",
-                                                         {{"line_search", FW_STEP_LINE_SEARCH},
-                                                          {"schedule", FW_STEP_SCHEDULE},
-                                                          {"constant", FW_STEP_CONSTANT}}));
+                                                         {{"line_search", FW_STEP_RULE_LINE_SEARCH},
+                                                          {"schedule", FW_STEP_RULE_SCHEDULE},
+                                                          {"constant", FW_STEP_RULE_CONSTANT}}));
   if (m["soft_solver"])
     p->soft_solver = static_cast<fw_soft_solver>(r.choice_of(m["soft_solver"], "soft_solver",
-                                                             {{"simplex", FW_SOFT_SIMPLEX},
-                                                              {"capped", FW_SOFT_CAPPED},
-                                                              {"adam", FW_SOFT_ADAM},
-                                                              {"box", FW_SOFT_BOX}}));
+                                                             {{"simplex", FW_SOFT_SOLVER_SIMPLEX},
+                                                              {"capped", FW_SOFT_SOLVER_CAPPED},
+                                                              {"adam", FW_SOFT_SOLVER_ADAM},
+                                                              {"box", FW_SOFT_SOLVER_BOX}}));
   if (m["topk_rule"])
-    p->topk_rule = static_cast<fw_topk_rule>(r.choice_of(
-        m["topk_rule"], "topk_rule", {{"summed", FW_TOPK_SUMMED}, {"per_term", FW_TOPK_PER_TERM}}));
+    p->topk_rule = static_cast<fw_topk_rule>(
+        r.choice_of(m["topk_rule"], "topk_rule",
+                    {{"summed", FW_TOPK_RULE_SUMMED}, {"per_term", FW_TOPK_RULE_PER_TERM}}));
   if (m["device"])
-    p->device = static_cast<fw_device_type>(
-        r.choice_of(m["device"], "device", {{"cpu", FW_DEVICE_CPU}, {"cuda", FW_DEVICE_CUDA}}));
+    p->device = static_cast<fw_device_type>(r.choice_of(
+        m["device"], "device", {{"cpu", FW_DEVICE_TYPE_CPU}, {"cuda", FW_DEVICE_TYPE_CUDA}}));
   if (m["work_dtype"]) p->work_dtype = r.dtype_of(m["work_dtype"], "work_dtype");
   i32("block_depth", 0, &p->block_depth);
   i32("top_k", 1, &p->top_k);

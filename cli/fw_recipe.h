@@ -45,9 +45,9 @@ struct FwRecipe {
   int32_t start_member = -1;
   std::string start_file;
   bool start_merge = false;
-  fw_merge_params start_merge_params = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  fw_merge_params start_merge_params = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
   bool merge_function = false;
-  fw_merge_params merge_function_params = fw_default_merge_params(FW_MERGE_LINEAR);
+  fw_merge_params merge_function_params = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   fw_dtype out_dtype = FW_DTYPE_DEFAULT;
 };
 

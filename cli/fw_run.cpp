@@ -33,7 +33,7 @@ void on_progress(const fw_step_info *info, void *user) {
 }
 
 void on_log(fw_log_level level, const char *message, void *user) {
-  if (level >= FW_LOG_WARN) static_cast<Progress *>(user)->message(message);
+  if (level >= FW_LOG_LEVEL_WARN) static_cast<Progress *>(user)->message(message);
 }
 
 }  // namespace
@@ -41,7 +41,7 @@ void on_log(fw_log_level level, const char *message, void *user) {
 int run_fw(const std::string &recipe_path, const std::string &out_dir, uint64_t max_shard_bytes,
            bool quiet, fw_abort_fn abort, bool allow_outside_links) {
   const FwRecipe recipe = read_fw_recipe(recipe_path);
-  require_new_folder(out_dir);  // before any work; fw_export checks it again
+  require_new_folder(out_dir);  // before any work; fw_solver_export checks it again
   Progress progress(recipe.params.max_iters, quiet);
   try {
     fw_params params = recipe.params;
@@ -56,9 +56,9 @@ int run_fw(const std::string &recipe_path, const std::string &out_dir, uint64_t 
     fw_solver *raw = nullptr;
     check(fw_solver_new(&params, &raw), "parameters");
     const std::unique_ptr<fw_solver, SolverDeleter> solver(raw);
-    check(fw_set_base(raw, recipe.base_model.c_str()), "base_model " + recipe.base_model);
+    check(fw_solver_set_base(raw, recipe.base_model.c_str()), "base_model " + recipe.base_model);
     for (const std::string &m : recipe.models)
-      check(fw_pool_add(raw, m.c_str(), nullptr), "model " + m);
+      check(fw_solver_pool_add(raw, m.c_str(), nullptr), "model " + m);
 
     std::vector<fw_objective_term> terms;
     for (const FwTerm &t : recipe.terms)
@@ -76,34 +76,34 @@ int run_fw(const std::string &recipe_path, const std::string &out_dir, uint64_t 
     objective.n_param_map = recipe.param_map.size();
     objective.terms = terms.data();
     objective.n_terms = terms.size();
-    check(fw_set_objective_torchscript(raw, &objective), "objective");
+    check(fw_solver_set_objective_torchscript(raw, &objective), "objective");
 
     if (recipe.start_member >= 0)
-      check(fw_set_start_member(raw, recipe.start_member), "start.member");
+      check(fw_solver_set_start_member(raw, recipe.start_member), "start.member");
     if (!recipe.start_file.empty())
-      check(fw_set_start_file(raw, recipe.start_file.c_str()), "start.file");
+      check(fw_solver_set_start_file(raw, recipe.start_file.c_str()), "start.file");
     if (recipe.start_merge)
-      check(fw_set_start_merge(raw, &recipe.start_merge_params), "start.merge");
+      check(fw_solver_set_start_merge(raw, &recipe.start_merge_params), "start.merge");
     if (recipe.merge_function)
-      check(fw_set_merge_function(raw, &recipe.merge_function_params), "merge_function");
-    check(fw_set_progress_callback(raw, on_progress, &progress), "progress");
-    check(fw_set_log_callback(raw, on_log, &progress), "log");
-    check(fw_set_abort_callback(raw, abort, nullptr), "abort");
+      check(fw_solver_set_merge_function(raw, &recipe.merge_function_params), "merge_function");
+    check(fw_solver_set_progress_callback(raw, on_progress, &progress), "progress");
+    check(fw_solver_set_log_callback(raw, on_log, &progress), "log");
+    check(fw_solver_set_abort_callback(raw, abort, nullptr), "abort");
 
     progress.message("Frank-Wolfe merge of " + std::to_string(recipe.models.size()) +
                      " models against " + recipe.base_model + ", " +
                      std::to_string(recipe.params.max_iters) + " steps at most");
     fw_step_info last{};
     last.struct_size = sizeof last;
-    check(fw_run(raw, &last), "fw_run");
-    const int32_t steps = fw_history_size(raw);
+    check(fw_solver_run(raw, &last), "fw_run");
+    const int32_t steps = fw_solver_history_size(raw);
     const std::string card = fw_model_card(recipe, steps, last.loss, last.gap);
     fw_export_options opts = fw_default_export_options();
     opts.dtype = recipe.out_dtype;
     opts.max_shard_bytes = max_shard_bytes;
     opts.hf_folder = 1;
     opts.model_card = card.c_str();
-    check(fw_export(raw, out_dir.c_str(), &opts), "export");
+    check(fw_solver_export(raw, out_dir.c_str(), &opts), "export");
     progress.message("wrote " + out_dir + " after " + std::to_string(steps) + " steps");
   } catch (const LibraryError &e) {
     if (e.status == FW_ERR_ABORTED) {

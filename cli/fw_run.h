@@ -1,5 +1,6 @@
-// `fwmerge fw RECIPE.yml OUT_DIR`: runs the Frank-Wolfe merge a FwRecipe describes (fw_run over
-// the C API, the built-in TorchScript objective) and writes the result as a Hugging Face folder.
+// `fwmerge fw RECIPE.yml OUT_DIR`: runs the Frank-Wolfe merge a FwRecipe describes (fw_solver_run
+// over the C API, the built-in TorchScript objective) and writes the result as a Hugging Face
+// folder.
 #pragma once
 
 #include <cstdint>

@@ -62,8 +62,8 @@ std::string printable(const std::string &text) {
 int run_inspect(const std::string &path, const InspectOptions &options, std::FILE *out) {
   fw_tensor_set *raw = nullptr;
   const uint32_t flags =
-      static_cast<uint32_t>(FW_LOAD_HEADER_ONLY) |
-      (options.allow_outside_links ? static_cast<uint32_t>(FW_LOAD_ALLOW_OUTSIDE_LINKS) : 0u);
+      static_cast<uint32_t>(FW_LOAD_FLAG_HEADER_ONLY) |
+      (options.allow_outside_links ? static_cast<uint32_t>(FW_LOAD_FLAG_ALLOW_OUTSIDE_LINKS) : 0u);
   const fw_status st = fw_load_tensors(path.c_str(), flags, &raw);
   if (st != FW_OK) {
     std::fprintf(stderr, "fwmerge: %s: %s\n", fw_status_name(st), fw_last_error());

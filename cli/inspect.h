@@ -1,6 +1,7 @@
 // `fwmerge inspect PATH`: the tensors, dtypes, shapes, sizes and metadata of a checkpoint (a
 // .safetensors file, a Hugging Face folder, a PEFT adapter folder), read through fw_load_tensors
-// with FW_LOAD_HEADER_ONLY, so it validates exactly as the library does and reads no tensor data.
+// with FW_LOAD_FLAG_HEADER_ONLY, so it validates exactly as the library does and reads no tensor
+// data.
 #pragma once
 
 #include <cstdio>
@@ -11,7 +12,7 @@ namespace fwcli {
 struct InspectOptions {
   bool json = false;                 // one JSON document instead of the table
   bool full_metadata = false;        // metadata values untruncated
-  bool allow_outside_links = false;  // FW_LOAD_ALLOW_OUTSIDE_LINKS (--allow-outside-links)
+  bool allow_outside_links = false;  // FW_LOAD_FLAG_ALLOW_OUTSIDE_LINKS (--allow-outside-links)
 };
 
 // `text` with control characters (C0, DEL, C1) written as \xNN / \u00NN: tensor names and

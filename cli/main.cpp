@@ -136,8 +136,8 @@ uint64_t parse_size(const std::string &text) {
 std::vector<std::string> tensor_names(const std::string &path, bool allow_outside_links) {
   fw_tensor_set *set = nullptr;
   const uint32_t flags =
-      static_cast<uint32_t>(FW_LOAD_HEADER_ONLY) |
-      (allow_outside_links ? static_cast<uint32_t>(FW_LOAD_ALLOW_OUTSIDE_LINKS) : 0u);
+      static_cast<uint32_t>(FW_LOAD_FLAG_HEADER_ONLY) |
+      (allow_outside_links ? static_cast<uint32_t>(FW_LOAD_FLAG_ALLOW_OUTSIDE_LINKS) : 0u);
   if (fw_load_tensors(path.c_str(), flags, &set) != FW_OK)
     throw std::runtime_error(std::string("base_model ") + path + ": " + fw_last_error());
   std::vector<std::string> names;

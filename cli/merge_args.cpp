@@ -52,7 +52,7 @@ MergeArgs::MergeArgs(const Recipe &recipe, int32_t mergekit_compat,
     : params_(fw_default_merge_params(recipe.method)) {
   // model_stock has no mergekit mode (mergekit's computes as fwmerge's, in fp32); linear needs
   // none.
-  if (mergekit_compat != 0 && recipe.method != FW_MERGE_MODEL_STOCK) {
+  if (mergekit_compat != 0 && recipe.method != FW_MERGE_METHOD_MODEL_STOCK) {
     params_.mergekit_compat = mergekit_compat;
     params_.compute_dtype = recipe.compute_dtype;
   }
@@ -110,11 +110,11 @@ MergeArgs::MergeArgs(const Recipe &recipe, int32_t mergekit_compat,
     };
     for (size_t i = 0; i < n; ++i) {
       const auto member = static_cast<int64_t>(i);
-      if (weighted) expand("weight", member, FW_FIELD_WEIGHT, 1.0, &weights_[i]);
-      if (takes_density) expand("density", member, FW_FIELD_DENSITY, 1.0, &densities_[i]);
-      if (takes_gamma) expand("gamma", member, FW_FIELD_BETA, 0.01, &betas_[i]);
+      if (weighted) expand("weight", member, FW_MERGE_FIELD_WEIGHT, 1.0, &weights_[i]);
+      if (takes_density) expand("density", member, FW_MERGE_FIELD_DENSITY, 1.0, &densities_[i]);
+      if (takes_gamma) expand("gamma", member, FW_MERGE_FIELD_BETA, 0.01, &betas_[i]);
     }
-    if (recipe.takes_lambda) expand("lambda", -1, FW_FIELD_SCALING, 1.0, &params_.scaling);
+    if (recipe.takes_lambda) expand("lambda", -1, FW_MERGE_FIELD_SCALING, 1.0, &params_.scaling);
   }
   patterns_.reserve(pending.size());
   for (const Pending &p : pending) patterns_.push_back(exact_pattern(tensor_names[p.tensor]));

@@ -23,15 +23,16 @@ struct MethodInfo {
 
 const std::map<std::string, MethodInfo> &methods() {
   static const std::map<std::string, MethodInfo> m = {
-      {"linear", {FW_MERGE_LINEAR, true, false, {"weight"}, false}},
-      {"task_arithmetic", {FW_MERGE_TASK_ARITHMETIC, false, false, {"weight"}, true}},
-      {"ties", {FW_MERGE_TIES, true, false, {"weight", "density"}, true}},
-      {"dare_linear", {FW_MERGE_DARE_LINEAR, false, true, {"weight", "density"}, true}},
-      {"dare_ties", {FW_MERGE_DARE_TIES, false, true, {"weight", "density"}, true}},
-      {"breadcrumbs", {FW_MERGE_BREADCRUMBS, false, false, {"weight", "density", "gamma"}, true}},
+      {"linear", {FW_MERGE_METHOD_LINEAR, true, false, {"weight"}, false}},
+      {"task_arithmetic", {FW_MERGE_METHOD_TASK_ARITHMETIC, false, false, {"weight"}, true}},
+      {"ties", {FW_MERGE_METHOD_TIES, true, false, {"weight", "density"}, true}},
+      {"dare_linear", {FW_MERGE_METHOD_DARE_LINEAR, false, true, {"weight", "density"}, true}},
+      {"dare_ties", {FW_MERGE_METHOD_DARE_TIES, false, true, {"weight", "density"}, true}},
+      {"breadcrumbs",
+       {FW_MERGE_METHOD_BREADCRUMBS, false, false, {"weight", "density", "gamma"}, true}},
       {"breadcrumbs_ties",
-       {FW_MERGE_BREADCRUMBS_TIES, false, false, {"weight", "density", "gamma"}, true}},
-      {"model_stock", {FW_MERGE_MODEL_STOCK, false, false, {}, false}},
+       {FW_MERGE_METHOD_BREADCRUMBS_TIES, false, false, {"weight", "density", "gamma"}, true}},
+      {"model_stock", {FW_MERGE_METHOD_MODEL_STOCK, false, false, {}, false}},
   };
   return m;
 }
@@ -88,7 +89,7 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
       r.fail(root["base_model"],
              "'model+lora' references are not supported: give the adapter "
              "folder itself as a model");
-  } else if (recipe.method != FW_MERGE_LINEAR) {
+  } else if (recipe.method != FW_MERGE_METHOD_LINEAR) {
     r.fail(root, recipe.method_name + " needs base_model");
   }
 
@@ -99,7 +100,7 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
     for (const auto &kv : global) {
       const std::string key = r.key_of(kv.first);
       const YAML::Node &v = kv.second;
-      if (key == "normalize" && (info.method != FW_MERGE_MODEL_STOCK)) {
+      if (key == "normalize" && (info.method != FW_MERGE_METHOD_MODEL_STOCK)) {
         recipe.normalize = r.bool_of(v, "normalize");
       } else if (key == "lambda" && info.takes_lambda) {
         recipe.global["lambda"] = Setting::read(r, v, "lambda");
@@ -153,7 +154,7 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
     // which averages models rather than task vectors, averages it in with its weight, as mergekit
     // does.
     if (!recipe.base_model.empty() && m.path == recipe.base_model &&
-        recipe.method != FW_MERGE_LINEAR) {
+        recipe.method != FW_MERGE_METHOD_LINEAR) {
       if (own && own.size() > 0)
         recipe.warnings.push_back("the parameters of base_model's entry in models are ignored");
       continue;
@@ -181,7 +182,7 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
     recipe.models.push_back(m);
   }
   if (recipe.models.empty()) r.fail(models, "models lists no model to merge");
-  if (recipe.method == FW_MERGE_MODEL_STOCK && recipe.models.size() < 2)
+  if (recipe.method == FW_MERGE_METHOD_MODEL_STOCK && recipe.models.size() < 2)
     r.fail(models, "model_stock needs at least 2 models besides the base");
 
   // fwmerge's own key (mergekit has none): fw_merge_params.fill_missing_from_base.

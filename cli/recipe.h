@@ -29,7 +29,7 @@ struct RecipeModel {
 struct Recipe {
   std::string file;  // where it was read from (for messages and the model card)
   std::string text;  // the YAML as written (for the model card)
-  fw_merge_method method = FW_MERGE_LINEAR;
+  fw_merge_method method = FW_MERGE_METHOD_LINEAR;
   std::string method_name;  // as written ("ties", ...)
   // What the method reads: its per-model parameters (weight, density, gamma) and lambda.
   std::set<std::string> model_parameters;

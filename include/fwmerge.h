@@ -1,19 +1,27 @@
 /*
  * fwmerge: Frank-Wolfe merging of fine-tuned checkpoints (Chen et al., ICCV 2025).
  *
- * The whole public C API (C99). Conventions:
+ * The whole public C API (C99). What changed in which release: CHANGELOG.md. Conventions:
  *  - Every fallible call returns fw_status (FW_OK == 0, errors < 0). The text of the last failure
- * in the calling thread is fw_last_error(). No C++ exception crosses this boundary.
+ *    in the calling thread is fw_last_error(). No C++ exception crosses this boundary.
  *  - Handles are opaque and created/freed in pairs; freeing NULL is a no-op.
+ *  - Names: functions on a solver (first argument fw_solver *) are fw_solver_*; other functions
+ *    are fw_<noun>_* or fw_<verb> (fw_merge, fw_load_tensors). Enum constants are FW_ + their
+ *    type's name without fw_, upper-cased, + the value (fw_step_rule: FW_STEP_RULE_LINE_SEARCH).
+ *    The one exception is fw_status, whose FW_OK / FW_ERR_* follow the usual errno-like
+ *    convention. The 0.3 names (fw_solver_step, FW_GRANULARITY_TASKWISE, ...) remain as deprecated
+ * aliases of the same functions and values (see "Deprecated names" at the end): they warn when used
+ * unless FW_DISABLE_DEPRECATE_WARNINGS is defined before this header is included.
+ *  - Experimental declarations (tensor-sharded solving) are compiled only when FWMERGE_EXPERIMENTAL
+ *    is defined before this header is included (as zstd's ZSTD_STATIC_LINKING_ONLY): they are not
+ *    under the stability promise and may change in any minor release.
  *  - Versioned structs. Every struct the library reads from the caller (fw_params,
  *    fw_merge_params, fw_export_options, fw_torchscript_objective, fw_dist_params) or fills for it
- * (fw_step_info, fw_request) starts with `uint32_t struct_size`, the sizeof the caller was compiled
- * with. Fields are only ever appended; the library lists each struct's shipped sizes (v1, v2, ...,
- *    each larger than the one before; v1 is the layout of 0.2.0; 0.2.1 added fw_merge_params v2;
- *    0.3.0 added fw_params v2 and fw_merge_params v3; 0.3.1 fw_params v3 and fw_merge_params v4;
- *    0.3.2 fw_params v4, fw_merge_params v5 and fw_export_options v2; 0.3.3 fw_params v5 and
- *    fw_request v2; 0.3.4 fw_export_options v3 and fw_dist_params v1; 0.3.5 fw_params v6 and
- *    fw_merge_params v6; 0.3.6 fw_params v7, fw_merge_params v7 and fw_dist_params v2).
+ *    (fw_step_info, fw_request) starts with `uint32_t struct_size`, the sizeof the caller was
+ *    compiled with. Fields are only ever appended; each appended group of fields is marked with
+ *    its struct version and release ("v2 (0.3.0)"). Shipped versions: fw_params v1-v7,
+ *    fw_merge_params v1-v7, fw_export_options v1-v3, fw_request v1-v2, fw_dist_params v1-v2,
+ *    fw_step_info and fw_torchscript_objective v1 (v1 is the layout of 0.2.0).
  *    Input structs (start from fw_default_*()): struct_size must be one of the shipped sizes;
  *    0, a size below v1, above the newest this library knows, or between two versions is
  *    FW_ERR_INVALID_ARGUMENT, whose message names the struct, the size given and the sizes
@@ -27,22 +35,23 @@
  *    and changing it is a new ABI (fw_tensor keeps reserved words to grow into).
  *  - Enum-typed fields and arguments given by the caller are checked as integers: a value outside
  *    the enum is FW_ERR_INVALID_ARGUMENT (fw_status_name: "FW_ERR_UNKNOWN").
- *  - ABI: while FW_VERSION_MAJOR is 0, every minor release may change the ABI, and the SONAME
- *    changes with it (libfwmerge.so.0.3); a patch release only appends (functions, struct
- *    versions), so the SONAME stays. Compare FW_VERSION_NUMBER with fw_version_number().
+ *  - ABI (docs/abi.md): one SONAME per major version, libfwmerge.so.0 for all of 0.x (up to
+ *    0.3.6 it was libfwmerge.so.0.MINOR). Releases only add (functions, enumerators, types, struct
+ *    versions), so a program compiled against this header runs with any later 0.x library; the
+ *    CTest abi_check holds each release to it. Compare FW_VERSION_NUMBER with fw_version_number().
  *  - Thread safety: one solver is used by one thread at a time; distinct solvers are independent.
- *    The one exception is fw_solver_interrupt, which any thread may call at any time. Since 0.3.5
- *    the library enforces the rule: a call on a solver that another thread is inside fails with
- *    FW_ERR_STATE naming the conflict (fw_pool_size, fw_history_size and fw_block_name return 0 /
- *    NULL and set fw_last_error()); fw_solver_free of such a solver frees nothing and says so in
- *    fw_last_error() (freeing a solver while, or after, another thread uses it is still the
- *    host's bug). Calls back into a solver from its own callbacks are allowed.
- *    Callbacks run on the thread that called fw_step / fw_run (never on a library worker thread).
+ *    The one exception is fw_solver_interrupt, which any thread may call at any time. The library
+ *    enforces the rule: a call on a solver that another thread is inside fails with FW_ERR_STATE
+ *    naming the conflict (fw_solver_pool_size, fw_solver_history_size and fw_solver_block_name
+ *    return 0 / NULL and set fw_last_error()); fw_solver_free of such a solver frees nothing and
+ *    says so in fw_last_error() (freeing a solver while, or after, another thread uses it is still
+ *    the host's bug). Calls back into a solver from its own callbacks are allowed. Callbacks run
+ *    on the thread that called fw_solver_step / fw_solver_run (never on a library worker thread).
  *  - Process-wide state (LibTorch's thread count, the C library's malloc tuning) is changed only
  *    by the calls that say so: fw_params.threads > 0, fw_merge_params.threads > 0 and the
  *    "Process-wide settings" section. Creating or using a solver changes none of it.
  *  - Strings and arrays returned by the library are owned by it; each function says how long they
- * live.
+ *    live.
  */
 #ifndef FWMERGE_H
 #define FWMERGE_H
@@ -51,16 +60,50 @@
 #include <stdint.h>
 
 #define FW_VERSION_MAJOR 0
-#define FW_VERSION_MINOR 3
-#define FW_VERSION_PATCH 6
-#define FW_VERSION_STRING "0.3.6"
+#define FW_VERSION_MINOR 4
+#define FW_VERSION_PATCH 0
+#define FW_VERSION_STRING "0.4.0"
 /* MAJOR * 10000 + MINOR * 100 + PATCH: 300 for 0.3.0. */
 #define FW_VERSION_NUMBER (FW_VERSION_MAJOR * 100 * 100 + FW_VERSION_MINOR * 100 + FW_VERSION_PATCH)
 
+/* FW_API marks the exported functions. The library's build defines FWMERGE_BUILDING (Windows:
+ * dllexport); a host linking a static libfwmerge defines FWMERGE_STATIC, so that Windows does not
+ * look for the functions in a DLL (dllimport otherwise). The library compiles with hidden
+ * visibility (CMake's visibility preset), so on GCC / Clang the attribute is what exports these. */
+#if defined(FWMERGE_STATIC)
+#define FW_API
+#elif defined(_WIN32) || defined(__CYGWIN__)
 #if defined(FWMERGE_BUILDING)
+#define FW_API __declspec(dllexport)
+#else
+#define FW_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) || defined(__clang__)
 #define FW_API __attribute__((visibility("default")))
 #else
 #define FW_API
+#endif
+
+/* FW_DEPRECATED(msg) marks a 0.3 function name kept as an alias, FW_DEPRECATED_ENUM(msg) a 0.3
+ * enumerator kept with its value (zstd's and libgit2's scheme): using one warns with msg, which
+ * names the replacement. Define FW_DISABLE_DEPRECATE_WARNINGS to silence them. SWIG cannot parse
+ * attributes, so both are empty there. GCC and Clang take the GNU attribute on enumerators in C
+ * and C++ alike (standard C++ only since C++17); MSVC takes none on enumerators. */
+#if defined(SWIG) || defined(FW_DISABLE_DEPRECATE_WARNINGS)
+#define FW_DEPRECATED(msg)
+#define FW_DEPRECATED_ENUM(msg)
+#elif defined(__GNUC__) || defined(__clang__)
+#define FW_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#define FW_DEPRECATED_ENUM(msg) __attribute__((deprecated(msg)))
+#elif defined(_MSC_VER)
+#define FW_DEPRECATED(msg) __declspec(deprecated(msg))
+#define FW_DEPRECATED_ENUM(msg)
+#elif defined(__cplusplus) && __cplusplus >= 201402L
+#define FW_DEPRECATED(msg) [[deprecated(msg)]]
+#define FW_DEPRECATED_ENUM(msg)
+#else
+#define FW_DEPRECATED(msg)
+#define FW_DEPRECATED_ENUM(msg)
 #endif
 
 #ifdef __cplusplus
@@ -82,7 +125,7 @@ typedef enum fw_status {
   FW_ERR_CALLBACK = -7,         /* the host objective returned a non-OK status */
   FW_ERR_NON_FINITE = -8,       /* NaN/Inf loss or gradient */
   FW_ERR_OUT_OF_MEMORY = -9,
-  FW_ERR_ABORTED = -10,     /* the abort hook asked to stop, or fw_step_cancel */
+  FW_ERR_ABORTED = -10,     /* the abort hook asked to stop, or fw_solver_step_cancel */
   FW_ERR_STATE = -11,       /* call not valid now (no base, no objective, ask/tell order) */
   FW_ERR_UNSUPPORTED = -12, /* valid input this version does not handle (dtype, adapter kind) */
   FW_ERR_INTERNAL = -13
@@ -100,9 +143,9 @@ FW_API const char *fw_last_error(void);
  * then reports FW_ERR_CALLBACK with this text in fw_last_error(). The text is copied. */
 FW_API void fw_set_callback_error(const char *message);
 
-/* The library's FW_VERSION_STRING ("0.3.4"); static storage. */
+/* The library's FW_VERSION_STRING ("0.4.0"); static storage. */
 FW_API const char *fw_version(void);
-/* The library's FW_VERSION_NUMBER (304 for 0.3.4), to compare with the header's. */
+/* The library's FW_VERSION_NUMBER (400 for 0.4.0), to compare with the header's. */
 FW_API unsigned fw_version_number(void);
 /* The LibTorch this library was built against and loads, as its own version string ("1.13.0"
  * for Debian's libtorch-dev, "2.15.0+cu132" for a pip torch); static storage. Since 0.3.5.
@@ -139,17 +182,21 @@ typedef enum fw_dtype {
 
 /* Where a tensor's memory lives. */
 typedef enum fw_device_type {
-  FW_DEVICE_CPU = 0, /* host memory */
-  FW_DEVICE_CUDA = 1 /* the memory of CUDA device `device_index` (needs a LibTorch with CUDA) */
+  FW_DEVICE_TYPE_CPU = 0, /* host memory */
+  FW_DEVICE_TYPE_CUDA =
+      1, /* the memory of CUDA device `device_index` (needs a LibTorch with CUDA) */
+  /* The 0.3 names, deprecated (same values). */
+  FW_DEVICE_CPU FW_DEPRECATED_ENUM("use FW_DEVICE_TYPE_CPU") = 0,
+  FW_DEVICE_CUDA FW_DEPRECATED_ENUM("use FW_DEVICE_TYPE_CUDA") = 1
 } fw_device_type;
 
 /* A view of one tensor. Row-major, contiguous, little-endian. Views the library hands out
- * (objective callbacks, requests, fw_current) carry the solver's working dtype
+ * (objective callbacks, requests, fw_solver_current) carry the solver's working dtype
  * (fw_params.work_dtype) and the device of their memory (fw_params.device, or the CPU with
  * fw_params.host_views). A view a host passes in (fw_save_tensors) describes the host's memory the
- * same way: zero the struct first (memset, or = {0}) so device is FW_DEVICE_CPU and reserved is
- * zero. The layout is fixed for 0.3: later versions give meanings to reserved words (zero = today's
- * behaviour) instead of changing it. */
+ * same way: zero the struct first (memset, or = {0}) so device is FW_DEVICE_TYPE_CPU and reserved
+ * is zero. The layout is fixed for 0.3: later versions give meanings to reserved words (zero =
+ * today's behaviour) instead of changing it. */
 typedef struct fw_tensor {
   const char *name; /* the checkpoint's tensor name, NUL-terminated */
   fw_dtype dtype;   /* solver views: F32, F16 or BF16; fw_save_tensors / fw_load_tensors: any */
@@ -172,8 +219,11 @@ typedef enum fw_lmo {
 } fw_lmo;
 
 typedef enum fw_granularity {
-  FW_TASKWISE = 0, /* one score per checkpoint over all tensors */
-  FW_LAYERWISE = 1 /* one score per (checkpoint, block): block-coordinate FW */
+  FW_GRANULARITY_TASKWISE = 0,  /* one score per checkpoint over all tensors */
+  FW_GRANULARITY_LAYERWISE = 1, /* one score per (checkpoint, block): block-coordinate FW */
+  /* The 0.3 names, deprecated (same values). */
+  FW_TASKWISE FW_DEPRECATED_ENUM("use FW_GRANULARITY_TASKWISE") = 0,
+  FW_LAYERWISE FW_DEPRECATED_ENUM("use FW_GRANULARITY_LAYERWISE") = 1
 } fw_granularity;
 
 typedef enum fw_score {
@@ -182,70 +232,81 @@ typedef enum fw_score {
 } fw_score;
 
 typedef enum fw_step_rule {
-  FW_STEP_LINE_SEARCH = 0, /* gamma in [0,1] minimizing the loss, bounded loss-only evaluations */
-  FW_STEP_SCHEDULE = 1,    /* gamma = step_scale * 2 / (t + 2) */
-  FW_STEP_CONSTANT = 2     /* gamma = step_scale */
+  FW_STEP_RULE_LINE_SEARCH =
+      0,                     /* gamma in [0,1] minimizing the loss, bounded loss-only evaluations */
+  FW_STEP_RULE_SCHEDULE = 1, /* gamma = step_scale * 2 / (t + 2) */
+  FW_STEP_RULE_CONSTANT = 2, /* gamma = step_scale */
+  /* The 0.3 names, deprecated (same values). */
+  FW_STEP_LINE_SEARCH FW_DEPRECATED_ENUM("use FW_STEP_RULE_LINE_SEARCH") = 0,
+  FW_STEP_SCHEDULE FW_DEPRECATED_ENUM("use FW_STEP_RULE_SCHEDULE") = 1,
+  FW_STEP_CONSTANT FW_DEPRECATED_ENUM("use FW_STEP_RULE_CONSTANT") = 2
 } fw_step_rule;
 
 /* The soft LMO's inner solver for the coefficients lambda of the top-k vertices. Whatever the
  * solver, a soft step never ends with a higher loss than theta_t had: when no inner iterate beats
  * l(theta_t), the step keeps theta_t (every lambda 0, fw_step_info.gamma 0).
- * Why BOX is the default (0.3.3): inside the hull the coefficients of the task vectors sum to at
- * most 1, so n tasks whose task vectors hardly interfere can each keep only about 1/n of its own;
- * the box lets each candidate's be taken whole, as task arithmetic's scaled sum does. In the
- * real-data demo (bench/realdata/README.md, 4 relevant + 0..16 irrelevant models) FW_soft reached
- * a normalized accuracy of 0.76 with the box against 0.66 with the capped simplex. The price: the
- * merge may leave the hull (fw_step_info.leaves_hull), and Frank-Wolfe's convergence theory, which
- * needs the hull, no longer applies; CAPPED is the variant inside the hull.
- * Why not the paper's SIMPLEX: on the probability simplex sum lambda = 1, so theta_{t+1} lies on
- * the face spanned by the k candidates and theta_t itself is not feasible: every step is a full
- * step to that face. Once theta_t is better than every point of that face, the simplex step can
- * only raise the loss; in 0.2 a check with a small CNN measured 0.85 -> 0.99 -> 1.19 over 10
- * steps. The capped simplex and the box contain lambda = 0 (theta_t) and the whole segment to each
- * candidate, like hard FW's gamma in [0, 1]. */
+ * BOX is the default: inside the hull the coefficients of the task vectors sum to at most 1, so n
+ * tasks whose task vectors hardly interfere can each keep only about 1/n of its own; the box lets
+ * each candidate's be taken whole, as task arithmetic's scaled sum does. The price: the merge may
+ * leave the hull (fw_step_info.leaves_hull), and Frank-Wolfe's convergence theory, which needs the
+ * hull, no longer applies; CAPPED is the variant inside the hull. The paper's SIMPLEX has
+ * sum lambda = 1, so theta_t itself is not feasible and every step is a full step to the face
+ * spanned by the k candidates, which can only raise the loss once theta_t is better than that
+ * face. The capped simplex and the box contain lambda = 0 (theta_t) and the whole segment to each
+ * candidate, like hard FW's gamma in [0, 1]. Measurements behind these choices: CHANGELOG.md
+ * (0.3.3). */
 typedef enum fw_soft_solver {
-  FW_SOFT_SIMPLEX =
+  FW_SOFT_SOLVER_SIMPLEX =
       0, /* projected gradient, lambda on the probability simplex (paper, Theorem 1) */
-  FW_SOFT_CAPPED =
-      1,            /* projected gradient, lambda >= 0, sum <= 1 (theta_t feasible, in the hull) */
-  FW_SOFT_ADAM = 2, /* unconstrained Adam on lambda (authors' code; may leave the hull) */
-  FW_SOFT_BOX = 3   /* 0.3.3, the default: projected gradient, each lambda in [0, 1], the sum
-                       unbounded: theta_{t+1} may leave the hull (flagged leaves_hull) */
+  FW_SOFT_SOLVER_CAPPED =
+      1, /* projected gradient, lambda >= 0, sum <= 1 (theta_t feasible, in the hull) */
+  FW_SOFT_SOLVER_ADAM = 2, /* unconstrained Adam on lambda (authors' code; may leave the hull) */
+  FW_SOFT_SOLVER_BOX = 3,  /* the default: projected gradient, each lambda in [0, 1], the sum
+                              unbounded: theta_{t+1} may leave the hull (flagged leaves_hull) */
+  /* The 0.3 names, deprecated (same values). */
+  FW_SOFT_SIMPLEX FW_DEPRECATED_ENUM("use FW_SOFT_SOLVER_SIMPLEX") = 0,
+  FW_SOFT_CAPPED FW_DEPRECATED_ENUM("use FW_SOFT_SOLVER_CAPPED") = 1,
+  FW_SOFT_ADAM FW_DEPRECATED_ENUM("use FW_SOFT_SOLVER_ADAM") = 2,
+  FW_SOFT_BOX FW_DEPRECATED_ENUM("use FW_SOFT_SOLVER_BOX") = 3
 } fw_soft_solver;
 
 /* How the soft LMO picks its k vertices when the objective is a sum of terms (Section 3.3: "a more
  * subtle top-k operation can be performed in a task-wise fashion if the original objective
  * function involves multi-tasks"). Terms come from a TorchScript objective's terms,
- * fw_set_objective_terms_callback or fw_set_ask_tell_terms; with one term both rules are the same.
- * The coefficients lambda are optimized on the whole objective either way, and the hard LMO and
- * the FW gap always use the whole objective's gradient. */
+ * fw_solver_set_objective_terms_callback or fw_solver_set_ask_tell_terms; with one term both rules
+ * are the same. The coefficients lambda are optimized on the whole objective either way, and the
+ * hard LMO and the FW gap always use the whole objective's gradient. */
 typedef enum fw_topk_rule {
-  FW_TOPK_SUMMED = 0,  /* the k best vertices for the whole objective's gradient */
-  FW_TOPK_PER_TERM = 1 /* terms in turn, each term's own gradient picks its best vertex not yet
-                          picked, until k = max(top_k, n_terms) vertices (the authors' code: one
-                          relevant model per task). A step then takes n_terms gradient evaluations
-                          at theta_t (one per term; the whole gradient is their sum) instead of
-                          one, and holds n_terms + 1 gradients during the LMO pass */
+  FW_TOPK_RULE_SUMMED = 0,   /* the k best vertices for the whole objective's gradient */
+  FW_TOPK_RULE_PER_TERM = 1, /* terms in turn, each term's own gradient picks its best vertex not
+                                yet picked, until k = max(top_k, n_terms) vertices (the authors'
+                                code: one relevant model per task). A step then takes n_terms
+                                gradient evaluations at theta_t (one per term; the whole gradient is
+                                their sum) instead of one, and holds n_terms + 1 gradients during
+                                the LMO pass */
+  /* The 0.3 names, deprecated (same values). */
+  FW_TOPK_SUMMED FW_DEPRECATED_ENUM("use FW_TOPK_RULE_SUMMED") = 0,
+  FW_TOPK_PER_TERM FW_DEPRECATED_ENUM("use FW_TOPK_RULE_PER_TERM") = 1
 } fw_topk_rule;
 
 /* An input struct (see Versioned structs above); start from fw_default_params(). */
 typedef struct fw_params {
   uint32_t struct_size;       /* sizeof(fw_params), set by fw_default_params() */
   fw_lmo lmo;                 /* default FW_LMO_HARD */
-  fw_granularity granularity; /* default FW_TASKWISE */
+  fw_granularity granularity; /* default FW_GRANULARITY_TASKWISE */
   int32_t block_depth;        /* layer-wise blocks: 0 = one block per tensor; d > 0 = tensors whose
                                  names share the first d dot-separated parts form a block. Default 0 */
   fw_score score;             /* default FW_SCORE_INNER */
   int32_t top_k;              /* soft LMO: vertices per block, >= 1. Default 2 */
-  fw_step_rule step_rule;     /* hard LMO step. Default FW_STEP_LINE_SEARCH */
+  fw_step_rule step_rule;     /* hard LMO step. Default FW_STEP_RULE_LINE_SEARCH */
   double step_scale;          /* c of the schedule / the constant gamma. Default 1.0 */
   int32_t line_search_evals;  /* loss-only evaluations per line search, >= 1. Default 3 */
-  fw_soft_solver soft_solver; /* default FW_SOFT_BOX (see fw_soft_solver) */
+  fw_soft_solver soft_solver; /* default FW_SOFT_SOLVER_BOX (see fw_soft_solver) */
   int32_t soft_iters; /* inner iterations (each: one loss+gradient evaluation). Default 20 */
   double soft_lr;     /* inner step size; 0 = automatic (Barzilai-Borwein). Default 0 */
   uint64_t soft_memory_budget; /* bytes allowed to keep the k candidates resident; 0 = stream them
                                   from disk every inner iteration. Default 0 */
-  int32_t max_iters;           /* fw_run budget T. Default 10 */
+  int32_t max_iters;           /* fw_solver_run budget T. Default 10 */
   double epsilon;              /* stop when the FW gap <= epsilon. Default 1e-6 */
   int32_t threads;             /* intra-op threads: 0 = use LibTorch's current setting; n > 0 =
                                   at::set_num_threads(n) for each step, restored after it (a
@@ -254,13 +315,13 @@ typedef struct fw_params {
   /* v2 (0.3.0): where and in which precision the solver keeps its model-sized tensors (theta,
    * gradient, line-search trial point, soft-FW point and candidates). Checkpoints stream from disk
    * into these; inner products and merge arithmetic accumulate in fp32 whatever work_dtype is. */
-  fw_device_type device; /* default FW_DEVICE_CPU. FW_DEVICE_CUDA with a LibTorch without CUDA,
-                            or with no CUDA device visible, is FW_ERR_UNSUPPORTED */
+  fw_device_type device; /* default FW_DEVICE_TYPE_CPU. FW_DEVICE_TYPE_CUDA with a LibTorch without
+                            CUDA, or with no CUDA device visible, is FW_ERR_UNSUPPORTED */
   int32_t device_index;  /* CUDA ordinal, 0 <= device_index < device count (else
                             FW_ERR_INVALID_ARGUMENT); must be 0 on the CPU. Default 0 */
   fw_dtype work_dtype;   /* FW_DTYPE_F32 (default; FW_DTYPE_DEFAULT means F32), FW_DTYPE_BF16 or
                             FW_DTYPE_F16: 4 or 2 bytes per parameter per resident copy */
-  int32_t host_views;    /* 0 (default): views (objective, ask/tell, fw_current) point at the
+  int32_t host_views;    /* 0 (default): views (objective, ask/tell, fw_solver_current) point at the
                             solver's memory, on its device, no copies; 1: views are in host memory
                             (on CUDA the library copies the point to the host and the gradient
                             back), for hosts that compute on the CPU */
@@ -268,11 +329,11 @@ typedef struct fw_params {
    * dots), `?`, `[...]`). A tensor is merged when it matches an include pattern (or include is
    * empty) and no exclude pattern. The others are not part of the merge: pool members need not
    * have them, or may have them in another shape (e.g. per-task heads), the views, gradient, LMO
-   * and history cover only the merged tensors, and fw_export writes the others as the base has
-   * them (any dtype; converted like the rest when they are floating). Copied at fw_solver_new /
-   * fw_solver_set_params (which may change them only before fw_set_base: FW_ERR_STATE). A
-   * filter that selects no tensor of the base is FW_ERR_NAME_MISMATCH at fw_set_base. NULL / 0
-   * (default): every tensor. */
+   * and history cover only the merged tensors, and fw_solver_export writes the others as the base
+   * has them (any dtype; converted like the rest when they are floating). Copied at fw_solver_new /
+   * fw_solver_set_params (which may change them only before fw_solver_set_base: FW_ERR_STATE). A
+   * filter that selects no tensor of the base is FW_ERR_NAME_MISMATCH at fw_solver_set_base. NULL /
+   * 0 (default): every tensor. */
   const char *const *include_tensors;
   size_t n_include_tensors;
   const char *const *exclude_tensors;
@@ -281,36 +342,35 @@ typedef struct fw_params {
    * callback, the built-in objective or an ask/tell request counts), so that hosts can compare
    * methods at the same cost. 0 (default): none. A step is taken only when its evaluations fit:
    * the evaluation that would exceed the budget is not made, and the step ends as a failed step
-   * does (the solver as before it), FW_ERR_STATE "[budget] ..." from fw_step / fw_step_finish;
-   * fw_run stops there and returns FW_OK with the last completed step in *last (FW_ERR_STATE when
-   * no step fits at all). The evaluations of the steps in the history count (they are restored with
-   * a saved state); those of a step cut by the budget do not, so the host made at most
-   * max_evaluations calls. Hard steps take 1 + up to line_search_evals (line search) or 1
-   * (schedule, constant); soft steps 1 + soft_iters (n_terms + soft_iters with
-   * FW_TOPK_PER_TERM). Must be >= 0. */
+   * does (the solver as before it), FW_ERR_STATE "[budget] ..." from fw_solver_step /
+   * fw_solver_step_finish; fw_solver_run stops there and returns FW_OK with the last completed step
+   * in *last (FW_ERR_STATE when no step fits at all). The evaluations of the steps in the history
+   * count (they are restored with a saved state); those of a step cut by the budget do not, so the
+   * host made at most max_evaluations calls. Hard steps take 1 + up to line_search_evals (line
+   * search) or 1 (schedule, constant); soft steps 1 + soft_iters (n_terms + soft_iters with
+   * FW_TOPK_RULE_PER_TERM). Must be >= 0. */
   int64_t max_evaluations;
-  /* v5 (0.3.3): see fw_topk_rule. Default FW_TOPK_PER_TERM: in the real-data demo
-   * (bench/realdata/README.md, 4 tasks, 8 to 16 irrelevant models in the pool) FW_soft kept a
-   * normalized accuracy of 0.76 with it and fell to 0.70 with FW_TOPK_SUMMED, whose top-4 let
-   * irrelevant models crowd a relevant one out. */
+  /* v5 (0.3.3): see fw_topk_rule. Default FW_TOPK_RULE_PER_TERM, so that irrelevant models in
+   * the pool cannot crowd a relevant one out of a summed top-k (CHANGELOG.md, 0.3.3). */
   fw_topk_rule topk_rule;
-  /* v6 (0.3.5): the files of a model or adapter folder (fw_set_base, fw_pool_add,
-   * fw_set_start_file, and the config and tokenizer files fw_export copies into a Hugging Face
-   * folder) are read only when they resolve inside the folder they were named through: a file that
-   * is a symbolic link out of it is FW_ERR_INVALID_ARGUMENT naming the file and where it points.
-   * A Hugging Face cache snapshot (`.../models--ORG--NAME/snapshots/REV`, each file a link to
-   * `../../blobs/HASH`) may link anywhere inside its cached repository `models--ORG--NAME`.
+  /* v6 (0.3.5): the files of a model or adapter folder (fw_solver_set_base, fw_solver_pool_add,
+   * fw_solver_set_start_file, and the config and tokenizer files fw_solver_export copies into a
+   * Hugging Face folder) are read only when they resolve inside the folder they were named through:
+   * a file that is a symbolic link out of it is FW_ERR_INVALID_ARGUMENT naming the file and where
+   * it points. A Hugging Face cache snapshot (`.../models--ORG--NAME/snapshots/REV`, each file a
+   * link to `../../blobs/HASH`) may link anywhere inside its cached repository `models--ORG--NAME`.
    * Nonzero: links are followed wherever they lead (for hosts whose folders are their own).
    * Default 0. */
   int32_t reserved_v6; /* padding that keeps v5's size distinct; ignored */
   int32_t allow_outside_links;
   /* v7 (0.3.6): pool members (and start files) that lack some floating-point tensor of the base.
-   * 0 (default): FW_ERR_NAME_MISMATCH from fw_pool_add naming the member and the tensor (mergekit,
-   * too, stops at a required tensor a model lacks). Nonzero: the member's missing tensors are
-   * taken from the base, so its task vector is zero there (a fine-tune saved without a frozen
-   * head, or with a tied lm_head written once, did not change it); the export's "fwmerge.recipe"
-   * lists them per member under "filled_from_base", and so does an HF folder's model card. The
-   * base's integer and bool tensors are always taken from the base (see fw_set_base). */
+   * 0 (default): FW_ERR_NAME_MISMATCH from fw_solver_pool_add naming the member and the tensor
+   * (mergekit, too, stops at a required tensor a model lacks). Nonzero: the member's missing
+   * tensors are taken from the base, so its task vector is zero there (a fine-tune saved without a
+   * frozen head, or with a tied lm_head written once, did not change it); the export's
+   * "fwmerge.recipe" lists them per member under "filled_from_base", and so does an HF folder's
+   * model card. The base's integer and bool tensors are always taken from the base (see
+   * fw_solver_set_base). */
   int32_t reserved_v7; /* padding that keeps v6's size distinct; ignored */
   int32_t fill_missing_from_base;
 } fw_params;
@@ -333,22 +393,23 @@ FW_API fw_status fw_solver_set_params(fw_solver *solver, const fw_params *params
 
 /* The pre-trained model: a .safetensors file or a Hugging Face folder (single file or shards with
  * model.safetensors.index.json). It fixes the tensor names, shapes and dtypes every pool member
- * must match, and is the default start point. Must be called before fw_pool_add; resets the solver.
+ * must match, and is the default start point. Must be called before fw_solver_pool_add; resets the
+ * solver.
  */
-FW_API fw_status fw_set_base(fw_solver *solver, const char *path);
+FW_API fw_status fw_solver_set_base(fw_solver *solver, const char *path);
 
 /* Adds a fine-tuned checkpoint (file, sharded folder, or PEFT LoRA adapter folder) to the pool.
  * Validates the header and names/shapes/dtypes against the base; reads no tensor data.
  * *index_out (may be NULL) receives its pool index. Not allowed once steps have been taken. */
-FW_API fw_status fw_pool_add(fw_solver *solver, const char *path, int32_t *index_out);
+FW_API fw_status fw_solver_pool_add(fw_solver *solver, const char *path, int32_t *index_out);
 
-FW_API size_t fw_pool_size(const fw_solver *solver);
+FW_API size_t fw_solver_pool_size(const fw_solver *solver);
 
 /* Start point theta_0 (default: the base). A start point that is not a pool member becomes an extra
  * vertex of the hull (Algorithm 1, line 1); it is reported as vertex index -1 in fw_step_info.
  * Resets the iterate; allowed before the first step only. */
-FW_API fw_status fw_set_start_member(fw_solver *solver, int32_t pool_index);
-FW_API fw_status fw_set_start_file(fw_solver *solver, const char *path);
+FW_API fw_status fw_solver_set_start_member(fw_solver *solver, int32_t pool_index);
+FW_API fw_status fw_solver_set_start_file(fw_solver *solver, const char *path);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* The objective */
@@ -366,23 +427,24 @@ FW_API fw_status fw_set_start_file(fw_solver *solver, const char *path);
 typedef fw_status (*fw_objective_fn)(const fw_tensor *params, size_t n, fw_tensor *grads,
                                      double *loss, void *user_data);
 
-FW_API fw_status fw_set_objective_callback(fw_solver *solver, fw_objective_fn fn, void *user_data);
+FW_API fw_status fw_solver_set_objective_callback(fw_solver *solver, fw_objective_fn fn,
+                                                  void *user_data);
 
 /* A multi-task objective l = l_0 + ... + l_{n_terms-1} (e.g. one term per task: its loss on its
  * calibration samples, pre-weighted as the host wants them to add up), evaluated by one callback
  * told what to evaluate: term = FW_ALL_TERMS for the whole objective l, or 0 <= term < n_terms for
  * l_term alone (its loss, and its gradient when grads is not NULL). The terms must add up to l:
- * with FW_TOPK_PER_TERM the solver evaluates each term's gradient at theta_t and takes their sums
- * as l(theta_t) and its gradient; every other evaluation (line search, soft-FW inner iterations) is
- * of the whole objective. Otherwise as fw_objective_fn. */
+ * with FW_TOPK_RULE_PER_TERM the solver evaluates each term's gradient at theta_t and takes their
+ * sums as l(theta_t) and its gradient; every other evaluation (line search, soft-FW inner
+ * iterations) is of the whole objective. Otherwise as fw_objective_fn. */
 #define FW_ALL_TERMS (-1)
 typedef fw_status (*fw_objective_terms_fn)(int32_t term, const fw_tensor *params, size_t n,
                                            fw_tensor *grads, double *loss, void *user_data);
 
 /* Sets a multi-term objective callback (replaces any objective set before; fn NULL removes it).
  * FW_ERR_INVALID_ARGUMENT when n_terms < 1, FW_ERR_STATE while an ask/tell step is pending. */
-FW_API fw_status fw_set_objective_terms_callback(fw_solver *solver, fw_objective_terms_fn fn,
-                                                 int32_t n_terms, void *user_data);
+FW_API fw_status fw_solver_set_objective_terms_callback(fw_solver *solver, fw_objective_terms_fn fn,
+                                                        int32_t n_terms, void *user_data);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Steps */
@@ -407,88 +469,97 @@ typedef struct fw_step_info {
 /* chosen/lambdas are owned by the solver and valid until the next step, reset or free. */
 
 /* One FW iteration with the objective callback. On error the solver is unchanged. */
-FW_API fw_status fw_step(fw_solver *solver, fw_step_info *info);
+FW_API fw_status fw_solver_step(fw_solver *solver, fw_step_info *info);
 
 /* Steps until max_iters steps have been taken in total, the gap <= epsilon or the evaluation budget
  * (max_evaluations) is spent. *last (may be NULL)
  * receives the last step's info. */
-FW_API fw_status fw_run(fw_solver *solver, fw_step_info *last);
+FW_API fw_status fw_solver_run(fw_solver *solver, fw_step_info *last);
 
 /* Number of completed steps, and the info of step i (0 <= i < count), with the same lifetime rules.
  */
-FW_API int32_t fw_history_size(const fw_solver *solver);
-FW_API fw_status fw_history_get(const fw_solver *solver, int32_t i, fw_step_info *info);
+FW_API int32_t fw_solver_history_size(const fw_solver *solver);
+FW_API fw_status fw_solver_history_get(const fw_solver *solver, int32_t i, fw_step_info *info);
 
 /* Name of block b (layer-wise: a tensor name or name prefix; task-wise: ""). Valid until reset. */
-FW_API const char *fw_block_name(const fw_solver *solver, int32_t block);
+FW_API const char *fw_solver_block_name(const fw_solver *solver, int32_t block);
 
 /* Ask/tell: the same step without callbacks, for hosts that evaluate elsewhere.
  *   fw_request req = {sizeof req};   (info.struct_size = sizeof info likewise)
- *   fw_step_begin(s);
- *   while (fw_step_ask(s, &req) == FW_OK && !req.done) {
+ *   fw_solver_step_begin(s);
+ *   while (fw_solver_step_ask(s, &req) == FW_OK && !req.done) {
  *     ... read req.params, write req.grads (if req.need_gradient) ...
- *     fw_step_tell(s, FW_OK, loss);
+ *     fw_solver_step_tell(s, FW_OK, loss);
  *   }
- *   status = fw_step_finish(s, &info);
- * The step runs on a library thread between the calls; views in req are valid until fw_step_tell or
- * fw_step_cancel. fw_step_tell with a non-OK status fails the step like a failing callback; a
- * host_status outside fw_status is FW_ERR_INVALID_ARGUMENT and the evaluation stays pending.
- * fw_request is an output struct (see Versioned structs above). */
+ *   status = fw_solver_step_finish(s, &info);
+ * The step runs on a library thread between the calls; views in req are valid until
+ * fw_solver_step_tell or fw_solver_step_cancel. fw_solver_step_tell with a non-OK status fails the
+ * step like a failing callback; a host_status outside fw_status is FW_ERR_INVALID_ARGUMENT and the
+ * evaluation stays pending. fw_request is an output struct (see Versioned structs above). */
 typedef struct fw_request {
   uint32_t struct_size;  /* caller sets sizeof(fw_request) */
-  int32_t done;          /* 1: the step has ended; call fw_step_finish */
+  int32_t done;          /* 1: the step has ended; call fw_solver_step_finish */
   int32_t need_gradient; /* 0: only the loss is wanted, grads is NULL */
   size_t n;              /* number of tensors */
   const fw_tensor *params;
   fw_tensor *grads;
   /* v2 (0.3.3): what to evaluate: FW_ALL_TERMS (the whole objective; always, unless the host
-   * declared terms with fw_set_ask_tell_terms) or one term (see fw_objective_terms_fn) */
+   * declared terms with fw_solver_set_ask_tell_terms) or one term (see fw_objective_terms_fn) */
   int32_t term;
 } fw_request;
 
 /* The number of terms of the objective the host evaluates over ask/tell (default 1; see
  * fw_objective_terms_fn and fw_topk_rule); kept across steps. FW_ERR_INVALID_ARGUMENT when
  * n_terms < 1, FW_ERR_STATE while a step is pending. */
-FW_API fw_status fw_set_ask_tell_terms(fw_solver *solver, int32_t n_terms);
+FW_API fw_status fw_solver_set_ask_tell_terms(fw_solver *solver, int32_t n_terms);
 
-FW_API fw_status fw_step_begin(fw_solver *solver);
-FW_API fw_status fw_step_ask(fw_solver *solver, fw_request *request);
-FW_API fw_status fw_step_tell(fw_solver *solver, fw_status host_status, double loss);
+FW_API fw_status fw_solver_step_begin(fw_solver *solver);
+FW_API fw_status fw_solver_step_ask(fw_solver *solver, fw_request *request);
+FW_API fw_status fw_solver_step_tell(fw_solver *solver, fw_status host_status, double loss);
 /* Returns the step's status (FW_OK or the error that ended it) and its info, and ends the pending
- * step. A successful step is committed when it ends (at the fw_step_tell that answers its last
- * request, req.done then reads 1); a rejected info struct leaves the step pending. */
-FW_API fw_status fw_step_finish(fw_solver *solver, fw_step_info *info);
-/* Abandons a step in progress; the solver is as before fw_step_begin. */
-FW_API fw_status fw_step_cancel(fw_solver *solver);
+ * step. A successful step is committed when it ends (at the fw_solver_step_tell that answers its
+ * last request, req.done then reads 1); a rejected info struct leaves the step pending. */
+FW_API fw_status fw_solver_step_finish(fw_solver *solver, fw_step_info *info);
+/* Abandons a step in progress; the solver is as before fw_solver_step_begin. */
+FW_API fw_status fw_solver_step_cancel(fw_solver *solver);
 
 /* Read-only views of the current merged tensors theta_t (base order; working dtype and device as
  * for objective views). Valid until the next step, reset, parameter change or free. */
-FW_API fw_status fw_current(const fw_solver *solver, const fw_tensor **tensors, size_t *n);
+FW_API fw_status fw_solver_current(const fw_solver *solver, const fw_tensor **tensors, size_t *n);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Hooks */
 /* ---------------------------------------------------------------------------------------------- */
 
 typedef void (*fw_progress_fn)(const fw_step_info *info, void *user_data); /* after each step */
-typedef enum fw_log_level { FW_LOG_DEBUG = 0, FW_LOG_INFO = 1, FW_LOG_WARN = 2 } fw_log_level;
+typedef enum fw_log_level {
+  FW_LOG_LEVEL_DEBUG = 0,
+  FW_LOG_LEVEL_INFO = 1,
+  FW_LOG_LEVEL_WARN = 2,
+  /* The 0.3 names, deprecated (same values). */
+  FW_LOG_DEBUG FW_DEPRECATED_ENUM("use FW_LOG_LEVEL_DEBUG") = 0,
+  FW_LOG_INFO FW_DEPRECATED_ENUM("use FW_LOG_LEVEL_INFO") = 1,
+  FW_LOG_WARN FW_DEPRECATED_ENUM("use FW_LOG_LEVEL_WARN") = 2
+} fw_log_level;
 typedef void (*fw_log_fn)(fw_log_level level, const char *message, void *user_data);
 /* Polled between tensors and evaluations; return nonzero to abort the step (FW_ERR_ABORTED). */
 typedef int (*fw_abort_fn)(void *user_data);
 
-FW_API fw_status fw_set_progress_callback(fw_solver *solver, fw_progress_fn fn, void *user_data);
-FW_API fw_status fw_set_log_callback(fw_solver *solver, fw_log_fn fn, void *user_data);
-FW_API fw_status fw_set_abort_callback(fw_solver *solver, fw_abort_fn fn, void *user_data);
+FW_API fw_status fw_solver_set_progress_callback(fw_solver *solver, fw_progress_fn fn,
+                                                 void *user_data);
+FW_API fw_status fw_solver_set_log_callback(fw_solver *solver, fw_log_fn fn, void *user_data);
+FW_API fw_status fw_solver_set_abort_callback(fw_solver *solver, fw_abort_fn fn, void *user_data);
 
 /* Interrupts the solver's work from any thread (sqlite3_interrupt's model): the call in progress
- * on this solver (fw_step, fw_run, an ask/tell step, fw_export, fw_set_start_merge,
- * fw_state_save), or the next such call if none is running, stops within one chunk of work (one
- * 256 KiB chunk of the LMO, one tensor of a line-search trial, a soft iteration or an export) and
- * returns FW_ERR_ABORTED with "interrupted" in fw_last_error(); the solver is as before the step
- * (fw_run keeps the steps it completed) and nothing is left at an export's path. The request is
- * consumed by the call it stops. An ask/tell step waiting for the host ends at its next
- * fw_step_ask or fw_step_tell (the request reads done = 1, fw_step_finish returns
- * FW_ERR_ABORTED). Async-signal-unsafe, but lock-free: one atomic store. NULL is a no-op. The
- * solver must not be freed while this runs. */
+ * on this solver (fw_solver_step, fw_solver_run, an ask/tell step, fw_solver_export,
+ * fw_solver_set_start_merge, fw_solver_state_save), or the next such call if none is running, stops
+ * within one chunk of work (one 256 KiB chunk of the LMO, one tensor of a line-search trial, a soft
+ * iteration or an export) and returns FW_ERR_ABORTED with "interrupted" in fw_last_error(); the
+ * solver is as before the step (fw_solver_run keeps the steps it completed) and nothing is left at
+ * an export's path. The request is consumed by the call it stops. An ask/tell step waiting for the
+ * host ends at its next fw_solver_step_ask or fw_solver_step_tell (the request reads done = 1,
+ * fw_solver_step_finish returns FW_ERR_ABORTED). Async-signal-unsafe, but lock-free: one atomic
+ * store. NULL is a no-op. The solver must not be freed while this runs. */
 FW_API void fw_solver_interrupt(fw_solver *solver);
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -497,25 +568,25 @@ FW_API void fw_solver_interrupt(fw_solver *solver);
 
 /* Saves what a run has computed so far, so that a later process can continue it: the iterate
  * theta_t, the step history, the start vertex (pool index, file, or the in-memory tensors of
- * fw_set_start_merge) and the identity of the base, the pool and a start file (per file: its size,
- * a hash of its header and a hash of 64 samples of 4 KiB spread over its data; for an adapter,
- * also the scales its config gives). One .safetensors file (fp32 tensors, JSON in
- * __metadata__ "fwmerge.state"), written atomically like fw_export. Not allowed while an ask/tell
- * step is pending (FW_ERR_STATE). */
-FW_API fw_status fw_state_save(fw_solver *solver, const char *path);
+ * fw_solver_set_start_merge) and the identity of the base, the pool and a start file (per file: its
+ * size, a hash of its header and a hash of 64 samples of 4 KiB spread over its data; for an
+ * adapter, also the scales its config gives). One .safetensors file (fp32 tensors, JSON in
+ * __metadata__ "fwmerge.state"), written atomically like fw_solver_export. Not allowed while an
+ * ask/tell step is pending (FW_ERR_STATE). */
+FW_API fw_status fw_solver_state_save(fw_solver *solver, const char *path);
 
 /* Restores a saved state into a solver set up as the saving one was: the same base and pool in the
  * same order (paths may differ: files are matched by identity, so a state moves with copies of its
  * checkpoints; a file changed only outside the sampled bytes is not noticed), the same block
  * structure (params granularity, block_depth) and merge function. Params may otherwise differ (e.g.
  * a larger max_iters). A start file is reopened at its saved path. The objective and hooks are the
- * host's to set again. After loading, fw_step / fw_run continue exactly where the saved run
- * stopped: a run of T steps and a run saved after T/2 steps, loaded in a new process and continued,
- * export the same bytes (same thread count). Errors: FW_ERR_IO (unreadable), FW_ERR_FORMAT (not a
- * state file, "[state_...]"), FW_ERR_STATE (no base, an ask/tell step pending, or a base / pool /
- * block structure / merge function that differs from the saved one; the message says which). On
- * error the solver is unchanged. */
-FW_API fw_status fw_state_load(fw_solver *solver, const char *path);
+ * host's to set again. After loading, fw_solver_step / fw_solver_run continue exactly where the
+ * saved run stopped: a run of T steps and a run saved after T/2 steps, loaded in a new process and
+ * continued, export the same bytes (same thread count). Errors: FW_ERR_IO (unreadable),
+ * FW_ERR_FORMAT (not a state file, "[state_...]"), FW_ERR_STATE (no base, an ask/tell step pending,
+ * or a base / pool / block structure / merge function that differs from the saved one; the message
+ * says which). On error the solver is unchanged. */
+FW_API fw_status fw_solver_state_load(fw_solver *solver, const char *path);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Export */
@@ -549,9 +620,9 @@ typedef struct fw_export_options {
    * writes `path` as a folder of W shards, model-0000{r+1}-of-0000W.safetensors holding the
    * tensors rank r of a W-rank run holds (the shard plan; tensors outside the filter go to the
    * first shard), and model.safetensors.index.json: byte for byte what a W-rank sharded solver's
-   * fw_export writes for the same merge. Requires max_shard_bytes 0 and hf_folder 0
-   * (FW_ERR_INVALID_ARGUMENT). On a sharded solver fw_export always writes this layout (0 means
-   * W; another value is FW_ERR_INVALID_ARGUMENT); fw_merge refuses it. Default 0: the layouts
+   * fw_solver_export writes for the same merge. Requires max_shard_bytes 0 and hf_folder 0
+   * (FW_ERR_INVALID_ARGUMENT). On a sharded solver fw_solver_export always writes this layout (0
+   * means W; another value is FW_ERR_INVALID_ARGUMENT); fw_merge refuses it. Default 0: the layouts
    * above. */
   int32_t rank_shards;
 } fw_export_options;
@@ -561,12 +632,13 @@ FW_API fw_export_options fw_default_export_options(void);
 /* Writes theta_t. The recipe (params, pool) and per-step history go into __metadata__ (keys
  * "fwmerge.recipe", "fwmerge.history", JSON text) next to "format": "pt". Atomic: temp files,
  * fsync, rename; on failure nothing is left at path. opts may be NULL (defaults). */
-FW_API fw_status fw_export(fw_solver *solver, const char *path, const fw_export_options *opts);
+FW_API fw_status fw_solver_export(fw_solver *solver, const char *path,
+                                  const fw_export_options *opts);
 
 /* Writes tensors (in host or CUDA memory, as fw_tensor describes) as one .safetensors file,
  * atomically. Floating tensors (F32, F16, BF16, F64) are converted to `dtype` when it is F32, F16
  * or BF16 (FW_DTYPE_DEFAULT = each tensor's own dtype); integer and BOOL tensors are written as
- * they are whatever `dtype` says (since 0.3.1; 0.3.0 took F32, F16 and BF16 only). metadata_kv:
+ * they are whatever `dtype` says. metadata_kv:
  * 2 * n_metadata strings (key, value, ...), may be NULL. Useful to hosts that build checkpoints
  * themselves (tests, examples, tools, calibration files with labels). */
 FW_API fw_status fw_save_tensors(const char *path, const fw_tensor *tensors, size_t n,
@@ -578,31 +650,38 @@ FW_API fw_status fw_save_tensors(const char *path, const fw_tensor *tensors, siz
  * `fwmerge inspect` lists. Opaque; free with fw_tensor_set_free. */
 typedef struct fw_tensor_set fw_tensor_set;
 
+/* Flags of fw_load_tensors, OR-ed into its uint32_t flags. A bit set has no enum type, so the
+ * prefix names the argument instead: FW_LOAD_FLAG_. */
 enum {
-  /* Names, dtypes, shapes, sizes and metadata only: no tensor data is read, data views are NULL,
-   * and every dtype is accepted (those outside fw_dtype report FW_DTYPE_DEFAULT in fw_tensor.dtype;
-   * fw_tensor_set_dtype_name names them). Memory: the headers, whatever the checkpoint's size. */
-  FW_LOAD_HEADER_ONLY = 1,
-  /* (0.3.5) Follow a folder's files that are symbolic links out of it (as
-   * fw_params.allow_outside_links; without it they are FW_ERR_INVALID_ARGUMENT). */
-  FW_LOAD_ALLOW_OUTSIDE_LINKS = 2
+  FW_LOAD_FLAG_HEADER_ONLY = 1, /* names, dtypes, shapes, sizes and metadata only: no tensor data
+                                   is read, data views are NULL, and every dtype is accepted (those
+                                   outside fw_dtype report FW_DTYPE_DEFAULT in fw_tensor.dtype;
+                                   fw_tensor_set_dtype_name names them). Memory: the headers,
+                                   whatever the checkpoint's size */
+  FW_LOAD_FLAG_ALLOW_OUTSIDE_LINKS = 2, /* follow a folder's files that are symbolic links out of
+                                           it (as fw_params.allow_outside_links; without it they
+                                           are FW_ERR_INVALID_ARGUMENT) */
+  /* The 0.3 names, deprecated (same values). */
+  FW_LOAD_HEADER_ONLY FW_DEPRECATED_ENUM("use FW_LOAD_FLAG_HEADER_ONLY") = 1,
+  FW_LOAD_ALLOW_OUTSIDE_LINKS FW_DEPRECATED_ENUM("use FW_LOAD_FLAG_ALLOW_OUTSIDE_LINKS") = 2
 };
 
 /* Reads `path`: a .safetensors file, a Hugging Face folder (model.safetensors, or shards with
  * model.safetensors.index.json) or a PEFT adapter folder (its adapter_model.safetensors as stored:
- * lora_A / lora_B, not applied to a base). Validated exactly as fw_set_base validates (a malformed,
- * truncated or changing file is FW_ERR_FORMAT / FW_ERR_IO with the defect named, never a crash).
- * Tensors come in checkpoint order (shards in index order, then file offset); metadata is the
- * __metadata__ of the (first) file. Without FW_LOAD_HEADER_ONLY every tensor's bytes are read
+ * lora_A / lora_B, not applied to a base). Validated exactly as fw_solver_set_base validates (a
+ * malformed, truncated or changing file is FW_ERR_FORMAT / FW_ERR_IO with the defect named, never a
+ * crash). Tensors come in checkpoint order (shards in index order, then file offset); metadata is
+ * the
+ * __metadata__ of the (first) file. Without FW_LOAD_FLAG_HEADER_ONLY every tensor's bytes are read
  * into host memory (64-byte aligned) and a dtype outside fw_dtype (F8, F6, F4, C64) is
- * FW_ERR_UNSUPPORTED naming the tensor. flags: 0, or FW_LOAD_HEADER_ONLY and / or
- * FW_LOAD_ALLOW_OUTSIDE_LINKS (others: FW_ERR_INVALID_ARGUMENT). On error *out is NULL. */
+ * FW_ERR_UNSUPPORTED naming the tensor. flags: 0, or FW_LOAD_FLAG_HEADER_ONLY and / or
+ * FW_LOAD_FLAG_ALLOW_OUTSIDE_LINKS (others: FW_ERR_INVALID_ARGUMENT). On error *out is NULL. */
 FW_API fw_status fw_load_tensors(const char *path, uint32_t flags, fw_tensor_set **out);
 /* Number of tensors (0 for NULL). */
 FW_API size_t fw_tensor_set_count(const fw_tensor_set *set);
-/* A view of tensor i (host memory, FW_DEVICE_CPU; data NULL with FW_LOAD_HEADER_ONLY). The view
- * and everything it points to live until fw_tensor_set_free; data is writable (the host's copy).
- * FW_ERR_INVALID_ARGUMENT for NULL or i out of range. */
+/* A view of tensor i (host memory, FW_DEVICE_TYPE_CPU; data NULL with FW_LOAD_FLAG_HEADER_ONLY).
+ * The view and everything it points to live until fw_tensor_set_free; data is writable (the host's
+ * copy). FW_ERR_INVALID_ARGUMENT for NULL or i out of range. */
 FW_API fw_status fw_tensor_set_get(const fw_tensor_set *set, size_t i, fw_tensor *out);
 /* The safetensors dtype string of tensor i ("BF16", "F8_E4M3", ...) and its size in bytes in the
  * file; NULL / 0 for NULL or i out of range. */
@@ -643,25 +722,40 @@ FW_API void fw_tensor_set_free(fw_tensor_set *set);
  *    merged = t * mean_i theta_i + (1 - t) * theta_0. Takes no weights; scaling is not used.
  * Methods other than LINEAR and MODEL_STOCK may leave the convex hull of the pool. */
 typedef enum fw_merge_method {
-  FW_MERGE_LINEAR = 0,
-  FW_MERGE_TASK_ARITHMETIC = 1,
-  FW_MERGE_TIES = 2,
-  FW_MERGE_DARE_LINEAR = 3,
-  FW_MERGE_DARE_TIES = 4,
-  FW_MERGE_BREADCRUMBS = 5,
-  FW_MERGE_MODEL_STOCK = 6,
-  FW_MERGE_BREADCRUMBS_TIES = 7
+  FW_MERGE_METHOD_LINEAR = 0,
+  FW_MERGE_METHOD_TASK_ARITHMETIC = 1,
+  FW_MERGE_METHOD_TIES = 2,
+  FW_MERGE_METHOD_DARE_LINEAR = 3,
+  FW_MERGE_METHOD_DARE_TIES = 4,
+  FW_MERGE_METHOD_BREADCRUMBS = 5,
+  FW_MERGE_METHOD_MODEL_STOCK = 6,
+  FW_MERGE_METHOD_BREADCRUMBS_TIES = 7,
+  /* The 0.3 names, deprecated (same values). */
+  FW_MERGE_LINEAR FW_DEPRECATED_ENUM("use FW_MERGE_METHOD_LINEAR") = 0,
+  FW_MERGE_TASK_ARITHMETIC FW_DEPRECATED_ENUM("use FW_MERGE_METHOD_TASK_ARITHMETIC") = 1,
+  FW_MERGE_TIES FW_DEPRECATED_ENUM("use FW_MERGE_METHOD_TIES") = 2,
+  FW_MERGE_DARE_LINEAR FW_DEPRECATED_ENUM("use FW_MERGE_METHOD_DARE_LINEAR") = 3,
+  FW_MERGE_DARE_TIES FW_DEPRECATED_ENUM("use FW_MERGE_METHOD_DARE_TIES") = 4,
+  FW_MERGE_BREADCRUMBS FW_DEPRECATED_ENUM("use FW_MERGE_METHOD_BREADCRUMBS") = 5,
+  FW_MERGE_MODEL_STOCK FW_DEPRECATED_ENUM("use FW_MERGE_METHOD_MODEL_STOCK") = 6,
+  FW_MERGE_BREADCRUMBS_TIES FW_DEPRECATED_ENUM("use FW_MERGE_METHOD_BREADCRUMBS_TIES") = 7
 } fw_merge_method;
 
 /* ---- Per-tensor merge parameters (0.3.2) ---- */
 
 /* Which value an fw_merge_override sets. */
 typedef enum fw_merge_field {
-  FW_FIELD_WEIGHT = 0,  /* member i's weight (fw_merge_params.weights[i], 1 when weights is NULL) */
-  FW_FIELD_DENSITY = 1, /* member i's density (densities[i], else density; DARE: keep probability,
-                           so drop_rate_i = 1 - value), in (0, 1] */
-  FW_FIELD_BETA = 2,    /* member i's breadcrumbs beta (betas[i], else beta), in [0, 1) */
-  FW_FIELD_SCALING = 3  /* the method's scaling (lambda), finite; member must be -1 */
+  FW_MERGE_FIELD_WEIGHT =
+      0, /* member i's weight (fw_merge_params.weights[i], 1 when weights is NULL) */
+  FW_MERGE_FIELD_DENSITY = 1, /* member i's density (densities[i], else density; DARE: keep
+                           probability, so drop_rate_i = 1 - value), in (0, 1] */
+  FW_MERGE_FIELD_BETA = 2,    /* member i's breadcrumbs beta (betas[i], else beta), in [0, 1) */
+  FW_MERGE_FIELD_SCALING = 3, /* the method's scaling (lambda), finite; member must be -1 */
+  /* The 0.3 names, deprecated (same values). */
+  FW_FIELD_WEIGHT FW_DEPRECATED_ENUM("use FW_MERGE_FIELD_WEIGHT") = 0,
+  FW_FIELD_DENSITY FW_DEPRECATED_ENUM("use FW_MERGE_FIELD_DENSITY") = 1,
+  FW_FIELD_BETA FW_DEPRECATED_ENUM("use FW_MERGE_FIELD_BETA") = 2,
+  FW_FIELD_SCALING FW_DEPRECATED_ENUM("use FW_MERGE_FIELD_SCALING") = 3
 } fw_merge_field;
 
 /* One per-tensor value: for the tensors whose names match `tensors` (an fnmatch(3) glob, as the
@@ -677,6 +771,29 @@ typedef struct fw_merge_override {
   fw_merge_field field;
   double value;
 } fw_merge_override;
+
+/* fw_merge_params.mergekit_compat: whether fw_merge reproduces mergekit 0.1.5's arithmetic
+ * instead of fwmerge's (`fwmerge merge` turns it on for recipes). It applies to task_arithmetic,
+ * ties, breadcrumbs, breadcrumbs_ties, dare_linear and dare_ties; linear needs no change (mergekit
+ * computes it in fp32 too); model_stock has no mergekit mode (FW_ERR_INVALID_ARGUMENT). */
+typedef enum fw_mergekit_compat {
+  FW_MERGEKIT_COMPAT_OFF = 0, /* fwmerge's arithmetic (fp32, the trim and election above) */
+  /* Every operation is computed and rounded in compute_dtype as mergekit does in its `dtype`
+   * (tau_i = theta_i - theta_0, the weights, the weighted task vectors, the sums, the division,
+   * lambda, the final add); the trim keeps max(1, floor(density * numel)) entries (TIES) or
+   * floor(density * numel) after dropping floor(beta * numel) (breadcrumbs), and density 1 keeps
+   * everything; a zero sign sum elects + (entries equal to zero never agree); DARE keeps each entry
+   * with probability density (this library's draws, not torch's generator) and rescales the
+   * survivors by the ratio of the task vector's L1 norm before and after the drop (mergekit's
+   * rescale) instead of 1 / density. Equal magnitudes at the trim threshold are kept lower index
+   * first, as fwmerge does. */
+  FW_MERGEKIT_COMPAT_ARITHMETIC = 1,
+  /* As ARITHMETIC, and equal magnitudes at the trim threshold are those mergekit keeps: the order
+   * of torch's CPU argsort, which is libstdc++'s std::sort over (|tau|, index) pairs. fw_merge then
+   * sorts each member's task vector of a tensor whose threshold splits equal magnitudes
+   * (O(numel log numel) time, 8 bytes per element of that tensor, one member at a time). */
+  FW_MERGEKIT_COMPAT_EXACT_TIES = 2
+} fw_mergekit_compat;
 
 /* An input struct (see Versioned structs above); start from fw_default_merge_params(). */
 typedef struct fw_merge_params {
@@ -697,8 +814,8 @@ typedef struct fw_merge_params {
   fw_abort_fn abort;
   void *abort_user_data;
   /* v3 (0.3.0): per-member values, n entries in pool order, or NULL (every member uses the scalar
-   * field). Read during the call only; fw_merge only (FW merge functions and fw_set_start_merge
-   * take NULL). mergekit's per-model `density` and `gamma`. */
+   * field). Read during the call only; fw_merge only (FW merge functions and
+   * fw_solver_set_start_merge take NULL). mergekit's per-model `density` and `gamma`. */
   const double *densities; /* TIES / breadcrumbs: density_i in (0, 1] replaces density. DARE: the
                               keep probability, drop_rate_i = 1 - density_i, density_i in (0, 1] */
   const double *betas;     /* breadcrumbs: beta_i in [0, 1) replaces beta */
@@ -709,28 +826,14 @@ typedef struct fw_merge_params {
   size_t n_include_tensors;
   const char *const *exclude_tensors;
   size_t n_exclude_tensors;
-  /* v4 (0.3.1), fw_merge only: nonzero reproduces mergekit 0.1.5's arithmetic instead of
-   * fwmerge's (`fwmerge merge` turns it on for recipes). For task_arithmetic, ties, breadcrumbs,
-   * breadcrumbs_ties, dare_linear and dare_ties: every operation is computed and rounded in
-   * compute_dtype as mergekit does in its `dtype` (tau_i = theta_i - theta_0, the weights, the
-   * weighted task vectors, the sums, the division, lambda, the final add); the trim keeps
-   * max(1, floor(density * numel)) entries (TIES) or floor(density * numel) after dropping
-   * floor(beta * numel) (breadcrumbs), and density 1 keeps everything; a zero sign sum elects +
-   * (entries equal to zero never agree); DARE keeps each entry with probability density (this
-   * library's draws, not torch's generator) and rescales the survivors by the ratio of the task
-   * vector's L1 norm before and after the drop (mergekit's rescale) instead of 1 / density. Equal
-   * magnitudes at the trim threshold: with 1 they are kept lower index first, as fwmerge does;
-   * 2 (0.3.2) keeps those mergekit keeps, the order of torch's CPU argsort, which is libstdc++'s
-   * std::sort over (|tau|, index) pairs: fw_merge then sorts each member's task vector of a tensor
-   * whose threshold splits equal magnitudes (O(numel log numel) time, 8 bytes per element of that
-   * tensor, one member at a time). linear needs no change (mergekit computes it in fp32 too);
-   * model_stock has no mergekit mode (FW_ERR_INVALID_ARGUMENT). Other nonzero values act as 1.
-   * Default 0. */
+  /* v4 (0.3.1), fw_merge only: an fw_mergekit_compat (declared int32_t, the type it has had
+   * since 0.3.1). FW_MERGEKIT_COMPAT_OFF (default): fwmerge's arithmetic. Otherwise see
+   * fw_mergekit_compat; other nonzero values act as FW_MERGEKIT_COMPAT_ARITHMETIC. */
   int32_t mergekit_compat;
   fw_dtype compute_dtype; /* with mergekit_compat: F32, F16 or BF16; FW_DTYPE_DEFAULT (default):
                              each tensor's own dtype, mergekit's default */
-  /* v5 (0.3.2), fw_merge and fw_set_start_merge: per-tensor values (see fw_merge_override), n
-   * entries read during the call only. Checked before anything is read: a field the method does
+  /* v5 (0.3.2), fw_merge and fw_solver_set_start_merge: per-tensor values (see fw_merge_override),
+   * n entries read during the call only. Checked before anything is read: a field the method does
    * not use (density on linear, task_arithmetic, model_stock; beta outside breadcrumbs; weight on
    * model_stock), a member outside [-1, n), SCALING with a member, or a value outside the field's
    * range is FW_ERR_INVALID_ARGUMENT naming the entry. The export's "fwmerge.recipe" lists them.
@@ -742,8 +845,8 @@ typedef struct fw_merge_params {
    * fw_params.allow_outside_links. Default 0: refused. */
   int32_t allow_outside_links;
   /* v7 (0.3.6), fw_merge: as fw_params.fill_missing_from_base, for the members of this merge
-   * (fw_set_start_merge and FW merge functions use the solver's pool, opened with the solver's
-   * setting). Default 0: a member lacking a floating-point tensor of the base is
+   * (fw_solver_set_start_merge and FW merge functions use the solver's pool, opened with the
+   * solver's setting). Default 0: a member lacking a floating-point tensor of the base is
    * FW_ERR_NAME_MISMATCH. */
   int32_t reserved_v7; /* padding that keeps v6's size distinct; ignored */
   int32_t fill_missing_from_base;
@@ -759,22 +862,21 @@ typedef struct fw_merge_params {
 FW_API fw_merge_params fw_default_merge_params(fw_merge_method method);
 
 /* Data-free merge of the n pool members (files, sharded folders or PEFT LoRA adapter folders of the
- * base) against the base, exported like fw_export: opts->dtype (default: each tensor's base dtype),
- * one file or shards, atomically, "format": "pt" and "fwmerge.recipe" (JSON: method, parameters,
- * base, pool) in __metadata__. opts may be NULL.
- * Errors: FW_ERR_INVALID_ARGUMENT for a NULL path, n == 0, an unknown method, density outside
- * (0, 1], drop_rate outside [0, 1), beta outside [0, 1), non-finite scaling or weights, weights on
- * MODEL_STOCK, n < 2 for MODEL_STOCK, normalize with weights summing to 0, densities on a method
- * without a density or outside (0, 1], betas other than on breadcrumbs or outside [0, 1); the pool
- * checks of fw_pool_add (FW_ERR_NAME/SHAPE/DTYPE_MISMATCH, FW_ERR_UNSUPPORTED, ...). Nothing is
- * written on error. */
+ * base) against the base, exported like fw_solver_export: opts->dtype (default: each tensor's base
+ * dtype), one file or shards, atomically, "format": "pt" and "fwmerge.recipe" (JSON: method,
+ * parameters, base, pool) in __metadata__. opts may be NULL. Errors: FW_ERR_INVALID_ARGUMENT for a
+ * NULL path, n == 0, an unknown method, density outside (0, 1], drop_rate outside [0, 1), beta
+ * outside [0, 1), non-finite scaling or weights, weights on MODEL_STOCK, n < 2 for MODEL_STOCK,
+ * normalize with weights summing to 0, densities on a method without a density or outside (0, 1],
+ * betas other than on breadcrumbs or outside [0, 1); the pool checks of fw_solver_pool_add
+ * (FW_ERR_NAME/SHAPE/DTYPE_MISMATCH, FW_ERR_UNSUPPORTED, ...). Nothing is written on error. */
 FW_API fw_status fw_merge(const fw_merge_params *params, const char *base_path,
                           const char *const *pool_paths, size_t n, const char *out_path,
                           const fw_export_options *opts);
 
 /* The FW step's merge function (default: the convex combination theta + sum_j delta_j, where
  * delta_j = lambda_j (s_j - theta) are the step's scaled directions). params == NULL or
- * FW_MERGE_LINEAR restores the default. Otherwise, per tensor:
+ * FW_MERGE_METHOD_LINEAR restores the default. Otherwise, per tensor:
  *  - TIES: theta + scaling * TIES(delta_1..delta_k) (trim to density, elect sign, disjoint mean, or
  *    sum when normalize is 0). With one direction (hard LMO) this is theta + scaling *
  *    trim(gamma (s - theta)): the authors' TIES of [merged, (selected - merged) x step].
@@ -785,12 +887,12 @@ FW_API fw_status fw_merge(const fw_merge_params *params, const char *base_path,
  * MODEL_STOCK is not a step merge function (FW_ERR_UNSUPPORTED); weights must be NULL. These leave
  * the hull (fw_step_info.leaves_hull, and the export's recipe says so). Allowed before the first
  * step only (FW_ERR_STATE). */
-FW_API fw_status fw_set_merge_function(fw_solver *solver, const fw_merge_params *params);
+FW_API fw_status fw_solver_set_merge_function(fw_solver *solver, const fw_merge_params *params);
 
 /* Start point theta_0 = a data-free merge of the solver's pool against its base (e.g. task
  * arithmetic, as in the paper's language experiments). The merged tensors are kept in memory (one
- * model, fp32) and become an extra vertex (index -1). Same rules as fw_set_start_file. */
-FW_API fw_status fw_set_start_merge(fw_solver *solver, const fw_merge_params *params);
+ * model, fp32) and become an extra vertex (index -1). Same rules as fw_solver_set_start_file. */
+FW_API fw_status fw_solver_set_start_merge(fw_solver *solver, const fw_merge_params *params);
 
 /* ---- Built-in LibTorch objective ---- */
 
@@ -828,19 +930,19 @@ typedef struct fw_torchscript_objective {
 /* All pointers NULL, counts 0, struct_size set. */
 FW_API fw_torchscript_objective fw_default_torchscript_objective(void);
 
-/* Loads the module and the calibration tensors and checks them against the base (call fw_set_base
- * first): mapped names exist on both sides and shapes agree. Replaces any objective set before
- * (callback included); everything the struct points to is read during the call only.
- * Errors: FW_ERR_INVALID_ARGUMENT (NULL or unknown method/parameter/calibration tensor, no terms,
- * bad weight), FW_ERR_STATE (no base, or an ask/tell step pending), FW_ERR_IO (missing file),
- * FW_ERR_FORMAT (unreadable module "[torchscript]", malformed calibration file),
+/* Loads the module and the calibration tensors and checks them against the base (call
+ * fw_solver_set_base first): mapped names exist on both sides and shapes agree. Replaces any
+ * objective set before (callback included); everything the struct points to is read during the call
+ * only. Errors: FW_ERR_INVALID_ARGUMENT (NULL or unknown method/parameter/calibration tensor, no
+ * terms, bad weight), FW_ERR_STATE (no base, or an ask/tell step pending), FW_ERR_IO (missing
+ * file), FW_ERR_FORMAT (unreadable module "[torchscript]", malformed calibration file),
  * FW_ERR_NAME_MISMATCH (a mapped base name that does not exist, or no parameter matches by name),
  * FW_ERR_SHAPE_MISMATCH (parameter vs base tensor, labels vs inputs), FW_ERR_UNSUPPORTED (dtypes).
  * During steps, a method returning something other than [N, C] logits fails the step with
- * FW_ERR_SHAPE_MISMATCH. Like callbacks, evaluations run on the thread calling fw_step / fw_run;
- * the ask/tell functions do not use it. */
-FW_API fw_status fw_set_objective_torchscript(fw_solver *solver,
-                                              const fw_torchscript_objective *objective);
+ * FW_ERR_SHAPE_MISMATCH. Like callbacks, evaluations run on the thread calling fw_solver_step /
+ * fw_solver_run; the ask/tell functions do not use it. */
+FW_API fw_status fw_solver_set_objective_torchscript(fw_solver *solver,
+                                                     const fw_torchscript_objective *objective);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Process-wide settings */
@@ -854,18 +956,22 @@ FW_API fw_status fw_set_torch_threads(int32_t n);
 
 /* glibc's M_MMAP_THRESHOLD (mallopt): allocations of at least `bytes` get their own mapping and go
  * back to the OS when freed. Without it glibc raises the threshold as large blocks are freed, and
- * tensor-sized buffers then come from the heap, whose high-water mark depends on allocation order:
- * measured +24 % peak RSS at 32 vs 4 checkpoints with identical live buffers; with 1 MiB
- * (1048576, recommended for large merges) peak RSS is flat in the pool size. bytes must be at most
+ * tensor-sized buffers then come from the heap, whose high-water mark depends on allocation order
+ * and grows with the pool size; with 1 MiB (1048576, recommended for large merges) peak RSS is
+ * flat in the pool size (figures: CHANGELOG.md, 0.2.1). bytes must be at most
  * 32 MiB (glibc's cap on 64-bit). FW_ERR_UNSUPPORTED where the C library is not glibc or another
  * allocator (a sanitizer's, jemalloc) has replaced malloc. */
 FW_API fw_status fw_set_malloc_mmap_threshold(uint64_t bytes);
 
+#if defined(FWMERGE_EXPERIMENTAL)
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Experimental: tensor-sharded solving across ranks (0.3.4) */
 /* ---------------------------------------------------------------------------------------------- */
-/* Not under the stability promise yet: names and layout may change in 0.4 (zstd's "experimental
- * section"). The bindings do not wrap it yet.
+/* Compiled only with FWMERGE_EXPERIMENTAL defined (see the conventions at the top): not under the
+ * stability promise, names and layout may change in any minor release. The bindings do not wrap
+ * it yet. fw_export_options.rank_shards belongs to it too, but stays in that struct whatever the
+ * macro says, since a struct's layout cannot depend on it.
  *
  * W processes (ranks) run the same merge, each on its own fw_solver with the same params, base,
  * pool, start point, merge function and number of objective terms; each holds only its shard of
@@ -873,8 +979,8 @@ FW_API fw_status fw_set_malloc_mmap_threshold(uint64_t bytes);
  * tensor list (names, shapes, dtypes) and W: the tensors in order of decreasing bytes (ties by
  * position in the base) go one by one to the rank holding the fewest bytes so far (ties to the
  * lower rank). A rank streams only its tensors of every pool member, keeps only their theta, and
- * its objective views, fw_current and step views cover only them (their names tell the host which
- * tensors it holds).
+ * its objective views, fw_solver_current and step views cover only them (their names tell the host
+ * which tensors it holds).
  *
  * Each step exchanges a few doubles per tensor and vertex over LibTorch's c10d (Gloo, CPU): every
  * rank's per-tensor LMO inner products, soft FW's per-tensor lambda gradients, each rank's loss
@@ -886,12 +992,13 @@ FW_API fw_status fw_set_malloc_mmap_threshold(uint64_t bytes);
  * A rank whose step fails (callback error, non-finite value, interrupt) fails it on every rank:
  * the others report the same status with "[dist] rank R failed ...". A rank that dies or stops
  * answering makes the others fail with FW_ERR_IO "[dist] ..." within timeout_ms. The step is
- * transactional on every rank. fw_export, called by every rank, writes a folder of one shard per
- * rank (model-0000{r+1}-of-0000W.safetensors, by rank r) and the index (by rank 0, once every shard
- * is in place; a rank that fails leaves no index and no shard anywhere): byte for byte the
+ * transactional on every rank. fw_solver_export, called by every rank, writes a folder of one shard
+ * per rank (model-0000{r+1}-of-0000W.safetensors, by rank r) and the index (by rank 0, once every
+ * shard is in place; a rank that fails leaves no index and no shard anywhere): byte for byte the
  * single-process export with fw_export_options.rank_shards = W. FW_ERR_UNSUPPORTED on a sharded
- * solver in this version: fw_state_save / fw_state_load, the built-in TorchScript objective (it
- * needs the whole model) and a DARE start merge (its masks are keyed by position in the shard). */
+ * solver in this version: fw_solver_state_save / fw_solver_state_load, the built-in TorchScript
+ * objective (it needs the whole model) and a DARE start merge (its masks are keyed by position in
+ * the shard). */
 
 typedef enum fw_dist_loss {
   FW_DIST_LOSS_SHARED = 0, /* every rank's objective returns the whole model's loss (a host whose
@@ -928,13 +1035,77 @@ typedef struct fw_dist_params {
 FW_API fw_dist_params fw_default_dist_params(void);
 
 /* Joins the group: blocks until all world_size ranks have joined (or timeout_ms has passed). Call
- * it before fw_set_base, once per solver. world_size 1 is a plain solver. Errors:
+ * it before fw_solver_set_base, once per solver. world_size 1 is a plain solver. Errors:
  * FW_ERR_INVALID_ARGUMENT (rank, world_size, timeout or rendezvous malformed), FW_ERR_STATE (base
  * already set, or already joined), FW_ERR_IO (the rendezvous failed or timed out, or refused this
  * rank's secret: the message names the address), FW_ERR_UNSUPPORTED (a LibTorch without Gloo).
- * fw_set_base then fails with FW_ERR_INVALID_ARGUMENT when there are fewer merged tensors than
- * ranks. */
+ * fw_solver_set_base then fails with FW_ERR_INVALID_ARGUMENT when there are fewer merged tensors
+ * than ranks. */
 FW_API fw_status fw_solver_set_distributed(fw_solver *solver, const fw_dist_params *dist);
+
+#endif /* FWMERGE_EXPERIMENTAL */
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Deprecated names */
+/* ---------------------------------------------------------------------------------------------- */
+/* The 0.3 names of the functions on a solver, before they took the fw_solver_ prefix: the same
+ * functions (exported thin wrappers, so that binaries built against 0.3 keep loading), warning at
+ * compile time unless FW_DISABLE_DEPRECATE_WARNINGS is defined. Hidden from SWIG: the bindings
+ * wrap the current names only. */
+#if !defined(SWIG)
+FW_DEPRECATED("use fw_solver_set_base")
+FW_API fw_status fw_set_base(fw_solver *solver, const char *path);
+FW_DEPRECATED("use fw_solver_pool_add")
+FW_API fw_status fw_pool_add(fw_solver *solver, const char *path, int32_t *index_out);
+FW_DEPRECATED("use fw_solver_pool_size") FW_API size_t fw_pool_size(const fw_solver *solver);
+FW_DEPRECATED("use fw_solver_set_start_member")
+FW_API fw_status fw_set_start_member(fw_solver *solver, int32_t pool_index);
+FW_DEPRECATED("use fw_solver_set_start_file")
+FW_API fw_status fw_set_start_file(fw_solver *solver, const char *path);
+FW_DEPRECATED("use fw_solver_set_objective_callback")
+FW_API fw_status fw_set_objective_callback(fw_solver *solver, fw_objective_fn fn, void *user_data);
+FW_DEPRECATED("use fw_solver_set_objective_terms_callback")
+FW_API fw_status fw_set_objective_terms_callback(fw_solver *solver, fw_objective_terms_fn fn,
+                                                 int32_t n_terms, void *user_data);
+FW_DEPRECATED("use fw_solver_step") FW_API fw_status fw_step(fw_solver *solver, fw_step_info *info);
+FW_DEPRECATED("use fw_solver_run") FW_API fw_status fw_run(fw_solver *solver, fw_step_info *last);
+FW_DEPRECATED("use fw_solver_history_size") FW_API int32_t fw_history_size(const fw_solver *solver);
+FW_DEPRECATED("use fw_solver_history_get")
+FW_API fw_status fw_history_get(const fw_solver *solver, int32_t i, fw_step_info *info);
+FW_DEPRECATED("use fw_solver_block_name")
+FW_API const char *fw_block_name(const fw_solver *solver, int32_t block);
+FW_DEPRECATED("use fw_solver_set_ask_tell_terms")
+FW_API fw_status fw_set_ask_tell_terms(fw_solver *solver, int32_t n_terms);
+FW_DEPRECATED("use fw_solver_step_begin") FW_API fw_status fw_step_begin(fw_solver *solver);
+FW_DEPRECATED("use fw_solver_step_ask")
+FW_API fw_status fw_step_ask(fw_solver *solver, fw_request *request);
+FW_DEPRECATED("use fw_solver_step_tell")
+FW_API fw_status fw_step_tell(fw_solver *solver, fw_status host_status, double loss);
+FW_DEPRECATED("use fw_solver_step_finish")
+FW_API fw_status fw_step_finish(fw_solver *solver, fw_step_info *info);
+FW_DEPRECATED("use fw_solver_step_cancel") FW_API fw_status fw_step_cancel(fw_solver *solver);
+FW_DEPRECATED("use fw_solver_current")
+FW_API fw_status fw_current(const fw_solver *solver, const fw_tensor **tensors, size_t *n);
+FW_DEPRECATED("use fw_solver_set_progress_callback")
+FW_API fw_status fw_set_progress_callback(fw_solver *solver, fw_progress_fn fn, void *user_data);
+FW_DEPRECATED("use fw_solver_set_log_callback")
+FW_API fw_status fw_set_log_callback(fw_solver *solver, fw_log_fn fn, void *user_data);
+FW_DEPRECATED("use fw_solver_set_abort_callback")
+FW_API fw_status fw_set_abort_callback(fw_solver *solver, fw_abort_fn fn, void *user_data);
+FW_DEPRECATED("use fw_solver_state_save")
+FW_API fw_status fw_state_save(fw_solver *solver, const char *path);
+FW_DEPRECATED("use fw_solver_state_load")
+FW_API fw_status fw_state_load(fw_solver *solver, const char *path);
+FW_DEPRECATED("use fw_solver_export")
+FW_API fw_status fw_export(fw_solver *solver, const char *path, const fw_export_options *opts);
+FW_DEPRECATED("use fw_solver_set_merge_function")
+FW_API fw_status fw_set_merge_function(fw_solver *solver, const fw_merge_params *params);
+FW_DEPRECATED("use fw_solver_set_start_merge")
+FW_API fw_status fw_set_start_merge(fw_solver *solver, const fw_merge_params *params);
+FW_DEPRECATED("use fw_solver_set_objective_torchscript")
+FW_API fw_status fw_set_objective_torchscript(fw_solver *solver,
+                                              const fw_torchscript_objective *objective);
+#endif /* !SWIG */
 
 #ifdef __cplusplus
 }

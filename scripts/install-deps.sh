@@ -10,6 +10,7 @@ APT_PACKAGES=(
   bindgen libclang1-14 libclang-common-14-dev  # regenerates the Rust -sys declarations (check)
   openjdk-17-jdk-headless maven  # Java binding (on this machine image already; Debian's otherwise)
   clang-format            # formatting check
+  abigail-tools           # abidw/abidiff: the ABI check against the previous release (tests/abi)
   clang libclang-rt-14-dev  # fuzzing: clang 14 and its libFuzzer/ASan/UBSan runtimes (scripts/fuzz.sh)
   libre2-dev              # linear-time matching of PEFT's rank/alpha patterns (no backtracking)
   libgloo-dev             # headers of the Gloo transport behind LibTorch's c10d (sharded solving)

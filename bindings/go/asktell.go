@@ -22,7 +22,7 @@ type Request struct {
 // (default 1; kept across steps): requests then name a term (Request.Term), see TopKRule. Not
 // allowed while a step is pending (StatusState).
 func (s *Solver) SetAskTellTerms(nTerms int32) error {
-	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_set_ask_tell_terms(h, int(nTerms)) })
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_solver_set_ask_tell_terms(h, int(nTerms)) })
 }
 
 // BeginStep starts an ask/tell step: the host evaluates the objective itself, e.g.
@@ -34,7 +34,7 @@ func (s *Solver) SetAskTellTerms(nTerms int32) error {
 //	}
 //	info, err := s.FinishStep()
 func (s *Solver) BeginStep() error {
-	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_step_begin(h) })
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_solver_step_begin(h) })
 }
 
 // Ask returns the next evaluation the step needs, or a Request with Done set.
@@ -42,7 +42,7 @@ func (s *Solver) Ask() (Request, error) {
 	native := swigfw.NewFw_request()
 	defer swigfw.DeleteFw_request(native)
 	native.SetStruct_size(swigfw.Request_size())
-	if err := s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_step_ask(h, native) }); err != nil {
+	if err := s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_solver_step_ask(h, native) }); err != nil {
 		return Request{}, err
 	}
 	req := Request{Done: native.GetDone() != 0, NeedGradient: native.GetNeed_gradient() != 0,
@@ -77,13 +77,13 @@ func (s *Solver) Tell(loss float64, hostErr error) error {
 		swigfw.Fw_set_callback_error(hostErr.Error())
 		status = swigfw.Fw_status(StatusCallback)
 	}
-	return statusError(swigfw.Fw_step_tell(s.handle, status, loss))
+	return statusError(swigfw.Fw_solver_step_tell(s.handle, status, loss))
 }
 
 // FinishStep ends the step: it commits on success and returns the step's error otherwise.
-func (s *Solver) FinishStep() (StepInfo, error) { return s.stepWith(swigfw.Fw_step_finish) }
+func (s *Solver) FinishStep() (StepInfo, error) { return s.stepWith(swigfw.Fw_solver_step_finish) }
 
 // CancelStep abandons the step in progress; the solver is as before BeginStep.
 func (s *Solver) CancelStep() error {
-	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_step_cancel(h) })
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_solver_step_cancel(h) })
 }

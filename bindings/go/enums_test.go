@@ -56,31 +56,31 @@ func TestEnumsMatchHeader(t *testing.T) {
 		}
 	}
 	methods := map[string]MergeMethod{
-		"FW_MERGE_LINEAR": MergeLinear, "FW_MERGE_TASK_ARITHMETIC": MergeTaskArithmetic,
-		"FW_MERGE_TIES": MergeTIES, "FW_MERGE_DARE_LINEAR": MergeDARELinear, "FW_MERGE_DARE_TIES": MergeDARETIES,
-		"FW_MERGE_BREADCRUMBS": MergeBreadcrumbs, "FW_MERGE_MODEL_STOCK": MergeModelStock,
-		"FW_MERGE_BREADCRUMBS_TIES": MergeBreadcrumbsTIES,
+		"FW_MERGE_METHOD_LINEAR": MergeLinear, "FW_MERGE_METHOD_TASK_ARITHMETIC": MergeTaskArithmetic,
+		"FW_MERGE_METHOD_TIES": MergeTIES, "FW_MERGE_METHOD_DARE_LINEAR": MergeDARELinear, "FW_MERGE_METHOD_DARE_TIES": MergeDARETIES,
+		"FW_MERGE_METHOD_BREADCRUMBS": MergeBreadcrumbs, "FW_MERGE_METHOD_MODEL_STOCK": MergeModelStock,
+		"FW_MERGE_METHOD_BREADCRUMBS_TIES": MergeBreadcrumbsTIES,
 	}
 	swigMethod := map[string]swigfw.Fw_merge_method{
-		"FW_MERGE_LINEAR": swigfw.FW_MERGE_LINEAR, "FW_MERGE_TASK_ARITHMETIC": swigfw.FW_MERGE_TASK_ARITHMETIC,
-		"FW_MERGE_TIES": swigfw.FW_MERGE_TIES, "FW_MERGE_DARE_LINEAR": swigfw.FW_MERGE_DARE_LINEAR,
-		"FW_MERGE_DARE_TIES": swigfw.FW_MERGE_DARE_TIES, "FW_MERGE_BREADCRUMBS": swigfw.FW_MERGE_BREADCRUMBS,
-		"FW_MERGE_MODEL_STOCK": swigfw.FW_MERGE_MODEL_STOCK, "FW_MERGE_BREADCRUMBS_TIES": swigfw.FW_MERGE_BREADCRUMBS_TIES,
+		"FW_MERGE_METHOD_LINEAR": swigfw.FW_MERGE_METHOD_LINEAR, "FW_MERGE_METHOD_TASK_ARITHMETIC": swigfw.FW_MERGE_METHOD_TASK_ARITHMETIC,
+		"FW_MERGE_METHOD_TIES": swigfw.FW_MERGE_METHOD_TIES, "FW_MERGE_METHOD_DARE_LINEAR": swigfw.FW_MERGE_METHOD_DARE_LINEAR,
+		"FW_MERGE_METHOD_DARE_TIES": swigfw.FW_MERGE_METHOD_DARE_TIES, "FW_MERGE_METHOD_BREADCRUMBS": swigfw.FW_MERGE_METHOD_BREADCRUMBS,
+		"FW_MERGE_METHOD_MODEL_STOCK": swigfw.FW_MERGE_METHOD_MODEL_STOCK, "FW_MERGE_METHOD_BREADCRUMBS_TIES": swigfw.FW_MERGE_METHOD_BREADCRUMBS_TIES,
 	}
 	for name, m := range methods {
 		if MergeMethod(swigMethod[name]) != m {
 			t.Errorf("%s: Go %d, header %d", name, m, swigMethod[name])
 		}
 	}
-	if LogDebug != LogLevel(swigfw.FW_LOG_DEBUG) || LogInfo != LogLevel(swigfw.FW_LOG_INFO) ||
-		LogWarn != LogLevel(swigfw.FW_LOG_WARN) {
+	if LogDebug != LogLevel(swigfw.FW_LOG_LEVEL_DEBUG) || LogInfo != LogLevel(swigfw.FW_LOG_LEVEL_INFO) ||
+		LogWarn != LogLevel(swigfw.FW_LOG_LEVEL_WARN) {
 		t.Error("LogLevel differs from fw_log_level")
 	}
-	if DeviceCPU != DeviceType(swigfw.FW_DEVICE_CPU) || DeviceCUDA != DeviceType(swigfw.FW_DEVICE_CUDA) {
+	if DeviceCPU != DeviceType(swigfw.FW_DEVICE_TYPE_CPU) || DeviceCUDA != DeviceType(swigfw.FW_DEVICE_TYPE_CUDA) {
 		t.Error("DeviceType differs from fw_device_type")
 	}
-	if FieldWeight != MergeField(swigfw.FW_FIELD_WEIGHT) || FieldDensity != MergeField(swigfw.FW_FIELD_DENSITY) ||
-		FieldBeta != MergeField(swigfw.FW_FIELD_BETA) || FieldScaling != MergeField(swigfw.FW_FIELD_SCALING) {
+	if FieldWeight != MergeField(swigfw.FW_MERGE_FIELD_WEIGHT) || FieldDensity != MergeField(swigfw.FW_MERGE_FIELD_DENSITY) ||
+		FieldBeta != MergeField(swigfw.FW_MERGE_FIELD_BETA) || FieldScaling != MergeField(swigfw.FW_MERGE_FIELD_SCALING) {
 		t.Error("MergeField differs from fw_merge_field")
 	}
 
@@ -89,7 +89,7 @@ func TestEnumsMatchHeader(t *testing.T) {
 	if err != nil {
 		t.Skipf("fwmerge.h not found next to the binding: %v", err)
 	}
-	re := regexp.MustCompile(`(?m)^\s*(FW_(?:OK|ERR_\w+|DTYPE_\w+|MERGE_\w+))\s*=\s*(-?\d+)`)
+	re := regexp.MustCompile(`(?m)^\s*(FW_(?:OK|ERR_\w+|DTYPE_\w+|MERGE_METHOD_\w+))\s*=\s*(-?\d+)`)
 	for _, m := range re.FindAllStringSubmatch(string(text), -1) {
 		name := m[1]
 		value, _ := strconv.Atoi(m[2])

@@ -169,14 +169,14 @@ func (s *Solver) withContext(ctx context.Context, f func() (StepInfo, error)) (S
 // ask/tell step that is begun (it polls the request first), asked once and cancelled.
 func (s *Solver) drainInterrupt() {
 	_ = s.do(func(h swigfw.Fw_solver) swigfw.Fw_status {
-		if st := swigfw.Fw_step_begin(h); st != 0 {
+		if st := swigfw.Fw_solver_step_begin(h); st != 0 {
 			return st
 		}
 		req := swigfw.NewFw_request()
 		defer swigfw.DeleteFw_request(req)
 		req.SetStruct_size(swigfw.Request_size())
-		swigfw.Fw_step_ask(h, req)
-		return swigfw.Fw_step_cancel(h)
+		swigfw.Fw_solver_step_ask(h, req)
+		return swigfw.Fw_solver_step_cancel(h)
 	})
 }
 

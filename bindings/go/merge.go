@@ -222,27 +222,27 @@ func contextError(err error) *Error {
 	return &Error{Status: StatusAborted, Message: "fwmerge: " + err.Error(), Cause: err}
 }
 
-// SetMergeFunction sets the FW step's merge function (fw_set_merge_function): nil (or
+// SetMergeFunction sets the FW step's merge function (fw_solver_set_merge_function): nil (or
 // MergeLinear) is the convex combination; TIES, DARE, breadcrumbs and task arithmetic apply to
 // the step's directions and may leave the hull. Weights must be nil. Before the first step only.
 func (s *Solver) SetMergeFunction(params *MergeParams) error {
 	if params == nil {
 		return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status {
-			return swigfw.Fw_set_merge_function(h, swigfw.SwigcptrFw_merge_params(0))
+			return swigfw.Fw_solver_set_merge_function(h, swigfw.SwigcptrFw_merge_params(0))
 		})
 	}
 	n, free := params.native()
 	defer free()
-	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_set_merge_function(h, n) })
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_solver_set_merge_function(h, n) })
 }
 
 // SetStartMerge starts from a data-free merge of the pool against the base
-// (fw_set_start_merge): an extra vertex, index -1 in StepInfo.Chosen. Before the first step only.
+// (fw_solver_set_start_merge): an extra vertex, index -1 in StepInfo.Chosen. Before the first step only.
 func (s *Solver) SetStartMerge(params MergeParams) error {
 	if err := params.checkArrays(s.PoolSize()); err != nil {
 		return err
 	}
 	n, free := params.native()
 	defer free()
-	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_set_start_merge(h, n) })
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_solver_set_start_merge(h, n) })
 }

@@ -54,7 +54,7 @@ func evaluateHost(fail func(string), params, grads swigfw.Fw_tensor, n int64,
 
 // bridge is the Go side of the SWIG directors fwswig::Objective and fwswig::TermsObjective (one
 // of fn / terms is set): the library calls Evaluate through the C++ trampoline on the
-// goroutine's own thread, inside fw_step / fw_run.
+// goroutine's own thread, inside fw_solver_step / fw_solver_run.
 type bridge struct {
 	fn       Objective
 	director swigfw.Objective

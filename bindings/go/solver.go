@@ -63,7 +63,7 @@ func (s *Solver) SetParams(params Params) error {
 
 // SetBase sets the pre-trained model (file or Hugging Face folder); it resets the solver.
 func (s *Solver) SetBase(path string) error {
-	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_set_base(h, path) })
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_solver_set_base(h, path) })
 }
 
 // AddMember adds a fine-tuned checkpoint to the pool and returns its pool index.
@@ -71,8 +71,8 @@ func (s *Solver) AddMember(path string) (int, error) {
 	if s.handle == nil {
 		return -1, ErrClosed
 	}
-	index := int(swigfw.Fw_pool_size(s.handle)) // pool indices are assigned in order
-	if err := s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_pool_add(h, path, nil) }); err != nil {
+	index := int(swigfw.Fw_solver_pool_size(s.handle)) // pool indices are assigned in order
+	if err := s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_solver_pool_add(h, path, nil) }); err != nil {
 		return -1, err
 	}
 	return index, nil
@@ -83,17 +83,17 @@ func (s *Solver) PoolSize() int {
 	if s.handle == nil {
 		return 0
 	}
-	return int(swigfw.Fw_pool_size(s.handle))
+	return int(swigfw.Fw_solver_pool_size(s.handle))
 }
 
 // SetStartMember starts from a pool member instead of the base (before the first step).
 func (s *Solver) SetStartMember(index int) error {
-	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_set_start_member(h, index) })
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_solver_set_start_member(h, index) })
 }
 
 // SetStartFile starts from a checkpoint that is not in the pool (before the first step).
 func (s *Solver) SetStartFile(path string) error {
-	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_set_start_file(h, path) })
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_solver_set_start_file(h, path) })
 }
 
 // SetObjective installs the host objective used by Step and Run.
@@ -117,7 +117,7 @@ func (s *Solver) SetObjective(fn Objective) error {
 }
 
 // SetObjectiveTerms installs a multi-term host objective of nTerms terms used by Step and Run
-// (fw_set_objective_terms_callback); it replaces any objective set before.
+// (fw_solver_set_objective_terms_callback); it replaces any objective set before.
 func (s *Solver) SetObjectiveTerms(fn TermsObjective, nTerms int32) error {
 	if s.handle == nil {
 		return ErrClosed
@@ -139,7 +139,7 @@ func (s *Solver) SetObjectiveTerms(fn TermsObjective, nTerms int32) error {
 	return nil
 }
 
-// stepWith runs fw_step or fw_run and converts the step info.
+// stepWith runs fw_solver_step or fw_solver_run and converts the step info.
 func (s *Solver) stepWith(f func(swigfw.Fw_solver, swigfw.Fw_step_info) swigfw.Fw_status) (StepInfo, error) {
 	native := newNativeStepInfo()
 	defer swigfw.DeleteFw_step_info(native)
@@ -150,22 +150,22 @@ func (s *Solver) stepWith(f func(swigfw.Fw_solver, swigfw.Fw_step_info) swigfw.F
 }
 
 // Step takes one FW iteration with the objective. On error the solver is unchanged.
-func (s *Solver) Step() (StepInfo, error) { return s.stepWith(swigfw.Fw_step) }
+func (s *Solver) Step() (StepInfo, error) { return s.stepWith(swigfw.Fw_solver_step) }
 
 // Run steps until MaxIters steps in total or the gap <= Epsilon; it returns the last step's info.
-func (s *Solver) Run() (StepInfo, error) { return s.stepWith(swigfw.Fw_run) }
+func (s *Solver) Run() (StepInfo, error) { return s.stepWith(swigfw.Fw_solver_run) }
 
 // History returns the info of every completed step.
 func (s *Solver) History() ([]StepInfo, error) {
 	if s.handle == nil {
 		return nil, ErrClosed
 	}
-	count := swigfw.Fw_history_size(s.handle)
+	count := swigfw.Fw_solver_history_size(s.handle)
 	out := make([]StepInfo, 0, count)
 	native := newNativeStepInfo()
 	defer swigfw.DeleteFw_step_info(native)
 	for i := 0; i < count; i++ {
-		if err := s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_history_get(h, i, native) }); err != nil {
+		if err := s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_solver_history_get(h, i, native) }); err != nil {
 			return nil, err
 		}
 		out = append(out, stepInfoFrom(native))
@@ -178,7 +178,7 @@ func (s *Solver) BlockName(block int) string {
 	if s.handle == nil {
 		return ""
 	}
-	return swigfw.Fw_block_name(s.handle, block)
+	return swigfw.Fw_solver_block_name(s.handle, block)
 }
 
 // Current returns views of the current merged tensors (fp32, base order), valid until the next
@@ -199,19 +199,19 @@ func (s *Solver) Export(path string, opts ExportOptions) error {
 		return err
 	}
 	defer free()
-	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_export(h, path, native) })
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_solver_export(h, path, native) })
 }
 
 // SaveState writes what the run has computed so far (iterate, history, start point, the pool's
 // identity) to path, atomically; a solver set up the same way continues it after LoadState.
 func (s *Solver) SaveState(path string) error {
-	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_state_save(h, path) })
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_solver_state_save(h, path) })
 }
 
 // LoadState restores a state saved by SaveState (possibly in another process) into this solver,
 // which must have the same base, pool (in order), blocks and merge function.
 func (s *Solver) LoadState(path string) error {
-	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_state_load(h, path) })
+	return s.do(func(h swigfw.Fw_solver) swigfw.Fw_status { return swigfw.Fw_solver_state_load(h, path) })
 }
 
 // Interrupt stops the call in progress on this solver (Step, Run, an ask/tell step, Export,

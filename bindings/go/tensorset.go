@@ -129,7 +129,7 @@ type TensorSet struct {
 func LoadTensors(path string, headerOnly bool) (*TensorSet, error) {
 	flags := uint(0)
 	if headerOnly {
-		flags = uint(swigfw.FW_LOAD_HEADER_ONLY)
+		flags = uint(swigfw.FW_LOAD_FLAG_HEADER_ONLY)
 	}
 	box := swigfw.NewTensorSetBox()
 	defer swigfw.DeleteTensorSetBox(box)

@@ -83,8 +83,8 @@ func TestTopKRuleDefaultIsPerTerm(t *testing.T) {
 	if got := DefaultParams().TopKRule; got != TopKPerTerm {
 		t.Fatalf("default TopKRule %d; want TopKPerTerm", got)
 	}
-	if AllTerms != int32(swigfw.FW_ALL_TERMS) || TopKSummed != TopKRule(swigfw.FW_TOPK_SUMMED) ||
-		TopKPerTerm != TopKRule(swigfw.FW_TOPK_PER_TERM) {
+	if AllTerms != int32(swigfw.FW_ALL_TERMS) || TopKSummed != TopKRule(swigfw.FW_TOPK_RULE_SUMMED) ||
+		TopKPerTerm != TopKRule(swigfw.FW_TOPK_RULE_PER_TERM) {
 		t.Fatalf("AllTerms %d, TopKSummed %d, TopKPerTerm %d differ from fwmerge.h", AllTerms,
 			TopKSummed, TopKPerTerm)
 	}

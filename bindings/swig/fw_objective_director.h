@@ -83,8 +83,8 @@ inline fw_status objective_trampoline(const fw_tensor *params, size_t n, fw_tens
 /* Installs (or, with NULL, removes) a host objective. The caller keeps the object alive while
  * the solver may call it. */
 inline fw_status set_objective(fw_solver *solver, Objective *objective) {
-  if (objective == nullptr) return fw_set_objective_callback(solver, nullptr, nullptr);
-  return fw_set_objective_callback(solver, objective_trampoline, objective);
+  if (objective == nullptr) return fw_solver_set_objective_callback(solver, nullptr, nullptr);
+  return fw_solver_set_objective_callback(solver, objective_trampoline, objective);
 }
 
 /* A multi-term objective l = l_0 + ... + l_{n_terms-1} (fw_objective_terms_fn) as a director: the
@@ -131,8 +131,9 @@ inline fw_status objective_terms_trampoline(int32_t term, const fw_tensor *param
 inline fw_status set_objective_terms(fw_solver *solver, TermsObjective *objective,
                                      int32_t n_terms) {
   if (objective == nullptr)
-    return fw_set_objective_terms_callback(solver, nullptr, n_terms, nullptr);
-  return fw_set_objective_terms_callback(solver, objective_terms_trampoline, n_terms, objective);
+    return fw_solver_set_objective_terms_callback(solver, nullptr, n_terms, nullptr);
+  return fw_solver_set_objective_terms_callback(solver, objective_terms_trampoline, n_terms,
+                                                objective);
 }
 
 /* The progress, log and abort hooks as one C++ class that SWIG turns into a director: a Java or
@@ -187,16 +188,16 @@ inline int abort_trampoline(void *user_data) {
 /* Install (or, with NULL, remove) one hook of a solver. The caller keeps the object alive while
  * the solver may call it. */
 inline fw_status set_progress(fw_solver *solver, Hooks *hooks) {
-  if (hooks == nullptr) return fw_set_progress_callback(solver, nullptr, nullptr);
-  return fw_set_progress_callback(solver, progress_trampoline, hooks);
+  if (hooks == nullptr) return fw_solver_set_progress_callback(solver, nullptr, nullptr);
+  return fw_solver_set_progress_callback(solver, progress_trampoline, hooks);
 }
 inline fw_status set_log(fw_solver *solver, Hooks *hooks) {
-  if (hooks == nullptr) return fw_set_log_callback(solver, nullptr, nullptr);
-  return fw_set_log_callback(solver, log_trampoline, hooks);
+  if (hooks == nullptr) return fw_solver_set_log_callback(solver, nullptr, nullptr);
+  return fw_solver_set_log_callback(solver, log_trampoline, hooks);
 }
 inline fw_status set_abort(fw_solver *solver, Hooks *hooks) {
-  if (hooks == nullptr) return fw_set_abort_callback(solver, nullptr, nullptr);
-  return fw_set_abort_callback(solver, abort_trampoline, hooks);
+  if (hooks == nullptr) return fw_solver_set_abort_callback(solver, nullptr, nullptr);
+  return fw_solver_set_abort_callback(solver, abort_trampoline, hooks);
 }
 
 }  // namespace fwswig

@@ -20,7 +20,7 @@ struct SolverBox {
   fw_solver *handle = nullptr;
 };
 
-/* An array of tensor views owned by the library (fw_current). */
+/* An array of tensor views owned by the library (fw_solver_current). */
 struct TensorArray {
   const fw_tensor *items = nullptr;
   size_t n = 0;
@@ -38,8 +38,8 @@ inline fw_status solver_new(const fw_params *params, SolverBox *out) {
 }
 
 inline fw_status current(const fw_solver *solver, TensorArray *out) {
-  if (out == nullptr) return fw_current(solver, nullptr, nullptr);
-  return fw_current(solver, &out->items, &out->n);
+  if (out == nullptr) return fw_solver_current(solver, nullptr, nullptr);
+  return fw_solver_current(solver, &out->items, &out->n);
 }
 
 /* Element i of an array of n views (the caller checks i < n). */
@@ -197,9 +197,9 @@ inline void merge_params_set_overrides(fw_merge_params *params, MergeOverrides *
 /* ---- the model card of a Hugging Face folder export (fw_export_options.model_card, 0.3.2) ---- */
 
 /* The README.md text, owned by the host's object: a struct set from it points into it, so it must
- * outlive the call that reads the struct (fw_export, fw_merge). Set from bytes and a length (Go: a
- * string, Java: its UTF-8 bytes), so the text reaches the file byte for byte; the host layers
- * reject NUL bytes (the C field is a NUL-terminated string). */
+ * outlive the call that reads the struct (fw_solver_export, fw_merge). Set from bytes and a length
+ * (Go: a string, Java: its UTF-8 bytes), so the text reaches the file byte for byte; the host
+ * layers reject NUL bytes (the C field is a NUL-terminated string). */
 class ModelCard {
  public:
   void assign(char *text, size_t n) { text_.assign(text ? text : "", text ? n : 0); }
@@ -230,7 +230,7 @@ inline void merge_params_set_arrays(fw_merge_params *params, const DoubleList *w
  * Hooks::abort. params is copied, so the host's struct keeps its own abort fields. */
 inline fw_status merge(const fw_merge_params *params, const char *base_path, const StringList *pool,
                        const char *out_path, const fw_export_options *opts, Hooks *abort) {
-  fw_merge_params copy = params ? *params : fw_default_merge_params(FW_MERGE_LINEAR);
+  fw_merge_params copy = params ? *params : fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   copy.abort = abort ? abort_trampoline : nullptr;
   copy.abort_user_data = abort;
   std::vector<const char *> paths;
@@ -274,7 +274,7 @@ class TorchScriptSpec {
     objective.n_param_map = map.size() / 2;
     objective.terms = terms.empty() ? nullptr : terms.data();
     objective.n_terms = terms.size();
-    return fw_set_objective_torchscript(solver, &objective);
+    return fw_solver_set_objective_torchscript(solver, &objective);
   }
 
  private:
@@ -341,7 +341,7 @@ class TensorList {
       for (int64_t d : e.shape) numel *= d;
       t.numel = numel;
       t.data = const_cast<uint64_t *>(e.storage.data());
-      t.device = FW_DEVICE_CPU;
+      t.device = FW_DEVICE_TYPE_CPU;
       raw.push_back(t);
     }
     const std::vector<const char *> kv = metadata_.pointers();

@@ -22,23 +22,57 @@
 
 /* ---- the C header ---- */
 
+/* The deprecated 0.3 enumerators (FW_DEPRECATED_ENUM in fwmerge.h: FW_TASKWISE for
+ * FW_GRANULARITY_TASKWISE, ...) are aliases of the new ones: the bindings wrap the new names only
+ * (the deprecated functions are hidden from SWIG in the header itself). */
+%ignore FW_DEVICE_CPU;
+%ignore FW_DEVICE_CUDA;
+%ignore FW_TASKWISE;
+%ignore FW_LAYERWISE;
+%ignore FW_STEP_LINE_SEARCH;
+%ignore FW_STEP_SCHEDULE;
+%ignore FW_STEP_CONSTANT;
+%ignore FW_SOFT_SIMPLEX;
+%ignore FW_SOFT_CAPPED;
+%ignore FW_SOFT_ADAM;
+%ignore FW_SOFT_BOX;
+%ignore FW_TOPK_SUMMED;
+%ignore FW_TOPK_PER_TERM;
+%ignore FW_LOG_DEBUG;
+%ignore FW_LOG_INFO;
+%ignore FW_LOG_WARN;
+%ignore FW_LOAD_HEADER_ONLY;
+%ignore FW_LOAD_ALLOW_OUTSIDE_LINKS;
+%ignore FW_MERGE_LINEAR;
+%ignore FW_MERGE_TASK_ARITHMETIC;
+%ignore FW_MERGE_TIES;
+%ignore FW_MERGE_DARE_LINEAR;
+%ignore FW_MERGE_DARE_TIES;
+%ignore FW_MERGE_BREADCRUMBS;
+%ignore FW_MERGE_MODEL_STOCK;
+%ignore FW_MERGE_BREADCRUMBS_TIES;
+%ignore FW_FIELD_WEIGHT;
+%ignore FW_FIELD_DENSITY;
+%ignore FW_FIELD_BETA;
+%ignore FW_FIELD_SCALING;
+
 /* Function-pointer setters take host callbacks through the director below instead. */
-%ignore fw_set_objective_callback;
-%ignore fw_set_objective_terms_callback;
-%ignore fw_set_progress_callback;
-%ignore fw_set_log_callback;
-%ignore fw_set_abort_callback;
+%ignore fw_solver_set_objective_callback;
+%ignore fw_solver_set_objective_terms_callback;
+%ignore fw_solver_set_progress_callback;
+%ignore fw_solver_set_log_callback;
+%ignore fw_solver_set_abort_callback;
 /* Out-pointer forms are wrapped by fwswig::solver_new, fwswig::current, fwswig::load_tensors and
  * fwswig::tensor_set_metadata. */
 %ignore fw_solver_new;
-%ignore fw_current;
+%ignore fw_solver_current;
 %ignore fw_load_tensors;
 %ignore fw_tensor_set_metadata;
 /* Calls that take host arrays (paths, tensors, strings, terms) go through the owning lists of
  * fw_swig_helpers.h: fwswig::merge, fwswig::save_tensors, fwswig::set_objective_torchscript. */
 %ignore fw_merge;
 %ignore fw_save_tensors;
-%ignore fw_set_objective_torchscript;
+%ignore fw_solver_set_objective_torchscript;
 %ignore fw_default_torchscript_objective;
 %ignore fw_torchscript_objective;
 %ignore fw_objective_term;

@@ -18,7 +18,7 @@ static int write_model(const char *dir, const char *file, int member) {
   float data[N_TENSORS][12];
   fw_tensor views[N_TENSORS];
   char path[4096];
-  memset(views, 0, sizeof views); /* device FW_DEVICE_CPU, reserved words zero */
+  memset(views, 0, sizeof views); /* device FW_DEVICE_TYPE_CPU, reserved words zero */
   for (int j = 0; j < N_TENSORS; ++j) {
     int64_t numel = shapes[j][0] * (ndims[j] == 2 ? shapes[j][1] : 1);
     for (int64_t i = 0; i < numel; ++i) {

@@ -43,19 +43,20 @@ int main(int argc, char **argv) {
   params.max_iters = 10;
   if (check(fw_solver_new(&params, &solver), "fw_solver_new")) return 1;
   snprintf(path, sizeof path, "%s/base.safetensors", argv[1]);
-  failed = check(fw_set_base(solver, path), "fw_set_base");
+  failed = check(fw_solver_set_base(solver, path), "fw_solver_set_base");
   for (int m = 0; m < 4 && !failed; ++m) {
     snprintf(path, sizeof path, "%s/member%d.safetensors", argv[1], m);
-    failed = check(fw_pool_add(solver, path, NULL), "fw_pool_add");
+    failed = check(fw_solver_pool_add(solver, path, NULL), "fw_solver_pool_add");
   }
-  if (!failed) failed = check(fw_set_objective_callback(solver, quadratic, NULL), "objective");
-  if (!failed) failed = check(fw_run(solver, &info), "fw_run");
-  for (int t = 0; !failed && t < fw_history_size(solver); ++t) {
-    fw_history_get(solver, t, &info);
+  if (!failed)
+    failed = check(fw_solver_set_objective_callback(solver, quadratic, NULL), "objective");
+  if (!failed) failed = check(fw_solver_run(solver, &info), "fw_solver_run");
+  for (int t = 0; !failed && t < fw_solver_history_size(solver); ++t) {
+    fw_solver_history_get(solver, t, &info);
     printf("step %d: loss %.6f gap %.6f gamma %.4f\n", info.iteration, info.loss, info.gap,
            info.gamma);
   }
-  if (!failed) failed = check(fw_export(solver, argv[2], NULL), "fw_export");
+  if (!failed) failed = check(fw_solver_export(solver, argv[2], NULL), "fw_solver_export");
   fw_solver_free(solver);
   return failed;
 }

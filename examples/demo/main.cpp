@@ -139,10 +139,10 @@ int run_child(const Options &opt) {
   setup.soft_iters = opt.soft_iters;
   setup.soft_lr = opt.soft_lr;
   setup.top_k = opt.top_k;
-  setup.soft_solver = opt.soft_solver == "capped" ? FW_SOFT_CAPPED
-                      : opt.soft_solver == "adam" ? FW_SOFT_ADAM
-                      : opt.soft_solver == "box"  ? FW_SOFT_BOX
-                                                  : FW_SOFT_SIMPLEX;
+  setup.soft_solver = opt.soft_solver == "capped" ? FW_SOFT_SOLVER_CAPPED
+                      : opt.soft_solver == "adam" ? FW_SOFT_SOLVER_ADAM
+                      : opt.soft_solver == "box"  ? FW_SOFT_SOLVER_BOX
+                                                  : FW_SOFT_SOLVER_SIMPLEX;
   setup.threads = opt.threads;
   setup.work_dir = opt.out_dir + "/tmp";
   setup.export_path = opt.export_path;

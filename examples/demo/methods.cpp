@@ -33,17 +33,17 @@ int budget(const MergeSetup &s) {
 MergeOutcome data_free(const std::string &method, const MergeSetup &s) {
   fw_merge_params p;
   if (method == "average") {
-    p = fw_default_merge_params(FW_MERGE_LINEAR);
+    p = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   } else if (method == "task_arithmetic") {
-    p = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+    p = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
     p.scaling = 0.3;
   } else if (method == "ties") {
-    p = fw_default_merge_params(FW_MERGE_TIES);
+    p = fw_default_merge_params(FW_MERGE_METHOD_TIES);
     p.density = 0.2;
     p.scaling = 0.3;
     p.normalize = 0;
   } else {
-    p = fw_default_merge_params(FW_MERGE_DARE_TIES);
+    p = fw_default_merge_params(FW_MERGE_METHOD_DARE_TIES);
     p.drop_rate = 0.5;
     p.scaling = 0.3;
     p.normalize = 0;
@@ -85,7 +85,7 @@ MergeOutcome frank_wolfe(const std::string &method, const MergeSetup &s) {
   p.max_evaluations = budget(s);
   p.max_iters = budget(s);
   p.lmo = soft ? FW_LMO_SOFT : FW_LMO_HARD;
-  p.granularity = layer ? FW_LAYERWISE : FW_TASKWISE;
+  p.granularity = layer ? FW_GRANULARITY_LAYERWISE : FW_GRANULARITY_TASKWISE;
   p.block_depth = 0;  // layer-wise: one block per tensor
   p.threads = s.threads;
   p.seed = s.seed;
@@ -95,39 +95,40 @@ MergeOutcome frank_wolfe(const std::string &method, const MergeSetup &s) {
     // "_simplex": the paper's exact constraint (sum lambda = 1, theta_t itself dropped);
     // "_capped": sum lambda <= 1, the merge stays in the hull
     p.soft_solver = s.soft_solver;
-    if (method.find("_simplex") != std::string::npos) p.soft_solver = FW_SOFT_SIMPLEX;
-    if (method.find("_capped") != std::string::npos) p.soft_solver = FW_SOFT_CAPPED;
+    if (method.find("_simplex") != std::string::npos) p.soft_solver = FW_SOFT_SOLVER_SIMPLEX;
+    if (method.find("_capped") != std::string::npos) p.soft_solver = FW_SOFT_SOLVER_CAPPED;
     // "_summed": the k best vertices for the whole objective's gradient instead of one per task
-    p.topk_rule = method.find("_summed") != std::string::npos ? FW_TOPK_SUMMED : FW_TOPK_PER_TERM;
+    p.topk_rule =
+        method.find("_summed") != std::string::npos ? FW_TOPK_RULE_SUMMED : FW_TOPK_RULE_PER_TERM;
     // unoptimized: the top-k vertices with equal coefficients (one evaluation, no inner steps)
     p.soft_iters = unopt ? 1 : s.soft_iters;
     p.soft_lr = s.soft_lr;
     if (unopt) p.max_iters = s.fw_iters;
   } else {
-    p.step_rule = FW_STEP_LINE_SEARCH;
+    p.step_rule = FW_STEP_RULE_LINE_SEARCH;
   }
   fw_solver *solver = nullptr;
   check(fw_solver_new(&p, &solver), "fw_solver_new");
   std::unique_ptr<fw_solver, void (*)(fw_solver *)> guard(solver, fw_solver_free);
-  check(fw_set_base(solver, s.base_path.c_str()), "fw_set_base");
+  check(fw_solver_set_base(solver, s.base_path.c_str()), "fw_solver_set_base");
   for (const std::string &path : s.pool_paths)
-    check(fw_pool_add(solver, path.c_str(), nullptr), "fw_pool_add " + path);
-  check(fw_set_objective_terms_callback(solver, &CalibObjective::callback, s.objective->n_terms(),
-                                        s.objective),
-        "fw_set_objective_terms_callback");
+    check(fw_solver_pool_add(solver, path.c_str(), nullptr), "fw_solver_pool_add " + path);
+  check(fw_solver_set_objective_terms_callback(solver, &CalibObjective::callback,
+                                               s.objective->n_terms(), s.objective),
+        "fw_solver_set_objective_terms_callback");
   // Steps expected (the budget may allow a summed soft run a step more).
   Progress progress("merge " + method,
                     soft ? s.fw_iters : std::max(1, budget(s) / (1 + p.line_search_evals)));
   std::vector<StepTrace> trace;
   StepHook hook{&progress, &trace};
-  check(fw_set_progress_callback(solver, on_step, &hook), "fw_set_progress_callback");
+  check(fw_solver_set_progress_callback(solver, on_step, &hook), "fw_solver_set_progress_callback");
   const int before = s.objective->evaluations();
-  check(fw_run(solver, nullptr), "fw_run " + method);
+  check(fw_solver_run(solver, nullptr), "fw_solver_run " + method);
   progress.finish();
 
   const fw_tensor *views = nullptr;
   size_t n = 0;
-  check(fw_current(solver, &views, &n), "fw_current");
+  check(fw_solver_current(solver, &views, &n), "fw_solver_current");
   NamedTensors all;
   for (size_t i = 0; i < n; ++i) {
     all.names.push_back(views[i].name);
@@ -137,7 +138,8 @@ MergeOutcome frank_wolfe(const std::string &method, const MergeSetup &s) {
                       at::kFloat)
             .clone());
   }
-  if (!s.export_path.empty()) check(fw_export(solver, s.export_path.c_str(), nullptr), "fw_export");
+  if (!s.export_path.empty())
+    check(fw_solver_export(solver, s.export_path.c_str(), nullptr), "fw_solver_export");
   return MergeOutcome{select(all, backbone_names()), s.objective->evaluations() - before,
                       std::move(trace)};
 }

@@ -19,7 +19,7 @@ struct MergeSetup {
   int fw_iters = 10;                    // FW_soft iterations (T)
   int soft_iters = 20;                  // inner evaluations per soft step
   int top_k = 4;                        // soft: vertices per block
-  fw_soft_solver soft_solver = FW_SOFT_CAPPED;
+  fw_soft_solver soft_solver = FW_SOFT_SOLVER_CAPPED;
   double soft_lr = 0;   // fw_params.soft_lr
   int eval_budget = 0;  // objective evaluations of every data-informed method (0: what T per-term
                         // FW_soft steps take, T * (soft_iters + tasks))

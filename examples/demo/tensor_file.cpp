@@ -21,7 +21,7 @@ void save_tensors(const std::string &path, const NamedTensors &tensors,
     shapes.push_back(contiguous.back().sizes().vec());
   }
   for (size_t i = 0; i < contiguous.size(); ++i) {
-    fw_tensor v{};  // device FW_DEVICE_CPU, reserved words zero
+    fw_tensor v{};  // device FW_DEVICE_TYPE_CPU, reserved words zero
     v.name = tensors.names[i].c_str();
     v.dtype = FW_DTYPE_F32;
     v.ndim = int32_t(shapes[i].size());

@@ -2,7 +2,7 @@
  * rank, all with the same rendezvous, pool and arguments. Each rank holds only its shard of the
  * merged tensors: its objective sees only those (by name) and returns their part of
  * l(theta) = 1/2 ||theta - target||^2 (FW_DIST_LOSS_SUM); every rank takes the same steps, and
- * fw_export writes one shard file per rank plus the index (rank 0) into OUT_DIR.
+ * fw_solver_export writes one shard file per rank plus the index (rank 0) into OUT_DIR.
  * usage: fw_example_dist RANK WORLD RENDEZVOUS POOL_DIR OUT_DIR
  *   e.g. fw_example_dist 0 2 tcp://127.0.0.1:29511 pool out & fw_example_dist 1 2 ... ; wait
  * POOL_DIR: the pool of examples/c (fw_example_make_pool). */
@@ -63,27 +63,29 @@ int main(int argc, char **argv) {
   dist.timeout_ms = 30000;
   info.struct_size = sizeof info;
   params.max_iters = 10;
-  params.granularity = FW_LAYERWISE;
+  params.granularity = FW_GRANULARITY_LAYERWISE;
   if (check(dist.rank, fw_solver_new(&params, &solver), "fw_solver_new")) return 1;
-  /* Before fw_set_base: blocks until every rank has joined. */
+  /* Before fw_solver_set_base: blocks until every rank has joined. */
   failed = check(dist.rank, fw_solver_set_distributed(solver, &dist), "fw_solver_set_distributed");
   snprintf(path, sizeof path, "%s/base.safetensors", argv[4]);
-  if (!failed) failed = check(dist.rank, fw_set_base(solver, path), "fw_set_base");
+  if (!failed) failed = check(dist.rank, fw_solver_set_base(solver, path), "fw_solver_set_base");
   for (int m = 0; m < 4 && !failed; ++m) {
     snprintf(path, sizeof path, "%s/member%d.safetensors", argv[4], m);
-    failed = check(dist.rank, fw_pool_add(solver, path, NULL), "fw_pool_add");
+    failed = check(dist.rank, fw_solver_pool_add(solver, path, NULL), "fw_solver_pool_add");
   }
   if (!failed) {
-    fw_current(solver, &views, &n);
+    fw_solver_current(solver, &views, &n);
     for (size_t t = 0; t < n; ++t) printf("rank %d holds %s\n", dist.rank, views[t].name);
   }
   if (!failed)
-    failed = check(dist.rank, fw_set_objective_callback(solver, shard_loss, NULL), "objective");
-  if (!failed) failed = check(dist.rank, fw_run(solver, &info), "fw_run");
+    failed =
+        check(dist.rank, fw_solver_set_objective_callback(solver, shard_loss, NULL), "objective");
+  if (!failed) failed = check(dist.rank, fw_solver_run(solver, &info), "fw_solver_run");
   if (!failed)
     printf("rank %d: %d steps, loss %.6f (every rank prints the same)\n", dist.rank,
-           fw_history_size(solver), info.loss_after);
-  if (!failed) failed = check(dist.rank, fw_export(solver, argv[5], NULL), "fw_export");
+           fw_solver_history_size(solver), info.loss_after);
+  if (!failed)
+    failed = check(dist.rank, fw_solver_export(solver, argv[5], NULL), "fw_solver_export");
   fw_solver_free(solver);
   return failed;
 }

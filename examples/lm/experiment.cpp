@@ -188,7 +188,7 @@ int smoke_checks(const BenchConfig &cfg, const Zoo &zoo, const std::vector<Row> 
   // Every PEFT folder reads back through the public API.
   for (const std::string &dir : zoo.adapter_dirs) {
     fw_tensor_set *set = nullptr;
-    const fw_status st = fw_load_tensors(dir.c_str(), FW_LOAD_HEADER_ONLY, &set);
+    const fw_status st = fw_load_tensors(dir.c_str(), FW_LOAD_FLAG_HEADER_ONLY, &set);
     expect(st == FW_OK && fw_tensor_set_count(set) == 2 * lora_modules(cfg.model).size(),
            "fw_load_tensors reads " + dir);
     fw_tensor_set_free(set);

@@ -24,7 +24,7 @@ Weights load_model(const LmConfig &c, const std::string &path) {
 }
 
 fw_merge_params task_arithmetic_params() {
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
   p.scaling = 0.3;  // the library's default, the paper's task-arithmetic start point
   return p;
 }
@@ -33,12 +33,12 @@ MergeOutcome data_free(const std::string &method, const MergeSetup &s) {
   fw_merge_params p;
   if (method == "adapter") {
     if (s.pool_paths.size() != 1) throw std::invalid_argument("adapter: a pool of one");
-    p = fw_default_merge_params(FW_MERGE_LINEAR);  // normalize: the adapter's model itself
+    p = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);  // normalize: the adapter's model itself
   } else if (method == "task_arithmetic") {
     p = task_arithmetic_params();
   } else {
     // The reference code's TIES setting (mask rate 0.7: keep 30 %), disjoint mean.
-    p = fw_default_merge_params(FW_MERGE_TIES);
+    p = fw_default_merge_params(FW_MERGE_METHOD_TIES);
     p.density = 0.3;
     p.scaling = 1.0;
     p.normalize = 1;
@@ -71,7 +71,7 @@ void on_step(const fw_step_info *info, void *user_data) {
 MergeOutcome frank_wolfe(const std::string &method, const MergeSetup &s) {
   const bool soft = method == "fw_soft";
   fw_params p = fw_default_params();
-  p.granularity = FW_LAYERWISE;  // one block per tensor
+  p.granularity = FW_GRANULARITY_LAYERWISE;  // one block per tensor
   p.block_depth = 0;
   p.threads = 1;
   p.epsilon = 0;  // spend the budget
@@ -87,44 +87,44 @@ MergeOutcome frank_wolfe(const std::string &method, const MergeSetup &s) {
     // The paper's language setting: per-tensor cosine scores, step 2 / (t + 2), 10 steps.
     p.lmo = FW_LMO_HARD;
     p.score = FW_SCORE_COSINE;
-    p.step_rule = FW_STEP_SCHEDULE;
+    p.step_rule = FW_STEP_RULE_SCHEDULE;
     p.step_scale = 1.0;
     p.max_iters = s.fw_hard_iters;
   }
   fw_solver *solver = nullptr;
   check(fw_solver_new(&p, &solver), "fw_solver_new");
   std::unique_ptr<fw_solver, void (*)(fw_solver *)> guard(solver, fw_solver_free);
-  check(fw_set_base(solver, s.base_path.c_str()), "fw_set_base");
+  check(fw_solver_set_base(solver, s.base_path.c_str()), "fw_solver_set_base");
   for (const std::string &path : s.pool_paths)
-    check(fw_pool_add(solver, path.c_str(), nullptr), "fw_pool_add " + path);
+    check(fw_solver_pool_add(solver, path.c_str(), nullptr), "fw_solver_pool_add " + path);
   if (!soft) {
     // Each step: theta + 0.9 * TIES-trim(gamma (s - theta)) keeping 30 %, from task arithmetic.
-    fw_merge_params ties = fw_default_merge_params(FW_MERGE_TIES);
+    fw_merge_params ties = fw_default_merge_params(FW_MERGE_METHOD_TIES);
     ties.density = 0.3;
     ties.scaling = 0.9;
-    check(fw_set_merge_function(solver, &ties), "fw_set_merge_function");
+    check(fw_solver_set_merge_function(solver, &ties), "fw_solver_set_merge_function");
     const fw_merge_params start = task_arithmetic_params();
-    check(fw_set_start_merge(solver, &start), "fw_set_start_merge");
+    check(fw_solver_set_start_merge(solver, &start), "fw_solver_set_start_merge");
   }
-  check(fw_set_objective_terms_callback(solver, &LmObjective::callback, s.objective->n_terms(),
-                                        s.objective),
-        "fw_set_objective_terms_callback");
+  check(fw_solver_set_objective_terms_callback(solver, &LmObjective::callback,
+                                               s.objective->n_terms(), s.objective),
+        "fw_solver_set_objective_terms_callback");
   const int expected =
       soft ? std::max(1, s.max_evaluations / (s.objective->n_terms() + s.soft_iters))
            : s.fw_hard_iters;
   demo::Progress progress("merge " + method, expected);
   MergeOutcome out;
   StepHook hook{&progress, &out.step_losses};
-  check(fw_set_progress_callback(solver, on_step, &hook), "fw_set_progress_callback");
+  check(fw_solver_set_progress_callback(solver, on_step, &hook), "fw_solver_set_progress_callback");
   const int before = s.objective->evaluations();
-  check(fw_run(solver, nullptr), "fw_run " + method);
+  check(fw_solver_run(solver, nullptr), "fw_solver_run " + method);
   progress.finish();
   out.evaluations = s.objective->evaluations() - before;
 
   out.merged = load_model(s.model, s.base_path);
   const fw_tensor *views = nullptr;
   size_t n = 0;
-  check(fw_current(solver, &views, &n), "fw_current");
+  check(fw_solver_current(solver, &views, &n), "fw_solver_current");
   for (size_t i = 0; i < n; ++i)
     out.merged[views[i].name] =
         at::from_blob(views[i].data,

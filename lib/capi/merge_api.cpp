@@ -47,7 +47,7 @@ FW_API fw_status fw_merge(const fw_merge_params *params, const char *base_path,
   });
 }
 
-FW_API fw_status fw_set_merge_function(fw_solver *solver, const fw_merge_params *params) {
+FW_API fw_status fw_solver_set_merge_function(fw_solver *solver, const fw_merge_params *params) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_set_merge_function");
@@ -63,7 +63,7 @@ FW_API fw_status fw_set_merge_function(fw_solver *solver, const fw_merge_params 
   });
 }
 
-FW_API fw_status fw_set_start_merge(fw_solver *solver, const fw_merge_params *params) {
+FW_API fw_status fw_solver_set_start_merge(fw_solver *solver, const fw_merge_params *params) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && params, "solver or params is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_set_start_merge");

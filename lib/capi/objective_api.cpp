@@ -52,8 +52,8 @@ FW_API fw_torchscript_objective fw_default_torchscript_objective(void) {
   return o;
 }
 
-FW_API fw_status fw_set_objective_torchscript(fw_solver *solver,
-                                              const fw_torchscript_objective *objective) {
+FW_API fw_status fw_solver_set_objective_torchscript(fw_solver *solver,
+                                                     const fw_torchscript_objective *objective) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_set_objective_torchscript");

@@ -21,7 +21,7 @@ std::vector<fw_tensor> make_views(const std::vector<TensorMeta> &metas,
     DType dtype = DType::F32;  // the solver keeps F32, F16 or BF16 only (solver/placement.h)
     from_scalar_type(tensors[t].scalar_type(), &dtype);
     views[t].dtype = to_public(dtype);
-    views[t].device = tensors[t].is_cuda() ? FW_DEVICE_CUDA : FW_DEVICE_CPU;
+    views[t].device = tensors[t].is_cuda() ? FW_DEVICE_TYPE_CUDA : FW_DEVICE_TYPE_CPU;
     views[t].device_index = tensors[t].is_cuda() ? tensors[t].device().index() : 0;
     views[t].ndim = static_cast<int32_t>(metas[t].shape.size());
     views[t].shape = metas[t].shape.data();
@@ -132,7 +132,7 @@ FW_API fw_status fw_solver_set_distributed(fw_solver *solver, const fw_dist_para
   });
 }
 
-FW_API fw_status fw_set_base(fw_solver *solver, const char *path) {
+FW_API fw_status fw_solver_set_base(fw_solver *solver, const char *path) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_set_base");
@@ -144,7 +144,7 @@ FW_API fw_status fw_set_base(fw_solver *solver, const char *path) {
   });
 }
 
-FW_API fw_status fw_pool_add(fw_solver *solver, const char *path, int32_t *index_out) {
+FW_API fw_status fw_solver_pool_add(fw_solver *solver, const char *path, int32_t *index_out) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_pool_add");
@@ -154,13 +154,13 @@ FW_API fw_status fw_pool_add(fw_solver *solver, const char *path, int32_t *index
   });
 }
 
-FW_API size_t fw_pool_size(const fw_solver *solver) {
+FW_API size_t fw_solver_pool_size(const fw_solver *solver) {
   if (!solver) return 0;
   const fw::capi::TryUse use(solver->user, "fw_pool_size");
   return use.ok() ? solver->solver.pool().size() : 0;
 }
 
-FW_API fw_status fw_set_start_member(fw_solver *solver, int32_t pool_index) {
+FW_API fw_status fw_solver_set_start_member(fw_solver *solver, int32_t pool_index) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_set_start_member");
@@ -169,7 +169,7 @@ FW_API fw_status fw_set_start_member(fw_solver *solver, int32_t pool_index) {
   });
 }
 
-FW_API fw_status fw_set_start_file(fw_solver *solver, const char *path) {
+FW_API fw_status fw_solver_set_start_file(fw_solver *solver, const char *path) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_set_start_file");
@@ -178,7 +178,8 @@ FW_API fw_status fw_set_start_file(fw_solver *solver, const char *path) {
   });
 }
 
-FW_API fw_status fw_set_progress_callback(fw_solver *solver, fw_progress_fn fn, void *user_data) {
+FW_API fw_status fw_solver_set_progress_callback(fw_solver *solver, fw_progress_fn fn,
+                                                 void *user_data) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_set_progress_callback");
@@ -187,7 +188,7 @@ FW_API fw_status fw_set_progress_callback(fw_solver *solver, fw_progress_fn fn, 
   });
 }
 
-FW_API fw_status fw_set_log_callback(fw_solver *solver, fw_log_fn fn, void *user_data) {
+FW_API fw_status fw_solver_set_log_callback(fw_solver *solver, fw_log_fn fn, void *user_data) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_set_log_callback");
@@ -202,7 +203,7 @@ FW_API fw_status fw_set_log_callback(fw_solver *solver, fw_log_fn fn, void *user
   });
 }
 
-FW_API fw_status fw_set_abort_callback(fw_solver *solver, fw_abort_fn fn, void *user_data) {
+FW_API fw_status fw_solver_set_abort_callback(fw_solver *solver, fw_abort_fn fn, void *user_data) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_set_abort_callback");
@@ -218,13 +219,13 @@ FW_API void fw_solver_interrupt(fw_solver *solver) {
   if (solver) solver->solver.interrupt();
 }
 
-FW_API int32_t fw_history_size(const fw_solver *solver) {
+FW_API int32_t fw_solver_history_size(const fw_solver *solver) {
   if (!solver) return 0;
   const fw::capi::TryUse use(solver->user, "fw_history_size");
   return use.ok() ? static_cast<int32_t>(solver->solver.history().size()) : 0;
 }
 
-FW_API fw_status fw_history_get(const fw_solver *solver, int32_t i, fw_step_info *info) {
+FW_API fw_status fw_solver_history_get(const fw_solver *solver, int32_t i, fw_step_info *info) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && info, "solver or info is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_history_get");
@@ -235,7 +236,7 @@ FW_API fw_status fw_history_get(const fw_solver *solver, int32_t i, fw_step_info
   });
 }
 
-FW_API const char *fw_block_name(const fw_solver *solver, int32_t block) {
+FW_API const char *fw_solver_block_name(const fw_solver *solver, int32_t block) {
   if (!solver) return nullptr;
   const fw::capi::TryUse use(solver->user, "fw_block_name");
   if (!use.ok()) return nullptr;
@@ -244,7 +245,7 @@ FW_API const char *fw_block_name(const fw_solver *solver, int32_t block) {
   return names[block].c_str();
 }
 
-FW_API fw_status fw_current(const fw_solver *solver, const fw_tensor **tensors, size_t *n) {
+FW_API fw_status fw_solver_current(const fw_solver *solver, const fw_tensor **tensors, size_t *n) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && tensors && n, "solver, tensors or n is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_current");

@@ -8,7 +8,7 @@ using fw::capi::guard;
 
 extern "C" {
 
-FW_API fw_status fw_state_save(fw_solver *solver, const char *path) {
+FW_API fw_status fw_solver_state_save(fw_solver *solver, const char *path) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_state_save");
@@ -22,7 +22,7 @@ FW_API fw_status fw_state_save(fw_solver *solver, const char *path) {
   });
 }
 
-FW_API fw_status fw_state_load(fw_solver *solver, const char *path) {
+FW_API fw_status fw_solver_state_load(fw_solver *solver, const char *path) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_state_load");

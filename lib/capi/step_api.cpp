@@ -134,7 +134,8 @@ void fill_request(fw_solver *solver, fw_request *request) {
 
 extern "C" {
 
-FW_API fw_status fw_set_objective_callback(fw_solver *solver, fw_objective_fn fn, void *user_data) {
+FW_API fw_status fw_solver_set_objective_callback(fw_solver *solver, fw_objective_fn fn,
+                                                  void *user_data) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_set_objective_callback");
@@ -147,8 +148,8 @@ FW_API fw_status fw_set_objective_callback(fw_solver *solver, fw_objective_fn fn
   });
 }
 
-FW_API fw_status fw_set_objective_terms_callback(fw_solver *solver, fw_objective_terms_fn fn,
-                                                 int32_t n_terms, void *user_data) {
+FW_API fw_status fw_solver_set_objective_terms_callback(fw_solver *solver, fw_objective_terms_fn fn,
+                                                        int32_t n_terms, void *user_data) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_set_objective_terms_callback");
@@ -162,7 +163,7 @@ FW_API fw_status fw_set_objective_terms_callback(fw_solver *solver, fw_objective
   });
 }
 
-FW_API fw_status fw_set_ask_tell_terms(fw_solver *solver, int32_t n_terms) {
+FW_API fw_status fw_solver_set_ask_tell_terms(fw_solver *solver, int32_t n_terms) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_set_ask_tell_terms");
@@ -172,7 +173,7 @@ FW_API fw_status fw_set_ask_tell_terms(fw_solver *solver, int32_t n_terms) {
   });
 }
 
-FW_API fw_status fw_step(fw_solver *solver, fw_step_info *info) {
+FW_API fw_status fw_solver_step(fw_solver *solver, fw_step_info *info) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_step");
@@ -183,7 +184,7 @@ FW_API fw_status fw_step(fw_solver *solver, fw_step_info *info) {
   });
 }
 
-FW_API fw_status fw_run(fw_solver *solver, fw_step_info *last) {
+FW_API fw_status fw_solver_run(fw_solver *solver, fw_step_info *last) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_run");
@@ -208,7 +209,7 @@ FW_API fw_status fw_run(fw_solver *solver, fw_step_info *last) {
   });
 }
 
-FW_API fw_status fw_step_begin(fw_solver *solver) {
+FW_API fw_status fw_solver_step_begin(fw_solver *solver) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_step_begin");
@@ -219,7 +220,7 @@ FW_API fw_status fw_step_begin(fw_solver *solver) {
   });
 }
 
-FW_API fw_status fw_step_ask(fw_solver *solver, fw_request *request) {
+FW_API fw_status fw_solver_step_ask(fw_solver *solver, fw_request *request) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && request, "solver or request is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_step_ask");
@@ -230,7 +231,7 @@ FW_API fw_status fw_step_ask(fw_solver *solver, fw_request *request) {
   });
 }
 
-FW_API fw_status fw_step_tell(fw_solver *solver, fw_status host_status, double loss) {
+FW_API fw_status fw_solver_step_tell(fw_solver *solver, fw_status host_status, double loss) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_step_tell");
@@ -246,7 +247,7 @@ FW_API fw_status fw_step_tell(fw_solver *solver, fw_status host_status, double l
   });
 }
 
-FW_API fw_status fw_step_finish(fw_solver *solver, fw_step_info *info) {
+FW_API fw_status fw_solver_step_finish(fw_solver *solver, fw_step_info *info) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_step_finish");
@@ -261,7 +262,7 @@ FW_API fw_status fw_step_finish(fw_solver *solver, fw_step_info *info) {
   });
 }
 
-FW_API fw_status fw_step_cancel(fw_solver *solver) {
+FW_API fw_status fw_solver_step_cancel(fw_solver *solver) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_step_cancel");

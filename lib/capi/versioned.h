@@ -2,6 +2,12 @@
 // each public struct has shipped with, reading an input struct of any shipped size, and filling an
 // output struct no further than the caller's struct_size.
 //
+// These ladders are the ABI promise of libfwmerge.so.0 (docs/abi.md): one SONAME for every 0.x
+// release, so a library accepts the structs of every 0.x header, back to 0.2.0's v1. Dropping a
+// shipped size is a break, for a new major version only. CTest abi_check compares the public
+// layouts with the previous release's and refuses growth of a struct passed by value (the
+// fw_default_*() results: the input structs cannot grow until they reach callers another way).
+//
 // Appending a field to a public struct:
 //  1. append it in include/fwmerge.h (never insert, reorder or resize a field);
 //  2. in its StructVersions below, keep the old newest entry's value by spelling it

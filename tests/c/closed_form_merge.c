@@ -59,7 +59,7 @@ static int save_vector(const char *path, float a, float b, float c) {
   static const int64_t shape[1] = {3};
   float values[3];
   fw_tensor t;
-  memset(&t, 0, sizeof t); /* device FW_DEVICE_CPU, reserved words zero */
+  memset(&t, 0, sizeof t); /* device FW_DEVICE_TYPE_CPU, reserved words zero */
   values[0] = a;
   values[1] = b;
   values[2] = c;
@@ -76,7 +76,7 @@ static int current_equals(const fw_solver *solver, float a, float b, float c) {
   const fw_tensor *views = NULL;
   size_t n = 0;
   const float *x;
-  if (fw_current(solver, &views, &n) != FW_OK || n != 1 || views[0].numel != 3) return 0;
+  if (fw_solver_current(solver, &views, &n) != FW_OK || n != 1 || views[0].numel != 3) return 0;
   x = (const float *)views[0].data;
   return x[0] == a && x[1] == b && x[2] == c;
 }
@@ -162,50 +162,51 @@ int main(int argc, char **argv) {
   params.epsilon = 1e-9;
   CHECK(fw_solver_new(&params, &solver) == FW_OK);
   if (!solver) return 1;
-  CHECK(fw_pool_add(solver, member[0], NULL) == FW_ERR_STATE); /* no base yet */
+  CHECK(fw_solver_pool_add(solver, member[0], NULL) == FW_ERR_STATE); /* no base yet */
   CHECK(fw_last_error()[0] != '\0');
-  CHECK(fw_set_base(solver, base) == FW_OK);
+  CHECK(fw_solver_set_base(solver, base) == FW_OK);
   for (i = 0; i < 3; ++i) {
-    CHECK(fw_pool_add(solver, member[i], &index) == FW_OK);
+    CHECK(fw_solver_pool_add(solver, member[i], &index) == FW_OK);
     CHECK(index == i);
   }
-  CHECK(fw_pool_size(solver) == 3);
-  CHECK(fw_step(solver, NULL) == FW_ERR_STATE); /* no objective yet */
+  CHECK(fw_solver_pool_size(solver) == 3);
+  CHECK(fw_solver_step(solver, NULL) == FW_ERR_STATE); /* no objective yet */
   CHECK(strstr(fw_last_error(), "objective") != NULL);
-  CHECK(fw_history_size(solver) == 0);
-  CHECK(fw_set_objective_callback(solver, quadratic, &evaluations) == FW_OK);
+  CHECK(fw_solver_history_size(solver) == 0);
+  CHECK(fw_solver_set_objective_callback(solver, quadratic, &evaluations) == FW_OK);
 
   memset(&info, 0, sizeof info);
   info.struct_size = sizeof info;
-  CHECK(fw_step(solver, &info) == FW_OK);
+  CHECK(fw_solver_step(solver, &info) == FW_OK);
   check_step(&info, 0, 1.0, 1.0, 1.0, 0, 2, 0.5, 0);
   CHECK(current_equals(solver, 1.0f, 0.0f, 0.0f));
-  CHECK(fw_step(solver, &info) == FW_OK);
+  CHECK(fw_solver_step(solver, &info) == FW_OK);
   check_step(&info, 1, 0.5, 1.0, 0.5, 1, 3, 0.25, 0);
   CHECK(current_equals(solver, 0.5f, 0.5f, 0.0f));
-  CHECK(fw_step(solver, &info) == FW_OK);
+  CHECK(fw_solver_step(solver, &info) == FW_OK);
   check_step(&info, 2, 0.25, 0.0, 0.0, 0, 1, 0.25, 1);
   CHECK(current_equals(solver, 0.5f, 0.5f, 0.0f));
   CHECK(evaluations == 2 + 3 + 1);
-  /* fw_run after convergence takes no step and reports the converged one. */
-  CHECK(fw_run(solver, &info) == FW_OK);
-  CHECK(info.converged == 1 && fw_history_size(solver) == 3);
-  CHECK(fw_history_get(solver, 1, &info) == FW_OK);
+  /* fw_solver_run after convergence takes no step and reports the converged one. */
+  CHECK(fw_solver_run(solver, &info) == FW_OK);
+  CHECK(info.converged == 1 && fw_solver_history_size(solver) == 3);
+  CHECK(fw_solver_history_get(solver, 1, &info) == FW_OK);
   CHECK(info.gamma == 0.5 && info.chosen[0] == 1);
-  CHECK(fw_history_get(solver, 3, &info) == FW_ERR_INVALID_ARGUMENT);
+  CHECK(fw_solver_history_get(solver, 3, &info) == FW_ERR_INVALID_ARGUMENT);
 
   /* Export (base dtype F32): 8-byte length, header, then exactly the 12 bytes of theta. */
-  CHECK(fw_export(solver, out, NULL) == FW_OK);
+  CHECK(fw_solver_export(solver, out, NULL) == FW_OK);
   CHECK(file_layout(out, &size, &header_len, tail));
   CHECK(header_len % 8 == 0);
   CHECK((unsigned long long)size == 8 + header_len + 12);
   CHECK(tail[0] == 0.5f && tail[1] == 0.5f && tail[2] == 0.0f);
 
-  CHECK(fw_export(solver, bad_out, NULL) == FW_ERR_IO);
+  CHECK(fw_solver_export(solver, bad_out, NULL) == FW_ERR_IO);
   CHECK(fw_last_error()[0] != '\0');
   CHECK(strcmp(fw_status_name(FW_ERR_IO), "FW_ERR_IO") == 0);
-  CHECK(strstr(fw_last_error(), "no_such_dir") != NULL);            /* the message names the path */
-  CHECK(fw_pool_size(solver) == 3 && fw_history_size(solver) == 3); /* nothing changed */
+  CHECK(strstr(fw_last_error(), "no_such_dir") != NULL); /* the message names the path */
+  CHECK(fw_solver_pool_size(solver) == 3 &&
+        fw_solver_history_size(solver) == 3); /* nothing changed */
 
   fw_solver_free(solver);
   if (failures) {

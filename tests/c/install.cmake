@@ -7,7 +7,7 @@ execute_process(COMMAND "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "cmake --install ${BUILD_DIR} --prefix ${PREFIX} failed (${rc}):\n${out}\n${err}")
 endif()
-foreach(pattern include/fwmerge.h */libfwmerge.so */libfwmerge.so.0.3 */pkgconfig/fwmerge.pc
+foreach(pattern include/fwmerge.h */libfwmerge.so */libfwmerge.so.0 */pkgconfig/fwmerge.pc
         */cmake/fwmerge/fwmergeConfig.cmake */cmake/fwmerge/fwmergeConfigVersion.cmake
         */cmake/fwmerge/fwmergeTargets.cmake)
   file(GLOB_RECURSE found "${PREFIX}/${pattern}")

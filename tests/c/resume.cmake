@@ -1,4 +1,4 @@
-# Resume across processes: T steps in one process versus T/2 steps, fw_state_save, and a new process
+# Resume across processes: T steps in one process versus T/2 steps, fw_solver_state_save, and a new process
 # that loads the state and finishes the run. The two exports must be the same bytes.
 #   cmake -DRUN=<resume_run> -DWORK=<dir> -DLMO=hard|soft -P resume.cmake
 file(REMOVE_RECURSE ${WORK})

@@ -1,12 +1,11 @@
 /*
- * Resume across processes (fw_state_save / fw_state_load), driven by tests/c/resume.cmake:
- *   resume_run pool   DIR               writes DIR/base.safetensors and DIR/m0..m3.safetensors
- *   resume_run full   DIR LMO OUT       T steps, export OUT
- *   resume_run half   DIR LMO STATE     T/2 steps, save STATE
- *   resume_run resume DIR LMO STATE OUT load STATE, steps up to T in total, export OUT
- * LMO is "hard" (layer-wise, line search) or "soft" (layer-wise, capped simplex, TIES merge
- * function: seeded by the iteration). The script checks that OUT of "full" and of "resume" are the
- * same bytes.
+ * Resume across processes (fw_solver_state_save / fw_solver_state_load), driven by
+ * tests/c/resume.cmake: resume_run pool   DIR               writes DIR/base.safetensors and
+ * DIR/m0..m3.safetensors resume_run full   DIR LMO OUT       T steps, export OUT resume_run half
+ * DIR LMO STATE     T/2 steps, save STATE resume_run resume DIR LMO STATE OUT load STATE, steps up
+ * to T in total, export OUT LMO is "hard" (layer-wise, line search) or "soft" (layer-wise, capped
+ * simplex, TIES merge function: seeded by the iteration). The script checks that OUT of "full" and
+ * of "resume" are the same bytes.
  */
 #include <fwmerge.h>
 #include <stdio.h>
@@ -33,7 +32,7 @@ static int write_model(const char *dir, const char *file, int member) {
   char path[4096];
   int t;
   int64_t i;
-  memset(views, 0, sizeof views); /* device FW_DEVICE_CPU, reserved words zero */
+  memset(views, 0, sizeof views); /* device FW_DEVICE_TYPE_CPU, reserved words zero */
   for (t = 0; t < 3; ++t) {
     for (i = 0; i < numel(t); ++i) {
       /* deterministic, distinct per member and entry */
@@ -81,36 +80,37 @@ static fw_solver *setup(const char *dir, const char *lmo) {
   fw_solver *s = NULL;
   char path[4096];
   int i;
-  p.granularity = FW_LAYERWISE;
+  p.granularity = FW_GRANULARITY_LAYERWISE;
   p.max_iters = T_STEPS;
   p.epsilon = 0;
   p.threads = 1;
   if (strcmp(lmo, "soft") == 0) {
     p.lmo = FW_LMO_SOFT;
-    p.soft_solver = FW_SOFT_CAPPED;
+    p.soft_solver = FW_SOFT_SOLVER_CAPPED;
     p.soft_iters = 4;
   }
   if (fw_solver_new(&p, &s) != FW_OK) return give_up(NULL, "fw_solver_new");
   snprintf(path, sizeof path, "%s/base.safetensors", dir);
-  if (fw_set_base(s, path) != FW_OK) return give_up(s, "fw_set_base");
+  if (fw_solver_set_base(s, path) != FW_OK) return give_up(s, "fw_solver_set_base");
   for (i = 0; i < N_MEMBERS; ++i) {
     snprintf(path, sizeof path, "%s/m%d.safetensors", dir, i);
-    if (fw_pool_add(s, path, NULL) != FW_OK) return give_up(s, "fw_pool_add");
+    if (fw_solver_pool_add(s, path, NULL) != FW_OK) return give_up(s, "fw_solver_pool_add");
   }
   if (strcmp(lmo, "soft") == 0) {
-    fw_merge_params mp = fw_default_merge_params(FW_MERGE_TIES);
+    fw_merge_params mp = fw_default_merge_params(FW_MERGE_METHOD_TIES);
     mp.density = 0.5;
-    if (fw_set_merge_function(s, &mp) != FW_OK) return give_up(s, "fw_set_merge_function");
+    if (fw_solver_set_merge_function(s, &mp) != FW_OK)
+      return give_up(s, "fw_solver_set_merge_function");
   }
-  if (fw_set_objective_callback(s, objective, NULL) != FW_OK)
-    return give_up(s, "fw_set_objective_callback");
+  if (fw_solver_set_objective_callback(s, objective, NULL) != FW_OK)
+    return give_up(s, "fw_solver_set_objective_callback");
   return s;
 }
 
 static int steps(fw_solver *s, int n) {
   int i;
   for (i = 0; i < n; ++i)
-    if (fw_step(s, NULL) != FW_OK) return fail("fw_step");
+    if (fw_solver_step(s, NULL) != FW_OK) return fail("fw_solver_step");
   return 0;
 }
 
@@ -135,23 +135,23 @@ int main(int argc, char **argv) {
   if (!s) return 1;
   if (strcmp(argv[1], "full") == 0) {
     rc = steps(s, T_STEPS);
-    if (!rc && fw_export(s, argv[4], NULL) != FW_OK) rc = fail("fw_export");
+    if (!rc && fw_solver_export(s, argv[4], NULL) != FW_OK) rc = fail("fw_solver_export");
   } else if (strcmp(argv[1], "half") == 0) {
     rc = steps(s, T_STEPS / 2);
-    if (!rc && fw_state_save(s, argv[4]) != FW_OK) rc = fail("fw_state_save");
+    if (!rc && fw_solver_state_save(s, argv[4]) != FW_OK) rc = fail("fw_solver_state_save");
   } else if (strcmp(argv[1], "resume") == 0 && argc == 6) {
-    if (fw_state_load(s, argv[4]) != FW_OK) {
-      rc = fail("fw_state_load");
-    } else if (fw_history_size(s) != T_STEPS / 2) {
-      fprintf(stderr, "resume_run: loaded %d steps\n", (int)fw_history_size(s));
+    if (fw_solver_state_load(s, argv[4]) != FW_OK) {
+      rc = fail("fw_solver_state_load");
+    } else if (fw_solver_history_size(s) != T_STEPS / 2) {
+      fprintf(stderr, "resume_run: loaded %d steps\n", (int)fw_solver_history_size(s));
       rc = 1;
-    } else if (fw_run(s, NULL) != FW_OK) { /* max_iters = T in total */
-      rc = fail("fw_run");
-    } else if (fw_history_size(s) != T_STEPS) {
-      fprintf(stderr, "resume_run: %d steps after fw_run\n", (int)fw_history_size(s));
+    } else if (fw_solver_run(s, NULL) != FW_OK) { /* max_iters = T in total */
+      rc = fail("fw_solver_run");
+    } else if (fw_solver_history_size(s) != T_STEPS) {
+      fprintf(stderr, "resume_run: %d steps after fw_solver_run\n", (int)fw_solver_history_size(s));
       rc = 1;
-    } else if (fw_export(s, argv[5], NULL) != FW_OK) {
-      rc = fail("fw_export");
+    } else if (fw_solver_export(s, argv[5], NULL) != FW_OK) {
+      rc = fail("fw_solver_export");
     }
   } else {
     fprintf(stderr, "resume_run: unknown mode %s\n", argv[1]);

@@ -39,10 +39,11 @@ PoolFiles write_unit_pool(const std::string &label, const std::string &dtype) {
 }
 
 void load_pool(fw_solver *solver, const PoolFiles &pool) {
-  ASSERT_EQ(fw_set_base(solver, pool.base.c_str()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_set_base(solver, pool.base.c_str()), FW_OK) << fw_last_error();
   for (size_t i = 0; i < pool.members.size(); ++i) {
     int32_t index = -1;
-    ASSERT_EQ(fw_pool_add(solver, pool.members[i].c_str(), &index), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_pool_add(solver, pool.members[i].c_str(), &index), FW_OK)
+        << fw_last_error();
     ASSERT_EQ(index, static_cast<int32_t>(i));
   }
 }
@@ -82,7 +83,7 @@ fw_status Quadratic::evaluate(const fw_tensor *params, size_t n, fw_tensor *grad
   double l = 0;
   for (size_t t = 0; t < n; ++t) {
     EXPECT_EQ(params[t].dtype, dtype);
-    EXPECT_EQ(params[t].device, FW_DEVICE_CPU);
+    EXPECT_EQ(params[t].device, FW_DEVICE_TYPE_CPU);
     if (grads) {
       EXPECT_EQ(grads[t].dtype, dtype);
     }
@@ -114,18 +115,18 @@ fw_status quadratic_callback(const fw_tensor *params, size_t n, fw_tensor *grads
 }
 
 fw_status ask_tell_step(fw_solver *solver, Quadratic *q, fw_step_info *info) {
-  fw_status status = fw_step_begin(solver);
+  fw_status status = fw_solver_step_begin(solver);
   if (status != FW_OK) return status;
   fw_request request = {};
   request.struct_size = sizeof request;
-  while ((status = fw_step_ask(solver, &request)) == FW_OK && !request.done) {
+  while ((status = fw_solver_step_ask(solver, &request)) == FW_OK && !request.done) {
     EXPECT_EQ(request.grads != nullptr, request.need_gradient != 0);
     double loss = 0;
     const fw_status host = q->evaluate(request.params, request.n, request.grads, &loss);
-    fw_step_tell(solver, host, loss);  // a failure surfaces again from fw_step_finish
+    fw_solver_step_tell(solver, host, loss);  // a failure surfaces again from fw_solver_step_finish
   }
   EXPECT_EQ(status, FW_OK) << fw_last_error();
-  return fw_step_finish(solver, info);
+  return fw_solver_step_finish(solver, info);
 }
 
 fw_step_info blank_info() {
@@ -162,15 +163,15 @@ Snapshot snapshot(const fw_solver *solver) {
   Snapshot s;
   const fw_tensor *views = nullptr;
   size_t n = 0;
-  EXPECT_EQ(fw_current(solver, &views, &n), FW_OK) << fw_last_error();
+  EXPECT_EQ(fw_solver_current(solver, &views, &n), FW_OK) << fw_last_error();
   for (size_t t = 0; t < n; ++t) {
     s.names.push_back(views[t].name);
     const auto *p = static_cast<const uint8_t *>(views[t].data);
     s.theta.emplace_back(p, p + views[t].numel * (views[t].dtype == FW_DTYPE_F32 ? 4 : 2));
   }
-  for (int32_t i = 0; i < fw_history_size(solver); ++i) {
+  for (int32_t i = 0; i < fw_solver_history_size(solver); ++i) {
     fw_step_info info = blank_info();
-    EXPECT_EQ(fw_history_get(solver, i, &info), FW_OK) << fw_last_error();
+    EXPECT_EQ(fw_solver_history_get(solver, i, &info), FW_OK) << fw_last_error();
     s.history.push_back(copy_step(info));
   }
   return s;
@@ -192,9 +193,9 @@ std::string diff(const Snapshot &a, const Snapshot &b) {
 std::vector<float> current_values(const fw_solver *solver, size_t index) {
   const fw_tensor *views = nullptr;
   size_t n = 0;
-  EXPECT_EQ(fw_current(solver, &views, &n), FW_OK) << fw_last_error();
+  EXPECT_EQ(fw_solver_current(solver, &views, &n), FW_OK) << fw_last_error();
   if (index >= n) {
-    ADD_FAILURE() << "fw_current has " << n << " tensors, wanted index " << index;
+    ADD_FAILURE() << "fw_solver_current has " << n << " tensors, wanted index " << index;
     return {};
   }
   std::vector<float> out;

@@ -38,7 +38,7 @@ PoolFiles write_pool(const std::string &label, const std::vector<fwtest::TestTen
 // {x >= 0, sum x <= 1} together with the base), all in `dtype`.
 PoolFiles write_unit_pool(const std::string &label, const std::string &dtype = "F32");
 
-// fw_set_base + fw_pool_add of every member; fails the test on error.
+// fw_solver_set_base + fw_solver_pool_add of every member; fails the test on error.
 void load_pool(fw_solver *solver, const PoolFiles &pool);
 
 // l = 1/2 sum_t ||x_t - target_t||^2 (targets by tensor name; a tensor without one has target 0),
@@ -59,7 +59,8 @@ struct Quadratic {
 fw_status quadratic_callback(const fw_tensor *params, size_t n, fw_tensor *grads, double *loss,
                              void *user_data);
 
-// One step driven by ask/tell with `q` answering every request; returns fw_step_finish's status.
+// One step driven by ask/tell with `q` answering every request; returns fw_solver_step_finish's
+// status.
 fw_status ask_tell_step(fw_solver *solver, Quadratic *q, fw_step_info *info);
 
 // A zeroed fw_step_info with struct_size set.
@@ -77,7 +78,7 @@ class UnitPoolTest : public ::testing::Test {
     q_.target["w"] = {1, 1, 0};
   }
   void use_callback() {
-    ASSERT_EQ(fw_set_objective_callback(solver_.get(), quadratic_callback, &q_), FW_OK);
+    ASSERT_EQ(fw_solver_set_objective_callback(solver_.get(), quadratic_callback, &q_), FW_OK);
   }
   std::string label_;
   PoolFiles pool_;
@@ -108,7 +109,7 @@ std::string diff(const Snapshot &a, const Snapshot &b);
 // nearest even, independently of the library).
 float view_get(const fw_tensor &view, int64_t e);
 void view_set(const fw_tensor &view, int64_t e, float value);
-// Values of tensor `index` of fw_current, as float (any working dtype).
+// Values of tensor `index` of fw_solver_current, as float (any working dtype).
 std::vector<float> current_values(const fw_solver *solver, size_t index = 0);
 
 // An independent safetensors parse: the header JSON and the data section.

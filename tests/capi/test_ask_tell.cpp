@@ -1,5 +1,6 @@
-// Ask/tell (fw_step_begin / ask / tell / finish) is the callback step without callbacks: same
-// iterates and step infos byte for byte; a failing tell fails the step; cancel changes nothing.
+// Ask/tell (fw_solver_step_begin / ask / tell / finish) is the callback step without callbacks:
+// same iterates and step infos byte for byte; a failing tell fails the step; cancel changes
+// nothing.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -49,12 +50,13 @@ TEST_P(AskTellEquivalence, SameIteratesAndInfosAsTheCallbackPath) {
   capi::load_pool(by_callback.get(), pool);
   capi::load_pool(by_ask_tell.get(), pool);
   Quadratic q1 = mixed_target(), q2 = mixed_target();
-  ASSERT_EQ(fw_set_objective_callback(by_callback.get(), capi::quadratic_callback, &q1), FW_OK);
+  ASSERT_EQ(fw_solver_set_objective_callback(by_callback.get(), capi::quadratic_callback, &q1),
+            FW_OK);
 
   for (int t = 0; t < 4; ++t) {
     fw_step_info a = capi::blank_info(), b = capi::blank_info();
     const int calls_before = q2.calls;
-    ASSERT_EQ(fw_step(by_callback.get(), &a), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_step(by_callback.get(), &a), FW_OK) << fw_last_error();
     ASSERT_EQ(capi::ask_tell_step(by_ask_tell.get(), &q2, &b), FW_OK) << fw_last_error();
     EXPECT_TRUE(capi::same_bits(capi::copy_step(a), capi::copy_step(b))) << "step " << t;
     EXPECT_EQ(capi::diff(capi::snapshot(by_callback.get()), capi::snapshot(by_ask_tell.get())), "")
@@ -65,14 +67,13 @@ TEST_P(AskTellEquivalence, SameIteratesAndInfosAsTheCallbackPath) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(CApi, AskTellEquivalence,
-                         ::testing::Values(Variant{"hard_taskwise", FW_LMO_HARD, FW_TASKWISE},
-                                           Variant{"hard_layerwise", FW_LMO_HARD, FW_LAYERWISE},
-                                           Variant{"soft_taskwise", FW_LMO_SOFT, FW_TASKWISE},
-                                           Variant{"soft_layerwise", FW_LMO_SOFT, FW_LAYERWISE}),
-                         [](const ::testing::TestParamInfo<Variant> &info) {
-                           return info.param.label;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    CApi, AskTellEquivalence,
+    ::testing::Values(Variant{"hard_taskwise", FW_LMO_HARD, FW_GRANULARITY_TASKWISE},
+                      Variant{"hard_layerwise", FW_LMO_HARD, FW_GRANULARITY_LAYERWISE},
+                      Variant{"soft_taskwise", FW_LMO_SOFT, FW_GRANULARITY_TASKWISE},
+                      Variant{"soft_layerwise", FW_LMO_SOFT, FW_GRANULARITY_LAYERWISE}),
+    [](const ::testing::TestParamInfo<Variant> &info) { return info.param.label; });
 
 class CApiAskTell : public capi::UnitPoolTest {
  protected:
@@ -82,10 +83,10 @@ class CApiAskTell : public capi::UnitPoolTest {
 // The closed-form steps (tests/c/closed_form_merge.c) through ask/tell: the requests are exactly
 // the evaluations the hand computation needs.
 TEST_F(CApiAskTell, RequestsFollowTheHandComputation) {
-  ASSERT_EQ(fw_step_begin(solver_.get()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step_begin(solver_.get()), FW_OK) << fw_last_error();
   fw_request r = {};
   r.struct_size = sizeof r;
-  ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK);
+  ASSERT_EQ(fw_solver_step_ask(solver_.get(), &r), FW_OK);
   ASSERT_EQ(r.done, 0);
   ASSERT_EQ(r.need_gradient, 1);
   ASSERT_EQ(r.n, 1u);
@@ -96,7 +97,7 @@ TEST_F(CApiAskTell, RequestsFollowTheHandComputation) {
   EXPECT_EQ(std::vector<float>(x, x + 3), (std::vector<float>{0, 0, 0}));
   // Asking again without telling repeats the same request (same tensors; the array of views
   // handed out by the second ask is the one used from here on).
-  ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK);
+  ASSERT_EQ(fw_solver_step_ask(solver_.get(), &r), FW_OK);
   ASSERT_EQ(r.done, 0);
   ASSERT_EQ(r.need_gradient, 1);
   ASSERT_EQ(r.n, 1u);
@@ -105,53 +106,53 @@ TEST_F(CApiAskTell, RequestsFollowTheHandComputation) {
   g[0] = -1;
   g[1] = -1;
   g[2] = 0;
-  ASSERT_EQ(fw_step_tell(solver_.get(), FW_OK, 1.0), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step_tell(solver_.get(), FW_OK, 1.0), FW_OK) << fw_last_error();
   // Line search: phi(1) at e1, loss only.
-  ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK);
+  ASSERT_EQ(fw_solver_step_ask(solver_.get(), &r), FW_OK);
   ASSERT_EQ(r.done, 0);
   EXPECT_EQ(r.need_gradient, 0);
   EXPECT_EQ(r.grads, nullptr);
   x = static_cast<const float *>(r.params[0].data);
   EXPECT_EQ(std::vector<float>(x, x + 3), (std::vector<float>{1, 0, 0}));
-  ASSERT_EQ(fw_step_tell(solver_.get(), FW_OK, 0.5), FW_OK) << fw_last_error();
-  ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK);
+  ASSERT_EQ(fw_solver_step_tell(solver_.get(), FW_OK, 0.5), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step_ask(solver_.get(), &r), FW_OK);
   EXPECT_EQ(r.done, 1);
   fw_step_info info = capi::blank_info();
-  ASSERT_EQ(fw_step_finish(solver_.get(), &info), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step_finish(solver_.get(), &info), FW_OK) << fw_last_error();
   EXPECT_EQ(info.gap, 1.0);
   EXPECT_EQ(info.gamma, 1.0);
   EXPECT_EQ(info.evaluations, 2);
   EXPECT_EQ(info.loss_after, 0.5);
   EXPECT_EQ(capi::current_values(solver_.get()), (std::vector<float>{1, 0, 0}));
   // The step is over: no request, no tell.
-  EXPECT_EQ(fw_step_ask(solver_.get(), &r), FW_ERR_STATE);
-  EXPECT_EQ(fw_step_tell(solver_.get(), FW_OK, 0.0), FW_ERR_STATE);
-  EXPECT_EQ(fw_step_finish(solver_.get(), &info), FW_ERR_STATE);
+  EXPECT_EQ(fw_solver_step_ask(solver_.get(), &r), FW_ERR_STATE);
+  EXPECT_EQ(fw_solver_step_tell(solver_.get(), FW_OK, 0.0), FW_ERR_STATE);
+  EXPECT_EQ(fw_solver_step_finish(solver_.get(), &info), FW_ERR_STATE);
 }
 
 TEST_F(CApiAskTell, TellWithAnErrorFailsTheStepWithTheHostsMessage) {
-  ASSERT_EQ(fw_step(solver_.get(), nullptr), FW_ERR_STATE);  // no objective: ask/tell only
+  ASSERT_EQ(fw_solver_step(solver_.get(), nullptr), FW_ERR_STATE);  // no objective: ask/tell only
   ASSERT_EQ(capi::ask_tell_step(solver_.get(), &q_, nullptr), FW_OK) << fw_last_error();
   const capi::Snapshot before = capi::snapshot(solver_.get());
 
-  ASSERT_EQ(fw_step_begin(solver_.get()), FW_OK);
+  ASSERT_EQ(fw_solver_step_begin(solver_.get()), FW_OK);
   fw_request r = {};
   r.struct_size = sizeof r;
-  ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK);
+  ASSERT_EQ(fw_solver_step_ask(solver_.get(), &r), FW_OK);
   double loss = 0;
   ASSERT_EQ(q_.evaluate(r.params, r.n, r.grads, &loss), FW_OK);
-  ASSERT_EQ(fw_step_tell(solver_.get(), FW_OK, loss), FW_OK);
-  ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK);
+  ASSERT_EQ(fw_solver_step_tell(solver_.get(), FW_OK, loss), FW_OK);
+  ASSERT_EQ(fw_solver_step_ask(solver_.get(), &r), FW_OK);
   ASSERT_EQ(r.done, 0);  // the line search's first evaluation
   fw_set_callback_error("evaluation cluster is down");
-  EXPECT_EQ(fw_step_tell(solver_.get(), FW_ERR_IO, 0.0), FW_ERR_CALLBACK);
+  EXPECT_EQ(fw_solver_step_tell(solver_.get(), FW_ERR_IO, 0.0), FW_ERR_CALLBACK);
   EXPECT_NE(std::string(fw_last_error()).find("evaluation cluster is down"), std::string::npos)
       << fw_last_error();
-  ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK);
+  ASSERT_EQ(fw_solver_step_ask(solver_.get(), &r), FW_OK);
   EXPECT_EQ(r.done, 1);
   fw_step_info info = capi::blank_info();
   info.iteration = -3;
-  EXPECT_EQ(fw_step_finish(solver_.get(), &info), FW_ERR_CALLBACK);
+  EXPECT_EQ(fw_solver_step_finish(solver_.get(), &info), FW_ERR_CALLBACK);
   EXPECT_NE(std::string(fw_last_error()).find("evaluation cluster is down"), std::string::npos)
       << fw_last_error();
   EXPECT_EQ(info.iteration, -3);
@@ -166,12 +167,12 @@ TEST_F(CApiAskTell, TellWithAnErrorFailsTheStepWithTheHostsMessage) {
 
 TEST_F(CApiAskTell, NonFiniteToldLossFailsTheStep) {
   const capi::Snapshot before = capi::snapshot(solver_.get());
-  ASSERT_EQ(fw_step_begin(solver_.get()), FW_OK);
+  ASSERT_EQ(fw_solver_step_begin(solver_.get()), FW_OK);
   fw_request r = {};
   r.struct_size = sizeof r;
-  ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK);
-  EXPECT_EQ(fw_step_tell(solver_.get(), FW_OK, std::nan("")), FW_ERR_NON_FINITE);
-  EXPECT_EQ(fw_step_finish(solver_.get(), nullptr), FW_ERR_NON_FINITE);
+  ASSERT_EQ(fw_solver_step_ask(solver_.get(), &r), FW_OK);
+  EXPECT_EQ(fw_solver_step_tell(solver_.get(), FW_OK, std::nan("")), FW_ERR_NON_FINITE);
+  EXPECT_EQ(fw_solver_step_finish(solver_.get(), nullptr), FW_ERR_NON_FINITE);
   EXPECT_EQ(capi::diff(before, capi::snapshot(solver_.get())), "");
 }
 
@@ -182,18 +183,18 @@ TEST_F(CApiAskTell, CancelLeavesTheSolverUnchangedAndUsable) {
 
   // Cancel right after begin, and after a told evaluation (mid line search).
   for (int told = 0; told < 2; ++told) {
-    ASSERT_EQ(fw_step_begin(solver_.get()), FW_OK);
+    ASSERT_EQ(fw_solver_step_begin(solver_.get()), FW_OK);
     fw_request r = {};
     r.struct_size = sizeof r;
     for (int i = 0; i < told; ++i) {
-      ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK);
+      ASSERT_EQ(fw_solver_step_ask(solver_.get(), &r), FW_OK);
       double loss = 0;
       ASSERT_EQ(q_.evaluate(r.params, r.n, r.grads, &loss), FW_OK);
-      ASSERT_EQ(fw_step_tell(solver_.get(), FW_OK, loss), FW_OK);
+      ASSERT_EQ(fw_solver_step_tell(solver_.get(), FW_OK, loss), FW_OK);
     }
-    ASSERT_EQ(fw_step_cancel(solver_.get()), FW_OK) << fw_last_error();
-    EXPECT_EQ(fw_step_ask(solver_.get(), &r), FW_ERR_STATE);
-    EXPECT_EQ(fw_step_cancel(solver_.get()), FW_ERR_STATE);
+    ASSERT_EQ(fw_solver_step_cancel(solver_.get()), FW_OK) << fw_last_error();
+    EXPECT_EQ(fw_solver_step_ask(solver_.get(), &r), FW_ERR_STATE);
+    EXPECT_EQ(fw_solver_step_cancel(solver_.get()), FW_ERR_STATE);
     EXPECT_EQ(capi::diff(before, capi::snapshot(solver_.get())), "");
   }
   EXPECT_EQ(q_.calls, calls + 1);
@@ -204,18 +205,18 @@ TEST_F(CApiAskTell, CancelLeavesTheSolverUnchangedAndUsable) {
   EXPECT_EQ(info.iteration, 1);
   EXPECT_EQ(info.gamma, 0.5);
   EXPECT_EQ(info.chosen[0], 1);
-  ASSERT_EQ(fw_set_objective_callback(solver_.get(), capi::quadratic_callback, &q_), FW_OK);
-  ASSERT_EQ(fw_step(solver_.get(), &info), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_set_objective_callback(solver_.get(), capi::quadratic_callback, &q_), FW_OK);
+  ASSERT_EQ(fw_solver_step(solver_.get(), &info), FW_OK) << fw_last_error();
   EXPECT_EQ(info.converged, 1);
   EXPECT_EQ(info.gap, 0.0);
 }
 
 // Freeing a solver with a step in flight cancels it (no hang, no leak of the worker thread).
 TEST_F(CApiAskTell, FreeWithAPendingStep) {
-  ASSERT_EQ(fw_step_begin(solver_.get()), FW_OK);
+  ASSERT_EQ(fw_solver_step_begin(solver_.get()), FW_OK);
   fw_request r = {};
   r.struct_size = sizeof r;
-  ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK);
+  ASSERT_EQ(fw_solver_step_ask(solver_.get(), &r), FW_OK);
   EXPECT_EQ(r.done, 0);
   solver_.reset();
 }

@@ -22,16 +22,17 @@ std::unique_ptr<Run> make_run(const capi::PoolFiles &pool, fw_params params) {
   run->solver = capi::new_solver(&params);
   capi::load_pool(run->solver.get(), pool);
   run->q.target["w"] = {0.3, 0.2, 0.1};
-  EXPECT_EQ(fw_set_objective_callback(run->solver.get(), capi::quadratic_callback, &run->q), FW_OK);
+  EXPECT_EQ(fw_solver_set_objective_callback(run->solver.get(), capi::quadratic_callback, &run->q),
+            FW_OK);
   return run;
 }
 
 // Evaluations per step of `solver`'s history.
 std::vector<int> evaluations_per_step(const fw_solver *solver) {
   std::vector<int> out;
-  for (int32_t i = 0; i < fw_history_size(solver); ++i) {
+  for (int32_t i = 0; i < fw_solver_history_size(solver); ++i) {
     fw_step_info info = capi::blank_info();
-    EXPECT_EQ(fw_history_get(solver, i, &info), FW_OK);
+    EXPECT_EQ(fw_solver_history_get(solver, i, &info), FW_OK);
     out.push_back(info.evaluations);
   }
   return out;
@@ -52,7 +53,7 @@ TEST(EvaluationBudget, RunTakesTheStepsOfAnUnbudgetedRunThatFitAndCallsNoMore) {
     fw_params p = soft_params();
     p.lmo = lmo;
     const auto free_run = make_run(pool, p);
-    ASSERT_EQ(fw_run(free_run->solver.get(), nullptr), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_run(free_run->solver.get(), nullptr), FW_OK) << fw_last_error();
     const std::vector<int> per_step = evaluations_per_step(free_run->solver.get());
     ASSERT_GE(per_step.size(), 3u);
     // A budget that ends inside the third step: the first two fit.
@@ -60,8 +61,8 @@ TEST(EvaluationBudget, RunTakesTheStepsOfAnUnbudgetedRunThatFitAndCallsNoMore) {
     p.max_evaluations = budget;
     const auto budgeted = make_run(pool, p);
     fw_step_info last = capi::blank_info();
-    ASSERT_EQ(fw_run(budgeted->solver.get(), &last), FW_OK) << fw_last_error();
-    EXPECT_EQ(fw_history_size(budgeted->solver.get()), 2) << "lmo " << lmo;
+    ASSERT_EQ(fw_solver_run(budgeted->solver.get(), &last), FW_OK) << fw_last_error();
+    EXPECT_EQ(fw_solver_history_size(budgeted->solver.get()), 2) << "lmo " << lmo;
     EXPECT_EQ(last.iteration, 1);
     EXPECT_LE(budgeted->q.calls, budget);
     EXPECT_EQ(budgeted->q.calls, budget) << "the cut step made the calls that fitted";
@@ -69,12 +70,12 @@ TEST(EvaluationBudget, RunTakesTheStepsOfAnUnbudgetedRunThatFitAndCallsNoMore) {
     capi::Snapshot a = capi::snapshot(budgeted->solver.get());
     for (int i = 0; i < 2; ++i) {
       fw_step_info info = capi::blank_info();
-      ASSERT_EQ(fw_history_get(free_run->solver.get(), i, &info), FW_OK);
+      ASSERT_EQ(fw_solver_history_get(free_run->solver.get(), i, &info), FW_OK);
       EXPECT_TRUE(capi::same_bits(a.history[static_cast<size_t>(i)], capi::copy_step(info)));
     }
     // A further step does not fit either: the state error, the solver unchanged.
     const int calls = budgeted->q.calls;
-    EXPECT_EQ(fw_step(budgeted->solver.get(), nullptr), FW_ERR_STATE);
+    EXPECT_EQ(fw_solver_step(budgeted->solver.get(), nullptr), FW_ERR_STATE);
     EXPECT_NE(std::string(fw_last_error())
                   .find("[budget] max_evaluations (" + std::to_string(budget) + ") is spent"),
               std::string::npos)
@@ -87,13 +88,13 @@ TEST(EvaluationBudget, RunTakesTheStepsOfAnUnbudgetedRunThatFitAndCallsNoMore) {
 TEST(EvaluationBudget, OneEvaluationPerStepGivesExactlyThatManySteps) {
   const capi::PoolFiles pool = capi::write_unit_pool("budget_schedule");
   fw_params p = fw_default_params();
-  p.step_rule = FW_STEP_SCHEDULE;  // the gradient evaluation only
+  p.step_rule = FW_STEP_RULE_SCHEDULE;  // the gradient evaluation only
   p.epsilon = 0;
   p.max_iters = 10;
   p.max_evaluations = 3;
   const auto run = make_run(pool, p);
-  ASSERT_EQ(fw_run(run->solver.get(), nullptr), FW_OK) << fw_last_error();
-  EXPECT_EQ(fw_history_size(run->solver.get()), 3);
+  ASSERT_EQ(fw_solver_run(run->solver.get(), nullptr), FW_OK) << fw_last_error();
+  EXPECT_EQ(fw_solver_history_size(run->solver.get()), 3);
   EXPECT_EQ(run->q.calls, 3);
 }
 
@@ -102,9 +103,9 @@ TEST(EvaluationBudget, ABudgetTooSmallForOneStepIsAnError) {
   fw_params p = soft_params();
   p.max_evaluations = 2;  // a soft step needs 5
   const auto run = make_run(pool, p);
-  EXPECT_EQ(fw_run(run->solver.get(), nullptr), FW_ERR_STATE);
+  EXPECT_EQ(fw_solver_run(run->solver.get(), nullptr), FW_ERR_STATE);
   EXPECT_NE(std::string(fw_last_error()).find("[budget]"), std::string::npos);
-  EXPECT_EQ(fw_history_size(run->solver.get()), 0);
+  EXPECT_EQ(fw_solver_history_size(run->solver.get()), 0);
   EXPECT_EQ(run->q.calls, 2);
   p.max_evaluations = -1;
   fw_solver *bad = nullptr;

@@ -26,8 +26,9 @@ const std::vector<int64_t> kPositions = {0, 1, 2, 3};
 
 // Every data-free method of fw_merge.
 const fw_merge_method kDataFreeMethods[] = {
-    FW_MERGE_LINEAR,    FW_MERGE_TASK_ARITHMETIC, FW_MERGE_TIES,        FW_MERGE_DARE_LINEAR,
-    FW_MERGE_DARE_TIES, FW_MERGE_BREADCRUMBS,     FW_MERGE_MODEL_STOCK, FW_MERGE_BREADCRUMBS_TIES};
+    FW_MERGE_METHOD_LINEAR,      FW_MERGE_METHOD_TASK_ARITHMETIC, FW_MERGE_METHOD_TIES,
+    FW_MERGE_METHOD_DARE_LINEAR, FW_MERGE_METHOD_DARE_TIES,       FW_MERGE_METHOD_BREADCRUMBS,
+    FW_MERGE_METHOD_MODEL_STOCK, FW_MERGE_METHOD_BREADCRUMBS_TIES};
 
 struct Model {
   std::vector<float> embed;        // embeddings.word_embeddings.weight [2, 3]
@@ -151,7 +152,7 @@ TEST_F(Buffers, EveryDataFreeMethodTakesTheBufferFromTheBase) {
     const std::string recipe = got.metadata.at("fwmerge.recipe");
     EXPECT_NE(recipe.find("\"from_base\":[\"embeddings.position_ids\"]"), std::string::npos)
         << recipe;
-    if (method == FW_MERGE_TASK_ARITHMETIC) {  // base 0, scaling 1: the sum of the members
+    if (method == FW_MERGE_METHOD_TASK_ARITHMETIC) {  // base 0, scaling 1: the sum of the members
       EXPECT_EQ(got.floats.at("encoder.layer.0.attention.self.query.weight"),
                 (std::vector<float>{3, 2, 5}));
       EXPECT_EQ(got.floats.at("embeddings.word_embeddings.weight"),
@@ -161,7 +162,7 @@ TEST_F(Buffers, EveryDataFreeMethodTakesTheBufferFromTheBase) {
 }
 
 TEST_F(Buffers, TheOutputFolderCarriesTheBasesNonWeightFiles) {
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_LINEAR);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   fw_export_options o = fw_default_export_options();
   o.hf_folder = 1;
   const std::string out = dir_ + "/out";
@@ -182,23 +183,23 @@ TEST_F(Buffers, TheOutputFolderCarriesTheBasesNonWeightFiles) {
 
 TEST_F(Buffers, AnFwMergeTakesTheBufferFromTheBase) {
   capi::SolverPtr solver = capi::new_solver();
-  ASSERT_EQ(fw_set_base(solver.get(), base_.c_str()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_set_base(solver.get(), base_.c_str()), FW_OK) << fw_last_error();
   for (const std::string &m : pool_)
-    ASSERT_EQ(fw_pool_add(solver.get(), m.c_str(), nullptr), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_pool_add(solver.get(), m.c_str(), nullptr), FW_OK) << fw_last_error();
   capi::Quadratic q;
   q.target["encoder.layer.0.attention.self.query.weight"] = {1, 0, -1};
-  ASSERT_EQ(fw_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
+  ASSERT_EQ(fw_solver_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
   fw_step_info info = capi::blank_info();
-  ASSERT_EQ(fw_step(solver.get(), &info), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step(solver.get(), &info), FW_OK) << fw_last_error();
   // The objective sees the floating tensors only.
   const fw_tensor *views = nullptr;
   size_t n = 0;
-  ASSERT_EQ(fw_current(solver.get(), &views, &n), FW_OK);
+  ASSERT_EQ(fw_solver_current(solver.get(), &views, &n), FW_OK);
   EXPECT_EQ(n, 2u);
   fw_export_options o = fw_default_export_options();
   o.hf_folder = 1;
   const std::string out = dir_ + "/fw_out";
-  ASSERT_EQ(fw_export(solver.get(), out.c_str(), &o), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(solver.get(), out.c_str(), &o), FW_OK) << fw_last_error();
   const Loaded got = load(out);
   EXPECT_EQ(got.ints.at("embeddings.position_ids"), kPositions);
   EXPECT_NE(got.metadata.at("fwmerge.recipe").find("\"from_base\":[\"embeddings.position_ids\"]"),
@@ -210,14 +211,14 @@ TEST_F(Buffers, AMemberWhoseBufferDiffersIsRefusedNamingIt) {
   save(dir_ + "/bad.safetensors", {{1, 1, 1, 1, 1, 1}, {1, 1, 1}, {0, 1, 2, 7}});
   const std::string bad = dir_ + "/bad.safetensors";
   capi::SolverPtr solver = capi::new_solver();
-  ASSERT_EQ(fw_set_base(solver.get(), base_.c_str()), FW_OK) << fw_last_error();
-  EXPECT_EQ(fw_pool_add(solver.get(), bad.c_str(), nullptr), FW_ERR_NAME_MISMATCH);
+  ASSERT_EQ(fw_solver_set_base(solver.get(), base_.c_str()), FW_OK) << fw_last_error();
+  EXPECT_EQ(fw_solver_pool_add(solver.get(), bad.c_str(), nullptr), FW_ERR_NAME_MISMATCH);
   const std::string message = fw_last_error();
   EXPECT_NE(message.find("embeddings.position_ids"), std::string::npos) << message;
   EXPECT_NE(message.find("bad.safetensors"), std::string::npos) << message;
-  EXPECT_EQ(fw_pool_size(solver.get()), 0u);
+  EXPECT_EQ(fw_solver_pool_size(solver.get()), 0u);
 
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
   const char *members[] = {pool_[0].c_str(), bad.c_str()};
   EXPECT_EQ(fw_merge(&p, base_.c_str(), members, 2, (dir_ + "/never.safetensors").c_str(), nullptr),
             FW_ERR_NAME_MISMATCH);
@@ -231,8 +232,8 @@ TEST_F(Buffers, AFloatTensorMissingFromAMemberIsStillAnErrorNamingBoth) {
   const std::string partial = dir_ + "/partial.safetensors";
   ASSERT_EQ(fw_save_tensors(partial.c_str(), &t, 1, FW_DTYPE_DEFAULT, nullptr, 0), FW_OK);
   capi::SolverPtr solver = capi::new_solver();
-  ASSERT_EQ(fw_set_base(solver.get(), base_.c_str()), FW_OK) << fw_last_error();
-  EXPECT_EQ(fw_pool_add(solver.get(), partial.c_str(), nullptr), FW_ERR_NAME_MISMATCH);
+  ASSERT_EQ(fw_solver_set_base(solver.get(), base_.c_str()), FW_OK) << fw_last_error();
+  EXPECT_EQ(fw_solver_pool_add(solver.get(), partial.c_str(), nullptr), FW_ERR_NAME_MISMATCH);
   const std::string message = fw_last_error();
   EXPECT_NE(message.find("embeddings.word_embeddings.weight"), std::string::npos) << message;
   EXPECT_NE(message.find("partial.safetensors"), std::string::npos) << message;
@@ -264,7 +265,7 @@ std::string read_text(const fs::path &path) {
 }
 
 TEST_F(FillFromBase, OffByDefaultInFwMerge) {
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
   EXPECT_EQ(p.fill_missing_from_base, 0);
   const auto m = members();
   const std::string out = dir_ + "/never.safetensors";
@@ -302,12 +303,12 @@ TEST_F(FillFromBase, EveryDataFreeMethodReadsTheMissingTensorFromTheBase) {
       for (float v : values) EXPECT_TRUE(std::isfinite(v)) << name;
     const auto &embed = got.floats.at("embeddings.word_embeddings.weight");
     const auto &query = got.floats.at("encoder.layer.0.attention.self.query.weight");
-    if (method == FW_MERGE_TASK_ARITHMETIC) {
+    if (method == FW_MERGE_METHOD_TASK_ARITHMETIC) {
       // Base 0, scaling 1: the members' sum, the partial member adding nothing to the embeddings.
       EXPECT_EQ(embed, (std::vector<float>{0, 2, 4, 4, 4, 8}));
       EXPECT_EQ(query, (std::vector<float>{4, 4, 4}));
     }
-    if (method == FW_MERGE_LINEAR) {  // the mean of m0, m1 and the base's embeddings (zero)
+    if (method == FW_MERGE_METHOD_LINEAR) {  // the mean of m0, m1 and the base's embeddings (zero)
       const std::vector<float> want = {0, 2 / 3.f, 4 / 3.f, 4 / 3.f, 4 / 3.f, 8 / 3.f};
       for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(embed[i], want[i], 1e-6) << i;
       for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(query[i], 4 / 3.f, 1e-6) << i;
@@ -317,26 +318,26 @@ TEST_F(FillFromBase, EveryDataFreeMethodReadsTheMissingTensorFromTheBase) {
 
 TEST_F(FillFromBase, AnFwSolverSeesTheBasesTensorInTheMember) {
   capi::SolverPtr plain = capi::new_solver();
-  ASSERT_EQ(fw_set_base(plain.get(), base_.c_str()), FW_OK) << fw_last_error();
-  EXPECT_EQ(fw_pool_add(plain.get(), partial_.c_str(), nullptr), FW_ERR_NAME_MISMATCH);
+  ASSERT_EQ(fw_solver_set_base(plain.get(), base_.c_str()), FW_OK) << fw_last_error();
+  EXPECT_EQ(fw_solver_pool_add(plain.get(), partial_.c_str(), nullptr), FW_ERR_NAME_MISMATCH);
 
   fw_params params = fw_default_params();
   EXPECT_EQ(params.fill_missing_from_base, 0);
   params.fill_missing_from_base = 1;
   params.lmo = FW_LMO_HARD;  // a whole step to the chosen vertex: theta_1 is that member
-  params.step_rule = FW_STEP_CONSTANT;
+  params.step_rule = FW_STEP_RULE_CONSTANT;
   params.step_scale = 1.0;
   fw_solver *raw = nullptr;
   ASSERT_EQ(fw_solver_new(&params, &raw), FW_OK) << fw_last_error();
   capi::SolverPtr solver(raw);
-  ASSERT_EQ(fw_set_base(raw, base_.c_str()), FW_OK) << fw_last_error();
-  ASSERT_EQ(fw_pool_add(raw, pool_[0].c_str(), nullptr), FW_OK) << fw_last_error();
-  ASSERT_EQ(fw_pool_add(raw, partial_.c_str(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_set_base(raw, base_.c_str()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_pool_add(raw, pool_[0].c_str(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_pool_add(raw, partial_.c_str(), nullptr), FW_OK) << fw_last_error();
   // The partial member as the start point: its query weights, the base's (zero) embeddings.
-  ASSERT_EQ(fw_set_start_member(raw, 1), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_set_start_member(raw, 1), FW_OK) << fw_last_error();
   const fw_tensor *views = nullptr;
   size_t n = 0;
-  ASSERT_EQ(fw_current(raw, &views, &n), FW_OK);
+  ASSERT_EQ(fw_solver_current(raw, &views, &n), FW_OK);
   ASSERT_EQ(n, 2u);
   std::map<std::string, std::vector<float>> current;
   for (size_t i = 0; i < n; ++i) {
@@ -350,15 +351,15 @@ TEST_F(FillFromBase, AnFwSolverSeesTheBasesTensorInTheMember) {
   capi::Quadratic q;
   q.target["embeddings.word_embeddings.weight"] = {1, 2, 3, 4, 5, 6};
   q.target["encoder.layer.0.attention.self.query.weight"] = {1, 0, -1};
-  ASSERT_EQ(fw_set_objective_callback(raw, capi::quadratic_callback, &q), FW_OK);
+  ASSERT_EQ(fw_solver_set_objective_callback(raw, capi::quadratic_callback, &q), FW_OK);
   fw_step_info info = capi::blank_info();
-  ASSERT_EQ(fw_step(raw, &info), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step(raw, &info), FW_OK) << fw_last_error();
   ASSERT_EQ(info.k, 1);
   EXPECT_EQ(info.chosen[0], 0);
   fw_export_options o = fw_default_export_options();
   o.hf_folder = 1;
   const std::string out = dir_ + "/fw_filled";
-  ASSERT_EQ(fw_export(raw, out.c_str(), &o), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(raw, out.c_str(), &o), FW_OK) << fw_last_error();
   const Loaded got = load(out);
   EXPECT_NE(got.metadata.at("fwmerge.recipe").find(filled_json()), std::string::npos)
       << got.metadata.at("fwmerge.recipe");

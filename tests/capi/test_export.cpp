@@ -1,4 +1,4 @@
-// fw_export checked against an independent parse of the written bytes: exact F32 round trip,
+// fw_solver_export checked against an independent parse of the written bytes: exact F32 round trip,
 // F16/BF16 rounding, base dtype by default, Hugging Face shards + index, provenance metadata, and
 // atomicity (a failed export leaves nothing behind).
 #include <gtest/gtest.h>
@@ -33,8 +33,8 @@ void step_twice(fw_solver *solver, Quadratic *q) {
   q->target["a"] = {0.3, -0.7, 1.1, 0.9, 0.01, 0.123};
   q->target["b"] = {0.77, 0.2, -1.3, 0.4};
   q->target["c"] = {0.333};
-  ASSERT_EQ(fw_set_objective_callback(solver, capi::quadratic_callback, q), FW_OK);
-  for (int i = 0; i < 2; ++i) ASSERT_EQ(fw_step(solver, nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_set_objective_callback(solver, capi::quadratic_callback, q), FW_OK);
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(fw_solver_step(solver, nullptr), FW_OK) << fw_last_error();
 }
 
 const std::vector<std::string> kNames = {"a", "b", "c"};
@@ -82,7 +82,7 @@ class CApiExportFile : public ::testing::Test {
         pool_.dir + "/out_" + std::to_string(static_cast<int>(dtype)) + ".safetensors";
     fw_export_options o = fw_default_export_options();
     o.dtype = dtype;
-    EXPECT_EQ(fw_export(solver_.get(), out.c_str(), &o), FW_OK) << fw_last_error();
+    EXPECT_EQ(fw_solver_export(solver_.get(), out.c_str(), &o), FW_OK) << fw_last_error();
     return out;
   }
   capi::PoolFiles pool_;
@@ -99,7 +99,7 @@ TEST_F(CApiExportFile, F32RoundTripIsExact) {
   EXPECT_EQ(f.bytes.size(), f.data_start + 4 * 11);
   // The library reads its own output back to the same values (theta as a start file).
   capi::SolverPtr again = capi::new_solver();
-  ASSERT_EQ(fw_set_base(again.get(), out.c_str()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_set_base(again.get(), out.c_str()), FW_OK) << fw_last_error();
   for (size_t t = 0; t < kNames.size(); ++t)
     EXPECT_EQ(capi::current_values(again.get(), t), capi::current_values(solver_.get(), t));
 }
@@ -121,15 +121,15 @@ TEST(CApiExport, DefaultDtypeIsEachTensorsBaseDtype) {
   Quadratic q;
   step_twice(solver.get(), &q);
   const std::string out = pool.dir + "/merged.safetensors";
-  ASSERT_EQ(fw_export(solver.get(), out.c_str(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(solver.get(), out.c_str(), nullptr), FW_OK) << fw_last_error();
   expect_tensors(capi::parse_safetensors(out), solver.get(), {"BF16", "F16", "F32"});
   // An explicit dtype overrides the base's.
   fw_export_options o = fw_default_export_options();
   o.dtype = FW_DTYPE_F32;
-  ASSERT_EQ(fw_export(solver.get(), out.c_str(), &o), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(solver.get(), out.c_str(), &o), FW_OK) << fw_last_error();
   expect_tensors(capi::parse_safetensors(out), solver.get(), {"F32", "F32", "F32"});
   o.dtype = static_cast<fw_dtype>(9);
-  EXPECT_EQ(fw_export(solver.get(), out.c_str(), &o), FW_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(fw_solver_export(solver.get(), out.c_str(), &o), FW_ERR_INVALID_ARGUMENT);
 }
 
 // a is 24 bytes, b 16, c 4 (44 in all); with 24-byte shards at least two files are needed.
@@ -137,7 +137,7 @@ TEST_F(CApiExportFile, ShardedExportHasTheHuggingFaceLayout) {
   const std::string dir = pool_.dir + "/sharded";
   fw_export_options o = fw_default_export_options();
   o.max_shard_bytes = 24;
-  ASSERT_EQ(fw_export(solver_.get(), dir.c_str(), &o), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(solver_.get(), dir.c_str(), &o), FW_OK) << fw_last_error();
   const std::vector<std::string> files = capi::list_dir(dir);
   EXPECT_EQ(files, (std::vector<std::string>{"model-00001-of-00002.safetensors",
                                              "model-00002-of-00002.safetensors",
@@ -173,7 +173,7 @@ TEST_F(CApiExportFile, ShardedExportHasTheHuggingFaceLayout) {
 
   // The folder is a valid sharded checkpoint for the library too.
   capi::SolverPtr again = capi::new_solver();
-  ASSERT_EQ(fw_set_base(again.get(), dir.c_str()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_set_base(again.get(), dir.c_str()), FW_OK) << fw_last_error();
   for (size_t t = 0; t < kNames.size(); ++t)
     EXPECT_EQ(capi::current_values(again.get(), t), capi::current_values(solver_.get(), t));
 }
@@ -189,14 +189,14 @@ TEST(CApiExport, MetadataCarriesRecipeAndHistory) {
   capi::load_pool(solver.get(), pool);
   Quadratic q;
   q.target["w"] = {1, 1, 0};
-  ASSERT_EQ(fw_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
+  ASSERT_EQ(fw_solver_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
   fw_step_info last = capi::blank_info();
-  ASSERT_EQ(fw_run(solver.get(), &last), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_run(solver.get(), &last), FW_OK) << fw_last_error();
   ASSERT_EQ(last.converged, 1);
-  ASSERT_EQ(fw_history_size(solver.get()), 3);
+  ASSERT_EQ(fw_solver_history_size(solver.get()), 3);
 
   const std::string out = pool.dir + "/merged.safetensors";
-  ASSERT_EQ(fw_export(solver.get(), out.c_str(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(solver.get(), out.c_str(), nullptr), FW_OK) << fw_last_error();
   const auto meta = capi::parse_safetensors(out).metadata();
   EXPECT_EQ(meta.at("format"), "pt");
 
@@ -218,7 +218,7 @@ TEST(CApiExport, MetadataCarriesRecipeAndHistory) {
   for (int i = 0; i < 3; ++i) {
     SCOPED_TRACE(i);
     fw_step_info info = capi::blank_info();
-    ASSERT_EQ(fw_history_get(solver.get(), i, &info), FW_OK);
+    ASSERT_EQ(fw_solver_history_get(solver.get(), i, &info), FW_OK);
     EXPECT_EQ(steps[i].at("loss").get<double>(), losses[i]);
     EXPECT_EQ(steps[i].at("loss").get<double>(), info.loss);
     EXPECT_EQ(steps[i].at("gap").get<double>(), gaps[i]);
@@ -256,7 +256,7 @@ TEST_F(CApiExportFile, UnwritablePathsFailWithIoAndLeaveNothing) {
   };
   for (const Case &c : cases) {
     SCOPED_TRACE(c.path);
-    EXPECT_EQ(fw_export(solver_.get(), c.path.c_str(), c.opts), FW_ERR_IO);
+    EXPECT_EQ(fw_solver_export(solver_.get(), c.path.c_str(), c.opts), FW_ERR_IO);
     EXPECT_NE(std::string(fw_last_error()), "");
     EXPECT_EQ(capi::list_dir(dir), (std::vector<std::string>{"busy", "obstacle", "regular_file"}));
     EXPECT_EQ(capi::list_dir(dir + "/busy"), std::vector<std::string>{"keep"});
@@ -267,7 +267,7 @@ TEST_F(CApiExportFile, UnwritablePathsFailWithIoAndLeaveNothing) {
   EXPECT_EQ(capi::diff(before, capi::snapshot(solver_.get())), "");
   // The solver still exports fine.
   const std::string good = dir + "/good.safetensors";
-  ASSERT_EQ(fw_export(solver_.get(), good.c_str(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(solver_.get(), good.c_str(), nullptr), FW_OK) << fw_last_error();
   expect_tensors(capi::parse_safetensors(good), solver_.get(), {"F32", "F32", "F32"});
 }
 

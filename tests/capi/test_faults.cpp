@@ -43,7 +43,7 @@ class Faults : public capi::UnitPoolTest {
     UnitPoolTest::SetUp();
     use_callback();
     fw_step_info info = capi::blank_info();
-    ASSERT_EQ(fw_step(solver_.get(), &info), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_step(solver_.get(), &info), FW_OK) << fw_last_error();
     before_ = capi::snapshot(solver_.get());
   }
   // The call failed with FW_ERR_IO naming `path`, and nothing observable changed.
@@ -63,10 +63,10 @@ TEST_F(Faults, MemberTruncatedBetweenStepsFailsTheStep) {
   truncate_last_float(pool_.members[1]);
   fw_step_info info = capi::blank_info();
   const std::string message =
-      expect_io_error_unchanged(fw_step(solver_.get(), &info), pool_.members[1]);
+      expect_io_error_unchanged(fw_solver_step(solver_.get(), &info), pool_.members[1]);
   EXPECT_TRUE(contains(message, "changed on disk")) << message;
-  // fw_run and ask/tell take the same path.
-  expect_io_error_unchanged(fw_run(solver_.get(), &info), pool_.members[1]);
+  // fw_solver_run and ask/tell take the same path.
+  expect_io_error_unchanged(fw_solver_run(solver_.get(), &info), pool_.members[1]);
   expect_io_error_unchanged(capi::ask_tell_step(solver_.get(), &q_, &info), pool_.members[1]);
 }
 
@@ -87,27 +87,27 @@ TEST_F(Faults, MemberTruncatedDuringTheStepFailsTheStep) {
     }
     return h->q->evaluate(params, n, grads, loss);
   };
-  ASSERT_EQ(fw_set_objective_callback(solver_.get(), truncating, &host), FW_OK);
+  ASSERT_EQ(fw_solver_set_objective_callback(solver_.get(), truncating, &host), FW_OK);
   fw_step_info info = capi::blank_info();
-  expect_io_error_unchanged(fw_step(solver_.get(), &info), pool_.members[2]);
+  expect_io_error_unchanged(fw_solver_step(solver_.get(), &info), pool_.members[2]);
 }
 
 TEST_F(Faults, MemberTruncatedBetweenAskAndTellFailsTheStep) {
-  ASSERT_EQ(fw_step_begin(solver_.get()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step_begin(solver_.get()), FW_OK) << fw_last_error();
   fw_request r = {};
   r.struct_size = sizeof r;
-  ASSERT_EQ(fw_step_ask(solver_.get(), &r), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step_ask(solver_.get(), &r), FW_OK) << fw_last_error();
   ASSERT_FALSE(r.done);
   double loss = 0;
   ASSERT_EQ(q_.evaluate(r.params, r.n, r.grads, &loss), FW_OK);
   truncate_last_float(pool_.members[0]);
-  fw_status status = fw_step_tell(solver_.get(), FW_OK, loss);
-  while (status == FW_OK && fw_step_ask(solver_.get(), &r) == FW_OK && !r.done) {
+  fw_status status = fw_solver_step_tell(solver_.get(), FW_OK, loss);
+  while (status == FW_OK && fw_solver_step_ask(solver_.get(), &r) == FW_OK && !r.done) {
     ASSERT_EQ(q_.evaluate(r.params, r.n, r.grads, &loss), FW_OK);
-    status = fw_step_tell(solver_.get(), FW_OK, loss);
+    status = fw_solver_step_tell(solver_.get(), FW_OK, loss);
   }
   fw_step_info info = capi::blank_info();
-  expect_io_error_unchanged(fw_step_finish(solver_.get(), &info), pool_.members[0]);
+  expect_io_error_unchanged(fw_solver_step_finish(solver_.get(), &info), pool_.members[0]);
 }
 
 // A different, larger file written in place (same inode): before, its bytes were read at the old
@@ -122,7 +122,7 @@ TEST_F(Faults, MemberRewrittenInPlaceIsRefused) {
               static_cast<std::streamsize>(bytes.size()));
   }
   fw_step_info info = capi::blank_info();
-  expect_io_error_unchanged(fw_step(solver_.get(), &info), path);
+  expect_io_error_unchanged(fw_solver_step(solver_.get(), &info), path);
 }
 
 // The path now names another file (written elsewhere and renamed over it).
@@ -131,7 +131,7 @@ TEST_F(Faults, MemberReplacedByRenameIsRefused) {
   fwtest::write_safetensors(path + ".new", {{"w", {3}, {7, 0, 0}}});
   ASSERT_EQ(std::rename((path + ".new").c_str(), path.c_str()), 0);
   fw_step_info info = capi::blank_info();
-  const std::string message = expect_io_error_unchanged(fw_step(solver_.get(), &info), path);
+  const std::string message = expect_io_error_unchanged(fw_solver_step(solver_.get(), &info), path);
   EXPECT_TRUE(contains(message, "replaced")) << message;
 }
 
@@ -170,7 +170,7 @@ TEST_F(Faults, SameSizeHeaderRewriteWithTheOldTimestampIsRefused) {
   }
   restore_times(path, st);
   fw_step_info info = capi::blank_info();
-  const std::string message = expect_io_error_unchanged(fw_step(solver_.get(), &info), path);
+  const std::string message = expect_io_error_unchanged(fw_solver_step(solver_.get(), &info), path);
   EXPECT_TRUE(contains(message, "status change time changed")) << message;
 }
 
@@ -193,7 +193,7 @@ TEST_F(Faults, SameSizeDataRewriteWithTheOldTimestampIsRefusedNamingTheFile) {
   ASSERT_EQ(after.st_mtim.tv_nsec, st.st_mtim.tv_nsec);  // the premise: mtime and size as before
   ASSERT_EQ(after.st_size, st.st_size);
   fw_step_info info = capi::blank_info();
-  const std::string message = expect_io_error_unchanged(fw_step(solver_.get(), &info), path);
+  const std::string message = expect_io_error_unchanged(fw_solver_step(solver_.get(), &info), path);
   EXPECT_TRUE(contains(message, path + " changed on disk since it was opened")) << message;
   EXPECT_TRUE(contains(message, "status change time changed")) << message;
 }
@@ -203,7 +203,7 @@ TEST(FaultsSoft, MemberTruncatedDuringSoftIterationsFailsTheStep) {
   const capi::PoolFiles pool = capi::write_unit_pool("faults_soft");
   fw_params p = fw_default_params();
   p.lmo = FW_LMO_SOFT;
-  p.soft_solver = FW_SOFT_CAPPED;
+  p.soft_solver = FW_SOFT_SOLVER_CAPPED;
   p.soft_iters = 5;
   capi::SolverPtr solver = capi::new_solver(&p);
   capi::load_pool(solver.get(), pool);
@@ -220,10 +220,10 @@ TEST(FaultsSoft, MemberTruncatedDuringSoftIterationsFailsTheStep) {
     if (++h->calls == 3 && ::truncate(h->victim.c_str(), 8) != 0) return FW_ERR_INTERNAL;
     return h->q.evaluate(params, n, grads, loss);
   };
-  ASSERT_EQ(fw_set_objective_callback(solver.get(), truncating, &host), FW_OK);
+  ASSERT_EQ(fw_solver_set_objective_callback(solver.get(), truncating, &host), FW_OK);
   const capi::Snapshot before = capi::snapshot(solver.get());
   fw_step_info info = capi::blank_info();
-  EXPECT_EQ(fw_step(solver.get(), &info), FW_ERR_IO) << fw_last_error();
+  EXPECT_EQ(fw_solver_step(solver.get(), &info), FW_ERR_IO) << fw_last_error();
   EXPECT_TRUE(contains(fw_last_error(), pool.members[0])) << fw_last_error();
   EXPECT_GE(host.calls, 3);
   EXPECT_EQ(capi::diff(before, capi::snapshot(solver.get())), "");
@@ -256,36 +256,39 @@ TEST(FaultsFifo, BaseMemberAndFolderPartsThatAreFifosAreRefused) {
   capi::SolverPtr solver = capi::new_solver();
   std::string message;
   EXPECT_EQ(within_deadline(
-                fifo, [&] { return fw_set_base(solver.get(), fifo.c_str()); }, &message),
+                fifo, [&] { return fw_solver_set_base(solver.get(), fifo.c_str()); }, &message),
             FW_ERR_IO);
   EXPECT_TRUE(contains(message, "FIFO") && contains(message, fifo)) << message;
-  ASSERT_EQ(fw_set_base(solver.get(), pool.base.c_str()), FW_OK) << fw_last_error();
-  EXPECT_EQ(within_deadline(fifo, [&] { return fw_pool_add(solver.get(), fifo.c_str(), nullptr); }),
+  ASSERT_EQ(fw_solver_set_base(solver.get(), pool.base.c_str()), FW_OK) << fw_last_error();
+  EXPECT_EQ(within_deadline(
+                fifo, [&] { return fw_solver_pool_add(solver.get(), fifo.c_str(), nullptr); }),
             FW_ERR_IO);
-  EXPECT_EQ(within_deadline(fifo, [&] { return fw_set_start_file(solver.get(), fifo.c_str()); }),
-            FW_ERR_IO);
-  EXPECT_EQ(fw_pool_size(solver.get()), 0u);
+  EXPECT_EQ(
+      within_deadline(fifo, [&] { return fw_solver_set_start_file(solver.get(), fifo.c_str()); }),
+      FW_ERR_IO);
+  EXPECT_EQ(fw_solver_pool_size(solver.get()), 0u);
 
   // A Hugging Face folder whose index is a FIFO, and an adapter folder whose config is one.
   const std::string hf = fwtest::temp_dir("faults_fifo_hf");
   const std::string index = hf + "/model.safetensors.index.json";
   ASSERT_EQ(::mkfifo(index.c_str(), 0600), 0);
-  EXPECT_EQ(within_deadline(index, [&] { return fw_pool_add(solver.get(), hf.c_str(), nullptr); }),
-            FW_ERR_IO);
+  EXPECT_EQ(
+      within_deadline(index, [&] { return fw_solver_pool_add(solver.get(), hf.c_str(), nullptr); }),
+      FW_ERR_IO);
   const std::string adapter = fwtest::temp_dir("faults_fifo_lora");
   const std::string config = adapter + "/adapter_config.json";
   ASSERT_EQ(::mkfifo(config.c_str(), 0600), 0);
   fwtest::write_safetensors(adapter + "/adapter_model.safetensors",
                             {{"base_model.model.w.lora_A.weight", {1, 3}, {1, 2, 3}}});
-  EXPECT_EQ(
-      within_deadline(config, [&] { return fw_pool_add(solver.get(), adapter.c_str(), nullptr); }),
-      FW_ERR_IO);
-  EXPECT_EQ(fw_pool_size(solver.get()), 0u);
+  EXPECT_EQ(within_deadline(
+                config, [&] { return fw_solver_pool_add(solver.get(), adapter.c_str(), nullptr); }),
+            FW_ERR_IO);
+  EXPECT_EQ(fw_solver_pool_size(solver.get()), 0u);
 
   // fw_merge opens its inputs the same way.
   const char *members[] = {fifo.c_str()};
   const std::string out = pool.dir + "/merged.safetensors";
-  const fw_merge_params mp = fw_default_merge_params(FW_MERGE_LINEAR);
+  const fw_merge_params mp = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   EXPECT_EQ(
       within_deadline(
           fifo, [&] { return fw_merge(&mp, pool.base.c_str(), members, 1, out.c_str(), nullptr); }),
@@ -308,9 +311,10 @@ TEST(FaultsFifo, TorchScriptModuleThatIsAFifoIsRefused) {
   o.terms = &term;
   o.n_terms = 1;
   std::string message;
-  EXPECT_EQ(within_deadline(
-                fifo, [&] { return fw_set_objective_torchscript(solver.get(), &o); }, &message),
-            FW_ERR_IO);
+  EXPECT_EQ(
+      within_deadline(
+          fifo, [&] { return fw_solver_set_objective_torchscript(solver.get(), &o); }, &message),
+      FW_ERR_IO);
   EXPECT_TRUE(contains(message, "FIFO") && contains(message, fifo)) << message;
 }
 
@@ -325,7 +329,7 @@ TEST(FaultsMerge, ShortMemberIsAnErrorAndNothingIsWritten) {
   std::vector<const char *> members;
   for (const auto &m : pool.members) members.push_back(m.c_str());
   const std::string out = pool.dir + "/merged.safetensors";
-  const fw_merge_params mp = fw_default_merge_params(FW_MERGE_TIES);
+  const fw_merge_params mp = fw_default_merge_params(FW_MERGE_METHOD_TIES);
   const fw_status status =
       fw_merge(&mp, pool.base.c_str(), members.data(), members.size(), out.c_str(), nullptr);
   EXPECT_TRUE(status == FW_ERR_FORMAT || status == FW_ERR_IO) << fw_status_name(status);
@@ -334,12 +338,12 @@ TEST(FaultsMerge, ShortMemberIsAnErrorAndNothingIsWritten) {
     EXPECT_TRUE(name.rfind("merged", 0) != 0 && name.find(".tmp") == std::string::npos) << name;
 }
 
-// fw_export reads nothing from disk (theta is resident, the base's names, shapes and dtypes were
-// read at fw_set_base): a base truncated since does not change what it writes.
+// fw_solver_export reads nothing from disk (theta is resident, the base's names, shapes and dtypes
+// were read at fw_solver_set_base): a base truncated since does not change what it writes.
 TEST_F(Faults, ExportAfterTheBaseWasTruncatedWritesTheIterate) {
   truncate_last_float(pool_.base);
   const std::string out = pool_.dir + "/out.safetensors";
-  ASSERT_EQ(fw_export(solver_.get(), out.c_str(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(solver_.get(), out.c_str(), nullptr), FW_OK) << fw_last_error();
   const capi::ParsedFile f = capi::parse_safetensors(out);
   EXPECT_EQ(capi::decode(f.tensor_bytes("w"), "F32"), capi::current_values(solver_.get()));
   EXPECT_EQ(capi::diff(before_, capi::snapshot(solver_.get())), "");

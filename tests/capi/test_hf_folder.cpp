@@ -1,4 +1,4 @@
-// fw_export_options.hf_folder: fw_export and fw_merge write a Hugging Face model folder (the
+// fw_export_options.hf_folder: fw_solver_export and fw_merge write a Hugging Face model folder (the
 // weights as the plain export writes them, the base folder's config and tokenizer files, a model
 // card), atomically, and refuse a target that is not new or empty.
 #include <gtest/gtest.h>
@@ -51,14 +51,15 @@ struct HfFolderTest : ::testing::Test {
   static void fs_mkdir(const std::string &path) { ASSERT_EQ(::mkdir(path.c_str(), 0755), 0); }
   capi::SolverPtr solver_at_member(int member) {
     capi::SolverPtr solver = capi::new_solver();
-    EXPECT_EQ(fw_set_base(solver.get(), base.c_str()), FW_OK) << fw_last_error();
-    for (const char *m : member_ptrs) EXPECT_EQ(fw_pool_add(solver.get(), m, nullptr), FW_OK);
-    EXPECT_EQ(fw_set_start_member(solver.get(), member), FW_OK) << fw_last_error();
+    EXPECT_EQ(fw_solver_set_base(solver.get(), base.c_str()), FW_OK) << fw_last_error();
+    for (const char *m : member_ptrs)
+      EXPECT_EQ(fw_solver_pool_add(solver.get(), m, nullptr), FW_OK);
+    EXPECT_EQ(fw_solver_set_start_member(solver.get(), member), FW_OK) << fw_last_error();
     return solver;
   }
   fw_status merge(const std::string &out, const fw_export_options &opts,
                   const fw_merge_params *params = nullptr) {
-    const fw_merge_params linear = fw_default_merge_params(FW_MERGE_LINEAR);
+    const fw_merge_params linear = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
     return fw_merge(params ? params : &linear, base.c_str(), member_ptrs.data(), 2, out.c_str(),
                     &opts);
   }
@@ -70,10 +71,10 @@ struct HfFolderTest : ::testing::Test {
 TEST_F(HfFolderTest, ExportWritesTheWeightsOfThePlainExportSideFilesAndACard) {
   const capi::SolverPtr solver = solver_at_member(1);
   const std::string plain = dir + "/plain.safetensors", out = dir + "/out";
-  ASSERT_EQ(fw_export(solver.get(), plain.c_str(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(solver.get(), plain.c_str(), nullptr), FW_OK) << fw_last_error();
   fw_export_options opts = fw_default_export_options();
   opts.hf_folder = 1;
-  ASSERT_EQ(fw_export(solver.get(), out.c_str(), &opts), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(solver.get(), out.c_str(), &opts), FW_OK) << fw_last_error();
   EXPECT_EQ(capi::list_dir(out),
             (std::vector<std::string>{"README.md", "config.json", "model.safetensors", "notes.txt",
                                       "tokenizer.json", "tokenizer_config.json"}));
@@ -152,16 +153,16 @@ TEST_F(HfFolderTest, TargetsThatAreNotNewOrEmptyAreRefusedAndKept) {
   EXPECT_EQ(merge(file, opts), FW_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(slurp(file), "x");
   const capi::SolverPtr solver = solver_at_member(0);
-  EXPECT_EQ(fw_export(solver.get(), busy.c_str(), &opts), FW_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(fw_solver_export(solver.get(), busy.c_str(), &opts), FW_ERR_INVALID_ARGUMENT);
   // An empty folder is replaced by the result.
   const std::string empty = dir + "/empty/";
   fs_mkdir(empty);
-  ASSERT_EQ(fw_export(solver.get(), empty.c_str(), &opts), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(solver.get(), empty.c_str(), &opts), FW_OK) << fw_last_error();
   EXPECT_EQ(capi::list_dir(empty).size(), 6u);
   // A card without a folder is a mistake, not ignored.
   fw_export_options card_only = fw_default_export_options();
   card_only.model_card = "card";
-  EXPECT_EQ(fw_export(solver.get(), (dir + "/x.safetensors").c_str(), &card_only),
+  EXPECT_EQ(fw_solver_export(solver.get(), (dir + "/x.safetensors").c_str(), &card_only),
             FW_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(fw_last_error()).find("model_card is set without hf_folder"),
             std::string::npos);
@@ -174,7 +175,7 @@ TEST_F(HfFolderTest, AnAbortedMergeLeavesNothing) {
   fw_export_options opts = fw_default_export_options();
   opts.hf_folder = 1;
   int polls = 0;
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_LINEAR);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   p.abort = abort_on_third_poll;
   p.abort_user_data = &polls;
   const std::string out = dir + "/aborted";
@@ -188,7 +189,7 @@ TEST_F(HfFolderTest, ABaseFileHasNoSideFilesAndNoBaseModelInTheCard) {
   fw_export_options opts = fw_default_export_options();
   opts.hf_folder = 1;
   const std::string base_file = base + "/model.safetensors", out = dir + "/from_file";
-  const fw_merge_params linear = fw_default_merge_params(FW_MERGE_LINEAR);
+  const fw_merge_params linear = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   ASSERT_EQ(fw_merge(&linear, base_file.c_str(), member_ptrs.data(), 2, out.c_str(), &opts), FW_OK)
       << fw_last_error();
   EXPECT_EQ(capi::list_dir(out), (std::vector<std::string>{"README.md", "model.safetensors"}));

@@ -42,12 +42,20 @@ TEST(LoadTensors, IntegerTensorsRoundTripAsTheyAre) {
        s4,
        4,
        const_cast<int64_t *>(labels.data()),
-       FW_DEVICE_CPU,
+       FW_DEVICE_TYPE_CPU,
        0,
        {}},
-      {"ids", FW_DTYPE_I32, 1, s3, 3, const_cast<int32_t *>(ids.data()), FW_DEVICE_CPU, 0, {}},
-      {"mask", FW_DTYPE_BOOL, 1, s5, 5, const_cast<uint8_t *>(mask.data()), FW_DEVICE_CPU, 0, {}},
-      {"x", FW_DTYPE_F32, 2, s2, 2, const_cast<float *>(x.data()), FW_DEVICE_CPU, 0, {}}};
+      {"ids", FW_DTYPE_I32, 1, s3, 3, const_cast<int32_t *>(ids.data()), FW_DEVICE_TYPE_CPU, 0, {}},
+      {"mask",
+       FW_DTYPE_BOOL,
+       1,
+       s5,
+       5,
+       const_cast<uint8_t *>(mask.data()),
+       FW_DEVICE_TYPE_CPU,
+       0,
+       {}},
+      {"x", FW_DTYPE_F32, 2, s2, 2, const_cast<float *>(x.data()), FW_DEVICE_TYPE_CPU, 0, {}}};
   const std::string path = dir + "/calib.safetensors";
   const char *meta[] = {"task", "digits"};
   // BF16 converts the floating tensor only; the integers keep their dtype.
@@ -104,8 +112,8 @@ TEST(LoadTensors, SaveRejectsBadDtypesAndBoolBytes) {
   const std::string dir = fwtest::temp_dir("load_bad_save");
   const std::vector<uint8_t> two = {0, 2};
   const int64_t s2[1] = {2};
-  fw_tensor t = {"m", FW_DTYPE_BOOL, 1, s2, 2, const_cast<uint8_t *>(two.data()), FW_DEVICE_CPU, 0,
-                 {}};
+  fw_tensor t = {
+      "m", FW_DTYPE_BOOL, 1, s2, 2, const_cast<uint8_t *>(two.data()), FW_DEVICE_TYPE_CPU, 0, {}};
   const std::string out = dir + "/m.safetensors";
   EXPECT_EQ(fw_save_tensors(out.c_str(), &t, 1, FW_DTYPE_DEFAULT, nullptr, 0),
             FW_ERR_INVALID_ARGUMENT);
@@ -131,12 +139,12 @@ TEST(LoadTensors, ShardedFolderHeaderOnlyAndAdapters) {
   fwtest::write_safetensors(dir + "/base.safetensors",
                             {{"a", {2, 3}, {1, 2, 3, 4, 5, 6}}, {"b", {4}, {7, 8, 9, 10}, "BF16"}});
   capi::SolverPtr s = capi::new_solver();
-  ASSERT_EQ(fw_set_base(s.get(), (dir + "/base.safetensors").c_str()), FW_OK);
+  ASSERT_EQ(fw_solver_set_base(s.get(), (dir + "/base.safetensors").c_str()), FW_OK);
   int32_t index;
-  ASSERT_EQ(fw_pool_add(s.get(), (dir + "/base.safetensors").c_str(), &index), FW_OK);
+  ASSERT_EQ(fw_solver_pool_add(s.get(), (dir + "/base.safetensors").c_str(), &index), FW_OK);
   fw_export_options o = fw_default_export_options();
   o.max_shard_bytes = 16;
-  ASSERT_EQ(fw_export(s.get(), (dir + "/sharded").c_str(), &o), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(s.get(), (dir + "/sharded").c_str(), &o), FW_OK) << fw_last_error();
   SetPtr set;
   ASSERT_EQ(fw_load_tensors((dir + "/sharded").c_str(), 0, &set.p), FW_OK) << fw_last_error();
   ASSERT_EQ(fw_tensor_set_count(set.p), 2u);
@@ -165,7 +173,8 @@ TEST(LoadTensors, ShardedFolderHeaderOnlyAndAdapters) {
     fwtest::write_bytes(f8, bytes);
   }
   SetPtr header;
-  ASSERT_EQ(fw_load_tensors(f8.c_str(), FW_LOAD_HEADER_ONLY, &header.p), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_load_tensors(f8.c_str(), FW_LOAD_FLAG_HEADER_ONLY, &header.p), FW_OK)
+      << fw_last_error();
   fw_tensor q;
   ASSERT_EQ(fw_tensor_set_get(header.p, 0, &q), FW_OK);
   EXPECT_EQ(q.dtype, FW_DTYPE_DEFAULT);

@@ -22,7 +22,7 @@ bool contains(const std::string &text, const std::string &part) {
 // Whether this build and machine can run a solver on CUDA device 0.
 bool cuda_available() {
   fw_params p = fw_default_params();
-  p.device = FW_DEVICE_CUDA;
+  p.device = FW_DEVICE_TYPE_CUDA;
   fw_solver *s = nullptr;
   const fw_status status = fw_solver_new(&p, &s);
   fw_solver_free(s);
@@ -56,13 +56,14 @@ void start(FwRun *run, const std::string &label, const fw_params &p) {
   capi::load_pool(run->solver.get(), run->pool);
   run->q.target["w"] = {1, 1, 0};
   run->q.dtype = p.work_dtype == FW_DTYPE_DEFAULT ? FW_DTYPE_F32 : p.work_dtype;
-  ASSERT_EQ(fw_set_objective_callback(run->solver.get(), capi::quadratic_callback, &run->q), FW_OK);
+  ASSERT_EQ(fw_solver_set_objective_callback(run->solver.get(), capi::quadratic_callback, &run->q),
+            FW_OK);
 }
 
 void step(FwRun *run, int steps) {
   for (int i = 0; i < steps; ++i) {
     fw_step_info info = capi::blank_info();
-    ASSERT_EQ(fw_step(run->solver.get(), &info), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_step(run->solver.get(), &info), FW_OK) << fw_last_error();
     for (int j = 0; j < info.n_blocks * info.k; ++j) run->chosen.push_back(info.chosen[j]);
   }
 }
@@ -75,7 +76,7 @@ class WorkDtype : public ::testing::TestWithParam<fw_dtype> {};
 TEST_P(WorkDtype, ScheduleMatchesTheRoundedSimulationExactly) {
   const fw_dtype dtype = GetParam();
   FwRun run;
-  start(&run, "precision_schedule", params_in(dtype, FW_STEP_SCHEDULE));
+  start(&run, "precision_schedule", params_in(dtype, FW_STEP_RULE_SCHEDULE));
   step(&run, 3);
   std::vector<float> theta = {0, 0, 0};
   const int vertex[3] = {0, 1, 0};
@@ -90,9 +91,9 @@ TEST_P(WorkDtype, ScheduleMatchesTheRoundedSimulationExactly) {
   EXPECT_EQ(capi::current_values(run.solver.get()), theta);
   const fw_tensor *views = nullptr;
   size_t n = 0;
-  ASSERT_EQ(fw_current(run.solver.get(), &views, &n), FW_OK);
+  ASSERT_EQ(fw_solver_current(run.solver.get(), &views, &n), FW_OK);
   EXPECT_EQ(views[0].dtype, dtype);
-  EXPECT_EQ(views[0].device, FW_DEVICE_CPU);
+  EXPECT_EQ(views[0].device, FW_DEVICE_TYPE_CPU);
   EXPECT_EQ(views[0].device_index, 0);
   for (uint64_t word : views[0].reserved) EXPECT_EQ(word, 0u);
   if (dtype != FW_DTYPE_F32) {
@@ -107,7 +108,7 @@ TEST_P(WorkDtype, LineSearchAndSoftFollowTheF32Run) {
   const double tol = dtype == FW_DTYPE_BF16 ? 4 * std::ldexp(1.0, -8) : 4 * std::ldexp(1.0, -11);
   for (const fw_lmo lmo : {FW_LMO_HARD, FW_LMO_SOFT}) {
     SCOPED_TRACE(lmo == FW_LMO_HARD ? "hard" : "soft");
-    fw_params p32 = params_in(FW_DTYPE_F32, FW_STEP_LINE_SEARCH);
+    fw_params p32 = params_in(FW_DTYPE_F32, FW_STEP_RULE_LINE_SEARCH);
     p32.lmo = lmo;
     fw_params p16 = p32;
     p16.work_dtype = dtype;
@@ -131,16 +132,16 @@ TEST_P(WorkDtype, LineSearchAndSoftFollowTheF32Run) {
 TEST_P(WorkDtype, ExportWritesTheWorkingValues) {
   const fw_dtype dtype = GetParam();
   FwRun run;
-  start(&run, "precision_export", params_in(dtype, FW_STEP_SCHEDULE));
+  start(&run, "precision_export", params_in(dtype, FW_STEP_RULE_SCHEDULE));
   step(&run, 3);
   const std::vector<float> theta = capi::current_values(run.solver.get());
   const std::string f32 = run.pool.dir + "/f32.safetensors",
                     own = run.pool.dir + "/own.safetensors";
-  ASSERT_EQ(fw_export(run.solver.get(), f32.c_str(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(run.solver.get(), f32.c_str(), nullptr), FW_OK) << fw_last_error();
   EXPECT_EQ(capi::decode(capi::parse_safetensors(f32).tensor_bytes("w"), "F32"), theta);
   fw_export_options o = fw_default_export_options();
   o.dtype = dtype;
-  ASSERT_EQ(fw_export(run.solver.get(), own.c_str(), &o), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(run.solver.get(), own.c_str(), &o), FW_OK) << fw_last_error();
   const std::string name = dtype == FW_DTYPE_BF16 ? "BF16" : "F16";
   const capi::ParsedFile parsed = capi::parse_safetensors(own);
   EXPECT_EQ(parsed.header["w"]["dtype"], name);
@@ -151,22 +152,23 @@ TEST_P(WorkDtype, ExportWritesTheWorkingValues) {
 // continued in a fresh solver ends bit for bit where the uninterrupted run does.
 TEST_P(WorkDtype, SaveAndLoadResumeExactly) {
   const fw_dtype dtype = GetParam();
-  const fw_params p = params_in(dtype, FW_STEP_LINE_SEARCH);
+  const fw_params p = params_in(dtype, FW_STEP_RULE_LINE_SEARCH);
   FwRun whole, first, second;
   start(&whole, "precision_whole", p);
   step(&whole, 3);
   start(&first, "precision_first", p);
   step(&first, 1);
   const std::string state = first.pool.dir + "/state.safetensors";
-  ASSERT_EQ(fw_state_save(first.solver.get(), state.c_str()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_state_save(first.solver.get(), state.c_str()), FW_OK) << fw_last_error();
   second.pool = first.pool;
   second.solver = capi::new_solver(&p);
   capi::load_pool(second.solver.get(), second.pool);
   second.q.target["w"] = {1, 1, 0};
   second.q.dtype = dtype;
-  ASSERT_EQ(fw_set_objective_callback(second.solver.get(), capi::quadratic_callback, &second.q),
-            FW_OK);
-  ASSERT_EQ(fw_state_load(second.solver.get(), state.c_str()), FW_OK) << fw_last_error();
+  ASSERT_EQ(
+      fw_solver_set_objective_callback(second.solver.get(), capi::quadratic_callback, &second.q),
+      FW_OK);
+  ASSERT_EQ(fw_solver_state_load(second.solver.get(), state.c_str()), FW_OK) << fw_last_error();
   step(&second, 2);
   EXPECT_EQ(capi::diff(capi::snapshot(whole.solver.get()), capi::snapshot(second.solver.get())),
             "");
@@ -181,11 +183,11 @@ INSTANTIATE_TEST_SUITE_P(Precision, WorkDtype, ::testing::Values(FW_DTYPE_BF16, 
 // means F32.
 TEST(Precision, SetParamsConvertsTheIterate) {
   FwRun run;
-  start(&run, "precision_switch", params_in(FW_DTYPE_DEFAULT, FW_STEP_LINE_SEARCH));
+  start(&run, "precision_switch", params_in(FW_DTYPE_DEFAULT, FW_STEP_RULE_LINE_SEARCH));
   run.q.target["w"] = {0.3, 0.45, 0.1};
   step(&run, 2);
   const std::vector<float> before = capi::current_values(run.solver.get());
-  fw_params p = params_in(FW_DTYPE_BF16, FW_STEP_LINE_SEARCH);
+  fw_params p = params_in(FW_DTYPE_BF16, FW_STEP_RULE_LINE_SEARCH);
   ASSERT_EQ(fw_solver_set_params(run.solver.get(), &p), FW_OK) << fw_last_error();
   std::vector<float> rounded;
   for (float v : before) rounded.push_back(round_to(FW_DTYPE_BF16, v));
@@ -204,7 +206,7 @@ TEST(Device, BadRequestsFailClearly) {
   EXPECT_EQ(fw_solver_new(&p, &s), FW_ERR_INVALID_ARGUMENT);
   EXPECT_TRUE(contains(fw_last_error(), "device_index")) << fw_last_error();
   p = fw_default_params();
-  p.device = FW_DEVICE_CUDA;
+  p.device = FW_DEVICE_TYPE_CUDA;
   p.device_index = -1;
   EXPECT_EQ(fw_solver_new(&p, &s), FW_ERR_INVALID_ARGUMENT);
   p = fw_default_params();
@@ -216,7 +218,7 @@ TEST(Device, BadRequestsFailClearly) {
   // CUDA: FW_ERR_UNSUPPORTED on a LibTorch without CUDA or a machine without a GPU; where a GPU
   // exists, an ordinal past the last device is FW_ERR_INVALID_ARGUMENT.
   p = fw_default_params();
-  p.device = FW_DEVICE_CUDA;
+  p.device = FW_DEVICE_TYPE_CUDA;
   const fw_status status = fw_solver_new(&p, &s);
   fw_solver_free(s);
   s = nullptr;
@@ -247,7 +249,7 @@ TEST(Device, SaveTensorsTakesSixteenBitViews) {
   std::vector<uint16_t> bits;
   for (float v : values) bits.push_back(fwtest::f32_to_bf16(v));
   const int64_t shape[1] = {3};
-  fw_tensor t = {"x", FW_DTYPE_BF16, 1, shape, 3, bits.data(), FW_DEVICE_CPU, 0, {0, 0, 0, 0}};
+  fw_tensor t = {"x", FW_DTYPE_BF16, 1, shape, 3, bits.data(), FW_DEVICE_TYPE_CPU, 0, {0, 0, 0, 0}};
   const std::string own = dir + "/own.safetensors", wide = dir + "/wide.safetensors";
   ASSERT_EQ(fw_save_tensors(own.c_str(), &t, 1, FW_DTYPE_DEFAULT, nullptr, 0), FW_OK)
       << fw_last_error();
@@ -268,7 +270,7 @@ TEST(Device, SaveTensorsTakesSixteenBitViews) {
             FW_ERR_INVALID_ARGUMENT);
   t.device_index = 0;
   if (!cuda_available()) {  // (on a GPU the host pointer would be read as device memory)
-    t.device = FW_DEVICE_CUDA;
+    t.device = FW_DEVICE_TYPE_CUDA;
     EXPECT_EQ(fw_save_tensors(bad.c_str(), &t, 1, FW_DTYPE_DEFAULT, nullptr, 0),
               FW_ERR_UNSUPPORTED);
   }

@@ -41,8 +41,8 @@ TEST(ProcessSettings, MallocThresholdChangesOnlyWhenTheHostAsks) {
     capi::SolverPtr solver = capi::new_solver();
     capi::load_pool(solver.get(), capi::write_unit_pool("process_malloc"));
     capi::Quadratic q;
-    ASSERT_EQ(fw_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
-    ASSERT_EQ(fw_step(solver.get(), nullptr), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
+    ASSERT_EQ(fw_solver_step(solver.get(), nullptr), FW_OK) << fw_last_error();
   }
   EXPECT_FALSE(served_by_mmap(2 << 20));
   ASSERT_EQ(fw_set_malloc_mmap_threshold(1 << 20), FW_OK) << fw_last_error();
@@ -72,8 +72,8 @@ TEST(ProcessSettings, ThreadsArePerStepAndRestored) {
   std::vector<int> seen;
   capi::SolverPtr solver = capi::new_solver();  // threads 0: LibTorch's setting is used
   capi::load_pool(solver.get(), capi::write_unit_pool("process_threads"));
-  ASSERT_EQ(fw_set_objective_callback(solver.get(), record_threads, &seen), FW_OK);
-  ASSERT_EQ(fw_step(solver.get(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_set_objective_callback(solver.get(), record_threads, &seen), FW_OK);
+  ASSERT_EQ(fw_solver_step(solver.get(), nullptr), FW_OK) << fw_last_error();
   ASSERT_FALSE(seen.empty());
   for (int n : seen) EXPECT_EQ(n, 3);
   EXPECT_EQ(at::get_num_threads(), 3);
@@ -82,7 +82,7 @@ TEST(ProcessSettings, ThreadsArePerStepAndRestored) {
   p.threads = 2;
   ASSERT_EQ(fw_solver_set_params(solver.get(), &p), FW_OK);
   seen.clear();
-  ASSERT_EQ(fw_step(solver.get(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step(solver.get(), nullptr), FW_OK) << fw_last_error();
   for (int n : seen) EXPECT_EQ(n, 2);
   EXPECT_EQ(at::get_num_threads(), 3) << "the step did not restore the host's setting";
 

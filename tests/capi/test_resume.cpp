@@ -1,6 +1,6 @@
-// fw_state_save / fw_state_load: a saved run continues exactly (same bytes as the uninterrupted
-// run), refuses a solver set up differently (base, pool, blocks, merge function), and refuses
-// malformed state files with the solver unchanged. The test across processes is
+// fw_solver_state_save / fw_solver_state_load: a saved run continues exactly (same bytes as the
+// uninterrupted run), refuses a solver set up differently (base, pool, blocks, merge function), and
+// refuses malformed state files with the solver unchanged. The test across processes is
 // tests/c/resume_run.c.
 #include <gtest/gtest.h>
 
@@ -48,37 +48,37 @@ class Resume : public ::testing::Test {
       case RunSetup::Start::kBase:
         break;
       case RunSetup::Start::kMember:
-        EXPECT_EQ(fw_set_start_member(s.get(), 1), FW_OK) << fw_last_error();
+        EXPECT_EQ(fw_solver_set_start_member(s.get(), 1), FW_OK) << fw_last_error();
         break;
       case RunSetup::Start::kFile:
-        EXPECT_EQ(fw_set_start_file(s.get(), start_file_.c_str()), FW_OK) << fw_last_error();
+        EXPECT_EQ(fw_solver_set_start_file(s.get(), start_file_.c_str()), FW_OK) << fw_last_error();
         break;
       case RunSetup::Start::kMerge: {
-        const fw_merge_params mp = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
-        EXPECT_EQ(fw_set_start_merge(s.get(), &mp), FW_OK) << fw_last_error();
+        const fw_merge_params mp = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
+        EXPECT_EQ(fw_solver_set_start_merge(s.get(), &mp), FW_OK) << fw_last_error();
         break;
       }
     }
     if (setup.ties) {
-      fw_merge_params mp = fw_default_merge_params(FW_MERGE_TIES);
+      fw_merge_params mp = fw_default_merge_params(FW_MERGE_METHOD_TIES);
       mp.density = 0.7;
-      EXPECT_EQ(fw_set_merge_function(s.get(), &mp), FW_OK) << fw_last_error();
+      EXPECT_EQ(fw_solver_set_merge_function(s.get(), &mp), FW_OK) << fw_last_error();
     }
-    EXPECT_EQ(fw_set_objective_callback(s.get(), capi::quadratic_callback, &q_), FW_OK);
+    EXPECT_EQ(fw_solver_set_objective_callback(s.get(), capi::quadratic_callback, &q_), FW_OK);
     return s;
   }
 
   void steps(fw_solver *s, int n) {
     for (int i = 0; i < n; ++i) {
       fw_step_info info = capi::blank_info();
-      ASSERT_EQ(fw_step(s, &info), FW_OK) << fw_last_error();
+      ASSERT_EQ(fw_solver_step(s, &info), FW_OK) << fw_last_error();
       ASSERT_EQ(info.converged, 0) << "the run converged early; the test needs a longer one";
     }
   }
 
   std::vector<uint8_t> exported(fw_solver *s, const std::string &name) {
     const std::string path = pool_.dir + "/" + name;
-    EXPECT_EQ(fw_export(s, path.c_str(), nullptr), FW_OK) << fw_last_error();
+    EXPECT_EQ(fw_solver_export(s, path.c_str(), nullptr), FW_OK) << fw_last_error();
     return fwtest::read_bytes(path);
   }
 
@@ -92,11 +92,11 @@ class Resume : public ::testing::Test {
     {
       capi::SolverPtr first = make(setup, pool_);
       steps(first.get(), t / 2);
-      ASSERT_EQ(fw_state_save(first.get(), state.c_str()), FW_OK) << fw_last_error();
+      ASSERT_EQ(fw_solver_state_save(first.get(), state.c_str()), FW_OK) << fw_last_error();
     }
     capi::SolverPtr second = make(setup, pool_);
-    ASSERT_EQ(fw_state_load(second.get(), state.c_str()), FW_OK) << fw_last_error();
-    EXPECT_EQ(fw_history_size(second.get()), t / 2);
+    ASSERT_EQ(fw_solver_state_load(second.get(), state.c_str()), FW_OK) << fw_last_error();
+    EXPECT_EQ(fw_solver_history_size(second.get()), t / 2);
     steps(second.get(), t - t / 2);
     EXPECT_EQ(exported(second.get(), "resumed.safetensors"), expected);
   }
@@ -111,8 +111,8 @@ TEST_F(Resume, HardLineSearchContinuesExactly) { expect_resume_is_exact(RunSetup
 TEST_F(Resume, SoftLayerwiseContinuesExactly) {
   RunSetup setup;
   setup.params.lmo = FW_LMO_SOFT;
-  setup.params.soft_solver = FW_SOFT_CAPPED;
-  setup.params.granularity = FW_LAYERWISE;
+  setup.params.soft_solver = FW_SOFT_SOLVER_CAPPED;
+  setup.params.granularity = FW_GRANULARITY_LAYERWISE;
   setup.params.soft_iters = 5;
   expect_resume_is_exact(setup, 4);
 }
@@ -121,7 +121,7 @@ TEST_F(Resume, AdamWithASeededMergeFunctionContinuesExactly) {
   // Adam's initial lambdas depend on whether steps were taken, TIES' seed on the iteration.
   RunSetup setup;
   setup.params.lmo = FW_LMO_SOFT;
-  setup.params.soft_solver = FW_SOFT_ADAM;
+  setup.params.soft_solver = FW_SOFT_SOLVER_ADAM;
   setup.params.soft_lr = 0.05;
   setup.params.seed = 7;
   setup.ties = true;
@@ -144,9 +144,9 @@ TEST_F(Resume, LoadRestoresEverythingAHostObserves) {
   capi::SolverPtr a = make(setup, pool_);
   steps(a.get(), 3);
   const std::string state = pool_.dir + "/a.state";
-  ASSERT_EQ(fw_state_save(a.get(), state.c_str()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_state_save(a.get(), state.c_str()), FW_OK) << fw_last_error();
   capi::SolverPtr b = make(RunSetup{}, pool_);  // another start point: the state brings its own
-  ASSERT_EQ(fw_state_load(b.get(), state.c_str()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_state_load(b.get(), state.c_str()), FW_OK) << fw_last_error();
   EXPECT_EQ(capi::diff(capi::snapshot(a.get()), capi::snapshot(b.get())), "");
   // The exports agree byte for byte: the recipe names the restored start (a data-free merge).
   const std::vector<uint8_t> bytes_b = exported(b.get(), "b.safetensors");
@@ -160,7 +160,7 @@ TEST_F(Resume, AStateMovesWithCopiesOfTheCheckpoints) {
   capi::SolverPtr a = make(RunSetup{}, pool_);
   steps(a.get(), 2);
   const std::string state = pool_.dir + "/a.state";
-  ASSERT_EQ(fw_state_save(a.get(), state.c_str()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_state_save(a.get(), state.c_str()), FW_OK) << fw_last_error();
   // Another folder, other inodes and times: the identity is sizes, header and data-sample hashes.
   capi::PoolFiles copy = pool_;
   copy.dir = fwtest::temp_dir("resume_copy");
@@ -171,7 +171,7 @@ TEST_F(Resume, AStateMovesWithCopiesOfTheCheckpoints) {
     copy_file(pool_.members[i], copy.members[i]);
   }
   capi::SolverPtr b = make(RunSetup{}, copy);
-  ASSERT_EQ(fw_state_load(b.get(), state.c_str()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_state_load(b.get(), state.c_str()), FW_OK) << fw_last_error();
   EXPECT_EQ(capi::current_values(b.get()), capi::current_values(a.get()));
 }
 
@@ -184,12 +184,12 @@ class ResumeRefusal : public Resume {
     capi::SolverPtr a = make(RunSetup{}, pool_);
     steps(a.get(), 2);
     state_ = pool_.dir + "/a.state";
-    ASSERT_EQ(fw_state_save(a.get(), state_.c_str()), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_state_save(a.get(), state_.c_str()), FW_OK) << fw_last_error();
   }
   void expect_refused(fw_solver *s, fw_status status, const std::string &part) {
     steps(s, 1);  // something to keep
     const capi::Snapshot before = capi::snapshot(s);
-    EXPECT_EQ(fw_state_load(s, state_.c_str()), status) << fw_last_error();
+    EXPECT_EQ(fw_solver_state_load(s, state_.c_str()), status) << fw_last_error();
     EXPECT_TRUE(contains(fw_last_error(), part)) << fw_last_error();
     EXPECT_EQ(capi::diff(before, capi::snapshot(s)), "");
   }
@@ -214,7 +214,7 @@ TEST_F(ResumeRefusal, AMemberWhoseHeaderChanged) {
   // The same tensor, but the header gains metadata: another header hash (and size).
   const int64_t shape[] = {3};
   float w[3] = {0, 0, 1};
-  const fw_tensor t{"w", FW_DTYPE_F32, 1, shape, 3, w, FW_DEVICE_CPU, 0, {}};
+  const fw_tensor t{"w", FW_DTYPE_F32, 1, shape, 3, w, FW_DEVICE_TYPE_CPU, 0, {}};
   const char *kv[] = {"note", "rewritten"};
   ASSERT_EQ(fw_save_tensors(pool_.members[2].c_str(), &t, 1, FW_DTYPE_F32, kv, 1), FW_OK);
   capi::SolverPtr s = make(RunSetup{}, pool_);
@@ -223,7 +223,7 @@ TEST_F(ResumeRefusal, AMemberWhoseHeaderChanged) {
 
 TEST_F(ResumeRefusal, OtherBlocks) {
   RunSetup layerwise;
-  layerwise.params.granularity = FW_LAYERWISE;
+  layerwise.params.granularity = FW_GRANULARITY_LAYERWISE;
   layerwise.params.block_depth = 0;
   // One tensor: the layer-wise block is "w", the task-wise one "".
   capi::SolverPtr s = make(layerwise, pool_);
@@ -249,7 +249,7 @@ TEST_F(ResumeRefusal, MalformedStateJson) {
   const char *kv[] = {"fwmerge.state", "{\"version\": 1, \"base\": 3}"};
   const int64_t shape[] = {3};
   float w[3] = {0, 0, 0};
-  fw_tensor t{"theta/w", FW_DTYPE_F32, 1, shape, 3, w, FW_DEVICE_CPU, 0, {}};
+  fw_tensor t{"theta/w", FW_DTYPE_F32, 1, shape, 3, w, FW_DEVICE_TYPE_CPU, 0, {}};
   ASSERT_EQ(fw_save_tensors(bad.c_str(), &t, 1, FW_DTYPE_F32, kv, 1), FW_OK);
   state_ = bad;
   expect_refused(s.get(), FW_ERR_FORMAT, "[state_field]");
@@ -262,7 +262,7 @@ TEST_F(ResumeRefusal, AStateWithoutTheIterate) {
   const char *kv[] = {"fwmerge.state", json.c_str()};
   const int64_t shape[] = {3};
   float w[3] = {0, 0, 0};
-  fw_tensor t{"theta/v", FW_DTYPE_F32, 1, shape, 3, w, FW_DEVICE_CPU, 0, {}};
+  fw_tensor t{"theta/v", FW_DTYPE_F32, 1, shape, 3, w, FW_DEVICE_TYPE_CPU, 0, {}};
   const std::string bad = pool_.dir + "/no_theta.state";
   ASSERT_EQ(fw_save_tensors(bad.c_str(), &t, 1, FW_DTYPE_F32, kv, 1), FW_OK);
   capi::SolverPtr s = make(RunSetup{}, pool_);
@@ -280,17 +280,17 @@ TEST(ResumeState, NeedsABaseAndNoPendingStep) {
   capi::SolverPtr s = capi::new_solver();
   const capi::PoolFiles pool = capi::write_unit_pool("resume_state");
   const std::string state = pool.dir + "/s.state";
-  EXPECT_EQ(fw_state_save(s.get(), state.c_str()), FW_ERR_STATE);
-  EXPECT_EQ(fw_state_load(s.get(), state.c_str()), FW_ERR_STATE);
+  EXPECT_EQ(fw_solver_state_save(s.get(), state.c_str()), FW_ERR_STATE);
+  EXPECT_EQ(fw_solver_state_load(s.get(), state.c_str()), FW_ERR_STATE);
   capi::load_pool(s.get(), pool);
   Quadratic q;
-  ASSERT_EQ(fw_set_objective_callback(s.get(), capi::quadratic_callback, &q), FW_OK);
-  ASSERT_EQ(fw_step_begin(s.get()), FW_OK) << fw_last_error();
-  EXPECT_EQ(fw_state_save(s.get(), state.c_str()), FW_ERR_STATE);
-  EXPECT_EQ(fw_state_load(s.get(), state.c_str()), FW_ERR_STATE);
-  EXPECT_EQ(fw_step_cancel(s.get()), FW_OK);
-  EXPECT_EQ(fw_state_save(nullptr, state.c_str()), FW_ERR_INVALID_ARGUMENT);
-  EXPECT_EQ(fw_state_load(s.get(), nullptr), FW_ERR_INVALID_ARGUMENT);
+  ASSERT_EQ(fw_solver_set_objective_callback(s.get(), capi::quadratic_callback, &q), FW_OK);
+  ASSERT_EQ(fw_solver_step_begin(s.get()), FW_OK) << fw_last_error();
+  EXPECT_EQ(fw_solver_state_save(s.get(), state.c_str()), FW_ERR_STATE);
+  EXPECT_EQ(fw_solver_state_load(s.get(), state.c_str()), FW_ERR_STATE);
+  EXPECT_EQ(fw_solver_step_cancel(s.get()), FW_OK);
+  EXPECT_EQ(fw_solver_state_save(nullptr, state.c_str()), FW_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(fw_solver_state_load(s.get(), nullptr), FW_ERR_INVALID_ARGUMENT);
 }
 
 }  // namespace

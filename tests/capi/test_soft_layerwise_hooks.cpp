@@ -34,17 +34,17 @@ TEST(CApiSoft, TopTwoLambdasAreTheClosedFormOptimum) {
   const capi::PoolFiles pool = capi::write_unit_pool("soft");
   fw_params p = fw_default_params();
   p.lmo = FW_LMO_SOFT;
-  p.soft_solver = FW_SOFT_SIMPLEX;  // the closed forms below are on the simplex
+  p.soft_solver = FW_SOFT_SOLVER_SIMPLEX;  // the closed forms below are on the simplex
   p.top_k = 2;
   p.soft_iters = 5;
   capi::SolverPtr solver = capi::new_solver(&p);
   capi::load_pool(solver.get(), pool);
   Quadratic q;
   q.target["w"] = {1, 0.5, 0};
-  ASSERT_EQ(fw_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
+  ASSERT_EQ(fw_solver_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
 
   fw_step_info info = capi::blank_info();
-  ASSERT_EQ(fw_step(solver.get(), &info), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step(solver.get(), &info), FW_OK) << fw_last_error();
   EXPECT_EQ(info.k, 2);
   EXPECT_EQ(info.n_blocks, 1);
   EXPECT_EQ(info.loss, 0.625);
@@ -64,7 +64,7 @@ TEST(CApiSoft, TopTwoLambdasAreTheClosedFormOptimum) {
   EXPECT_NEAR(theta[1], 0.25, 1e-6);
   EXPECT_EQ(theta[2], 0.0f);
 
-  ASSERT_EQ(fw_step(solver.get(), &info), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step(solver.get(), &info), FW_OK) << fw_last_error();
   EXPECT_EQ(info.converged, 1);
   EXPECT_NEAR(info.gap, 0.0, 1e-6);
 }
@@ -74,16 +74,16 @@ TEST(CApiSoft, TopKIsCappedByTheVertexCount) {
   const capi::PoolFiles pool = capi::write_unit_pool("soft_cap");
   fw_params p = fw_default_params();
   p.lmo = FW_LMO_SOFT;
-  p.soft_solver = FW_SOFT_SIMPLEX;  // the closed forms below are on the simplex
+  p.soft_solver = FW_SOFT_SOLVER_SIMPLEX;  // the closed forms below are on the simplex
   p.top_k = 10;
   p.soft_iters = 8;
   capi::SolverPtr solver = capi::new_solver(&p);
   capi::load_pool(solver.get(), pool);
   Quadratic q;
   q.target["w"] = {0.2, 0.3, 0.1};  // inside the hull
-  ASSERT_EQ(fw_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
+  ASSERT_EQ(fw_solver_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
   fw_step_info info = capi::blank_info();
-  ASSERT_EQ(fw_step(solver.get(), &info), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step(solver.get(), &info), FW_OK) << fw_last_error();
   EXPECT_EQ(info.k, 4);
   std::vector<int32_t> chosen(info.chosen, info.chosen + 4);
   std::sort(chosen.begin(), chosen.end());
@@ -117,18 +117,18 @@ TEST(CApiLayerwise, PicksTheRightVertexPerBlock) {
     SCOPED_TRACE(depth);
     const capi::PoolFiles pool = two_layer_pool("layerwise");
     fw_params p = fw_default_params();
-    p.granularity = FW_LAYERWISE;
+    p.granularity = FW_GRANULARITY_LAYERWISE;
     p.block_depth = depth;
     capi::SolverPtr solver = capi::new_solver(&p);
     capi::load_pool(solver.get(), pool);
     Quadratic q = two_layer_target();
-    ASSERT_EQ(fw_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
-    EXPECT_STREQ(fw_block_name(solver.get(), 0), depth == 0 ? "layer0.weight" : "layer0");
-    EXPECT_STREQ(fw_block_name(solver.get(), 1), depth == 0 ? "layer1.weight" : "layer1");
-    EXPECT_EQ(fw_block_name(solver.get(), 2), nullptr);
+    ASSERT_EQ(fw_solver_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
+    EXPECT_STREQ(fw_solver_block_name(solver.get(), 0), depth == 0 ? "layer0.weight" : "layer0");
+    EXPECT_STREQ(fw_solver_block_name(solver.get(), 1), depth == 0 ? "layer1.weight" : "layer1");
+    EXPECT_EQ(fw_solver_block_name(solver.get(), 2), nullptr);
 
     fw_step_info info = capi::blank_info();
-    ASSERT_EQ(fw_step(solver.get(), &info), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_step(solver.get(), &info), FW_OK) << fw_last_error();
     EXPECT_EQ(info.n_blocks, 2);
     EXPECT_EQ(info.k, 1);
     EXPECT_EQ(info.chosen[0], 0);
@@ -141,7 +141,7 @@ TEST(CApiLayerwise, PicksTheRightVertexPerBlock) {
     EXPECT_EQ(info.loss_after, 0.0);
     EXPECT_EQ(capi::current_values(solver.get(), 0), (std::vector<float>{2, 0}));
     EXPECT_EQ(capi::current_values(solver.get(), 1), (std::vector<float>{0, 2}));
-    ASSERT_EQ(fw_step(solver.get(), &info), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_step(solver.get(), &info), FW_OK) << fw_last_error();
     EXPECT_EQ(info.converged, 1);
   }
 }
@@ -151,11 +151,11 @@ TEST(CApiLayerwise, TaskwiseOnTheSameProblemTakesOneCheckpoint) {
   capi::SolverPtr solver = capi::new_solver();
   capi::load_pool(solver.get(), pool);
   Quadratic q = two_layer_target();
-  ASSERT_EQ(fw_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
-  EXPECT_STREQ(fw_block_name(solver.get(), 0), "");
-  EXPECT_EQ(fw_block_name(solver.get(), 1), nullptr);
+  ASSERT_EQ(fw_solver_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
+  EXPECT_STREQ(fw_solver_block_name(solver.get(), 0), "");
+  EXPECT_EQ(fw_solver_block_name(solver.get(), 1), nullptr);
   fw_step_info info = capi::blank_info();
-  ASSERT_EQ(fw_step(solver.get(), &info), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step(solver.get(), &info), FW_OK) << fw_last_error();
   EXPECT_EQ(info.n_blocks, 1);
   EXPECT_EQ(info.chosen[0], 0);
   EXPECT_EQ(info.gap, 4.0);
@@ -172,16 +172,16 @@ TEST(CApiLayerwise, SoftLambdasPerBlockOnTheSimplex) {
   const capi::PoolFiles pool = two_layer_pool("soft_layerwise");
   fw_params p = fw_default_params();
   p.lmo = FW_LMO_SOFT;
-  p.soft_solver = FW_SOFT_SIMPLEX;  // the closed forms below are on the simplex
-  p.granularity = FW_LAYERWISE;
+  p.soft_solver = FW_SOFT_SOLVER_SIMPLEX;  // the closed forms below are on the simplex
+  p.granularity = FW_GRANULARITY_LAYERWISE;
   p.top_k = 2;
   p.soft_iters = 6;
   capi::SolverPtr solver = capi::new_solver(&p);
   capi::load_pool(solver.get(), pool);
   Quadratic q = two_layer_target();
-  ASSERT_EQ(fw_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
+  ASSERT_EQ(fw_solver_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
   fw_step_info info = capi::blank_info();
-  ASSERT_EQ(fw_step(solver.get(), &info), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step(solver.get(), &info), FW_OK) << fw_last_error();
   ASSERT_EQ(info.n_blocks, 2);
   ASSERT_EQ(info.k, 2);
   EXPECT_EQ(std::vector<int32_t>(info.chosen, info.chosen + 4), (std::vector<int32_t>{0, 1, 1, 0}));
@@ -217,7 +217,7 @@ void on_log(fw_log_level level, const char *message, void *user_data) {
   auto *log = static_cast<HookLog *>(user_data);
   log->wrong_thread |= std::this_thread::get_id() != log->caller;
   ++log->log_lines;
-  if (level == FW_LOG_INFO) ++log->info_lines;
+  if (level == FW_LOG_LEVEL_INFO) ++log->info_lines;
   EXPECT_NE(message, nullptr);
 }
 
@@ -231,11 +231,11 @@ TEST(CApiHooks, ProgressAndLogAreCalledPerStepOnTheCallersThread) {
   q.target["w"] = {1, 1, 0};
   HookLog log;
   log.caller = std::this_thread::get_id();
-  ASSERT_EQ(fw_set_progress_callback(solver.get(), on_progress, &log), FW_OK);
-  ASSERT_EQ(fw_set_log_callback(solver.get(), on_log, &log), FW_OK);
-  ASSERT_EQ(fw_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
+  ASSERT_EQ(fw_solver_set_progress_callback(solver.get(), on_progress, &log), FW_OK);
+  ASSERT_EQ(fw_solver_set_log_callback(solver.get(), on_log, &log), FW_OK);
+  ASSERT_EQ(fw_solver_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
 
-  ASSERT_EQ(fw_step(solver.get(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step(solver.get(), nullptr), FW_OK) << fw_last_error();
   EXPECT_EQ(log.progress_iterations, std::vector<int32_t>{0});
   EXPECT_GE(log.info_lines, 1);
   const int lines_after_one = log.log_lines;
@@ -245,7 +245,7 @@ TEST(CApiHooks, ProgressAndLogAreCalledPerStepOnTheCallersThread) {
   EXPECT_GT(log.log_lines, lines_after_one);
 
   fw_step_info last = capi::blank_info();
-  ASSERT_EQ(fw_run(solver.get(), &last), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_run(solver.get(), &last), FW_OK) << fw_last_error();
   EXPECT_EQ(last.converged, 1);
   EXPECT_EQ(log.progress_iterations, (std::vector<int32_t>{0, 1, 2}));
   ASSERT_EQ(log.progress_gammas.size(), 3u);
@@ -254,10 +254,10 @@ TEST(CApiHooks, ProgressAndLogAreCalledPerStepOnTheCallersThread) {
   EXPECT_FALSE(log.wrong_thread);
 
   // Removing the hooks stops the calls; a failed step reports no progress.
-  ASSERT_EQ(fw_set_progress_callback(solver.get(), nullptr, nullptr), FW_OK);
-  ASSERT_EQ(fw_set_log_callback(solver.get(), nullptr, nullptr), FW_OK);
+  ASSERT_EQ(fw_solver_set_progress_callback(solver.get(), nullptr, nullptr), FW_OK);
+  ASSERT_EQ(fw_solver_set_log_callback(solver.get(), nullptr, nullptr), FW_OK);
   const int lines = log.log_lines;
-  ASSERT_EQ(fw_step(solver.get(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step(solver.get(), nullptr), FW_OK) << fw_last_error();
   EXPECT_EQ(log.progress_iterations.size(), 3u);
   EXPECT_EQ(log.log_lines, lines);
 }
@@ -271,9 +271,9 @@ TEST(CApiHooks, FailedStepReportsNoProgress) {
   q.fail_at = 2;
   HookLog log;
   log.caller = std::this_thread::get_id();
-  ASSERT_EQ(fw_set_progress_callback(solver.get(), on_progress, &log), FW_OK);
-  ASSERT_EQ(fw_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
-  EXPECT_EQ(fw_step(solver.get(), nullptr), FW_ERR_CALLBACK);
+  ASSERT_EQ(fw_solver_set_progress_callback(solver.get(), on_progress, &log), FW_OK);
+  ASSERT_EQ(fw_solver_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
+  EXPECT_EQ(fw_solver_step(solver.get(), nullptr), FW_ERR_CALLBACK);
   EXPECT_TRUE(log.progress_iterations.empty());
 }
 

@@ -34,8 +34,8 @@ TEST_P(StepFailure, LeavesTheSolverUnchanged) {
   Quadratic q;
   q.target["w"] = {1, 1, 0};
   q.fault_tensor = "w";
-  ASSERT_EQ(fw_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
-  ASSERT_EQ(fw_step(solver.get(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
+  ASSERT_EQ(fw_solver_step(solver.get(), nullptr), FW_OK) << fw_last_error();
   ASSERT_EQ(q.calls, 2);
   ASSERT_EQ(capi::current_values(solver.get()), (std::vector<float>{1, 0, 0}));
 
@@ -45,7 +45,7 @@ TEST_P(StepFailure, LeavesTheSolverUnchanged) {
   fw_set_callback_error("stale text from an earlier callback");  // must not leak into this step
   fw_step_info info = capi::blank_info();
   info.iteration = -7;
-  EXPECT_EQ(fw_step(solver.get(), &info), c.expected) << fw_last_error();
+  EXPECT_EQ(fw_solver_step(solver.get(), &info), c.expected) << fw_last_error();
   const std::string message = fw_last_error();
   EXPECT_NE(message.find(c.message_part), std::string::npos) << message;
   EXPECT_EQ(message.find("stale text"), std::string::npos) << message;
@@ -56,14 +56,14 @@ TEST_P(StepFailure, LeavesTheSolverUnchanged) {
   // The failed step left nothing behind: the retry is step 1 of the hand computation.
   q.fail_at = 0;
   info = capi::blank_info();
-  ASSERT_EQ(fw_step(solver.get(), &info), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step(solver.get(), &info), FW_OK) << fw_last_error();
   EXPECT_EQ(info.iteration, 1);
   EXPECT_EQ(info.loss, 0.5);
   EXPECT_EQ(info.gap, 1.0);
   EXPECT_EQ(info.gamma, 0.5);
   EXPECT_EQ(info.chosen[0], 1);
   EXPECT_EQ(capi::current_values(solver.get()), (std::vector<float>{0.5f, 0.5f, 0}));
-  EXPECT_EQ(fw_history_size(solver.get()), 2);
+  EXPECT_EQ(fw_solver_history_size(solver.get()), 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -99,14 +99,14 @@ TEST(CApiStepFailure, NonFiniteGradientNamesTheTensor) {
     q.fault = fault;
     q.fault_tensor = "decoder.bias";
     q.fail_at = 1;
-    ASSERT_EQ(fw_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
+    ASSERT_EQ(fw_solver_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
     const capi::Snapshot before = capi::snapshot(solver.get());
-    EXPECT_EQ(fw_step(solver.get(), nullptr), FW_ERR_NON_FINITE);
+    EXPECT_EQ(fw_solver_step(solver.get(), nullptr), FW_ERR_NON_FINITE);
     const std::string message = fw_last_error();
     EXPECT_NE(message.find("decoder.bias"), std::string::npos) << message;
     EXPECT_EQ(message.find("encoder.weight"), std::string::npos) << message;
     EXPECT_EQ(capi::diff(before, capi::snapshot(solver.get())), "");
-    EXPECT_EQ(fw_history_size(solver.get()), 0);
+    EXPECT_EQ(fw_solver_history_size(solver.get()), 0);
   }
 }
 
@@ -128,19 +128,19 @@ TEST(CApiStepFailure, AbortHookStopsTheStepAndChangesNothing) {
   capi::load_pool(solver.get(), pool);
   Quadratic q;
   q.target["w"] = {1, 1, 0};
-  ASSERT_EQ(fw_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
-  ASSERT_EQ(fw_step(solver.get(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
+  ASSERT_EQ(fw_solver_step(solver.get(), nullptr), FW_OK) << fw_last_error();
 
   AbortState state;
   state.q = &q;
-  ASSERT_EQ(fw_set_abort_callback(solver.get(), abort_hook, &state), FW_OK);
+  ASSERT_EQ(fw_solver_set_abort_callback(solver.get(), abort_hook, &state), FW_OK);
   // Abort at once, then in the middle of the step (after its gradient evaluation).
   for (int after : {0, q.calls + 1}) {
     state.abort_after_calls = after;
     state.polls = 0;
     const int calls_before = q.calls;
     const capi::Snapshot before = capi::snapshot(solver.get());
-    EXPECT_EQ(fw_step(solver.get(), nullptr), FW_ERR_ABORTED);
+    EXPECT_EQ(fw_solver_step(solver.get(), nullptr), FW_ERR_ABORTED);
     EXPECT_NE(std::string(fw_last_error()).find("abort"), std::string::npos) << fw_last_error();
     EXPECT_GT(state.polls, 0);
     EXPECT_EQ(q.calls, after == 0 ? calls_before : after);
@@ -148,9 +148,9 @@ TEST(CApiStepFailure, AbortHookStopsTheStepAndChangesNothing) {
   }
 
   // A hook that never fires: the step is step 1 of the hand computation.
-  ASSERT_EQ(fw_set_abort_callback(solver.get(), nullptr, nullptr), FW_OK);
+  ASSERT_EQ(fw_solver_set_abort_callback(solver.get(), nullptr, nullptr), FW_OK);
   fw_step_info info = capi::blank_info();
-  ASSERT_EQ(fw_step(solver.get(), &info), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step(solver.get(), &info), FW_OK) << fw_last_error();
   EXPECT_EQ(info.iteration, 1);
   EXPECT_EQ(info.gamma, 0.5);
   EXPECT_EQ(capi::current_values(solver.get()), (std::vector<float>{0.5f, 0.5f, 0}));

@@ -143,17 +143,17 @@ TEST(StructVersions, MergeParamsSizesOutsideTheShippedOnesAreRejected) {
   const capi::PoolFiles pool = capi::write_unit_pool("versions_merge");
   const std::string out = pool.dir + "/merged.safetensors";
   const char *members[] = {pool.members[0].c_str(), pool.members[1].c_str()};
-  const fw_merge_params good = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  const fw_merge_params good = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
   expect_sizes_rejected(good, "fw_merge_params", [&](const fw_merge_params *p) {
     return fw_merge(p, pool.base.c_str(), members, 2, out.c_str(), nullptr);
   });
   capi::SolverPtr solver = capi::new_solver();
   capi::load_pool(solver.get(), pool);
   expect_sizes_rejected(good, "fw_merge_params", [&](const fw_merge_params *p) {
-    return fw_set_merge_function(solver.get(), p);
+    return fw_solver_set_merge_function(solver.get(), p);
   });
   expect_sizes_rejected(good, "fw_merge_params", [&](const fw_merge_params *p) {
-    return fw_set_start_merge(solver.get(), p);
+    return fw_solver_set_start_merge(solver.get(), p);
   });
   EXPECT_EQ(capi::list_dir(pool.dir).size(), 4u) << "a rejected merge wrote a file";
   Padded<fw_merge_params> ok(good);
@@ -193,7 +193,7 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
   EXPECT_EQ(shipped[3], offsetof(fw_merge_params, overrides));
   EXPECT_EQ(shipped[4], offsetof(fw_merge_params, allow_outside_links));
   EXPECT_EQ(shipped[5], offsetof(fw_merge_params, fill_missing_from_base));  // reserved_v7: padding
-  fw_merge_params v2 = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  fw_merge_params v2 = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
   Padded<fw_merge_params> v1;
   std::memcpy(v1.bytes, &v2, shipped[0]);
   v1.set_size(shipped[0]);
@@ -277,13 +277,13 @@ TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
   capi::load_pool(solver.get(), pool);
   capi::Quadratic q;  // expects F32 views in host memory
   q.target["w"] = {1, 1, 0};
-  ASSERT_EQ(fw_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
-  ASSERT_EQ(fw_step(solver.get(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_set_objective_callback(solver.get(), capi::quadratic_callback, &q), FW_OK);
+  ASSERT_EQ(fw_solver_step(solver.get(), nullptr), FW_OK) << fw_last_error();
   const fw_tensor *views = nullptr;
   size_t n = 0;
-  ASSERT_EQ(fw_current(solver.get(), &views, &n), FW_OK);
+  ASSERT_EQ(fw_solver_current(solver.get(), &views, &n), FW_OK);
   EXPECT_EQ(views[0].dtype, FW_DTYPE_F32);
-  EXPECT_EQ(views[0].device, FW_DEVICE_CPU);
+  EXPECT_EQ(views[0].device, FW_DEVICE_TYPE_CPU);
   EXPECT_EQ(fw_solver_set_params(solver.get(), v1.get()), FW_OK) << fw_last_error();
   // v2 (0.3.0, through host_views): the canary would be the tensor filter; every tensor is merged.
   Padded<fw_params> v2_only;
@@ -292,7 +292,7 @@ TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
   ASSERT_EQ(fw_solver_new(v2_only.get(), &raw), FW_OK) << fw_last_error();
   capi::SolverPtr v2_solver(raw);
   capi::load_pool(v2_solver.get(), pool);
-  ASSERT_EQ(fw_current(v2_solver.get(), &views, &n), FW_OK);
+  ASSERT_EQ(fw_solver_current(v2_solver.get(), &views, &n), FW_OK);
   EXPECT_EQ(n, 1u);
   EXPECT_EQ(fw_solver_set_params(v2_solver.get(), v2_only.get()), FW_OK) << fw_last_error();
   // v3 (0.3.1, through n_exclude_tensors): the canary would be max_evaluations (negative, so it
@@ -303,8 +303,8 @@ TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
   ASSERT_EQ(fw_solver_new(v3_only.get(), &raw), FW_OK) << fw_last_error();
   capi::SolverPtr v3_solver(raw);
   capi::load_pool(v3_solver.get(), pool);
-  ASSERT_EQ(fw_set_objective_callback(v3_solver.get(), capi::quadratic_callback, &q), FW_OK);
-  ASSERT_EQ(fw_step(v3_solver.get(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_set_objective_callback(v3_solver.get(), capi::quadratic_callback, &q), FW_OK);
+  ASSERT_EQ(fw_solver_step(v3_solver.get(), nullptr), FW_OK) << fw_last_error();
   // v4 (0.3.2, through max_evaluations): the canary would be topk_rule (out of range, so it would
   // be refused); the default applies.
   Padded<fw_params> v4_only;
@@ -322,7 +322,7 @@ TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
   v5_only.set_size(shipped[4]);
   ASSERT_EQ(fw_solver_new(v5_only.get(), &raw), FW_OK) << fw_last_error();
   capi::SolverPtr v5_solver(raw);
-  EXPECT_EQ(fw_set_base(raw, linked.c_str()), FW_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(fw_solver_set_base(raw, linked.c_str()), FW_ERR_INVALID_ARGUMENT);
   EXPECT_TRUE(contains(fw_last_error(), linked + "/model.safetensors points to " + pool.base))
       << fw_last_error();
   // v6 (0.3.5, through allow_outside_links): the canary would be fill_missing_from_base; the
@@ -332,9 +332,9 @@ TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
   v6_only.set_size(shipped[5]);
   ASSERT_EQ(fw_solver_new(v6_only.get(), &raw), FW_OK) << fw_last_error();
   capi::SolverPtr v6_solver(raw);
-  ASSERT_EQ(fw_set_base(raw, pool.base.c_str()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_set_base(raw, pool.base.c_str()), FW_OK) << fw_last_error();
   const std::string lacking = write_lacking_w(pool.dir);
-  EXPECT_EQ(fw_pool_add(raw, lacking.c_str(), nullptr), FW_ERR_NAME_MISMATCH);
+  EXPECT_EQ(fw_solver_pool_add(raw, lacking.c_str(), nullptr), FW_ERR_NAME_MISMATCH);
   // (With the field set, w would be filled and the error would name "other" instead.)
   EXPECT_TRUE(contains(fw_last_error(), "lacks tensor \"w\"")) << fw_last_error();
   // The current version with the field set follows it.
@@ -342,7 +342,7 @@ TEST(StructVersions, ParamsV1RunsOnTheCpuInFp32) {
   allow.allow_outside_links = 1;
   ASSERT_EQ(fw_solver_new(&allow, &raw), FW_OK) << fw_last_error();
   capi::SolverPtr allowed(raw);
-  EXPECT_EQ(fw_set_base(raw, linked.c_str()), FW_OK) << fw_last_error();
+  EXPECT_EQ(fw_solver_set_base(raw, linked.c_str()), FW_OK) << fw_last_error();
 }
 
 TEST(StructVersions, ExportOptionsSizesOutsideTheShippedOnesAreRejected) {
@@ -352,16 +352,16 @@ TEST(StructVersions, ExportOptionsSizesOutsideTheShippedOnesAreRejected) {
   capi::load_pool(solver.get(), pool);
   const fw_export_options good = fw_default_export_options();
   expect_sizes_rejected(good, "fw_export_options", [&](const fw_export_options *o) {
-    return fw_export(solver.get(), out.c_str(), o);
+    return fw_solver_export(solver.get(), out.c_str(), o);
   });
-  const fw_merge_params mp = fw_default_merge_params(FW_MERGE_LINEAR);
+  const fw_merge_params mp = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   const char *members[] = {pool.members[0].c_str()};
   expect_sizes_rejected(good, "fw_export_options", [&](const fw_export_options *o) {
     return fw_merge(&mp, pool.base.c_str(), members, 1, out.c_str(), o);
   });
   EXPECT_EQ(capi::list_dir(pool.dir).size(), 4u) << "a rejected export wrote a file";
   Padded<fw_export_options> ok(good);
-  EXPECT_EQ(fw_export(solver.get(), out.c_str(), ok.get()), FW_OK) << fw_last_error();
+  EXPECT_EQ(fw_solver_export(solver.get(), out.c_str(), ok.get()), FW_OK) << fw_last_error();
   // v1 (through max_shard_bytes) from an older caller: the canary past it would be hf_folder and
   // model_card; they get their defaults, a plain file.
   const std::vector<uint32_t> shipped = shipped_sizes<fw_export_options>();
@@ -373,7 +373,7 @@ TEST(StructVersions, ExportOptionsSizesOutsideTheShippedOnesAreRejected) {
   std::memcpy(v1.bytes, &good, shipped[0]);
   v1.set_size(shipped[0]);
   const std::string out_v1 = pool.dir + "/v1.safetensors";
-  ASSERT_EQ(fw_export(solver.get(), out_v1.c_str(), v1.get()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(solver.get(), out_v1.c_str(), v1.get()), FW_OK) << fw_last_error();
   EXPECT_EQ(capi::parse_safetensors(out_v1).tensor_bytes("w"),
             capi::parse_safetensors(out).tensor_bytes("w"));
 }
@@ -383,11 +383,12 @@ TEST(StructVersions, TorchScriptObjectiveSizesOutsideTheShippedOnesAreRejected) 
   const fw_torchscript_objective good = fw_default_torchscript_objective();
   EXPECT_EQ(good.struct_size, sizeof(fw_torchscript_objective));
   expect_sizes_rejected(good, "fw_torchscript_objective", [&](const fw_torchscript_objective *o) {
-    return fw_set_objective_torchscript(solver.get(), o);
+    return fw_solver_set_objective_torchscript(solver.get(), o);
   });
   // The shipped size gets past the size check (and stops at the missing base).
   Padded<fw_torchscript_objective> ok(good);
-  EXPECT_EQ(fw_set_objective_torchscript(solver.get(), ok.get()), FW_ERR_STATE) << fw_last_error();
+  EXPECT_EQ(fw_solver_set_objective_torchscript(solver.get(), ok.get()), FW_ERR_STATE)
+      << fw_last_error();
 }
 
 // ---- output structs ----
@@ -409,13 +410,14 @@ TEST_F(OutputStructs, StepInfoIsWrittenUpToSizeofOnly) {
     SetUp();  // a fresh solver per size
     Padded<fw_step_info> step, run, history, finish;
     step.set_size(size);
-    ASSERT_EQ(fw_step(s(), step.get()), FW_OK) << fw_last_error();
-    EXPECT_EQ(step.first_written_after(sizeof(fw_step_info)), -1) << "fw_step wrote past sizeof";
+    ASSERT_EQ(fw_solver_step(s(), step.get()), FW_OK) << fw_last_error();
+    EXPECT_EQ(step.first_written_after(sizeof(fw_step_info)), -1)
+        << "fw_solver_step wrote past sizeof";
     EXPECT_EQ(step.size(), sizeof(fw_step_info)) << "struct_size is the number of bytes written";
     EXPECT_EQ(step.get()->k, 1);
 
     history.set_size(size);
-    ASSERT_EQ(fw_history_get(s(), 0, history.get()), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_history_get(s(), 0, history.get()), FW_OK) << fw_last_error();
     EXPECT_EQ(history.first_written_after(sizeof(fw_step_info)), -1);
     EXPECT_EQ(history.get()->iteration, 0);
 
@@ -424,7 +426,7 @@ TEST_F(OutputStructs, StepInfoIsWrittenUpToSizeofOnly) {
     EXPECT_EQ(finish.first_written_after(sizeof(fw_step_info)), -1);
 
     run.set_size(size);
-    ASSERT_EQ(fw_run(s(), run.get()), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_run(s(), run.get()), FW_OK) << fw_last_error();
     EXPECT_EQ(run.first_written_after(sizeof(fw_step_info)), -1);
     EXPECT_EQ(run.size(), sizeof(fw_step_info));
   }
@@ -435,45 +437,47 @@ TEST_F(OutputStructs, StepInfoSizeZeroOrBelowV1IsRejectedBeforeTheStep) {
     SCOPED_TRACE(size);
     Padded<fw_step_info> info;
     info.set_size(size);
-    EXPECT_EQ(fw_step(s(), info.get()), FW_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(fw_solver_step(s(), info.get()), FW_ERR_INVALID_ARGUMENT);
     EXPECT_TRUE(contains(fw_last_error(), "fw_step_info")) << fw_last_error();
-    EXPECT_EQ(fw_run(s(), info.get()), FW_ERR_INVALID_ARGUMENT);
-    EXPECT_EQ(fw_history_size(s()), 0) << "a step was taken although its info was rejected";
+    EXPECT_EQ(fw_solver_run(s(), info.get()), FW_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(fw_solver_history_size(s()), 0) << "a step was taken although its info was rejected";
     EXPECT_EQ(q_.calls, 0);
     EXPECT_EQ(info.first_written_after(sizeof info.size()), -1) << "the rejected info was written";
     EXPECT_EQ(info.size(), size);
   }
-  // fw_history_get and fw_step_finish: the same check; a rejected finish leaves the step pending.
+  // fw_solver_history_get and fw_solver_step_finish: the same check; a rejected finish leaves the
+  // step pending.
   fw_step_info good = capi::blank_info();
-  ASSERT_EQ(fw_step(s(), &good), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step(s(), &good), FW_OK) << fw_last_error();
   Padded<fw_step_info> zero;
   zero.set_size(0);
-  EXPECT_EQ(fw_history_get(s(), 0, zero.get()), FW_ERR_INVALID_ARGUMENT);
-  ASSERT_EQ(fw_step_begin(s()), FW_OK) << fw_last_error();
+  EXPECT_EQ(fw_solver_history_get(s(), 0, zero.get()), FW_ERR_INVALID_ARGUMENT);
+  ASSERT_EQ(fw_solver_step_begin(s()), FW_OK) << fw_last_error();
   fw_request r = {};
   r.struct_size = sizeof r;
-  while (fw_step_ask(s(), &r) == FW_OK && !r.done) {
+  while (fw_solver_step_ask(s(), &r) == FW_OK && !r.done) {
     double loss = 0;
     ASSERT_EQ(q_.evaluate(r.params, r.n, r.grads, &loss), FW_OK);
-    ASSERT_EQ(fw_step_tell(s(), FW_OK, loss), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_step_tell(s(), FW_OK, loss), FW_OK) << fw_last_error();
   }
   // The step committed when its last evaluation was told; the rejected finish keeps it pending,
   // so a second finish still reports it.
-  EXPECT_EQ(fw_step_finish(s(), zero.get()), FW_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(fw_solver_step_finish(s(), zero.get()), FW_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(zero.first_written_after(sizeof zero.size()), -1);
-  EXPECT_EQ(fw_step_finish(s(), &good), FW_OK) << fw_last_error();
-  EXPECT_EQ(fw_history_size(s()), 2);
+  EXPECT_EQ(fw_solver_step_finish(s(), &good), FW_OK) << fw_last_error();
+  EXPECT_EQ(fw_solver_history_size(s()), 2);
   EXPECT_EQ(good.iteration, 1);
 }
 
 TEST_F(OutputStructs, RequestIsWrittenUpToSizeofOnly) {
-  ASSERT_EQ(fw_step_begin(s()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step_begin(s()), FW_OK) << fw_last_error();
   for (const uint32_t size :
        {static_cast<uint32_t>(sizeof(fw_request)), static_cast<uint32_t>(sizeof(fw_request) + 8)}) {
     Padded<fw_request> r;
     r.set_size(size);
-    ASSERT_EQ(fw_step_ask(s(), r.get()), FW_OK) << fw_last_error();
-    EXPECT_EQ(r.first_written_after(sizeof(fw_request)), -1) << "fw_step_ask wrote past sizeof";
+    ASSERT_EQ(fw_solver_step_ask(s(), r.get()), FW_OK) << fw_last_error();
+    EXPECT_EQ(r.first_written_after(sizeof(fw_request)), -1)
+        << "fw_solver_step_ask wrote past sizeof";
     EXPECT_EQ(r.size(), sizeof(fw_request));
     EXPECT_EQ(r.get()->done, 0);
     EXPECT_EQ(r.get()->n, 1u);
@@ -483,27 +487,27 @@ TEST_F(OutputStructs, RequestIsWrittenUpToSizeofOnly) {
   ASSERT_LT(v1, sizeof(fw_request));
   Padded<fw_request> r;
   r.set_size(v1);
-  ASSERT_EQ(fw_step_ask(s(), r.get()), FW_OK) << fw_last_error();
-  EXPECT_EQ(r.first_written_after(v1), -1) << "fw_step_ask wrote past a v1 request";
+  ASSERT_EQ(fw_solver_step_ask(s(), r.get()), FW_OK) << fw_last_error();
+  EXPECT_EQ(r.first_written_after(v1), -1) << "fw_solver_step_ask wrote past a v1 request";
   EXPECT_EQ(r.size(), v1);
-  ASSERT_EQ(fw_step_cancel(s()), FW_OK);
+  ASSERT_EQ(fw_solver_step_cancel(s()), FW_OK);
 }
 
 TEST_F(OutputStructs, RequestSizeZeroOrBelowV1IsRejected) {
-  ASSERT_EQ(fw_step_begin(s()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step_begin(s()), FW_OK) << fw_last_error();
   for (const uint32_t size : {0u, 3u, shipped_sizes<fw_request>()[0] - 1}) {
     Padded<fw_request> r;
     r.set_size(size);
-    EXPECT_EQ(fw_step_ask(s(), r.get()), FW_ERR_INVALID_ARGUMENT) << size;
+    EXPECT_EQ(fw_solver_step_ask(s(), r.get()), FW_ERR_INVALID_ARGUMENT) << size;
     EXPECT_TRUE(contains(fw_last_error(), "fw_request")) << fw_last_error();
     EXPECT_EQ(r.first_written_after(sizeof(uint32_t)), -1) << "the rejected request was written";
   }
   // The step is still usable.
   fw_request r = {};
   r.struct_size = sizeof r;
-  ASSERT_EQ(fw_step_ask(s(), &r), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step_ask(s(), &r), FW_OK) << fw_last_error();
   EXPECT_EQ(r.done, 0);
-  ASSERT_EQ(fw_step_cancel(s()), FW_OK);
+  ASSERT_EQ(fw_solver_step_cancel(s()), FW_OK);
 }
 
 // ---- enums validated as integers ----
@@ -550,22 +554,22 @@ TEST(EnumValidation, DTypeAndMethodOutOfRangeAreRejected) {
     SCOPED_TRACE(dtype);
     fw_export_options o = fw_default_export_options();
     set_raw(&o.dtype, dtype);
-    EXPECT_EQ(fw_export(solver.get(), out.c_str(), &o), FW_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(fw_solver_export(solver.get(), out.c_str(), &o), FW_ERR_INVALID_ARGUMENT);
     EXPECT_TRUE(contains(fw_last_error(), "dtype")) << fw_last_error();
-    const fw_merge_params mp = fw_default_merge_params(FW_MERGE_LINEAR);
+    const fw_merge_params mp = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
     EXPECT_EQ(fw_merge(&mp, pool.base.c_str(), members, 2, out.c_str(), &o),
               FW_ERR_INVALID_ARGUMENT);
   }
 
   for (const int32_t method : {42, -1, 8}) {
     SCOPED_TRACE(method);
-    fw_merge_params mp = fw_default_merge_params(FW_MERGE_LINEAR);
+    fw_merge_params mp = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
     set_raw(&mp.method, method);
     EXPECT_EQ(fw_merge(&mp, pool.base.c_str(), members, 2, out.c_str(), nullptr),
               FW_ERR_INVALID_ARGUMENT);
     EXPECT_TRUE(contains(fw_last_error(), "method")) << fw_last_error();
-    EXPECT_EQ(fw_set_merge_function(solver.get(), &mp), FW_ERR_INVALID_ARGUMENT);
-    EXPECT_EQ(fw_set_start_merge(solver.get(), &mp), FW_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(fw_solver_set_merge_function(solver.get(), &mp), FW_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(fw_solver_set_start_merge(solver.get(), &mp), FW_ERR_INVALID_ARGUMENT);
   }
   EXPECT_EQ(capi::list_dir(pool.dir).size(), 4u) << "a rejected call wrote a file";
 
@@ -582,7 +586,7 @@ TEST(EnumValidation, SaveTensorsDTypesOutOfRangeAreRejected) {
   const std::string path = dir + "/t.safetensors";
   float data[2] = {1, 2};
   const int64_t shape[1] = {2};
-  fw_tensor t = {"x", FW_DTYPE_F32, 1, shape, 2, data, FW_DEVICE_CPU, 0, {}};
+  fw_tensor t = {"x", FW_DTYPE_F32, 1, shape, 2, data, FW_DEVICE_TYPE_CPU, 0, {}};
   EXPECT_EQ(fw_save_tensors(path.c_str(), &t, 1, forge<fw_dtype>(99), nullptr, 0),
             FW_ERR_INVALID_ARGUMENT);
   EXPECT_TRUE(contains(fw_last_error(), "dtype")) << fw_last_error();
@@ -606,23 +610,23 @@ TEST(EnumValidation, StatusNameOfAnUnknownValueIsStable) {
 }
 
 TEST_F(OutputStructs, StepTellWithAnUnknownStatusIsRejectedAndTheStepStaysPending) {
-  ASSERT_EQ(fw_step_begin(s()), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step_begin(s()), FW_OK) << fw_last_error();
   fw_request r = {};
   r.struct_size = sizeof r;
-  ASSERT_EQ(fw_step_ask(s(), &r), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step_ask(s(), &r), FW_OK) << fw_last_error();
   ASSERT_EQ(r.done, 0);
-  EXPECT_EQ(fw_step_tell(s(), forge<fw_status>(12345), 0.0), FW_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(fw_solver_step_tell(s(), forge<fw_status>(12345), 0.0), FW_ERR_INVALID_ARGUMENT);
   EXPECT_TRUE(contains(fw_last_error(), "12345")) << fw_last_error();
-  EXPECT_EQ(fw_step_tell(s(), forge<fw_status>(1), 0.0), FW_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(fw_solver_step_tell(s(), forge<fw_status>(1), 0.0), FW_ERR_INVALID_ARGUMENT);
   // Still waiting for the same evaluation: answer it properly and finish.
   while (!r.done) {
     double loss = 0;
     ASSERT_EQ(q_.evaluate(r.params, r.n, r.grads, &loss), FW_OK);
-    ASSERT_EQ(fw_step_tell(s(), FW_OK, loss), FW_OK) << fw_last_error();
-    ASSERT_EQ(fw_step_ask(s(), &r), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_step_tell(s(), FW_OK, loss), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_step_ask(s(), &r), FW_OK) << fw_last_error();
   }
   fw_step_info info = capi::blank_info();
-  EXPECT_EQ(fw_step_finish(s(), &info), FW_OK) << fw_last_error();
+  EXPECT_EQ(fw_solver_step_finish(s(), &info), FW_OK) << fw_last_error();
 }
 
 // A host callback returning a value outside fw_status fails the step as a callback error.
@@ -631,19 +635,19 @@ fw_status returns_unknown_status(const fw_tensor *, size_t, fw_tensor *, double 
 }
 
 TEST_F(OutputStructs, CallbackReturningAnUnknownStatusFailsTheStep) {
-  ASSERT_EQ(fw_set_objective_callback(s(), returns_unknown_status, nullptr), FW_OK);
-  EXPECT_EQ(fw_step(s(), nullptr), FW_ERR_CALLBACK);
+  ASSERT_EQ(fw_solver_set_objective_callback(s(), returns_unknown_status, nullptr), FW_OK);
+  EXPECT_EQ(fw_solver_step(s(), nullptr), FW_ERR_CALLBACK);
   EXPECT_TRUE(contains(fw_last_error(), "777")) << fw_last_error();
-  EXPECT_EQ(fw_history_size(s()), 0);
+  EXPECT_EQ(fw_solver_history_size(s()), 0);
 }
 
 // ---- version ----
 
 TEST(Version, NumberMatchesTheHeader) {
-  static_assert(FW_VERSION_NUMBER == 306, "0.3.6");
+  static_assert(FW_VERSION_NUMBER == 400, "0.4.0");
   EXPECT_EQ(fw_version_number(), static_cast<unsigned>(FW_VERSION_NUMBER));
-  EXPECT_EQ(fw_version_number(), 306u);
-  EXPECT_STREQ(fw_version(), "0.3.6");
+  EXPECT_EQ(fw_version_number(), 400u);
+  EXPECT_STREQ(fw_version(), "0.4.0");
 }
 
 // ---- the helper on a synthetic two-version struct ----

@@ -33,7 +33,7 @@ TEST(TensorFilters, DataFreeMergeLeavesExcludedHeadsAtTheBase) {
   const capi::PoolFiles pool = heads_pool("filter_merge");
   std::vector<const char *> members = {pool.members[0].c_str(), pool.members[1].c_str()};
   const std::string out = pool.dir + "/merged.safetensors";
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
   p.scaling = 0.5;
   // Without a filter the heads' shapes do not match.
   EXPECT_EQ(fw_merge(&p, pool.base.c_str(), members.data(), 2, out.c_str(), nullptr),
@@ -70,8 +70,8 @@ TEST(TensorFilters, DataFreeMergeLeavesExcludedHeadsAtTheBase) {
             FW_ERR_INVALID_ARGUMENT);
   p.include_tensors = include;
   capi::SolverPtr s = capi::new_solver();
-  ASSERT_EQ(fw_set_base(s.get(), pool.base.c_str()), FW_OK);
-  EXPECT_EQ(fw_set_merge_function(s.get(), &p), FW_ERR_INVALID_ARGUMENT);
+  ASSERT_EQ(fw_solver_set_base(s.get(), pool.base.c_str()), FW_OK);
+  EXPECT_EQ(fw_solver_set_merge_function(s.get(), &p), FW_ERR_INVALID_ARGUMENT);
 }
 
 TEST(TensorFilters, SolverMergesOnlyTheSelectedTensorsAndExportsTheRest) {
@@ -81,13 +81,13 @@ TEST(TensorFilters, SolverMergesOnlyTheSelectedTensorsAndExportsTheRest) {
   params.exclude_tensors = exclude;
   params.n_exclude_tensors = 1;
   params.max_iters = 1;
-  params.step_rule = FW_STEP_SCHEDULE;  // gamma = 1 at t = 0
+  params.step_rule = FW_STEP_RULE_SCHEDULE;  // gamma = 1 at t = 0
   capi::SolverPtr s = capi::new_solver(&params);
   exclude[0] = "changed after the call";  // the solver keeps its own copy
   capi::load_pool(s.get(), pool);
   const fw_tensor *views = nullptr;
   size_t n = 0;
-  ASSERT_EQ(fw_current(s.get(), &views, &n), FW_OK);
+  ASSERT_EQ(fw_solver_current(s.get(), &views, &n), FW_OK);
   ASSERT_EQ(n, 2u);  // the heads are not part of the merge
   EXPECT_STREQ(views[0].name, "body.w");
   EXPECT_STREQ(views[1].name, "body.v");
@@ -95,12 +95,12 @@ TEST(TensorFilters, SolverMergesOnlyTheSelectedTensorsAndExportsTheRest) {
   // l = 1/2 ||x - t||^2 with t = member 1's body: the LMO picks member 1 and gamma = 1 lands on it.
   capi::Quadratic q;
   q.target = {{"body.w", {0, 1}}, {"body.v", {1, 5}}};
-  ASSERT_EQ(fw_set_objective_callback(s.get(), capi::quadratic_callback, &q), FW_OK);
+  ASSERT_EQ(fw_solver_set_objective_callback(s.get(), capi::quadratic_callback, &q), FW_OK);
   fw_step_info info = capi::blank_info();
-  ASSERT_EQ(fw_step(s.get(), &info), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step(s.get(), &info), FW_OK) << fw_last_error();
   EXPECT_EQ(info.chosen[0], 1);
   const std::string out = pool.dir + "/solver.safetensors";
-  ASSERT_EQ(fw_export(s.get(), out.c_str(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(s.get(), out.c_str(), nullptr), FW_OK) << fw_last_error();
   EXPECT_EQ(tensor_of(out, "body.w"), (std::vector<float>{0, 1}));
   EXPECT_EQ(tensor_of(out, "body.v"), (std::vector<float>{1, 5}));
   EXPECT_EQ(tensor_of(out, "head.w"), (std::vector<float>{9, 9}));  // the base's head
@@ -111,8 +111,9 @@ TEST(TensorFilters, SolverMergesOnlyTheSelectedTensorsAndExportsTheRest) {
   EXPECT_EQ(fw_solver_set_params(s.get(), &params), FW_ERR_STATE);
   capi::SolverPtr fresh = capi::new_solver();
   EXPECT_EQ(fw_solver_set_params(fresh.get(), &params), FW_OK);
-  ASSERT_EQ(fw_set_base(fresh.get(), pool.base.c_str()), FW_OK);
-  EXPECT_EQ(fw_pool_add(fresh.get(), pool.members[0].c_str(), nullptr), FW_ERR_SHAPE_MISMATCH);
+  ASSERT_EQ(fw_solver_set_base(fresh.get(), pool.base.c_str()), FW_OK);
+  EXPECT_EQ(fw_solver_pool_add(fresh.get(), pool.members[0].c_str(), nullptr),
+            FW_ERR_SHAPE_MISMATCH);
   // NULL arrays with a count, and a NULL pattern.
   params.exclude_tensors = nullptr;
   params.n_exclude_tensors = 1;

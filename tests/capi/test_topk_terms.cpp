@@ -72,7 +72,9 @@ std::vector<int32_t> chosen(const fw_step_info &info) {
   return std::vector<int32_t>(info.chosen, info.chosen + info.n_blocks * info.k);
 }
 
-TEST(TopkTerms, DefaultIsPerTerm) { EXPECT_EQ(fw_default_params().topk_rule, FW_TOPK_PER_TERM); }
+TEST(TopkTerms, DefaultIsPerTerm) {
+  EXPECT_EQ(fw_default_params().topk_rule, FW_TOPK_RULE_PER_TERM);
+}
 
 TEST(TopkTerms, EachTermBringsItsOwnVertex) {
   const capi::PoolFiles pool = unit4_pool("topk_terms_callback");
@@ -82,10 +84,10 @@ TEST(TopkTerms, EachTermBringsItsOwnVertex) {
     std::vector<int32_t> want;
   };
   const Case cases[] = {
-      {FW_TOPK_PER_TERM, 2, {0, 1}},     // term 0 -> e_0, term 1 -> e_1
-      {FW_TOPK_PER_TERM, 1, {0, 1}},     // k = max(top_k, n_terms)
-      {FW_TOPK_PER_TERM, 3, {0, 1, 2}},  // second round: term 0's next best
-      {FW_TOPK_SUMMED, 2, {0, 2}},       // the whole gradient: e_1 never makes it
+      {FW_TOPK_RULE_PER_TERM, 2, {0, 1}},     // term 0 -> e_0, term 1 -> e_1
+      {FW_TOPK_RULE_PER_TERM, 1, {0, 1}},     // k = max(top_k, n_terms)
+      {FW_TOPK_RULE_PER_TERM, 3, {0, 1, 2}},  // second round: term 0's next best
+      {FW_TOPK_RULE_SUMMED, 2, {0, 2}},       // the whole gradient: e_1 never makes it
   };
   for (const Case &c : cases) {
     SCOPED_TRACE("rule " + std::to_string(c.rule) + " top_k " + std::to_string(c.top_k));
@@ -93,15 +95,16 @@ TEST(TopkTerms, EachTermBringsItsOwnVertex) {
     capi::SolverPtr solver = capi::new_solver(&p);
     capi::load_pool(solver.get(), pool);
     Terms terms;
-    ASSERT_EQ(fw_set_objective_terms_callback(solver.get(), terms_callback, 2, &terms), FW_OK);
+    ASSERT_EQ(fw_solver_set_objective_terms_callback(solver.get(), terms_callback, 2, &terms),
+              FW_OK);
     fw_step_info info = capi::blank_info();
-    ASSERT_EQ(fw_step(solver.get(), &info), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_step(solver.get(), &info), FW_OK) << fw_last_error();
     EXPECT_EQ(chosen(info), c.want);
     EXPECT_DOUBLE_EQ(info.loss, 7.0);
     EXPECT_LE(info.loss_after, info.loss);
     // Per term: each term's gradient at theta_t, then the inner iterations on the whole objective.
     std::vector<std::pair<int32_t, bool>> want_calls;
-    if (c.rule == FW_TOPK_PER_TERM)
+    if (c.rule == FW_TOPK_RULE_PER_TERM)
       want_calls = {{0, true}, {1, true}};
     else
       want_calls = {{FW_ALL_TERMS, true}};
@@ -139,46 +142,48 @@ TEST(TopkTerms, LayerwiseBlocksPickPerTerm) {
       return FW_OK;
     }
   };
-  for (const fw_topk_rule rule : {FW_TOPK_PER_TERM, FW_TOPK_SUMMED}) {
+  for (const fw_topk_rule rule : {FW_TOPK_RULE_PER_TERM, FW_TOPK_RULE_SUMMED}) {
     fw_params p = soft(rule, 2);
-    p.granularity = FW_LAYERWISE;
+    p.granularity = FW_GRANULARITY_LAYERWISE;
     capi::SolverPtr solver = capi::new_solver(&p);
     capi::load_pool(solver.get(), pool);
-    ASSERT_EQ(fw_set_objective_terms_callback(solver.get(), Blockwise::call, 2, nullptr), FW_OK);
+    ASSERT_EQ(fw_solver_set_objective_terms_callback(solver.get(), Blockwise::call, 2, nullptr),
+              FW_OK);
     fw_step_info info = capi::blank_info();
-    ASSERT_EQ(fw_step(solver.get(), &info), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_step(solver.get(), &info), FW_OK) << fw_last_error();
     ASSERT_EQ(info.n_blocks, 2);
-    ASSERT_STREQ(fw_block_name(solver.get(), 0), "a");
+    ASSERT_STREQ(fw_solver_block_name(solver.get(), 0), "a");
     // Summed: block a by -(3, 0, 2, 0) -> (0, 2); block b by -(0, 0, 0, 1) -> (3, 0).
-    const std::vector<int32_t> want = rule == FW_TOPK_PER_TERM ? std::vector<int32_t>{0, 1, 0, 3}
-                                                               : std::vector<int32_t>{0, 2, 3, 0};
+    const std::vector<int32_t> want = rule == FW_TOPK_RULE_PER_TERM
+                                          ? std::vector<int32_t>{0, 1, 0, 3}
+                                          : std::vector<int32_t>{0, 2, 3, 0};
     EXPECT_EQ(chosen(info), want) << "rule " << rule;
   }
 }
 
 TEST(TopkTerms, AskTellRequestsNameTheTerm) {
   const capi::PoolFiles pool = unit4_pool("topk_terms_ask_tell");
-  fw_params p = soft(FW_TOPK_PER_TERM, 2);
+  fw_params p = soft(FW_TOPK_RULE_PER_TERM, 2);
   capi::SolverPtr solver = capi::new_solver(&p);
   capi::load_pool(solver.get(), pool);
-  EXPECT_EQ(fw_set_ask_tell_terms(solver.get(), 0), FW_ERR_INVALID_ARGUMENT);
-  ASSERT_EQ(fw_set_ask_tell_terms(solver.get(), 2), FW_OK);
+  EXPECT_EQ(fw_solver_set_ask_tell_terms(solver.get(), 0), FW_ERR_INVALID_ARGUMENT);
+  ASSERT_EQ(fw_solver_set_ask_tell_terms(solver.get(), 2), FW_OK);
   Terms terms;
   for (int step = 0; step < 2; ++step) {
     terms.calls.clear();
-    ASSERT_EQ(fw_step_begin(solver.get()), FW_OK) << fw_last_error();
-    EXPECT_EQ(fw_set_ask_tell_terms(solver.get(), 3), FW_ERR_STATE)
+    ASSERT_EQ(fw_solver_step_begin(solver.get()), FW_OK) << fw_last_error();
+    EXPECT_EQ(fw_solver_set_ask_tell_terms(solver.get(), 3), FW_ERR_STATE)
         << "not while a step is pending";
     fw_request req = {};
     req.struct_size = sizeof req;
-    while (fw_step_ask(solver.get(), &req) == FW_OK && !req.done) {
+    while (fw_solver_step_ask(solver.get(), &req) == FW_OK && !req.done) {
       double loss = 0;
       ASSERT_EQ(terms.evaluate(req.term, req.params, req.n, req.grads, &loss), FW_OK);
-      ASSERT_EQ(fw_step_tell(solver.get(), FW_OK, loss), FW_OK) << fw_last_error();
+      ASSERT_EQ(fw_solver_step_tell(solver.get(), FW_OK, loss), FW_OK) << fw_last_error();
     }
     EXPECT_EQ(req.term, FW_ALL_TERMS) << "a finished request names no term";
     fw_step_info info = capi::blank_info();
-    ASSERT_EQ(fw_step_finish(solver.get(), &info), FW_OK) << fw_last_error();
+    ASSERT_EQ(fw_solver_step_finish(solver.get(), &info), FW_OK) << fw_last_error();
     ASSERT_GE(terms.calls.size(), 3u);
     EXPECT_EQ(terms.calls[0], std::make_pair(0, true));
     EXPECT_EQ(terms.calls[1], std::make_pair(1, true));
@@ -191,33 +196,33 @@ TEST(TopkTerms, AskTellRequestsNameTheTerm) {
   capi::SolverPtr cb = capi::new_solver(&p);
   capi::load_pool(cb.get(), pool);
   Terms cb_terms;
-  ASSERT_EQ(fw_set_objective_terms_callback(cb.get(), terms_callback, 2, &cb_terms), FW_OK);
-  ASSERT_EQ(fw_step(cb.get(), nullptr), FW_OK);
+  ASSERT_EQ(fw_solver_set_objective_terms_callback(cb.get(), terms_callback, 2, &cb_terms), FW_OK);
+  ASSERT_EQ(fw_solver_step(cb.get(), nullptr), FW_OK);
   fw_step_info a = capi::blank_info(), b = capi::blank_info();
-  ASSERT_EQ(fw_history_get(solver.get(), 0, &a), FW_OK);
-  ASSERT_EQ(fw_history_get(cb.get(), 0, &b), FW_OK);
+  ASSERT_EQ(fw_solver_history_get(solver.get(), 0, &a), FW_OK);
+  ASSERT_EQ(fw_solver_history_get(cb.get(), 0, &b), FW_OK);
   EXPECT_TRUE(capi::same_bits(capi::copy_step(a), capi::copy_step(b)));
 }
 
 TEST(TopkTerms, AFailingTermFailsTheStepAndLeavesTheSolver) {
   const capi::PoolFiles pool = unit4_pool("topk_terms_fail");
-  fw_params p = soft(FW_TOPK_PER_TERM, 2);
+  fw_params p = soft(FW_TOPK_RULE_PER_TERM, 2);
   capi::SolverPtr solver = capi::new_solver(&p);
   capi::load_pool(solver.get(), pool);
-  EXPECT_EQ(fw_set_objective_terms_callback(solver.get(), terms_callback, 0, nullptr),
+  EXPECT_EQ(fw_solver_set_objective_terms_callback(solver.get(), terms_callback, 0, nullptr),
             FW_ERR_INVALID_ARGUMENT);
   Terms terms;
   terms.fail_term = 1;
-  ASSERT_EQ(fw_set_objective_terms_callback(solver.get(), terms_callback, 2, &terms), FW_OK);
+  ASSERT_EQ(fw_solver_set_objective_terms_callback(solver.get(), terms_callback, 2, &terms), FW_OK);
   const capi::Snapshot before = capi::snapshot(solver.get());
-  EXPECT_EQ(fw_step(solver.get(), nullptr), FW_ERR_CALLBACK);
+  EXPECT_EQ(fw_solver_step(solver.get(), nullptr), FW_ERR_CALLBACK);
   const std::string message = fw_last_error();
   EXPECT_NE(message.find("(term 1)"), std::string::npos) << message;
   EXPECT_NE(message.find("term exploded"), std::string::npos) << message;
   EXPECT_EQ(capi::diff(before, capi::snapshot(solver.get())), "");
   // A NULL terms callback removes the objective.
-  ASSERT_EQ(fw_set_objective_terms_callback(solver.get(), nullptr, 2, nullptr), FW_OK);
-  EXPECT_EQ(fw_step(solver.get(), nullptr), FW_ERR_STATE);
+  ASSERT_EQ(fw_solver_set_objective_terms_callback(solver.get(), nullptr, 2, nullptr), FW_OK);
+  EXPECT_EQ(fw_solver_step(solver.get(), nullptr), FW_ERR_STATE);
 }
 
 // The hard LMO and a budget: per-term evaluations only where the soft LMO ranks vertices, and
@@ -229,19 +234,20 @@ TEST(TopkTerms, HardStepsEvaluateTheWholeObjectiveAndTermsCountInTheBudget) {
   capi::SolverPtr solver = capi::new_solver(&hard);
   capi::load_pool(solver.get(), pool);
   Terms terms;
-  ASSERT_EQ(fw_set_objective_terms_callback(solver.get(), terms_callback, 2, &terms), FW_OK);
-  ASSERT_EQ(fw_step(solver.get(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_set_objective_terms_callback(solver.get(), terms_callback, 2, &terms), FW_OK);
+  ASSERT_EQ(fw_solver_step(solver.get(), nullptr), FW_OK) << fw_last_error();
   for (const auto &call : terms.calls) EXPECT_EQ(call.first, FW_ALL_TERMS);
 
-  fw_params p = soft(FW_TOPK_PER_TERM, 2);  // 2 + 3 evaluations per step
+  fw_params p = soft(FW_TOPK_RULE_PER_TERM, 2);  // 2 + 3 evaluations per step
   p.max_evaluations = 12;
   p.max_iters = 5;
   capi::SolverPtr budgeted = capi::new_solver(&p);
   capi::load_pool(budgeted.get(), pool);
   Terms counted;
-  ASSERT_EQ(fw_set_objective_terms_callback(budgeted.get(), terms_callback, 2, &counted), FW_OK);
-  ASSERT_EQ(fw_run(budgeted.get(), nullptr), FW_OK) << fw_last_error();
-  EXPECT_EQ(fw_history_size(budgeted.get()), 2);
+  ASSERT_EQ(fw_solver_set_objective_terms_callback(budgeted.get(), terms_callback, 2, &counted),
+            FW_OK);
+  ASSERT_EQ(fw_solver_run(budgeted.get(), nullptr), FW_OK) << fw_last_error();
+  EXPECT_EQ(fw_solver_history_size(budgeted.get()), 2);
   EXPECT_EQ(counted.calls.size(), 12u) << "the third step made the 2 calls that fitted";
 }
 

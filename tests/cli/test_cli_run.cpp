@@ -596,8 +596,10 @@ TEST_F(CliRun, FwRecipeRunsTheBuiltInObjectiveAndWritesTheHandComputedStep) {
   const int64_t sx[2] = {2, 2}, sy[1] = {2};
   fw_tensor calib[2];
   std::memset(calib, 0, sizeof calib);
-  calib[0] = {"x", FW_DTYPE_F32, 2, sx, 4, const_cast<float *>(x.data()), FW_DEVICE_CPU, 0, {}};
-  calib[1] = {"y", FW_DTYPE_I64, 1, sy, 2, const_cast<int64_t *>(y.data()), FW_DEVICE_CPU, 0, {}};
+  calib[0] = {"x", FW_DTYPE_F32, 2, sx, 4, const_cast<float *>(x.data()), FW_DEVICE_TYPE_CPU, 0,
+              {}};
+  calib[1] = {"y", FW_DTYPE_I64, 1, sy, 2, const_cast<int64_t *>(y.data()), FW_DEVICE_TYPE_CPU, 0,
+              {}};
   ASSERT_EQ(
       fw_save_tensors((dir_ / "calib.safetensors").c_str(), calib, 2, FW_DTYPE_DEFAULT, nullptr, 0),
       FW_OK)

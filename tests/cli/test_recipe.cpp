@@ -42,7 +42,7 @@ dtype: bfloat16
 out_dtype: float32
 )",
                                 "r.yml");
-  EXPECT_EQ(r.method, FW_MERGE_TIES);
+  EXPECT_EQ(r.method, FW_MERGE_METHOD_TIES);
   EXPECT_EQ(r.base_model, "base");
   ASSERT_EQ(r.models.size(), 2u);  // the base's own entry contributes no task vector
   EXPECT_EQ(r.models[0].path, "a");
@@ -56,7 +56,7 @@ out_dtype: float32
 
   const fwcli::MergeArgs args(r, 1);
   const fw_merge_params &p = args.params();
-  EXPECT_EQ(p.method, FW_MERGE_TIES);
+  EXPECT_EQ(p.method, FW_MERGE_METHOD_TIES);
   EXPECT_EQ(p.scaling, 0.5);
   EXPECT_EQ(p.normalize, 0);
   ASSERT_NE(p.weights, nullptr);
@@ -288,10 +288,12 @@ parameters:
     fw_merge_field field;
     double value;
   };
-  const std::vector<Expected> expected = {
-      {"layers.0.mlp", 0, FW_FIELD_DENSITY, 0.3}, {"layers.1.mlp", 0, FW_FIELD_DENSITY, 0.3},
-      {"layers.1.mlp", 1, FW_FIELD_WEIGHT, 2.0},  {"layers.1.attn", 1, FW_FIELD_WEIGHT, 2.0},
-      {"layers.2.attn", 1, FW_FIELD_WEIGHT, 3.0}, {"embed\\[0\\]", -1, FW_FIELD_SCALING, 0.5}};
+  const std::vector<Expected> expected = {{"layers.0.mlp", 0, FW_MERGE_FIELD_DENSITY, 0.3},
+                                          {"layers.1.mlp", 0, FW_MERGE_FIELD_DENSITY, 0.3},
+                                          {"layers.1.mlp", 1, FW_MERGE_FIELD_WEIGHT, 2.0},
+                                          {"layers.1.attn", 1, FW_MERGE_FIELD_WEIGHT, 2.0},
+                                          {"layers.2.attn", 1, FW_MERGE_FIELD_WEIGHT, 3.0},
+                                          {"embed\\[0\\]", -1, FW_MERGE_FIELD_SCALING, 0.5}};
   ASSERT_EQ(p.n_overrides, expected.size());
   for (size_t k = 0; k < expected.size(); ++k) {
     EXPECT_EQ(p.overrides[k].tensors, expected[k].tensors) << k;

@@ -1,5 +1,5 @@
-// The built-in TorchScript objective (lib/objective, fw_set_objective_torchscript): losses and
-// gradients against closed forms, and its errors. The module is built and saved here with
+// The built-in TorchScript objective (lib/objective, fw_solver_set_objective_torchscript): losses
+// and gradients against closed forms, and its errors. The module is built and saved here with
 // torch::jit::Module::define, so no Python is needed.
 #include <gtest/gtest.h>
 #include <torch/script.h>
@@ -97,8 +97,8 @@ TEST(TorchScriptObjective, WeightedTermsAndEntropy) {
   EXPECT_NEAR(entropy.evaluate({at::zeros({2, 2}), at::tensor({1.0f, 0.0f})}, nullptr), h, 1e-6);
 }
 
-// Per-term evaluation (FW_TOPK_PER_TERM): term i alone is w_i term_i / sum w, so the terms add up
-// to the whole objective: (1/4) ln 2 with gradient dW / 4, and (3/4) ln 2 with 2 (3/4) dW.
+// Per-term evaluation (FW_TOPK_RULE_PER_TERM): term i alone is w_i term_i / sum w, so the terms add
+// up to the whole objective: (1/4) ln 2 with gradient dW / 4, and (3/4) ln 2 with 2 (3/4) dW.
 TEST(TorchScriptObjective, TermsAloneAddUpToTheWholeObjective) {
   Fixture f("ts_each_term");
   fw::TorchScriptObjectiveSpec spec{
@@ -182,15 +182,15 @@ TEST(TorchScriptObjective, DrivesAHardFrankWolfeStepThroughTheCApi) {
   obj.calibration_path = f.calib.c_str();
   obj.terms = &term;
   obj.n_terms = 1;
-  EXPECT_EQ(fw_set_objective_torchscript(solver, &obj), FW_ERR_STATE);  // no base yet
-  ASSERT_EQ(fw_set_base(solver, f.base.c_str()), FW_OK);
-  ASSERT_EQ(fw_pool_add(solver, good.c_str(), nullptr), FW_OK);
-  ASSERT_EQ(fw_pool_add(solver, bad.c_str(), nullptr), FW_OK);
-  EXPECT_EQ(fw_set_objective_torchscript(solver, nullptr), FW_ERR_INVALID_ARGUMENT);
-  ASSERT_EQ(fw_set_objective_torchscript(solver, &obj), FW_OK) << fw_last_error();
+  EXPECT_EQ(fw_solver_set_objective_torchscript(solver, &obj), FW_ERR_STATE);  // no base yet
+  ASSERT_EQ(fw_solver_set_base(solver, f.base.c_str()), FW_OK);
+  ASSERT_EQ(fw_solver_pool_add(solver, good.c_str(), nullptr), FW_OK);
+  ASSERT_EQ(fw_solver_pool_add(solver, bad.c_str(), nullptr), FW_OK);
+  EXPECT_EQ(fw_solver_set_objective_torchscript(solver, nullptr), FW_ERR_INVALID_ARGUMENT);
+  ASSERT_EQ(fw_solver_set_objective_torchscript(solver, &obj), FW_OK) << fw_last_error();
   fw_step_info info{};
   info.struct_size = sizeof info;
-  ASSERT_EQ(fw_step(solver, &info), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_step(solver, &info), FW_OK) << fw_last_error();
   EXPECT_NEAR(info.loss, std::log(2.0), 1e-6);
   ASSERT_EQ(info.k, 1);
   EXPECT_EQ(info.chosen[0], 0);

@@ -328,7 +328,8 @@ void expect_same_folder(const std::string &a, const std::string &b) {
 
 std::vector<std::string> names_in(const std::string &path) {
   fw_tensor_set *set = nullptr;
-  EXPECT_EQ(fw_load_tensors(path.c_str(), FW_LOAD_HEADER_ONLY, &set), FW_OK) << fw_last_error();
+  EXPECT_EQ(fw_load_tensors(path.c_str(), FW_LOAD_FLAG_HEADER_ONLY, &set), FW_OK)
+      << fw_last_error();
   std::vector<std::string> names;
   for (size_t i = 0; i < fw_tensor_set_count(set); ++i) {
     fw_tensor v;
@@ -518,33 +519,33 @@ TEST(RankShards, TheExportOptionIsCheckedAndWritesOneShardPerRank) {
   fw_solver *s = nullptr;
   ASSERT_EQ(fw_solver_new(nullptr, &s), FW_OK);
   const std::string base = pool() + "/base.safetensors", m0 = pool() + "/m0.safetensors";
-  ASSERT_EQ(fw_set_base(s, base.c_str()), FW_OK);
-  ASSERT_EQ(fw_pool_add(s, m0.c_str(), nullptr), FW_OK);
+  ASSERT_EQ(fw_solver_set_base(s, base.c_str()), FW_OK);
+  ASSERT_EQ(fw_solver_pool_add(s, m0.c_str(), nullptr), FW_OK);
   const std::string dir = fwtest::temp_dir("rank_shards");
   fw_export_options o = fw_default_export_options();
   EXPECT_EQ(o.rank_shards, 0);
   o.rank_shards = -1;
-  EXPECT_EQ(fw_export(s, (dir + "/a").c_str(), &o), FW_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(fw_solver_export(s, (dir + "/a").c_str(), &o), FW_ERR_INVALID_ARGUMENT);
   o.rank_shards = 2;
   o.max_shard_bytes = 1000;
-  EXPECT_EQ(fw_export(s, (dir + "/b").c_str(), &o), FW_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(fw_solver_export(s, (dir + "/b").c_str(), &o), FW_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(fw_last_error()).find("max_shard_bytes 0 and hf_folder 0"),
             std::string::npos)
       << fw_last_error();
   o.max_shard_bytes = 0;
   o.hf_folder = 1;
-  EXPECT_EQ(fw_export(s, (dir + "/c").c_str(), &o), FW_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(fw_solver_export(s, (dir + "/c").c_str(), &o), FW_ERR_INVALID_ARGUMENT);
   o.hf_folder = 0;
   o.rank_shards = 7;  // more ranks than the 6 tensors
-  EXPECT_EQ(fw_export(s, (dir + "/d").c_str(), &o), FW_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(fw_solver_export(s, (dir + "/d").c_str(), &o), FW_ERR_INVALID_ARGUMENT);
   o.rank_shards = 1;
-  const fw_merge_params mp = fw_default_merge_params(FW_MERGE_LINEAR);
+  const fw_merge_params mp = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   const char *members[] = {m0.c_str()};
   EXPECT_EQ(fw_merge(&mp, base.c_str(), members, 1, (dir + "/e").c_str(), &o),
             FW_ERR_INVALID_ARGUMENT);
   EXPECT_TRUE(fwtest::list_dir(dir).empty()) << "a rejected export wrote something";
   o.rank_shards = 2;
-  ASSERT_EQ(fw_export(s, (dir + "/f").c_str(), &o), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(s, (dir + "/f").c_str(), &o), FW_OK) << fw_last_error();
   EXPECT_EQ(fwtest::list_dir(dir + "/f"), (std::set<std::string>{"model-00001-of-00002.safetensors",
                                                                  "model-00002-of-00002.safetensors",
                                                                  "model.safetensors.index.json"}));
@@ -608,7 +609,7 @@ TEST(Distributed, BadArgumentsFailCleanly) {
   d.rendezvous = "file:///nonexistent/never-used";
   EXPECT_EQ(fw_solver_set_distributed(s, &d), FW_OK) << fw_last_error();
   const std::string base = pool() + "/base.safetensors";
-  ASSERT_EQ(fw_set_base(s, base.c_str()), FW_OK);
+  ASSERT_EQ(fw_solver_set_base(s, base.c_str()), FW_OK);
   EXPECT_EQ(fw_solver_set_distributed(s, &d), FW_ERR_STATE);
   fw_solver_free(s);
 }

@@ -25,7 +25,7 @@ const std::vector<std::string> kTensorNames = {
 void check_mergekit(const std::string &text, int32_t mergekit_compat) {
   const fwcli::Recipe r = fwcli::parse_recipe(text, "fuzz.yml");
   FW_FUZZ_CHECK(!r.models.empty());
-  FW_FUZZ_CHECK(!r.base_model.empty() || r.method == FW_MERGE_LINEAR);
+  FW_FUZZ_CHECK(!r.base_model.empty() || r.method == FW_MERGE_METHOD_LINEAR);
   const fwcli::MergeArgs args(r, mergekit_compat,
                               r.per_tensor() ? kTensorNames : std::vector<std::string>{});
   const fw_merge_params &p = args.params();

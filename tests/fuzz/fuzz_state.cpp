@@ -1,6 +1,6 @@
 // libFuzzer harness: the "fwmerge.state" JSON of a saved solver state through parse_state_json.
 // fw::Error is an expected rejection; an accepted state is consistent with itself (what
-// fw_state_load relies on before it compares the state with a solver).
+// fw_solver_state_load relies on before it compares the state with a solver).
 #include <cstddef>
 #include <cstdint>
 #include <string>

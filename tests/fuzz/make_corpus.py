@@ -111,7 +111,7 @@ def lora_seeds():
 
 
 def state_seeds():
-    """The "fwmerge.state" JSON of fw_state_save (lib/solver/state_json.cpp), valid and not."""
+    """The "fwmerge.state" JSON of fw_solver_state_save (lib/solver/state_json.cpp), valid and not."""
     def j(obj):
         return json.dumps(obj, separators=(",", ":")).encode()
 

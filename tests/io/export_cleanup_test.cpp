@@ -434,22 +434,23 @@ TEST(ExportCleanupCApi, FwExportCleansStaleTempsAndOldShards) {
   fw_solver *raw = nullptr;
   ASSERT_EQ(fw_solver_new(nullptr, &raw), FW_OK) << fw_last_error();
   std::unique_ptr<fw_solver, SolverDeleter> solver(raw);
-  ASSERT_EQ(fw_set_base(solver.get(), (pool + "/base.safetensors").c_str()), FW_OK)
+  ASSERT_EQ(fw_solver_set_base(solver.get(), (pool + "/base.safetensors").c_str()), FW_OK)
       << fw_last_error();
-  ASSERT_EQ(fw_pool_add(solver.get(), (pool + "/member.safetensors").c_str(), nullptr), FW_OK)
+  ASSERT_EQ(fw_solver_pool_add(solver.get(), (pool + "/member.safetensors").c_str(), nullptr),
+            FW_OK)
       << fw_last_error();
 
   const std::string dir = pool + "/out";
   fw_export_options o = fw_default_export_options();
   o.max_shard_bytes = 8;  // every tensor alone: 3 shards
-  ASSERT_EQ(fw_export(solver.get(), dir.c_str(), &o), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(solver.get(), dir.c_str(), &o), FW_OK) << fw_last_error();
   ASSERT_EQ(list_dir(dir), with(shard_set(3), {kIndex}));
 
   write_filler(dir + "/config.json", 40);
   write_filler(dir + "/.model-00002-of-00003.safetensors.tmp-Zz9Zz9", 300);
   write_filler(dir + "/.model.safetensors.index.json.tmp-000aaa", 300);
   o.max_shard_bytes = 24;  // [a], [b, c]
-  ASSERT_EQ(fw_export(solver.get(), dir.c_str(), &o), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(solver.get(), dir.c_str(), &o), FW_OK) << fw_last_error();
   EXPECT_EQ(list_dir(dir), with(shard_set(2), {kIndex, "config.json"}));
 
   auto ckpt = fw::open_checkpoint(dir, nullptr);
@@ -465,7 +466,7 @@ TEST(ExportCleanupCApi, FwExportCleansStaleTempsAndOldShards) {
   // A single-file export cleans its own stale temp in the same way.
   const std::string file = pool + "/merged.safetensors";
   write_filler(pool + "/.merged.safetensors.tmp-q1W2e3", 300);
-  ASSERT_EQ(fw_export(solver.get(), file.c_str(), nullptr), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_export(solver.get(), file.c_str(), nullptr), FW_OK) << fw_last_error();
   EXPECT_FALSE(iotest::file_exists(pool + "/.merged.safetensors.tmp-q1W2e3"));
   EXPECT_TRUE(iotest::file_exists(file));
 }

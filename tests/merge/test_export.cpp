@@ -58,7 +58,7 @@ struct ExportTest : ::testing::Test {
 };
 
 TEST_F(ExportTest, TiesGoldenKeepsDtypesAndWritesTheRecipe) {
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TIES);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TIES);
   p.density = 0.5;
   p.scaling = 1.0;
   const std::string out = dir + "/ties.safetensors";
@@ -84,7 +84,7 @@ TEST_F(ExportTest, TiesGoldenKeepsDtypesAndWritesTheRecipe) {
 
 TEST_F(ExportTest, TaskArithmeticWeightsAndF32Export) {
   const double weights[] = {1.0, 0.5, -1.0};
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
   p.scaling = 2.0;
   p.weights = weights;
   fw_export_options o = fw_default_export_options();
@@ -99,7 +99,7 @@ TEST_F(ExportTest, TaskArithmeticWeightsAndF32Export) {
 }
 
 TEST_F(ExportTest, ShardedExport) {
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_LINEAR);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   fw_export_options o = fw_default_export_options();
   o.max_shard_bytes = 8;  // every tensor gets a shard of its own
   const std::string out = dir + "/sharded";
@@ -111,22 +111,22 @@ TEST_F(ExportTest, ShardedExport) {
 
 TEST_F(ExportTest, BadParametersWriteNothing) {
   const std::string out = dir + "/bad.safetensors";
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TIES);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TIES);
   p.density = 0.0;
   EXPECT_EQ(merge(p, out), FW_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(fw_last_error()).find("density"), std::string::npos) << fw_last_error();
   p.density = 1.5;
   EXPECT_EQ(merge(p, out), FW_ERR_INVALID_ARGUMENT);
-  p = fw_default_merge_params(FW_MERGE_DARE_TIES);
+  p = fw_default_merge_params(FW_MERGE_METHOD_DARE_TIES);
   p.drop_rate = 1.0;
   EXPECT_EQ(merge(p, out), FW_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(fw_last_error()).find("drop_rate"), std::string::npos);
-  p = fw_default_merge_params(FW_MERGE_LINEAR);
+  p = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   // Stored as a C caller would: static_cast to an enum of a value outside it is undefined.
   const int32_t unknown_method = 42;
   std::memcpy(static_cast<void *>(&p.method), &unknown_method, sizeof unknown_method);
   EXPECT_EQ(merge(p, out), FW_ERR_INVALID_ARGUMENT);
-  p = fw_default_merge_params(FW_MERGE_MODEL_STOCK);
+  p = fw_default_merge_params(FW_MERGE_METHOD_MODEL_STOCK);
   EXPECT_EQ(fw_merge(&p, base.c_str(), member_ptrs.data(), 1, out.c_str(), nullptr),
             FW_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(fw_merge(&p, base.c_str(), member_ptrs.data(), 0, out.c_str(), nullptr),
@@ -134,7 +134,7 @@ TEST_F(ExportTest, BadParametersWriteNothing) {
   EXPECT_EQ(fw_merge(nullptr, base.c_str(), member_ptrs.data(), 3, out.c_str(), nullptr),
             FW_ERR_INVALID_ARGUMENT);
   const char *with_null[] = {member_ptrs[0], nullptr};
-  p = fw_default_merge_params(FW_MERGE_LINEAR);
+  p = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   EXPECT_EQ(fw_merge(&p, base.c_str(), with_null, 2, out.c_str(), nullptr),
             FW_ERR_INVALID_ARGUMENT);
   fw_export_options o = fw_default_export_options();
@@ -145,7 +145,7 @@ TEST_F(ExportTest, BadParametersWriteNothing) {
 
 TEST_F(ExportTest, MismatchedMembersWriteNothing) {
   const std::string out = dir + "/bad.safetensors";
-  const fw_merge_params p = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  const fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
   const auto with_member = [&](const std::vector<TestTensor> &tensors) {
     const std::string path = fwtest::temp_dir("bad_member") + "/m.safetensors";
     fwtest::write_safetensors(path, tensors);
@@ -196,7 +196,7 @@ struct ReproTest : ::testing::Test {
 };
 
 TEST_F(ReproTest, SameSeedSameBytesOtherSeedOtherBytes) {
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_DARE_TIES);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_DARE_TIES);
   p.drop_rate = 0.7;
   p.seed = 11;
   const auto first = run(p, "d1.safetensors");
@@ -206,9 +206,10 @@ TEST_F(ReproTest, SameSeedSameBytesOtherSeedOtherBytes) {
 }
 
 TEST_F(ReproTest, ThreadCountDoesNotChangeTheExport) {
-  for (fw_merge_method m : {FW_MERGE_LINEAR, FW_MERGE_TASK_ARITHMETIC, FW_MERGE_TIES,
-                            FW_MERGE_DARE_LINEAR, FW_MERGE_DARE_TIES, FW_MERGE_BREADCRUMBS,
-                            FW_MERGE_MODEL_STOCK, FW_MERGE_BREADCRUMBS_TIES}) {
+  for (fw_merge_method m :
+       {FW_MERGE_METHOD_LINEAR, FW_MERGE_METHOD_TASK_ARITHMETIC, FW_MERGE_METHOD_TIES,
+        FW_MERGE_METHOD_DARE_LINEAR, FW_MERGE_METHOD_DARE_TIES, FW_MERGE_METHOD_BREADCRUMBS,
+        FW_MERGE_METHOD_MODEL_STOCK, FW_MERGE_METHOD_BREADCRUMBS_TIES}) {
     fw_merge_params p = fw_default_merge_params(m);
     p.seed = 5;
     p.threads = 1;
@@ -234,7 +235,7 @@ TEST(MixedPool, FullCheckpointAndAdapterThroughFwMerge) {
                         {{"base_model.model.model.layers.0.q_proj.lora_A.weight", {2, 4}, a},
                          {"base_model.model.model.layers.0.q_proj.lora_B.weight", {3, 2}, b}});
   const char *pool[] = {full_path.c_str(), adapter.c_str()};
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
   p.scaling = 0.5;
   const std::string out = dir + "/out.safetensors";
   ASSERT_EQ(fw_merge(&p, base.c_str(), pool, 2, out.c_str(), nullptr), FW_OK) << fw_last_error();

@@ -1,6 +1,6 @@
 // Per-tensor merge parameters (fw_merge_params.overrides) through fw_merge and
-// fw_set_start_merge: hand-computed merges, first match wins, members without an override keep
-// their values bit for bit, the recipe lists them, and every bad entry is a named error with
+// fw_solver_set_start_merge: hand-computed merges, first match wins, members without an override
+// keep their values bit for bit, the recipe lists them, and every bad entry is a named error with
 // nothing written.
 #include <gtest/gtest.h>
 
@@ -61,13 +61,13 @@ struct OverridesTest : ::testing::Test {
 
 TEST_F(OverridesTest, TaskArithmeticWeightsAndScalingPerTensorFirstMatchWins) {
   const fw_merge_override o[] = {
-      {"layers.1.*", 1, FW_FIELD_WEIGHT, 0.0},  // member 1 out of layer 1
-      {"layers.*", -1, FW_FIELD_WEIGHT, 2.0},   // every other (member, layer): 2
-      {"layers.0.w", 0, FW_FIELD_WEIGHT, 3.0},  // too late: member 0 of layer 0 already has 2
-      {"head.*", -1, FW_FIELD_SCALING, 0.5},
-      {"*", -1, FW_FIELD_SCALING, 7.0},  // too late for the head; the layers' scaling
+      {"layers.1.*", 1, FW_MERGE_FIELD_WEIGHT, 0.0},  // member 1 out of layer 1
+      {"layers.*", -1, FW_MERGE_FIELD_WEIGHT, 2.0},   // every other (member, layer): 2
+      {"layers.0.w", 0, FW_MERGE_FIELD_WEIGHT, 3.0},  // too late: member 0 of layer 0 already has 2
+      {"head.*", -1, FW_MERGE_FIELD_SCALING, 0.5},
+      {"*", -1, FW_MERGE_FIELD_SCALING, 7.0},  // too late for the head; the layers' scaling
   };
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
   p.scaling = 1.0;
   p.overrides = o;
   p.n_overrides = 5;
@@ -98,8 +98,9 @@ TEST_F(OverridesTest, TiesDensityPerTensor) {
   fwtest::write_safetensors(b, {{"x", {4}, {0, 0, 0, 0}}, {"y", {4}, {0, 0, 0, 0}}});
   fwtest::write_safetensors(m0, {{"x", {4}, {4, -3, 2, 1}}, {"y", {4}, {4, -3, 2, 1}}});
   fwtest::write_safetensors(m1, {{"x", {4}, {1, 2, 3, -4}}, {"y", {4}, {1, 2, 3, -4}}});
-  const fw_merge_override o[] = {{"x", 0, FW_FIELD_DENSITY, 0.5}, {"x", 1, FW_FIELD_DENSITY, 0.25}};
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TIES);
+  const fw_merge_override o[] = {{"x", 0, FW_MERGE_FIELD_DENSITY, 0.5},
+                                 {"x", 1, FW_MERGE_FIELD_DENSITY, 0.25}};
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TIES);
   p.density = 1.0;
   p.normalize = 0;
   p.overrides = o;
@@ -115,15 +116,15 @@ TEST_F(OverridesTest, TiesDensityPerTensor) {
 }
 
 TEST_F(OverridesTest, DareMembersWithoutAnOverrideKeepTheirDrawsBitForBit) {
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_DARE_LINEAR);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_DARE_LINEAR);
   p.drop_rate = 0.5;
   p.scaling = 1.0;
   p.seed = 7;
   const std::string plain = dir + "/dare_plain.safetensors", with = dir + "/dare_with.safetensors";
   ASSERT_EQ(merge(p, plain), FW_OK) << fw_last_error();
   // Layer 1: member 0 out, member 1 kept whole (keep probability 1: no drop, no rescale).
-  const fw_merge_override o[] = {{"layers.1.w", 0, FW_FIELD_WEIGHT, 0.0},
-                                 {"layers.1.w", 1, FW_FIELD_DENSITY, 1.0}};
+  const fw_merge_override o[] = {{"layers.1.w", 0, FW_MERGE_FIELD_WEIGHT, 0.0},
+                                 {"layers.1.w", 1, FW_MERGE_FIELD_DENSITY, 1.0}};
   p.overrides = o;
   p.n_overrides = 2;
   ASSERT_EQ(merge(p, with), FW_OK) << fw_last_error();
@@ -135,17 +136,17 @@ TEST_F(OverridesTest, DareMembersWithoutAnOverrideKeepTheirDrawsBitForBit) {
 TEST_F(OverridesTest, StartMergeAppliesThem) {
   fw_solver *solver = nullptr;
   ASSERT_EQ(fw_solver_new(nullptr, &solver), FW_OK);
-  ASSERT_EQ(fw_set_base(solver, base.c_str()), FW_OK) << fw_last_error();
-  for (const char *m : member_ptrs) ASSERT_EQ(fw_pool_add(solver, m, nullptr), FW_OK);
-  const fw_merge_override o[] = {{"head.b", 1, FW_FIELD_WEIGHT, 0.0}};
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  ASSERT_EQ(fw_solver_set_base(solver, base.c_str()), FW_OK) << fw_last_error();
+  for (const char *m : member_ptrs) ASSERT_EQ(fw_solver_pool_add(solver, m, nullptr), FW_OK);
+  const fw_merge_override o[] = {{"head.b", 1, FW_MERGE_FIELD_WEIGHT, 0.0}};
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
   p.scaling = 1.0;
   p.overrides = o;
   p.n_overrides = 1;
-  ASSERT_EQ(fw_set_start_merge(solver, &p), FW_OK) << fw_last_error();
+  ASSERT_EQ(fw_solver_set_start_merge(solver, &p), FW_OK) << fw_last_error();
   const fw_tensor *views = nullptr;
   size_t n = 0;
-  ASSERT_EQ(fw_current(solver, &views, &n), FW_OK);
+  ASSERT_EQ(fw_solver_current(solver, &views, &n), FW_OK);
   ASSERT_EQ(n, 3u);
   for (size_t t = 0; t < n; ++t) {
     const float *v = static_cast<const float *>(views[t].data);
@@ -167,17 +168,25 @@ TEST_F(OverridesTest, EveryBadEntryIsANamedErrorAndNothingIsWritten) {
     const char *message;
   };
   const Case cases[] = {
-      {FW_MERGE_TASK_ARITHMETIC, {"*", 2, FW_FIELD_WEIGHT, 1.0}, "member 2 is outside [-1, 2)"},
-      {FW_MERGE_TASK_ARITHMETIC, {"*", -2, FW_FIELD_WEIGHT, 1.0}, "member -2 is outside"},
-      {FW_MERGE_LINEAR, {"*", 0, FW_FIELD_DENSITY, 0.5}, "the method takes no density"},
-      {FW_MERGE_TIES, {"*", 0, FW_FIELD_BETA, 0.1}, "the method takes no beta"},
-      {FW_MERGE_MODEL_STOCK, {"*", 0, FW_FIELD_WEIGHT, 1.0}, "model_stock takes no weights"},
-      {FW_MERGE_TIES, {"*", 0, FW_FIELD_SCALING, 1.0}, "member must be -1"},
-      {FW_MERGE_TIES, {"*", 0, FW_FIELD_DENSITY, 0.0}, "density 0 is outside (0, 1]"},
-      {FW_MERGE_BREADCRUMBS, {"*", 0, FW_FIELD_BETA, 1.0}, "beta 1 is outside [0, 1)"},
-      {FW_MERGE_TIES, {"*", 1, FW_FIELD_WEIGHT, nan}, "the weight is not finite"},
-      {FW_MERGE_TIES, {"*", -1, FW_FIELD_SCALING, nan}, "scaling is not finite"},
-      {FW_MERGE_TIES, {"", 0, FW_FIELD_WEIGHT, 1.0}, "empty tensors pattern"},
+      {FW_MERGE_METHOD_TASK_ARITHMETIC,
+       {"*", 2, FW_MERGE_FIELD_WEIGHT, 1.0},
+       "member 2 is outside [-1, 2)"},
+      {FW_MERGE_METHOD_TASK_ARITHMETIC,
+       {"*", -2, FW_MERGE_FIELD_WEIGHT, 1.0},
+       "member -2 is outside"},
+      {FW_MERGE_METHOD_LINEAR,
+       {"*", 0, FW_MERGE_FIELD_DENSITY, 0.5},
+       "the method takes no density"},
+      {FW_MERGE_METHOD_TIES, {"*", 0, FW_MERGE_FIELD_BETA, 0.1}, "the method takes no beta"},
+      {FW_MERGE_METHOD_MODEL_STOCK,
+       {"*", 0, FW_MERGE_FIELD_WEIGHT, 1.0},
+       "model_stock takes no weights"},
+      {FW_MERGE_METHOD_TIES, {"*", 0, FW_MERGE_FIELD_SCALING, 1.0}, "member must be -1"},
+      {FW_MERGE_METHOD_TIES, {"*", 0, FW_MERGE_FIELD_DENSITY, 0.0}, "density 0 is outside (0, 1]"},
+      {FW_MERGE_METHOD_BREADCRUMBS, {"*", 0, FW_MERGE_FIELD_BETA, 1.0}, "beta 1 is outside [0, 1)"},
+      {FW_MERGE_METHOD_TIES, {"*", 1, FW_MERGE_FIELD_WEIGHT, nan}, "the weight is not finite"},
+      {FW_MERGE_METHOD_TIES, {"*", -1, FW_MERGE_FIELD_SCALING, nan}, "scaling is not finite"},
+      {FW_MERGE_METHOD_TIES, {"", 0, FW_MERGE_FIELD_WEIGHT, 1.0}, "empty tensors pattern"},
   };
   const std::string out = dir + "/bad.safetensors";
   for (const Case &c : cases) {
@@ -189,10 +198,10 @@ TEST_F(OverridesTest, EveryBadEntryIsANamedErrorAndNothingIsWritten) {
     EXPECT_NE(std::string(fw_last_error()).find("overrides[0]"), std::string::npos);
   }
   // An unknown field, stored as the integer a C caller could put there.
-  fw_merge_override unknown = {"*", 0, FW_FIELD_WEIGHT, 1.0};
+  fw_merge_override unknown = {"*", 0, FW_MERGE_FIELD_WEIGHT, 1.0};
   const int32_t nine = 9;
   std::memcpy(static_cast<void *>(&unknown.field), &nine, sizeof nine);
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TIES);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TIES);
   p.overrides = &unknown;
   p.n_overrides = 1;
   EXPECT_EQ(merge(p, out), FW_ERR_INVALID_ARGUMENT);
@@ -201,9 +210,9 @@ TEST_F(OverridesTest, EveryBadEntryIsANamedErrorAndNothingIsWritten) {
   EXPECT_EQ(merge(p, out), FW_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(fw_last_error()).find("overrides is NULL"), std::string::npos);
   // Weights that sum to 0 for one tensor of a normalized linear merge: found at that tensor.
-  const fw_merge_override zero[] = {{"head.*", 0, FW_FIELD_WEIGHT, 1.0},
-                                    {"head.*", 1, FW_FIELD_WEIGHT, -1.0}};
-  fw_merge_params lin = fw_default_merge_params(FW_MERGE_LINEAR);
+  const fw_merge_override zero[] = {{"head.*", 0, FW_MERGE_FIELD_WEIGHT, 1.0},
+                                    {"head.*", 1, FW_MERGE_FIELD_WEIGHT, -1.0}};
+  fw_merge_params lin = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   lin.overrides = zero;
   lin.n_overrides = 2;
   EXPECT_EQ(merge(lin, out), FW_ERR_INVALID_ARGUMENT);
@@ -213,10 +222,10 @@ TEST_F(OverridesTest, EveryBadEntryIsANamedErrorAndNothingIsWritten) {
   // A merge function has no members to override.
   fw_solver *solver = nullptr;
   ASSERT_EQ(fw_solver_new(nullptr, &solver), FW_OK);
-  fw_merge_params fn = fw_default_merge_params(FW_MERGE_TIES);
+  fw_merge_params fn = fw_default_merge_params(FW_MERGE_METHOD_TIES);
   fn.overrides = zero;
   fn.n_overrides = 1;
-  EXPECT_EQ(fw_set_merge_function(solver, &fn), FW_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(fw_solver_set_merge_function(solver, &fn), FW_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(fw_last_error()).find("fw_merge's and fw_set_start_merge's"),
             std::string::npos)
       << fw_last_error();

@@ -25,7 +25,7 @@ std::string error_of(const fw_merge_params &p, size_t n) {
 
 TEST(ParamRanges, WeightsWhoseSumOverflowsAreRefusedNamingTheWeights) {
   const double big[] = {1.7e308, 1.7e308};
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_LINEAR);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   p.weights = big;
   const std::string e = error_of(p, 2);
   EXPECT_NE(e.find("linear: weight 0 (1.7e+308) overflows fp32"), std::string::npos) << e;
@@ -41,7 +41,7 @@ TEST(ParamRanges, WeightsWhoseSumOverflowsAreRefusedNamingTheWeights) {
 }
 
 TEST(ParamRanges, ScalingBeyondFp32IsRefusedNamingScaling) {
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
   p.scaling = 1e308;
   EXPECT_NE(error_of(p, 2).find("task_arithmetic: scaling (1e+308) overflows fp32"),
             std::string::npos);
@@ -52,21 +52,21 @@ TEST(ParamRanges, ScalingBeyondFp32IsRefusedNamingScaling) {
 }
 
 TEST(ParamRanges, OverridesBeyondFp32AreRefusedNamingTheEntry) {
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TIES);
-  const fw_merge_override scaling = {"*", -1, FW_FIELD_SCALING, 1e308};
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TIES);
+  const fw_merge_override scaling = {"*", -1, FW_MERGE_FIELD_SCALING, 1e308};
   p.overrides = &scaling;
   p.n_overrides = 1;
   EXPECT_NE(error_of(p, 2).find("overrides[0] (scaling): scaling (1e+308) overflows fp32"),
             std::string::npos)
       << error_of(p, 2);
-  const fw_merge_override weight = {"*", 1, FW_FIELD_WEIGHT, 1e300};
+  const fw_merge_override weight = {"*", 1, FW_MERGE_FIELD_WEIGHT, 1e300};
   p.overrides = &weight;
   EXPECT_NE(error_of(p, 2).find("overrides[0] (weight): the weight (1e+300) overflows fp32"),
             std::string::npos)
       << error_of(p, 2);
   // Per tensor: overrides that each fit but add up beyond fp32 for the tensors they match.
-  const fw_merge_override both[] = {{"a*", 0, FW_FIELD_WEIGHT, 3e38},
-                                    {"a*", 1, FW_FIELD_WEIGHT, 3e38}};
+  const fw_merge_override both[] = {{"a*", 0, FW_MERGE_FIELD_WEIGHT, 3e38},
+                                    {"a*", 1, FW_MERGE_FIELD_WEIGHT, 3e38}};
   p.overrides = both;
   p.n_overrides = 2;
   const fw::MergeSpec spec = fw::capi::read_merge_params(&p, 2);

@@ -32,50 +32,50 @@ fw::MergeSpec read_spec(const fw_merge_params &p, size_t n) {
 }
 
 TEST(MergeSpec, DefaultsPerMethod) {
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TIES);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TIES);
   EXPECT_EQ(p.struct_size, sizeof(fw_merge_params));
   EXPECT_DOUBLE_EQ(p.density, 0.2);
   EXPECT_DOUBLE_EQ(p.scaling, 1.0);
   EXPECT_EQ(p.normalize, 1);
-  p = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  p = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
   EXPECT_DOUBLE_EQ(p.scaling, 0.3);
   EXPECT_EQ(p.normalize, 0);
-  p = fw_default_merge_params(FW_MERGE_DARE_TIES);
+  p = fw_default_merge_params(FW_MERGE_METHOD_DARE_TIES);
   EXPECT_DOUBLE_EQ(p.drop_rate, 0.9);
-  p = fw_default_merge_params(FW_MERGE_BREADCRUMBS);
+  p = fw_default_merge_params(FW_MERGE_METHOD_BREADCRUMBS);
   EXPECT_DOUBLE_EQ(p.density, 0.9);
   EXPECT_DOUBLE_EQ(p.beta, 0.01);
-  for (int m = FW_MERGE_LINEAR; m <= FW_MERGE_BREADCRUMBS_TIES; ++m)
+  for (int m = FW_MERGE_METHOD_LINEAR; m <= FW_MERGE_METHOD_BREADCRUMBS_TIES; ++m)
     EXPECT_EQ(spec_status(fw_default_merge_params(static_cast<fw_merge_method>(m)), 3), FW_OK);
 }
 
 TEST(MergeSpec, RejectsOutOfRangeValues) {
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TIES);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TIES);
   for (double d : {0.0, -0.1, 1.0000001, std::nan("")}) {
     p.density = d;
     EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT) << d;
   }
   p.density = 1.0;
   EXPECT_EQ(spec_status(p, 2), FW_OK);
-  p = fw_default_merge_params(FW_MERGE_DARE_LINEAR);
+  p = fw_default_merge_params(FW_MERGE_METHOD_DARE_LINEAR);
   for (double d : {1.0, -0.01, 2.0}) {
     p.drop_rate = d;
     EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT) << d;
   }
   p.drop_rate = 0.0;
   EXPECT_EQ(spec_status(p, 2), FW_OK);
-  p = fw_default_merge_params(FW_MERGE_BREADCRUMBS);
+  p = fw_default_merge_params(FW_MERGE_METHOD_BREADCRUMBS);
   p.beta = 1.0;
   EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);
-  p = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
+  p = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
   p.scaling = std::numeric_limits<double>::infinity();
   EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);
-  p = fw_default_merge_params(FW_MERGE_LINEAR);
+  p = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   // Stored as a C caller would: static_cast to an enum of a value outside it is undefined.
   const int32_t unknown_method = 99;
   std::memcpy(static_cast<void *>(&p.method), &unknown_method, sizeof unknown_method);
   EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);
-  p = fw_default_merge_params(FW_MERGE_LINEAR);
+  p = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   p.struct_size = 0;
   EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);
 }
@@ -83,14 +83,14 @@ TEST(MergeSpec, RejectsOutOfRangeValues) {
 TEST(MergeSpec, WeightsAreChecked) {
   const double nan_weights[] = {1.0, std::nan("")};
   const double zero_sum[] = {1.0, -1.0};
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_LINEAR);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   p.weights = nan_weights;
   EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);
   p.weights = zero_sum;
   EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);  // normalize by 0
   p.normalize = 0;
   EXPECT_EQ(spec_status(p, 2), FW_OK);
-  p = fw_default_merge_params(FW_MERGE_MODEL_STOCK);
+  p = fw_default_merge_params(FW_MERGE_METHOD_MODEL_STOCK);
   p.weights = zero_sum;
   EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);
   p.weights = nullptr;
@@ -99,7 +99,7 @@ TEST(MergeSpec, WeightsAreChecked) {
 
 TEST(MergeSpec, PerMemberDensitiesAndBetasAreChecked) {
   const double good[] = {0.5, 1.0}, zero[] = {0.5, 0.0}, beta_one[] = {0.1, 1.0};
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TIES);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TIES);
   p.densities = good;
   const fw::MergeSpec s = fw::capi::read_merge_params(&p, 2);
   EXPECT_EQ(s.densities, (std::vector<double>{0.5, 1.0}));
@@ -110,22 +110,22 @@ TEST(MergeSpec, PerMemberDensitiesAndBetasAreChecked) {
   EXPECT_EQ(spec_status(p, 0), FW_ERR_INVALID_ARGUMENT);  // not for FW merge functions
   p.betas = good;
   EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);  // TIES takes no betas
-  p = fw_default_merge_params(FW_MERGE_BREADCRUMBS);
+  p = fw_default_merge_params(FW_MERGE_METHOD_BREADCRUMBS);
   p.betas = beta_one;
   EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);  // beta outside [0, 1)
   p.betas = zero;                                         // beta 0 is allowed
   EXPECT_EQ(spec_status(p, 2), FW_OK);
-  p = fw_default_merge_params(FW_MERGE_LINEAR);
+  p = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   p.densities = good;
   EXPECT_EQ(spec_status(p, 2), FW_ERR_INVALID_ARGUMENT);  // linear takes no densities
   // Without them, the recipe JSON has no such keys (older exports keep their bytes).
   EXPECT_FALSE(
-      spec_json(read_spec(fw_default_merge_params(FW_MERGE_TIES), 2)).contains("densities"));
+      spec_json(read_spec(fw_default_merge_params(FW_MERGE_METHOD_TIES), 2)).contains("densities"));
 }
 
 TEST(MergeSpec, OlderStructSizeKeepsDefaults) {
   // A caller compiled when the struct ended after `beta`: the later fields take the defaults.
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TIES);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TIES);
   p.normalize = 0;
   p.seed = 99;
   p.struct_size = offsetof(fw_merge_params, weights);
@@ -135,7 +135,7 @@ TEST(MergeSpec, OlderStructSizeKeepsDefaults) {
 }
 
 TEST(MergeFns, TiesSingleDirectionIsScaledTrim) {
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TIES);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TIES);
   p.density = 0.5;
   p.scaling = 0.9;
   const auto fn = fw::make_method_merge_fn(fw::capi::read_merge_params(&p, 0));
@@ -153,7 +153,7 @@ TEST(MergeFns, TiesSingleDirectionIsScaledTrim) {
 }
 
 TEST(MergeFns, DareIsSeededPerDirection) {
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_DARE_LINEAR);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_DARE_LINEAR);
   p.drop_rate = 0.4;
   p.scaling = 1.0;
   const auto fn = fw::make_method_merge_fn(fw::capi::read_merge_params(&p, 0));
@@ -184,12 +184,12 @@ TEST(MergeFns, FactoryRejectsWhatIsNotAStepFunction) {
     }
   };
   const double w = 1.0;
-  EXPECT_EQ(code(FW_MERGE_MODEL_STOCK, nullptr), FW_ERR_UNSUPPORTED);
-  EXPECT_EQ(code(FW_MERGE_LINEAR, nullptr), FW_ERR_UNSUPPORTED);
-  EXPECT_EQ(code(FW_MERGE_TIES, &w), FW_ERR_INVALID_ARGUMENT);
-  EXPECT_EQ(code(FW_MERGE_TASK_ARITHMETIC, nullptr), FW_OK);
+  EXPECT_EQ(code(FW_MERGE_METHOD_MODEL_STOCK, nullptr), FW_ERR_UNSUPPORTED);
+  EXPECT_EQ(code(FW_MERGE_METHOD_LINEAR, nullptr), FW_ERR_UNSUPPORTED);
+  EXPECT_EQ(code(FW_MERGE_METHOD_TIES, &w), FW_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(code(FW_MERGE_METHOD_TASK_ARITHMETIC, nullptr), FW_OK);
   // Weights through the public struct with n == 0 (step functions) are refused too.
-  fw_merge_params p = fw_default_merge_params(FW_MERGE_TIES);
+  fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TIES);
   p.weights = &w;
   EXPECT_EQ(spec_status(p, 0), FW_ERR_INVALID_ARGUMENT);
 }

@@ -62,22 +62,24 @@ int main(int argc, char **argv) {
   fw_solver *solver = nullptr;
   if (check(fw_solver_new(&params, &solver), "fw_solver_new")) return 1;
   const std::string dir = argv[1];
-  int failed = check(fw_set_base(solver, (dir + "/base.safetensors").c_str()), "fw_set_base");
+  int failed =
+      check(fw_solver_set_base(solver, (dir + "/base.safetensors").c_str()), "fw_solver_set_base");
   for (int m = 0; m < 4 && !failed; ++m)
     failed =
-        check(fw_pool_add(solver, (dir + "/member" + std::to_string(m) + ".safetensors").c_str(),
-                          nullptr),
-              "fw_pool_add");
-  if (!failed) failed = check(fw_set_objective_callback(solver, quadratic, nullptr), "objective");
+        check(fw_solver_pool_add(
+                  solver, (dir + "/member" + std::to_string(m) + ".safetensors").c_str(), nullptr),
+              "fw_solver_pool_add");
+  if (!failed)
+    failed = check(fw_solver_set_objective_callback(solver, quadratic, nullptr), "objective");
   fw_step_info info{};
   info.struct_size = sizeof info;
-  if (!failed) failed = check(fw_run(solver, &info), "fw_run");
-  for (int t = 0; !failed && t < fw_history_size(solver); ++t) {
-    fw_history_get(solver, t, &info);
+  if (!failed) failed = check(fw_solver_run(solver, &info), "fw_solver_run");
+  for (int t = 0; !failed && t < fw_solver_history_size(solver); ++t) {
+    fw_solver_history_get(solver, t, &info);
     std::printf("step %d: loss %.6f gap %.6f gamma %.4f\n", info.iteration, info.loss, info.gap,
                 info.gamma);
   }
-  if (!failed) failed = check(fw_export(solver, argv[2], nullptr), "fw_export");
+  if (!failed) failed = check(fw_solver_export(solver, argv[2], nullptr), "fw_solver_export");
   fw_solver_free(solver);
   return failed;
 }

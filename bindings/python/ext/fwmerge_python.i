@@ -10,7 +10,7 @@
  *
  *   swig -python -c++ -threads -I<prefix>/include -outdir OUT -o fwmerge_wrap.cxx fwmerge_python.i
  *
- * -threads: every wrapped library call releases the GIL (fw_step, fw_run, fw_export, ...), so
+ * -threads: every wrapped library call releases the GIL (fw_solver_step, fw_solver_run, fw_solver_export, ...), so
  * other Python threads run meanwhile (fwmerge.Solver.interrupt() among them); the trampolines
  * take it back. The fwpy_* entry points handle Python objects and are marked %nothread.
  */
@@ -123,17 +123,52 @@
 
 /* ---- the C header ---- */
 
+/* The deprecated 0.3 enumerators (FW_DEPRECATED_ENUM in fwmerge.h: FW_TASKWISE for
+ * FW_GRANULARITY_TASKWISE, ...) are aliases of the new ones: the module wraps the new names only
+ * (the deprecated functions are hidden from SWIG in the header itself; the same list is in
+ * bindings/swig/fwmerge.i, outside this package's source). */
+%ignore FW_DEVICE_CPU;
+%ignore FW_DEVICE_CUDA;
+%ignore FW_TASKWISE;
+%ignore FW_LAYERWISE;
+%ignore FW_STEP_LINE_SEARCH;
+%ignore FW_STEP_SCHEDULE;
+%ignore FW_STEP_CONSTANT;
+%ignore FW_SOFT_SIMPLEX;
+%ignore FW_SOFT_CAPPED;
+%ignore FW_SOFT_ADAM;
+%ignore FW_SOFT_BOX;
+%ignore FW_TOPK_SUMMED;
+%ignore FW_TOPK_PER_TERM;
+%ignore FW_LOG_DEBUG;
+%ignore FW_LOG_INFO;
+%ignore FW_LOG_WARN;
+%ignore FW_LOAD_HEADER_ONLY;
+%ignore FW_LOAD_ALLOW_OUTSIDE_LINKS;
+%ignore FW_MERGE_LINEAR;
+%ignore FW_MERGE_TASK_ARITHMETIC;
+%ignore FW_MERGE_TIES;
+%ignore FW_MERGE_DARE_LINEAR;
+%ignore FW_MERGE_DARE_TIES;
+%ignore FW_MERGE_BREADCRUMBS;
+%ignore FW_MERGE_MODEL_STOCK;
+%ignore FW_MERGE_BREADCRUMBS_TIES;
+%ignore FW_FIELD_WEIGHT;
+%ignore FW_FIELD_DENSITY;
+%ignore FW_FIELD_BETA;
+%ignore FW_FIELD_SCALING;
+
 /* Function pointers and arrays go through the fwpy_* entry points below instead. */
-%ignore fw_set_objective_callback;
-%ignore fw_set_objective_terms_callback;
-%ignore fw_set_progress_callback;
-%ignore fw_set_log_callback;
-%ignore fw_set_abort_callback;
+%ignore fw_solver_set_objective_callback;
+%ignore fw_solver_set_objective_terms_callback;
+%ignore fw_solver_set_progress_callback;
+%ignore fw_solver_set_log_callback;
+%ignore fw_solver_set_abort_callback;
 %ignore fw_save_tensors;
 %ignore fw_merge;
-%ignore fw_set_merge_function;
-%ignore fw_set_start_merge;
-%ignore fw_set_objective_torchscript;
+%ignore fw_solver_set_merge_function;
+%ignore fw_solver_set_start_merge;
+%ignore fw_solver_set_objective_torchscript;
 %ignore fw_default_torchscript_objective;
 %ignore fw_merge_params::weights;
 %ignore fw_merge_params::densities;

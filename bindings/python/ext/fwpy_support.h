@@ -120,7 +120,7 @@ inline PyObject *view(const fw_tensor &t, bool writable) {
     PyTuple_SET_ITEM(shape.get(), d, extent);
   }
   Ref data;
-  if (t.device != FW_DEVICE_CPU) {
+  if (t.device != FW_DEVICE_TYPE_CPU) {
     data.reset(PyLong_FromVoidPtr(t.data));
   } else if (t.data == nullptr || t.numel <= 0) {
     data.reset(PyBytes_FromStringAndSize(nullptr, 0));  // np.frombuffer of b"" is empty
@@ -549,27 +549,27 @@ inline fw_status fwpy_solver_set_params(fw_solver *solver, const fw_params *para
 /* Installs a callable (None: removes it). The caller (fwmerge.Solver) keeps it alive while the
  * solver may call it. */
 inline PyObject *fwpy_set_objective(fw_solver *solver, PyObject *fn) {
-  if (fn == Py_None) return fwpy::check(fw_set_objective_callback(solver, nullptr, nullptr));
-  return fwpy::check(fw_set_objective_callback(solver, fwpy::objective_trampoline, fn));
+  if (fn == Py_None) return fwpy::check(fw_solver_set_objective_callback(solver, nullptr, nullptr));
+  return fwpy::check(fw_solver_set_objective_callback(solver, fwpy::objective_trampoline, fn));
 }
 
 inline PyObject *fwpy_set_objective_terms(fw_solver *solver, PyObject *fn, int32_t n_terms) {
   if (fn == Py_None)
-    return fwpy::check(fw_set_objective_terms_callback(solver, nullptr, n_terms, nullptr));
-  return fwpy::check(
-      fw_set_objective_terms_callback(solver, fwpy::objective_terms_trampoline, n_terms, fn));
+    return fwpy::check(fw_solver_set_objective_terms_callback(solver, nullptr, n_terms, nullptr));
+  return fwpy::check(fw_solver_set_objective_terms_callback(
+      solver, fwpy::objective_terms_trampoline, n_terms, fn));
 }
 inline PyObject *fwpy_set_progress(fw_solver *solver, PyObject *fn) {
-  if (fn == Py_None) return fwpy::check(fw_set_progress_callback(solver, nullptr, nullptr));
-  return fwpy::check(fw_set_progress_callback(solver, fwpy::progress_trampoline, fn));
+  if (fn == Py_None) return fwpy::check(fw_solver_set_progress_callback(solver, nullptr, nullptr));
+  return fwpy::check(fw_solver_set_progress_callback(solver, fwpy::progress_trampoline, fn));
 }
 inline PyObject *fwpy_set_log(fw_solver *solver, PyObject *fn) {
-  if (fn == Py_None) return fwpy::check(fw_set_log_callback(solver, nullptr, nullptr));
-  return fwpy::check(fw_set_log_callback(solver, fwpy::log_trampoline, fn));
+  if (fn == Py_None) return fwpy::check(fw_solver_set_log_callback(solver, nullptr, nullptr));
+  return fwpy::check(fw_solver_set_log_callback(solver, fwpy::log_trampoline, fn));
 }
 inline PyObject *fwpy_set_abort(fw_solver *solver, PyObject *fn) {
-  if (fn == Py_None) return fwpy::check(fw_set_abort_callback(solver, nullptr, nullptr));
-  return fwpy::check(fw_set_abort_callback(solver, fwpy::abort_trampoline, fn));
+  if (fn == Py_None) return fwpy::check(fw_solver_set_abort_callback(solver, nullptr, nullptr));
+  return fwpy::check(fw_solver_set_abort_callback(solver, fwpy::abort_trampoline, fn));
 }
 
 /* tensors: a sequence of (name, dtype, shape, buffer), buffer holding numel * element size bytes
@@ -684,7 +684,7 @@ inline PyObject *fwpy_merge(const fw_merge_params *params, PyObject *arrays, PyO
   }));
 }
 
-/* fw_export with the options' model card (a str or None). */
+/* fw_solver_export with the options' model card (a str or None). */
 inline PyObject *fwpy_export(fw_solver *solver, PyObject *path, const fw_export_options *opts,
                              PyObject *model_card) {
   std::string c_path;
@@ -692,7 +692,7 @@ inline PyObject *fwpy_export(fw_solver *solver, PyObject *path, const fw_export_
   fwpy::ExportArgs e;
   if (!e.init(opts, model_card)) return nullptr;
   return fwpy::check(
-      fwpy::without_gil([&] { return fw_export(solver, c_path.c_str(), &e.options); }));
+      fwpy::without_gil([&] { return fw_solver_export(solver, c_path.c_str(), &e.options); }));
 }
 
 inline PyObject *fwpy_set_start_merge(fw_solver *solver, const fw_merge_params *params,
@@ -702,17 +702,18 @@ inline PyObject *fwpy_set_start_merge(fw_solver *solver, const fw_merge_params *
     PyErr_SetString(PyExc_TypeError, "params must not be None");
     return nullptr;
   }
-  if (!p.init(*params, arrays, fw_pool_size(solver))) return nullptr;
-  return fwpy::check(fwpy::without_gil([&] { return fw_set_start_merge(solver, &p.params); }));
+  if (!p.init(*params, arrays, fw_solver_pool_size(solver))) return nullptr;
+  return fwpy::check(
+      fwpy::without_gil([&] { return fw_solver_set_start_merge(solver, &p.params); }));
 }
 
 /* params None: the default convex combination. */
 inline PyObject *fwpy_set_merge_function(fw_solver *solver, const fw_merge_params *params,
                                          PyObject *arrays) {
-  if (params == nullptr) return fwpy::check(fw_set_merge_function(solver, nullptr));
+  if (params == nullptr) return fwpy::check(fw_solver_set_merge_function(solver, nullptr));
   fwpy::MergeArrays p;
-  if (!p.init(*params, arrays, fw_pool_size(solver))) return nullptr;
-  return fwpy::check(fw_set_merge_function(solver, &p.params));
+  if (!p.init(*params, arrays, fw_solver_pool_size(solver))) return nullptr;
+  return fwpy::check(fw_solver_set_merge_function(solver, &p.params));
 }
 
 /* terms: a sequence of (method or None, inputs, labels or None, weight); param_map: None or
@@ -760,7 +761,7 @@ inline PyObject *fwpy_set_objective_torchscript(fw_solver *solver, PyObject *mod
   objective.terms = raw.empty() ? nullptr : raw.data();
   objective.n_terms = n;
   return fwpy::check(
-      fwpy::without_gil([&] { return fw_set_objective_torchscript(solver, &objective); }));
+      fwpy::without_gil([&] { return fw_solver_set_objective_torchscript(solver, &objective); }));
 }
 
 #endif /* FWPY_SUPPORT_H */

@@ -30,11 +30,19 @@ def common_prefix(names: list[str]) -> str:
     return prefix[: prefix.rfind("_") + 1]  # whole words only: FW_STEP_ of FW_STEP_...
 
 
+# The header's experimental section (tensor-sharded solving) is compiled only with
+# FWMERGE_EXPERIMENTAL, which the extension does not define: SWIG has none of its constants.
+EXPERIMENTAL = re.compile(r"#if defined\(FWMERGE_EXPERIMENTAL\).*?#endif /\* FWMERGE_EXPERIMENTAL \*/", re.S)
+
+
 def generate(header: str) -> str:
+    header = EXPERIMENTAL.sub("", header)
     names = []
     classes = []
     for match in ENUM.finditer(header):
         c_name, body = match.group(1), match.group(2)
+        # The deprecated 0.3 aliases close each renamed enum: they are not members of the class.
+        body = body.split("/* The 0.3 names, deprecated")[0]
         members = [
             (m.group(1), " ".join((m.group(2) or "").split())) for m in MEMBER.finditer(body)
         ]

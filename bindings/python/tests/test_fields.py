@@ -175,3 +175,22 @@ def test_mergekit_exact_ties_reaches_the_library(tmp_path):
     assert kept[True].sum() == 20 and kept[2].sum() == 20
     assert kept[True][:20].all()  # lower index first
     assert not np.array_equal(kept[True], kept[2])
+
+
+def test_mergekit_compat_named_values(tmp_path):
+    # fw_mergekit_compat (0.4) names the integers the field took in 0.3: the same merge either way.
+    C = fwmerge.MergekitCompat
+    assert (int(C.OFF), int(C.ARITHMETIC), int(C.EXACT_TIES)) == (0, 1, 2)
+    base, member = tmp_path / "base.safetensors", tmp_path / "m.safetensors"
+    fwmerge.save_tensors(base, {"x": np.zeros(40, np.float32)})
+    fwmerge.save_tensors(member, {"x": np.ones(40, np.float32)})
+    kept = []
+    for compat in (2, C.EXACT_TIES):
+        out = tmp_path / f"out_{len(kept)}.safetensors"
+        params = fwmerge.MergeParams(
+            M.TIES, density=0.5, normalize=False, mergekit_compat=compat,
+            compute_dtype=fwmerge.Dtype.F32,
+        )
+        fwmerge.merge(params, base, [member], out)
+        kept.append(safetensors.numpy.load_file(str(out))["x"])
+    assert np.array_equal(kept[0], kept[1])

@@ -1,4 +1,4 @@
-"""The built-in LibTorch objective (fw_set_objective_torchscript). No TorchScript module can be
+"""The built-in LibTorch objective (fw_solver_set_objective_torchscript). No TorchScript module can be
 written from here without torch: CTest passes FWMERGE_TS_FIXTURE, a helper that writes one (the
 Rust tests' bindings/rust/ts_fixture.cpp); without it the closed-form test is skipped."""
 

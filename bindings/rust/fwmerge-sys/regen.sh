@@ -15,10 +15,12 @@ BINDGEN="${BINDGEN:-bindgen}"
 generate() {
   # --no-prepend-enum-name: FW_OK rather than fw_status_FW_OK; C enums stay integer constants
   # (a Rust enum would be undefined behaviour on a value this header version does not know).
+  # FWMERGE_EXPERIMENTAL: the -sys crate declares the header's experimental section too (sharded
+  # solving), as it has since 0.3.4; the safe crate does not wrap it.
   "$BINDGEN" "$header" \
     --allowlist-function 'fw_.*' --allowlist-type 'fw_.*' --allowlist-var 'FW_.*' \
     --no-prepend-enum-name --size_t-is-usize \
-    -- -std=c99
+    -- -std=c99 -DFWMERGE_EXPERIMENTAL
 }
 
 if [[ "${1:-}" == "--check" ]]; then

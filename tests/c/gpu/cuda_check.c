@@ -1,7 +1,7 @@
 /* The CUDA path checked against the CPU path: the same merges (hard FW with line search and with
- * the schedule, soft FW, layer-wise; F32 and BF16 working copies) on FW_DEVICE_CUDA and on the CPU
- * choose the same vertices and end at the same iterate within fp32 rounding (BF16: within 16-bit
- * rounding). A standalone C program over the public API, without GoogleTest, so that
+ * the schedule, soft FW, layer-wise; F32 and BF16 working copies) on FW_DEVICE_TYPE_CUDA and on the
+ * CPU choose the same vertices and end at the same iterate within fp32 rounding (BF16: within
+ * 16-bit rounding). A standalone C program over the public API, without GoogleTest, so that
  * scripts/gpu-check.sh can build it on a GPU machine that has none.
  *
  *   fw_cuda_check [DIR]     exit 0: all checks passed; 1: a check failed; 77: no CUDA (skipped)
@@ -66,7 +66,7 @@ static fw_status quadratic(const fw_tensor *params, size_t n, fw_tensor *grads, 
   (void)user_data;
   double l = 0;
   for (size_t t = 0; t < n; ++t) {
-    if (params[t].device != FW_DEVICE_CPU) {
+    if (params[t].device != FW_DEVICE_TYPE_CPU) {
       fw_set_callback_error("view not in host memory");
       return FW_ERR_INVALID_ARGUMENT;
     }
@@ -137,27 +137,27 @@ static int run(const char *dir, const struct config *c, fw_device_type device, f
   fw_solver *s = NULL;
   if (fw_solver_new(&p, &s) != FW_OK) return 0;
   snprintf(path, sizeof path, "%s/base.safetensors", dir);
-  int ok = fw_set_base(s, path) == FW_OK;
+  int ok = fw_solver_set_base(s, path) == FW_OK;
   for (int m = 0; ok && m < N_MEMBERS; ++m) {
     snprintf(path, sizeof path, "%s/member%d.safetensors", dir, m);
-    ok = fw_pool_add(s, path, NULL) == FW_OK;
+    ok = fw_solver_pool_add(s, path, NULL) == FW_OK;
   }
-  ok = ok && fw_set_objective_callback(s, quadratic, NULL) == FW_OK;
+  ok = ok && fw_solver_set_objective_callback(s, quadratic, NULL) == FW_OK;
   *n_chosen = 0;
   for (int step = 0; ok && step < 3; ++step) {
     fw_step_info info;
     memset(&info, 0, sizeof info);
     info.struct_size = sizeof info;
-    ok = fw_step(s, &info) == FW_OK;
+    ok = fw_solver_step(s, &info) == FW_OK;
     for (int j = 0; ok && j < info.n_blocks * info.k && *n_chosen < 64; ++j)
       chosen[(*n_chosen)++] = info.chosen[j];
   }
   const fw_tensor *views = NULL;
   size_t n = 0;
-  ok = ok && fw_current(s, &views, &n) == FW_OK && n == 3;
+  ok = ok && fw_solver_current(s, &views, &n) == FW_OK && n == 3;
   int64_t offset = 0;
   for (size_t t = 0; ok && t < n; ++t) {
-    ok = views[t].device == FW_DEVICE_CPU && views[t].dtype == c->dtype;
+    ok = views[t].device == FW_DEVICE_TYPE_CPU && views[t].dtype == c->dtype;
     for (int64_t e = 0; ok && e < views[t].numel; ++e) theta[offset + e] = get(&views[t], e);
     offset += views[t].numel;
   }
@@ -169,7 +169,7 @@ static int run(const char *dir, const struct config *c, fw_device_type device, f
 int main(int argc, char **argv) {
   const char *dir = argc > 1 ? argv[1] : "fw_cuda_check_pool";
   fw_params probe = fw_default_params();
-  probe.device = FW_DEVICE_CUDA;
+  probe.device = FW_DEVICE_TYPE_CUDA;
   fw_solver *s = NULL;
   if (fw_solver_new(&probe, &s) != FW_OK) {
     printf("skipped: %s\n", fw_last_error());
@@ -196,36 +196,40 @@ int main(int argc, char **argv) {
   check(ok, "pool written (BF16 files)");
   if (!ok) return 1;
 
-  /* Views on the device by default: the callback sees FW_DEVICE_CUDA. */
+  /* Views on the device by default: the callback sees FW_DEVICE_TYPE_CUDA. */
   {
     fw_params p = fw_default_params();
-    p.device = FW_DEVICE_CUDA;
+    p.device = FW_DEVICE_TYPE_CUDA;
     fw_solver *d = NULL;
-    fw_device_type seen = FW_DEVICE_CPU;
+    fw_device_type seen = FW_DEVICE_TYPE_CPU;
     snprintf(path, sizeof path, "%s/base.safetensors", dir);
-    int fine = fw_solver_new(&p, &d) == FW_OK && fw_set_base(d, path) == FW_OK;
+    int fine = fw_solver_new(&p, &d) == FW_OK && fw_solver_set_base(d, path) == FW_OK;
     snprintf(path, sizeof path, "%s/member0.safetensors", dir);
-    fine = fine && fw_pool_add(d, path, NULL) == FW_OK &&
-           fw_set_objective_callback(d, device_probe, &seen) == FW_OK;
-    fine = fine && fw_step(d, NULL) == FW_ERR_CALLBACK && fw_history_size(d) == 0;
-    check(fine && seen == FW_DEVICE_CUDA, "default views live on the device");
+    fine = fine && fw_solver_pool_add(d, path, NULL) == FW_OK &&
+           fw_solver_set_objective_callback(d, device_probe, &seen) == FW_OK;
+    fine = fine && fw_solver_step(d, NULL) == FW_ERR_CALLBACK && fw_solver_history_size(d) == 0;
+    check(fine && seen == FW_DEVICE_TYPE_CUDA, "default views live on the device");
     fw_solver_free(d);
   }
 
   const struct config configs[] = {
-      {"hard, line search, F32", FW_LMO_HARD, FW_STEP_LINE_SEARCH, FW_TASKWISE, FW_DTYPE_F32},
-      {"hard, schedule, F32", FW_LMO_HARD, FW_STEP_SCHEDULE, FW_TASKWISE, FW_DTYPE_F32},
-      {"soft, F32", FW_LMO_SOFT, FW_STEP_LINE_SEARCH, FW_TASKWISE, FW_DTYPE_F32},
-      {"hard, layer-wise, F32", FW_LMO_HARD, FW_STEP_LINE_SEARCH, FW_LAYERWISE, FW_DTYPE_F32},
-      {"hard, line search, BF16", FW_LMO_HARD, FW_STEP_LINE_SEARCH, FW_TASKWISE, FW_DTYPE_BF16},
-      {"soft, BF16", FW_LMO_SOFT, FW_STEP_LINE_SEARCH, FW_TASKWISE, FW_DTYPE_BF16},
+      {"hard, line search, F32", FW_LMO_HARD, FW_STEP_RULE_LINE_SEARCH, FW_GRANULARITY_TASKWISE,
+       FW_DTYPE_F32},
+      {"hard, schedule, F32", FW_LMO_HARD, FW_STEP_RULE_SCHEDULE, FW_GRANULARITY_TASKWISE,
+       FW_DTYPE_F32},
+      {"soft, F32", FW_LMO_SOFT, FW_STEP_RULE_LINE_SEARCH, FW_GRANULARITY_TASKWISE, FW_DTYPE_F32},
+      {"hard, layer-wise, F32", FW_LMO_HARD, FW_STEP_RULE_LINE_SEARCH, FW_GRANULARITY_LAYERWISE,
+       FW_DTYPE_F32},
+      {"hard, line search, BF16", FW_LMO_HARD, FW_STEP_RULE_LINE_SEARCH, FW_GRANULARITY_TASKWISE,
+       FW_DTYPE_BF16},
+      {"soft, BF16", FW_LMO_SOFT, FW_STEP_RULE_LINE_SEARCH, FW_GRANULARITY_TASKWISE, FW_DTYPE_BF16},
   };
   for (size_t i = 0; i < sizeof configs / sizeof configs[0]; ++i) {
     const struct config *c = &configs[i];
     int32_t chosen_cpu[64], chosen_gpu[64];
     int n_cpu = 0, n_gpu = 0;
-    const int ran = run(dir, c, FW_DEVICE_CPU, a, chosen_cpu, &n_cpu) &&
-                    run(dir, c, FW_DEVICE_CUDA, b, chosen_gpu, &n_gpu);
+    const int ran = run(dir, c, FW_DEVICE_TYPE_CPU, a, chosen_cpu, &n_cpu) &&
+                    run(dir, c, FW_DEVICE_TYPE_CUDA, b, chosen_gpu, &n_gpu);
     double worst = 0;
     for (int64_t e = 0; ran && e < total; ++e) {
       const double d = fabs((double)a[e] - (double)b[e]) / (1.0 + fabs((double)a[e]));

@@ -34,7 +34,7 @@ struct Args {
       export_abort_at = -1;
   long timeout_ms = 20000;
   bool shared = false;    // FW_DIST_LOSS_SHARED (see objective())
-  bool start_ta = false;  // start from the task-arithmetic merge (fw_set_start_merge)
+  bool start_ta = false;  // start from the task-arithmetic merge (fw_solver_set_start_merge)
   bool probe = false;     // report what a sharded solver refuses, then stop
 };
 
@@ -162,8 +162,10 @@ int main(int argc, char **argv) {
   p.threads = 1;
   const bool soft = a.kase.rfind("soft", 0) == 0;
   p.lmo = soft ? FW_LMO_SOFT : FW_LMO_HARD;
-  p.granularity = a.kase.find("layer") != std::string::npos ? FW_LAYERWISE : FW_TASKWISE;
-  p.block_depth = p.granularity == FW_LAYERWISE ? 2 : 0;  // "layers.N" blocks span the ranks
+  p.granularity = a.kase.find("layer") != std::string::npos ? FW_GRANULARITY_LAYERWISE
+                                                            : FW_GRANULARITY_TASKWISE;
+  p.block_depth =
+      p.granularity == FW_GRANULARITY_LAYERWISE ? 2 : 0;  // "layers.N" blocks span the ranks
   p.soft_iters = 4;
   p.top_k = 2;
   fw_solver *raw = nullptr;
@@ -188,7 +190,7 @@ int main(int argc, char **argv) {
     }
   }
   const std::string base = a.pool + "/base.safetensors";
-  if (fw_set_base(s, base.c_str()) != FW_OK) return die("fw_set_base");
+  if (fw_solver_set_base(s, base.c_str()) != FW_OK) return die("fw_solver_set_base");
   Host h;
   h.world = a.world;
   h.shared = a.shared;
@@ -198,24 +200,25 @@ int main(int argc, char **argv) {
   const auto b = read_f32(base);
   for (int m = 0; m < 4; ++m) {
     const std::string path = a.pool + "/m" + std::to_string(m) + ".safetensors";
-    if (fw_pool_add(s, path.c_str(), nullptr) != FW_OK) return die("fw_pool_add");
+    if (fw_solver_pool_add(s, path.c_str(), nullptr) != FW_OK) return die("fw_solver_pool_add");
   }
   if (a.probe) {
     std::ofstream probe(a.out);
-    const fw_merge_params dare = fw_default_merge_params(FW_MERGE_DARE_TIES);
-    probe << "dare_start " << fw_status_name(fw_set_start_merge(s, &dare)) << "\n";
+    const fw_merge_params dare = fw_default_merge_params(FW_MERGE_METHOD_DARE_TIES);
+    probe << "dare_start " << fw_status_name(fw_solver_set_start_merge(s, &dare)) << "\n";
     const fw_torchscript_objective ts = fw_default_torchscript_objective();
-    probe << "torchscript " << fw_status_name(fw_set_objective_torchscript(s, &ts)) << "\n";
-    probe << "state_save " << fw_status_name(fw_state_save(s, (a.out + ".state").c_str())) << "\n";
+    probe << "torchscript " << fw_status_name(fw_solver_set_objective_torchscript(s, &ts)) << "\n";
+    probe << "state_save " << fw_status_name(fw_solver_state_save(s, (a.out + ".state").c_str()))
+          << "\n";
     fw_export_options o = fw_default_export_options();
     o.rank_shards = a.world + 1;
-    probe << "export_other_count " << fw_status_name(fw_export(s, (a.out + ".x").c_str(), &o))
-          << "\n";
+    probe << "export_other_count "
+          << fw_status_name(fw_solver_export(s, (a.out + ".x").c_str(), &o)) << "\n";
     return 0;
   }
   if (a.start_ta) {
-    const fw_merge_params ta = fw_default_merge_params(FW_MERGE_TASK_ARITHMETIC);
-    if (fw_set_start_merge(s, &ta) != FW_OK) return die("fw_set_start_merge");
+    const fw_merge_params ta = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
+    if (fw_solver_set_start_merge(s, &ta) != FW_OK) return die("fw_solver_set_start_merge");
   }
   for (int j = 0; j < h.n_terms; ++j) {
     const auto m = read_f32(a.pool + "/m" + std::to_string(j + 1) + ".safetensors");
@@ -239,27 +242,27 @@ int main(int argc, char **argv) {
     h.world = 1;  // a rank's own tensors are all its part
   }
   if (soft) {
-    if (fw_set_objective_terms_callback(s, objective, h.n_terms, &h) != FW_OK)
-      return die("fw_set_objective_terms_callback");
-  } else if (fw_set_objective_callback(
+    if (fw_solver_set_objective_terms_callback(s, objective, h.n_terms, &h) != FW_OK)
+      return die("fw_solver_set_objective_terms_callback");
+  } else if (fw_solver_set_objective_callback(
                  s,
                  [](const fw_tensor *x, size_t n, fw_tensor *g, double *l, void *u) {
                    return objective(FW_ALL_TERMS, x, n, g, l, u);
                  },
                  &h) != FW_OK) {
-    return die("fw_set_objective_callback");
+    return die("fw_solver_set_objective_callback");
   }
   std::ofstream out(a.out, std::ios::binary);
   for (int step = 0; step < a.steps; ++step) {
     fw_step_info info;
     std::memset(&info, 0, sizeof info);
     info.struct_size = sizeof info;
-    const fw_status st = fw_step(s, &info);
+    const fw_status st = fw_solver_step(s, &info);
     if (st != FW_OK) {
       out << "step_failed " << fw_status_name(st) << " " << fw_last_error() << "\n";
       std::fprintf(stderr, "rank %d step %d: %s %s\n", a.rank, step, fw_status_name(st),
                    fw_last_error());
-      out << "history " << fw_history_size(s) << "\n";  // the failed step left no record
+      out << "history " << fw_solver_history_size(s) << "\n";  // the failed step left no record
       return 5;
     }
     char line[128];
@@ -273,13 +276,14 @@ int main(int argc, char **argv) {
     out << "\n";
   }
   if (!a.export_dir.empty()) {
-    // The abort hook fires at its Nth poll (counted from here): a rank failing inside fw_export.
+    // The abort hook fires at its Nth poll (counted from here): a rank failing inside
+    // fw_solver_export.
     static int polls = 0, abort_at = a.export_abort_at;
-    fw_set_abort_callback(
+    fw_solver_set_abort_callback(
         s, [](void *) -> int { return ++polls == abort_at ? 1 : 0; }, nullptr);
     fw_export_options o = fw_default_export_options();
     o.rank_shards = a.rank_shards;
-    const fw_status st = fw_export(s, a.export_dir.c_str(), &o);
+    const fw_status st = fw_solver_export(s, a.export_dir.c_str(), &o);
     if (st != FW_OK) {
       out << "export_failed " << fw_status_name(st) << " " << fw_last_error() << "\n";
       return 6;
@@ -288,7 +292,7 @@ int main(int argc, char **argv) {
   }
   const fw_tensor *views = nullptr;
   size_t n = 0;
-  if (fw_current(s, &views, &n) != FW_OK) return die("fw_current");
+  if (fw_solver_current(s, &views, &n) != FW_OK) return die("fw_solver_current");
   for (size_t t = 0; t < n; ++t) {
     out << "tensor " << views[t].name << " " << views[t].numel << "\n";
     out.write(static_cast<const char *>(views[t].data),

@@ -11,7 +11,7 @@ from ._types import ExportOptions, MergeParams
 
 
 def version() -> str:
-    """The loaded library's version string ("0.3.6")."""
+    """The loaded library's version string ("0.4.0")."""
     return _fwmerge.fw_version()
 
 

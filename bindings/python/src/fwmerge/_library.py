@@ -71,7 +71,7 @@ try:
 except ImportError as exc:  # the extension, or the libfwmerge it links to, did not load
     raise ImportError(
         f"fwmerge: cannot load the compiled module ({exc}). The binding links to "
-        "libfwmerge.so.0.3: install the library, build the binding against it "
+        "libfwmerge.so.0: install the library, build the binding against it "
         "(CMAKE_PREFIX_PATH=<prefix> pip install ./bindings/python) and keep the library where it "
         "was found then, or name its folder in LD_LIBRARY_PATH."
     ) from exc

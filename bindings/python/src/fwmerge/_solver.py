@@ -144,28 +144,28 @@ class Solver:
     def set_base(self, path: Any) -> None:
         """The pre-trained model (file or Hugging Face folder); resets the solver."""
         with self._use() as h:
-            _fwmerge.fw_set_base(h, path)
+            _fwmerge.fw_solver_set_base(h, path)
 
     def pool_add(self, path: Any) -> int:
         """Adds a fine-tuned checkpoint (file, sharded folder, PEFT LoRA adapter folder) to the
         pool; returns its pool index."""
         with self._use() as h:
-            return int(_fwmerge.fw_pool_add(h, path))
+            return int(_fwmerge.fw_solver_pool_add(h, path))
 
     def pool_size(self) -> int:
         with self._use() as h:
-            return int(_fwmerge.fw_pool_size(h))
+            return int(_fwmerge.fw_solver_pool_size(h))
 
     def set_start_member(self, index: int) -> None:
         """Starts from pool member `index` instead of the base (before the first step only)."""
         with self._use() as h:
-            _fwmerge.fw_set_start_member(h, index)
+            _fwmerge.fw_solver_set_start_member(h, index)
 
     def set_start_file(self, path: Any) -> None:
         """Starts from a checkpoint that becomes an extra vertex, index -1 (before the first
         step only)."""
         with self._use() as h:
-            _fwmerge.fw_set_start_file(h, path)
+            _fwmerge.fw_solver_set_start_file(h, path)
 
     def set_start_merge(self, params: MergeParams) -> None:
         """Starts from a data-free merge of the pool against the base (an extra vertex)."""
@@ -194,7 +194,7 @@ class Solver:
 
     def set_objective_terms(self, fn: Optional[TermsObjective], n_terms: int) -> None:
         """A multi-term objective l = l_0 + ... + l_{n_terms-1}
-        (fw_set_objective_terms_callback): fn(term, params, grads) -> the loss of term `term`
+        (fw_solver_set_objective_terms_callback): fn(term, params, grads) -> the loss of term `term`
         alone (0 <= term < n_terms), or of the whole objective when term is ALL_TERMS, with its
         gradient added into grads; otherwise as set_objective (same views, same failures). The
         terms must add up to the whole objective; with TopkRule.PER_TERM each term's gradient
@@ -212,7 +212,7 @@ class Solver:
         (default 1; kept across steps): requests then name a term (Request.term), see
         TopkRule. Not allowed while a step is pending (Status.STATE)."""
         with self._use() as h:
-            _fwmerge.fw_set_ask_tell_terms(h, int(n_terms))
+            _fwmerge.fw_solver_set_ask_tell_terms(h, int(n_terms))
 
     def set_objective_torchscript(self, objective: TorchScriptObjective) -> None:
         """Makes the library evaluate the objective itself with a TorchScript module (after
@@ -265,29 +265,29 @@ class Solver:
 
     def step(self) -> StepInfo:
         """One FW iteration with the objective. On error the solver is unchanged."""
-        return StepInfo(**self._stepping(_fwmerge.fw_step))
+        return StepInfo(**self._stepping(_fwmerge.fw_solver_step))
 
     def run(self) -> Optional[StepInfo]:
         """Steps until max_iters steps have been taken in total or the gap <= epsilon; returns
         the last step's info, or None if no step was taken."""
         before = self.history_len()
-        info = self._stepping(_fwmerge.fw_run)
+        info = self._stepping(_fwmerge.fw_solver_run)
         return StepInfo(**info) if self.history_len() > before else None
 
     def step_begin(self) -> "AskTell":
         """Starts an ask/tell step: the host evaluates the objective in its own loop."""
         with self._use() as h:
-            _fwmerge.fw_step_begin(h)
+            _fwmerge.fw_solver_step_begin(h)
         return AskTell(self)
 
     def history_len(self) -> int:
         """Number of completed steps."""
         with self._use() as h:
-            return max(0, int(_fwmerge.fw_history_size(h)))
+            return max(0, int(_fwmerge.fw_solver_history_size(h)))
 
     def history_get(self, i: int) -> StepInfo:
         with self._use() as h:
-            return StepInfo(**_fwmerge.fw_history_get(h, i))
+            return StepInfo(**_fwmerge.fw_solver_history_get(h, i))
 
     def history(self) -> List[StepInfo]:
         """All completed steps, in order."""
@@ -296,8 +296,8 @@ class Solver:
     def block_name(self, block: int) -> str:
         """Name of block `block` (layer-wise: a tensor name or prefix; task-wise: "")."""
         with self._use() as h:
-            name = _fwmerge.fw_block_name(h, block)
-        if name is None:  # fw_block_name sets no error text
+            name = _fwmerge.fw_solver_block_name(h, block)
+        if name is None:  # fw_solver_block_name sets no error text
             raise Error(Status.INVALID_ARGUMENT, f"no block {block}")
         return name
 
@@ -305,7 +305,7 @@ class Solver:
         """theta_t as {name: array} in base order: read-only views of library memory, valid
         until the next step, reset, parameter change or close; copy=True returns copies."""
         with self._use() as h:
-            out = _views.views(_fwmerge.fw_current(h))
+            out = _views.views(_fwmerge.fw_solver_current(h))
         assert out is not None
         return {k: np.array(v) for k, v in out.items()} if copy else out
 
@@ -320,13 +320,13 @@ class Solver:
     def save_state(self, path: Any) -> None:
         """Writes what the run has computed so far, for load_state in a later process."""
         with self._use() as h:
-            _fwmerge.fw_state_save(h, path)
+            _fwmerge.fw_solver_state_save(h, path)
 
     def load_state(self, path: Any) -> None:
         """Restores a saved state into a solver with the same base, pool (in order), blocks and
         merge function. On error the solver is unchanged."""
         with self._use() as h:
-            _fwmerge.fw_state_load(h, path)
+            _fwmerge.fw_solver_state_load(h, path)
 
     def interrupt(self) -> None:
         """Stops the call in progress on this solver (step, run, an ask/tell step, export,
@@ -359,7 +359,7 @@ class Request:
         """Answers with the loss (the gradient written into grads). If this answer ends the step
         in failure (e.g. a NaN loss), that error is raised here and by finish()."""
         with self._solver._use() as h:
-            _fwmerge.fw_step_tell(h, _fwmerge.FW_OK, float(loss))
+            _fwmerge.fw_solver_step_tell(h, _fwmerge.FW_OK, float(loss))
 
     def fail(self, message: str) -> None:
         """Answers that the evaluation failed: the step ends, and finish() raises
@@ -367,7 +367,7 @@ class Request:
         with self._solver._use() as h:
             _fwmerge.fw_set_callback_error(message)
             try:
-                _fwmerge.fw_step_tell(h, _fwmerge.FW_ERR_CALLBACK, math.nan)
+                _fwmerge.fw_solver_step_tell(h, _fwmerge.FW_ERR_CALLBACK, math.nan)
             except Error as error:
                 if error.status != Status.CALLBACK:  # the expected outcome; finish() reports it
                     raise
@@ -401,7 +401,7 @@ class AskTell:
     def ask(self) -> Optional[Request]:
         """The next evaluation the step needs, or None when the step has ended (then finish)."""
         with self._solver._use() as h:
-            done, _need_gradient, params, grads, term = _fwmerge.fw_step_ask(h)
+            done, _need_gradient, params, grads, term = _fwmerge.fw_solver_step_ask(h)
         if done:
             return None
         return Request(
@@ -412,7 +412,7 @@ class AskTell:
         """Ends the step: its info on success (committed), or raises the error that ended it."""
         try:
             with self._solver._use() as h:
-                info = _fwmerge.fw_step_finish(h)
+                info = _fwmerge.fw_solver_step_finish(h)
         except Error as error:
             if error.status != Status.STATE:  # STATE: still waiting for an answer, still open
                 self._open = False
@@ -424,4 +424,4 @@ class AskTell:
         """Abandons the step; the solver is as before step_begin."""
         self._open = False
         with self._solver._use() as h:
-            _fwmerge.fw_step_cancel(h)
+            _fwmerge.fw_solver_step_cancel(h)

@@ -71,7 +71,7 @@ def load_tensors(path: Any, header_only: bool = False) -> TensorSet:
     validated as the solver validates its inputs. Integer dtypes become NumPy integer arrays, BOOL
     bool, BF16 uint16 bit patterns. header_only: names, dtypes, shapes, sizes and metadata only
     (any dtype; arrays are None). Failures raise fwmerge.Error (Status.IO, Status.FORMAT, ...)."""
-    handle = _fwmerge.fw_load_tensors(path, _fwmerge.FW_LOAD_HEADER_ONLY if header_only else 0)
+    handle = _fwmerge.fw_load_tensors(path, _fwmerge.FW_LOAD_FLAG_HEADER_ONLY if header_only else 0)
     try:
         info = []
         for i in range(_fwmerge.fw_tensor_set_count(handle)):

@@ -18,6 +18,7 @@ from ._enums import (
     Lmo,
     MergeField,
     MergeMethod,
+    MergekitCompat,
     Score,
     SoftSolver,
     StepRule,
@@ -153,9 +154,10 @@ class MergeParams:
     include_tensors: Sequence[str] = ()
     exclude_tensors: Sequence[str] = ()
     #: mergekit 0.1.5's arithmetic (merge only; not MODEL_STOCK), rounded in compute_dtype: True
-    #: (or 1); 2 also keeps the equal magnitudes at TIES / breadcrumbs thresholds that mergekit
-    #: keeps (bit-identical to mergekit, each split tensor sorted)
-    mergekit_compat: Optional[Union[bool, int]] = None
+    #: or MergekitCompat.ARITHMETIC; MergekitCompat.EXACT_TIES also keeps the equal magnitudes at
+    #: TIES / breadcrumbs thresholds that mergekit keeps (bit-identical to mergekit, each split
+    #: tensor sorted); False or MergekitCompat.OFF: fwmerge's arithmetic
+    mergekit_compat: Optional[Union[bool, int, MergekitCompat]] = None
     #: with mergekit_compat: F32, F16 or BF16; Dtype.DEFAULT: each tensor's own dtype
     compute_dtype: Optional[Dtype] = None
     #: per-tensor values (merge and Solver.set_start_merge), checked by the library

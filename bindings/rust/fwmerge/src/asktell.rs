@@ -37,11 +37,11 @@ impl<'s> AskTell<'s> {
         let mut req: sys::fw_request = unsafe { std::mem::zeroed() };
         // An output struct: the library writes up to the size this crate was built against.
         req.struct_size = std::mem::size_of::<sys::fw_request>() as u32;
-        check(unsafe { sys::fw_step_ask(self.solver.as_raw(), &mut req) })?;
+        check(unsafe { sys::fw_solver_step_ask(self.solver.as_raw(), &mut req) })?;
         if req.done != 0 {
             return Ok(None);
         }
-        // SAFETY: the views live until fw_step_tell or fw_step_cancel; the request borrows this
+        // SAFETY: the views live until fw_solver_step_tell or fw_solver_step_cancel; the request borrows this
         // step mutably, and tell consumes it, so neither can happen while they are reachable.
         let params = unsafe { tensor_views(req.params, req.n) }?;
         let grads = if req.need_gradient != 0 {
@@ -62,21 +62,21 @@ impl<'s> AskTell<'s> {
     pub fn finish(mut self) -> Result<StepInfo> {
         self.open = false;
         let mut info = StepInfo::raw_empty();
-        check(unsafe { sys::fw_step_finish(self.solver.as_raw(), &mut info) })?;
+        check(unsafe { sys::fw_solver_step_finish(self.solver.as_raw(), &mut info) })?;
         Ok(StepInfo::from_raw(&info))
     }
 
     /// Abandons the step; the solver is as before `step_begin`.
     pub fn cancel(mut self) -> Result<()> {
         self.open = false;
-        check(unsafe { sys::fw_step_cancel(self.solver.as_raw()) })
+        check(unsafe { sys::fw_solver_step_cancel(self.solver.as_raw()) })
     }
 }
 
 impl Drop for AskTell<'_> {
     fn drop(&mut self) {
         if self.open {
-            unsafe { sys::fw_step_cancel(self.solver.as_raw()) };
+            unsafe { sys::fw_solver_step_cancel(self.solver.as_raw()) };
         }
     }
 }
@@ -120,7 +120,7 @@ impl<'a> Request<'a> {
     /// the step in failure (e.g. a NaN loss), that error is returned here and by `finish`.
     pub fn tell(mut self, loss: f64) -> Result<()> {
         self.answered = true;
-        check(unsafe { sys::fw_step_tell(self.raw, sys::FW_OK, loss) })
+        check(unsafe { sys::fw_solver_step_tell(self.raw, sys::FW_OK, loss) })
     }
 
     /// Answers that the evaluation failed: the step ends, and this returns (as `finish` will)
@@ -128,7 +128,7 @@ impl<'a> Request<'a> {
     pub fn fail(mut self, message: &str) -> Result<()> {
         self.answered = true;
         set_callback_error(message);
-        check(unsafe { sys::fw_step_tell(self.raw, sys::FW_ERR_CALLBACK, f64::NAN) })
+        check(unsafe { sys::fw_solver_step_tell(self.raw, sys::FW_ERR_CALLBACK, f64::NAN) })
     }
 }
 
@@ -136,7 +136,7 @@ impl Drop for Request<'_> {
     fn drop(&mut self) {
         if !self.answered {
             set_callback_error("ask/tell request dropped without an answer");
-            unsafe { sys::fw_step_tell(self.raw, sys::FW_ERR_CALLBACK, f64::NAN) };
+            unsafe { sys::fw_solver_step_tell(self.raw, sys::FW_ERR_CALLBACK, f64::NAN) };
         }
     }
 }

@@ -10,9 +10,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 c_enum!(
     /// Severity of a library log message.
     LogLevel: sys::fw_log_level {
-        Debug = sys::FW_LOG_DEBUG,
-        Info = sys::FW_LOG_INFO,
-        Warn = sys::FW_LOG_WARN,
+        Debug = sys::FW_LOG_LEVEL_DEBUG,
+        Info = sys::FW_LOG_LEVEL_INFO,
+        Warn = sys::FW_LOG_LEVEL_WARN,
     }
 );
 

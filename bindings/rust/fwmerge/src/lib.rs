@@ -65,7 +65,7 @@ pub const ALL_TERMS: i32 = sys::FW_ALL_TERMS;
 /// The raw declarations, for what this crate does not wrap.
 pub use fwmerge_sys as sys;
 
-/// The library's version string ("0.3.6").
+/// The library's version string ("0.4.0").
 pub fn version() -> &'static str {
     // SAFETY: fw_version returns a NUL-terminated string in static storage.
     unsafe { std::ffi::CStr::from_ptr(sys::fw_version()) }
@@ -73,7 +73,7 @@ pub fn version() -> &'static str {
         .unwrap_or("")
 }
 
-/// The library's version number (`fw_version_number`: 306 for 0.3.6), MAJOR * 10000 + MINOR * 100
+/// The library's version number (`fw_version_number`: 400 for 0.4.0), MAJOR * 10000 + MINOR * 100
 /// + PATCH.
 pub fn version_number() -> u32 {
     // SAFETY: plain value-returning call.
@@ -113,7 +113,7 @@ pub fn version_incompatibility(library: u32, header: u32) -> Option<String> {
 
 /// Checked once per process, at the first call that creates something (a solver, a merge, reading
 /// or writing tensors): the library this process loaded may not be the one the crate was built
-/// against (the dynamic loader resolves libfwmerge.so.0.3 at run time). A mismatch is
+/// against (the dynamic loader resolves libfwmerge.so.0 at run time). A mismatch is
 /// `Status::Unsupported` with the message of [`version_incompatibility`].
 pub(crate) fn check_library_version() -> Result<()> {
     static CHECK: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();

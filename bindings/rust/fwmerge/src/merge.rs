@@ -12,14 +12,14 @@ use std::path::Path;
 c_enum!(
     /// Data-free merge method (mergekit's names); see include/fwmerge.h for the exact rules.
     MergeMethod: sys::fw_merge_method {
-        Linear = sys::FW_MERGE_LINEAR,
-        TaskArithmetic = sys::FW_MERGE_TASK_ARITHMETIC,
-        Ties = sys::FW_MERGE_TIES,
-        DareLinear = sys::FW_MERGE_DARE_LINEAR,
-        DareTies = sys::FW_MERGE_DARE_TIES,
-        Breadcrumbs = sys::FW_MERGE_BREADCRUMBS,
-        ModelStock = sys::FW_MERGE_MODEL_STOCK,
-        BreadcrumbsTies = sys::FW_MERGE_BREADCRUMBS_TIES,
+        Linear = sys::FW_MERGE_METHOD_LINEAR,
+        TaskArithmetic = sys::FW_MERGE_METHOD_TASK_ARITHMETIC,
+        Ties = sys::FW_MERGE_METHOD_TIES,
+        DareLinear = sys::FW_MERGE_METHOD_DARE_LINEAR,
+        DareTies = sys::FW_MERGE_METHOD_DARE_TIES,
+        Breadcrumbs = sys::FW_MERGE_METHOD_BREADCRUMBS,
+        ModelStock = sys::FW_MERGE_METHOD_MODEL_STOCK,
+        BreadcrumbsTies = sys::FW_MERGE_METHOD_BREADCRUMBS_TIES,
     }
 );
 
@@ -27,13 +27,13 @@ c_enum!(
     /// The value a [`MergeOverride`] sets (`fw_merge_field`).
     MergeField: sys::fw_merge_field {
         /// The member's weight.
-        Weight = sys::FW_FIELD_WEIGHT,
+        Weight = sys::FW_MERGE_FIELD_WEIGHT,
         /// The member's density (DARE: keep probability), in (0, 1].
-        Density = sys::FW_FIELD_DENSITY,
+        Density = sys::FW_MERGE_FIELD_DENSITY,
         /// The member's breadcrumbs beta, in [0, 1).
-        Beta = sys::FW_FIELD_BETA,
+        Beta = sys::FW_MERGE_FIELD_BETA,
         /// The method's scaling; `member` must be -1.
-        Scaling = sys::FW_FIELD_SCALING,
+        Scaling = sys::FW_MERGE_FIELD_SCALING,
     }
 );
 
@@ -83,7 +83,7 @@ pub struct MergeParams {
     /// rounded in `compute_dtype` (F32, F16, BF16, or `Default`: each tensor's own dtype).
     pub mergekit_compat: bool,
     /// With `mergekit_compat`: also keep the equal magnitudes at TIES / breadcrumbs thresholds
-    /// that mergekit keeps (`mergekit_compat` 2: bit-identical to mergekit, each split tensor
+    /// that mergekit keeps (`FW_MERGEKIT_COMPAT_EXACT_TIES`: bit-identical to mergekit, each split tensor
     /// sorted).
     pub mergekit_exact_ties: bool,
     pub compute_dtype: Dtype,
@@ -114,7 +114,7 @@ impl MergeParams {
             include_tensors: Vec::new(),
             exclude_tensors: Vec::new(),
             mergekit_compat: r.mergekit_compat != 0,
-            mergekit_exact_ties: r.mergekit_compat == 2,
+            mergekit_exact_ties: r.mergekit_compat == sys::FW_MERGEKIT_COMPAT_EXACT_TIES as i32,
             compute_dtype: Dtype::from_raw(r.compute_dtype).expect("known default dtype"),
             overrides: Vec::new(),
             allow_outside_links: r.allow_outside_links != 0,
@@ -170,10 +170,10 @@ impl MergeParams {
         r.exclude_tensors = filters.exclude.as_ptr();
         r.n_exclude_tensors = filters.exclude.len();
         r.mergekit_compat = match (self.mergekit_compat, self.mergekit_exact_ties) {
-            (false, _) => 0,
-            (true, false) => 1,
-            (true, true) => 2,
-        };
+            (false, _) => sys::FW_MERGEKIT_COMPAT_OFF,
+            (true, false) => sys::FW_MERGEKIT_COMPAT_ARITHMETIC,
+            (true, true) => sys::FW_MERGEKIT_COMPAT_EXACT_TIES,
+        } as i32; // the field keeps its 0.3 type, int32_t; the values are fw_mergekit_compat's
         r.compute_dtype = self.compute_dtype.raw();
         r.allow_outside_links = i32::from(self.allow_outside_links);
         r.fill_missing_from_base = i32::from(self.fill_missing_from_base);

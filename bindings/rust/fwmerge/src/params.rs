@@ -40,8 +40,8 @@ c_enum!(
 c_enum!(
     /// One score per checkpoint, or per (checkpoint, block).
     Granularity: sys::fw_granularity {
-        TaskWise = sys::FW_TASKWISE,
-        LayerWise = sys::FW_LAYERWISE,
+        TaskWise = sys::FW_GRANULARITY_TASKWISE,
+        LayerWise = sys::FW_GRANULARITY_LAYERWISE,
     }
 );
 c_enum!(
@@ -56,20 +56,20 @@ c_enum!(
 c_enum!(
     /// Step size of the hard LMO.
     StepRule: sys::fw_step_rule {
-        LineSearch = sys::FW_STEP_LINE_SEARCH,
-        Schedule = sys::FW_STEP_SCHEDULE,
-        Constant = sys::FW_STEP_CONSTANT,
+        LineSearch = sys::FW_STEP_RULE_LINE_SEARCH,
+        Schedule = sys::FW_STEP_RULE_SCHEDULE,
+        Constant = sys::FW_STEP_RULE_CONSTANT,
     }
 );
 c_enum!(
     /// Inner solver of the soft LMO.
     SoftSolver: sys::fw_soft_solver {
-        Simplex = sys::FW_SOFT_SIMPLEX,
-        Capped = sys::FW_SOFT_CAPPED,
-        Adam = sys::FW_SOFT_ADAM,
+        Simplex = sys::FW_SOFT_SOLVER_SIMPLEX,
+        Capped = sys::FW_SOFT_SOLVER_CAPPED,
+        Adam = sys::FW_SOFT_SOLVER_ADAM,
         /// 0.3.3: each lambda in [0, 1], the sum unbounded; the step may leave the hull
         /// (`StepInfo::leaves_hull`).
-        Box = sys::FW_SOFT_BOX,
+        Box = sys::FW_SOFT_SOLVER_BOX,
     }
 );
 c_enum!(
@@ -79,11 +79,11 @@ c_enum!(
     /// both rules are the same.
     TopkRule: sys::fw_topk_rule {
         /// The k best vertices for the whole objective's gradient.
-        Summed = sys::FW_TOPK_SUMMED,
+        Summed = sys::FW_TOPK_RULE_SUMMED,
         /// Terms in turn, each term's own gradient picks its best vertex not yet picked, until
         /// k = max(top_k, n_terms) vertices (the default); a step then takes one gradient
         /// evaluation per term at theta_t instead of one.
-        PerTerm = sys::FW_TOPK_PER_TERM,
+        PerTerm = sys::FW_TOPK_RULE_PER_TERM,
     }
 );
 c_enum!(
@@ -112,9 +112,9 @@ c_enum!(
     /// Where the solver keeps its model-sized tensors (`fw_device_type`).
     Device: sys::fw_device_type {
         /// Host memory.
-        Cpu = sys::FW_DEVICE_CPU,
+        Cpu = sys::FW_DEVICE_TYPE_CPU,
         /// CUDA device `device_index` (needs a LibTorch with CUDA).
-        Cuda = sys::FW_DEVICE_CUDA,
+        Cuda = sys::FW_DEVICE_TYPE_CUDA,
     }
 );
 

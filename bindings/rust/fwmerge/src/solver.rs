@@ -69,30 +69,30 @@ impl Solver {
     /// Sets the pre-trained model (file or Hugging Face folder); resets the solver.
     pub fn set_base(&mut self, path: impl AsRef<Path>) -> Result<()> {
         let p = c_path(path.as_ref())?;
-        check(unsafe { sys::fw_set_base(self.as_raw(), p.as_ptr()) })
+        check(unsafe { sys::fw_solver_set_base(self.as_raw(), p.as_ptr()) })
     }
 
     /// Adds a fine-tuned checkpoint to the pool and returns its pool index.
     pub fn pool_add(&mut self, path: impl AsRef<Path>) -> Result<i32> {
         let p = c_path(path.as_ref())?;
         let mut index = -1;
-        check(unsafe { sys::fw_pool_add(self.as_raw(), p.as_ptr(), &mut index) })?;
+        check(unsafe { sys::fw_solver_pool_add(self.as_raw(), p.as_ptr(), &mut index) })?;
         Ok(index)
     }
 
     pub fn pool_size(&self) -> usize {
-        unsafe { sys::fw_pool_size(self.as_raw()) }
+        unsafe { sys::fw_solver_pool_size(self.as_raw()) }
     }
 
     /// Starts from pool member `index` instead of the base (before the first step only).
     pub fn set_start_member(&mut self, index: i32) -> Result<()> {
-        check(unsafe { sys::fw_set_start_member(self.as_raw(), index) })
+        check(unsafe { sys::fw_solver_set_start_member(self.as_raw(), index) })
     }
 
     /// Starts from a checkpoint file that becomes an extra vertex (before the first step only).
     pub fn set_start_file(&mut self, path: impl AsRef<Path>) -> Result<()> {
         let p = c_path(path.as_ref())?;
-        check(unsafe { sys::fw_set_start_file(self.as_raw(), p.as_ptr()) })
+        check(unsafe { sys::fw_solver_set_start_file(self.as_raw(), p.as_ptr()) })
     }
 
     /// The FW step's merge function: `None` (or `Linear`) is the convex combination; TIES, DARE,
@@ -108,14 +108,14 @@ impl Solver {
         let ptr = raw
             .as_ref()
             .map_or(std::ptr::null(), |(r, _)| r as *const _);
-        check(unsafe { sys::fw_set_merge_function(self.as_raw(), ptr) })
+        check(unsafe { sys::fw_solver_set_merge_function(self.as_raw(), ptr) })
     }
 
     /// Starts from a data-free merge of the pool against the base (an extra vertex, index -1).
     pub fn set_start_merge(&mut self, params: &MergeParams) -> Result<()> {
         params.check_weights(self.pool_size())?;
         let (raw, _filters) = params.to_raw()?;
-        check(unsafe { sys::fw_set_start_merge(self.as_raw(), &raw) })
+        check(unsafe { sys::fw_solver_set_start_merge(self.as_raw(), &raw) })
     }
 
     /// Sets the objective: given the current point, return the loss and, when `grads` is not
@@ -132,12 +132,12 @@ impl Solver {
         let raw = self.as_raw();
         self.objective.set(Some(boxed(f)), |ud| {
             // SAFETY: ud stays valid until replaced or the solver is freed.
-            check(unsafe { sys::fw_set_objective_callback(raw, Some(trampoline), ud) })
+            check(unsafe { sys::fw_solver_set_objective_callback(raw, Some(trampoline), ud) })
         })
     }
 
     /// Sets a multi-term objective l = l_0 + ... + l_{n_terms-1}
-    /// (`fw_set_objective_terms_callback`): `f(term, params, grads)` evaluates term `term` alone
+    /// (`fw_solver_set_objective_terms_callback`): `f(term, params, grads)` evaluates term `term` alone
     /// (0 <= term < n_terms), or the whole objective when `term` is [`crate::ALL_TERMS`], otherwise
     /// as in [`Solver::set_objective`] (same views, same failures). The terms must add up to the
     /// whole objective; with [`crate::TopkRule::PerTerm`] each term's gradient picks its own vertex
@@ -153,7 +153,12 @@ impl Solver {
         self.objective.set(Some(boxed_terms(f)), |ud| {
             // SAFETY: ud stays valid until replaced or the solver is freed.
             check(unsafe {
-                sys::fw_set_objective_terms_callback(raw, Some(terms_trampoline), n_terms, ud)
+                sys::fw_solver_set_objective_terms_callback(
+                    raw,
+                    Some(terms_trampoline),
+                    n_terms,
+                    ud,
+                )
             })
         })
     }
@@ -167,14 +172,16 @@ impl Solver {
     pub fn set_progress<F: FnMut(&StepInfo) + Send + 'static>(&mut self, f: F) -> Result<()> {
         let raw = self.as_raw();
         self.progress.set(Some(Box::new(f)), |ud| {
-            check(unsafe { sys::fw_set_progress_callback(raw, Some(progress_trampoline), ud) })
+            check(unsafe {
+                sys::fw_solver_set_progress_callback(raw, Some(progress_trampoline), ud)
+            })
         })
     }
 
     pub fn clear_progress(&mut self) -> Result<()> {
         let raw = self.as_raw();
         self.progress.set(None, |_| {
-            check(unsafe { sys::fw_set_progress_callback(raw, None, std::ptr::null_mut()) })
+            check(unsafe { sys::fw_solver_set_progress_callback(raw, None, std::ptr::null_mut()) })
         })
     }
 
@@ -182,14 +189,14 @@ impl Solver {
     pub fn set_log<F: FnMut(LogLevel, &str) + Send + 'static>(&mut self, f: F) -> Result<()> {
         let raw = self.as_raw();
         self.log.set(Some(Box::new(f)), |ud| {
-            check(unsafe { sys::fw_set_log_callback(raw, Some(log_trampoline), ud) })
+            check(unsafe { sys::fw_solver_set_log_callback(raw, Some(log_trampoline), ud) })
         })
     }
 
     pub fn clear_log(&mut self) -> Result<()> {
         let raw = self.as_raw();
         self.log.set(None, |_| {
-            check(unsafe { sys::fw_set_log_callback(raw, None, std::ptr::null_mut()) })
+            check(unsafe { sys::fw_solver_set_log_callback(raw, None, std::ptr::null_mut()) })
         })
     }
 
@@ -199,21 +206,21 @@ impl Solver {
     pub fn set_abort<F: FnMut() -> bool + Send + 'static>(&mut self, f: F) -> Result<()> {
         let raw = self.as_raw();
         self.abort.set(Some(Box::new(f)), |ud| {
-            check(unsafe { sys::fw_set_abort_callback(raw, Some(abort_trampoline), ud) })
+            check(unsafe { sys::fw_solver_set_abort_callback(raw, Some(abort_trampoline), ud) })
         })
     }
 
     pub fn clear_abort(&mut self) -> Result<()> {
         let raw = self.as_raw();
         self.abort.set(None, |_| {
-            check(unsafe { sys::fw_set_abort_callback(raw, None, std::ptr::null_mut()) })
+            check(unsafe { sys::fw_solver_set_abort_callback(raw, None, std::ptr::null_mut()) })
         })
     }
 
     /// One FW iteration with the objective. On error the solver is unchanged.
     pub fn step(&mut self) -> Result<StepInfo> {
         let mut info = StepInfo::raw_empty();
-        check(unsafe { sys::fw_step(self.as_raw(), &mut info) })?;
+        check(unsafe { sys::fw_solver_step(self.as_raw(), &mut info) })?;
         Ok(StepInfo::from_raw(&info))
     }
 
@@ -222,7 +229,7 @@ impl Solver {
     pub fn run(&mut self) -> Result<Option<StepInfo>> {
         let before = self.history_len();
         let mut info = StepInfo::raw_empty();
-        check(unsafe { sys::fw_run(self.as_raw(), &mut info) })?;
+        check(unsafe { sys::fw_solver_run(self.as_raw(), &mut info) })?;
         Ok((self.history_len() > before).then(|| StepInfo::from_raw(&info)))
     }
 
@@ -230,25 +237,25 @@ impl Solver {
     /// 1; kept across steps): requests then name a term ([`crate::Request::term`]), see
     /// [`crate::TopkRule`]. Not allowed while a step is pending ([`Status::State`]).
     pub fn set_ask_tell_terms(&mut self, n_terms: i32) -> Result<()> {
-        check(unsafe { sys::fw_set_ask_tell_terms(self.as_raw(), n_terms) })
+        check(unsafe { sys::fw_solver_set_ask_tell_terms(self.as_raw(), n_terms) })
     }
 
     /// Starts an ask/tell step: the host evaluates the objective in its own loop.
     pub fn step_begin(&mut self) -> Result<AskTell<'_>> {
-        check(unsafe { sys::fw_step_begin(self.as_raw()) })?;
+        check(unsafe { sys::fw_solver_step_begin(self.as_raw()) })?;
         Ok(AskTell::new(self))
     }
 
     /// Number of completed steps.
     pub fn history_len(&self) -> usize {
-        unsafe { sys::fw_history_size(self.as_raw()) }.max(0) as usize
+        unsafe { sys::fw_solver_history_size(self.as_raw()) }.max(0) as usize
     }
 
     /// The info of completed step `i`.
     pub fn history_get(&self, i: usize) -> Result<StepInfo> {
         let i = i32::try_from(i).map_err(|_| Error::invalid("history index out of range"))?;
         let mut info = StepInfo::raw_empty();
-        check(unsafe { sys::fw_history_get(self.as_raw(), i, &mut info) })?;
+        check(unsafe { sys::fw_solver_history_get(self.as_raw(), i, &mut info) })?;
         Ok(StepInfo::from_raw(&info))
     }
 
@@ -261,9 +268,9 @@ impl Solver {
 
     /// Name of block `block` (layer-wise: tensor name or prefix; task-wise: "").
     pub fn block_name(&self, block: i32) -> Result<String> {
-        let p = unsafe { sys::fw_block_name(self.as_raw(), block) };
+        let p = unsafe { sys::fw_solver_block_name(self.as_raw(), block) };
         if p.is_null() {
-            // fw_block_name sets no error text: say what went wrong here.
+            // fw_solver_block_name sets no error text: say what went wrong here.
             return Err(Error::invalid(format!("no block {block}")));
         }
         Ok(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
@@ -274,7 +281,7 @@ impl Solver {
     pub fn current(&self) -> Result<Vec<TensorView<'_>>> {
         let mut ptr = std::ptr::null();
         let mut n = 0usize;
-        check(unsafe { sys::fw_current(self.as_raw(), &mut ptr, &mut n) })?;
+        check(unsafe { sys::fw_solver_current(self.as_raw(), &mut ptr, &mut n) })?;
         // SAFETY: valid until the next step, reset or free, all of which need `&mut self`.
         unsafe { tensor_views(ptr, n) }
     }
@@ -284,22 +291,22 @@ impl Solver {
         let p = c_path(path.as_ref())?;
         // _card: the model card's text the struct points to, alive until the call returns.
         let (raw, _card) = options.to_raw()?;
-        check(unsafe { sys::fw_export(self.as_raw(), p.as_ptr(), &raw) })
+        check(unsafe { sys::fw_solver_export(self.as_raw(), p.as_ptr(), &raw) })
     }
 
     /// Writes what the run has computed so far (iterate, history, start point, the pool's
-    /// identity) to `path`, atomically (`fw_state_save`).
+    /// identity) to `path`, atomically (`fw_solver_state_save`).
     pub fn save_state(&mut self, path: impl AsRef<Path>) -> Result<()> {
         let p = c_path(path.as_ref())?;
-        check(unsafe { sys::fw_state_save(self.as_raw(), p.as_ptr()) })
+        check(unsafe { sys::fw_solver_state_save(self.as_raw(), p.as_ptr()) })
     }
 
     /// Restores a state saved by [`Solver::save_state`], possibly in another process, into this
     /// solver, which must have the same base, pool (in order), blocks and merge function
-    /// (`fw_state_load`). On error the solver is unchanged.
+    /// (`fw_solver_state_load`). On error the solver is unchanged.
     pub fn load_state(&mut self, path: impl AsRef<Path>) -> Result<()> {
         let p = c_path(path.as_ref())?;
-        check(unsafe { sys::fw_state_load(self.as_raw(), p.as_ptr()) })
+        check(unsafe { sys::fw_solver_state_load(self.as_raw(), p.as_ptr()) })
     }
 
     /// A handle that stops this solver's work from any thread (`fw_solver_interrupt`).

@@ -36,10 +36,10 @@ unsafe fn parts<'a>(t: &sys::fw_tensor) -> Result<(&'a str, &'a [i64], usize)> {
             format!("expected an fp32 view, got dtype {}", t.dtype),
         ));
     }
-    if t.device != sys::FW_DEVICE_CPU {
+    if t.device != sys::FW_DEVICE_TYPE_CPU {
         return Err(Error::new(
             crate::Status::Unsupported,
-            "expected a view in host memory (use FW_DEVICE_CPU or host_views)",
+            "expected a view in host memory (use FW_DEVICE_TYPE_CPU or host_views)",
         ));
     }
     if t.ndim < 0 || t.numel < 0 || (t.ndim > 0 && t.shape.is_null()) || t.name.is_null() {
@@ -285,7 +285,7 @@ pub fn save_tensors<'t, T: Copy + Into<HostTensor<'t>>>(
             numel,
             // fw_save_tensors only reads the data.
             data: data as *mut std::os::raw::c_void,
-            device: sys::FW_DEVICE_CPU,
+            device: sys::FW_DEVICE_TYPE_CPU,
             device_index: 0,
             reserved: [0; 4],
         });

@@ -66,7 +66,7 @@ impl TensorSet {
         crate::check_library_version()?;
         let c = c_path(path.as_ref())?;
         let flags = if header_only {
-            sys::FW_LOAD_HEADER_ONLY
+            sys::FW_LOAD_FLAG_HEADER_ONLY
         } else {
             0
         };

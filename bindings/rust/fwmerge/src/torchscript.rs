@@ -97,7 +97,7 @@ impl Solver {
         };
         raw.n_terms = terms.len();
         // SAFETY: every pointer refers to locals that outlive the call.
-        check(unsafe { sys::fw_set_objective_torchscript(self.as_raw(), &raw) })?;
+        check(unsafe { sys::fw_solver_set_objective_torchscript(self.as_raw(), &raw) })?;
         // The library no longer calls a host closure: free it.
         self.drop_objective_closure();
         Ok(())

@@ -19,12 +19,12 @@ import org.fwmerge.internal.fw_tensor;
 public final class Fwmerge {
   private Fwmerge() {}
 
-  /** The native library's version, e.g. "0.3.6". */
+  /** The native library's version, e.g. "0.4.0". */
   public static String version() {
     return FwNative.fw_version();
   }
 
-  /** The native library's version number (fw_version_number: 306 for 0.3.6). */
+  /** The native library's version number (fw_version_number: 400 for 0.4.0). */
   public static long versionNumber() {
     return FwNative.fw_version_number();
   }
@@ -134,7 +134,7 @@ public final class Fwmerge {
     fw_tensor view = new fw_tensor();
     MetadataEntry entry = new MetadataEntry();
     try {
-      FwException.check(FwNative.load_tensors(path, headerOnly ? FwNative.FW_LOAD_HEADER_ONLY : 0, box));
+      FwException.check(FwNative.load_tensors(path, headerOnly ? FwNative.FW_LOAD_FLAG_HEADER_ONLY : 0, box));
       set = box.getHandle();
       List<LoadedTensor> tensors = new ArrayList<>();
       long count = FwNative.fw_tensor_set_count(set);

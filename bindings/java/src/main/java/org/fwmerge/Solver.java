@@ -74,28 +74,28 @@ public final class Solver implements AutoCloseable {
 
   /** The pre-trained model (file or Hugging Face folder); resets the solver. */
   public void setBase(String path) {
-    FwException.check(FwNative.fw_set_base(handle(), path));
+    FwException.check(FwNative.fw_solver_set_base(handle(), path));
   }
 
   /** Adds a fine-tuned checkpoint to the pool; returns its pool index. */
   public int addMember(String path) {
-    int index = (int) FwNative.fw_pool_size(handle()); // indices are assigned in order
-    FwException.check(FwNative.fw_pool_add(handle(), path, null));
+    int index = (int) FwNative.fw_solver_pool_size(handle()); // indices are assigned in order
+    FwException.check(FwNative.fw_solver_pool_add(handle(), path, null));
     return index;
   }
 
   public int poolSize() {
-    return (int) FwNative.fw_pool_size(handle());
+    return (int) FwNative.fw_solver_pool_size(handle());
   }
 
   /** Starts from a pool member instead of the base (before the first step). */
   public void setStartMember(int poolIndex) {
-    FwException.check(FwNative.fw_set_start_member(handle(), poolIndex));
+    FwException.check(FwNative.fw_solver_set_start_member(handle(), poolIndex));
   }
 
   /** Starts from a checkpoint outside the pool (before the first step). */
   public void setStartFile(String path) {
-    FwException.check(FwNative.fw_set_start_file(handle(), path));
+    FwException.check(FwNative.fw_solver_set_start_file(handle(), path));
   }
 
   /** Installs the objective used by {@link #step()} and {@link #run()}. */
@@ -109,7 +109,7 @@ public final class Solver implements AutoCloseable {
 
   /**
    * Installs a multi-term objective of {@code nTerms} terms used by {@link #step()} and {@link
-   * #run()} (fw_set_objective_terms_callback); it replaces any objective set before. See {@link
+   * #run()} (fw_solver_set_objective_terms_callback); it replaces any objective set before. See {@link
    * TermsObjective} and {@link Params.TopkRule}.
    */
   public void setObjectiveTerms(TermsObjective fn, int nTerms) {
@@ -133,7 +133,7 @@ public final class Solver implements AutoCloseable {
 
   /**
    * Makes the library evaluate the objective itself with a TorchScript module
-   * (fw_set_objective_torchscript; after {@link #setBase}); it replaces an objective set with
+   * (fw_solver_set_objective_torchscript; after {@link #setBase}); it replaces an objective set with
    * {@link #setObjective}. On failure the previous objective stays.
    */
   public void setObjectiveTorchScript(TorchScriptObjective ts) {
@@ -165,28 +165,28 @@ public final class Solver implements AutoCloseable {
   // ---- merge functions and merged start points ----
 
   /**
-   * The FW step's merge function (fw_set_merge_function): null (or LINEAR) is the convex
+   * The FW step's merge function (fw_solver_set_merge_function): null (or LINEAR) is the convex
    * combination; TIES, DARE, breadcrumbs and task arithmetic apply to the step's directions and
    * may leave the hull. No weights. Before the first step only.
    */
   public void setMergeFunction(MergeParams params) {
     if (params == null) {
-      FwException.check(FwNative.fw_set_merge_function(handle(), null));
+      FwException.check(FwNative.fw_solver_set_merge_function(handle(), null));
       return;
     }
     try (MergeParams.Native n = params.toNative()) {
-      FwException.check(FwNative.fw_set_merge_function(handle(), n.params));
+      FwException.check(FwNative.fw_solver_set_merge_function(handle(), n.params));
     }
   }
 
   /**
-   * Starts from a data-free merge of the pool against the base (fw_set_start_merge): an extra
+   * Starts from a data-free merge of the pool against the base (fw_solver_set_start_merge): an extra
    * vertex, index -1 in {@link StepInfo#chosen()}. Before the first step only.
    */
   public void setStartMerge(MergeParams params) {
     params.checkArrays(poolSize());
     try (MergeParams.Native n = params.toNative()) {
-      FwException.check(FwNative.fw_set_start_merge(handle(), n.params));
+      FwException.check(FwNative.fw_solver_set_start_merge(handle(), n.params));
     }
   }
 
@@ -247,28 +247,28 @@ public final class Solver implements AutoCloseable {
 
   /** One FW iteration with the objective. On failure the solver is unchanged. */
   public StepInfo step() {
-    return stepWith(FwNative::fw_step);
+    return stepWith(FwNative::fw_solver_step);
   }
 
   /** Steps until maxIters steps in total or the gap is within epsilon; the last step's info. */
   public StepInfo run() {
-    return stepWith(FwNative::fw_run);
+    return stepWith(FwNative::fw_solver_run);
   }
 
   /** The info of every completed step. */
   public List<StepInfo> history() {
-    int count = FwNative.fw_history_size(handle());
+    int count = FwNative.fw_solver_history_size(handle());
     List<StepInfo> out = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       final int index = i;
-      out.add(stepWith((h, info) -> FwNative.fw_history_get(h, index, info)));
+      out.add(stepWith((h, info) -> FwNative.fw_solver_history_get(h, index, info)));
     }
     return out;
   }
 
   /** Name of block b (layer-wise: a tensor name or prefix; task-wise: ""). */
   public String blockName(int block) {
-    return FwNative.fw_block_name(handle(), block);
+    return FwNative.fw_solver_block_name(handle(), block);
   }
 
   /** Views of the current merged tensors (base order), valid until the next step or close. */
@@ -285,7 +285,7 @@ public final class Solver implements AutoCloseable {
   /** Writes the current merged model. */
   public void export(String path, ExportOptions options) {
     try (ExportOptions.Native n = options.toNative()) {
-      FwException.check(FwNative.fw_export(handle(), path, n.options));
+      FwException.check(FwNative.fw_solver_export(handle(), path, n.options));
     }
   }
 
@@ -301,12 +301,12 @@ public final class Solver implements AutoCloseable {
    * Params.TopkRule}. Not allowed while a step is pending ({@link Status#STATE}).
    */
   public void setAskTellTerms(int nTerms) {
-    FwException.check(FwNative.fw_set_ask_tell_terms(handle(), nTerms));
+    FwException.check(FwNative.fw_solver_set_ask_tell_terms(handle(), nTerms));
   }
 
   /** Starts a step whose evaluations the host answers through {@link #ask()}/{@link #tell}. */
   public void beginStep() {
-    FwException.check(FwNative.fw_step_begin(handle()));
+    FwException.check(FwNative.fw_solver_step_begin(handle()));
   }
 
   /** The next evaluation the step needs, or a request with {@code done} set. */
@@ -314,7 +314,7 @@ public final class Solver implements AutoCloseable {
     fw_request n = new fw_request();
     n.setStruct_size(FwNative.request_size());
     try {
-      FwException.check(FwNative.fw_step_ask(handle(), n));
+      FwException.check(FwNative.fw_solver_step_ask(handle(), n));
       boolean done = n.getDone() != 0;
       boolean needGradient = n.getNeed_gradient() != 0;
       if (done) {
@@ -333,23 +333,23 @@ public final class Solver implements AutoCloseable {
 
   /** Answers the last request with its loss (the gradient is already in its grads). */
   public void tell(double loss) {
-    FwException.check(FwNative.fw_step_tell(handle(), fw_status.FW_OK, loss));
+    FwException.check(FwNative.fw_solver_step_tell(handle(), fw_status.FW_OK, loss));
   }
 
   /** Fails the step like a failing objective; finishStep then throws CALLBACK with the message. */
   public void tellError(String message) {
     FwNative.fw_set_callback_error(message);
-    FwException.check(FwNative.fw_step_tell(handle(), fw_status.FW_ERR_CALLBACK, 0.0));
+    FwException.check(FwNative.fw_solver_step_tell(handle(), fw_status.FW_ERR_CALLBACK, 0.0));
   }
 
   /** Ends the step: commits on success, throws the step's error otherwise. */
   public StepInfo finishStep() {
-    return stepWith(FwNative::fw_step_finish);
+    return stepWith(FwNative::fw_solver_step_finish);
   }
 
   /** Abandons the step in progress; the solver is as before {@link #beginStep()}. */
   public void cancelStep() {
-    FwException.check(FwNative.fw_step_cancel(handle()));
+    FwException.check(FwNative.fw_solver_step_cancel(handle()));
   }
 
   // ---- resume and cancel ----
@@ -360,7 +360,7 @@ public final class Solver implements AutoCloseable {
    * #loadState}.
    */
   public void saveState(String path) {
-    FwException.check(FwNative.fw_state_save(handle(), path));
+    FwException.check(FwNative.fw_solver_state_save(handle(), path));
   }
 
   /**
@@ -368,7 +368,7 @@ public final class Solver implements AutoCloseable {
    * which must have the same base, pool (in order), blocks and merge function.
    */
   public void loadState(String path) {
-    FwException.check(FwNative.fw_state_load(handle(), path));
+    FwException.check(FwNative.fw_solver_state_load(handle(), path));
   }
 
   /**

@@ -391,22 +391,22 @@ class WrappersTest {
     Map<String, Integer> methods = swigEnum(fw_merge_method.class);
     assertEquals(methods.size(), MergeMethod.values().length);
     for (Map.Entry<String, Integer> e : methods.entrySet()) {
-      assertEquals(e.getKey(), "FW_MERGE_" + MergeMethod.values()[e.getValue()].name());
+      assertEquals(e.getKey(), "FW_MERGE_METHOD_" + MergeMethod.values()[e.getValue()].name());
     }
     Map<String, Integer> fields = swigEnum(org.fwmerge.internal.fw_merge_field.class);
     assertEquals(fields.size(), MergeOverride.Field.values().length);
     for (Map.Entry<String, Integer> e : fields.entrySet()) {
-      assertEquals(e.getKey(), "FW_FIELD_" + MergeOverride.Field.values()[e.getValue()].name());
+      assertEquals(e.getKey(), "FW_MERGE_FIELD_" + MergeOverride.Field.values()[e.getValue()].name());
     }
     Map<String, Integer> devices = swigEnum(org.fwmerge.internal.fw_device_type.class);
     assertEquals(devices.size(), Params.Device.values().length);
     for (Map.Entry<String, Integer> e : devices.entrySet()) {
-      assertEquals(e.getKey(), "FW_DEVICE_" + Params.Device.values()[e.getValue()].name());
+      assertEquals(e.getKey(), "FW_DEVICE_TYPE_" + Params.Device.values()[e.getValue()].name());
     }
     Map<String, Integer> levels = swigEnum(fw_log_level.class);
     assertEquals(levels.size(), LogLevel.values().length);
     for (Map.Entry<String, Integer> e : levels.entrySet()) {
-      assertEquals(e.getKey(), "FW_LOG_" + LogLevel.values()[e.getValue()].name());
+      assertEquals(e.getKey(), "FW_LOG_LEVEL_" + LogLevel.values()[e.getValue()].name());
     }
   }
 

@@ -33,7 +33,7 @@ import java.util.Properties;
  * </ol>
  *
  * <p>When none works it throws one UnsatisfiedLinkError naming every place it tried and why each
- * failed. libfwmerge_jni needs libfwmerge.so.0.3 in turn, which the dynamic loader finds through
+ * failed. libfwmerge_jni needs libfwmerge.so.0 in turn, which the dynamic loader finds through
  * the glue's RPATH (build tree, or {@code $ORIGIN} installed) or the usual paths
  * ({@code LD_LIBRARY_PATH}, ld.so.conf).
  *

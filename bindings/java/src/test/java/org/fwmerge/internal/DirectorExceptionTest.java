@@ -34,17 +34,17 @@ class DirectorExceptionTest {
           }
         };
     try {
-      assertEquals(fw_status.FW_OK, FwNative.fw_set_base(solver, dir.resolve("base.safetensors").toString()));
-      assertEquals(fw_status.FW_OK, FwNative.fw_pool_add(solver, dir.resolve("m0.safetensors").toString(), null));
+      assertEquals(fw_status.FW_OK, FwNative.fw_solver_set_base(solver, dir.resolve("base.safetensors").toString()));
+      assertEquals(fw_status.FW_OK, FwNative.fw_solver_pool_add(solver, dir.resolve("m0.safetensors").toString(), null));
       assertEquals(fw_status.FW_OK, FwNative.set_objective(solver, raw));
 
       fw_step_info info = new fw_step_info();
       info.setStruct_size(FwNative.step_info_size());
-      assertEquals(fw_status.FW_ERR_CALLBACK, FwNative.fw_step(solver, info));
+      assertEquals(fw_status.FW_ERR_CALLBACK, FwNative.fw_solver_step(solver, info));
       String message = FwNative.fw_last_error();
       assertTrue(message.contains("escaped the director"), message);
       info.delete();
-      assertEquals(0, FwNative.fw_history_size(solver));
+      assertEquals(0, FwNative.fw_solver_history_size(solver));
 
       TensorArray current = new TensorArray();
       assertEquals(fw_status.FW_OK, FwNative.current(solver, current));
