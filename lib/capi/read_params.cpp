@@ -45,7 +45,8 @@ SolverConfig read_params(const fw_params *params) {
   if (!(p.epsilon >= 0.0)) bad("epsilon must be >= 0");
   if (p.threads < 0) bad("threads must be >= 0");
   if (p.device_index < 0) bad("device_index must be >= 0");
-  if (p.device == FW_DEVICE_TYPE_CPU && p.device_index != 0) bad("device_index must be 0 on the CPU");
+  if (p.device == FW_DEVICE_TYPE_CPU && p.device_index != 0)
+    bad("device_index must be 0 on the CPU");
   // FW_DTYPE_DEFAULT asks for the default, F32.
   if (work_dtype != FW_DTYPE_DEFAULT && work_dtype != FW_DTYPE_F32 && work_dtype != FW_DTYPE_F16 &&
       work_dtype != FW_DTYPE_BF16)

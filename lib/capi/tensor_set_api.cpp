@@ -29,9 +29,9 @@ FW_API fw_status fw_load_tensors(const char *path, uint32_t flags, fw_tensor_set
   if (out) *out = nullptr;
   return guard([&] {
     FW_REQUIRE_ARG(path && out, "path or out is NULL");
-    FW_REQUIRE_ARG(
-        (flags & ~static_cast<uint32_t>(FW_LOAD_FLAG_HEADER_ONLY | FW_LOAD_FLAG_ALLOW_OUTSIDE_LINKS)) == 0,
-        "fw_load_tensors: unknown flags " + std::to_string(flags));
+    FW_REQUIRE_ARG((flags & ~static_cast<uint32_t>(FW_LOAD_FLAG_HEADER_ONLY |
+                                                   FW_LOAD_FLAG_ALLOW_OUTSIDE_LINKS)) == 0,
+                   "fw_load_tensors: unknown flags " + std::to_string(flags));
     auto set = std::make_unique<fw_tensor_set>();
     set->set = fw::load_tensor_set(path, (flags & FW_LOAD_FLAG_HEADER_ONLY) != 0,
                                    (flags & FW_LOAD_FLAG_ALLOW_OUTSIDE_LINKS) != 0);

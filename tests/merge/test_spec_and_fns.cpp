@@ -124,14 +124,19 @@ TEST(MergeSpec, PerMemberDensitiesAndBetasAreChecked) {
 }
 
 TEST(MergeSpec, OlderStructSizeKeepsDefaults) {
-  // A caller compiled when the struct ended after `beta`: the later fields take the defaults.
+  // A caller compiled against 0.2.0, whose struct ended after `threads` (v1): the fields of later
+  // versions take their defaults whatever lies past its size.
   fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_TIES);
-  p.normalize = 0;
   p.seed = 99;
-  p.struct_size = offsetof(fw_merge_params, weights);
+  p.mergekit_compat = FW_MERGEKIT_COMPAT_ARITHMETIC;
+  p.allow_outside_links = 1;
+  p.fill_missing_from_base = 1;
+  p.struct_size = offsetof(fw_merge_params, abort);
   const fw::MergeSpec s = fw::capi::read_merge_params(&p, 2);
-  EXPECT_TRUE(s.normalize);
-  EXPECT_EQ(s.seed, 0u);
+  EXPECT_EQ(s.seed, 99u);  // v1's own field is read
+  EXPECT_FALSE(s.mergekit);
+  EXPECT_FALSE(s.allow_outside_links);
+  EXPECT_FALSE(s.fill_missing_from_base);
 }
 
 TEST(MergeFns, TiesSingleDirectionIsScaledTrim) {
