@@ -1,4 +1,5 @@
-// C entry points for writing safetensors: the merge (fw_export) and host tensors (fw_save_tensors).
+// C entry points for writing safetensors: the merge (fw_solver_export) and host tensors
+// (fw_save_tensors).
 #include <cstring>
 #include <optional>
 
@@ -62,7 +63,7 @@ FW_API fw_status fw_solver_export(fw_solver *solver, const char *path,
                                   const fw_export_options *opts) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_export");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_export");
     fw::capi::require_idle(solver);
     const fw_export_options o = fw::capi::read_export_options(opts);
     // A sharded solver always exports one shard per rank (rank_shards 0 means that too).

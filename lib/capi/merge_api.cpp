@@ -41,7 +41,8 @@ FW_API fw_status fw_merge(const fw_merge_params *params, const char *base_path,
     }
     const fw::MergeSpec spec = fw::capi::read_merge_params(params, n);
     const fw_export_options o = fw::capi::read_export_options(opts);
-    FW_REQUIRE_ARG(o.rank_shards == 0, "fw_export_options.rank_shards is for fw_export only");
+    FW_REQUIRE_ARG(o.rank_shards == 0,
+                   "fw_export_options.rank_shards is for fw_solver_export only");
     fw::merge_to_file(spec, base_path, paths, out_path, fw::capi::export_dtype(o.dtype),
                       fw::capi::output_layout(o));
   });
@@ -50,7 +51,7 @@ FW_API fw_status fw_merge(const fw_merge_params *params, const char *base_path,
 FW_API fw_status fw_solver_set_merge_function(fw_solver *solver, const fw_merge_params *params) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_set_merge_function");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_set_merge_function");
     require_no_steps(solver, "changing the merge function");
     if (params == nullptr) {
       solver->solver.set_merge_fn(fw::make_convex_merge_fn());
@@ -66,11 +67,13 @@ FW_API fw_status fw_solver_set_merge_function(fw_solver *solver, const fw_merge_
 FW_API fw_status fw_solver_set_start_merge(fw_solver *solver, const fw_merge_params *params) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && params, "solver or params is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_set_start_merge");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_set_start_merge");
     require_no_steps(solver, "changing the start point");
     fw::Solver &s = solver->solver;
-    if (!s.has_base()) fw::fail(::fw::Status::State, "fw_set_start_merge: set the base first");
-    if (s.pool().empty()) fw::fail(::fw::Status::State, "fw_set_start_merge: the pool is empty");
+    if (!s.has_base())
+      fw::fail(::fw::Status::State, "fw_solver_set_start_merge: set the base first");
+    if (s.pool().empty())
+      fw::fail(::fw::Status::State, "fw_solver_set_start_merge: the pool is empty");
     fw::MergeSpec spec = fw::capi::read_merge_params(params, s.pool().size());
     // DARE's random masks are keyed by the tensor's position in the (here: this rank's) list.
     if (s.comm() && fw::is_dare(spec.method))

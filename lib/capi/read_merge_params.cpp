@@ -172,7 +172,8 @@ MergeSpec read_merge_params(const fw_merge_params *caller, size_t n) {
   s.fill_missing_from_base = p.fill_missing_from_base != 0;
   if (p.n_overrides > 0) {
     if (p.overrides == nullptr) invalid(std::string(name) + ": overrides is NULL, n_overrides > 0");
-    if (n == 0) invalid(std::string(name) + ": overrides are fw_merge's and fw_set_start_merge's");
+    if (n == 0)
+      invalid(std::string(name) + ": overrides are fw_merge's and fw_solver_set_start_merge's");
     for (size_t k = 0; k < p.n_overrides; ++k)
       s.overrides.push_back(read_override(p.overrides[k], k, s.method, n, uses_density, uses_beta));
   }
