@@ -95,7 +95,7 @@ int run_fw(const std::string &recipe_path, const std::string &out_dir, uint64_t 
                      std::to_string(recipe.params.max_iters) + " steps at most");
     fw_step_info last{};
     last.struct_size = sizeof last;
-    check(fw_solver_run(raw, &last), "fw_run");
+    check(fw_solver_run(raw, &last), "fw_solver_run");
     const int32_t steps = fw_solver_history_size(raw);
     const std::string card = fw_model_card(recipe, steps, last.loss, last.gap);
     fw_export_options opts = fw_default_export_options();

@@ -1,14 +1,15 @@
-// The public enums of fw_params, fw_dist_params and fw_log_level <-> the core's (solver/config.h,
-// dist/comm.h, util/log_level.h). The core's enumerators are declared in the public order, so a
-// cast maps them; the static_asserts check it value by value. Values from a caller are
-// range-checked first (enums.h checked_enum). No LibTorch: fw_default_params uses it in the fuzz
-// build too.
+// The public enums of fw_params, fw_merge_params, fw_dist_params and fw_log_level <-> the core's
+// (solver/config.h, merge/merge_method.h, dist/comm.h, util/log_level.h). The core's enumerators
+// are declared in the public order, so a cast maps them; the static_asserts check it value by
+// value. Values from a caller are range-checked first (enums.h checked_enum). No LibTorch:
+// fw_default_params uses it in the fuzz build too.
 #pragma once
 
 #include <type_traits>
 
 #include "dist/comm.h"
 #include "fwmerge.h"
+#include "merge/merge_method.h"
 #include "solver/config.h"
 #include "util/log_level.h"
 
@@ -27,33 +28,47 @@ FW_ENUM_PAIR(fw_lmo, Lmo);
 FW_SAME_VALUE(FW_LMO_HARD, Lmo::Hard);
 FW_SAME_VALUE(FW_LMO_SOFT, Lmo::Soft);
 FW_ENUM_PAIR(fw_granularity, Granularity);
-FW_SAME_VALUE(FW_TASKWISE, Granularity::Taskwise);
-FW_SAME_VALUE(FW_LAYERWISE, Granularity::Layerwise);
+FW_SAME_VALUE(FW_GRANULARITY_TASKWISE, Granularity::Taskwise);
+FW_SAME_VALUE(FW_GRANULARITY_LAYERWISE, Granularity::Layerwise);
 FW_ENUM_PAIR(fw_score, Score);
 FW_SAME_VALUE(FW_SCORE_INNER, Score::Inner);
 FW_SAME_VALUE(FW_SCORE_COSINE, Score::Cosine);
 FW_ENUM_PAIR(fw_step_rule, StepRule);
-FW_SAME_VALUE(FW_STEP_LINE_SEARCH, StepRule::LineSearch);
-FW_SAME_VALUE(FW_STEP_SCHEDULE, StepRule::Schedule);
-FW_SAME_VALUE(FW_STEP_CONSTANT, StepRule::Constant);
+FW_SAME_VALUE(FW_STEP_RULE_LINE_SEARCH, StepRule::LineSearch);
+FW_SAME_VALUE(FW_STEP_RULE_SCHEDULE, StepRule::Schedule);
+FW_SAME_VALUE(FW_STEP_RULE_CONSTANT, StepRule::Constant);
 FW_ENUM_PAIR(fw_soft_solver, SoftSolver);
-FW_SAME_VALUE(FW_SOFT_SIMPLEX, SoftSolver::Simplex);
-FW_SAME_VALUE(FW_SOFT_CAPPED, SoftSolver::Capped);
-FW_SAME_VALUE(FW_SOFT_ADAM, SoftSolver::Adam);
-FW_SAME_VALUE(FW_SOFT_BOX, SoftSolver::Box);
+FW_SAME_VALUE(FW_SOFT_SOLVER_SIMPLEX, SoftSolver::Simplex);
+FW_SAME_VALUE(FW_SOFT_SOLVER_CAPPED, SoftSolver::Capped);
+FW_SAME_VALUE(FW_SOFT_SOLVER_ADAM, SoftSolver::Adam);
+FW_SAME_VALUE(FW_SOFT_SOLVER_BOX, SoftSolver::Box);
 FW_ENUM_PAIR(fw_topk_rule, TopkRule);
-FW_SAME_VALUE(FW_TOPK_SUMMED, TopkRule::Summed);
-FW_SAME_VALUE(FW_TOPK_PER_TERM, TopkRule::PerTerm);
+FW_SAME_VALUE(FW_TOPK_RULE_SUMMED, TopkRule::Summed);
+FW_SAME_VALUE(FW_TOPK_RULE_PER_TERM, TopkRule::PerTerm);
 FW_ENUM_PAIR(fw_device_type, DeviceKind);
-FW_SAME_VALUE(FW_DEVICE_CPU, DeviceKind::Cpu);
-FW_SAME_VALUE(FW_DEVICE_CUDA, DeviceKind::Cuda);
+FW_SAME_VALUE(FW_DEVICE_TYPE_CPU, DeviceKind::Cpu);
+FW_SAME_VALUE(FW_DEVICE_TYPE_CUDA, DeviceKind::Cuda);
 FW_ENUM_PAIR(fw_dist_loss, DistLoss);
 FW_SAME_VALUE(FW_DIST_LOSS_SHARED, DistLoss::Shared);
 FW_SAME_VALUE(FW_DIST_LOSS_SUM, DistLoss::Sum);
 FW_ENUM_PAIR(fw_log_level, LogLevel);
-FW_SAME_VALUE(FW_LOG_DEBUG, LogLevel::Debug);
-FW_SAME_VALUE(FW_LOG_INFO, LogLevel::Info);
-FW_SAME_VALUE(FW_LOG_WARN, LogLevel::Warn);
+FW_SAME_VALUE(FW_LOG_LEVEL_DEBUG, LogLevel::Debug);
+FW_SAME_VALUE(FW_LOG_LEVEL_INFO, LogLevel::Info);
+FW_SAME_VALUE(FW_LOG_LEVEL_WARN, LogLevel::Warn);
+FW_ENUM_PAIR(fw_merge_method, MergeMethod);
+FW_SAME_VALUE(FW_MERGE_METHOD_LINEAR, MergeMethod::Linear);
+FW_SAME_VALUE(FW_MERGE_METHOD_TASK_ARITHMETIC, MergeMethod::TaskArithmetic);
+FW_SAME_VALUE(FW_MERGE_METHOD_TIES, MergeMethod::Ties);
+FW_SAME_VALUE(FW_MERGE_METHOD_DARE_LINEAR, MergeMethod::DareLinear);
+FW_SAME_VALUE(FW_MERGE_METHOD_DARE_TIES, MergeMethod::DareTies);
+FW_SAME_VALUE(FW_MERGE_METHOD_BREADCRUMBS, MergeMethod::Breadcrumbs);
+FW_SAME_VALUE(FW_MERGE_METHOD_MODEL_STOCK, MergeMethod::ModelStock);
+FW_SAME_VALUE(FW_MERGE_METHOD_BREADCRUMBS_TIES, MergeMethod::BreadcrumbsTies);
+FW_ENUM_PAIR(fw_merge_field, MergeField);
+FW_SAME_VALUE(FW_MERGE_FIELD_WEIGHT, MergeField::Weight);
+FW_SAME_VALUE(FW_MERGE_FIELD_DENSITY, MergeField::Density);
+FW_SAME_VALUE(FW_MERGE_FIELD_BETA, MergeField::Beta);
+FW_SAME_VALUE(FW_MERGE_FIELD_SCALING, MergeField::Scaling);
 // WorkDtype names the three dtypes the solver keeps, which are fw_dtype's first three.
 FW_SAME_VALUE(FW_DTYPE_F32, WorkDtype::F32);
 FW_SAME_VALUE(FW_DTYPE_F16, WorkDtype::F16);

@@ -1,12 +1,13 @@
 // fw_default_params and fw_default_merge_params: plain values, in a file of their own so that the
 // fuzz build links the CLI's recipe readers with the library's real defaults and nothing else.
-// fw_params' defaults are the core's (solver/config.h), written into the public struct here.
+// fw_params' defaults are the core's (solver/config.h), written into the public struct here;
+// fw_merge_params' likewise (merge/merge_defaults.h, through capi/read_merge_params.h).
 #include <cstring>
 
 #include "capi/config_map.h"
 #include "capi/enums.h"
+#include "capi/read_merge_params.h"
 #include "capi/read_params.h"
-#include "merge/merge_defaults.h"
 
 namespace fw::capi {
 
@@ -50,9 +51,10 @@ FW_API fw_params fw_default_params(void) { return fw::capi::public_params(fw::So
 FW_API fw_merge_params fw_default_merge_params(fw_merge_method method) {
   const int32_t raw = fw::capi::raw_enum(&method);
   if (fw::capi::enum_in_range<fw_merge_method>(raw))
-    return fw::default_merge_params(static_cast<fw_merge_method>(raw));
+    return fw::capi::public_merge_params(
+        fw::capi::to_core_enum<fw::MergeMethod>(static_cast<fw_merge_method>(raw)));
   // Unknown: the LINEAR defaults with the caller's value (fw_merge then rejects it).
-  fw_merge_params p = fw::default_merge_params(FW_MERGE_LINEAR);
+  fw_merge_params p = fw::capi::public_merge_params(fw::MergeMethod::Linear);
   fw::capi::store_raw_enum(&p.method, raw);
   return p;
 }

@@ -1,4 +1,5 @@
-// C entry points for writing safetensors: the merge (fw_export) and host tensors (fw_save_tensors).
+// C entry points for writing safetensors: the merge (fw_solver_export) and host tensors
+// (fw_save_tensors).
 #include <cstring>
 #include <optional>
 
@@ -62,7 +63,7 @@ FW_API fw_status fw_solver_export(fw_solver *solver, const char *path,
                                   const fw_export_options *opts) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_export");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_export");
     fw::capi::require_idle(solver);
     const fw_export_options o = fw::capi::read_export_options(opts);
     // A sharded solver always exports one shard per rank (rank_shards 0 means that too).
@@ -109,18 +110,18 @@ FW_API fw_status fw_save_tensors(const char *path, const fw_tensor *tensors, siz
           raw_dtype != FW_DTYPE_DEFAULT && fw::capi::enum_in_range<fw_dtype>(raw_dtype),
           std::string("tensor '") + t.name + "': unknown dtype " + std::to_string(raw_dtype));
       const int32_t raw_device = fw::capi::raw_enum(&t.device);
-      FW_REQUIRE_ARG(raw_device == FW_DEVICE_CPU || raw_device == FW_DEVICE_CUDA,
+      FW_REQUIRE_ARG(raw_device == FW_DEVICE_TYPE_CPU || raw_device == FW_DEVICE_TYPE_CUDA,
                      std::string("tensor '") + t.name + "': unknown device");
       bool reserved_zero = true;
       for (uint64_t word : t.reserved) reserved_zero = reserved_zero && word == 0;
       FW_REQUIRE_ARG(reserved_zero, std::string("tensor '") + t.name + "': reserved is not zero");
-      const fw::DType own = fw::storage_from_public(static_cast<fw_dtype>(raw_dtype));
+      const fw::DType own = fw::capi::storage_from_public(static_cast<fw_dtype>(raw_dtype));
       // Only floating tensors convert; integers and BOOL keep their dtype (labels, masks).
       const bool convert =
-          to != FW_DTYPE_DEFAULT && fw::is_floating(own) && fw::from_public(to) != own;
-      const fw::DType target = convert ? fw::from_public(to) : own;
+          to != FW_DTYPE_DEFAULT && fw::is_floating(own) && fw::capi::from_public(to) != own;
+      const fw::DType target = convert ? fw::capi::from_public(to) : own;
       at::Device device(at::kCPU);
-      if (raw_device == FW_DEVICE_CUDA) {
+      if (raw_device == FW_DEVICE_TYPE_CUDA) {
         // Whether the device exists, as for fw_params.device: FW_ERR_UNSUPPORTED /
         // FW_ERR_INVALID_ARGUMENT.
         FW_REQUIRE_ARG(t.device_index >= 0,

@@ -7,9 +7,9 @@
 #include <utility>
 #include <vector>
 
+#include "capi/dtype_map.h"
 #include "capi/in_use.h"
 #include "fwmerge.h"
-#include "io/dtype.h"
 #include "io/hf_folder.h"
 #include "solver/solver.h"
 #include "solver/step_runner.h"
@@ -26,7 +26,7 @@ struct fw_solver {
   fw_objective_terms_fn objective_terms = nullptr;
   int32_t objective_n_terms = 1;
   void *objective_user_data = nullptr;
-  int32_t ask_tell_terms = 1;  // fw_set_ask_tell_terms
+  int32_t ask_tell_terms = 1;  // fw_solver_set_ask_tell_terms
   std::unique_ptr<fw::Evaluator> builtin_objective;
 
   fw_progress_fn progress = nullptr;
@@ -38,8 +38,8 @@ struct fw_solver {
 
   std::unique_ptr<fw::StepRunner> pending;  // ask/tell step in progress
   std::vector<fw_tensor> request_params, request_grads;
-  mutable std::vector<fw_tensor> current_views;  // fw_current (a view cache)
-  // fw_current with host_views on a GPU: host copies of theta_t, and the tensors they copy.
+  mutable std::vector<fw_tensor> current_views;  // fw_solver_current (a view cache)
+  // fw_solver_current with host_views on a GPU: host copies of theta_t, and the tensors they copy.
   mutable std::vector<at::Tensor> current_host;
   mutable std::vector<const void *> current_host_of;
 };
@@ -61,7 +61,7 @@ void fill_step_info(const StepRecord &record, fw_step_info *info);
 void require_output(const fw_step_info *info);
 // fw_export_options as this library's version (defaults when NULL), dtype validated.
 fw_export_options read_export_options(const fw_export_options *opts);
-// fw_export_options.dtype for fw_export and fw_merge, checked (F32, F16, BF16): nullopt for
+// fw_export_options.dtype for fw_solver_export and fw_merge, checked (F32, F16, BF16): nullopt for
 // FW_DTYPE_DEFAULT, each tensor's base dtype.
 std::optional<DType> export_dtype(fw_dtype dtype);
 // Where the options say the output goes (one file, shards, a Hugging Face folder).

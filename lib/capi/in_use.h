@@ -1,9 +1,9 @@
 // One thread at a time per solver (the header's thread-safety rule), enforced rather than assumed:
-// two threads inside one solver corrupted its state or crashed (a step racing fw_pool_add or
+// two threads inside one solver corrupted its state or crashed (a step racing fw_solver_pool_add or
 // fw_solver_free). Each solver call holds the solver for its duration; a call from another thread
 // meanwhile fails with FW_ERR_STATE naming the conflict, and the holder goes on untouched. The
-// holding thread may call in again (a callback reading fw_current or fw_history_size during its
-// step). Sequential calls from different threads (ask on one, tell on another) are fine.
+// holding thread may call in again (a callback reading fw_solver_current or fw_solver_history_size
+// during its step). Sequential calls from different threads (ask on one, tell on another) are fine.
 #pragma once
 
 #include <atomic>
@@ -40,8 +40,8 @@ class SolverUser {
 };
 
 // RAII over SolverUser::claim for the calls that return a value rather than a status
-// (fw_pool_size, ...): ok() is false when another thread holds the solver, and fw_last_error()
-// says so.
+// (fw_solver_pool_size, ...): ok() is false when another thread holds the solver, and
+// fw_last_error() says so.
 class TryUse {
  public:
   TryUse(const SolverUser &user, const char *function) : user_(user) {

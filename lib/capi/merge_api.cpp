@@ -6,7 +6,7 @@
 #include "capi/enums.h"
 #include "capi/guard.h"
 #include "capi/handle.h"
-#include "capi/versioned.h"
+#include "capi/read_merge_params.h"
 #include "merge/data_free.h"
 #include "merge/merge_fns.h"
 #include "merge/merge_spec.h"
@@ -15,16 +15,6 @@
 using fw::capi::guard;
 
 namespace {
-
-// The caller's merge params as this library's version: the method (in every version) is checked as
-// an integer first, and the fields appended after the caller's version get its defaults.
-fw_merge_params read_merge_params(const fw_merge_params *caller) {
-  const uint32_t size = fw::capi::input_size(caller);
-  const fw_merge_method method = fw::capi::checked_enum(&caller->method, "fw_merge_params.method");
-  const fw_merge_params p = fw::capi::read_input(caller, size, fw::default_merge_params(method));
-  fw::capi::checked_enum(&p.compute_dtype, "fw_merge_params.compute_dtype");
-  return p;
-}
 
 void require_no_steps(const fw_solver *solver, const char *what) {
   fw::capi::require_idle(solver);
@@ -49,9 +39,10 @@ FW_API fw_status fw_merge(const fw_merge_params *params, const char *base_path,
       FW_REQUIRE_ARG(pool_paths[i], "pool path " + std::to_string(i) + " is NULL");
       paths.emplace_back(pool_paths[i]);
     }
-    const fw::MergeSpec spec = fw::spec_from_params(read_merge_params(params), n);
+    const fw::MergeSpec spec = fw::capi::read_merge_params(params, n);
     const fw_export_options o = fw::capi::read_export_options(opts);
-    FW_REQUIRE_ARG(o.rank_shards == 0, "fw_export_options.rank_shards is for fw_export only");
+    FW_REQUIRE_ARG(o.rank_shards == 0,
+                   "fw_export_options.rank_shards is for fw_solver_export only");
     fw::merge_to_file(spec, base_path, paths, out_path, fw::capi::export_dtype(o.dtype),
                       fw::capi::output_layout(o));
   });
@@ -60,27 +51,30 @@ FW_API fw_status fw_merge(const fw_merge_params *params, const char *base_path,
 FW_API fw_status fw_solver_set_merge_function(fw_solver *solver, const fw_merge_params *params) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_set_merge_function");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_set_merge_function");
     require_no_steps(solver, "changing the merge function");
     if (params == nullptr) {
       solver->solver.set_merge_fn(fw::make_convex_merge_fn());
       return;
     }
-    const fw::MergeSpec spec = fw::spec_from_params(read_merge_params(params), 0);
-    solver->solver.set_merge_fn(spec.method == FW_MERGE_LINEAR ? fw::make_convex_merge_fn()
-                                                               : fw::make_method_merge_fn(spec));
+    const fw::MergeSpec spec = fw::capi::read_merge_params(params, 0);
+    solver->solver.set_merge_fn(spec.method == fw::MergeMethod::Linear
+                                    ? fw::make_convex_merge_fn()
+                                    : fw::make_method_merge_fn(spec));
   });
 }
 
 FW_API fw_status fw_solver_set_start_merge(fw_solver *solver, const fw_merge_params *params) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && params, "solver or params is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_set_start_merge");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_set_start_merge");
     require_no_steps(solver, "changing the start point");
     fw::Solver &s = solver->solver;
-    if (!s.has_base()) fw::fail(::fw::Status::State, "fw_set_start_merge: set the base first");
-    if (s.pool().empty()) fw::fail(::fw::Status::State, "fw_set_start_merge: the pool is empty");
-    fw::MergeSpec spec = fw::spec_from_params(read_merge_params(params), s.pool().size());
+    if (!s.has_base())
+      fw::fail(::fw::Status::State, "fw_solver_set_start_merge: set the base first");
+    if (s.pool().empty())
+      fw::fail(::fw::Status::State, "fw_solver_set_start_merge: the pool is empty");
+    fw::MergeSpec spec = fw::capi::read_merge_params(params, s.pool().size());
     // DARE's random masks are keyed by the tensor's position in the (here: this rank's) list.
     if (s.comm() && fw::is_dare(spec.method))
       fw::fail(::fw::Status::Unsupported,

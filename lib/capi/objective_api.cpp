@@ -56,13 +56,13 @@ FW_API fw_status fw_solver_set_objective_torchscript(fw_solver *solver,
                                                      const fw_torchscript_objective *objective) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_set_objective_torchscript");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_set_objective_torchscript");
     FW_REQUIRE_ARG(objective, "objective is NULL");
     const fw_torchscript_objective o =
         fw::capi::read_input(objective, fw_default_torchscript_objective());
     fw::capi::require_idle(solver);
     if (!solver->solver.has_base())
-      fw::fail(::fw::Status::State, "no base: call fw_set_base first");
+      fw::fail(::fw::Status::State, "no base: call fw_solver_set_base first");
     if (solver->solver.comm())
       fw::fail(::fw::Status::Unsupported,
                "[dist] the built-in TorchScript objective needs the whole model; a sharded "

@@ -36,7 +36,7 @@ SolverConfig read_params(const fw_params *params) {
   if (p.block_depth < 0) bad("block_depth must be >= 0");
   if (p.top_k < 1) bad("top_k must be >= 1");
   if (!(p.step_scale > 0.0) || !std::isfinite(p.step_scale)) bad("step_scale must be > 0");
-  if (p.step_rule == FW_STEP_CONSTANT && p.step_scale > 1.0)
+  if (p.step_rule == FW_STEP_RULE_CONSTANT && p.step_scale > 1.0)
     bad("a constant step_scale must lie in (0, 1]");
   if (p.line_search_evals < 1) bad("line_search_evals must be >= 1");
   if (p.soft_iters < 1) bad("soft_iters must be >= 1");
@@ -45,7 +45,8 @@ SolverConfig read_params(const fw_params *params) {
   if (!(p.epsilon >= 0.0)) bad("epsilon must be >= 0");
   if (p.threads < 0) bad("threads must be >= 0");
   if (p.device_index < 0) bad("device_index must be >= 0");
-  if (p.device == FW_DEVICE_CPU && p.device_index != 0) bad("device_index must be 0 on the CPU");
+  if (p.device == FW_DEVICE_TYPE_CPU && p.device_index != 0)
+    bad("device_index must be 0 on the CPU");
   // FW_DTYPE_DEFAULT asks for the default, F32.
   if (work_dtype != FW_DTYPE_DEFAULT && work_dtype != FW_DTYPE_F32 && work_dtype != FW_DTYPE_F16 &&
       work_dtype != FW_DTYPE_BF16)

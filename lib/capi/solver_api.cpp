@@ -8,7 +8,6 @@
 #include "capi/handle.h"
 #include "capi/read_params.h"
 #include "capi/versioned.h"
-#include "io/dtype.h"
 #include "solver/host_views.h"
 #include "util/error.h"
 
@@ -22,7 +21,7 @@ std::vector<fw_tensor> make_views(const std::vector<TensorMeta> &metas,
     DType dtype = DType::F32;  // the solver keeps F32, F16 or BF16 only (solver/placement.h)
     from_scalar_type(tensors[t].scalar_type(), &dtype);
     views[t].dtype = to_public(dtype);
-    views[t].device = tensors[t].is_cuda() ? FW_DEVICE_CUDA : FW_DEVICE_CPU;
+    views[t].device = tensors[t].is_cuda() ? FW_DEVICE_TYPE_CUDA : FW_DEVICE_TYPE_CPU;
     views[t].device_index = tensors[t].is_cuda() ? tensors[t].device().index() : 0;
     views[t].ndim = static_cast<int32_t>(metas[t].shape.size());
     views[t].shape = metas[t].shape.data();
@@ -136,7 +135,7 @@ FW_API fw_status fw_solver_set_distributed(fw_solver *solver, const fw_dist_para
 FW_API fw_status fw_solver_set_base(fw_solver *solver, const char *path) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_set_base");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_set_base");
     fw::capi::require_idle(solver);
     solver->solver.set_base(path);
     solver->current_views.clear();
@@ -148,7 +147,7 @@ FW_API fw_status fw_solver_set_base(fw_solver *solver, const char *path) {
 FW_API fw_status fw_solver_pool_add(fw_solver *solver, const char *path, int32_t *index_out) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_pool_add");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_pool_add");
     fw::capi::require_idle(solver);
     const int index = solver->solver.add_member(path);
     if (index_out) *index_out = index;
@@ -157,14 +156,14 @@ FW_API fw_status fw_solver_pool_add(fw_solver *solver, const char *path, int32_t
 
 FW_API size_t fw_solver_pool_size(const fw_solver *solver) {
   if (!solver) return 0;
-  const fw::capi::TryUse use(solver->user, "fw_pool_size");
+  const fw::capi::TryUse use(solver->user, "fw_solver_pool_size");
   return use.ok() ? solver->solver.pool().size() : 0;
 }
 
 FW_API fw_status fw_solver_set_start_member(fw_solver *solver, int32_t pool_index) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_set_start_member");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_set_start_member");
     fw::capi::require_idle(solver);
     solver->solver.set_start_member(pool_index);
   });
@@ -173,7 +172,7 @@ FW_API fw_status fw_solver_set_start_member(fw_solver *solver, int32_t pool_inde
 FW_API fw_status fw_solver_set_start_file(fw_solver *solver, const char *path) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && path, "solver or path is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_set_start_file");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_set_start_file");
     fw::capi::require_idle(solver);
     solver->solver.set_start_file(path);
   });
@@ -183,7 +182,7 @@ FW_API fw_status fw_solver_set_progress_callback(fw_solver *solver, fw_progress_
                                                  void *user_data) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_set_progress_callback");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_set_progress_callback");
     solver->progress = fn;
     solver->progress_user_data = user_data;
   });
@@ -192,7 +191,7 @@ FW_API fw_status fw_solver_set_progress_callback(fw_solver *solver, fw_progress_
 FW_API fw_status fw_solver_set_log_callback(fw_solver *solver, fw_log_fn fn, void *user_data) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_set_log_callback");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_set_log_callback");
     fw::capi::require_idle(solver);
     solver->log = fn;
     solver->log_user_data = user_data;
@@ -207,7 +206,7 @@ FW_API fw_status fw_solver_set_log_callback(fw_solver *solver, fw_log_fn fn, voi
 FW_API fw_status fw_solver_set_abort_callback(fw_solver *solver, fw_abort_fn fn, void *user_data) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_set_abort_callback");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_set_abort_callback");
     fw::capi::require_idle(solver);
     solver->abort = fn;
     solver->abort_user_data = user_data;
@@ -222,14 +221,14 @@ FW_API void fw_solver_interrupt(fw_solver *solver) {
 
 FW_API int32_t fw_solver_history_size(const fw_solver *solver) {
   if (!solver) return 0;
-  const fw::capi::TryUse use(solver->user, "fw_history_size");
+  const fw::capi::TryUse use(solver->user, "fw_solver_history_size");
   return use.ok() ? static_cast<int32_t>(solver->solver.history().size()) : 0;
 }
 
 FW_API fw_status fw_solver_history_get(const fw_solver *solver, int32_t i, fw_step_info *info) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && info, "solver or info is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_history_get");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_history_get");
     fw::capi::require_output(info);
     const auto &history = solver->solver.history();
     FW_REQUIRE_ARG(i >= 0 && static_cast<size_t>(i) < history.size(), "step index out of range");
@@ -239,7 +238,7 @@ FW_API fw_status fw_solver_history_get(const fw_solver *solver, int32_t i, fw_st
 
 FW_API const char *fw_solver_block_name(const fw_solver *solver, int32_t block) {
   if (!solver) return nullptr;
-  const fw::capi::TryUse use(solver->user, "fw_block_name");
+  const fw::capi::TryUse use(solver->user, "fw_solver_block_name");
   if (!use.ok()) return nullptr;
   const auto &names = solver->solver.block_names();
   if (block < 0 || static_cast<size_t>(block) >= names.size()) return nullptr;
@@ -249,7 +248,7 @@ FW_API const char *fw_solver_block_name(const fw_solver *solver, int32_t block) 
 FW_API fw_status fw_solver_current(const fw_solver *solver, const fw_tensor **tensors, size_t *n) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && tensors && n, "solver, tensors or n is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_current");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_current");
     const auto &theta = solver->solver.theta();
     if (!fw::uses_host_views(solver->solver)) {
       solver->current_host.clear();

@@ -1,4 +1,5 @@
-// C entry points for stepping: the host-callback objective, fw_step / fw_run, ask/tell.
+// C entry points for stepping: the host-callback objective, fw_solver_step / fw_solver_run,
+// ask/tell.
 #include <cstring>
 #include <string>
 
@@ -68,7 +69,7 @@ fw::Evaluator &objective_of(fw_solver *solver, std::unique_ptr<fw::Evaluator> *h
                             std::unique_ptr<fw::Evaluator> *host_views) {
   if (solver->builtin_objective) return *solver->builtin_objective;
   if (!solver->objective && !solver->objective_terms)
-    fw::fail(::fw::Status::State, "no objective: call fw_set_objective_callback first");
+    fw::fail(::fw::Status::State, "no objective: call fw_solver_set_objective_callback first");
   *holder = std::make_unique<CallbackEvaluator>(*solver);
   if (!fw::uses_host_views(solver->solver)) return **holder;
   *host_views = std::make_unique<fw::HostViews>(**holder);
@@ -138,7 +139,7 @@ FW_API fw_status fw_solver_set_objective_callback(fw_solver *solver, fw_objectiv
                                                   void *user_data) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_set_objective_callback");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_set_objective_callback");
     fw::capi::require_idle(solver);
     solver->objective = fn;
     solver->objective_terms = nullptr;
@@ -152,7 +153,7 @@ FW_API fw_status fw_solver_set_objective_terms_callback(fw_solver *solver, fw_ob
                                                         int32_t n_terms, void *user_data) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_set_objective_terms_callback");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_set_objective_terms_callback");
     FW_REQUIRE_ARG(n_terms >= 1, "n_terms must be >= 1, got " + std::to_string(n_terms));
     fw::capi::require_idle(solver);
     solver->objective = nullptr;
@@ -166,7 +167,7 @@ FW_API fw_status fw_solver_set_objective_terms_callback(fw_solver *solver, fw_ob
 FW_API fw_status fw_solver_set_ask_tell_terms(fw_solver *solver, int32_t n_terms) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_set_ask_tell_terms");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_set_ask_tell_terms");
     FW_REQUIRE_ARG(n_terms >= 1, "n_terms must be >= 1, got " + std::to_string(n_terms));
     fw::capi::require_idle(solver);
     solver->ask_tell_terms = n_terms;
@@ -176,7 +177,7 @@ FW_API fw_status fw_solver_set_ask_tell_terms(fw_solver *solver, int32_t n_terms
 FW_API fw_status fw_solver_step(fw_solver *solver, fw_step_info *info) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_step");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_step");
     fw::capi::require_output(info);
     fw::capi::require_idle(solver);
     const fw::StepRecord &record = step_once(solver);
@@ -187,7 +188,7 @@ FW_API fw_status fw_solver_step(fw_solver *solver, fw_step_info *info) {
 FW_API fw_status fw_solver_run(fw_solver *solver, fw_step_info *last) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_run");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_run");
     fw::capi::require_output(last);
     fw::capi::require_idle(solver);
     const auto &history = solver->solver.history();
@@ -212,7 +213,7 @@ FW_API fw_status fw_solver_run(fw_solver *solver, fw_step_info *last) {
 FW_API fw_status fw_solver_step_begin(fw_solver *solver) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_step_begin");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_step_begin");
     fw::capi::require_idle(solver);
     solver->solver.base();  // fails early without a base
     solver->pending = std::make_unique<fw::StepRunner>(solver->solver, solver->ask_tell_terms);
@@ -223,10 +224,11 @@ FW_API fw_status fw_solver_step_begin(fw_solver *solver) {
 FW_API fw_status fw_solver_step_ask(fw_solver *solver, fw_request *request) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && request, "solver or request is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_step_ask");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_step_ask");
     fw::capi::output_size(request);
-    if (!solver->pending) fw::fail(::fw::Status::State, "no step in progress: call fw_step_begin");
-    honour_interrupt(solver);  // the request then reads done = 1; fw_step_finish reports it
+    if (!solver->pending)
+      fw::fail(::fw::Status::State, "no step in progress: call fw_solver_step_begin");
+    honour_interrupt(solver);  // the request then reads done = 1; fw_solver_step_finish reports it
     fill_request(solver, request);
   });
 }
@@ -234,15 +236,18 @@ FW_API fw_status fw_solver_step_ask(fw_solver *solver, fw_request *request) {
 FW_API fw_status fw_solver_step_tell(fw_solver *solver, fw_status host_status, double loss) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_step_tell");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_step_tell");
     // Rejected before anything else: the evaluation stays pending.
-    const fw_status status = fw::capi::checked_enum(&host_status, "fw_step_tell: host_status");
-    if (!solver->pending) fw::fail(::fw::Status::State, "no step in progress: call fw_step_begin");
+    const fw_status status =
+        fw::capi::checked_enum(&host_status, "fw_solver_step_tell: host_status");
+    if (!solver->pending)
+      fw::fail(::fw::Status::State, "no step in progress: call fw_solver_step_begin");
     if (honour_interrupt(solver)) solver->pending->result();  // throws its FW_ERR_ABORTED
     const std::string reason = status == FW_OK ? "" : fw::capi::take_callback_error();
     solver->pending->answer(fw::capi::to_core(status), loss, reason);
     deliver_logs(solver);
-    // When the step has ended, report its failure right away (fw_step_finish returns it again).
+    // When the step has ended, report its failure right away (fw_solver_step_finish returns it
+    // again).
     if (!solver->pending->pending()) solver->pending->result();
   });
 }
@@ -250,11 +255,13 @@ FW_API fw_status fw_solver_step_tell(fw_solver *solver, fw_status host_status, d
 FW_API fw_status fw_solver_step_finish(fw_solver *solver, fw_step_info *info) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_step_finish");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_step_finish");
     fw::capi::require_output(info);  // a rejected info leaves the step pending
-    if (!solver->pending) fw::fail(::fw::Status::State, "no step in progress: call fw_step_begin");
+    if (!solver->pending)
+      fw::fail(::fw::Status::State, "no step in progress: call fw_solver_step_begin");
     if (solver->pending->pending())
-      fw::fail(::fw::Status::State, "the step still waits for an evaluation: fw_step_tell first");
+      fw::fail(::fw::Status::State,
+               "the step still waits for an evaluation: fw_solver_step_tell first");
     std::unique_ptr<fw::StepRunner> runner = std::move(solver->pending);
     const fw::StepRecord &record = runner->result();  // rethrows the step's error
     report_progress(solver, record);
@@ -265,7 +272,7 @@ FW_API fw_status fw_solver_step_finish(fw_solver *solver, fw_step_info *info) {
 FW_API fw_status fw_solver_step_cancel(fw_solver *solver) {
   return guard([&] {
     FW_REQUIRE_ARG(solver, "solver is NULL");
-    const fw::capi::InUse in_use(solver->user, "fw_step_cancel");
+    const fw::capi::InUse in_use(solver->user, "fw_solver_step_cancel");
     if (!solver->pending) fw::fail(::fw::Status::State, "no step in progress");
     solver->pending.reset();  // cancels and joins; the solver is unchanged
   });

@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "capi/dtype_map.h"
 #include "capi/guard.h"
 #include "io/tensor_set.h"
 #include "util/error.h"
@@ -28,12 +29,12 @@ FW_API fw_status fw_load_tensors(const char *path, uint32_t flags, fw_tensor_set
   if (out) *out = nullptr;
   return guard([&] {
     FW_REQUIRE_ARG(path && out, "path or out is NULL");
-    FW_REQUIRE_ARG(
-        (flags & ~static_cast<uint32_t>(FW_LOAD_HEADER_ONLY | FW_LOAD_ALLOW_OUTSIDE_LINKS)) == 0,
-        "fw_load_tensors: unknown flags " + std::to_string(flags));
+    FW_REQUIRE_ARG((flags & ~static_cast<uint32_t>(FW_LOAD_FLAG_HEADER_ONLY |
+                                                   FW_LOAD_FLAG_ALLOW_OUTSIDE_LINKS)) == 0,
+                   "fw_load_tensors: unknown flags " + std::to_string(flags));
     auto set = std::make_unique<fw_tensor_set>();
-    set->set = fw::load_tensor_set(path, (flags & FW_LOAD_HEADER_ONLY) != 0,
-                                   (flags & FW_LOAD_ALLOW_OUTSIDE_LINKS) != 0);
+    set->set = fw::load_tensor_set(path, (flags & FW_LOAD_FLAG_HEADER_ONLY) != 0,
+                                   (flags & FW_LOAD_FLAG_ALLOW_OUTSIDE_LINKS) != 0);
     for (const auto &kv : set->set.metadata) set->metadata.emplace_back(kv.first, kv.second);
     *out = set.release();
   });
@@ -52,13 +53,13 @@ FW_API fw_status fw_tensor_set_get(const fw_tensor_set *set, size_t i, fw_tensor
     fw_tensor view{};
     view.name = t->name.c_str();
     fw_dtype pub = FW_DTYPE_DEFAULT;
-    fw::storage_to_public(t->dtype, &pub);  // FW_DTYPE_DEFAULT for dtypes it does not name
+    fw::capi::storage_to_public(t->dtype, &pub);  // FW_DTYPE_DEFAULT for dtypes it does not name
     view.dtype = pub;
     view.ndim = static_cast<int32_t>(t->shape.size());
     view.shape = t->shape.data();
     view.numel = t->numel;
     view.data = t->bytes.defined() ? t->bytes.data_ptr() : nullptr;
-    view.device = FW_DEVICE_CPU;
+    view.device = FW_DEVICE_TYPE_CPU;
     *out = view;
   });
 }

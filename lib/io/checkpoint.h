@@ -36,10 +36,10 @@ class Checkpoint {
   // themselves; this also catches a replacement, and is called before each step and merge uses the
   // checkpoint.
   virtual void check_unchanged() const {}
-  // What a saved solver state (fw_state_save) records to recognise this checkpoint in another
-  // process, possibly as a copy at another path: sizes, header hashes and a hash of 64 evenly
-  // spread 4 KiB samples of the data of its files (and, for an adapter, the scales its config
-  // gives). Not inode or time, which a copy does not keep; not a hash of all the data (GBs).
+  // What a saved solver state (fw_solver_state_save) records to recognise this checkpoint in
+  // another process, possibly as a copy at another path: sizes, header hashes and a hash of 64
+  // evenly spread 4 KiB samples of the data of its files (and, for an adapter, the scales its
+  // config gives). Not inode or time, which a copy does not keep; not a hash of all the data (GBs).
   // "" for checkpoints without files.
   virtual std::string identity() const { return ""; }
 

@@ -79,20 +79,6 @@ at::ScalarType to_scalar_type(DType dtype) {
   }
 }
 
-DType from_public(fw_dtype dtype) {
-  switch (dtype) {
-    case FW_DTYPE_F32:
-      return DType::F32;
-    case FW_DTYPE_F16:
-      return DType::F16;
-    case FW_DTYPE_BF16:
-      return DType::BF16;
-    default:
-      fail(Status::InvalidArgument,
-           "fw_dtype " + std::to_string(static_cast<int>(dtype)) + " has no storage dtype");
-  }
-}
-
 bool from_scalar_type(at::ScalarType type, DType *out) {
   switch (type) {
     case at::kFloat:
@@ -109,50 +95,25 @@ bool from_scalar_type(at::ScalarType type, DType *out) {
   }
 }
 
-fw_dtype to_public(DType dtype) {
+bool is_host_storage(DType dtype) {
   switch (dtype) {
-    case DType::F32:
-      return FW_DTYPE_F32;
+    case DType::BOOL:
+    case DType::U8:
+    case DType::I8:
+    case DType::I16:
+    case DType::U16:
     case DType::F16:
-      return FW_DTYPE_F16;
     case DType::BF16:
-      return FW_DTYPE_BF16;
-    default:
-      fail(Status::Unsupported, std::string("dtype ") + dtype_name(dtype) +
-                                    " has no public fw_dtype (F32, F16, BF16 only)");
-  }
-}
-
-namespace {
-
-struct PublicPair {
-  fw_dtype pub;
-  DType storage;
-};
-
-constexpr PublicPair kPublic[] = {
-    {FW_DTYPE_F32, DType::F32},   {FW_DTYPE_F16, DType::F16}, {FW_DTYPE_BF16, DType::BF16},
-    {FW_DTYPE_F64, DType::F64},   {FW_DTYPE_I64, DType::I64}, {FW_DTYPE_I32, DType::I32},
-    {FW_DTYPE_I16, DType::I16},   {FW_DTYPE_I8, DType::I8},   {FW_DTYPE_U8, DType::U8},
-    {FW_DTYPE_BOOL, DType::BOOL}, {FW_DTYPE_U16, DType::U16}, {FW_DTYPE_U32, DType::U32},
-    {FW_DTYPE_U64, DType::U64}};
-
-}  // namespace
-
-DType storage_from_public(fw_dtype dtype) {
-  for (const PublicPair &p : kPublic)
-    if (p.pub == dtype) return p.storage;
-  fail(Status::InvalidArgument,
-       "fw_dtype " + std::to_string(static_cast<int>(dtype)) + " names no storage dtype");
-}
-
-bool storage_to_public(DType dtype, fw_dtype *out) {
-  for (const PublicPair &p : kPublic)
-    if (p.storage == dtype) {
-      *out = p.pub;
+    case DType::I32:
+    case DType::U32:
+    case DType::F32:
+    case DType::F64:
+    case DType::I64:
+    case DType::U64:
       return true;
-    }
-  return false;
+    default:
+      return false;
+  }
 }
 
 bool is_floating(DType dtype) { return is_mergeable(dtype) || dtype == DType::F64; }

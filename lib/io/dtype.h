@@ -6,8 +6,6 @@
 #include <cstddef>
 #include <string>
 
-#include "fwmerge.h"
-
 namespace fw {
 
 enum class DType {
@@ -45,14 +43,9 @@ bool is_mergeable(DType dtype);
 at::ScalarType to_scalar_type(DType dtype);  // only for mergeable dtypes
 // The mergeable dtype of a tensor type; false for other types (out untouched).
 bool from_scalar_type(at::ScalarType type, DType *out);
-DType from_public(fw_dtype dtype);  // FW_DTYPE_F32/F16/BF16
-fw_dtype to_public(DType dtype);    // mergeable dtypes only
-
-// Every storage dtype fw_dtype names (fw_save_tensors / fw_load_tensors: floats, integers, BOOL).
-// storage_from_public: Status::InvalidArgument for FW_DTYPE_DEFAULT and values outside the enum;
-// storage_to_public: false for dtypes fw_dtype does not name (F8, F6, F4, C64).
-DType storage_from_public(fw_dtype dtype);
-bool storage_to_public(DType dtype, fw_dtype *out);
+// The storage dtypes a host tensor set holds (fw_save_tensors / fw_load_tensors): the floats, the
+// integers and BOOL, not F8, F6, F4 or C64 (lib/capi/dtype_map.h names each as fw_dtype).
+bool is_host_storage(DType dtype);
 // F32, F16, BF16, F64: what an export dtype may convert.
 bool is_floating(DType dtype);
 

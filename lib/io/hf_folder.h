@@ -1,5 +1,5 @@
-// Where fw_export and fw_merge put the merged tensors (fw_export_options): one .safetensors file, a
-// folder of shards + index, or a Hugging Face model folder laid out as transformers'
+// Where fw_solver_export and fw_merge put the merged tensors (fw_export_options): one .safetensors
+// file, a folder of shards + index, or a Hugging Face model folder laid out as transformers'
 // save_pretrained does, so that from_pretrained loads it: the weights (model.safetensors when they
 // fit one shard, else shards + index), the base folder's other files (config, tokenizer, ...), and
 // a README.md model card. The folder is built in a hidden sibling temp folder and renamed into

@@ -54,9 +54,8 @@ TensorSet load_tensor_set(const std::string &path, bool header_only, bool allow_
   for (const auto &file : files) {
     for (const TensorEntry &entry : file->tensors()) {
       LoadedTensor t{entry.name, entry.dtype, entry.shape, entry.numel, entry.nbytes, at::Tensor()};
-      fw_dtype pub;
       if (!header_only) {
-        if (!storage_to_public(entry.dtype, &pub))
+        if (!is_host_storage(entry.dtype))
           fail(Status::Unsupported, file->path() + ": tensor \"" + entry.name + "\" has dtype " +
                                         dtype_name(entry.dtype) +
                                         ", which fw_dtype does not name (read its header only)");

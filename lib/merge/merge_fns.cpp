@@ -44,14 +44,14 @@ class MethodMergeFn : public MergeFn {
   // seed (stream_key(seed, 0, j)).
   at::Tensor shape(const at::Tensor &delta, uint64_t seed, size_t j) const {
     switch (spec_.method) {
-      case FW_MERGE_TIES:
+      case MergeMethod::Ties:
         return magnitude_trim(delta, spec_.density);
-      case FW_MERGE_DARE_LINEAR:
-      case FW_MERGE_DARE_TIES:
+      case MergeMethod::DareLinear:
+      case MergeMethod::DareTies:
         if (spec_.drop_rate == 0.0) return delta;
         return dare_drop(delta, spec_.drop_rate, rng::stream_key(seed, 0, j));
-      case FW_MERGE_BREADCRUMBS:
-      case FW_MERGE_BREADCRUMBS_TIES:
+      case MergeMethod::Breadcrumbs:
+      case MergeMethod::BreadcrumbsTies:
         return breadcrumbs_trim(delta, spec_.density, spec_.beta);
       default:
         return delta;
@@ -60,9 +60,9 @@ class MethodMergeFn : public MergeFn {
 
   at::Tensor combine(const std::vector<at::Tensor> &shaped) const {
     switch (spec_.method) {
-      case FW_MERGE_TIES:
-      case FW_MERGE_DARE_TIES:
-      case FW_MERGE_BREADCRUMBS_TIES:
+      case MergeMethod::Ties:
+      case MergeMethod::DareTies:
+      case MergeMethod::BreadcrumbsTies:
         return ties_disjoint(shaped, {}, spec_.normalize);
       default:
         return weighted_sum(shaped, {}, false);
@@ -75,13 +75,10 @@ class MethodMergeFn : public MergeFn {
 }  // namespace
 
 std::unique_ptr<MergeFn> make_method_merge_fn(const MergeSpec &spec) {
-  if (spec.method == FW_MERGE_LINEAR)
+  if (spec.method == MergeMethod::Linear)
     fail(Status::Unsupported, "linear as a step merge function is the default convex combination");
-  if (spec.method == FW_MERGE_MODEL_STOCK)
+  if (spec.method == MergeMethod::ModelStock)
     fail(Status::Unsupported, "model_stock is not available as a step merge function");
-  if (!is_known_method(spec.method))
-    fail(Status::InvalidArgument,
-         "unknown merge method " + std::to_string(static_cast<int>(spec.method)));
   if (!spec.weights.empty())
     fail(Status::InvalidArgument, "a step merge function takes no weights; pass NULL");
   return std::make_unique<MethodMergeFn>(spec);

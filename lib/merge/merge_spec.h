@@ -1,15 +1,17 @@
-// A validated data-free merge recipe (the C++ side of fw_merge_params).
+// A validated data-free merge recipe: what lib/capi/read_merge_params.cpp reads fw_merge_params
+// into (each field checked there, once).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "fwmerge.h"
+#include "io/dtype.h"
 #include "io/tensor_filter.h"
-#include "merge/merge_defaults.h"
+#include "merge/merge_method.h"
 #include "util/poll.h"
 
 namespace fw {
@@ -18,12 +20,12 @@ namespace fw {
 struct MergeOverride {
   std::string tensors;  // fnmatch glob; "*" for every tensor
   int64_t member = -1;
-  fw_merge_field field = FW_FIELD_WEIGHT;
+  MergeField field = MergeField::Weight;
   double value = 0.0;
 };
 
 struct MergeSpec {
-  fw_merge_method method = FW_MERGE_LINEAR;
+  MergeMethod method = MergeMethod::Linear;
   double scaling = 1.0;
   double density = 1.0;
   double drop_rate = 0.0;
@@ -40,7 +42,9 @@ struct MergeSpec {
   // fw_merge only: mergekit's arithmetic in compute_dtype (fw_merge_params.mergekit_compat).
   bool mergekit = false;
   bool mergekit_tie_order = false;  // mergekit_compat 2: also its order among equal magnitudes
-  fw_dtype compute_dtype = FW_DTYPE_DEFAULT;
+  // F32, F16 or BF16; nullopt (fw_merge_params.compute_dtype FW_DTYPE_DEFAULT): each tensor's own
+  // dtype.
+  std::optional<DType> compute_dtype;
   bool normalize = true;
   uint64_t seed = 0;
   int threads = 0;
@@ -65,19 +69,25 @@ struct MergeSpec {
   MergeSpec for_tensor(const std::string &name, size_t n) const;
 };
 
-// Stable lower-case name ("ties", "dare_linear", ...); "unknown" for values outside the enum.
-const char *merge_method_name(fw_merge_method method);
-bool is_known_method(fw_merge_method method);
+// Stable lower-case name ("ties", "dare_linear", ...).
+const char *merge_method_name(MergeMethod method);
+// "weight", "density", "beta", "scaling".
+const char *merge_field_name(MergeField field);
 
-bool is_dare(fw_merge_method method);  // DARE_LINEAR or DARE_TIES
+bool is_dare(MergeMethod method);  // DARE_LINEAR or DARE_TIES
 
 // Whether the method's result may leave the convex hull of the pool.
-bool method_leaves_hull(fw_merge_method method);
+bool method_leaves_hull(MergeMethod method);
 
-// Reads a caller's struct (only the fields its struct_size covers; the rest keep the method's
-// defaults) and validates it for a pool of n members (n == 0: weights are not allowed, as in FW
-// merge functions). Throws Status::InvalidArgument naming the field.
-MergeSpec spec_from_params(const fw_merge_params &params, size_t n);
+// Whether normalize divides by the sum of all weights (the linear family). TIES-style methods
+// normalize per entry over agreeing members, so only there must the global sum be nonzero.
+bool divides_by_weight_sum(MergeMethod method);
+
+// The checks both the reader of fw_merge_params (lib/capi) and for_tensor make. The merges compute
+// in fp32 (or narrower): a weight or scaling beyond fp32's range is infinite there, and so is
+// every merged value it touches. Status::InvalidArgument naming `what`.
+void require_fp32(double value, const std::string &what);
+void require_weight_sum_fits(const std::vector<double> &weights, const std::string &what);
 
 // The recipe's parameters as JSON (method, scaling, density, drop_rate, beta, weights, normalize,
 // seed; the generator named for DARE).

@@ -17,8 +17,8 @@ int64_t truncated(double x, int64_t numel) {
   return std::clamp<int64_t>(static_cast<int64_t>(std::floor(x)), 0, numel);
 }
 
-bool uses_consensus(fw_merge_method m) {
-  return m == FW_MERGE_TIES || m == FW_MERGE_DARE_TIES || m == FW_MERGE_BREADCRUMBS_TIES;
+bool uses_consensus(MergeMethod m) {
+  return m == MergeMethod::Ties || m == MergeMethod::DareTies || m == MergeMethod::BreadcrumbsTies;
 }
 
 }  // namespace

@@ -10,19 +10,19 @@ namespace fw {
 
 at::Tensor prepare_member(const MergeSpec &spec, const at::Tensor &base, const at::Tensor &member,
                           uint64_t tensor_index, uint64_t member_index) {
-  if (spec.method == FW_MERGE_LINEAR) return member.clone();
+  if (spec.method == MergeMethod::Linear) return member.clone();
   const at::Tensor tau = member.sub(base);
   switch (spec.method) {
-    case FW_MERGE_TIES:
+    case MergeMethod::Ties:
       return magnitude_trim(tau, spec.density_of(member_index));
-    case FW_MERGE_DARE_LINEAR:
-    case FW_MERGE_DARE_TIES: {
+    case MergeMethod::DareLinear:
+    case MergeMethod::DareTies: {
       const double drop_rate = spec.drop_rate_of(member_index);
       if (drop_rate == 0.0) return tau;
       return dare_drop(tau, drop_rate, rng::stream_key(spec.seed, tensor_index, member_index));
     }
-    case FW_MERGE_BREADCRUMBS:
-    case FW_MERGE_BREADCRUMBS_TIES:
+    case MergeMethod::Breadcrumbs:
+    case MergeMethod::BreadcrumbsTies:
       return breadcrumbs_trim(tau, spec.density_of(member_index), spec.beta_of(member_index));
     default:
       return tau;
@@ -31,24 +31,24 @@ at::Tensor prepare_member(const MergeSpec &spec, const at::Tensor &base, const a
 
 at::Tensor combine_members(const MergeSpec &spec, const at::Tensor &base,
                            const std::vector<at::Tensor> &prepared) {
-  if (spec.method == FW_MERGE_MODEL_STOCK) return model_stock_merge(base, prepared);
+  if (spec.method == MergeMethod::ModelStock) return model_stock_merge(base, prepared);
   return combine_chunk(spec, base, prepared, 0.0);
 }
 
 at::Tensor combine_chunk(const MergeSpec &spec, const at::Tensor &base,
                          const std::vector<at::Tensor> &prepared, double model_stock_t) {
   switch (spec.method) {
-    case FW_MERGE_LINEAR:
+    case MergeMethod::Linear:
       return weighted_sum(prepared, spec.weights, spec.normalize);
-    case FW_MERGE_TASK_ARITHMETIC:
-    case FW_MERGE_DARE_LINEAR:
-    case FW_MERGE_BREADCRUMBS:
+    case MergeMethod::TaskArithmetic:
+    case MergeMethod::DareLinear:
+    case MergeMethod::Breadcrumbs:
       return base.add(weighted_sum(prepared, spec.weights, spec.normalize), spec.scaling);
-    case FW_MERGE_TIES:
-    case FW_MERGE_DARE_TIES:
-    case FW_MERGE_BREADCRUMBS_TIES:
+    case MergeMethod::Ties:
+    case MergeMethod::DareTies:
+    case MergeMethod::BreadcrumbsTies:
       return base.add(ties_disjoint(prepared, spec.weights, spec.normalize), spec.scaling);
-    case FW_MERGE_MODEL_STOCK:
+    case MergeMethod::ModelStock:
       return model_stock_combine(base, prepared, model_stock_t);
   }
   fail(Status::InvalidArgument,

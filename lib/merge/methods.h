@@ -1,7 +1,7 @@
 // The data-free methods on one tensor, in two phases so a streaming driver can drop each member's
 // input as soon as it has been read: prepare() turns member i's fp32 tensor into what the method
 // keeps of it (a sparsified task vector, or the member itself for linear), combine() merges the
-// prepared tensors. Definitions: include/fwmerge.h (fw_merge_method) and lib/merge/*.h.
+// prepared tensors. Definitions: merge/merge_method.h (MergeMethod) and lib/merge/*.h.
 #pragma once
 
 #include <ATen/ATen.h>

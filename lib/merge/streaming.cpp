@@ -41,8 +41,9 @@ class RangeReader {
   at::Tensor whole_;
 };
 
-bool trims_by_magnitude(fw_merge_method m) {
-  return m == FW_MERGE_TIES || m == FW_MERGE_BREADCRUMBS || m == FW_MERGE_BREADCRUMBS_TIES;
+bool trims_by_magnitude(MergeMethod m) {
+  return m == MergeMethod::Ties || m == MergeMethod::Breadcrumbs ||
+         m == MergeMethod::BreadcrumbsTies;
 }
 
 // A member's trim for one tensor: TIES keeps its k largest magnitudes (`keep`); breadcrumbs keeps
@@ -56,14 +57,15 @@ MemberTrim member_trim(const MergeSpec &spec, size_t i, int64_t numel) {
   const double density = spec.density_of(i);
   if (spec.mergekit) {
     const mergekit::TrimRanks r =
-        spec.method == FW_MERGE_TIES ? mergekit::ties_ranks(density, numel)
-                                     : mergekit::breadcrumbs_ranks(density, spec.beta_of(i), numel);
+        spec.method == MergeMethod::Ties
+            ? mergekit::ties_ranks(density, numel)
+            : mergekit::breadcrumbs_ranks(density, spec.beta_of(i), numel);
     trim.keep = std::make_unique<MagnitudeSelect>(r.all ? numel : r.keep, numel);
-    if (spec.method != FW_MERGE_TIES)
+    if (spec.method != MergeMethod::Ties)
       trim.drop = std::make_unique<MagnitudeSelect>(r.all ? 0 : r.drop, numel);
     return trim;
   }
-  if (spec.method == FW_MERGE_TIES) {
+  if (spec.method == MergeMethod::Ties) {
     trim.keep = std::make_unique<MagnitudeSelect>(
         std::max<int64_t>(1, fraction_count(density, numel)), numel);
     return trim;
@@ -86,11 +88,9 @@ class TensorMerge {
         meta_(base.tensors()[t]),
         n_(pool.size()),
         base_(base, meta_),
-        mergekit_(spec.mergekit && spec.method != FW_MERGE_LINEAR),
+        mergekit_(spec.mergekit && spec.method != MergeMethod::Linear),
         compute_(!mergekit_ ? at::kFloat
-                 : spec.compute_dtype == FW_DTYPE_DEFAULT
-                     ? to_scalar_type(meta_.dtype)
-                     : to_scalar_type(from_public(spec.compute_dtype))) {
+                            : to_scalar_type(spec.compute_dtype.value_or(meta_.dtype))) {
     for (const Checkpoint *c : pool) members_.emplace_back(*c, meta_);
     const int64_t chunk = std::min(kMergeChunk, meta_.numel);
     base_buf_ = at::empty({chunk}, at::kFloat);
@@ -103,7 +103,7 @@ class TensorMerge {
     if (trims_by_magnitude(spec_.method) && mergekit_ && spec_.mergekit_tie_order) argsort_ties();
     if (mergekit_ && is_dare(spec_.method)) dare_l1_ratios();
     double t_stock = 0.0;
-    if (spec_.method == FW_MERGE_MODEL_STOCK) t_stock = model_stock_factor();
+    if (spec_.method == MergeMethod::ModelStock) t_stock = model_stock_factor();
     std::vector<KeepCursor> keep, drop;
     for (size_t i = 0; i < trims_.size(); ++i) {
       const MemberTrim &trim = trims_[i];
@@ -154,7 +154,7 @@ class TensorMerge {
   // LINEAR when `linear_raw`), the members spread over threads; then chunk_fn(begin, len).
   template <typename MemberFn, typename ChunkFn>
   void for_each_chunk(bool linear_raw, const MemberFn &member_fn, const ChunkFn &chunk_fn) {
-    const bool raw = linear_raw && spec_.method == FW_MERGE_LINEAR;
+    const bool raw = linear_raw && spec_.method == MergeMethod::Linear;
     for (int64_t begin = 0; begin < meta_.numel; begin += kMergeChunk) {
       const int64_t end = std::min(meta_.numel, begin + kMergeChunk);
       const int64_t len = end - begin;
@@ -266,7 +266,7 @@ class TensorMerge {
   // is 8 bytes per entry of this tensor (and a bit per entry and cut), whatever the pool size.
   void argsort_ties() {
     tie_kept_.assign(n_, std::vector<std::vector<bool>>(2));
-    const bool descending = spec_.method == FW_MERGE_TIES;  // breadcrumbs sort ascending
+    const bool descending = spec_.method == MergeMethod::Ties;  // breadcrumbs sort ascending
     at::Tensor member = at::empty({std::min(kMergeChunk, meta_.numel)}, at::kFloat);
     for (size_t i = 0; i < n_; ++i) {
       const MemberTrim &trim = trims_[i];
@@ -339,7 +339,7 @@ StreamingMerge::StreamingMerge(const MergeSpec &spec, const Checkpoint &base,
                                const std::vector<const Checkpoint *> &pool)
     : spec_(spec), base_(base), pool_(pool) {
   if (pool.empty()) fail(Status::InvalidArgument, "merge: the pool is empty");
-  if (spec.method == FW_MERGE_MODEL_STOCK && pool.size() < 2)
+  if (spec.method == MergeMethod::ModelStock && pool.size() < 2)
     fail(Status::InvalidArgument, "model_stock needs at least 2 pool members, got 1");
   if (!spec.weights.empty() && spec.weights.size() != pool.size())
     fail(Status::InvalidArgument, "merge: " + std::to_string(spec.weights.size()) +

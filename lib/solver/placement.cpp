@@ -29,13 +29,15 @@ Placement placement_of(DeviceKind device, int device_index, WorkDtype dtype) {
                                        : at::kFloat;
   if (device == DeviceKind::Cpu) return p;
   if (!torch_has_cuda())
-    fail(Status::Unsupported,
-         "params: device FW_DEVICE_CUDA, but this fwmerge was built against a LibTorch without "
-         "CUDA (build it against a CUDA LibTorch, e.g. a pip torch, to merge on a GPU)");
+    fail(
+        Status::Unsupported,
+        "params: device FW_DEVICE_TYPE_CUDA, but this fwmerge was built against a LibTorch without "
+        "CUDA (build it against a CUDA LibTorch, e.g. a pip torch, to merge on a GPU)");
   const int count = cuda_device_count();
   if (count == 0)
     fail(Status::Unsupported,
-         "params: device FW_DEVICE_CUDA, but no CUDA device is visible to this process (driver, "
+         "params: device FW_DEVICE_TYPE_CUDA, but no CUDA device is visible to this process "
+         "(driver, "
          "CUDA_VISIBLE_DEVICES)");
   if (device_index >= count)
     fail(Status::InvalidArgument, "params: CUDA device_index " + std::to_string(device_index) +

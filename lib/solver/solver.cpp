@@ -27,7 +27,7 @@ void Solver::set_config(SolverConfig config) {
   if (!(filter == filter_) && base_)
     fail(Status::State,
          "the tensor filter (include_tensors / exclude_tensors) can only change "
-         "before fw_set_base");
+         "before fw_solver_set_base");
   const Placement place = placement_of(config.device, config.device_index, config.work_dtype);
   // Moving the iterate to another device or dtype allocates: do it before changing anything.
   std::vector<at::Tensor> theta;
@@ -43,7 +43,7 @@ void Solver::set_config(SolverConfig config) {
 }
 
 void Solver::require_base() const {
-  if (!base_) fail(Status::State, "no base model: call fw_set_base first");
+  if (!base_) fail(Status::State, "no base model: call fw_solver_set_base first");
 }
 
 void Solver::check_files_unchanged() const {
@@ -83,7 +83,7 @@ const std::vector<TensorMeta> &Solver::global_tensors() const {
 }
 
 void Solver::check_can_join() const {
-  if (base_) fail(Status::State, "[dist] join the group before fw_set_base");
+  if (base_) fail(Status::State, "[dist] join the group before fw_solver_set_base");
   if (comm_) fail(Status::State, "[dist] this solver has joined a group already");
 }
 
@@ -150,7 +150,7 @@ void Solver::set_base(const std::string &path) {
 
 int Solver::add_member(const std::string &path) {
   require_base();
-  require_no_steps("fw_pool_add");
+  require_no_steps("fw_solver_pool_add");
   auto member = open_member(path);
   check_compatible(*base_, *member);
   pool_.push_back(std::move(member));

@@ -31,7 +31,7 @@
 namespace fw {
 
 // Thrown (Status::State) by a step that the evaluation budget (SolverConfig::max_evaluations) stops
-// before an evaluation that would exceed it; fw_run ends there without an error.
+// before an evaluation that would exceed it; fw_solver_run ends there without an error.
 class BudgetSpent : public Error {
  public:
   using Error::Error;
@@ -136,18 +136,18 @@ class Solver {
   std::vector<Vertex> vertices() const;
   LmoScores lmo_pass(const std::vector<at::Tensor> &grad, const std::vector<Vertex> &verts) const;
   // One pass over the vertices' bytes for several gradients (the whole objective's and each
-  // term's, FW_TOPK_PER_TERM): their scores, in the same order.
+  // term's, FW_TOPK_RULE_PER_TERM): their scores, in the same order.
   std::vector<LmoScores> lmo_pass(const std::vector<const std::vector<at::Tensor> *> &grads,
                                   const std::vector<Vertex> &verts) const;
 
-  // The start point (fw_state_save records it).
+  // The start point (fw_solver_state_save records it).
   StartKind start_kind() const { return start_kind_; }
   int start_member() const { return start_member_; }
   const Checkpoint *start_checkpoint() const { return start_.get(); }  // File and Tensors
   const std::string &start_description() const { return start_description_; }
 
-  // fw_state_load's commit: replaces the start point, the iterate and the history with a saved
-  // run's, already validated against this solver (lib/solver/state_file.cpp). Cannot fail.
+  // fw_solver_state_load's commit: replaces the start point, the iterate and the history with a
+  // saved run's, already validated against this solver (lib/solver/state_file.cpp). Cannot fail.
   void restore(StartKind kind, int start_member, std::unique_ptr<Checkpoint> start,
                std::string description, std::vector<at::Tensor> theta,
                std::vector<StepRecord> history) noexcept;
@@ -166,7 +166,7 @@ class Solver {
     return comm_ ? shard_filter_ : filter_.without_carried(carried_);
   }
   // Status::Io when a file of the base, the pool or the start point changed on disk since it was
-  // opened: a step never mixes bytes validated at fw_pool_add with bytes written later.
+  // opened: a step never mixes bytes validated at fw_solver_pool_add with bytes written later.
   void check_files_unchanged() const;
   void require_no_steps(const char *what) const;
   void rebuild_blocks();

@@ -109,7 +109,7 @@ void load_state(Solver &solver, const std::string &path) {
 
   // The run it continues must be this one.
   auto differs = [&](const std::string &what) {
-    fail(Status::State, "fw_state_load: " + path + " was saved with " + what);
+    fail(Status::State, "fw_solver_state_load: " + path + " was saved with " + what);
   };
   if (s.base.identity != base.identity())
     differs("another base (" + s.base.path + ", identity " + s.base.identity +

@@ -1,5 +1,5 @@
-// Saved solver state (fw_state_save / fw_state_load): resume a long run after a crash or a
-// preemption, in another process, possibly on another machine with copies of the checkpoints.
+// Saved solver state (fw_solver_state_save / fw_solver_state_load): resume a long run after a crash
+// or a preemption, in another process, possibly on another machine with copies of the checkpoints.
 //
 // The file is a .safetensors file our writer produces: tensors "theta/<name>" (the iterate, fp32)
 // and, for a start point computed in memory, "start/<name>" (fp32); __metadata__ holds

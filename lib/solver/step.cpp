@@ -94,7 +94,8 @@ const StepRecord &Solver::step(Evaluator &host_objective) {
   Evaluator &evaluator =
       config_.max_evaluations > 0 ? static_cast<Evaluator &>(budgeted) : host_objective;
   require_base();
-  if (pool_.empty()) fail(Status::State, "the pool is empty: add checkpoints with fw_pool_add");
+  if (pool_.empty())
+    fail(Status::State, "the pool is empty: add checkpoints with fw_solver_pool_add");
   const ThreadScope threads(config_.threads);
   const auto &metas = base_->tensors();
   std::vector<double> none;

@@ -19,8 +19,8 @@ double checked_evaluate(Evaluator &evaluator, const std::vector<at::Tensor> &poi
                         Comm *comm, int term = -1);
 
 // The soft LMO's candidates per block (positions into the vertices): the k best for the whole
-// objective when `terms` is empty (FW_TOPK_SUMMED, one-term objectives); else the terms in turn,
-// each taking its best vertex not yet taken, until k (FW_TOPK_PER_TERM).
+// objective when `terms` is empty (FW_TOPK_RULE_SUMMED, one-term objectives); else the terms in
+// turn, each taking its best vertex not yet taken, until k (FW_TOPK_RULE_PER_TERM).
 std::vector<std::vector<int>> select_candidates(const Solver::LmoScores &whole,
                                                 const std::vector<Solver::LmoScores> &terms,
                                                 size_t k);

@@ -43,7 +43,8 @@ StepRunner::StepRunner(Solver &solver, int n_terms) : solver_(solver), n_terms_(
   worker_ = std::thread([this] {
     Bridge bridge(*this);
     HostViews host_views(bridge);  // fw_params.host_views on a GPU
-    // Hooks run on the host's thread: the abort hook is replaced by fw_step_cancel, logs queue.
+    // Hooks run on the host's thread: the abort hook is replaced by fw_solver_step_cancel, logs
+    // queue.
     auto saved_abort = solver_.abort_hook();
     auto saved_log = solver_.log_hook();
     solver_.set_abort_hook(nullptr);

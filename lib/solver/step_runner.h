@@ -22,8 +22,8 @@ class StepRunner {
     int term;                       // Evaluator::kAllTerms (-1) or one term
   };
 
-  // Starts the step on an objective of n_terms terms (fw_set_ask_tell_terms); returns once the
-  // worker needs its first evaluation or has finished.
+  // Starts the step on an objective of n_terms terms (fw_solver_set_ask_tell_terms); returns once
+  // the worker needs its first evaluation or has finished.
   StepRunner(Solver &solver, int n_terms);
   ~StepRunner();  // cancels a step still waiting and joins the worker
   StepRunner(const StepRunner &) = delete;
@@ -34,7 +34,7 @@ class StepRunner {
   // Answers the pending request and waits for the next one or the end of the step.
   void answer(Status status, double loss, const std::string &message);
   // Ends a waiting step with Status::Aborted and `reason` (the solver is left unchanged).
-  void cancel(const std::string &reason = "step cancelled by fw_step_cancel");
+  void cancel(const std::string &reason = "step cancelled by fw_solver_step_cancel");
   // After the end: the step's record, or rethrows its error.
   const StepRecord &result() const;
   // Log lines the step produced since the last call (delivered on the host's thread).

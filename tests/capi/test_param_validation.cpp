@@ -52,7 +52,7 @@ TEST(ParamValidation, EveryFwParamsField) {
       {"step_scale", [](fw_params &p) { p.step_scale = kNan; }},
       {"step_scale",
        [](fw_params &p) {
-         p.step_rule = FW_STEP_CONSTANT;
+         p.step_rule = FW_STEP_RULE_CONSTANT;
          p.step_scale = 1.5;
        }},
       {"line_search_evals", [](fw_params &p) { p.line_search_evals = 0; }},
@@ -107,35 +107,48 @@ TEST(ParamValidation, EveryFwMergeParamsField) {
   const double nan_weight[] = {1.0, kNan};
   const double zero_density[] = {0.5, 0.0};
   const double whole_beta[] = {0.1, 1.0};
+  const double cancelling[] = {1.0, -1.0};
+  const double half[] = {0.5, 0.5};
+  // One override per check of fw_merge_params.overrides[k] (the pool has 2 members).
+  static const fw_merge_override unknown_field[] = {{"*", -1, FW_MERGE_FIELD_WEIGHT, 1.0}};
+  static const fw_merge_override empty_pattern[] = {{"", -1, FW_MERGE_FIELD_WEIGHT, 1.0}};
+  static const fw_merge_override past_member[] = {{"*", 2, FW_MERGE_FIELD_WEIGHT, 1.0}};
+  static const fw_merge_override nan_weight_o[] = {{"*", 0, FW_MERGE_FIELD_WEIGHT, kNan}};
+  static const fw_merge_override zero_density_o[] = {{"*", 0, FW_MERGE_FIELD_DENSITY, 0.0}};
+  static const fw_merge_override whole_beta_o[] = {{"*", 0, FW_MERGE_FIELD_BETA, 1.0}};
+  static const fw_merge_override member_scaling[] = {{"*", 0, FW_MERGE_FIELD_SCALING, 1.0}};
+  static fw_merge_override forged[1];
+  forged[0] = unknown_field[0];
+  forge(&forged[0].field, 9);
   const std::vector<Row<fw_merge_params>> rows = {
       {"struct_size", [](fw_merge_params &p) { p.struct_size = 3; }},
       {"fw_merge_params.method", [](fw_merge_params &p) { forge(&p.method, 42); }},
       {"scaling", [](fw_merge_params &p) { p.scaling = kNan; }},
       {"density",
        [](fw_merge_params &p) {
-         p = fw_default_merge_params(FW_MERGE_TIES);
+         p = fw_default_merge_params(FW_MERGE_METHOD_TIES);
          p.density = 0;
        }},
       {"drop_rate",
        [](fw_merge_params &p) {
-         p = fw_default_merge_params(FW_MERGE_DARE_LINEAR);
+         p = fw_default_merge_params(FW_MERGE_METHOD_DARE_LINEAR);
          p.drop_rate = 1.0;
        }},
       {"beta",
        [](fw_merge_params &p) {
-         p = fw_default_merge_params(FW_MERGE_BREADCRUMBS);
+         p = fw_default_merge_params(FW_MERGE_METHOD_BREADCRUMBS);
          p.beta = 1.0;
        }},
       {"weight", [&](fw_merge_params &p) { p.weights = nan_weight; }},
       {"threads", [](fw_merge_params &p) { p.threads = -1; }},
       {"densit",
        [&](fw_merge_params &p) {
-         p = fw_default_merge_params(FW_MERGE_TIES);
+         p = fw_default_merge_params(FW_MERGE_METHOD_TIES);
          p.densities = zero_density;
        }},
       {"beta",
        [&](fw_merge_params &p) {
-         p = fw_default_merge_params(FW_MERGE_BREADCRUMBS);
+         p = fw_default_merge_params(FW_MERGE_METHOD_BREADCRUMBS);
          p.betas = whole_beta;
        }},
       {"include_tensors",
@@ -160,10 +173,61 @@ TEST(ParamValidation, EveryFwMergeParamsField) {
          p.overrides = nullptr;
          p.n_overrides = 1;
        }},
+      // What a field's value allows depends on the method and the pool.
+      {"normalize with weights summing to 0", [&](fw_merge_params &p) { p.weights = cancelling; }},
+      {"model_stock takes no weights",
+       [&](fw_merge_params &p) {
+         p = fw_default_merge_params(FW_MERGE_METHOD_MODEL_STOCK);
+         p.weights = half;
+       }},
+      {"linear takes no densities", [&](fw_merge_params &p) { p.densities = half; }},
+      {"linear takes no betas", [&](fw_merge_params &p) { p.betas = half; }},
+      {"mergekit-compatible",
+       [](fw_merge_params &p) {
+         p = fw_default_merge_params(FW_MERGE_METHOD_MODEL_STOCK);
+         p.mergekit_compat = 1;
+       }},
+      {"overrides[0]: unknown field 9",
+       [](fw_merge_params &p) {
+         p.overrides = forged;
+         p.n_overrides = 1;
+       }},
+      {"overrides[0]: empty tensors pattern",
+       [](fw_merge_params &p) {
+         p.overrides = empty_pattern;
+         p.n_overrides = 1;
+       }},
+      {"member 2 is outside [-1, 2)",
+       [](fw_merge_params &p) {
+         p.overrides = past_member;
+         p.n_overrides = 1;
+       }},
+      {"overrides[0] (weight)",
+       [](fw_merge_params &p) {
+         p.overrides = nan_weight_o;
+         p.n_overrides = 1;
+       }},
+      {"overrides[0] (density)",
+       [](fw_merge_params &p) {
+         p = fw_default_merge_params(FW_MERGE_METHOD_TIES);
+         p.overrides = zero_density_o;
+         p.n_overrides = 1;
+       }},
+      {"overrides[0] (beta)",
+       [](fw_merge_params &p) {
+         p = fw_default_merge_params(FW_MERGE_METHOD_BREADCRUMBS);
+         p.overrides = whole_beta_o;
+         p.n_overrides = 1;
+       }},
+      {"member must be -1",
+       [](fw_merge_params &p) {
+         p.overrides = member_scaling;
+         p.n_overrides = 1;
+       }},
   };
   const char *const pool[] = {"/nonexistent/m0.safetensors", "/nonexistent/m1.safetensors"};
   for (const auto &row : rows) {
-    fw_merge_params p = fw_default_merge_params(FW_MERGE_LINEAR);
+    fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
     row.spoil(p);
     expect_invalid(
         fw_merge(&p, "/nonexistent/base.safetensors", pool, 2, "/nonexistent/out", nullptr),
@@ -180,7 +244,7 @@ TEST(ParamValidation, EveryFwExportOptionsField) {
       {"model_card", [](fw_export_options &o) { o.model_card = "# card"; }},
   };
   const char *const pool[] = {"/nonexistent/m0.safetensors"};
-  const fw_merge_params p = fw_default_merge_params(FW_MERGE_LINEAR);
+  const fw_merge_params p = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   for (const auto &row : rows) {
     fw_export_options o = fw_default_export_options();
     row.spoil(o);
@@ -236,7 +300,7 @@ TEST(ParamValidation, EveryFwTorchscriptObjectiveField) {
     o.terms = &term;
     o.n_terms = 1;
     row.spoil(o);
-    expect_invalid(fw_set_objective_torchscript(solver.get(), &o), row.field);
+    expect_invalid(fw_solver_set_objective_torchscript(solver.get(), &o), row.field);
   }
 }
 

@@ -109,7 +109,8 @@ class CApiState : public ::testing::Test {
 TEST_F(CApiState, CallsThatNeedABase) {
   fw_solver *s = solver_.get();
   EXPECT_EQ(fw_solver_pool_add(s, pool_.members[0].c_str(), nullptr), FW_ERR_STATE);
-  EXPECT_NE(std::string(fw_last_error()).find("fw_set_base"), std::string::npos) << fw_last_error();
+  EXPECT_NE(std::string(fw_last_error()).find("fw_solver_set_base"), std::string::npos)
+      << fw_last_error();
   EXPECT_EQ(fw_solver_set_start_member(s, 0), FW_ERR_STATE);
   EXPECT_EQ(fw_solver_set_start_file(s, pool_.members[0].c_str()), FW_ERR_STATE);
   ASSERT_EQ(fw_solver_set_objective_callback(s, capi::quadratic_callback, &q_), FW_OK);

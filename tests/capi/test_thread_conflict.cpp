@@ -80,18 +80,19 @@ TEST_F(ThreadConflict, SecondThreadIsRefusedWhileTheFirstIsInsideTheSolver) {
   // This thread, while the run is parked in its callback.
   fw_solver *s = solver_.get();
   fw_step_info info = capi::blank_info();
-  expect_refused(fw_solver_step(s, &info), "fw_step");
-  expect_refused(fw_solver_run(s, &info), "fw_run");
-  expect_refused(fw_solver_pool_add(s, pool_.members[0].c_str(), nullptr), "fw_pool_add");
-  expect_refused(fw_solver_set_base(s, pool_.base.c_str()), "fw_set_base");
-  expect_refused(fw_solver_step_begin(s), "fw_step_begin");
-  expect_refused(fw_solver_history_get(s, 0, &info), "fw_history_get");
+  expect_refused(fw_solver_step(s, &info), "fw_solver_step");
+  expect_refused(fw_solver_run(s, &info), "fw_solver_run");
+  expect_refused(fw_solver_pool_add(s, pool_.members[0].c_str(), nullptr), "fw_solver_pool_add");
+  expect_refused(fw_solver_set_base(s, pool_.base.c_str()), "fw_solver_set_base");
+  expect_refused(fw_solver_step_begin(s), "fw_solver_step_begin");
+  expect_refused(fw_solver_history_get(s, 0, &info), "fw_solver_history_get");
   const fw_tensor *views = nullptr;
   size_t n = 0;
-  expect_refused(fw_solver_current(s, &views, &n), "fw_current");
+  expect_refused(fw_solver_current(s, &views, &n), "fw_solver_current");
   expect_refused(fw_solver_export(s, (pool_.dir + "/out.safetensors").c_str(), nullptr),
-                 "fw_export");
-  expect_refused(fw_solver_state_save(s, (pool_.dir + "/state.json").c_str()), "fw_state_save");
+                 "fw_solver_export");
+  expect_refused(fw_solver_state_save(s, (pool_.dir + "/state.json").c_str()),
+                 "fw_solver_state_save");
   EXPECT_EQ(fw_solver_history_size(s), 0);  // refused: no size to report
   EXPECT_EQ(fw_solver_pool_size(s), 0u);
   fw_solver_free(s);  // refused: the other thread is inside; the solver stays

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "capi/dtype_map.h"
 #include "io/checkpoint.h"
 #include "io/safetensors_reader.h"
 #include "io_test_util.h"
@@ -148,10 +149,11 @@ TEST(DType, TableRoundTrips) {
   EXPECT_FALSE(fw::parse_dtype("F128", &d));
   EXPECT_FALSE(fw::parse_dtype("f32", &d));
   EXPECT_EQ(fw::to_scalar_type(fw::DType::BF16), at::kBFloat16);
-  EXPECT_EQ(fw::to_public(fw::DType::F16), FW_DTYPE_F16);
-  EXPECT_EQ(fw::from_public(FW_DTYPE_BF16), fw::DType::BF16);
+  EXPECT_EQ(fw::capi::to_public(fw::DType::F16), FW_DTYPE_F16);
+  EXPECT_EQ(fw::capi::from_public(FW_DTYPE_BF16), fw::DType::BF16);
   iotest::expect_error([] { fw::to_scalar_type(fw::DType::I8); }, FW_ERR_UNSUPPORTED, "I8");
-  iotest::expect_error([] { fw::from_public(FW_DTYPE_DEFAULT); }, FW_ERR_INVALID_ARGUMENT, "-1");
+  iotest::expect_error([] { fw::capi::from_public(FW_DTYPE_DEFAULT); }, FW_ERR_INVALID_ARGUMENT,
+                       "-1");
 }
 
 }  // namespace

@@ -219,7 +219,7 @@ TEST(StreamingFaults, MemberTruncatedWhileTheMergeStreamsIsAnIoError) {
   auto m0 = fw::open_checkpoint(dir + "/m0.safetensors", base.get());
   auto m1 = fw::open_checkpoint(dir + "/m1.safetensors", base.get());
   fw::MergeSpec spec;
-  spec.method = FW_MERGE_METHOD_TIES;
+  spec.method = fw::MergeMethod::Ties;
   spec.density = 0.5;
   int delivered = 0;
   const Outcome o = run([&] {

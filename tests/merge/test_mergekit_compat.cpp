@@ -34,13 +34,13 @@ std::vector<float> merged(const fw::MergeSpec &spec, const std::vector<float> &b
   return out;
 }
 
-fw::MergeSpec spec(fw_merge_method method, bool mergekit) {
+fw::MergeSpec spec(fw::MergeMethod method, bool mergekit) {
   fw::MergeSpec s;
   s.method = method;
   s.scaling = 1.0;
   s.normalize = true;
   s.mergekit = mergekit;
-  s.compute_dtype = FW_DTYPE_F32;
+  s.compute_dtype = fw::DType::F32;
   return s;
 }
 
@@ -48,13 +48,13 @@ TEST(MergekitCompat, AZeroSignSumElectsPlus) {
   // tau = [+1, -1] at one entry: the sum 0 elects + in mergekit, so only +1 agrees: 0 + 1 / 1.
   // fwmerge elects no sign there and keeps the base.
   const std::vector<float> base = {0, 0}, a = {1, 2}, b = {-1, 2};
-  EXPECT_EQ(merged(spec(FW_MERGE_METHOD_TIES, true), base, {a, b}), (std::vector<float>{1, 2}));
-  EXPECT_EQ(merged(spec(FW_MERGE_METHOD_TIES, false), base, {a, b}), (std::vector<float>{0, 2}));
+  EXPECT_EQ(merged(spec(fw::MergeMethod::Ties, true), base, {a, b}), (std::vector<float>{1, 2}));
+  EXPECT_EQ(merged(spec(fw::MergeMethod::Ties, false), base, {a, b}), (std::vector<float>{0, 2}));
 }
 
 TEST(MergekitCompat, DensityIsTruncatedNotRounded) {
   // density 0.5 of 3 entries: mergekit keeps max(1, int(1.5)) = 1, fwmerge round(1.5) = 2.
-  fw::MergeSpec s = spec(FW_MERGE_METHOD_TIES, true);
+  fw::MergeSpec s = spec(fw::MergeMethod::Ties, true);
   s.density = 0.5;
   const std::vector<float> base = {0, 0, 0}, a = {3, -2, 1};
   EXPECT_EQ(merged(s, base, {a}), (std::vector<float>{3, 0, 0}));
@@ -66,7 +66,7 @@ TEST(MergekitCompat, DensityIsTruncatedNotRounded) {
   EXPECT_EQ(r.keep, 3);
   EXPECT_EQ(r.drop, 1);
   EXPECT_TRUE(fw::mergekit::ties_ranks(1.0, 4).all);
-  fw::MergeSpec bc = spec(FW_MERGE_METHOD_BREADCRUMBS, true);
+  fw::MergeSpec bc = spec(fw::MergeMethod::Breadcrumbs, true);
   bc.density = 0.5;
   bc.beta = 0.25;
   bc.normalize = false;
@@ -76,16 +76,16 @@ TEST(MergekitCompat, DensityIsTruncatedNotRounded) {
 TEST(MergekitCompat, EveryStepRoundsToTheComputeDtype) {
   // In bf16: tau = bf16(1.1) = 1.1015625 (8 significant bits), weight 1, no normalize, lambda 1:
   // the F32 output holds 0 + 1.1015625. fwmerge (fp32) gives 1.1.
-  fw::MergeSpec s = spec(FW_MERGE_METHOD_TASK_ARITHMETIC, true);
+  fw::MergeSpec s = spec(fw::MergeMethod::TaskArithmetic, true);
   s.normalize = false;
-  s.compute_dtype = FW_DTYPE_BF16;
+  s.compute_dtype = fw::DType::BF16;
   EXPECT_EQ(merged(s, {0}, {{1.1f}}), (std::vector<float>{1.1015625f}));
   s.mergekit = false;
-  s.compute_dtype = FW_DTYPE_DEFAULT;
+  s.compute_dtype = std::nullopt;
   EXPECT_EQ(merged(s, {0}, {{1.1f}}), (std::vector<float>{1.1f}));
   // Weights are rounded too: 0.3 in bf16 is 0.30078125; 2 * that = 0.6015625.
   s.mergekit = true;
-  s.compute_dtype = FW_DTYPE_BF16;
+  s.compute_dtype = fw::DType::BF16;
   s.weights = {0.3};
   EXPECT_EQ(merged(s, {0}, {{2.0f}}), (std::vector<float>{0.6015625f}));
 }
@@ -99,7 +99,7 @@ TEST(MergekitCompat, DareRescalesToTheL1NormOfTheTaskVector) {
     a[e] = 0.25f + 0.001f * static_cast<float>(e % 97);
     l1 += a[e];
   }
-  fw::MergeSpec s = spec(FW_MERGE_METHOD_DARE_LINEAR, true);
+  fw::MergeSpec s = spec(fw::MergeMethod::DareLinear, true);
   s.drop_rate = 0.6;
   s.normalize = false;
   s.seed = 7;
@@ -144,7 +144,7 @@ TEST(MergekitCompat, TieOrderTwoKeepsTheTiesTorchsArgsortKeeps) {
     for (size_t e = 0; e < tau.size(); ++e) out[e] = tau[e] * mask[e];
     return out;
   };
-  fw::MergeSpec ties = spec(FW_MERGE_METHOD_TIES, true);
+  fw::MergeSpec ties = spec(fw::MergeMethod::Ties, true);
   ties.density = 0.3;
   ties.normalize = false;
   ties.mergekit_tie_order = true;
@@ -155,7 +155,7 @@ TEST(MergekitCompat, TieOrderTwoKeepsTheTiesTorchsArgsortKeeps) {
   ties.mergekit_tie_order = false;
   EXPECT_NE(merged(ties, base, {tau}), expected_ties);
 
-  fw::MergeSpec crumbs = spec(FW_MERGE_METHOD_BREADCRUMBS, true);
+  fw::MergeSpec crumbs = spec(fw::MergeMethod::Breadcrumbs, true);
   crumbs.density = 0.4;
   crumbs.beta = 0.1;
   crumbs.normalize = false;

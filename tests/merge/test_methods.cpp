@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "capi/read_merge_params.h"
 #include "merge/merge_spec.h"
 #include "merge/methods.h"
 #include "merge/model_stock.h"
@@ -17,7 +18,7 @@ namespace {
 using mt::expect_near;
 using mt::vec;
 
-fw::MergeSpec spec_of(fw_merge_method method) {
+fw::MergeSpec spec_of(fw::MergeMethod method) {
   fw::MergeSpec s;
   s.method = method;
   return s;
@@ -26,7 +27,7 @@ fw::MergeSpec spec_of(fw_merge_method method) {
 TEST(MergeMethods, LinearAverageAndWeights) {
   const at::Tensor base = vec({9, 9, 9, 9});  // not used by linear
   const at::Tensor a = vec({1, 2, 3, 4}), b = vec({3, 2, 1, 0});
-  fw::MergeSpec s = spec_of(FW_MERGE_METHOD_LINEAR);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Linear);
   s.normalize = true;
   expect_near(fw::merge_tensor(s, base, {a, b}, 0), {2, 2, 2, 2});
   // (1 a + 3 b) / 4 = [10, 8, 6, 4] / 4
@@ -40,7 +41,7 @@ TEST(MergeMethods, TaskArithmetic) {
   const at::Tensor base = vec({1, 1, 1, 1});
   const at::Tensor m1 = vec({2, 0, 1, 3});  // tau1 = [1, -1, 0, 2]
   const at::Tensor m2 = vec({0, 1, 3, 1});  // tau2 = [-1, 0, 2, 0]
-  fw::MergeSpec s = spec_of(FW_MERGE_METHOD_TASK_ARITHMETIC);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::TaskArithmetic);
   s.scaling = 0.5;
   s.normalize = false;
   // 1 + 0.5 * [0, -1, 2, 2]
@@ -87,7 +88,7 @@ TEST(MergeMethods, TiesGolden) {
   const std::vector<at::Tensor> members = {base + vec({3, -2, 1, 0.5f, -1}),
                                            base + vec({-1, -4, 2, -0.5f, 1}),
                                            base + vec({-1, 1, 0, 2, 0.4f})};
-  fw::MergeSpec s = spec_of(FW_MERGE_METHOD_TIES);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Ties);
   s.density = 0.6;
   s.scaling = 0.5;
   s.normalize = true;
@@ -100,7 +101,7 @@ TEST(MergeMethods, TiesGolden) {
 TEST(MergeMethods, TiesZeroSumElectsNoSign) {
   const at::Tensor base = vec({1, 1});
   // e0: 2 + (-2) = 0 -> no member agrees, stays at the base; e1: both +1 -> mean 1.
-  fw::MergeSpec s = spec_of(FW_MERGE_METHOD_TIES);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Ties);
   s.density = 1.0;
   s.normalize = true;
   expect_near(fw::merge_tensor(s, base, {base + vec({2, 1}), base + vec({-2, 1})}, 0), {1, 2});
@@ -110,7 +111,7 @@ TEST(MergeMethods, TiesWeightedElection) {
   const at::Tensor base = vec({0, 0});
   // weighted: 2*[1, -1] = [2, -2], 1*[-1, 3] = [-1, 3]; sums [1, 1] -> [+, +].
   // e0: only member 0 agrees: 2 / 2 = 1; e1: only member 1: 3 / 1 = 3. Sum form: [2, 3].
-  fw::MergeSpec s = spec_of(FW_MERGE_METHOD_TIES);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Ties);
   s.density = 1.0;
   s.weights = {2, 1};
   s.normalize = true;
@@ -126,7 +127,7 @@ TEST(MergeMethods, BreadcrumbsKeepsTheMiddleBand) {
   // density 0.9 keeps 9, so only 1 can go at the top (-5).
   expect_near(fw::breadcrumbs_trim(x, 0.9, 0.2), {0.1f, 0, 3, -2, 1, 0.5f, -4, 2.5f, 0.2f, 1.5f});
   // Through the method: base 1, two members with the same tau -> 1 + scaling * 2 * trimmed.
-  fw::MergeSpec s = spec_of(FW_MERGE_METHOD_BREADCRUMBS);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Breadcrumbs);
   s.density = 0.5;
   s.beta = 0.2;
   s.scaling = 0.5;
@@ -142,7 +143,7 @@ TEST(MergeMethods, PerMemberDensitiesAndBetas) {
   // tau2 = [1, 2, 3, -4] with density 0.25 keeps its top 1: [0, 0, 0, -4].
   // Signs of the sums: [+, -, 0 -> no sign, -]; disjoint sum: [4, -3, 0, -4].
   const at::Tensor base = vec({0, 0, 0, 0});
-  fw::MergeSpec s = spec_of(FW_MERGE_METHOD_TIES);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Ties);
   s.normalize = false;
   s.densities = {0.5, 0.25};
   expect_near(fw::merge_tensor(s, base, {vec({4, -3, 2, 1}), vec({1, 2, 3, -4})}, 0),
@@ -152,7 +153,7 @@ TEST(MergeMethods, PerMemberDensitiesAndBetas) {
   // beta 0 and density 0.1: its single largest entry, 6 at index 0. Sum with scaling 1.
   const at::Tensor x = vec({0.1f, -5, 3, -2, 1, 0.5f, -4, 2.5f, 0.2f, 1.5f});
   const at::Tensor y = vec({6, 0, 0, 0, 0, 0, 0, 0, 0, 1});
-  fw::MergeSpec b = spec_of(FW_MERGE_METHOD_BREADCRUMBS);
+  fw::MergeSpec b = spec_of(fw::MergeMethod::Breadcrumbs);
   b.normalize = false;
   b.densities = {0.5, 0.1};
   b.betas = {0.2, 0.0};
@@ -160,7 +161,7 @@ TEST(MergeMethods, PerMemberDensitiesAndBetas) {
               {6, 0, 3, -2, 1, 0, 0, 2.5f, 0, 1.5f});
   // DARE: a per-member density is the keep probability; density 1 keeps every entry unscaled, so
   // member 1 passes through whatever the seed while the scalar drop_rate 0.9 is overridden.
-  fw::MergeSpec d = spec_of(FW_MERGE_METHOD_DARE_LINEAR);
+  fw::MergeSpec d = spec_of(fw::MergeMethod::DareLinear);
   d.drop_rate = 0.9;
   d.densities = {1.0};
   d.normalize = false;
@@ -172,7 +173,7 @@ TEST(MergeMethods, ModelStockTwoAndThreeMembers) {
   // tau1 = [1, 0], tau2 = [1, 1]: cos = 1/sqrt(2), t = 2c / (1 + c) = 2 (sqrt(2) - 1) = 0.828427;
   // merged = base + t * mean tau = [1, 2] + 0.828427 * [1, 0.5].
   const at::Tensor base = vec({1, 2});
-  fw::MergeSpec s = spec_of(FW_MERGE_METHOD_MODEL_STOCK);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::ModelStock);
   expect_near(fw::merge_tensor(s, base, {base + vec({1, 0}), base + vec({1, 1})}, 0),
               {1.8284271f, 2.4142136f}, 1e-5);
   // Three: pairwise cos 0, 1/sqrt2, 1/sqrt2 -> c = sqrt(2)/3 = 0.4714045,
@@ -199,7 +200,7 @@ TEST(MergeMethods, DareMatchesIndependentGenerator) {
   const double p = 0.3;
   const uint64_t seed = 42, tensor = 5, member = 2;
   const std::vector<float> expected = mt::dare_reference(mt::values(tau), p, seed, tensor, member);
-  fw::MergeSpec s = spec_of(FW_MERGE_METHOD_DARE_LINEAR);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::DareLinear);
   s.drop_rate = p;
   s.seed = seed;
   const at::Tensor got = fw::prepare_member(s, at::zeros({n}), tau, tensor, member);
@@ -223,7 +224,7 @@ TEST(MergeMethods, DareLinearAndTiesGolden) {
   const std::vector<float> t1 = {1, -2, 3, -4, 5, -6, 7, -8}, t2 = {-1, -1, 2, 2, -3, 3, 4, 4};
   const std::vector<float> d1 = mt::dare_reference(t1, 0.5, 7, 3, 0);
   const std::vector<float> d2 = mt::dare_reference(t2, 0.5, 7, 3, 1);
-  fw::MergeSpec s = spec_of(FW_MERGE_METHOD_DARE_LINEAR);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::DareLinear);
   s.drop_rate = 0.5;
   s.seed = 7;
   s.scaling = 0.25;
@@ -240,10 +241,10 @@ TEST(MergeMethods, DareLinearAndTiesGolden) {
   }
   const std::vector<at::Tensor> members = {base + vec(t1), base + vec(t2)};
   expect_near(fw::merge_tensor(s, base, members, 3), lin, 1e-5);
-  s.method = FW_MERGE_METHOD_DARE_TIES;
+  s.method = fw::MergeMethod::DareTies;
   expect_near(fw::merge_tensor(s, base, members, 3), ties, 1e-5);
   // p = 0 is plain task arithmetic: 1 + 0.25 * (t1 + t2).
-  s.method = FW_MERGE_METHOD_DARE_LINEAR;
+  s.method = fw::MergeMethod::DareLinear;
   s.drop_rate = 0.0;
   expect_near(fw::merge_tensor(s, base, members, 3),
               {1, 0.25f, 2.25f, 0.5f, 1.5f, 0.25f, 3.75f, 0});
@@ -255,11 +256,12 @@ TEST(MergeMethods, ThreadCountDoesNotChangeAnyByte) {
   const at::Tensor base = at::randn({700, 300});
   std::vector<at::Tensor> members;
   for (int i = 0; i < 3; ++i) members.push_back(base + at::randn({700, 300}));
-  for (fw_merge_method m :
-       {FW_MERGE_METHOD_LINEAR, FW_MERGE_METHOD_TASK_ARITHMETIC, FW_MERGE_METHOD_TIES,
-        FW_MERGE_METHOD_DARE_LINEAR, FW_MERGE_METHOD_DARE_TIES, FW_MERGE_METHOD_BREADCRUMBS,
-        FW_MERGE_METHOD_MODEL_STOCK, FW_MERGE_METHOD_BREADCRUMBS_TIES}) {
-    const fw::MergeSpec s = fw::spec_from_params(fw::default_merge_params(m), members.size());
+  for (fw::MergeMethod m :
+       {fw::MergeMethod::Linear, fw::MergeMethod::TaskArithmetic, fw::MergeMethod::Ties,
+        fw::MergeMethod::DareLinear, fw::MergeMethod::DareTies, fw::MergeMethod::Breadcrumbs,
+        fw::MergeMethod::ModelStock, fw::MergeMethod::BreadcrumbsTies}) {
+    const fw_merge_params p = fw::capi::public_merge_params(m);
+    const fw::MergeSpec s = fw::capi::read_merge_params(&p, members.size());
     at::set_num_threads(1);
     const at::Tensor one = fw::merge_tensor(s, base, members, 4);
     at::set_num_threads(2);

@@ -226,7 +226,7 @@ TEST_F(OverridesTest, EveryBadEntryIsANamedErrorAndNothingIsWritten) {
   fn.overrides = zero;
   fn.n_overrides = 1;
   EXPECT_EQ(fw_solver_set_merge_function(solver, &fn), FW_ERR_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(fw_last_error()).find("fw_merge's and fw_set_start_merge's"),
+  EXPECT_NE(std::string(fw_last_error()).find("fw_merge's and fw_solver_set_start_merge's"),
             std::string::npos)
       << fw_last_error();
   fw_solver_free(solver);

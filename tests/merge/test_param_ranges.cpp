@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "capi/read_merge_params.h"
 #include "capi/status_map.h"
 #include "fwmerge.h"
 #include "merge/merge_spec.h"
@@ -14,7 +15,7 @@ namespace {
 
 std::string error_of(const fw_merge_params &p, size_t n) {
   try {
-    fw::spec_from_params(p, n);
+    fw::capi::read_merge_params(&p, n);
   } catch (const fw::Error &e) {
     EXPECT_EQ(fw::capi::to_public(e.code()), FW_ERR_INVALID_ARGUMENT) << e.what();
     return e.what();
@@ -68,7 +69,7 @@ TEST(ParamRanges, OverridesBeyondFp32AreRefusedNamingTheEntry) {
                                     {"a*", 1, FW_MERGE_FIELD_WEIGHT, 3e38}};
   p.overrides = both;
   p.n_overrides = 2;
-  const fw::MergeSpec spec = fw::spec_from_params(p, 2);
+  const fw::MergeSpec spec = fw::capi::read_merge_params(&p, 2);
   EXPECT_NO_THROW(spec.for_tensor("b", 2));
   try {
     spec.for_tensor("a.weight", 2);

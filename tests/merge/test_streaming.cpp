@@ -12,6 +12,7 @@
 
 #include "io/checkpoint.h"
 #include "merge/magnitude_select.h"
+#include "merge/merge_defaults.h"
 #include "merge/methods.h"
 #include "merge/streaming.h"
 #include "merge_test_util.h"
@@ -147,40 +148,40 @@ void expect_streamed_equals_whole(const fw::MergeSpec &spec, const Pool &p, int 
   }
 }
 
-fw::MergeSpec spec_for(fw_merge_method method) {
+fw::MergeSpec spec_for(fw::MergeMethod method) {
   fw::MergeSpec s;
-  const fw_merge_params d = fw::default_merge_params(method);
+  const fw::MergeDefaults d = fw::merge_defaults(method);
   s.method = method;
   s.scaling = d.scaling;
   s.density = d.density;
   s.drop_rate = d.drop_rate;
   s.beta = d.beta;
-  s.normalize = d.normalize != 0;
+  s.normalize = d.normalize;
   s.seed = 42;
   return s;
 }
 
-const fw_merge_method kAll[] = {FW_MERGE_METHOD_LINEAR,      FW_MERGE_METHOD_TASK_ARITHMETIC,
-                                FW_MERGE_METHOD_TIES,        FW_MERGE_METHOD_DARE_LINEAR,
-                                FW_MERGE_METHOD_DARE_TIES,   FW_MERGE_METHOD_BREADCRUMBS,
-                                FW_MERGE_METHOD_MODEL_STOCK, FW_MERGE_METHOD_BREADCRUMBS_TIES};
+const fw::MergeMethod kAll[] = {fw::MergeMethod::Linear,     fw::MergeMethod::TaskArithmetic,
+                                fw::MergeMethod::Ties,       fw::MergeMethod::DareLinear,
+                                fw::MergeMethod::DareTies,   fw::MergeMethod::Breadcrumbs,
+                                fw::MergeMethod::ModelStock, fw::MergeMethod::BreadcrumbsTies};
 
 TEST(StreamingMerge, EveryMethodEqualsTheWholeTensorMergeF32) {
   const Pool p = make_pool("F32", 3);
-  for (fw_merge_method m : kAll)
+  for (fw::MergeMethod m : kAll)
     for (int threads : {1, 2}) expect_streamed_equals_whole(spec_for(m), p, threads);
 }
 
 TEST(StreamingMerge, EveryMethodEqualsTheWholeTensorMergeBf16WithWeights) {
   const Pool p = make_pool("BF16", 4);
-  for (fw_merge_method m : kAll) {
+  for (fw::MergeMethod m : kAll) {
     fw::MergeSpec s = spec_for(m);
-    if (m != FW_MERGE_METHOD_MODEL_STOCK) s.weights = {0.5, 1.25, -0.75, 2.0};
-    if (m == FW_MERGE_METHOD_TIES || m == FW_MERGE_METHOD_BREADCRUMBS ||
-        m == FW_MERGE_METHOD_BREADCRUMBS_TIES || m == FW_MERGE_METHOD_DARE_LINEAR ||
-        m == FW_MERGE_METHOD_DARE_TIES)
+    if (m != fw::MergeMethod::ModelStock) s.weights = {0.5, 1.25, -0.75, 2.0};
+    if (m == fw::MergeMethod::Ties || m == fw::MergeMethod::Breadcrumbs ||
+        m == fw::MergeMethod::BreadcrumbsTies || m == fw::MergeMethod::DareLinear ||
+        m == fw::MergeMethod::DareTies)
       s.densities = {0.1, 0.5, 0.33, 1.0};
-    if (m == FW_MERGE_METHOD_BREADCRUMBS || m == FW_MERGE_METHOD_BREADCRUMBS_TIES)
+    if (m == fw::MergeMethod::Breadcrumbs || m == fw::MergeMethod::BreadcrumbsTies)
       s.betas = {0.0, 0.05, 0.2, 0.4};
     expect_streamed_equals_whole(s, p, 2);
   }
@@ -188,7 +189,7 @@ TEST(StreamingMerge, EveryMethodEqualsTheWholeTensorMergeBf16WithWeights) {
 
 TEST(StreamingMerge, ChunksArriveInOrderAndCoverTheTensor) {
   const Pool p = make_pool("F32", 2);
-  const fw::MergeSpec s = spec_for(FW_MERGE_METHOD_TIES);
+  const fw::MergeSpec s = spec_for(fw::MergeMethod::Ties);
   const std::vector<const fw::Checkpoint *> pool = p.pool();
   const fw::StreamingMerge merge(s, *p.base, pool);
   int64_t next = 0;
