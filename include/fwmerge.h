@@ -22,7 +22,13 @@
  *    its struct version and release ("v2 (0.3.0)"). Shipped versions: fw_params v1-v7,
  *    fw_merge_params v1-v7, fw_export_options v1-v3, fw_request v1-v2, fw_dist_params v1-v2,
  *    fw_step_info and fw_torchscript_objective v1 (v1 is the layout of 0.2.0).
- *    Input structs (start from fw_default_*()): struct_size must be one of the shipped sizes;
+ *    Input structs: start from fw_X_init(&x, sizeof x) (0.5.0), which fills the caller's version
+ *    of fw_X with the defaults and sets struct_size (NULL or an unshipped size:
+ *    FW_ERR_INVALID_ARGUMENT, nothing written), or from fw_default_X(), a header inline over it
+ *    returning the struct by value. Up to 0.4 fw_default_X() was an exported function returning
+ *    by value, which fixes the struct's size; the library still exports it, frozen at the 0.4
+ *    layout, for programs built then (docs/abi.md).
+ *    struct_size must be one of the shipped sizes;
  *    0, a size below v1, above the newest this library knows, or between two versions is
  *    FW_ERR_INVALID_ARGUMENT, whose message names the struct, the size given and the sizes
  *    accepted. An older version's struct is read up to its size, and the fields appended since
@@ -375,7 +381,16 @@ typedef struct fw_params {
   int32_t fill_missing_from_base;
 } fw_params;
 
-FW_API fw_params fw_default_params(void);
+/* The defaults into *params (see "Versioned structs" above; 0.5.0). */
+FW_API fw_status fw_params_init(fw_params *params, size_t struct_size);
+
+#ifndef FWMERGE_FROZEN_DEFAULTS
+static inline fw_params fw_default_params(void) {
+  fw_params value;
+  (void)fw_params_init(&value, sizeof value);
+  return value;
+}
+#endif
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Solver lifetime and pool */
@@ -627,7 +642,16 @@ typedef struct fw_export_options {
   int32_t rank_shards;
 } fw_export_options;
 
-FW_API fw_export_options fw_default_export_options(void);
+/* The defaults into *opts (see "Versioned structs" above; 0.5.0). */
+FW_API fw_status fw_export_options_init(fw_export_options *opts, size_t struct_size);
+
+#ifndef FWMERGE_FROZEN_DEFAULTS
+static inline fw_export_options fw_default_export_options(void) {
+  fw_export_options value;
+  (void)fw_export_options_init(&value, sizeof value);
+  return value;
+}
+#endif
 
 /* Writes theta_t. The recipe (params, pool) and per-step history go into __metadata__ (keys
  * "fwmerge.recipe", "fwmerge.history", JSON text) next to "format": "pt". Atomic: temp files,
@@ -858,8 +882,19 @@ typedef struct fw_merge_params {
  *  DARE_LINEAR / DARE_TIES: drop_rate 0.9, scaling 1, normalize 0.
  *  BREADCRUMBS / BREADCRUMBS_TIES: density 0.9, beta 0.01, scaling 1, normalize 0.
  *  MODEL_STOCK: nothing to set.
- * An unknown method gives the LINEAR defaults with that method set (fw_merge then rejects it). */
-FW_API fw_merge_params fw_default_merge_params(fw_merge_method method);
+ * An unknown method gives the LINEAR defaults with that method set (fw_merge then rejects it);
+ * fw_merge_params_init then also returns FW_ERR_INVALID_ARGUMENT. */
+/* The defaults for `method` (above) into *params (see "Versioned structs" above; 0.5.0). */
+FW_API fw_status fw_merge_params_init(fw_merge_params *params, fw_merge_method method,
+                                      size_t struct_size);
+
+#ifndef FWMERGE_FROZEN_DEFAULTS
+static inline fw_merge_params fw_default_merge_params(fw_merge_method method) {
+  fw_merge_params value;
+  (void)fw_merge_params_init(&value, method, sizeof value);
+  return value;
+}
+#endif
 
 /* Data-free merge of the n pool members (files, sharded folders or PEFT LoRA adapter folders of the
  * base) against the base, exported like fw_solver_export: opts->dtype (default: each tensor's base
@@ -927,8 +962,18 @@ typedef struct fw_torchscript_objective {
   size_t n_terms;
 } fw_torchscript_objective;
 
-/* All pointers NULL, counts 0, struct_size set. */
-FW_API fw_torchscript_objective fw_default_torchscript_objective(void);
+/* The defaults (all pointers NULL, counts 0) into *objective (see "Versioned structs" above;
+ * 0.5.0). */
+FW_API fw_status fw_torchscript_objective_init(fw_torchscript_objective *objective,
+                                               size_t struct_size);
+
+#ifndef FWMERGE_FROZEN_DEFAULTS
+static inline fw_torchscript_objective fw_default_torchscript_objective(void) {
+  fw_torchscript_objective value;
+  (void)fw_torchscript_objective_init(&value, sizeof value);
+  return value;
+}
+#endif
 
 /* Loads the module and the calibration tensors and checks them against the base (call
  * fw_solver_set_base first): mapped names exist on both sides and shapes agree. Replaces any
@@ -1032,7 +1077,16 @@ typedef struct fw_dist_params {
                          a private network. Not used by file:// */
 } fw_dist_params;
 
-FW_API fw_dist_params fw_default_dist_params(void);
+/* The defaults into *params (see "Versioned structs" above; 0.5.0). */
+FW_API fw_status fw_dist_params_init(fw_dist_params *params, size_t struct_size);
+
+#ifndef FWMERGE_FROZEN_DEFAULTS
+static inline fw_dist_params fw_default_dist_params(void) {
+  fw_dist_params value;
+  (void)fw_dist_params_init(&value, sizeof value);
+  return value;
+}
+#endif
 
 /* Joins the group: blocks until all world_size ranks have joined (or timeout_ms has passed). Call
  * it before fw_solver_set_base, once per solver. world_size 1 is a plain solver. Errors:

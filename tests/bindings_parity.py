@@ -22,7 +22,7 @@ What counts as a struct field's wrapper: every `typedef struct fw_x {...}` of th
 except struct_size and reserved; a count `n_y` is folded into its array `y`, a callback's
 `y_user_data` into `y`, since the bindings take lists and closures) must be named in the same
 sources, in a context that names the struct (its C or SWIG type `fw_merge_params` /
-`Fw_merge_params`, its default function `fw_default_merge_params`, or the binding's type
+`Fw_merge_params`, its default function `fw_default_merge_params` or `fw_merge_params_init`, or the binding's type
 `MergeParams`): a function that names it, a type definition (struct, class, impl block, receiver)
 whose header names it, or the top level of a file that names it, so that a same-named member of
 another API in that file (`Solver::set_abort` next to `set_merge_function(&MergeParams)`) does not
@@ -50,7 +50,7 @@ _EXPERIMENTAL = "experimental (header's tensor-sharded section, 0.3.4): C/C++ ho
 EXEMPT: dict[tuple[str, str], str] = {
     (b, f): _EXPERIMENTAL
     for b in ("Go", "Java", "Rust", "Python")
-    for f in ("fw_default_dist_params", "fw_solver_set_distributed")
+    for f in ("fw_dist_params_init", "fw_solver_set_distributed")
 }
 
 # (binding, "fw_struct.field") -> why the binding does not have that field (yet). Same rule.
@@ -170,7 +170,8 @@ class Binding:
             for lineno, line in enumerate(lines):
                 for m in self.pattern.finditer(line):
                     called = self.to_c(m.group(1))
-                    targets = {called} if called.startswith("fw_") else self.helpers.get(called, set())
+                    targets = {called} if called.startswith("fw_") else set()
+                    targets |= self.helpers.get(called, set())
                     for c in targets:
                         if c in found:
                             where = self.enclosing(path, lines, lineno)
@@ -344,8 +345,16 @@ def public_first(names: list[str]) -> list[str]:
 
 
 def bindings() -> list[Binding]:
-    swig_helpers = helper_map(sorted((ROOT / "bindings" / "swig").glob("fw_*.h")))
-    py_helpers = helper_map([ROOT / "bindings" / "python" / "ext" / "fwpy_support.h"])
+    # The header's own inlines (fw_default_X over fw_X_init, 0.5.0): a binding that calls one calls
+    # the function it wraps. The Rust -sys crate defines the same functions (fwmerge-sys/src/lib.rs).
+    inlines = helper_map([HEADER])
+    def with_inlines(helpers: dict[str, set[str]]) -> dict[str, set[str]]:
+        out = {n: calls | set().union(*(inlines.get(c, set()) for c in calls))
+               for n, calls in helpers.items()}
+        return {**inlines, **out}
+
+    swig_helpers = with_inlines(helper_map(sorted((ROOT / "bindings" / "swig").glob("fw_*.h"))))
+    py_helpers = with_inlines(helper_map([ROOT / "bindings" / "python" / "ext" / "fwpy_support.h"]))
     go_files = sorted(p for p in (ROOT / "bindings" / "go").glob("*.go") if not p.name.endswith("_test.go"))
     java_files = sorted((ROOT / "bindings" / "java" / "src" / "main" / "java").rglob("*.java"))
     return [
@@ -355,7 +364,7 @@ def bindings() -> list[Binding]:
                 lambda n: n[:1].lower() + n[1:], swig_helpers),
         Binding("Java", java_files, "java", r"\bFwNative(?:\.|::)(\w+)\b", lambda n: n, swig_helpers),
         Binding("Rust", sorted((ROOT / "bindings" / "rust" / "fwmerge" / "src").glob("*.rs")), "rust",
-                r"\bsys::(fw_\w+)\s*\(", lambda n: n, {}),
+                r"\bsys::(fw_\w+)\s*\(", lambda n: n, inlines),
         Binding("Python", sorted((ROOT / "bindings" / "python" / "src" / "fwmerge").glob("*.py")),
                 "python", r"\b_fwmerge\.(\w+)\b", lambda n: n, py_helpers),
     ]

@@ -2,7 +2,7 @@
 // (solver/config.h, merge/merge_method.h, dist/comm.h, util/log_level.h). The core's enumerators
 // are declared in the public order, so a cast maps them; the static_asserts check it value by
 // value. Values from a caller are range-checked first (enums.h checked_enum). No LibTorch:
-// fw_default_params uses it in the fuzz build too.
+// defaults.cpp uses it in the fuzz build too.
 #pragma once
 
 #include <type_traits>

@@ -1,3 +1,5 @@
+// Statuses, exceptions to statuses, and the version: the C shim's error model (guard.h) apart from
+// the thread-local messages (last_error.cpp).
 #include <c10/util/Exception.h>
 
 #include <new>
@@ -24,19 +26,6 @@ static_assert(same_text(FWMERGE_CORE_VERSION, FW_VERSION_STRING),
               "util/version.h's FWMERGE_CORE_VERSION must equal fwmerge.h's FW_VERSION_STRING");
 
 namespace fw::capi {
-namespace {
-thread_local std::string last_error;
-thread_local std::string callback_error;
-}  // namespace
-
-void set_last_error(const std::string &message) { last_error = message; }
-void clear_last_error() { last_error.clear(); }
-
-std::string take_callback_error() {
-  std::string out;
-  out.swap(callback_error);
-  return out;
-}
 
 const char *status_name(int32_t status) {
   // The core's table (util/status.h, whose values status_map.h checks against fw_status): an
@@ -72,12 +61,6 @@ extern "C" {
 
 FW_API const char *fw_status_name(fw_status status) {
   return fw::capi::status_name(fw::capi::raw_enum(&status));
-}
-
-FW_API const char *fw_last_error(void) { return fw::capi::last_error.c_str(); }
-
-FW_API void fw_set_callback_error(const char *message) {
-  fw::capi::callback_error = message ? message : "";
 }
 
 FW_API const char *fw_version(void) { return FW_VERSION_STRING; }

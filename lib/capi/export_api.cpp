@@ -3,6 +3,7 @@
 #include <cstring>
 #include <optional>
 
+#include "capi/defaults.h"
 #include "capi/enums.h"
 #include "capi/guard.h"
 #include "capi/handle.h"
@@ -16,7 +17,7 @@ using fw::capi::guard;
 namespace fw::capi {
 
 fw_export_options read_export_options(const fw_export_options *opts) {
-  const fw_export_options defaults = fw_default_export_options();
+  const fw_export_options defaults = fw::capi::default_export_options();
   if (!opts) return defaults;
   const fw_export_options o = read_input(opts, defaults);
   checked_enum(&o.dtype, "fw_export_options.dtype");
@@ -47,17 +48,6 @@ OutputLayout output_layout(const fw_export_options &o) {
 }  // namespace fw::capi
 
 extern "C" {
-
-FW_API fw_export_options fw_default_export_options(void) {
-  fw_export_options o;
-  std::memset(&o, 0, sizeof o);
-  o.struct_size = sizeof(fw_export_options);
-  o.dtype = FW_DTYPE_DEFAULT;
-  o.max_shard_bytes = 0;
-  o.hf_folder = 0;
-  o.model_card = nullptr;
-  return o;
-}
 
 FW_API fw_status fw_solver_export(fw_solver *solver, const char *path,
                                   const fw_export_options *opts) {

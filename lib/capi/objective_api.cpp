@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "capi/defaults.h"
 #include "capi/guard.h"
 #include "capi/handle.h"
 #include "capi/versioned.h"
@@ -46,12 +47,6 @@ fw::TorchScriptObjectiveSpec to_spec(const fw_torchscript_objective &c) {
 
 extern "C" {
 
-FW_API fw_torchscript_objective fw_default_torchscript_objective(void) {
-  fw_torchscript_objective o{};
-  o.struct_size = sizeof(fw_torchscript_objective);
-  return o;
-}
-
 FW_API fw_status fw_solver_set_objective_torchscript(fw_solver *solver,
                                                      const fw_torchscript_objective *objective) {
   return guard([&] {
@@ -59,7 +54,7 @@ FW_API fw_status fw_solver_set_objective_torchscript(fw_solver *solver,
     const fw::capi::InUse in_use(solver->user, "fw_solver_set_objective_torchscript");
     FW_REQUIRE_ARG(objective, "objective is NULL");
     const fw_torchscript_objective o =
-        fw::capi::read_input(objective, fw_default_torchscript_objective());
+        fw::capi::read_input(objective, fw::capi::default_torchscript_objective());
     fw::capi::require_idle(solver);
     if (!solver->solver.has_base())
       fw::fail(::fw::Status::State, "no base: call fw_solver_set_base first");

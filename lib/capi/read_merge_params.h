@@ -1,6 +1,6 @@
 // fw_merge_params in and out of the core: the one place that reads the caller's struct (any shipped
 // version, lib/capi/versioned.h) and checks each field, once, into the merge's MergeSpec; and
-// fw_default_merge_params()'s struct from the core's defaults (merge/merge_defaults.h).
+// the public struct of a method's defaults from the core's (merge/merge_defaults.h).
 // Part of the internal static library fwmerge_capi_readers (lib/CMakeLists.txt), which the shared
 // library and the internal unit tests link.
 #pragma once
@@ -25,8 +25,8 @@ namespace fw::capi {
 // index past n).
 MergeSpec read_merge_params(const fw_merge_params *params, size_t n);
 
-// fw_default_merge_params(method): the core's defaults of `method` as the public struct; every
-// other field zero, NULL or FW_DTYPE_DEFAULT. Inline (no LibTorch) for defaults_api.cpp, which the
+// The core's defaults of `method` as the public struct; every
+// other field zero, NULL or FW_DTYPE_DEFAULT. Inline (no LibTorch) for defaults.cpp, which the
 // fuzz build compiles on its own.
 inline fw_merge_params public_merge_params(MergeMethod method) {
   const MergeDefaults d = merge_defaults(method);

@@ -12,7 +12,7 @@ namespace fw::capi {
 // a NULL tensor pattern.
 SolverConfig read_params(const fw_params *params);
 
-// fw_default_params(): the core's defaults as the public struct (tensor filter empty).
+// The core's defaults as the public struct (tensor filter empty).
 fw_params public_params(const SolverConfig &config);
 
 }  // namespace fw::capi

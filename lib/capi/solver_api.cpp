@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "capi/config_map.h"
+#include "capi/defaults.h"
 #include "capi/enums.h"
 #include "capi/guard.h"
 #include "capi/handle.h"
@@ -101,25 +102,12 @@ FW_API fw_status fw_solver_set_params(fw_solver *solver, const fw_params *params
   });
 }
 
-FW_API fw_dist_params fw_default_dist_params(void) {
-  fw_dist_params d;
-  std::memset(&d, 0, sizeof d);
-  d.struct_size = sizeof(fw_dist_params);
-  d.rank = 0;
-  d.world_size = 1;
-  d.rendezvous = nullptr;
-  d.timeout_ms = 60000;
-  d.loss = FW_DIST_LOSS_SHARED;
-  d.secret = nullptr;  // FWMERGE_DIST_SECRET, if set
-  return d;
-}
-
 FW_API fw_status fw_solver_set_distributed(fw_solver *solver, const fw_dist_params *dist) {
   return guard([&] {
     FW_REQUIRE_ARG(solver && dist, "solver or dist is NULL");
     const fw::capi::InUse in_use(solver->user, "fw_solver_set_distributed");
     fw::capi::require_idle(solver);
-    const fw_dist_params d = fw::capi::read_input(dist, fw_default_dist_params());
+    const fw_dist_params d = fw::capi::read_input(dist, fw::capi::default_dist_params());
     const fw::DistLoss loss = fw::capi::to_core_enum<fw::DistLoss>(
         fw::capi::checked_enum(&d.loss, "fw_dist_params.loss"));
     FW_REQUIRE_ARG(d.rendezvous, "fw_dist_params.rendezvous is NULL");

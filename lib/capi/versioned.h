@@ -5,8 +5,10 @@
 // These ladders are the ABI promise of libfwmerge.so.0 (docs/abi.md): one SONAME for every 0.x
 // release, so a library accepts the structs of every 0.x header, back to 0.2.0's v1. Dropping a
 // shipped size is a break, for a new major version only. CTest abi_check compares the public
-// layouts with the previous release's and refuses growth of a struct passed by value (the
-// fw_default_*() results: the input structs cannot grow until they reach callers another way).
+// layouts with the previous release's and refuses growth of a struct passed by value. The input
+// structs reach callers through fw_X_init(&x, sizeof x) (init_api.cpp); the by-value
+// fw_default_X() that the library exported up to 0.4 stay, frozen at the 0.4 layout
+// (frozen_defaults.cpp), and the header's fw_default_X() are inlines over fw_X_init.
 //
 // Appending a field to a public struct:
 //  1. append it in include/fwmerge.h (never insert, reorder or resize a field);
@@ -14,7 +16,9 @@
 //     FW_SIZE_THROUGH(struct, last field of that version), and append FW_SIZE_THROUGH(struct, new
 //     field) (the static_asserts require strictly growing sizes, the last one == sizeof: a field
 //     that fits in the old tail padding needs explicit padding before it);
-//  3. give the field its default in the struct's fw_default_*() (inputs), or fill it (outputs).
+//  3. give the field its default in the struct's defaults (defaults.h; inputs), or fill it
+//     (outputs); an input struct's first growth after 0.4 also gives frozen_defaults.cpp its 0.4
+//     layout to return (the abi check says so).
 #pragma once
 
 #include <cstddef>
@@ -74,6 +78,14 @@ uint32_t given_size(const T *caller) {
   return size;
 }
 
+// Whether `size` is one of T's shipped sizes.
+template <typename T>
+bool is_shipped_size(size_t size) {
+  for (const uint32_t known : StructVersions<T>::sizes)
+    if (size == known) return true;
+  return false;
+}
+
 // The size of an input struct, if it is one of the shipped versions; FW_ERR_INVALID_ARGUMENT
 // naming the struct, the size given and the sizes accepted otherwise.
 template <typename T>
@@ -88,7 +100,7 @@ uint32_t input_size(const T *caller) {
   fail(::fw::Status::InvalidArgument, std::string(StructVersions<T>::name) + ".struct_size is " +
                                           std::to_string(size) + why + "; this library accepts " +
                                           accepted_sizes<T>() + " (start from " +
-                                          StructVersions<T>::how_to_init + ")");
+                                          StructVersions<T>::how_to_init + "(&x, sizeof x))");
 }
 
 // An input struct as this library's version of it: the caller's fields (of the size checked by
@@ -137,7 +149,7 @@ void write_output(T *caller, const T &full) {
 template <>
 struct StructVersions<fw_params> {
   static constexpr const char *name = "fw_params";
-  static constexpr const char *how_to_init = "fw_default_params()";
+  static constexpr const char *how_to_init = "fw_params_init";
   static constexpr uint32_t sizes[] = {
       FW_SIZE_THROUGH(fw_params, seed),                     // 0.2.0
       FW_SIZE_THROUGH(fw_params, host_views),               // 0.3.0
@@ -151,7 +163,7 @@ struct StructVersions<fw_params> {
 template <>
 struct StructVersions<fw_dist_params> {
   static constexpr const char *name = "fw_dist_params";
-  static constexpr const char *how_to_init = "fw_default_dist_params()";
+  static constexpr const char *how_to_init = "fw_dist_params_init";
   static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_dist_params, loss),     // 0.3.4
                                        FW_SIZE_THROUGH(fw_dist_params, secret)};  // 0.3.6
 };
@@ -159,7 +171,7 @@ struct StructVersions<fw_dist_params> {
 template <>
 struct StructVersions<fw_merge_params> {
   static constexpr const char *name = "fw_merge_params";
-  static constexpr const char *how_to_init = "fw_default_merge_params()";
+  static constexpr const char *how_to_init = "fw_merge_params_init";
   static constexpr uint32_t sizes[] = {
       FW_SIZE_THROUGH(fw_merge_params, threads),
       FW_SIZE_THROUGH(fw_merge_params, abort_user_data),
@@ -173,7 +185,7 @@ struct StructVersions<fw_merge_params> {
 template <>
 struct StructVersions<fw_export_options> {
   static constexpr const char *name = "fw_export_options";
-  static constexpr const char *how_to_init = "fw_default_export_options()";
+  static constexpr const char *how_to_init = "fw_export_options_init";
   static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_export_options, max_shard_bytes),
                                        FW_SIZE_THROUGH(fw_export_options, model_card),    // 0.3.2
                                        FW_SIZE_THROUGH(fw_export_options, rank_shards)};  // 0.3.4
@@ -182,7 +194,7 @@ struct StructVersions<fw_export_options> {
 template <>
 struct StructVersions<fw_torchscript_objective> {
   static constexpr const char *name = "fw_torchscript_objective";
-  static constexpr const char *how_to_init = "fw_default_torchscript_objective()";
+  static constexpr const char *how_to_init = "fw_torchscript_objective_init";
   static constexpr uint32_t sizes[] = {FW_SIZE_THROUGH(fw_torchscript_objective, n_terms)};
 };
 

@@ -1,6 +1,6 @@
 // fw_default_merge_params()'s values per method, as the core's: apart from merge_spec so that what
 // only needs the defaults (the CLI's recipe readers in the fuzz build, through
-// lib/capi/defaults_api.cpp) compiles without the merge code or LibTorch.
+// lib/capi/defaults.cpp) compiles without the merge code or LibTorch.
 #pragma once
 
 #include "merge/merge_method.h"

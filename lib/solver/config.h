@@ -2,7 +2,7 @@
 // read the caller's versioned struct and checked every field, once (lib/capi/read_params.cpp).
 // The solver trusts these values and checks only what needs the machine (placement_of: does the
 // CUDA device exist). A new fw_params field is read in lib/capi and lands here: the core never
-// sees the public struct. No LibTorch here: fw_default_params (lib/capi/defaults_api.cpp) builds
+// sees the public struct. No LibTorch here: fw_params_init (lib/capi/defaults.cpp) builds
 // from these defaults in the fuzz build too.
 #pragma once
 

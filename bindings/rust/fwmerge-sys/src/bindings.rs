@@ -850,7 +850,7 @@ fn bindgen_test_layout_fw_params() {
     test_field_fill_missing_from_base();
 }
 extern "C" {
-    pub fn fw_default_params() -> fw_params;
+    pub fn fw_params_init(params: *mut fw_params, struct_size: usize) -> fw_status;
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -1552,7 +1552,7 @@ fn bindgen_test_layout_fw_export_options() {
     test_field_rank_shards();
 }
 extern "C" {
-    pub fn fw_default_export_options() -> fw_export_options;
+    pub fn fw_export_options_init(opts: *mut fw_export_options, struct_size: usize) -> fw_status;
 }
 extern "C" {
     pub fn fw_solver_export(
@@ -2205,7 +2205,11 @@ fn bindgen_test_layout_fw_merge_params() {
     test_field_fill_missing_from_base();
 }
 extern "C" {
-    pub fn fw_default_merge_params(method: fw_merge_method) -> fw_merge_params;
+    pub fn fw_merge_params_init(
+        params: *mut fw_merge_params,
+        method: fw_merge_method,
+        struct_size: usize,
+    ) -> fw_status;
 }
 extern "C" {
     pub fn fw_merge(
@@ -2462,7 +2466,10 @@ fn bindgen_test_layout_fw_torchscript_objective() {
     test_field_n_terms();
 }
 extern "C" {
-    pub fn fw_default_torchscript_objective() -> fw_torchscript_objective;
+    pub fn fw_torchscript_objective_init(
+        objective: *mut fw_torchscript_objective,
+        struct_size: usize,
+    ) -> fw_status;
 }
 extern "C" {
     pub fn fw_solver_set_objective_torchscript(
@@ -2623,7 +2630,7 @@ fn bindgen_test_layout_fw_dist_params() {
     test_field_secret();
 }
 extern "C" {
-    pub fn fw_default_dist_params() -> fw_dist_params;
+    pub fn fw_dist_params_init(params: *mut fw_dist_params, struct_size: usize) -> fw_status;
 }
 extern "C" {
     pub fn fw_solver_set_distributed(

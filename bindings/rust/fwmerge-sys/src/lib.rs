@@ -4,3 +4,47 @@
 #![allow(clippy::all)]
 
 include!("bindings.rs");
+
+// The header's `fw_default_X()` are `static inline` functions over `fw_X_init` since 0.5.0
+// (bindgen skips inline functions); these are the same, at this crate's struct sizes. The library
+// still exports by-value `fw_default_X` symbols, but those keep the 0.4 layouts for programs built
+// against 0.4 headers (docs/abi.md), so they are not declared here.
+
+/// The header's `fw_default_params()`: `fw_params_init` at `size_of::<fw_params>()`.
+pub unsafe fn fw_default_params() -> fw_params {
+    let mut value = core::mem::MaybeUninit::<fw_params>::zeroed();
+    fw_params_init(value.as_mut_ptr(), core::mem::size_of::<fw_params>());
+    value.assume_init()
+}
+
+/// The header's `fw_default_export_options()`.
+pub unsafe fn fw_default_export_options() -> fw_export_options {
+    let mut value = core::mem::MaybeUninit::<fw_export_options>::zeroed();
+    fw_export_options_init(value.as_mut_ptr(), core::mem::size_of::<fw_export_options>());
+    value.assume_init()
+}
+
+/// The header's `fw_default_merge_params(method)`: an unknown method gives LINEAR's defaults with
+/// that value, as in C.
+pub unsafe fn fw_default_merge_params(method: fw_merge_method) -> fw_merge_params {
+    let mut value = core::mem::MaybeUninit::<fw_merge_params>::zeroed();
+    fw_merge_params_init(value.as_mut_ptr(), method, core::mem::size_of::<fw_merge_params>());
+    value.assume_init()
+}
+
+/// The header's `fw_default_torchscript_objective()`.
+pub unsafe fn fw_default_torchscript_objective() -> fw_torchscript_objective {
+    let mut value = core::mem::MaybeUninit::<fw_torchscript_objective>::zeroed();
+    fw_torchscript_objective_init(
+        value.as_mut_ptr(),
+        core::mem::size_of::<fw_torchscript_objective>(),
+    );
+    value.assume_init()
+}
+
+/// The header's `fw_default_dist_params()`.
+pub unsafe fn fw_default_dist_params() -> fw_dist_params {
+    let mut value = core::mem::MaybeUninit::<fw_dist_params>::zeroed();
+    fw_dist_params_init(value.as_mut_ptr(), core::mem::size_of::<fw_dist_params>());
+    value.assume_init()
+}

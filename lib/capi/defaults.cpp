@@ -1,7 +1,8 @@
-// fw_default_params and fw_default_merge_params: plain values, in a file of their own so that the
-// fuzz build links the CLI's recipe readers with the library's real defaults and nothing else.
-// fw_params' defaults are the core's (solver/config.h), written into the public struct here;
-// fw_merge_params' likewise (merge/merge_defaults.h, through capi/read_merge_params.h).
+// The input structs' defaults (defaults.h): fw_params' are the core's (solver/config.h), written
+// into the public struct here; fw_merge_params' likewise (merge/merge_defaults.h, through
+// capi/read_merge_params.h); the other three are the library's own.
+#include "capi/defaults.h"
+
 #include <cstring>
 
 #include "capi/config_map.h"
@@ -42,21 +43,47 @@ fw_params public_params(const SolverConfig &c) {
   return p;
 }
 
-}  // namespace fw::capi
+fw_params default_params() { return public_params(SolverConfig{}); }
 
-extern "C" {
-
-FW_API fw_params fw_default_params(void) { return fw::capi::public_params(fw::SolverConfig{}); }
-
-FW_API fw_merge_params fw_default_merge_params(fw_merge_method method) {
-  const int32_t raw = fw::capi::raw_enum(&method);
-  if (fw::capi::enum_in_range<fw_merge_method>(raw))
-    return fw::capi::public_merge_params(
-        fw::capi::to_core_enum<fw::MergeMethod>(static_cast<fw_merge_method>(raw)));
+fw_merge_params default_merge_params(fw_merge_method method) {
+  const int32_t raw = raw_enum(&method);
+  if (enum_in_range<fw_merge_method>(raw))
+    return public_merge_params(to_core_enum<MergeMethod>(static_cast<fw_merge_method>(raw)));
   // Unknown: the LINEAR defaults with the caller's value (fw_merge then rejects it).
-  fw_merge_params p = fw::capi::public_merge_params(fw::MergeMethod::Linear);
-  fw::capi::store_raw_enum(&p.method, raw);
+  fw_merge_params p = public_merge_params(MergeMethod::Linear);
+  store_raw_enum(&p.method, raw);
   return p;
 }
 
-}  // extern "C"
+fw_export_options default_export_options() {
+  fw_export_options o;
+  std::memset(&o, 0, sizeof o);
+  o.struct_size = sizeof(fw_export_options);
+  o.dtype = FW_DTYPE_DEFAULT;
+  o.max_shard_bytes = 0;
+  o.hf_folder = 0;
+  o.model_card = nullptr;
+  return o;
+}
+
+fw_torchscript_objective default_torchscript_objective() {
+  fw_torchscript_objective o;
+  std::memset(&o, 0, sizeof o);
+  o.struct_size = sizeof(fw_torchscript_objective);
+  return o;
+}
+
+fw_dist_params default_dist_params() {
+  fw_dist_params d;
+  std::memset(&d, 0, sizeof d);
+  d.struct_size = sizeof(fw_dist_params);
+  d.rank = 0;
+  d.world_size = 1;
+  d.rendezvous = nullptr;
+  d.timeout_ms = 60000;
+  d.loss = FW_DIST_LOSS_SHARED;
+  d.secret = nullptr;  // FWMERGE_DIST_SECRET, if set
+  return d;
+}
+
+}  // namespace fw::capi
