@@ -2,6 +2,7 @@
 
 #include "merge/consensus.h"
 #include "merge/counter_rng.h"
+#include "merge/della.h"
 #include "merge/model_stock.h"
 #include "merge/sparsify.h"
 #include "util/error.h"
@@ -24,6 +25,10 @@ at::Tensor prepare_member(const MergeSpec &spec, const at::Tensor &base, const a
     case MergeMethod::Breadcrumbs:
     case MergeMethod::BreadcrumbsTies:
       return breadcrumbs_trim(tau, spec.density_of(member_index), spec.beta_of(member_index));
+    case MergeMethod::Della:
+    case MergeMethod::DellaLinear:
+      return della_prune(tau, spec.density_of(member_index), spec.epsilon_of(member_index),
+                         spec.rescale, rng::stream_key(spec.seed, tensor_index, member_index));
     default:
       return tau;
   }
@@ -43,13 +48,22 @@ at::Tensor combine_chunk(const MergeSpec &spec, const at::Tensor &base,
     case MergeMethod::TaskArithmetic:
     case MergeMethod::DareLinear:
     case MergeMethod::Breadcrumbs:
+    case MergeMethod::DellaLinear:
       return base.add(weighted_sum(prepared, spec.weights, spec.normalize), spec.scaling);
+    // DELLA's consensus is TIES' (mergekit: ConsensusMethod.sum), with this library's rule where
+    // the weighted sum is exactly 0 (no member agrees; mergekit elects +).
     case MergeMethod::Ties:
     case MergeMethod::DareTies:
     case MergeMethod::BreadcrumbsTies:
+    case MergeMethod::Della:
       return base.add(ties_disjoint(prepared, spec.weights, spec.normalize), spec.scaling);
     case MergeMethod::ModelStock:
       return model_stock_combine(base, prepared, model_stock_t);
+    case MergeMethod::Passthrough:
+    case MergeMethod::Sce:
+    case MergeMethod::Ram:
+    case MergeMethod::RamplusTl:
+      break;
   }
   fail(Status::InvalidArgument,
        "unknown merge method " + std::to_string(static_cast<int>(spec.method)));
@@ -57,6 +71,7 @@ at::Tensor combine_chunk(const MergeSpec &spec, const at::Tensor &base,
 
 at::Tensor merge_tensor(const MergeSpec &spec, const at::Tensor &base,
                         const std::vector<at::Tensor> &members, uint64_t tensor_index) {
+  check_method_params(spec, members.size());
   std::vector<at::Tensor> prepared;
   prepared.reserve(members.size());
   for (size_t i = 0; i < members.size(); ++i)
