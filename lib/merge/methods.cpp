@@ -4,6 +4,7 @@
 #include "merge/counter_rng.h"
 #include "merge/della.h"
 #include "merge/model_stock.h"
+#include "merge/sce.h"
 #include "merge/sparsify.h"
 #include "util/error.h"
 
@@ -59,8 +60,11 @@ at::Tensor combine_chunk(const MergeSpec &spec, const at::Tensor &base,
       return base.add(ties_disjoint(prepared, spec.weights, spec.normalize), spec.scaling);
     case MergeMethod::ModelStock:
       return model_stock_combine(base, prepared, model_stock_t);
-    case MergeMethod::Passthrough:
     case MergeMethod::Sce:
+      // Its weights and selection are whole-tensor statistics: merge_tensor calls sce_merge,
+      // StreamingMerge gathers them in passes.
+      fail(Status::Internal, "sce has no chunk combine without its statistics");
+    case MergeMethod::Passthrough:
     case MergeMethod::Ram:
     case MergeMethod::RamplusTl:
       break;
@@ -72,6 +76,7 @@ at::Tensor combine_chunk(const MergeSpec &spec, const at::Tensor &base,
 at::Tensor merge_tensor(const MergeSpec &spec, const at::Tensor &base,
                         const std::vector<at::Tensor> &members, uint64_t tensor_index) {
   check_method_params(spec, members.size());
+  if (spec.method == MergeMethod::Sce) return sce_merge(base, members, spec.select_topk);
   std::vector<at::Tensor> prepared;
   prepared.reserve(members.size());
   for (size_t i = 0; i < members.size(); ++i)

@@ -14,6 +14,7 @@
 #include "merge/mergekit_compat.h"
 #include "merge/methods.h"
 #include "merge/model_stock.h"
+#include "merge/sce.h"
 #include "merge/sparsify.h"
 #include "util/error.h"
 #include "util/thread_scope.h"
@@ -125,6 +126,7 @@ class TensorMerge {
 
   void run(const ChunkSink &sink) {
     if (meta_.numel == 0) return;
+    if (spec_.method == MergeMethod::Sce) return run_sce(sink);
     if (trims_by_magnitude(spec_.method)) select_thresholds();
     if (trims_by_magnitude(spec_.method) && mergekit_ && spec_.mergekit_tie_order) argsort_ties();
     if (mergekit_ && is_dare(spec_.method)) dare_l1_ratios();
@@ -258,6 +260,66 @@ class TensorMerge {
       if (b.item<double>() < 1e-7 || a.item<double>() < 1e-7) continue;
       l1_ratio_[i] = b.div(a).item<float>();
     }
+  }
+
+  // SCE: up to three passes for the selection (the count of nonzero variances, then the two radix
+  // passes of the k-th largest variance; sce.h), one for the members' mean squares of the selected
+  // task vectors, then the merge. The variances are recomputed from the members' chunks in every
+  // pass rather than held: O(n x chunk) memory whatever the tensor.
+  void run_sce(const ChunkSink &sink) {
+    const double topk = spec_.select_topk;
+    const bool select = topk < 1.0;
+    const int64_t chunk = std::min(chunk_, meta_.numel);
+    std::vector<float> var(static_cast<size_t>(chunk));
+    std::vector<const float *> taus(n_);
+    for (size_t i = 0; i < n_; ++i) taus[i] = bufs_[i].data_ptr<float>();
+    const auto nothing = [](int64_t, int64_t, size_t, float *) {};
+    MagnitudeCut cut{false, true, 0, 0, 0};  // select_topk <= 0: nothing kept
+    if (select && topk > 0.0) {
+      int64_t nonzero = 0;
+      for_each_chunk(false, nothing, [&](int64_t, int64_t len) {
+        sce_variance_range(taus, len, var.data());
+        for (int64_t e = 0; e < len; ++e) nonzero += var[static_cast<size_t>(e)] != 0.0f;
+      });
+      MagnitudeSelect sel(sce_select_count(nonzero, topk), meta_.numel);
+      if (sel.needs_passes()) {
+        for_each_chunk(false, nothing, [&](int64_t, int64_t len) {
+          sce_variance_range(taus, len, var.data());
+          sel.count_high(var.data(), len);
+        });
+        sel.finish_high();
+        for_each_chunk(false, nothing, [&](int64_t, int64_t len) {
+          sce_variance_range(taus, len, var.data());
+          sel.count_low(var.data(), len);
+        });
+        sel.finish_low();
+      }
+      cut = sel.cut();
+    }
+    // The selection applied to every member's chunk, as task_vectors * mask (x * 0: -0).
+    const auto apply_selection = [&](KeepCursor &cursor, int64_t begin, int64_t len) {
+      if (!select) return;
+      sce_variance_range(taus, len, var.data());
+      for (int64_t e = 0; e < len; ++e) {
+        const float keep =
+            cursor.keep(magnitude_bits(var[static_cast<size_t>(e)]), begin + e) ? 1.0f : 0.0f;
+        for (size_t i = 0; i < n_; ++i) bufs_[i].data_ptr<float>()[e] *= keep;
+      }
+    };
+    std::vector<double> sq(n_, 0.0);
+    KeepCursor weights_cursor(cut);
+    for_each_chunk(false, nothing, [&](int64_t begin, int64_t len) {
+      apply_selection(weights_cursor, begin, len);
+      sce_add_squares(taus, len, sq);
+    });
+    const std::vector<float> w = sce_weights(sq, meta_.numel);
+    at::Tensor out = at::empty({chunk}, at::kFloat);
+    KeepCursor merge_cursor(cut);
+    for_each_chunk(false, nothing, [&](int64_t begin, int64_t len) {
+      apply_selection(merge_cursor, begin, len);
+      sce_combine_range(base_buf_.data_ptr<float>(), taus, w, len, out.data_ptr<float>());
+      sink(begin, out.narrow(0, 0, len));
+    });
   }
 
   // DELLA on member i's chunk x (elements [begin, begin + len), whole slabs), in place, as

@@ -13,9 +13,12 @@
 #include <vector>
 
 #include "io/checkpoint.h"
+#include "merge/counter_rng.h"
 #include "merge/della.h"
 #include "merge/merge_defaults.h"
+#include "merge/merge_fns.h"
 #include "merge/methods.h"
+#include "merge/sce.h"
 #include "merge/streaming.h"
 #include "merge_test_util.h"
 #include "mergekit_sparse_expected.h"
@@ -368,6 +371,92 @@ TEST(Della, EpsilonOverridesApplyPerTensorAndMember) {
   const fw::MergeSpec a = s.for_tensor("a.weight", 2);
   EXPECT_EQ(a.epsilons, (std::vector<double>{0.1, 0.3}));
   EXPECT_TRUE(s.for_tensor("b.weight", 2).epsilons.empty());
+}
+
+// ================================ SCE ================================
+
+TEST(Sce, HandComputedWeightsAndErasure) {
+  // tau_0 = {1, -2, 2}, tau_1 = {3, 1, -4}. Mean squares 3 and 26/3: weights 9/35 and 26/35.
+  // Entry 0: both +, (1 * 9 + 3 * 26) / 35 over weights 1. Entry 1: sum -1 elects -, member 0 only:
+  // -2. Entry 2: sum -2 elects -, member 1 only: -4.
+  const fw::MergeSpec s = spec_for(MergeMethod::Sce);
+  const at::Tensor base = mt::vec({10, 20, 30});
+  const std::vector<at::Tensor> members = {mt::vec({11, 18, 32}), mt::vec({13, 21, 26})};
+  mt::expect_near(fw::merge_tensor(s, base, members, 0), {10 + 87.0f / 35, 18, 26});
+  // select_topk 0.5: variances {1, 2.25, 9}, all nonzero: int(3 * 0.5) = 1 entry kept (entry 2).
+  // The others are zeroed in both members: no agreeing member, + 0. Weights 4/3 : 16/3.
+  fw::MergeSpec half = s;
+  half.select_topk = 0.5;
+  mt::expect_near(fw::merge_tensor(half, base, members, 0), {10, 20, 26});
+  EXPECT_EQ(fw::sce_select_count(3, 0.5), 1);
+  EXPECT_EQ(fw::sce_select_count(10, 0.7), 7);  // fp32: 10 * 0.7f rounds to 7
+}
+
+TEST(Sce, AgreesWithMergekit) {
+  double worst = 0.0;
+  for (const mk::MkSceCase &c : mk::kSceCases) {
+    fw::MergeSpec s = spec_for(MergeMethod::Sce);
+    s.select_topk = c.select_topk;
+    const at::Tensor got =
+        fw::merge_tensor(s, tensor_of(c.pool->base, c.pool->shape), members_of(*c.pool), 0);
+    const double diff = max_abs_diff(got, c.expected);
+    worst = std::max(worst, diff);
+    // fp32 rounding of the mean squares (double sums here, fp32 in torch).
+    EXPECT_LE(diff, 1e-6) << "select_topk " << c.select_topk << " members "
+                          << c.pool->members.size();
+  }
+  std::printf("sce vs mergekit 0.1.5: max |diff| %.3g over %zu cases\n", worst,
+              mk::kSceCases.size());
+}
+
+TEST(Sce, StreamedEqualsWholeTensor) {
+  for (const char *dtype : {"F32", "BF16"}) {  // bf16: many equal variances
+    const Pool p = make_pool(std::string("sce_") + dtype, 3, dtype);
+    for (double topk : {1.0, 0.3, 0.0}) {
+      fw::MergeSpec s = spec_for(MergeMethod::Sce);
+      s.select_topk = topk;
+      for (int threads : {1, 2}) expect_streamed_equals_whole(s, p, threads);
+    }
+  }
+}
+
+TEST(Sce, RefusesOutOfRangeParameters) {
+  const at::Tensor base = at::zeros({4});
+  const std::vector<at::Tensor> members = {at::ones({4}), at::ones({4})};
+  fw::MergeSpec s = spec_for(MergeMethod::Sce);
+  for (double bad : {1.5, -0.1, std::nan("")}) {
+    s.select_topk = bad;
+    expect_invalid([&] { fw::merge_tensor(s, base, members, 0); }, "select_topk");
+  }
+  s.select_topk = 0.5;
+  s.weights = {1.0, 2.0};
+  expect_invalid([&] { fw::merge_tensor(s, base, members, 0); }, "takes no weights");
+}
+
+// ======================= FW step merge functions =======================
+
+TEST(SparseMethods, StepMergeFunctions) {
+  // DELLA shapes each direction like DARE does (draws keyed by the step's seed); the others need
+  // statistics of the members (or one input) and are refused.
+  fw::MergeSpec della = spec_for(MergeMethod::Della);
+  della.density = 0.5;
+  const auto fn = fw::make_method_merge_fn(della);
+  const at::Tensor theta = at::zeros({8, 16});
+  const std::vector<at::Tensor> deltas = {mt::vec(normal_values(128, 3, 1.0f), {8, 16})};
+  const at::Tensor a = fn->apply(theta, deltas, 5);
+  EXPECT_TRUE(mt::same_bytes(a, fn->apply(theta, deltas, 5)));
+  // One direction: the consensus of one member is its pruned delta (as values: -0 becomes 0).
+  EXPECT_TRUE(
+      at::equal(a, fw::della_prune(deltas[0], 0.5, 0.15, true, fw::rng::stream_key(5, 0, 0))));
+  for (MergeMethod m :
+       {MergeMethod::Sce, MergeMethod::Ram, MergeMethod::RamplusTl, MergeMethod::Passthrough}) {
+    try {
+      fw::make_method_merge_fn(spec_for(m));
+      ADD_FAILURE() << fw::merge_method_name(m);
+    } catch (const fw::Error &e) {
+      EXPECT_EQ(e.code(), fw::Status::Unsupported) << e.what();
+    }
+  }
 }
 
 }  // namespace
