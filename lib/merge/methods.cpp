@@ -12,7 +12,9 @@ namespace fw {
 
 at::Tensor prepare_member(const MergeSpec &spec, const at::Tensor &base, const at::Tensor &member,
                           uint64_t tensor_index, uint64_t member_index) {
-  if (spec.method == MergeMethod::Linear) return member.clone();
+  // Passthrough ignores the base, as mergekit's (its base is not an input).
+  if (spec.method == MergeMethod::Linear || spec.method == MergeMethod::Passthrough)
+    return member.clone();
   const at::Tensor tau = member.sub(base);
   switch (spec.method) {
     case MergeMethod::Ties:
@@ -65,6 +67,8 @@ at::Tensor combine_chunk(const MergeSpec &spec, const at::Tensor &base,
       // StreamingMerge gathers them in passes.
       fail(Status::Internal, "sce has no chunk combine without its statistics");
     case MergeMethod::Passthrough:
+      // tensor * scale, as torch multiplies an fp32 tensor by a Python float.
+      return prepared[0].mul(spec.scale);
     case MergeMethod::Ram:
     case MergeMethod::RamplusTl:
       break;

@@ -182,10 +182,12 @@ class TensorMerge {
  private:
   // Reads every chunk of the base and the members in order. member_fn(begin, len, i, x) runs for
   // each member on its chunk (x: the task vector theta_i - theta_0 in fp32, or theta_i itself for
-  // LINEAR when `linear_raw`), the members spread over threads; then chunk_fn(begin, len).
+  // LINEAR and PASSTHROUGH when `linear_raw`), the members spread over threads; then
+  // chunk_fn(begin, len).
   template <typename MemberFn, typename ChunkFn>
   void for_each_chunk(bool linear_raw, const MemberFn &member_fn, const ChunkFn &chunk_fn) {
-    const bool raw = linear_raw && spec_.method == MergeMethod::Linear;
+    const bool raw = linear_raw && (spec_.method == MergeMethod::Linear ||
+                                    spec_.method == MergeMethod::Passthrough);
     for (int64_t begin = 0; begin < meta_.numel; begin += chunk_) {
       const int64_t end = std::min(meta_.numel, begin + chunk_);
       const int64_t len = end - begin;

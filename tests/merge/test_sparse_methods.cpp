@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <random>
 #include <string>
@@ -110,7 +111,10 @@ struct Pool {
 // Tensors larger than a chunk in several layouts: a matrix whose rows do not divide the chunk, a
 // 1-D tensor of 3 chunks and a bit, a 3-D tensor, a matrix whose rows are longer than a chunk, and
 // small ones (a [n, 1] column, a single element).
-Pool make_pool(const std::string &label, size_t n_members, const std::string &dtype = "F32") {
+// sparse: each member moves only about half of the entries (the others equal the base), as RAM's
+// contributions need.
+Pool make_pool(const std::string &label, size_t n_members, const std::string &dtype = "F32",
+               bool sparse = false) {
   Pool p;
   p.dir = fwtest::temp_dir("sparse_" + label);
   const int64_t chunk = fw::kMergeChunk;
@@ -135,9 +139,12 @@ Pool make_pool(const std::string &label, size_t n_members, const std::string &dt
   p.base = fw::open_checkpoint(p.dir + "/base.safetensors", nullptr);
   for (size_t i = 0; i < n_members; ++i) {
     std::vector<fwtest::TestTensor> member = tensors(static_cast<uint32_t>(10 + i), false);
+    std::mt19937 coin(static_cast<uint32_t>(77 + i));
     for (size_t t = 0; t < member.size(); ++t)
-      for (size_t e = 0; e < member[t].values.size(); ++e)
+      for (size_t e = 0; e < member[t].values.size(); ++e) {
+        if (sparse && coin() % 2 == 0) member[t].values[e] = 0.0f;
         member[t].values[e] += base[t].values[e];  // members near the base: small task vectors
+      }
     const std::string path = p.dir + "/m" + std::to_string(i) + ".safetensors";
     fwtest::write_safetensors(path, member);
     p.members.push_back(fw::open_checkpoint(path, p.base.get()));
@@ -431,6 +438,61 @@ TEST(Sce, RefusesOutOfRangeParameters) {
   s.select_topk = 0.5;
   s.weights = {1.0, 2.0};
   expect_invalid([&] { fw::merge_tensor(s, base, members, 0); }, "takes no weights");
+}
+
+// ============================= passthrough =============================
+
+TEST(Passthrough, IsTheMemberTimesItsScale) {
+  fw::MergeSpec s = spec_for(MergeMethod::Passthrough);
+  const at::Tensor base = mt::vec({9, 9, 9});  // not an input: ignored
+  EXPECT_TRUE(
+      mt::same_bytes(fw::merge_tensor(s, base, {mt::vec({1, -2, 3})}, 0), mt::vec({1, -2, 3})));
+  s.scale = 2.0;
+  mt::expect_near(fw::merge_tensor(s, base, {mt::vec({1, -2, 3})}, 0), {2, -4, 6}, 0.0);
+  // A per-tensor scale (mergekit's tensor-level parameter), e.g. a layer's output projection
+  // silenced.
+  s.scale = 1.0;
+  s.overrides.push_back({"*.o_proj.weight", -1, fw::MergeField::Scale, 0.0});
+  EXPECT_EQ(s.for_tensor("layers.3.o_proj.weight", 1).scale, 0.0);
+  EXPECT_EQ(s.for_tensor("layers.3.q_proj.weight", 1).scale, 1.0);
+}
+
+TEST(Passthrough, AgreesWithMergekit) {
+  double worst = 0.0;
+  for (const mk::MkScaleCase &c : mk::kPassthroughCases) {
+    fw::MergeSpec s = spec_for(MergeMethod::Passthrough);
+    s.scale = c.scale;
+    const at::Tensor member = tensor_of(mk::kPassthroughMember, {3, 4});
+    const at::Tensor got = fw::merge_tensor(s, at::zeros({3, 4}), {member}, 0);
+    EXPECT_TRUE(mt::same_bytes(got, tensor_of(c.expected, {3, 4}))) << "scale " << c.scale;
+    worst = std::max(worst, max_abs_diff(got, c.expected));
+  }
+  std::printf("passthrough vs mergekit 0.1.5: max |diff| %.3g over %zu cases\n", worst,
+              mk::kPassthroughCases.size());
+}
+
+TEST(Passthrough, StreamedEqualsWholeTensor) {
+  const Pool p = make_pool("passthrough", 1);
+  fw::MergeSpec s = spec_for(MergeMethod::Passthrough);
+  expect_streamed_equals_whole(s, p, 1);
+  s.scale = -0.37;
+  expect_streamed_equals_whole(s, p, 2);
+}
+
+TEST(Passthrough, RefusesBadInput) {
+  fw::MergeSpec s = spec_for(MergeMethod::Passthrough);
+  const at::Tensor x = at::ones({3});
+  expect_invalid([&] { fw::merge_tensor(s, x, {x, x}, 0); }, "exactly one model, got 2");
+  const Pool p = make_pool("passthrough_bad", 2);
+  const std::vector<const fw::Checkpoint *> pool = p.pool();
+  expect_invalid([&] { fw::StreamingMerge(s, *p.base, pool); }, "exactly one model, got 2");
+  s.scale = std::numeric_limits<double>::infinity();
+  expect_invalid([&] { fw::merge_tensor(s, x, {x}, 0); }, "scale");
+  s.scale = 1e300;
+  expect_invalid([&] { fw::merge_tensor(s, x, {x}, 0); }, "overflows fp32");
+  s.scale = 1.0;
+  s.weights = {1.0};
+  expect_invalid([&] { fw::merge_tensor(s, x, {x}, 0); }, "takes no weights");
 }
 
 // ======================= FW step merge functions =======================
