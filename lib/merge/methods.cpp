@@ -4,6 +4,7 @@
 #include "merge/counter_rng.h"
 #include "merge/della.h"
 #include "merge/model_stock.h"
+#include "merge/ram.h"
 #include "merge/sce.h"
 #include "merge/sparsify.h"
 #include "util/error.h"
@@ -71,7 +72,9 @@ at::Tensor combine_chunk(const MergeSpec &spec, const at::Tensor &base,
       return prepared[0].mul(spec.scale);
     case MergeMethod::Ram:
     case MergeMethod::RamplusTl:
-      break;
+      // ramplus_tl's lambdas count over the whole tensor: merge_tensor calls ram_merge,
+      // StreamingMerge counts in a pass first; both combine through ram_combine_range.
+      fail(Status::Internal, "ram has no chunk combine here; use ram_combine_range");
   }
   fail(Status::InvalidArgument,
        "unknown merge method " + std::to_string(static_cast<int>(spec.method)));
@@ -81,6 +84,9 @@ at::Tensor merge_tensor(const MergeSpec &spec, const at::Tensor &base,
                         const std::vector<at::Tensor> &members, uint64_t tensor_index) {
   check_method_params(spec, members.size());
   if (spec.method == MergeMethod::Sce) return sce_merge(base, members, spec.select_topk);
+  if (is_ram(spec.method))
+    return ram_merge(base, members, spec.epsilon_of(0), spec.method == MergeMethod::RamplusTl,
+                     spec.ram_r, spec.ram_alpha);
   std::vector<at::Tensor> prepared;
   prepared.reserve(members.size());
   for (size_t i = 0; i < members.size(); ++i)

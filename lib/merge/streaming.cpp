@@ -14,6 +14,7 @@
 #include "merge/mergekit_compat.h"
 #include "merge/methods.h"
 #include "merge/model_stock.h"
+#include "merge/ram.h"
 #include "merge/sce.h"
 #include "merge/sparsify.h"
 #include "util/error.h"
@@ -127,6 +128,7 @@ class TensorMerge {
   void run(const ChunkSink &sink) {
     if (meta_.numel == 0) return;
     if (spec_.method == MergeMethod::Sce) return run_sce(sink);
+    if (is_ram(spec_.method)) return run_ram(sink);
     if (trims_by_magnitude(spec_.method)) select_thresholds();
     if (trims_by_magnitude(spec_.method) && mergekit_ && spec_.mergekit_tie_order) argsort_ties();
     if (mergekit_ && is_dare(spec_.method)) dare_l1_ratios();
@@ -320,6 +322,29 @@ class TensorMerge {
     for_each_chunk(false, nothing, [&](int64_t begin, int64_t len) {
       apply_selection(merge_cursor, begin, len);
       sce_combine_range(base_buf_.data_ptr<float>(), taus, w, len, out.data_ptr<float>());
+      sink(begin, out.narrow(0, 0, len));
+    });
+  }
+
+  // RAM: elementwise; ramplus_tl first counts each member's shared and unique contributions over
+  // the whole tensor (one pass) for its lambdas.
+  void run_ram(const ChunkSink &sink) {
+    const double eps = spec_.epsilon_of(0);
+    std::vector<const float *> taus(n_);
+    for (size_t i = 0; i < n_; ++i) taus[i] = bufs_[i].data_ptr<float>();
+    const auto nothing = [](int64_t, int64_t, size_t, float *) {};
+    std::vector<float> lambdas;
+    if (spec_.method == MergeMethod::RamplusTl) {
+      std::vector<int64_t> shared(n_, 0), unique(n_, 0);
+      for_each_chunk(false, nothing, [&](int64_t, int64_t len) {
+        ram_count_range(taus, len, eps, shared, unique);
+      });
+      lambdas = ram_lambdas(shared, unique, eps, spec_.ram_r, spec_.ram_alpha);
+    }
+    at::Tensor out = at::empty({std::min(chunk_, meta_.numel)}, at::kFloat);
+    for_each_chunk(false, nothing, [&](int64_t begin, int64_t len) {
+      ram_combine_range(base_buf_.data_ptr<float>(), taus, eps, lambdas, len,
+                        out.data_ptr<float>());
       sink(begin, out.narrow(0, 0, len));
     });
   }

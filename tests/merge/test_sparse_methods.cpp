@@ -19,6 +19,7 @@
 #include "merge/merge_defaults.h"
 #include "merge/merge_fns.h"
 #include "merge/methods.h"
+#include "merge/ram.h"
 #include "merge/sce.h"
 #include "merge/streaming.h"
 #include "merge_test_util.h"
@@ -493,6 +494,84 @@ TEST(Passthrough, RefusesBadInput) {
   s.scale = 1.0;
   s.weights = {1.0};
   expect_invalid([&] { fw::merge_tensor(s, x, {x}, 0); }, "takes no weights");
+}
+
+// ================================= RAM =================================
+
+TEST(Ram, HandComputedContributions) {
+  // tau_0 = {1, 2, 0, 0.5}, tau_1 = {3, 0, 0, 0}: entry 0 shared ((1 + 3) / 2), entries 1 and 3
+  // member 0's alone, entry 2 nobody's.
+  const at::Tensor base = mt::vec({10, 10, 10, 10});
+  const std::vector<at::Tensor> members = {mt::vec({11, 12, 10, 10.5f}), mt::vec({13, 10, 10, 10})};
+  fw::MergeSpec s = spec_for(MergeMethod::Ram);
+  mt::expect_near(fw::merge_tensor(s, base, members, 0), {12, 12, 10, 10.5f});
+  s.epsilon = 0.6;  // 0.5 no longer counts
+  mt::expect_near(fw::merge_tensor(s, base, members, 0), {12, 12, 10, 10});
+  // ramplus_tl: member 0 shares 1 entry and has 2 alone (rho 0.5), member 1 shares 1 and has none
+  // (rho 1 / 1e-5): both clamped to alpha 0.2, lambda 1 + 0.1 * 0.2 = 1.02 on unique entries.
+  s = spec_for(MergeMethod::RamplusTl);
+  mt::expect_near(fw::merge_tensor(s, base, members, 0),
+                  {12, 10 + 2 * 1.02f, 10, 10 + 0.5f * 1.02f});
+  s.ram_r = 1.0;
+  s.ram_alpha = 10.0;  // member 0's rho 0.5 unclamped: lambda 1.5
+  mt::expect_near(fw::merge_tensor(s, base, members, 0), {12, 13, 10, 10.75f});
+  const std::vector<float> l = fw::ram_lambdas({1, 1}, {2, 0}, 1e-5, 1.0, 10.0);
+  EXPECT_EQ(l[0], 1.5f);
+  EXPECT_EQ(l[1], 11.0f);  // rho 1e5 clamped to 10
+}
+
+TEST(Ram, AgreesWithMergekit) {
+  double worst = 0.0;
+  for (const mk::MkRamCase &c : mk::kRamCases) {
+    fw::MergeSpec s = spec_for(method_named(c.method));
+    s.epsilon = c.epsilon;
+    s.ram_r = c.r;
+    s.ram_alpha = c.alpha;
+    const at::Tensor got =
+        fw::merge_tensor(s, tensor_of(mk::kRam.base, mk::kRam.shape), members_of(mk::kRam), 0);
+    // The same fp32 operations in the same order: bit for bit.
+    EXPECT_TRUE(mt::same_bytes(got, tensor_of(c.expected, mk::kRam.shape)))
+        << c.method << " epsilon " << c.epsilon;
+    worst = std::max(worst, max_abs_diff(got, c.expected));
+  }
+  std::printf("ram / ramplus_tl vs mergekit 0.1.5: max |diff| %.3g over %zu cases\n", worst,
+              mk::kRamCases.size());
+}
+
+TEST(Ram, StreamedEqualsWholeTensor) {
+  const Pool p = make_pool("ram", 3, "BF16", true);
+  for (MergeMethod m : {MergeMethod::Ram, MergeMethod::RamplusTl}) {
+    fw::MergeSpec s = spec_for(m);
+    for (int threads : {1, 2}) expect_streamed_equals_whole(s, p, threads);
+    s.epsilon = 0.01;
+    s.ram_r = 0.5;
+    s.ram_alpha = 3.0;
+    expect_streamed_equals_whole(s, p, 2);
+  }
+}
+
+TEST(Ram, RefusesBadInput) {
+  const at::Tensor base = at::zeros({4});
+  const std::vector<at::Tensor> members = {at::ones({4}), at::ones({4})};
+  fw::MergeSpec s = spec_for(MergeMethod::Ram);
+  s.epsilon = -1e-5;
+  expect_invalid([&] { fw::merge_tensor(s, base, members, 0); }, "epsilon");
+  s.epsilon = 0.0;  // ram: 0 is fine (any nonzero entry contributes)
+  EXPECT_NO_THROW(fw::merge_tensor(s, base, members, 0));
+  s.method = MergeMethod::RamplusTl;  // but ramplus_tl would divide 0 by 0
+  expect_invalid([&] { fw::merge_tensor(s, base, members, 0); }, "> 0");
+  s.epsilon = 1e-5;
+  s.epsilons = {1e-5, 1e-3};
+  expect_invalid([&] { fw::merge_tensor(s, base, members, 0); }, "shared by the members");
+  s.epsilons.clear();
+  s.ram_alpha = -0.1;
+  expect_invalid([&] { fw::merge_tensor(s, base, members, 0); }, "alpha");
+  s.ram_alpha = 0.2;
+  s.ram_r = std::nan("");
+  expect_invalid([&] { fw::merge_tensor(s, base, members, 0); }, "r is not finite");
+  s.ram_r = 0.1;
+  s.weights = {1.0, 1.0};
+  expect_invalid([&] { fw::merge_tensor(s, base, members, 0); }, "takes no weights");
 }
 
 // ======================= FW step merge functions =======================
