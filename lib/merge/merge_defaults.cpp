@@ -26,6 +26,19 @@ MergeDefaults merge_defaults(MergeMethod method) {
     case MergeMethod::Linear:
       d.normalize = true;
       break;
+    // mergekit's: density 1 (no pruning unless asked), lambda (scaling) 1, rescale on; della
+    // normalizes over the agreeing members, della_linear does not.
+    case MergeMethod::Della:
+      d.normalize = true;
+      break;
+    case MergeMethod::DellaLinear:
+    case MergeMethod::Sce:
+    case MergeMethod::Passthrough:
+      break;
+    case MergeMethod::Ram:
+    case MergeMethod::RamplusTl:
+      d.epsilon = 1e-5;
+      break;
   }
   return d;
 }

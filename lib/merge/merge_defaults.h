@@ -15,6 +15,14 @@ struct MergeDefaults {
   double drop_rate = 0.0;
   double beta = 0.0;
   bool normalize = false;
+  // The later methods' (mergekit's defaults; MergeSpec documents each): della's per-model epsilon
+  // 0.15 and ram's shared 1e-5 share the field.
+  double epsilon = 0.15;
+  bool rescale = true;
+  double select_topk = 1.0;
+  double ram_r = 0.1;
+  double ram_alpha = 0.2;
+  double scale = 1.0;
 };
 
 MergeDefaults merge_defaults(MergeMethod method);

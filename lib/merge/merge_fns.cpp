@@ -2,6 +2,7 @@
 
 #include "merge/consensus.h"
 #include "merge/counter_rng.h"
+#include "merge/della.h"
 #include "merge/sparsify.h"
 #include "util/error.h"
 
@@ -53,6 +54,10 @@ class MethodMergeFn : public MergeFn {
       case MergeMethod::Breadcrumbs:
       case MergeMethod::BreadcrumbsTies:
         return breadcrumbs_trim(delta, spec_.density, spec_.beta);
+      case MergeMethod::Della:
+      case MergeMethod::DellaLinear:  // keyed like DARE's draws
+        return della_prune(delta, spec_.density, spec_.epsilon, spec_.rescale,
+                           rng::stream_key(seed, 0, j));
       default:
         return delta;
     }
@@ -63,6 +68,7 @@ class MethodMergeFn : public MergeFn {
       case MergeMethod::Ties:
       case MergeMethod::DareTies:
       case MergeMethod::BreadcrumbsTies:
+      case MergeMethod::Della:
         return ties_disjoint(shaped, {}, spec_.normalize);
       default:
         return weighted_sum(shaped, {}, false);
@@ -79,6 +85,13 @@ std::unique_ptr<MergeFn> make_method_merge_fn(const MergeSpec &spec) {
     fail(Status::Unsupported, "linear as a step merge function is the default convex combination");
   if (spec.method == MergeMethod::ModelStock)
     fail(Status::Unsupported, "model_stock is not available as a step merge function");
+  // SCE's weights and RAM's counts are statistics of the members' task vectors, which a step's
+  // directions are not; passthrough has one input.
+  if (spec.method == MergeMethod::Sce || is_ram(spec.method) ||
+      spec.method == MergeMethod::Passthrough)
+    fail(Status::Unsupported, std::string(merge_method_name(spec.method)) +
+                                  " is not available as a step merge function");
+  if (is_della(spec.method)) check_method_params(spec, 1);
   if (!spec.weights.empty())
     fail(Status::InvalidArgument, "a step merge function takes no weights; pass NULL");
   return std::make_unique<MethodMergeFn>(spec);

@@ -5,19 +5,27 @@
 
 namespace fw {
 
-// In fw_merge_method's order (config_map.h static_asserts each value).
+// In fw_merge_method's order (config_map.h static_asserts each value). The values are explicit
+// because the methods after BreadcrumbsTies are added on several branches at once (8-13: the
+// geometric methods, 14-19: passthrough and the sparse ones); a value never changes once shipped.
 enum class MergeMethod {
-  Linear,
-  TaskArithmetic,
-  Ties,
-  DareLinear,
-  DareTies,
-  Breadcrumbs,
-  ModelStock,
-  BreadcrumbsTies
+  Linear = 0,
+  TaskArithmetic = 1,
+  Ties = 2,
+  DareLinear = 3,
+  DareTies = 4,
+  Breadcrumbs = 5,
+  ModelStock = 6,
+  BreadcrumbsTies = 7,
+  Passthrough = 14,
+  Della = 15,
+  DellaLinear = 16,
+  Sce = 17,
+  Ram = 18,
+  RamplusTl = 19
 };
 
 // In fw_merge_field's order: the value an override replaces.
-enum class MergeField { Weight, Density, Beta, Scaling };
+enum class MergeField { Weight, Density, Beta, Scaling, Epsilon, Scale };
 
 }  // namespace fw

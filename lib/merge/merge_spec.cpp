@@ -58,13 +58,18 @@ const char *merge_field_name(MergeField field) {
       return "beta";
     case MergeField::Scaling:
       return "scaling";
+    case MergeField::Epsilon:
+      return "epsilon";
+    case MergeField::Scale:
+      return "scale";
   }
   return "unknown";
 }
 
 bool divides_by_weight_sum(MergeMethod method) {
   return method == MergeMethod::Linear || method == MergeMethod::TaskArithmetic ||
-         method == MergeMethod::DareLinear || method == MergeMethod::Breadcrumbs;
+         method == MergeMethod::DareLinear || method == MergeMethod::Breadcrumbs ||
+         method == MergeMethod::DellaLinear;
 }
 
 const char *merge_method_name(MergeMethod method) {
@@ -85,6 +90,18 @@ const char *merge_method_name(MergeMethod method) {
       return "model_stock";
     case MergeMethod::BreadcrumbsTies:
       return "breadcrumbs_ties";
+    case MergeMethod::Passthrough:
+      return "passthrough";
+    case MergeMethod::Della:
+      return "della";
+    case MergeMethod::DellaLinear:
+      return "della_linear";
+    case MergeMethod::Sce:
+      return "sce";
+    case MergeMethod::Ram:
+      return "ram";
+    case MergeMethod::RamplusTl:
+      return "ramplus_tl";
   }
   return "unknown";
 }
@@ -93,8 +110,103 @@ bool is_dare(MergeMethod method) {
   return method == MergeMethod::DareLinear || method == MergeMethod::DareTies;
 }
 
+bool is_della(MergeMethod method) {
+  return method == MergeMethod::Della || method == MergeMethod::DellaLinear;
+}
+
+bool is_ram(MergeMethod method) {
+  return method == MergeMethod::Ram || method == MergeMethod::RamplusTl;
+}
+
+// Passthrough is the member itself only with scale 1; every other method here may leave the hull.
 bool method_leaves_hull(MergeMethod method) {
   return method != MergeMethod::Linear && method != MergeMethod::ModelStock;
+}
+
+namespace {
+
+std::string number_text(double value) { return magnitude_text(value); }
+
+void require_count(const std::vector<double> &values, size_t n, const std::string &what) {
+  if (!values.empty() && values.size() != n)
+    invalid(what + ": " + std::to_string(values.size()) + " values for " + std::to_string(n) +
+            " members");
+}
+
+void require_no_weights(const MergeSpec &spec) {
+  if (!spec.weights.empty())
+    invalid(std::string(merge_method_name(spec.method)) +
+            " takes no weights (mergekit's has no weight parameter); pass none");
+}
+
+// DELLA's keep probabilities density - epsilon + 2 epsilon rank / (m - 1) must lie in (0, 1):
+// mergekit's della_magprune raises otherwise (strictly), except for density >= 1 (no pruning)
+// and density <= 0 (nothing kept), which it returns before the check.
+void check_della(const MergeSpec &spec, size_t n) {
+  const std::string name = merge_method_name(spec.method);
+  require_count(spec.densities, n, name + " densities");
+  require_count(spec.epsilons, n, name + " epsilons");
+  for (size_t i = 0; i < n; ++i) {
+    const double d = spec.density_of(i), e = spec.epsilon_of(i);
+    const std::string who = name + ": member " + std::to_string(i);
+    if (!(d >= 0.0 && d <= 1.0))
+      invalid(who + ": density " + number_text(d) + " is outside [0, 1]");
+    if (!(std::isfinite(e) && e >= 0.0))
+      invalid(who + ": epsilon " + number_text(e) + " is not a finite value >= 0");
+    if (d > 0.0 && d < 1.0 && !(d - e > 0.0 && d + e < 1.0))
+      invalid(who + ": density " + number_text(d) + " +/- epsilon " + number_text(e) +
+              " must lie in (0, 1) (the keep probabilities range over [density - epsilon, density "
+              "+ epsilon])");
+  }
+}
+
+}  // namespace
+
+void check_method_params(const MergeSpec &spec, size_t n) {
+  const std::string name = merge_method_name(spec.method);
+  switch (spec.method) {
+    case MergeMethod::Della:
+    case MergeMethod::DellaLinear:
+      check_della(spec, n);
+      return;
+    case MergeMethod::Sce:
+      require_no_weights(spec);
+      if (!(spec.select_topk >= 0.0 && spec.select_topk <= 1.0))
+        invalid("sce: select_topk " + number_text(spec.select_topk) + " is outside [0, 1]");
+      return;
+    case MergeMethod::Ram:
+    case MergeMethod::RamplusTl: {
+      require_no_weights(spec);
+      require_count(spec.epsilons, n, name + " epsilons");
+      for (double e : spec.epsilons)
+        if (e != spec.epsilons.front())
+          invalid(name + ": epsilon is shared by the members (mergekit's is one value); got " +
+                  number_text(spec.epsilons.front()) + " and " + number_text(e));
+      const double e = spec.epsilon_of(0);
+      // ramplus_tl divides by max(unique count, epsilon): 0 there would give 0 / 0 = NaN.
+      const bool positive = spec.method == MergeMethod::RamplusTl;
+      if (!(std::isfinite(e) && (positive ? e > 0.0 : e >= 0.0)))
+        invalid(name + ": epsilon " + number_text(e) + " must be finite and " +
+                (positive ? "> 0" : ">= 0"));
+      if (spec.method == MergeMethod::RamplusTl) {
+        require_fp32(spec.ram_r, "ramplus_tl: r");
+        if (!(std::isfinite(spec.ram_alpha) && spec.ram_alpha >= 0.0))
+          invalid("ramplus_tl: alpha " + number_text(spec.ram_alpha) +
+                  " must be finite and >= 0 (rho is clamped to [0, alpha])");
+        require_fp32(spec.ram_alpha, "ramplus_tl: alpha");
+      }
+      return;
+    }
+    case MergeMethod::Passthrough:
+      if (n != 1)
+        invalid("passthrough takes exactly one model, got " + std::to_string(n) +
+                " (the base is not an input: mergekit's passthrough ignores it)");
+      require_no_weights(spec);
+      require_fp32(spec.scale, "passthrough: scale");
+      return;
+    default:
+      return;
+  }
 }
 
 MergeSpec MergeSpec::for_tensor(const std::string &name, size_t n) const {
@@ -102,8 +214,8 @@ MergeSpec MergeSpec::for_tensor(const std::string &name, size_t n) const {
   t.overrides.clear();
   if (overrides.empty()) return t;
   // done[field][member]: a value was already taken (the first match wins).
-  std::vector<std::vector<char>> done(4, std::vector<char>(n, 0));
-  bool scaling_done = false;
+  std::vector<std::vector<char>> done(6, std::vector<char>(n, 0));
+  bool scaling_done = false, scale_done = false;
   const auto materialize = [n](std::vector<double> &values, auto value_of) {
     if (!values.empty()) return;
     for (size_t i = 0; i < n; ++i) values.push_back(value_of(i));
@@ -113,6 +225,11 @@ MergeSpec MergeSpec::for_tensor(const std::string &name, size_t n) const {
     if (o.field == MergeField::Scaling) {
       if (!scaling_done) t.scaling = o.value;
       scaling_done = true;
+      continue;
+    }
+    if (o.field == MergeField::Scale) {  // passthrough's, of its single member
+      if (!scale_done) t.scale = o.value;
+      scale_done = true;
       continue;
     }
     const size_t lo = o.member < 0 ? 0 : static_cast<size_t>(o.member);
@@ -139,7 +256,12 @@ MergeSpec MergeSpec::for_tensor(const std::string &name, size_t n) const {
           materialize(t.betas, [&](size_t j) { return beta_of(j); });
           t.betas[i] = o.value;
           break;
+        case MergeField::Epsilon:
+          materialize(t.epsilons, [&](size_t j) { return epsilon_of(j); });
+          t.epsilons[i] = o.value;
+          break;
         case MergeField::Scaling:
+        case MergeField::Scale:
           break;
       }
     }
@@ -190,7 +312,20 @@ nlohmann::json spec_json(const MergeSpec &spec) {
     j["compute_dtype"] = spec.compute_dtype ? dtype_name(*spec.compute_dtype) : "each tensor's";
   }
   j["seed"] = spec.seed;
-  if (spec.method == MergeMethod::DareLinear || spec.method == MergeMethod::DareTies)
+  if (is_della(spec.method)) {
+    j["epsilon"] = spec.epsilon;
+    if (!spec.epsilons.empty()) j["epsilons"] = spec.epsilons;
+    j["rescale"] = spec.rescale;
+  }
+  if (spec.method == MergeMethod::Sce) j["select_topk"] = spec.select_topk;
+  if (is_ram(spec.method)) j["epsilon"] = spec.epsilon;
+  if (spec.method == MergeMethod::RamplusTl) {
+    j["r"] = spec.ram_r;
+    j["alpha"] = spec.ram_alpha;
+  }
+  if (spec.method == MergeMethod::Passthrough) j["scale"] = spec.scale;
+  if (spec.method == MergeMethod::DareLinear || spec.method == MergeMethod::DareTies ||
+      is_della(spec.method))
     j["generator"] = "splitmix64(stream_key(seed, tensor, member), element)";
   j["leaves_hull"] = method_leaves_hull(spec.method);
   return j;

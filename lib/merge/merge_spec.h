@@ -46,6 +46,24 @@ struct MergeSpec {
   // dtype.
   std::optional<DType> compute_dtype;
   bool normalize = true;
+  // DELLA (della, della_linear): the half-width of the keep probabilities around each member's
+  // density (mergekit's per-model `epsilon`, default 0.15); RAM (ram, ramplus_tl): the magnitude
+  // above which a task-vector entry counts as a contribution (mergekit's shared `epsilon`, default
+  // 1e-5; merge_defaults gives each method its own). Per member (DELLA only; RAM's is shared):
+  // empty = `epsilon` for every member.
+  double epsilon = 0.15;
+  std::vector<double> epsilons;
+  // DELLA: rescale each member's pruned task vector to its L1 norm (mergekit's `rescale`).
+  bool rescale = true;
+  // SCE: the fraction of the entries with nonzero variance across members that are kept (mergekit's
+  // `select_topk`), in [0, 1]; 1 keeps everything.
+  double select_topk = 1.0;
+  // RAMPLUS_TL: lambda_i = 1 + ram_r * clamp(rho_i, 0, ram_alpha) (mergekit's `r` and `alpha`).
+  double ram_r = 0.1;
+  double ram_alpha = 0.2;
+  // PASSTHROUGH: the multiplier of the single member's tensors (mergekit's `scale`; 1 = the
+  // member unchanged).
+  double scale = 1.0;
   uint64_t seed = 0;
   int threads = 0;
   Poll stop;  // polled before each tensor and member read (fw_merge_params.abort, interrupts)
@@ -61,6 +79,7 @@ struct MergeSpec {
     return densities.empty() ? drop_rate : 1.0 - densities[i];
   }
   double beta_of(size_t i) const { return betas.empty() ? beta : betas[i]; }
+  double epsilon_of(size_t i) const { return epsilons.empty() ? epsilon : epsilons[i]; }
 
   // The spec that applies to tensor `name` of a merge of n members: for each field and member the
   // first matching override's value, else this spec's; no overrides left. Without overrides, a
@@ -71,10 +90,19 @@ struct MergeSpec {
 
 // Stable lower-case name ("ties", "dare_linear", ...).
 const char *merge_method_name(MergeMethod method);
-// "weight", "density", "beta", "scaling".
+// "weight", "density", "beta", "scaling", "epsilon", "scale".
 const char *merge_field_name(MergeField field);
 
-bool is_dare(MergeMethod method);  // DARE_LINEAR or DARE_TIES
+bool is_dare(MergeMethod method);   // DARE_LINEAR or DARE_TIES
+bool is_della(MergeMethod method);  // DELLA or DELLA_LINEAR
+bool is_ram(MergeMethod method);    // RAM or RAMPLUS_TL
+
+// The checks of the parameters the methods after breadcrumbs_ties take (della's densities and
+// epsilons, sce's select_topk, ram's epsilon, r and alpha, passthrough's single member and scale)
+// for a pool of n members, as mergekit makes them (or refuses what mergekit would crash on).
+// Status::InvalidArgument naming the problem. StreamingMerge and merge_tensor call it for the
+// spec of each tensor (after overrides).
+void check_method_params(const MergeSpec &spec, size_t n);
 
 // Whether the method's result may leave the convex hull of the pool.
 bool method_leaves_hull(MergeMethod method);

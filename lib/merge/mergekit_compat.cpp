@@ -18,7 +18,8 @@ int64_t truncated(double x, int64_t numel) {
 }
 
 bool uses_consensus(MergeMethod m) {
-  return m == MergeMethod::Ties || m == MergeMethod::DareTies || m == MergeMethod::BreadcrumbsTies;
+  return m == MergeMethod::Ties || m == MergeMethod::DareTies ||
+         m == MergeMethod::BreadcrumbsTies || m == MergeMethod::Della;
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 
 #include "merge/consensus.h"
 #include "merge/counter_rng.h"
+#include "merge/della.h"
 #include "merge/model_stock.h"
+#include "merge/ram.h"
+#include "merge/sce.h"
 #include "merge/sparsify.h"
 #include "util/error.h"
 
@@ -10,7 +13,9 @@ namespace fw {
 
 at::Tensor prepare_member(const MergeSpec &spec, const at::Tensor &base, const at::Tensor &member,
                           uint64_t tensor_index, uint64_t member_index) {
-  if (spec.method == MergeMethod::Linear) return member.clone();
+  // Passthrough ignores the base, as mergekit's (its base is not an input).
+  if (spec.method == MergeMethod::Linear || spec.method == MergeMethod::Passthrough)
+    return member.clone();
   const at::Tensor tau = member.sub(base);
   switch (spec.method) {
     case MergeMethod::Ties:
@@ -24,6 +29,10 @@ at::Tensor prepare_member(const MergeSpec &spec, const at::Tensor &base, const a
     case MergeMethod::Breadcrumbs:
     case MergeMethod::BreadcrumbsTies:
       return breadcrumbs_trim(tau, spec.density_of(member_index), spec.beta_of(member_index));
+    case MergeMethod::Della:
+    case MergeMethod::DellaLinear:
+      return della_prune(tau, spec.density_of(member_index), spec.epsilon_of(member_index),
+                         spec.rescale, rng::stream_key(spec.seed, tensor_index, member_index));
     default:
       return tau;
   }
@@ -43,13 +52,29 @@ at::Tensor combine_chunk(const MergeSpec &spec, const at::Tensor &base,
     case MergeMethod::TaskArithmetic:
     case MergeMethod::DareLinear:
     case MergeMethod::Breadcrumbs:
+    case MergeMethod::DellaLinear:
       return base.add(weighted_sum(prepared, spec.weights, spec.normalize), spec.scaling);
+    // DELLA's consensus is TIES' (mergekit: ConsensusMethod.sum), with this library's rule where
+    // the weighted sum is exactly 0 (no member agrees; mergekit elects +).
     case MergeMethod::Ties:
     case MergeMethod::DareTies:
     case MergeMethod::BreadcrumbsTies:
+    case MergeMethod::Della:
       return base.add(ties_disjoint(prepared, spec.weights, spec.normalize), spec.scaling);
     case MergeMethod::ModelStock:
       return model_stock_combine(base, prepared, model_stock_t);
+    case MergeMethod::Sce:
+      // Its weights and selection are whole-tensor statistics: merge_tensor calls sce_merge,
+      // StreamingMerge gathers them in passes.
+      fail(Status::Internal, "sce has no chunk combine without its statistics");
+    case MergeMethod::Passthrough:
+      // tensor * scale, as torch multiplies an fp32 tensor by a Python float.
+      return prepared[0].mul(spec.scale);
+    case MergeMethod::Ram:
+    case MergeMethod::RamplusTl:
+      // ramplus_tl's lambdas count over the whole tensor: merge_tensor calls ram_merge,
+      // StreamingMerge counts in a pass first; both combine through ram_combine_range.
+      fail(Status::Internal, "ram has no chunk combine here; use ram_combine_range");
   }
   fail(Status::InvalidArgument,
        "unknown merge method " + std::to_string(static_cast<int>(spec.method)));
@@ -57,6 +82,11 @@ at::Tensor combine_chunk(const MergeSpec &spec, const at::Tensor &base,
 
 at::Tensor merge_tensor(const MergeSpec &spec, const at::Tensor &base,
                         const std::vector<at::Tensor> &members, uint64_t tensor_index) {
+  check_method_params(spec, members.size());
+  if (spec.method == MergeMethod::Sce) return sce_merge(base, members, spec.select_topk);
+  if (is_ram(spec.method))
+    return ram_merge(base, members, spec.epsilon_of(0), spec.method == MergeMethod::RamplusTl,
+                     spec.ram_r, spec.ram_alpha);
   std::vector<at::Tensor> prepared;
   prepared.reserve(members.size());
   for (size_t i = 0; i < members.size(); ++i)

@@ -9,10 +9,13 @@
 #include <memory>
 
 #include "merge/counter_rng.h"
+#include "merge/della.h"
 #include "merge/magnitude_select.h"
 #include "merge/mergekit_compat.h"
 #include "merge/methods.h"
 #include "merge/model_stock.h"
+#include "merge/ram.h"
+#include "merge/sce.h"
 #include "merge/sparsify.h"
 #include "util/error.h"
 #include "util/thread_scope.h"
@@ -40,6 +43,25 @@ class RangeReader {
   std::string name_;
   at::Tensor whole_;
 };
+
+// Whether mergekit_compat changes the arithmetic: the task-arithmetic family's combine in the
+// working dtype (mergekit_compat.h). Linear needs none; passthrough, SCE and RAM compute in fp32 as
+// mergekit does on fp32 inputs, in either mode.
+bool uses_mergekit_arithmetic(MergeMethod m) {
+  return m != MergeMethod::Linear && m != MergeMethod::Passthrough && m != MergeMethod::Sce &&
+         !is_ram(m);
+}
+
+// Elements per chunk. DELLA ranks magnitudes within groups that each lie in one slab of the
+// tensor (della.h: one index of dim 0, or the whole of a 1-D tensor), so its chunks are whole
+// slabs: as many as fit in kMergeChunk, or one slab when a slab is larger. Holding a slab per
+// member (rather than the whole tensor) keeps the memory O(n x max(chunk, slab)); a slab is one
+// row of a weight matrix, or a whole 1-D tensor (a bias or a norm: small).
+int64_t chunk_elements(const MergeSpec &spec, const TensorMeta &meta) {
+  if (!is_della(spec.method)) return kMergeChunk;
+  const int64_t slab = std::max<int64_t>(1, della_layout(meta.shape).slab());
+  return slab >= kMergeChunk ? slab : kMergeChunk / slab * slab;
+}
 
 bool trims_by_magnitude(MergeMethod m) {
   return m == MergeMethod::Ties || m == MergeMethod::Breadcrumbs ||
@@ -88,20 +110,29 @@ class TensorMerge {
         meta_(base.tensors()[t]),
         n_(pool.size()),
         base_(base, meta_),
-        mergekit_(spec.mergekit && spec.method != MergeMethod::Linear),
+        mergekit_(spec.mergekit && uses_mergekit_arithmetic(spec.method)),
         compute_(!mergekit_ ? at::kFloat
-                            : to_scalar_type(spec.compute_dtype.value_or(meta_.dtype))) {
+                            : to_scalar_type(spec.compute_dtype.value_or(meta_.dtype))),
+        chunk_(chunk_elements(spec, meta_)) {
+    check_method_params(spec, n_);
     for (const Checkpoint *c : pool) members_.emplace_back(*c, meta_);
-    const int64_t chunk = std::min(kMergeChunk, meta_.numel);
+    const int64_t chunk = std::min(chunk_, meta_.numel);
     base_buf_ = at::empty({chunk}, at::kFloat);
     for (size_t i = 0; i < n_; ++i) bufs_.push_back(at::empty({chunk}, at::kFloat));
+    if (is_della(spec.method)) {
+      della_layout_ = della_layout(meta_.shape);
+      della_keep_.assign(n_, std::vector<uint8_t>(static_cast<size_t>(chunk)));
+    }
   }
 
   void run(const ChunkSink &sink) {
     if (meta_.numel == 0) return;
+    if (spec_.method == MergeMethod::Sce) return run_sce(sink);
+    if (is_ram(spec_.method)) return run_ram(sink);
     if (trims_by_magnitude(spec_.method)) select_thresholds();
     if (trims_by_magnitude(spec_.method) && mergekit_ && spec_.mergekit_tie_order) argsort_ties();
     if (mergekit_ && is_dare(spec_.method)) dare_l1_ratios();
+    if (is_della(spec_.method)) della_l1_ratios();
     double t_stock = 0.0;
     if (spec_.method == MergeMethod::ModelStock) t_stock = model_stock_factor();
     std::vector<KeepCursor> keep, drop;
@@ -138,6 +169,8 @@ class TensorMerge {
           } else if (is_dare(spec_.method)) {
             const double p = spec_.drop_rate_of(i);
             if (p != 0.0) dare_drop_range(x, x, begin, len, p, rng::stream_key(spec_.seed, t_, i));
+          } else if (is_della(spec_.method)) {
+            della_prune_range(i, begin, len, x);
           }
         },
         [&](int64_t begin, int64_t len) {
@@ -151,12 +184,14 @@ class TensorMerge {
  private:
   // Reads every chunk of the base and the members in order. member_fn(begin, len, i, x) runs for
   // each member on its chunk (x: the task vector theta_i - theta_0 in fp32, or theta_i itself for
-  // LINEAR when `linear_raw`), the members spread over threads; then chunk_fn(begin, len).
+  // LINEAR and PASSTHROUGH when `linear_raw`), the members spread over threads; then
+  // chunk_fn(begin, len).
   template <typename MemberFn, typename ChunkFn>
   void for_each_chunk(bool linear_raw, const MemberFn &member_fn, const ChunkFn &chunk_fn) {
-    const bool raw = linear_raw && spec_.method == MergeMethod::Linear;
-    for (int64_t begin = 0; begin < meta_.numel; begin += kMergeChunk) {
-      const int64_t end = std::min(meta_.numel, begin + kMergeChunk);
+    const bool raw = linear_raw && (spec_.method == MergeMethod::Linear ||
+                                    spec_.method == MergeMethod::Passthrough);
+    for (int64_t begin = 0; begin < meta_.numel; begin += chunk_) {
+      const int64_t end = std::min(meta_.numel, begin + chunk_);
       const int64_t len = end - begin;
       poll(spec_.stop);
       at::Tensor b = base_buf_.narrow(0, 0, len);
@@ -228,6 +263,137 @@ class TensorMerge {
       const at::Tensor a = at::scalar_tensor(after[i], at::kDouble).to(compute_);
       if (b.item<double>() < 1e-7 || a.item<double>() < 1e-7) continue;
       l1_ratio_[i] = b.div(a).item<float>();
+    }
+  }
+
+  // SCE: up to three passes for the selection (the count of nonzero variances, then the two radix
+  // passes of the k-th largest variance; sce.h), one for the members' mean squares of the selected
+  // task vectors, then the merge. The variances are recomputed from the members' chunks in every
+  // pass rather than held: O(n x chunk) memory whatever the tensor.
+  void run_sce(const ChunkSink &sink) {
+    const double topk = spec_.select_topk;
+    const bool select = topk < 1.0;
+    const int64_t chunk = std::min(chunk_, meta_.numel);
+    std::vector<float> var(static_cast<size_t>(chunk));
+    std::vector<const float *> taus(n_);
+    for (size_t i = 0; i < n_; ++i) taus[i] = bufs_[i].data_ptr<float>();
+    const auto nothing = [](int64_t, int64_t, size_t, float *) {};
+    MagnitudeCut cut{false, true, 0, 0, 0};  // select_topk <= 0: nothing kept
+    if (select && topk > 0.0) {
+      int64_t nonzero = 0;
+      for_each_chunk(false, nothing, [&](int64_t, int64_t len) {
+        sce_variance_range(taus, len, var.data());
+        for (int64_t e = 0; e < len; ++e) nonzero += var[static_cast<size_t>(e)] != 0.0f;
+      });
+      MagnitudeSelect sel(sce_select_count(nonzero, topk), meta_.numel);
+      if (sel.needs_passes()) {
+        for_each_chunk(false, nothing, [&](int64_t, int64_t len) {
+          sce_variance_range(taus, len, var.data());
+          sel.count_high(var.data(), len);
+        });
+        sel.finish_high();
+        for_each_chunk(false, nothing, [&](int64_t, int64_t len) {
+          sce_variance_range(taus, len, var.data());
+          sel.count_low(var.data(), len);
+        });
+        sel.finish_low();
+      }
+      cut = sel.cut();
+    }
+    // The selection applied to every member's chunk, as task_vectors * mask (x * 0: -0).
+    const auto apply_selection = [&](KeepCursor &cursor, int64_t begin, int64_t len) {
+      if (!select) return;
+      sce_variance_range(taus, len, var.data());
+      for (int64_t e = 0; e < len; ++e) {
+        const float keep =
+            cursor.keep(magnitude_bits(var[static_cast<size_t>(e)]), begin + e) ? 1.0f : 0.0f;
+        for (size_t i = 0; i < n_; ++i) bufs_[i].data_ptr<float>()[e] *= keep;
+      }
+    };
+    std::vector<double> sq(n_, 0.0);
+    KeepCursor weights_cursor(cut);
+    for_each_chunk(false, nothing, [&](int64_t begin, int64_t len) {
+      apply_selection(weights_cursor, begin, len);
+      sce_add_squares(taus, len, sq);
+    });
+    const std::vector<float> w = sce_weights(sq, meta_.numel);
+    at::Tensor out = at::empty({chunk}, at::kFloat);
+    KeepCursor merge_cursor(cut);
+    for_each_chunk(false, nothing, [&](int64_t begin, int64_t len) {
+      apply_selection(merge_cursor, begin, len);
+      sce_combine_range(base_buf_.data_ptr<float>(), taus, w, len, out.data_ptr<float>());
+      sink(begin, out.narrow(0, 0, len));
+    });
+  }
+
+  // RAM: elementwise; ramplus_tl first counts each member's shared and unique contributions over
+  // the whole tensor (one pass) for its lambdas.
+  void run_ram(const ChunkSink &sink) {
+    const double eps = spec_.epsilon_of(0);
+    std::vector<const float *> taus(n_);
+    for (size_t i = 0; i < n_; ++i) taus[i] = bufs_[i].data_ptr<float>();
+    const auto nothing = [](int64_t, int64_t, size_t, float *) {};
+    std::vector<float> lambdas;
+    if (spec_.method == MergeMethod::RamplusTl) {
+      std::vector<int64_t> shared(n_, 0), unique(n_, 0);
+      for_each_chunk(false, nothing, [&](int64_t, int64_t len) {
+        ram_count_range(taus, len, eps, shared, unique);
+      });
+      lambdas = ram_lambdas(shared, unique, eps, spec_.ram_r, spec_.ram_alpha);
+    }
+    at::Tensor out = at::empty({std::min(chunk_, meta_.numel)}, at::kFloat);
+    for_each_chunk(false, nothing, [&](int64_t begin, int64_t len) {
+      ram_combine_range(base_buf_.data_ptr<float>(), taus, eps, lambdas, len,
+                        out.data_ptr<float>());
+      sink(begin, out.narrow(0, 0, len));
+    });
+  }
+
+  // DELLA on member i's chunk x (elements [begin, begin + len), whole slabs), in place, as
+  // della_prune does on the whole tensor: the same flags (pure functions of the slab and the
+  // draws), the same L1 ratio (della_l1_ratios), the same fp32 operations.
+  void della_prune_range(size_t i, int64_t begin, int64_t len, float *x) {
+    const double d = spec_.density_of(i);
+    if (d >= 1.0) return;
+    if (d <= 0.0) {
+      std::fill(x, x + len, 0.0f);
+      return;
+    }
+    uint8_t *keep = della_keep_[i].data();
+    della_keep_range(x, begin, len, della_layout_, d, spec_.epsilon_of(i),
+                     rng::stream_key(spec_.seed, t_, i), keep);
+    della_apply_range(x, keep, len, della_rescales_[i] != 0, della_ratio_[i]);
+    round_to_compute(x, len);
+  }
+
+  // DELLA's rescale needs each member's L1 norm before and after pruning over the whole tensor:
+  // one pass drawing the same flags as the merge pass will.
+  void della_l1_ratios() {
+    della_rescales_.assign(n_, 0);
+    della_ratio_.assign(n_, 1.0f);
+    bool any = false;
+    for (size_t i = 0; i < n_; ++i) {
+      const double d = spec_.density_of(i);
+      any = any || (spec_.rescale && d > 0.0 && d < 1.0);
+    }
+    if (!any) return;
+    std::vector<DellaNorms> norms(n_);
+    for_each_chunk(
+        false,
+        [&](int64_t begin, int64_t len, size_t i, float *x) {
+          const double d = spec_.density_of(i);
+          if (!(d > 0.0 && d < 1.0)) return;
+          uint8_t *keep = della_keep_[i].data();
+          della_keep_range(x, begin, len, della_layout_, d, spec_.epsilon_of(i),
+                           rng::stream_key(spec_.seed, t_, i), keep);
+          norms[i].add(x, keep, len);
+        },
+        [](int64_t, int64_t) {});
+    for (size_t i = 0; i < n_; ++i) {
+      const double d = spec_.density_of(i);
+      if (!(d > 0.0 && d < 1.0) || !norms[i].rescales()) continue;
+      della_rescales_[i] = 1;
+      della_ratio_[i] = norms[i].ratio();
     }
   }
 
@@ -331,6 +497,13 @@ class TensorMerge {
   bool mergekit_;                // mergekit's arithmetic (not for LINEAR, which needs none)
   at::ScalarType compute_;       // its working dtype; fp32 otherwise
   std::vector<float> l1_ratio_;  // DARE in mergekit mode
+  int64_t chunk_;                // elements per chunk (chunk_elements)
+  // DELLA: the tensor's groups, per member its flags for the current chunk, whether it is
+  // rescaled and by what.
+  DellaLayout della_layout_;
+  std::vector<std::vector<uint8_t>> della_keep_;
+  std::vector<uint8_t> della_rescales_;
+  std::vector<float> della_ratio_;
 };
 
 }  // namespace
@@ -344,6 +517,7 @@ StreamingMerge::StreamingMerge(const MergeSpec &spec, const Checkpoint &base,
   if (!spec.weights.empty() && spec.weights.size() != pool.size())
     fail(Status::InvalidArgument, "merge: " + std::to_string(spec.weights.size()) +
                                       " weights for " + std::to_string(pool.size()) + " members");
+  check_method_params(spec, pool.size());
 }
 
 void StreamingMerge::merge_tensor(size_t t, const ChunkSink &sink) const {

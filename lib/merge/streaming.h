@@ -7,7 +7,10 @@
 //
 // Methods that trim by magnitude (TIES, breadcrumbs) first run two selection passes over the
 // chunks (lib/merge/magnitude_select.h) to find each member's exact threshold; model stock runs one
-// pass for the Gram matrix of the task vectors. The result is bit-identical to merging the whole
+// pass for the Gram matrix of the task vectors. DELLA ranks magnitudes within groups along dim 1
+// (merge/della.h), so its chunks are whole slabs (one index of dim 0: a row of a matrix), a slab
+// alone when it is longer than kMergeChunk, and one pass first sums each member's L1 norms for
+// the rescale. The result is bit-identical to merging the whole
 // tensors (merge_tensor in methods.h) for any thread count: the same fp32 operations in the same
 // order, the same tie rule at trim thresholds, the same DARE draws, the same blocked dot products.
 #pragma once
@@ -24,9 +27,9 @@
 
 namespace fw {
 
-// Elements per chunk: 512 KiB of fp32 per buffer (below the 1 MiB mmap threshold that
-// fw_set_malloc_mmap_threshold recommends, so temporaries come from the heap, reused), and a
-// multiple of model stock's dot-product block.
+// Elements per chunk (DELLA: whole slabs, see chunk_elements in streaming.cpp): 512 KiB of fp32 per
+// buffer (below the 1 MiB mmap threshold that fw_set_malloc_mmap_threshold recommends, so
+// temporaries come from the heap, reused), and a multiple of model stock's dot-product block.
 constexpr int64_t kMergeChunk = int64_t{1} << 17;
 
 // Receives consecutive chunks of one merged tensor, flattened, fp32: elements [begin, begin +
