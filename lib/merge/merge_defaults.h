@@ -15,6 +15,7 @@ struct MergeDefaults {
   double drop_rate = 0.0;
   double beta = 0.0;
   bool normalize = false;
+  double t = 0.5;  // slerp, nearswap (MergeSpec::t)
 };
 
 MergeDefaults merge_defaults(MergeMethod method);

@@ -2,6 +2,7 @@
 
 #include "merge/consensus.h"
 #include "merge/counter_rng.h"
+#include "merge/geometric.h"
 #include "merge/sparsify.h"
 #include "util/error.h"
 
@@ -79,6 +80,9 @@ std::unique_ptr<MergeFn> make_method_merge_fn(const MergeSpec &spec) {
     fail(Status::Unsupported, "linear as a step merge function is the default convex combination");
   if (spec.method == MergeMethod::ModelStock)
     fail(Status::Unsupported, "model_stock is not available as a step merge function");
+  if (is_geometric(spec.method))  // they interpolate whole members, not FW step directions
+    fail(Status::Unsupported, std::string(merge_method_name(spec.method)) +
+                                  " is not available as a step merge function");
   if (!spec.weights.empty())
     fail(Status::InvalidArgument, "a step merge function takes no weights; pass NULL");
   return std::make_unique<MethodMergeFn>(spec);

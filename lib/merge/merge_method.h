@@ -14,10 +14,17 @@ enum class MergeMethod {
   DareTies,
   Breadcrumbs,
   ModelStock,
-  BreadcrumbsTies
+  BreadcrumbsTies,
+  // The geometric methods (merge/geometric.h), values fixed: the sparse family takes 14 to 19.
+  Slerp = 8,
+  Nuslerp = 9,
+  Multislerp = 10,
+  Karcher = 11,
+  Nearswap = 12,
+  ArceeFusion = 13
 };
 
-// In fw_merge_field's order: the value an override replaces.
-enum class MergeField { Weight, Density, Beta, Scaling };
+// In fw_merge_field's order: the value an override replaces (T: slerp's and nearswap's t).
+enum class MergeField { Weight, Density, Beta, Scaling, T };
 
 }  // namespace fw

@@ -2,6 +2,7 @@
 
 #include "merge/consensus.h"
 #include "merge/counter_rng.h"
+#include "merge/geometric.h"
 #include "merge/model_stock.h"
 #include "merge/sparsify.h"
 #include "util/error.h"
@@ -50,6 +51,11 @@ at::Tensor combine_chunk(const MergeSpec &spec, const at::Tensor &base,
       return base.add(ties_disjoint(prepared, spec.weights, spec.normalize), spec.scaling);
     case MergeMethod::ModelStock:
       return model_stock_combine(base, prepared, model_stock_t);
+    default:
+      // The geometric methods need whole-tensor statistics and read the members themselves:
+      // geometric_merge (resident) or StreamingMerge's GeometricMerge.
+      fail(Status::Unsupported, std::string(merge_method_name(spec.method)) +
+                                    " merges through merge_tensor or StreamingMerge only");
   }
   fail(Status::InvalidArgument,
        "unknown merge method " + std::to_string(static_cast<int>(spec.method)));
@@ -57,6 +63,7 @@ at::Tensor combine_chunk(const MergeSpec &spec, const at::Tensor &base,
 
 at::Tensor merge_tensor(const MergeSpec &spec, const at::Tensor &base,
                         const std::vector<at::Tensor> &members, uint64_t tensor_index) {
+  if (is_geometric(spec.method)) return geometric_merge(spec, base, members);
   std::vector<at::Tensor> prepared;
   prepared.reserve(members.size());
   for (size_t i = 0; i < members.size(); ++i)

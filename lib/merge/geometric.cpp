@@ -1,0 +1,238 @@
+#include "merge/geometric.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "util/error.h"
+
+namespace fw {
+
+namespace {
+
+[[noreturn]] void invalid(const std::string &message) { fail(Status::InvalidArgument, message); }
+
+// mergekit's slerp constants (slerp.py: slerp(dot_threshold=0.9995, eps=1e-8); the merge method
+// passes neither, so they are fixed).
+constexpr float kSlerpDotThreshold = 0.9995f;
+constexpr float kSlerpEps = 1e-8f;
+// nuslerp.py: _normalize clamps norms at 1e-7; colinear when 1 - cos^2 <= eps^2, eps = 1e-8.
+constexpr float kNuslerpNormMin = 1e-7f;
+constexpr float kNuslerpColinear = 1e-16f;
+// nearswap.py: |a - b| clamped at 1e-6 before t is divided by it.
+constexpr float kNearswapMinDiff = 1e-6f;
+
+// Entries of the upper triangle of an m x m matrix.
+size_t triangle(size_t m) { return m * (m + 1) / 2; }
+
+float *data(const at::Tensor &t) { return t.data_ptr<float>(); }
+
+}  // namespace
+
+bool is_geometric(MergeMethod method) {
+  switch (method) {
+    case MergeMethod::Slerp:
+    case MergeMethod::Nuslerp:
+    case MergeMethod::Multislerp:
+    case MergeMethod::Karcher:
+    case MergeMethod::Nearswap:
+    case MergeMethod::ArceeFusion:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool geometric_reads_members(const MergeSpec &spec, size_t n) {
+  switch (spec.method) {
+    case MergeMethod::Multislerp:
+      return n == 1;  // mergekit returns the single member itself
+    case MergeMethod::Nuslerp:
+      return false;
+    default:
+      return true;
+  }
+}
+
+void check_geometric(const MergeSpec &spec, size_t n) {
+  const std::string name = merge_method_name(spec.method);
+  const std::string got = ", got " + std::to_string(n);
+  switch (spec.method) {
+    case MergeMethod::Slerp:
+    case MergeMethod::Nearswap:
+    case MergeMethod::ArceeFusion:
+      // mergekit's contract: the base and exactly one other input.
+      if (n != 1) invalid(name + " merges the base with exactly 1 pool member" + got);
+      break;
+    case MergeMethod::Nuslerp:
+      if (n != 2) invalid(name + " needs exactly 2 pool members" + got);
+      break;
+    case MergeMethod::Multislerp:
+    case MergeMethod::Karcher:
+      if (n < 1) invalid(name + " needs at least 1 pool member" + got);
+      break;
+    default:
+      invalid(name + " is not a geometric method");
+  }
+  if (spec.method == MergeMethod::ArceeFusion)
+    fail(Status::Unsupported, "arcee_fusion is not implemented yet");
+  const bool takes_weights =
+      spec.method == MergeMethod::Multislerp || spec.method == MergeMethod::Nuslerp;
+  if (!spec.weights.empty()) {
+    if (!takes_weights) invalid(name + " takes no weights; pass NULL");
+    if (spec.weights.size() != n)
+      invalid(name + ": " + std::to_string(spec.weights.size()) + " weights for " +
+              std::to_string(n) + " members");
+    for (size_t i = 0; i < n; ++i)
+      require_fp32(spec.weights[i], name + ": the weight of member " + std::to_string(i));
+    require_weight_sum_fits(spec.weights, name);
+  }
+  if (spec.method == MergeMethod::Multislerp && spec.normalize && n > 1) {
+    // mergekit divides by the sum (in fp32): 0 gives infinite weights.
+    float sum = 0.0f;
+    for (size_t i = 0; i < n; ++i) sum += static_cast<float>(spec.weight(i));
+    if (sum == 0.0f) invalid(name + ": normalize with weights summing to 0");
+  }
+  if (spec.method == MergeMethod::Slerp || spec.method == MergeMethod::Nearswap)
+    require_fp32(spec.t, name + ": t");
+  if (spec.method == MergeMethod::Multislerp && !(std::isfinite(spec.eps) && spec.eps >= 0.0))
+    invalid(name + ": eps must be finite and >= 0");
+  if (spec.method == MergeMethod::Karcher) {
+    if (spec.max_iter < 0) invalid(name + ": max_iter must be >= 0");
+    if (!(std::isfinite(spec.tol) && spec.tol >= 0.0))
+      invalid(name + ": tol must be finite and >= 0");
+  }
+}
+
+GeometricMerge::GeometricMerge(const MergeSpec &spec, const std::vector<int64_t> &shape, size_t n,
+                               std::string name)
+    : spec_(spec), shape_(shape), n_(n), name_(std::move(name)) {
+  for (int64_t d : shape_) numel_ *= d;
+  // nuslerp unflattened: one angle per vector along the last dimension (per row), or, row-wise,
+  // along the first (per column: mergekit transposes dims 0 and -1). A tensor of rank < 2 is one
+  // vector either way.
+  if (spec_.method == MergeMethod::Nuslerp && !spec_.nuslerp_flatten && shape_.size() >= 2 &&
+      numel_ > 0) {
+    if (spec_.nuslerp_row_wise) {
+      col_count_ = numel_ / shape_[0];
+      keys_ = col_count_;
+    } else {
+      row_len_ = shape_.back();
+      keys_ = numel_ / row_len_;
+    }
+  }
+  if (needs_statistics()) gram_.assign(static_cast<size_t>(keys_) * triangle(vectors()), 0.0);
+}
+
+size_t GeometricMerge::vectors() const {
+  switch (spec_.method) {
+    case MergeMethod::Slerp:
+      return 2;  // the base and the member
+    case MergeMethod::Nuslerp:
+      return 2;  // the two task vectors
+    case MergeMethod::Multislerp:
+    case MergeMethod::Karcher:
+      return n_;
+    default:
+      return 0;
+  }
+}
+
+bool GeometricMerge::needs_statistics() const {
+  switch (spec_.method) {
+    case MergeMethod::Slerp:
+    case MergeMethod::Nuslerp:
+      return true;
+    case MergeMethod::Multislerp:
+    case MergeMethod::Karcher:
+      return n_ > 1;
+    default:
+      return false;
+  }
+}
+
+int64_t GeometricMerge::key_of(int64_t e) const {
+  if (row_len_ > 0) return e / row_len_;
+  if (col_count_ > 0) return e % col_count_;
+  return 0;
+}
+
+void GeometricMerge::accumulate(int64_t begin, const at::Tensor &base,
+                                const std::vector<at::Tensor> &inputs) {
+  const size_t m = vectors();
+  const size_t tri = triangle(m);
+  std::vector<const float *> v;
+  if (spec_.method == MergeMethod::Slerp) v.push_back(data(base));
+  for (size_t i = 0; v.size() < m; ++i) v.push_back(data(inputs[i]));
+  const int64_t len = base.numel();
+  // In index order, one entry at a time: a streamed tensor adds the same terms in the same order
+  // as the whole one, so both get the same bits whatever the chunking or thread count.
+  for (int64_t e = 0; e < len; ++e) {
+    double *g = gram_.data() + static_cast<size_t>(key_of(begin + e)) * tri;
+    for (size_t i = 0; i < m; ++i) {
+      const double xi = v[i][e];
+      for (size_t j = i; j < m; ++j) *g++ += xi * static_cast<double>(v[j][e]);
+    }
+  }
+}
+
+void GeometricMerge::finish() {
+  switch (spec_.method) {
+    case MergeMethod::Slerp: {
+      // slerp.py in fp32: norms (> eps, else 1), the dot of the normalized rows clamped to
+      // [-1, 1], the lerp branch past dot_threshold, then sin-weighted coefficients. The norms and
+      // the dot come from double sums here (mergekit's from fp32 reductions): the coefficients
+      // agree within fp32 rounding.
+      const double *g = gram_.data();
+      float na = static_cast<float>(std::sqrt(g[0]));
+      float nb = static_cast<float>(std::sqrt(g[2]));
+      if (!(na > kSlerpEps)) na = 1.0f;
+      if (!(nb > kSlerpEps)) nb = 1.0f;
+      const float dot =
+          std::clamp(static_cast<float>(g[1] / (static_cast<double>(na) * static_cast<double>(nb))),
+                     -1.0f, 1.0f);
+      const bool linear = std::fabs(dot) > kSlerpDotThreshold;
+      const float t = static_cast<float>(spec_.t);
+      const float theta = std::acos(linear ? 0.0f : dot);
+      const float sin_theta = std::sin(theta);
+      coef_ = {linear ? 1.0f - t : std::sin((1.0f - t) * theta) / sin_theta,
+               linear ? t : std::sin(t * theta) / sin_theta};
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+at::Tensor GeometricMerge::combine(int64_t begin, const at::Tensor &base,
+                                   const std::vector<at::Tensor> &inputs) const {
+  (void)begin;
+  switch (spec_.method) {
+    case MergeMethod::Slerp:
+      // coef_a * x + coef_b * y, each product rounded to fp32 as torch's.
+      return base.mul(coef_[0]).add(inputs[0].mul(coef_[1]));
+    default:
+      break;
+  }
+  fail(Status::Unsupported, std::string(merge_method_name(spec_.method)) + " is not implemented");
+}
+
+at::Tensor geometric_merge(const MergeSpec &spec, const at::Tensor &base,
+                           const std::vector<at::Tensor> &members) {
+  check_geometric(spec, members.size());
+  const at::Tensor b = base.to(at::kFloat).contiguous().reshape(-1);
+  std::vector<at::Tensor> inputs;
+  const bool raw = geometric_reads_members(spec, members.size());
+  for (const at::Tensor &m : members) {
+    const at::Tensor x = m.to(at::kFloat).contiguous().reshape(-1);
+    inputs.push_back(raw ? x : x.sub(b));
+  }
+  GeometricMerge merge(spec, base.sizes().vec(), members.size(), "");
+  if (merge.needs_statistics()) {
+    merge.accumulate(0, b, inputs);
+    merge.finish();
+  }
+  return merge.combine(0, b, inputs).reshape(base.sizes());
+}
+
+}  // namespace fw

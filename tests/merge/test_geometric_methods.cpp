@@ -1,0 +1,276 @@
+// The geometric methods (merge/geometric.h) against closed forms worked out by hand, against
+// mergekit 0.1.5 itself (values computed by scripts/peers/mergekit_geometric.py with the peer venv,
+// pasted below), streamed against resident, and their refusals of bad input.
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+
+#include "io/checkpoint.h"
+#include "merge/geometric.h"
+#include "merge/merge_defaults.h"
+#include "merge/merge_spec.h"
+#include "merge/methods.h"
+#include "merge/streaming.h"
+#include "merge_test_util.h"
+#include "test_support.h"
+#include "util/error.h"
+#include "util/thread_scope.h"
+
+namespace {
+
+using mt::expect_near;
+using mt::vec;
+
+fw::MergeSpec spec_of(fw::MergeMethod method) {
+  fw::MergeSpec s;
+  const fw::MergeDefaults d = fw::merge_defaults(method);
+  s.method = method;
+  s.normalize = d.normalize;
+  s.t = d.t;
+  return s;
+}
+
+at::Tensor merged(const fw::MergeSpec &s, const at::Tensor &base,
+                  const std::vector<at::Tensor> &members) {
+  return fw::merge_tensor(s, base, members, 0);
+}
+
+// The largest |actual - expected|, reported so that the agreement figure shows in the log.
+double max_abs_diff(const at::Tensor &actual, const std::vector<float> &expected) {
+  const std::vector<float> got = mt::values(actual);
+  EXPECT_EQ(got.size(), expected.size());
+  double worst = 0.0;
+  for (size_t i = 0; i < got.size() && i < expected.size(); ++i)
+    worst = std::max(worst, std::fabs(static_cast<double>(got[i]) - expected[i]));
+  return worst;
+}
+
+// Agreement with mergekit within fp32 rounding of values of magnitude ~1 (a few ulps).
+void expect_mergekit(const char *what, const at::Tensor &actual, const std::vector<float> &expected,
+                     double tol = 2e-6) {
+  const double diff = max_abs_diff(actual, expected);
+  EXPECT_LE(diff, tol) << what;
+  std::printf("[ mergekit ] %s: max |fwmerge - mergekit| = %.3g\n", what, diff);
+}
+
+// The message of the InvalidArgument `f` throws ("(no error)" if none).
+template <typename F>
+std::string invalid_argument(F f) {
+  try {
+    f();
+  } catch (const fw::Error &e) {
+    EXPECT_EQ(e.code(), fw::Status::InvalidArgument) << e.what();
+    return e.what();
+  }
+  return "(no error)";
+}
+
+#define EXPECT_CONTAINS(text, part) \
+  EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
+
+// mergekit 0.1.5 values (scripts/peers/mergekit_geometric.py); shapes in the test
+const std::vector<float> kSlerpBase = {-0.63913703f,  -0.527021766f, 0.83310008f,  -2.30688357f,
+                                       -0.22913985f,  0.641962469f,  1.79781199f,  -0.641906023f,
+                                       -0.120915562f, -0.665637612f, 0.695748985f, 1.26699209f};
+const std::vector<float> kSlerpMember = {
+    0.00378582114f, 0.161521524f,   0.137561098f, 0.172858655f,  1.40887427f,  1.73257554f,
+    0.597540796f,   -0.0446848497f, 1.06879652f,  -0.549436331f, 0.463864148f, 0.351127535f};
+const std::vector<float> kSlerpT03 = {-0.52365762f, -0.369001567f, 0.739068151f, -1.82696271f,
+                                      0.370273501f, 1.21436238f,   1.71410084f,  -0.545149148f,
+                                      0.324373603f, -0.76475811f,  0.755574465f, 1.18025219f};
+const std::vector<float> kSlerpNearMember = {-1.27806032f,  -1.05577803f, 1.66570354f, -4.61358738f,
+                                             -0.458928436f, 1.28343654f,  3.59332728f, -1.28310275f,
+                                             -0.24364236f,  -1.33214092f, 1.3929677f,  2.53325558f};
+const std::vector<float> kSlerpNearT06 = {-1.02249098f,  -0.844275534f, 1.33266211f, -3.69090581f,
+                                          -0.367013007f, 1.02684689f,   2.87512136f, -1.02662408f,
+                                          -0.194551647f, -1.0655396f,   1.11408019f, 2.02675009f};
+
+// ---------------------------------------------------------------------------------------------
+// slerp
+
+TEST(Slerp, OrthogonalUnitVectorsAtHalfGiveTheirSumOverRootTwo) {
+  // theta = pi/2: sin(pi/4) / sin(pi/2) = 1/sqrt(2) on each.
+  const at::Tensor a = vec({1, 0, 0, 0}, {2, 2}), b = vec({0, 1, 0, 0}, {2, 2});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 0.5;
+  const float r = 1.0f / std::sqrt(2.0f);
+  expect_near(merged(s, a, {b}), {r, r, 0, 0}, 1e-7);
+  // t = 0 and t = 1 give the ends.
+  s.t = 0.0;
+  expect_near(merged(s, a, {b}), {1, 0, 0, 0}, 1e-7);
+  s.t = 1.0;
+  expect_near(merged(s, a, {b}), {0, 1, 0, 0}, 1e-7);
+}
+
+TEST(Slerp, CollinearVectorsFallBackToLerp) {
+  // b = 3a: dot 1 > 0.9995, so (1 - t) a + t b exactly as fp32 lerp.
+  const at::Tensor a = vec({1, -2, 0.5f, 4}), b = vec({3, -6, 1.5f, 12});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 0.25;
+  expect_near(merged(s, a, {b}), {1.5f, -3, 0.75f, 6}, 0);
+  // Antipodal (dot -1): lerp too, through 0 at t = 0.5.
+  s.t = 0.5;
+  expect_near(merged(s, a, {a.neg()}), {0, 0, 0, 0}, 0);
+}
+
+TEST(Slerp, OneAngleForTheWholeTensorAsMergekit015) {
+  // Rows [1, 0] / [1, 0] are collinear and rows [0, 1] / [1, 0] orthogonal, but mergekit 0.1.5
+  // slerps whole tensors (its batch axis stacks tensors, not rows): cos = 1 / (sqrt2 sqrt2) = 0.5,
+  // theta = pi/3, each coefficient sin(pi/6) / sin(pi/3) = 1/sqrt(3).
+  const at::Tensor a = vec({1, 0, 0, 1}, {2, 2}), b = vec({1, 0, 1, 0}, {2, 2});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 0.5;
+  const float c = 1.0f / std::sqrt(3.0f);
+  expect_near(merged(s, a, {b}), {2 * c, 0, c, c}, 1e-6);
+}
+
+TEST(Slerp, ZeroBaseCountsAsOrthogonal) {
+  // A norm <= eps is replaced by 1, so the dot is 0: theta = pi/2, result sin(t pi/2) b.
+  const at::Tensor a = vec({0, 0, 0}), b = vec({2, -1, 4});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 1.0 / 3.0;
+  const float k = std::sin(static_cast<float>(M_PI) / 6);
+  expect_near(merged(s, a, {b}), {2 * k, -k, 4 * k}, 1e-6);
+}
+
+TEST(Slerp, AgreesWithMergekit) {
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 0.3;
+  expect_mergekit("slerp t=0.3", merged(s, vec(kSlerpBase, {3, 4}), {vec(kSlerpMember, {3, 4})}),
+                  kSlerpT03);
+  s.t = 0.6;
+  expect_mergekit("slerp near-collinear t=0.6",
+                  merged(s, vec(kSlerpBase, {3, 4}), {vec(kSlerpNearMember, {3, 4})}),
+                  kSlerpNearT06);
+}
+
+TEST(Slerp, RefusesBadInput) {
+  const at::Tensor a = vec({1, 0}), b = vec({0, 1});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  EXPECT_CONTAINS(invalid_argument([&] {
+                    merged(s, a, {b, b});
+                  }),
+                  "slerp merges the base with exactly 1 pool member, got 2");
+  s.t = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, a, {b}); }), "slerp: t is not finite");
+  s.t = std::numeric_limits<double>::infinity();
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, a, {b}); }), "slerp: t is not finite");
+  s.t = 1e39;
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, a, {b}); }), "overflows fp32");
+  s.t = 0.5;
+  s.weights = {1.0};
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, a, {b}); }), "slerp takes no weights");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streamed (StreamingMerge over safetensors files, chunks of kMergeChunk) == resident.
+
+struct Files {
+  std::string dir;
+  std::unique_ptr<fw::Checkpoint> base;
+  std::vector<std::unique_ptr<fw::Checkpoint>> members;
+  std::vector<const fw::Checkpoint *> pool() const {
+    std::vector<const fw::Checkpoint *> out;
+    for (const auto &m : members) out.push_back(m.get());
+    return out;
+  }
+};
+
+std::vector<float> normal_values(size_t n, uint32_t seed, float mean, float scale) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> d(mean, scale);
+  std::vector<float> v(n);
+  for (float &x : v) x = d(gen);
+  return v;
+}
+
+// A base and n members, each with "big" (2 chunks and a bit: chunk borders inside the
+// statistics), "mat" [37, 301] (rows spanning no chunk border, for per-row statistics), "one" [1].
+// Members are the base plus noise, so that task vectors are small and angles generic.
+Files make_files(const std::string &label, size_t n) {
+  Files f;
+  f.dir = fwtest::temp_dir("geometric_" + label);
+  const size_t big = static_cast<size_t>(2 * fw::kMergeChunk + 4321);
+  const std::vector<float> base_big = normal_values(big, 1, 0.0f, 0.02f);
+  const std::vector<float> base_mat = normal_values(37 * 301, 2, 0.0f, 0.05f);
+  auto tensors = [&](uint32_t seed, bool is_base) {
+    std::vector<float> b = base_big, m = base_mat, one = {0.25f};
+    if (!is_base) {
+      const std::vector<float> nb = normal_values(big, seed, 0.0f, 0.01f);
+      const std::vector<float> nm = normal_values(m.size(), seed + 1, 0.0f, 0.02f);
+      for (size_t e = 0; e < b.size(); ++e) b[e] += nb[e];
+      for (size_t e = 0; e < m.size(); ++e) m[e] += nm[e];
+      one[0] += 0.01f * static_cast<float>(seed % 7);
+    }
+    return std::vector<fwtest::TestTensor>{{"big", {static_cast<int64_t>(big)}, b, "F32"},
+                                           {"mat", {37, 301}, m, "F32"},
+                                           {"one", {1}, one, "F32"}};
+  };
+  fwtest::write_safetensors(f.dir + "/base.safetensors", tensors(0, true));
+  f.base = fw::open_checkpoint(f.dir + "/base.safetensors", nullptr);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string path = f.dir + "/m" + std::to_string(i) + ".safetensors";
+    fwtest::write_safetensors(path, tensors(static_cast<uint32_t>(10 + 3 * i), false));
+    f.members.push_back(fw::open_checkpoint(path, f.base.get()));
+  }
+  return f;
+}
+
+// Every tensor streamed equals merge_tensor on the loaded tensors, byte for byte.
+void expect_streamed_equals_resident(const fw::MergeSpec &spec, const Files &f, int threads) {
+  fw::ThreadScope scope(threads);
+  std::vector<at::Tensor> streamed;
+  fw::merge_streaming(spec, *f.base, f.pool(),
+                      [&](size_t, const fw::TensorMeta &, at::Tensor t) { streamed.push_back(t); });
+  const auto &metas = f.base->tensors();
+  ASSERT_EQ(streamed.size(), metas.size());
+  for (size_t t = 0; t < metas.size(); ++t) {
+    std::vector<at::Tensor> members;
+    for (const auto &m : f.members) members.push_back(m->load_f32(metas[t].name));
+    const fw::MergeSpec own = spec.for_tensor(metas[t].name, f.members.size());
+    const at::Tensor whole = fw::merge_tensor(own, f.base->load_f32(metas[t].name), members, t);
+    EXPECT_TRUE(mt::same_bytes(streamed[t], whole))
+        << fw::merge_method_name(spec.method) << " tensor " << metas[t].name << " threads "
+        << threads << " max |diff| " << (streamed[t] - whole).abs().max().item<float>();
+    EXPECT_TRUE(at::isfinite(streamed[t]).all().item<bool>()) << metas[t].name;
+  }
+}
+
+TEST(GeometricStreaming, SlerpStreamedEqualsResident) {
+  const Files f = make_files("slerp", 1);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 0.3;
+  for (int threads : {1, 2}) expect_streamed_equals_resident(s, f, threads);
+  // A per-tensor t (MergeField::T) reaches the streamed tensor.
+  s.overrides.push_back({"mat", -1, fw::MergeField::T, 0.9});
+  expect_streamed_equals_resident(s, f, 2);
+}
+
+TEST(GeometricStreaming, RefusesTheWrongMemberCountUpFront) {
+  const Files f = make_files("count", 2);
+  const std::vector<const fw::Checkpoint *> pool = f.pool();
+  for (fw::MergeMethod m : {fw::MergeMethod::Slerp}) {
+    const fw::MergeSpec s = spec_of(m);
+    EXPECT_CONTAINS(invalid_argument([&] { const fw::StreamingMerge merge(s, *f.base, pool); }),
+                    "with exactly 1 pool member, got 2");
+  }
+}
+
+TEST(GeometricStreaming, RefusesABadOverriddenT) {
+  const Files f = make_files("badt", 1);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.overrides.push_back({"mat", -1, fw::MergeField::T, std::numeric_limits<double>::infinity()});
+  const std::vector<const fw::Checkpoint *> pool = f.pool();
+  const fw::StreamingMerge merge(s, *f.base, pool);
+  size_t mat = 0;
+  while (f.base->tensors()[mat].name != "mat") ++mat;
+  EXPECT_CONTAINS(
+      invalid_argument([&] { merge.merge_tensor(mat, [](int64_t, const at::Tensor &) {}); }),
+      "slerp: t is not finite");
+}
+
+}  // namespace
