@@ -211,6 +211,27 @@ at::Tensor GeometricMerge::combine(int64_t begin, const at::Tensor &base,
     case MergeMethod::Slerp:
       // coef_a * x + coef_b * y, each product rounded to fp32 as torch's.
       return base.mul(coef_[0]).add(inputs[0].mul(coef_[1]));
+    case MergeMethod::Nearswap: {
+      // nearswap.py: weight = clamp(t / max(|a - b|, 1e-6), 0, 1); weight b + (1 - weight) a.
+      // torch evaluates `t / x` as x.reciprocal() * t, so the same two roundings here; NaN stays
+      // NaN through the clamps as through torch's.
+      at::Tensor out = at::empty_like(base);
+      const float *a = data(base);
+      const float *b = data(inputs[0]);
+      float *o = data(out);
+      const float t = static_cast<float>(spec_.t);
+      const int64_t len = base.numel();
+      for (int64_t e = 0; e < len; ++e) {
+        float d = std::fabs(a[e] - b[e]);
+        d = d < kNearswapMinDiff ? kNearswapMinDiff : d;
+        float w = (1.0f / d) * t;
+        w = w < 0.0f ? 0.0f : (w > 1.0f ? 1.0f : w);
+        const float wb = w * b[e];
+        const float wa = (1.0f - w) * a[e];
+        o[e] = wb + wa;
+      }
+      return out;
+    }
     default:
       break;
   }

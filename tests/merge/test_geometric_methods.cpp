@@ -88,6 +88,15 @@ const std::vector<float> kSlerpNearMember = {-1.27806032f,  -1.05577803f, 1.6657
 const std::vector<float> kSlerpNearT06 = {-1.02249098f,  -0.844275534f, 1.33266211f, -3.69090581f,
                                           -0.367013007f, 1.02684689f,   2.87512136f, -1.02662408f,
                                           -0.194551647f, -1.0655396f,   1.11408019f, 2.02675009f};
+const std::vector<float> kNearswapBase = {
+    -0.592189372f, 0.177746713f, -1.07349157f,  0.520976782f,  0.706745446f, 2.20264268f,
+    2.02586532f,   1.09952068f,  -0.286956847f, -0.121114254f, -1.82735693f, -0.188597783f};
+const std::vector<float> kNearswapMember = {
+    -0.592089355f, 0.175746709f, -1.06349158f,  0.48097679f,  0.756745458f, 2.26264262f,
+    1.92586529f,   1.29952073f,  -0.786956847f, 0.878885746f, -1.82735658f, -0.188597783f};
+const std::vector<float> kNearswapT005 = {
+    -0.592089355f, 0.175746709f, -1.06349158f,  0.48097679f,   0.756745458f, 2.25264263f,
+    1.97586536f,   1.14952064f,  -0.336956829f, -0.071114257f, -1.82735658f, -0.188597783f};
 
 // ---------------------------------------------------------------------------------------------
 // slerp
@@ -164,6 +173,41 @@ TEST(Slerp, RefusesBadInput) {
   s.t = 0.5;
   s.weights = {1.0};
   EXPECT_CONTAINS(invalid_argument([&] { merged(s, a, {b}); }), "slerp takes no weights");
+}
+
+// ---------------------------------------------------------------------------------------------
+// nearswap
+
+TEST(Nearswap, SwapsEntriesCloserThanT) {
+  // |a - b| = 0.01, 0.5, 2: below t = 0.1 the member's value (weight clamped to 1), above it
+  // weight t / |a - b| = 0.2 and 0.05 toward the member.
+  const at::Tensor a = vec({1, 1, 1}), b = vec({1.01f, 1.5f, 3});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Nearswap);
+  s.t = 0.1;
+  expect_near(merged(s, a, {b}), {1.01f, 1.1f, 1.1f}, 1e-6);
+  // Equal entries: the distance is clamped at 1e-6 (no division by 0), and the value kept.
+  expect_near(merged(s, a, {a}), {1, 1, 1}, 0);
+  // t = 0: the base.
+  s.t = 0.0;
+  expect_near(merged(s, a, {b}), {1, 1, 1}, 0);
+}
+
+TEST(Nearswap, AgreesWithMergekitBitForBit) {
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Nearswap);
+  s.t = 0.05;
+  const at::Tensor out = merged(s, vec(kNearswapBase, {2, 6}), {vec(kNearswapMember, {2, 6})});
+  expect_mergekit("nearswap t=0.05", out, kNearswapT005, 0.0);
+}
+
+TEST(Nearswap, RefusesBadInput) {
+  const at::Tensor a = vec({1, 0}), b = vec({0, 1});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Nearswap);
+  EXPECT_CONTAINS(invalid_argument([&] {
+                    merged(s, a, {b, b});
+                  }),
+                  "nearswap merges the base with exactly 1 pool member, got 2");
+  s.t = -std::numeric_limits<double>::infinity();
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, a, {b}); }), "nearswap: t is not finite");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,10 +294,17 @@ TEST(GeometricStreaming, SlerpStreamedEqualsResident) {
   expect_streamed_equals_resident(s, f, 2);
 }
 
+TEST(GeometricStreaming, NearswapStreamedEqualsResident) {
+  const Files f = make_files("nearswap", 1);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Nearswap);
+  s.t = 0.01;
+  for (int threads : {1, 2}) expect_streamed_equals_resident(s, f, threads);
+}
+
 TEST(GeometricStreaming, RefusesTheWrongMemberCountUpFront) {
   const Files f = make_files("count", 2);
   const std::vector<const fw::Checkpoint *> pool = f.pool();
-  for (fw::MergeMethod m : {fw::MergeMethod::Slerp}) {
+  for (fw::MergeMethod m : {fw::MergeMethod::Slerp, fw::MergeMethod::Nearswap}) {
     const fw::MergeSpec s = spec_of(m);
     EXPECT_CONTAINS(invalid_argument([&] { const fw::StreamingMerge merge(s, *f.base, pool); }),
                     "with exactly 1 pool member, got 2");
