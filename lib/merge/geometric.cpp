@@ -25,6 +25,28 @@ constexpr float kNearswapMinDiff = 1e-6f;
 // Entries of the upper triangle of an m x m matrix.
 size_t triangle(size_t m) { return m * (m + 1) / 2; }
 
+// The Gram matrix's entry (i, j) in a row-major upper triangle.
+double gram_at(const double *g, size_t m, size_t i, size_t j) {
+  if (i > j) std::swap(i, j);
+  return g[i * m - i * (i - 1) / 2 + (j - i)];
+}
+
+// x^T G y for coefficient vectors over the Gram matrix's vectors.
+double quadratic(const double *g, size_t m, const std::vector<double> &x,
+                 const std::vector<double> &y) {
+  double s = 0.0;
+  for (size_t i = 0; i < m; ++i)
+    for (size_t j = 0; j < m; ++j) s += x[i] * gram_at(g, m, i, j) * y[j];
+  return s;
+}
+
+// sum_i k_i x_i in fp32, each product rounded, then added in order (no fused multiply-add).
+at::Tensor weighted(const std::vector<at::Tensor> &xs, const std::vector<float> &k) {
+  at::Tensor acc = xs[0].mul(k[0]);
+  for (size_t i = 1; i < xs.size(); ++i) acc.add_(xs[i].mul(k[i]));
+  return acc;
+}
+
 float *data(const at::Tensor &t) { return t.data_ptr<float>(); }
 
 }  // namespace
@@ -95,8 +117,9 @@ void check_geometric(const MergeSpec &spec, size_t n) {
   }
   if (spec.method == MergeMethod::Slerp || spec.method == MergeMethod::Nearswap)
     require_fp32(spec.t, name + ": t");
-  if (spec.method == MergeMethod::Multislerp && !(std::isfinite(spec.eps) && spec.eps >= 0.0))
-    invalid(name + ": eps must be finite and >= 0");
+  // eps > 0 keeps every division of multislerp finite (|T| + eps with T = 0 is its usual case).
+  if (spec.method == MergeMethod::Multislerp && !(std::isfinite(spec.eps) && spec.eps > 0.0))
+    invalid(name + ": eps must be finite and > 0");
   if (spec.method == MergeMethod::Karcher) {
     if (spec.max_iter < 0) invalid(name + ": max_iter must be >= 0");
     if (!(std::isfinite(spec.tol) && spec.tol >= 0.0))
@@ -199,6 +222,60 @@ void GeometricMerge::finish() {
                linear ? t : std::sin(t * theta) / sin_theta};
       break;
     }
+    case MergeMethod::Multislerp: {
+      // multislerp.py on task vectors tau_i, every vector it forms being a combination of the
+      // tau_i: units u_i = tau_i / (|tau_i| + eps), their weighted mean m = sum w_i u_i, m^ = m /
+      // |m|, tangents u_i - <u_i, m^> m^, their weighted sum T, then (m^ cos|T|' + T sin|T|' /
+      // |T|') sum_i w_i |tau_i|, |T|' = |T| + eps. So the result is base + sum_j k_j tau_j, with
+      // the k_j from the Gram matrix (in double; the weights as mergekit's fp32 tensor). T is 0 up
+      // to rounding (m^ is the point the tangents are taken at), as in mergekit.
+      const size_t m = n_;
+      const double *g = gram_.data();
+      std::vector<float> wf(m);
+      for (size_t i = 0; i < m; ++i) wf[i] = static_cast<float>(spec_.weight(i));
+      if (spec_.normalize) {
+        float sum = 0.0f;
+        for (float w : wf) sum += w;
+        for (float &w : wf) w = w / sum;
+      }
+      const double eps = spec_.eps;
+      std::vector<double> w(m), norm(m), inv(m), mean(m);
+      for (size_t i = 0; i < m; ++i) {
+        w[i] = wf[i];
+        norm[i] = std::sqrt(gram_at(g, m, i, i));
+        inv[i] = 1.0 / (norm[i] + eps);
+        mean[i] = w[i] * inv[i];
+      }
+      const double mean_norm = std::sqrt(std::max(0.0, quadratic(g, m, mean, mean)));
+      if (mean_norm < eps) {
+        // mergekit: lerp of the two task vectors, or an error for more.
+        if (m == 2) {
+          coef_ = {wf[0], wf[1]};
+          break;
+        }
+        invalid("multislerp: tensor \"" + name_ +
+                "\": the weighted sum of the unit task vectors is 0 (antipodal task vectors whose "
+                "weights balance out); use other weights");
+      }
+      std::vector<double> c(m), e(m);
+      for (size_t i = 0; i < m; ++i) c[i] = mean[i] / mean_norm;
+      double dot_sum = 0.0;  // sum_i w_i <u_i, m^>
+      for (size_t i = 0; i < m; ++i) {
+        double d = 0.0;
+        for (size_t j = 0; j < m; ++j) d += c[j] * gram_at(g, m, i, j);
+        dot_sum += w[i] * inv[i] * d;
+      }
+      for (size_t j = 0; j < m; ++j) e[j] = w[j] * inv[j] - dot_sum * c[j];
+      const double tangent_norm = std::sqrt(std::max(0.0, quadratic(g, m, e, e))) + eps;
+      double avg_norm = 0.0;
+      for (size_t i = 0; i < m; ++i) avg_norm += norm[i] * w[i];
+      const double cos_t = std::cos(tangent_norm);
+      const double sin_t = std::sin(tangent_norm) / tangent_norm;
+      coef_.resize(m);
+      for (size_t j = 0; j < m; ++j)
+        coef_[j] = static_cast<float>(avg_norm * (cos_t * c[j] + sin_t * e[j]));
+      break;
+    }
     default:
       break;
   }
@@ -232,6 +309,10 @@ at::Tensor GeometricMerge::combine(int64_t begin, const at::Tensor &base,
       }
       return out;
     }
+    case MergeMethod::Multislerp:
+      if (n_ == 1) return inputs[0].clone();  // mergekit returns the one member itself
+      // lerp fallback: tau_0 w_0 + tau_1 w_1, then + base, as mergekit's.
+      return weighted(inputs, coef_).add(base);
     default:
       break;
   }

@@ -63,13 +63,11 @@ class GeometricMerge {
   size_t n_;
   std::string name_;
   int64_t numel_ = 1;
-  int64_t keys_ = 1;             // rows with their own statistics
-  int64_t row_len_ = 0;          // nuslerp per row: the last dimension
-  int64_t col_count_ = 0;        // nuslerp per column: numel / shape[0]
-  std::vector<double> gram_;     // per key: the upper triangle, row-major, of the Gram matrix
-  std::vector<float> coef_;      // per key: the combine's coefficients
-  std::vector<uint8_t> linear_;  // per key: the collinear (lerp) branch
-  bool lerp_fallback_ = false;   // multislerp: mergekit's linear fallback for 2 vectors
+  int64_t keys_ = 1;          // rows with their own statistics
+  int64_t row_len_ = 0;       // nuslerp per row: the last dimension
+  int64_t col_count_ = 0;     // nuslerp per column: numel / shape[0]
+  std::vector<double> gram_;  // per key: the upper triangle, row-major, of the Gram matrix
+  std::vector<float> coef_;   // per key: the combine's coefficients
 };
 
 // Both phases on resident tensors (any shape; the members in pool order).

@@ -36,7 +36,7 @@ struct MergeSpec {
   // (beyond [0, 1] it extrapolates along the arc, as mergekit lets it); nearswap: the distance
   // below which an entry takes the member's value, any finite value. Per tensor: MergeField::T.
   double t = 0.5;
-  double eps = 1e-8;              // multislerp: added to each task vector's norm; finite, >= 0
+  double eps = 1e-8;              // multislerp: added to the norms it divides by; finite, > 0
   bool nuslerp_flatten = true;    // nuslerp: one angle for the whole tensor
   bool nuslerp_row_wise = false;  // nuslerp, unflattened: per column (dim 0) instead of per row
   int64_t max_iter = 10;          // karcher: Riemannian gradient steps, >= 0

@@ -97,6 +97,24 @@ const std::vector<float> kNearswapMember = {
 const std::vector<float> kNearswapT005 = {
     -0.592089355f, 0.175746709f, -1.06349158f,  0.48097679f,   0.756745458f, 2.25264263f,
     1.97586536f,   1.14952064f,  -0.336956829f, -0.071114257f, -1.82735658f, -0.188597783f};
+const std::vector<float> kMultiBase = {-0.838149846f, 0.274860591f,  0.472183615f, 0.577100635f,
+                                       0.861470282f,  0.0359922461f, 1.0603435f,   1.59593964f,
+                                       0.361186177f,  -0.519126832f};
+const std::vector<float> kMultiMember0 = {-0.975849569f, 0.341501564f,  0.53208214f, 0.424449682f,
+                                          0.70737648f,   0.0305147916f, 1.15189767f, 1.48394752f,
+                                          0.257192373f,  -0.545226455f};
+const std::vector<float> kMultiMember1 = {
+    -0.808807909f,   0.389124006f, 0.600078106f, 0.573543906f, 0.896908939f,
+    -0.00148116797f, 1.07220364f,  1.62014401f,  0.363246888f, -0.651576579f};
+const std::vector<float> kMultiMember2 = {-0.955637157f, 0.476242483f, 0.396863312f, 0.634113133f,
+                                          0.644480765f,  0.130683839f, 0.954930186f, 1.58911836f,
+                                          0.449062377f,  -0.584864676f};
+const std::vector<float> kMultiNormalized = {
+    -0.930759728f, 0.495132208f, 0.506119847f, 0.583998144f, 0.699732184f,
+    0.0791117847f, 1.01221228f,  1.58267653f,  0.402677804f, -0.647234857f};
+const std::vector<float> kMultiRaw = {-0.918342233f, 0.466248631f,  0.531836331f, 0.559235215f,
+                                      0.730613828f,  0.0583053008f, 1.04154229f,  1.57528436f,
+                                      0.376330256f,  -0.642363667f};
 
 // ---------------------------------------------------------------------------------------------
 // slerp
@@ -211,6 +229,81 @@ TEST(Nearswap, RefusesBadInput) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// multislerp
+
+TEST(Multislerp, TwoEqualNormTaskVectorsAtEqualWeightsGiveTheSlerpMidpoint) {
+  // tau_0 = 3 (1, 0), tau_1 = 3 (cos 60, sin 60): the arc's midpoint is 3 (cos 30, sin 30), as
+  // slerp's at t = 0.5.
+  const at::Tensor base = vec({1, -1});
+  const float h = 3 * std::sqrt(3.0f) / 2;
+  const at::Tensor m0 = base + vec({3, 0}), m1 = base + vec({1.5f, h});
+  const fw::MergeSpec s = spec_of(fw::MergeMethod::Multislerp);
+  expect_near(merged(s, base, {m0, m1}), {1 + h, -1 + 1.5f}, 2e-6);
+  // Orthogonal unit task vectors: base + (1, 1) / sqrt(2) (the mean norm is 1).
+  const float r = 1.0f / std::sqrt(2.0f);
+  expect_near(merged(s, base, {base + vec({1, 0}), base + vec({0, 1})}), {1 + r, -1 + r}, 2e-6);
+}
+
+TEST(Multislerp, OneMemberIsReturnedAndAntipodalPairsFallBackToLerp) {
+  const at::Tensor base = vec({1, 2, 3});
+  const at::Tensor m = vec({0.5f, -7, 3.25f});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Multislerp);
+  EXPECT_TRUE(mt::same_bytes(merged(s, base, {m}), m));
+  // tau and -tau at equal weights: the mean of the units is 0, so 0.5 tau - 0.5 tau + base.
+  const at::Tensor tau = vec({1, -2, 0.5f});
+  expect_near(merged(s, base, {base + tau, base - tau}), {1, 2, 3}, 0);
+  // Unnormalized weights 1 and 3: the mean of the units is 1 u - 3 u = -2 u, so the direction
+  // is -u (both tangents 0) and the norm 1 |tau| + 3 |tau|: base - 4 tau.
+  s.normalize = false;
+  s.weights = {1, 3};
+  expect_near(merged(s, base, {base + tau, base - tau}), {1 - 4, 2 + 8, 3 - 2}, 1e-5);
+}
+
+TEST(Multislerp, AgreesWithMergekit) {
+  const std::vector<int64_t> shape = {2, 5};
+  const at::Tensor base = vec(kMultiBase, shape);
+  const std::vector<at::Tensor> members = {vec(kMultiMember0, shape), vec(kMultiMember1, shape),
+                                           vec(kMultiMember2, shape)};
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Multislerp);
+  s.weights = {0.5, 1.0, 2.0};
+  expect_mergekit("multislerp normalized", merged(s, base, members), kMultiNormalized);
+  s.weights = {0.2, 0.3, 0.4};
+  s.normalize = false;
+  expect_mergekit("multislerp unnormalized", merged(s, base, members), kMultiRaw);
+}
+
+TEST(Multislerp, RefusesBadInput) {
+  const at::Tensor base = vec({0, 0});
+  const at::Tensor a = vec({1, 0}), b = vec({-1, 0});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Multislerp);
+  // Three task vectors whose unit mean is 0 (a, -a and a zero one): mergekit raises too.
+  EXPECT_CONTAINS(invalid_argument([&] {
+                    merged(s, base, {a, b, base});
+                  }),
+                  "the weighted sum of the unit task vectors is 0");
+  s.weights = {1, -1};
+  EXPECT_CONTAINS(invalid_argument([&] {
+                    merged(s, base, {a, b});
+                  }),
+                  "multislerp: normalize with weights summing to 0");
+  s.weights = {1, 2, 3};
+  EXPECT_CONTAINS(invalid_argument([&] {
+                    merged(s, base, {a, b});
+                  }),
+                  "multislerp: 3 weights for 2 members");
+  s.weights = {1, std::numeric_limits<double>::quiet_NaN()};
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, base, {a, b}); }), "is not finite");
+  s.weights.clear();
+  for (double eps : {0.0, -1e-8, std::numeric_limits<double>::infinity()}) {
+    s.eps = eps;
+    EXPECT_CONTAINS(invalid_argument([&] {
+                      merged(s, base, {a, b});
+                    }),
+                    "multislerp: eps must be finite and > 0");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Streamed (StreamingMerge over safetensors files, chunks of kMergeChunk) == resident.
 
 struct Files {
@@ -299,6 +392,15 @@ TEST(GeometricStreaming, NearswapStreamedEqualsResident) {
   fw::MergeSpec s = spec_of(fw::MergeMethod::Nearswap);
   s.t = 0.01;
   for (int threads : {1, 2}) expect_streamed_equals_resident(s, f, threads);
+}
+
+TEST(GeometricStreaming, MultislerpStreamedEqualsResident) {
+  const Files f = make_files("multislerp", 3);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Multislerp);
+  for (int threads : {1, 2}) expect_streamed_equals_resident(s, f, threads);
+  s.weights = {0.2, 1.5, 0.7};
+  s.normalize = false;
+  expect_streamed_equals_resident(s, f, 2);
 }
 
 TEST(GeometricStreaming, RefusesTheWrongMemberCountUpFront) {
