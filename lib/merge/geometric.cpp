@@ -19,6 +19,8 @@ constexpr float kSlerpEps = 1e-8f;
 // nuslerp.py: _normalize clamps norms at 1e-7; colinear when 1 - cos^2 <= eps^2, eps = 1e-8.
 constexpr float kNuslerpNormMin = 1e-7f;
 constexpr float kNuslerpColinear = 1e-16f;
+// nuslerp's coefficients per row: c0, c1, the divisor (spherical branch), colinear (0 / 1).
+constexpr size_t kNuslerpCoefs = 4;
 // nearswap.py: |a - b| clamped at 1e-6 before t is divided by it.
 constexpr float kNearswapMinDiff = 1e-6f;
 
@@ -276,6 +278,41 @@ void GeometricMerge::finish() {
         coef_[j] = static_cast<float>(avg_norm * (cos_t * c[j] + sin_t * e[j]));
       break;
     }
+    case MergeMethod::Nuslerp: {
+      // nuslerp.py per vector (the whole tensor, a row or a column): units by norms clamped at
+      // 1e-7, cos clamped to [-1, 1], colinear when 1 - cos^2 <= eps^2, then (sin((1 - t) theta)
+      // v0 + sin(t theta) v1) / sin(theta), or (1 - t) v0 + t v1 when colinear; in fp32, t the
+      // Python float mergekit computes from the two weights.
+      const double w0 = spec_.weight(0), w1 = spec_.weight(1);
+      const double total = w0 + w1;
+      const double t = std::fabs(total) < 1e-6 ? 0.5 : w1 / total;
+      const float tf = static_cast<float>(t);
+      const float uf = static_cast<float>(1.0 - t);
+      coef_.assign(static_cast<size_t>(keys_) * kNuslerpCoefs, 0.0f);
+      for (int64_t k = 0; k < keys_; ++k) {
+        const double *g = gram_.data() + static_cast<size_t>(k) * 3;
+        const float na = std::max(static_cast<float>(std::sqrt(g[0])), kNuslerpNormMin);
+        const float nb = std::max(static_cast<float>(std::sqrt(g[2])), kNuslerpNormMin);
+        const float cos = std::clamp(
+            static_cast<float>(g[1] / (static_cast<double>(na) * static_cast<double>(nb))), -1.0f,
+            1.0f);
+        const float cos2 = cos * cos;
+        const bool colinear = 1.0f - cos2 <= kNuslerpColinear;
+        float *c = coef_.data() + static_cast<size_t>(k) * kNuslerpCoefs;
+        if (colinear) {
+          c[0] = uf;
+          c[1] = tf;
+          c[2] = 1.0f;
+          c[3] = 1.0f;
+          continue;
+        }
+        const float theta = std::acos(cos);
+        c[0] = std::sin(uf * theta);
+        c[1] = std::sin(tf * theta);
+        c[2] = std::sin(theta);
+      }
+      break;
+    }
     default:
       break;
   }
@@ -283,7 +320,6 @@ void GeometricMerge::finish() {
 
 at::Tensor GeometricMerge::combine(int64_t begin, const at::Tensor &base,
                                    const std::vector<at::Tensor> &inputs) const {
-  (void)begin;
   switch (spec_.method) {
     case MergeMethod::Slerp:
       // coef_a * x + coef_b * y, each product rounded to fp32 as torch's.
@@ -313,6 +349,24 @@ at::Tensor GeometricMerge::combine(int64_t begin, const at::Tensor &base,
       if (n_ == 1) return inputs[0].clone();  // mergekit returns the one member itself
       // lerp fallback: tau_0 w_0 + tau_1 w_1, then + base, as mergekit's.
       return weighted(inputs, coef_).add(base);
+    case MergeMethod::Nuslerp: {
+      // base + r, r = (c0 v0 + c1 v1) / sin(theta), or c0 v0 + c1 v1 when colinear.
+      at::Tensor out = at::empty_like(base);
+      const float *b = data(base);
+      const float *v0 = data(inputs[0]);
+      const float *v1 = data(inputs[1]);
+      float *o = data(out);
+      const int64_t len = base.numel();
+      for (int64_t e = 0; e < len; ++e) {
+        const float *c = coef_.data() + static_cast<size_t>(key_of(begin + e)) * kNuslerpCoefs;
+        const float p0 = c[0] * v0[e];
+        const float p1 = c[1] * v1[e];
+        float r = p0 + p1;
+        if (c[3] == 0.0f) r = r / c[2];
+        o[e] = b[e] + r;
+      }
+      return out;
+    }
     default:
       break;
   }

@@ -115,6 +115,24 @@ const std::vector<float> kMultiNormalized = {
 const std::vector<float> kMultiRaw = {-0.918342233f, 0.466248631f,  0.531836331f, 0.559235215f,
                                       0.730613828f,  0.0583053008f, 1.04154229f,  1.57528436f,
                                       0.376330256f,  -0.642363667f};
+const std::vector<float> kNuBase = {2.35254765f,   0.212065563f,  0.225914344f, 1.11476815f,
+                                    -0.772973299f, 0.751634419f,  0.996991575f, 1.13374543f,
+                                    0.843540192f,  -0.625592649f, -0.37142083f, 0.0914734751f};
+const std::vector<float> kNuMember0 = {2.3420434f,    0.297916532f,  0.153263032f,  1.13157594f,
+                                       -0.845683813f, 0.781243443f,  1.04369426f,   1.0727303f,
+                                       0.912814677f,  -0.599852264f, -0.272217244f, 0.14462781f};
+const std::vector<float> kNuMember1 = {2.48302412f,   0.142050236f,  0.133478165f,  1.14455688f,
+                                       -0.636737347f, 0.660440922f,  1.0381813f,    1.12577212f,
+                                       0.956621587f,  -0.775623858f, -0.280171752f, 0.13315621f};
+const std::vector<float> kNuFlat = {2.46666169f,   0.18025884f,  0.11568632f,   1.14786732f,
+                                    -0.676473618f, 0.68004632f,  1.05136633f,   1.10415184f,
+                                    0.97119534f,   -0.75179702f, -0.252524853f, 0.148660898f};
+const std::vector<float> kNuRows = {2.46936011f,   0.180231482f,  0.112356171f,  1.1488235f,
+                                    -0.654739261f, 0.660812914f,  1.07481861f,   1.08683813f,
+                                    0.955740511f,  -0.739740729f, -0.268105477f, 0.14098078f};
+const std::vector<float> kNuColumns = {2.47517538f,   0.182370171f,  0.138219655f,  1.14258301f,
+                                       -0.671077669f, 0.648665428f,  1.03966534f,   1.11093163f,
+                                       0.983008742f,  -0.812962055f, -0.277953148f, 0.138453111f};
 
 // ---------------------------------------------------------------------------------------------
 // slerp
@@ -304,6 +322,72 @@ TEST(Multislerp, RefusesBadInput) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// nuslerp
+
+fw::MergeSpec nuslerp_spec(bool flatten, bool row_wise) {
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Nuslerp);
+  s.nuslerp_flatten = flatten;
+  s.nuslerp_row_wise = row_wise;
+  return s;
+}
+
+TEST(Nuslerp, OrthogonalAndCollinearTaskVectors) {
+  const at::Tensor base = vec({1, 2, 3, 4}, {2, 2});
+  const float r = 1.0f / std::sqrt(2.0f);
+  // Flattened, orthogonal unit task vectors at t = 0.5 (equal weights): base + (e0 + e1) / sqrt2.
+  fw::MergeSpec s = nuslerp_spec(true, false);
+  expect_near(merged(s, base, {base + vec({1, 0, 0, 0}, {2, 2}), base + vec({0, 1, 0, 0}, {2, 2})}),
+              {1 + r, 2 + r, 3, 4}, 1e-6);
+  // Collinear (tau_1 = 2 tau_0), weights 1 and 3 (t = 0.75): base + 0.25 tau_0 + 0.75 * 2 tau_0.
+  const at::Tensor tau = vec({1, -1, 2, 0.5f}, {2, 2});
+  s.weights = {1, 3};
+  expect_near(merged(s, base, {base + tau, base + 2 * tau}), {2.75f, 0.25f, 6.5f, 4.875f}, 1e-6);
+  // Weights summing to ~0: t = 0.5 as mergekit.
+  s.weights = {1, -1};
+  expect_near(merged(s, base, {base + tau, base + 2 * tau}), {2.5f, 0.5f, 6, 4.75f}, 1e-6);
+}
+
+TEST(Nuslerp, PerRowAndPerColumnAngles) {
+  // tau_0 = [[1, 0], [1, 0]], tau_1 = [[0, 1], [2, 0]], t = 0.5 (base 0).
+  const at::Tensor base = vec({0, 0, 0, 0}, {2, 2});
+  const at::Tensor m0 = vec({1, 0, 1, 0}, {2, 2}), m1 = vec({0, 1, 2, 0}, {2, 2});
+  const float r = 1.0f / std::sqrt(2.0f);
+  // Per row: row 0 orthogonal units -> (r, r); row 1 collinear -> lerp (1.5, 0).
+  expect_near(merged(nuslerp_spec(false, false), base, {m0, m1}), {r, r, 1.5f, 0}, 1e-6);
+  // Per column (row-wise): column 0 is (1, 1) vs (0, 2), cos 1/sqrt2, theta pi/4: coefficients
+  // sin(pi/8) / sin(pi/4) each; column 1 is (0, 0) vs (1, 0): a zero vector, cos 0, theta pi/2.
+  const float k = std::sin(static_cast<float>(M_PI) / 8) / std::sin(static_cast<float>(M_PI) / 4);
+  expect_near(merged(nuslerp_spec(false, true), base, {m0, m1}), {k, r, 3 * k, 0}, 1e-6);
+}
+
+TEST(Nuslerp, AgreesWithMergekit) {
+  const std::vector<int64_t> shape = {3, 4};
+  const at::Tensor base = vec(kNuBase, shape);
+  const std::vector<at::Tensor> members = {vec(kNuMember0, shape), vec(kNuMember1, shape)};
+  fw::MergeSpec s = nuslerp_spec(true, false);
+  s.weights = {1, 3};
+  expect_mergekit("nuslerp flattened", merged(s, base, members), kNuFlat);
+  s.nuslerp_flatten = false;
+  expect_mergekit("nuslerp per row", merged(s, base, members), kNuRows);
+  s.nuslerp_row_wise = true;
+  expect_mergekit("nuslerp per column", merged(s, base, members), kNuColumns);
+}
+
+TEST(Nuslerp, RefusesBadInput) {
+  const at::Tensor base = vec({0, 0});
+  const at::Tensor a = vec({1, 0}), b = vec({0, 1});
+  fw::MergeSpec s = nuslerp_spec(true, false);
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, base, {a}); }),
+                  "nuslerp needs exactly 2 pool members, got 1");
+  EXPECT_CONTAINS(invalid_argument([&] {
+                    merged(s, base, {a, b, a});
+                  }),
+                  "nuslerp needs exactly 2 pool members, got 3");
+  s.weights = {1, std::numeric_limits<double>::infinity()};
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, base, {a, b}); }), "is not finite");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Streamed (StreamingMerge over safetensors files, chunks of kMergeChunk) == resident.
 
 struct Files {
@@ -326,7 +410,8 @@ std::vector<float> normal_values(size_t n, uint32_t seed, float mean, float scal
 }
 
 // A base and n members, each with "big" (2 chunks and a bit: chunk borders inside the
-// statistics), "mat" [37, 301] (rows spanning no chunk border, for per-row statistics), "one" [1].
+// statistics), "mat" [37, 301] (per-row and per-column statistics), "wide" [3, 50001] (its last
+// row spans the first chunk border) and "one" [1].
 // Members are the base plus noise, so that task vectors are small and angles generic.
 Files make_files(const std::string &label, size_t n) {
   Files f;
@@ -334,17 +419,21 @@ Files make_files(const std::string &label, size_t n) {
   const size_t big = static_cast<size_t>(2 * fw::kMergeChunk + 4321);
   const std::vector<float> base_big = normal_values(big, 1, 0.0f, 0.02f);
   const std::vector<float> base_mat = normal_values(37 * 301, 2, 0.0f, 0.05f);
+  const std::vector<float> base_wide = normal_values(3 * 50001, 3, 0.0f, 0.05f);
   auto tensors = [&](uint32_t seed, bool is_base) {
-    std::vector<float> b = base_big, m = base_mat, one = {0.25f};
+    std::vector<float> b = base_big, m = base_mat, w = base_wide, one = {0.25f};
     if (!is_base) {
       const std::vector<float> nb = normal_values(big, seed, 0.0f, 0.01f);
       const std::vector<float> nm = normal_values(m.size(), seed + 1, 0.0f, 0.02f);
       for (size_t e = 0; e < b.size(); ++e) b[e] += nb[e];
       for (size_t e = 0; e < m.size(); ++e) m[e] += nm[e];
+      const std::vector<float> nw = normal_values(w.size(), seed + 2, 0.0f, 0.03f);
+      for (size_t e = 0; e < w.size(); ++e) w[e] += nw[e];
       one[0] += 0.01f * static_cast<float>(seed % 7);
     }
     return std::vector<fwtest::TestTensor>{{"big", {static_cast<int64_t>(big)}, b, "F32"},
                                            {"mat", {37, 301}, m, "F32"},
+                                           {"wide", {3, 50001}, w, "F32"},
                                            {"one", {1}, one, "F32"}};
   };
   fwtest::write_safetensors(f.dir + "/base.safetensors", tensors(0, true));
@@ -401,6 +490,16 @@ TEST(GeometricStreaming, MultislerpStreamedEqualsResident) {
   s.weights = {0.2, 1.5, 0.7};
   s.normalize = false;
   expect_streamed_equals_resident(s, f, 2);
+}
+
+TEST(GeometricStreaming, NuslerpStreamedEqualsResident) {
+  const Files f = make_files("nuslerp", 2);
+  for (bool flatten : {true, false})
+    for (bool row_wise : {false, true}) {
+      fw::MergeSpec s = nuslerp_spec(flatten, row_wise);
+      s.weights = {0.3, 0.9};
+      for (int threads : {1, 2}) expect_streamed_equals_resident(s, f, threads);
+    }
 }
 
 TEST(GeometricStreaming, RefusesTheWrongMemberCountUpFront) {
