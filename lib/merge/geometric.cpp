@@ -313,6 +313,71 @@ void GeometricMerge::finish() {
       }
       break;
     }
+    case MergeMethod::Karcher: {
+      // karcher.py: units u_i = x_i / |x_i|, those with |x_i| > tol averaged on the sphere by at
+      // most max_iter Riemannian steps from their normalized weighted mean (alphas 1 / n), then
+      // scaled by sum_i |x_i| / n. Every iterate is a combination of the units, so the iterations
+      // run on coefficient vectors over the units' Gram matrix (double) and no tensor is held;
+      // mergekit runs the same steps on fp32 tensors.
+      const size_t m = n_;
+      const double *g = gram_.data();
+      const double tol = spec_.tol;
+      const double alpha = 1.0 / static_cast<double>(m);
+      std::vector<double> norm(m);
+      std::vector<size_t> valid;
+      for (size_t i = 0; i < m; ++i) {
+        norm[i] = std::sqrt(gram_at(g, m, i, i));
+        if (norm[i] > tol) valid.push_back(i);
+      }
+      if (valid.empty()) {  // mergekit: sum(x * 0): zeros
+        all_zero_ = true;
+        break;
+      }
+      const size_t v = valid.size();
+      std::vector<double> unit_gram(triangle(v));
+      for (size_t a = 0, p = 0; a < v; ++a)
+        for (size_t b = a; b < v; ++b, ++p)
+          unit_gram[p] = gram_at(g, m, valid[a], valid[b]) / (norm[valid[a]] * norm[valid[b]]);
+      const double *ug = unit_gram.data();
+      const auto length = [&](const std::vector<double> &x) {
+        return std::sqrt(std::max(0.0, quadratic(ug, v, x, x)));
+      };
+      const std::vector<double> weight(v, 1.0 / static_cast<double>(v));  // alpha / sum(alpha)
+      std::vector<double> mean = weight;
+      const double mean_norm = length(mean);
+      if (mean_norm < tol) {
+        std::fill(mean.begin(), mean.end(), 0.0);
+        mean[0] = 1.0;
+      } else {
+        for (double &c : mean) c /= mean_norm;
+      }
+      for (int64_t iter = 0; iter < spec_.max_iter; ++iter) {
+        std::vector<double> tangent(v, 0.0);
+        for (size_t a = 0; a < v; ++a) {
+          double dot = 0.0;
+          for (size_t b = 0; b < v; ++b) dot += gram_at(ug, v, a, b) * mean[b];
+          dot = std::clamp(dot, -1.0, 1.0);
+          const double theta = std::acos(dot);
+          if (theta < tol) continue;
+          const double f = weight[a] * (theta / std::sin(theta));
+          tangent[a] += f;  // f (u_a - dot mean)
+          for (size_t b = 0; b < v; ++b) tangent[b] -= f * dot * mean[b];
+        }
+        const double tangent_norm = length(tangent);
+        if (tangent_norm < tol) break;
+        const double c = std::cos(tangent_norm), sn = std::sin(tangent_norm) / tangent_norm;
+        for (size_t b = 0; b < v; ++b) mean[b] = c * mean[b] + sn * tangent[b];
+        const double unit_norm = length(mean);
+        if (unit_norm > tol)
+          for (double &x : mean) x /= unit_norm;
+      }
+      double scale = 0.0;
+      for (size_t i = 0; i < m; ++i) scale += alpha * norm[i];
+      coef_.assign(m, 0.0f);  // on the members: scale mean_a / |x_a|
+      for (size_t a = 0; a < v; ++a)
+        coef_[valid[a]] = static_cast<float>(scale * mean[a] / norm[valid[a]]);
+      break;
+    }
     default:
       break;
   }
@@ -366,6 +431,19 @@ at::Tensor GeometricMerge::combine(int64_t begin, const at::Tensor &base,
         o[e] = b[e] + r;
       }
       return out;
+    }
+    case MergeMethod::Karcher: {
+      if (n_ == 1) return inputs[0].clone();  // mergekit returns the one input itself
+      if (all_zero_) return at::zeros_like(base);
+      // The members below tol do not enter the mean (their coefficient is 0): left out of the sum.
+      std::vector<at::Tensor> xs;
+      std::vector<float> k;
+      for (size_t i = 0; i < n_; ++i)
+        if (coef_[i] != 0.0f) {
+          xs.push_back(inputs[i]);
+          k.push_back(coef_[i]);
+        }
+      return xs.empty() ? at::zeros_like(base) : weighted(xs, k);
     }
     default:
       break;

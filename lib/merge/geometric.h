@@ -2,8 +2,11 @@
 // nearswap.py, multislerp.py, nuslerp.py, karcher.py): spherical interpolation between the base
 // and one member (slerp), per-entry swapping of near values (nearswap), barycentric interpolation
 // on the sphere (multislerp), slerp of two task vectors (nuslerp) and the Karcher mean on the
-// sphere (karcher). Arithmetic in fp32 as mergekit's (it works in float32 unless the inputs are
-// float64); whole-tensor statistics (norms, dot products) in double.
+// sphere (karcher; of the pool members only: mergekit's karcher has no base, and a mergekit-yaml
+// run with a base_model counts it as one more input, so such a recipe lists the base in the pool
+// here). multislerp and nuslerp are mergekit's with a base (on task vectors). Arithmetic in fp32 as
+// mergekit's (it works in float32 unless the inputs are float64); whole-tensor statistics (norms,
+// dot products) in double.
 //
 // Streaming: every one of them needs at most the Gram matrix of its vectors, per tensor or per row,
 // and then combines each entry from the same entry of its inputs with per-row coefficients. So a
@@ -67,6 +70,7 @@ class GeometricMerge {
   int64_t row_len_ = 0;       // nuslerp per row: the last dimension
   int64_t col_count_ = 0;     // nuslerp per column: numel / shape[0]
   std::vector<double> gram_;  // per key: the upper triangle, row-major, of the Gram matrix
+  bool all_zero_ = false;     // karcher: every member's norm <= tol
   std::vector<float> coef_;   // per key: the combine's coefficients
 };
 

@@ -133,6 +133,21 @@ const std::vector<float> kNuRows = {2.46936011f,   0.180231482f,  0.112356171f, 
 const std::vector<float> kNuColumns = {2.47517538f,   0.182370171f,  0.138219655f,  1.14258301f,
                                        -0.671077669f, 0.648665428f,  1.03966534f,   1.11093163f,
                                        0.983008742f,  -0.812962055f, -0.277953148f, 0.138453111f};
+const std::vector<float> kKarcherMember0 = {
+    -0.547130764f, 0.322192132f, 1.28014624f,     -0.0708334446f, 0.651435077f,
+    -0.379310697f, 1.70037436f,  -0.00606453046f, 0.666406691f,   2.45251226f};
+const std::vector<float> kKarcherMember1 = {1.04656315f,   -0.916683137f, 2.2532835f,  0.103620358f,
+                                            -0.079665795f, 0.243969709f,  0.83505851f, 0.575941205f,
+                                            0.0258553736f, -0.423885077f};
+const std::vector<float> kKarcherMember2 = {1.62387097f,   0.796060324f, -1.07664204f, 0.676263988f,
+                                            -1.92666185f,  0.600906372f, -1.26820457f, 1.07712877f,
+                                            -0.475967228f, 0.927696645f};
+const std::vector<float> kKarcher = {1.43404531f,   0.0516539589f, 1.67862236f,  0.457812726f,
+                                     -0.881376445f, 0.323085457f,  0.811686516f, 1.0830344f,
+                                     0.119073652f,  1.7663399f};
+const std::vector<float> kKarcherOneStep = {
+    1.43090498f,  0.0421572179f, 1.69504452f, 0.454636723f, -0.871648908f,
+    0.321353912f, 0.821445882f,  1.07999563f, 0.12122348f,  1.7565949f};
 
 // ---------------------------------------------------------------------------------------------
 // slerp
@@ -388,6 +403,58 @@ TEST(Nuslerp, RefusesBadInput) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// karcher (the base is not an input: mergekit's karcher takes none)
+
+TEST(Karcher, ClosedForms) {
+  const at::Tensor base = vec({9, 9});  // unused
+  const fw::MergeSpec s = spec_of(fw::MergeMethod::Karcher);
+  // Identical points: that point.
+  const at::Tensor x = vec({0.5f, -2});
+  expect_near(merged(s, base, {x, x, x}), {0.5f, -2}, 1e-6);
+  // Orthogonal directions, norms 2 and 4: the arc's midpoint, scaled by the mean norm 3.
+  const float r = 3.0f / std::sqrt(2.0f);
+  expect_near(merged(s, base, {vec({2, 0}), vec({0, 4})}), {r, r}, 1e-6);
+  // A zero member leaves the mean (norm <= tol) but counts in the scale: (0 + |y|) / 2 along y.
+  expect_near(merged(s, base, {vec({0, 0}), vec({1, 2})}), {0.5f, 1}, 1e-6);
+  // All zero: zeros. One member: itself.
+  expect_near(merged(s, base, {vec({0, 0}), vec({0, 0})}), {0, 0}, 0);
+  EXPECT_TRUE(mt::same_bytes(merged(s, base, {x}), x));
+}
+
+TEST(Karcher, AgreesWithMergekit) {
+  const std::vector<int64_t> shape = {2, 5};
+  const at::Tensor base = at::zeros(shape);
+  const std::vector<at::Tensor> members = {vec(kKarcherMember0, shape), vec(kKarcherMember1, shape),
+                                           vec(kKarcherMember2, shape)};
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Karcher);
+  expect_mergekit("karcher max_iter=10", merged(s, base, members), kKarcher);
+  s.max_iter = 1;
+  expect_mergekit("karcher max_iter=1", merged(s, base, members), kKarcherOneStep);
+}
+
+TEST(Karcher, RefusesBadInput) {
+  const at::Tensor base = vec({0, 0});
+  const at::Tensor a = vec({1, 0}), b = vec({0, 1});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Karcher);
+  s.max_iter = -1;
+  EXPECT_CONTAINS(invalid_argument([&] {
+                    merged(s, base, {a, b});
+                  }),
+                  "karcher: max_iter must be >= 0");
+  s.max_iter = 10;
+  for (double tol : {-1e-5, std::numeric_limits<double>::quiet_NaN()}) {
+    s.tol = tol;
+    EXPECT_CONTAINS(invalid_argument([&] {
+                      merged(s, base, {a, b});
+                    }),
+                    "karcher: tol must be finite and >= 0");
+  }
+  s.tol = 1e-5;
+  s.weights = {1, 1};
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, base, {a, b}); }), "karcher takes no weights");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Streamed (StreamingMerge over safetensors files, chunks of kMergeChunk) == resident.
 
 struct Files {
@@ -500,6 +567,14 @@ TEST(GeometricStreaming, NuslerpStreamedEqualsResident) {
       s.weights = {0.3, 0.9};
       for (int threads : {1, 2}) expect_streamed_equals_resident(s, f, threads);
     }
+}
+
+TEST(GeometricStreaming, KarcherStreamedEqualsResident) {
+  const Files f = make_files("karcher", 3);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Karcher);
+  for (int threads : {1, 2}) expect_streamed_equals_resident(s, f, threads);
+  s.max_iter = 0;
+  expect_streamed_equals_resident(s, f, 2);
 }
 
 TEST(GeometricStreaming, RefusesTheWrongMemberCountUpFront) {
