@@ -20,7 +20,7 @@
  *    (fw_step_info, fw_request) starts with `uint32_t struct_size`, the sizeof the caller was
  *    compiled with. Fields are only ever appended; each appended group of fields is marked with
  *    its struct version and release ("v2 (0.3.0)"). Shipped versions: fw_params v1-v7,
- *    fw_merge_params v1-v7, fw_export_options v1-v3, fw_request v1-v2, fw_dist_params v1-v2,
+ *    fw_merge_params v1-v8, fw_export_options v1-v3, fw_request v1-v2, fw_dist_params v1-v2,
  *    fw_step_info and fw_torchscript_objective v1 (v1 is the layout of 0.2.0).
  *    Input structs: start from fw_X_init(&x, sizeof x) (0.5.0), which fills the caller's version
  *    of fw_X with the defaults and sets struct_size (NULL or an unshipped size:
@@ -744,6 +744,24 @@ FW_API void fw_tensor_set_free(fw_tensor_set *set);
  *  - MODEL_STOCK [model_stock] (Jang et al. 2024), per tensor, n >= 2: cos = mean over pairs i < j
  *    of cos(tau_i, tau_j), clamped to [0, 1]; t = n cos / (1 + (n - 1) cos);
  *    merged = t * mean_i theta_i + (1 - t) * theta_0. Takes no weights; scaling is not used.
+ * The methods of 0.5.0 are mergekit 0.1.5's, with its parameters and defaults (the v8 fields of
+ * fw_merge_params; docs/methods.md gives each formula and how it streams):
+ *  - SLERP [slerp]: spherical interpolation from the base (t = 0) to the one pool member (t = 1),
+ *    one angle per tensor. NEARSWAP [nearswap]: per entry, w = clamp(t / max(|m - b|, 1e-6), 0, 1)
+ *    of the one member m over the base b. ARCEE_FUSION [arcee_fusion]: the one member's entries
+ *    whose importance passes a dynamic threshold, over the base.
+ *  - MULTISLERP [multislerp]: barycentric interpolation of the task vectors on the sphere (weights,
+ *    normalize, eps). NUSLERP [nuslerp]: slerp of the two members' task vectors by their weights
+ *    (nuslerp_flatten, nuslerp_row_wise). KARCHER [karcher]: the Karcher mean of the members on the
+ *    sphere (weights, max_iter, tol); the base is not an input (list it in the pool to include it).
+ *  - PASSTHROUGH [passthrough]: the one member times scale (the base only lists the tensors).
+ *  - DELLA / DELLA_LINEAR [della, della_linear]: DARE-like drops whose keep probability follows
+ * each entry's magnitude rank in its row (density +- epsilon), rescaled, then TIES' sign election
+ * and disjoint merge (DELLA) or a weighted sum (DELLA_LINEAR), times scaling (mergekit's lambda).
+ *  - SCE [sce]: the top select_topk of the entries by variance across members, weighted by each
+ *    member's mean square, with TIES' sign election. RAM / RAMPLUS_TL [ram, ramplus_tl]: each
+ *    entry's mean over the members that change it by more than epsilon (RAMPLUS_TL rescales by the
+ *    shared/unique overlap: ram_r, ram_alpha).
  * Methods other than LINEAR and MODEL_STOCK may leave the convex hull of the pool. */
 typedef enum fw_merge_method {
   FW_MERGE_METHOD_LINEAR = 0,
@@ -754,6 +772,18 @@ typedef enum fw_merge_method {
   FW_MERGE_METHOD_BREADCRUMBS = 5,
   FW_MERGE_METHOD_MODEL_STOCK = 6,
   FW_MERGE_METHOD_BREADCRUMBS_TIES = 7,
+  FW_MERGE_METHOD_SLERP = 8, /* 8-19: 0.5.0 */
+  FW_MERGE_METHOD_NUSLERP = 9,
+  FW_MERGE_METHOD_MULTISLERP = 10,
+  FW_MERGE_METHOD_KARCHER = 11,
+  FW_MERGE_METHOD_NEARSWAP = 12,
+  FW_MERGE_METHOD_ARCEE_FUSION = 13,
+  FW_MERGE_METHOD_PASSTHROUGH = 14,
+  FW_MERGE_METHOD_DELLA = 15,
+  FW_MERGE_METHOD_DELLA_LINEAR = 16,
+  FW_MERGE_METHOD_SCE = 17,
+  FW_MERGE_METHOD_RAM = 18,
+  FW_MERGE_METHOD_RAMPLUS_TL = 19,
   /* The 0.3 names, deprecated (same values). */
   FW_MERGE_LINEAR FW_DEPRECATED_ENUM("use FW_MERGE_METHOD_LINEAR") = 0,
   FW_MERGE_TASK_ARITHMETIC FW_DEPRECATED_ENUM("use FW_MERGE_METHOD_TASK_ARITHMETIC") = 1,
@@ -775,6 +805,9 @@ typedef enum fw_merge_field {
                            probability, so drop_rate_i = 1 - value), in (0, 1] */
   FW_MERGE_FIELD_BETA = 2,    /* member i's breadcrumbs beta (betas[i], else beta), in [0, 1) */
   FW_MERGE_FIELD_SCALING = 3, /* the method's scaling (lambda), finite; member must be -1 */
+  FW_MERGE_FIELD_EPSILON = 4, /* 0.5.0: member i's epsilon (DELLA: epsilons[i], else epsilon) */
+  FW_MERGE_FIELD_SCALE = 5,   /* 0.5.0: PASSTHROUGH's scale; member -1 or 0 */
+  FW_MERGE_FIELD_T = 6,       /* 0.5.0: SLERP's / NEARSWAP's t; member -1 */
   /* The 0.3 names, deprecated (same values). */
   FW_FIELD_WEIGHT FW_DEPRECATED_ENUM("use FW_MERGE_FIELD_WEIGHT") = 0,
   FW_FIELD_DENSITY FW_DEPRECATED_ENUM("use FW_MERGE_FIELD_DENSITY") = 1,
@@ -874,6 +907,27 @@ typedef struct fw_merge_params {
    * FW_ERR_NAME_MISMATCH. */
   int32_t reserved_v7; /* padding that keeps v6's size distinct; ignored */
   int32_t fill_missing_from_base;
+  /* v8 (0.5.0): the parameters of the methods added in 0.5.0, mergekit's names and defaults
+   * (fw_merge_params_init gives each method its own); other methods ignore them. Checked per
+   * tensor, after overrides: a value out of range is FW_ERR_INVALID_ARGUMENT naming it. */
+  double t;               /* SLERP: the point on the arc, base 0 to member 1, finite (default
+                             0.5). NEARSWAP: the distance scale (default 1e-4). FW_MERGE_FIELD_T */
+  double epsilon;         /* DELLA(_LINEAR): keep probabilities spread density +- epsilon over the
+                             ranks (default 0.15, >= 0; density - epsilon > 0 and density + epsilon
+                             < 1 when 0 < density < 1). RAM(PLUS_TL): the magnitude from which an
+                             entry counts as changed (default 1e-5, >= 0; RAMPLUS_TL > 0) */
+  const double *epsilons; /* DELLA(_LINEAR): n per-member epsilons or NULL (epsilon for all).
+                             Read during the call only */
+  double eps;             /* MULTISLERP: added to the norms it divides by (default 1e-8, > 0) */
+  double tol;             /* KARCHER: convergence threshold (default 1e-5, >= 0) */
+  double select_topk;     /* SCE: fraction of the varying entries kept, in [0, 1] (default 1) */
+  double ram_r;           /* RAMPLUS_TL: r (default 0.1) */
+  double ram_alpha;       /* RAMPLUS_TL: alpha, >= 0 (default 0.2) */
+  double scale;     /* PASSTHROUGH: the member's multiplier (default 1). FW_MERGE_FIELD_SCALE */
+  int32_t max_iter; /* KARCHER: iterations, >= 0 (default 10) */
+  int32_t rescale;  /* DELLA(_LINEAR): nonzero (default): survivors / keep probability */
+  int32_t nuslerp_flatten;  /* NUSLERP: nonzero (default): one angle per tensor */
+  int32_t nuslerp_row_wise; /* NUSLERP, not flattened: nonzero: per column (dim 0); 0: per row */
 } fw_merge_params;
 
 /* Defaults per method (the unused fields are neutral: density 1, drop_rate 0, beta 0):
@@ -882,6 +936,10 @@ typedef struct fw_merge_params {
  *  DARE_LINEAR / DARE_TIES: drop_rate 0.9, scaling 1, normalize 0.
  *  BREADCRUMBS / BREADCRUMBS_TIES: density 0.9, beta 0.01, scaling 1, normalize 0.
  *  MODEL_STOCK: nothing to set.
+ *  SLERP: t 0.5. NEARSWAP: t 1e-4. MULTISLERP: normalize 1, eps 1e-8. NUSLERP: nuslerp_flatten 1.
+ *  KARCHER: max_iter 10, tol 1e-5. PASSTHROUGH: scale 1. DELLA: epsilon 0.15, rescale 1,
+ *  normalize 1, scaling 1. DELLA_LINEAR: the same with normalize 0. SCE: select_topk 1.
+ *  RAM / RAMPLUS_TL: epsilon 1e-5 (RAMPLUS_TL: ram_r 0.1, ram_alpha 0.2).
  * An unknown method gives the LINEAR defaults with that method set (fw_merge then rejects it);
  * fw_merge_params_init then also returns FW_ERR_INVALID_ARGUMENT. */
 /* The defaults for `method` (above) into *params (see "Versioned structs" above; 0.5.0). */

@@ -67,6 +67,22 @@ MergeOverride read_override(const fw_merge_override &caller, size_t k, MergeMeth
       if (o.member != -1) invalid(what + ": scaling is the method's, member must be -1");
       require_fp32(o.value, what + ": scaling");
       break;
+    // The 0.5.0 methods' values are range-checked with the resolved spec of each tensor
+    // (check_method_params, check_geometric), as the fields they replace.
+    case MergeField::Epsilon:
+      if (!is_della(method) && !is_ram(method)) invalid(what + ": the method takes no epsilon");
+      if (is_ram(method) && o.member != -1)
+        invalid(what + ": ram's epsilon is shared by the members, member must be -1");
+      break;
+    case MergeField::Scale:
+      if (method != MergeMethod::Passthrough) invalid(what + ": only passthrough takes a scale");
+      if (o.member > 0) invalid(what + ": passthrough has one member, member must be -1 or 0");
+      break;
+    case MergeField::T:
+      if (method != MergeMethod::Slerp && method != MergeMethod::Nearswap)
+        invalid(what + ": only slerp and nearswap take t");
+      if (o.member != -1) invalid(what + ": t is the method's, member must be -1");
+      break;
   }
   return o;
 }
@@ -124,7 +140,7 @@ MergeSpec read_merge_params(const fw_merge_params *caller, size_t n) {
   const bool uses_density = s.method == MergeMethod::Ties || s.method == MergeMethod::DareLinear ||
                             s.method == MergeMethod::DareTies ||
                             s.method == MergeMethod::Breadcrumbs ||
-                            s.method == MergeMethod::BreadcrumbsTies;
+                            s.method == MergeMethod::BreadcrumbsTies || is_della(s.method);
   const bool uses_beta =
       s.method == MergeMethod::Breadcrumbs || s.method == MergeMethod::BreadcrumbsTies;
   if (p.densities != nullptr) {
@@ -170,6 +186,26 @@ MergeSpec read_merge_params(const fw_merge_params *caller, size_t n) {
   }
   s.allow_outside_links = p.allow_outside_links != 0;
   s.fill_missing_from_base = p.fill_missing_from_base != 0;
+  // v8 (0.5.0): the later methods' parameters. Their ranges depend on the method and, through
+  // overrides, on the tensor: the core checks them on each tensor's resolved spec
+  // (merge_spec.h's check_method_params, geometric.h's check_geometric), before anything is read.
+  s.t = p.t;
+  s.epsilon = p.epsilon;
+  if (p.epsilons != nullptr) {
+    if (n == 0) invalid(std::string(name) + ": epsilons are not used here; pass NULL");
+    if (!is_della(s.method)) invalid(std::string(name) + " takes no epsilons; pass NULL");
+    s.epsilons.assign(p.epsilons, p.epsilons + n);
+  }
+  s.eps = p.eps;
+  s.tol = p.tol;
+  s.select_topk = p.select_topk;
+  s.ram_r = p.ram_r;
+  s.ram_alpha = p.ram_alpha;
+  s.scale = p.scale;
+  s.max_iter = p.max_iter;
+  s.rescale = p.rescale != 0;
+  s.nuslerp_flatten = p.nuslerp_flatten != 0;
+  s.nuslerp_row_wise = p.nuslerp_row_wise != 0;
   if (p.n_overrides > 0) {
     if (p.overrides == nullptr) invalid(std::string(name) + ": overrides is NULL, n_overrides > 0");
     if (n == 0)

@@ -40,6 +40,18 @@ inline fw_merge_params public_merge_params(MergeMethod method) {
   p.beta = d.beta;
   p.normalize = d.normalize ? 1 : 0;
   p.compute_dtype = FW_DTYPE_DEFAULT;  // -1, not the 0 of the memset
+  p.t = d.t;
+  p.epsilon = d.epsilon;
+  p.eps = d.eps;
+  p.tol = d.tol;
+  p.select_topk = d.select_topk;
+  p.ram_r = d.ram_r;
+  p.ram_alpha = d.ram_alpha;
+  p.scale = d.scale;
+  p.max_iter = d.max_iter;
+  p.rescale = d.rescale ? 1 : 0;
+  p.nuslerp_flatten = d.nuslerp_flatten ? 1 : 0;
+  p.nuslerp_row_wise = d.nuslerp_row_wise ? 1 : 0;
   return p;
 }
 

@@ -177,9 +177,10 @@ struct StructVersions<fw_merge_params> {
       FW_SIZE_THROUGH(fw_merge_params, abort_user_data),
       FW_SIZE_THROUGH(fw_merge_params, betas),
       FW_SIZE_THROUGH(fw_merge_params, compute_dtype),
-      FW_SIZE_THROUGH(fw_merge_params, n_overrides),              // v5: 0.3.2
-      FW_SIZE_THROUGH(fw_merge_params, allow_outside_links),      // v6: 0.3.5
-      FW_SIZE_THROUGH(fw_merge_params, fill_missing_from_base)};  // v7: 0.3.6
+      FW_SIZE_THROUGH(fw_merge_params, n_overrides),             // v5: 0.3.2
+      FW_SIZE_THROUGH(fw_merge_params, allow_outside_links),     // v6: 0.3.5
+      FW_SIZE_THROUGH(fw_merge_params, fill_missing_from_base),  // v7: 0.3.6
+      FW_SIZE_THROUGH(fw_merge_params, nuslerp_row_wise)};       // v8: 0.5.0
 };
 
 template <>

@@ -39,6 +39,20 @@ MergeDefaults merge_defaults(MergeMethod method) {
     case MergeMethod::RamplusTl:
       d.epsilon = 1e-5;
       break;
+    // mergekit requires t for slerp and nearswap (no default): the arc's midpoint, and nearswap's
+    // threshold of the model it was introduced with (alchemonaut/QuartetAnemoi-70B-t0.0001).
+    case MergeMethod::Slerp:
+      break;
+    case MergeMethod::Nearswap:
+      d.t = 1e-4;
+      break;
+    case MergeMethod::Multislerp:
+      d.normalize = true;  // mergekit's normalize_weights (default true)
+      break;
+    case MergeMethod::Nuslerp:
+    case MergeMethod::Karcher:
+    case MergeMethod::ArceeFusion:
+      break;
   }
   return d;
 }

@@ -23,6 +23,12 @@ struct MergeDefaults {
   double ram_r = 0.1;
   double ram_alpha = 0.2;
   double scale = 1.0;
+  double t = 0.5;     // slerp, nearswap (MergeSpec::t)
+  double eps = 1e-8;  // multislerp
+  double tol = 1e-5;  // karcher
+  int max_iter = 10;  // karcher
+  bool nuslerp_flatten = true;
+  bool nuslerp_row_wise = false;
 };
 
 MergeDefaults merge_defaults(MergeMethod method);

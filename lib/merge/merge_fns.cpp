@@ -3,6 +3,7 @@
 #include "merge/consensus.h"
 #include "merge/counter_rng.h"
 #include "merge/della.h"
+#include "merge/geometric.h"
 #include "merge/sparsify.h"
 #include "util/error.h"
 
@@ -92,6 +93,9 @@ std::unique_ptr<MergeFn> make_method_merge_fn(const MergeSpec &spec) {
     fail(Status::Unsupported, std::string(merge_method_name(spec.method)) +
                                   " is not available as a step merge function");
   if (is_della(spec.method)) check_method_params(spec, 1);
+  if (is_geometric(spec.method))  // they interpolate whole members, not FW step directions
+    fail(Status::Unsupported, std::string(merge_method_name(spec.method)) +
+                                  " is not available as a step merge function");
   if (!spec.weights.empty())
     fail(Status::InvalidArgument, "a step merge function takes no weights; pass NULL");
   return std::make_unique<MethodMergeFn>(spec);

@@ -5,9 +5,8 @@
 
 namespace fw {
 
-// In fw_merge_method's order (config_map.h static_asserts each value). The values are explicit
-// because the methods after BreadcrumbsTies are added on several branches at once (8-13: the
-// geometric methods, 14-19: passthrough and the sparse ones); a value never changes once shipped.
+// In fw_merge_method's order (config_map.h static_asserts each value); a value never changes once
+// shipped. 8-13: the geometric methods (merge/geometric.h); 14-19: passthrough and the sparse ones.
 enum class MergeMethod {
   Linear = 0,
   TaskArithmetic = 1,
@@ -17,6 +16,12 @@ enum class MergeMethod {
   Breadcrumbs = 5,
   ModelStock = 6,
   BreadcrumbsTies = 7,
+  Slerp = 8,
+  Nuslerp = 9,
+  Multislerp = 10,
+  Karcher = 11,
+  Nearswap = 12,
+  ArceeFusion = 13,
   Passthrough = 14,
   Della = 15,
   DellaLinear = 16,
@@ -25,7 +30,8 @@ enum class MergeMethod {
   RamplusTl = 19
 };
 
-// In fw_merge_field's order: the value an override replaces.
-enum class MergeField { Weight, Density, Beta, Scaling, Epsilon, Scale };
+// In fw_merge_field's order: the value an override replaces (Epsilon: della's per member; Scale:
+// passthrough's; T: slerp's and nearswap's t).
+enum class MergeField { Weight, Density, Beta, Scaling, Epsilon, Scale, T };
 
 }  // namespace fw

@@ -62,6 +62,8 @@ const char *merge_field_name(MergeField field) {
       return "epsilon";
     case MergeField::Scale:
       return "scale";
+    case MergeField::T:
+      return "t";
   }
   return "unknown";
 }
@@ -102,6 +104,18 @@ const char *merge_method_name(MergeMethod method) {
       return "ram";
     case MergeMethod::RamplusTl:
       return "ramplus_tl";
+    case MergeMethod::Slerp:
+      return "slerp";
+    case MergeMethod::Nuslerp:
+      return "nuslerp";
+    case MergeMethod::Multislerp:
+      return "multislerp";
+    case MergeMethod::Karcher:
+      return "karcher";
+    case MergeMethod::Nearswap:
+      return "nearswap";
+    case MergeMethod::ArceeFusion:
+      return "arcee_fusion";
   }
   return "unknown";
 }
@@ -214,8 +228,8 @@ MergeSpec MergeSpec::for_tensor(const std::string &name, size_t n) const {
   t.overrides.clear();
   if (overrides.empty()) return t;
   // done[field][member]: a value was already taken (the first match wins).
-  std::vector<std::vector<char>> done(6, std::vector<char>(n, 0));
-  bool scaling_done = false, scale_done = false;
+  std::vector<std::vector<char>> done(7, std::vector<char>(n, 0));
+  bool scaling_done = false, scale_done = false, t_done = false;
   const auto materialize = [n](std::vector<double> &values, auto value_of) {
     if (!values.empty()) return;
     for (size_t i = 0; i < n; ++i) values.push_back(value_of(i));
@@ -230,6 +244,11 @@ MergeSpec MergeSpec::for_tensor(const std::string &name, size_t n) const {
     if (o.field == MergeField::Scale) {  // passthrough's, of its single member
       if (!scale_done) t.scale = o.value;
       scale_done = true;
+      continue;
+    }
+    if (o.field == MergeField::T) {  // the method's, as scaling (mergekit's per-layer t)
+      if (!t_done) t.t = o.value;
+      t_done = true;
       continue;
     }
     const size_t lo = o.member < 0 ? 0 : static_cast<size_t>(o.member);
@@ -262,6 +281,7 @@ MergeSpec MergeSpec::for_tensor(const std::string &name, size_t n) const {
           break;
         case MergeField::Scaling:
         case MergeField::Scale:
+        case MergeField::T:
           break;
       }
     }
@@ -310,6 +330,26 @@ nlohmann::json spec_json(const MergeSpec &spec) {
     j["semantics"] = "mergekit";
     if (spec.mergekit_tie_order) j["tie_order"] = "argsort";
     j["compute_dtype"] = spec.compute_dtype ? dtype_name(*spec.compute_dtype) : "each tensor's";
+  }
+  // The geometric methods' own parameters, only for them (other recipes keep their bytes).
+  switch (spec.method) {
+    case MergeMethod::Slerp:
+    case MergeMethod::Nearswap:
+      j["t"] = spec.t;
+      break;
+    case MergeMethod::Multislerp:
+      j["eps"] = spec.eps;
+      break;
+    case MergeMethod::Nuslerp:
+      j["nuslerp_flatten"] = spec.nuslerp_flatten;
+      j["nuslerp_row_wise"] = spec.nuslerp_row_wise;
+      break;
+    case MergeMethod::Karcher:
+      j["max_iter"] = spec.max_iter;
+      j["tol"] = spec.tol;
+      break;
+    default:
+      break;
   }
   j["seed"] = spec.seed;
   if (is_della(spec.method)) {

@@ -31,6 +31,16 @@ struct MergeSpec {
   double drop_rate = 0.0;
   double beta = 0.0;
   std::vector<double> weights;  // empty: all 1
+  // The geometric methods' parameters (merge/geometric.h; mergekit 0.1.5's names and meanings).
+  // slerp: the interpolation factor from the base (0) to the other member (1), any finite value
+  // (beyond [0, 1] it extrapolates along the arc, as mergekit lets it); nearswap: the distance
+  // below which an entry takes the member's value, any finite value. Per tensor: MergeField::T.
+  double t = 0.5;
+  double eps = 1e-8;              // multislerp: added to the norms it divides by; finite, > 0
+  bool nuslerp_flatten = true;    // nuslerp: one angle for the whole tensor
+  bool nuslerp_row_wise = false;  // nuslerp, unflattened: per column (dim 0) instead of per row
+  int64_t max_iter = 10;          // karcher: Riemannian gradient steps, >= 0
+  double tol = 1e-5;              // karcher: convergence and zero-norm threshold; finite, >= 0
   // Per member (fw_merge_params.densities / betas); empty: the scalar for every member.
   std::vector<double> densities, betas;
   // DARE, set by for_tensor only: per-member drop rates copied from drop_rate_of() and then
@@ -90,7 +100,7 @@ struct MergeSpec {
 
 // Stable lower-case name ("ties", "dare_linear", ...).
 const char *merge_method_name(MergeMethod method);
-// "weight", "density", "beta", "scaling", "epsilon", "scale".
+// "weight", "density", "beta", "scaling", "epsilon", "scale", "t".
 const char *merge_field_name(MergeField field);
 
 bool is_dare(MergeMethod method);   // DARE_LINEAR or DARE_TIES

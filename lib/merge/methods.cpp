@@ -3,6 +3,7 @@
 #include "merge/consensus.h"
 #include "merge/counter_rng.h"
 #include "merge/della.h"
+#include "merge/geometric.h"
 #include "merge/model_stock.h"
 #include "merge/ram.h"
 #include "merge/sce.h"
@@ -75,6 +76,11 @@ at::Tensor combine_chunk(const MergeSpec &spec, const at::Tensor &base,
       // ramplus_tl's lambdas count over the whole tensor: merge_tensor calls ram_merge,
       // StreamingMerge counts in a pass first; both combine through ram_combine_range.
       fail(Status::Internal, "ram has no chunk combine here; use ram_combine_range");
+    default:
+      // The geometric methods need whole-tensor statistics and read the members themselves:
+      // geometric_merge (resident) or StreamingMerge's GeometricMerge.
+      fail(Status::Unsupported, std::string(merge_method_name(spec.method)) +
+                                    " merges through merge_tensor or StreamingMerge only");
   }
   fail(Status::InvalidArgument,
        "unknown merge method " + std::to_string(static_cast<int>(spec.method)));
@@ -87,6 +93,7 @@ at::Tensor merge_tensor(const MergeSpec &spec, const at::Tensor &base,
   if (is_ram(spec.method))
     return ram_merge(base, members, spec.epsilon_of(0), spec.method == MergeMethod::RamplusTl,
                      spec.ram_r, spec.ram_alpha);
+  if (is_geometric(spec.method)) return geometric_merge(spec, base, members);
   std::vector<at::Tensor> prepared;
   prepared.reserve(members.size());
   for (size_t i = 0; i < members.size(); ++i)

@@ -10,6 +10,7 @@
 
 #include "merge/counter_rng.h"
 #include "merge/della.h"
+#include "merge/geometric.h"
 #include "merge/magnitude_select.h"
 #include "merge/mergekit_compat.h"
 #include "merge/methods.h"
@@ -48,8 +49,9 @@ class RangeReader {
 // working dtype (mergekit_compat.h). Linear needs none; passthrough, SCE and RAM compute in fp32 as
 // mergekit does on fp32 inputs, in either mode.
 bool uses_mergekit_arithmetic(MergeMethod m) {
+  // The geometric methods follow mergekit's arithmetic (fp32) in either mode.
   return m != MergeMethod::Linear && m != MergeMethod::Passthrough && m != MergeMethod::Sce &&
-         !is_ram(m);
+         !is_ram(m) && !is_geometric(m);
 }
 
 // Elements per chunk. DELLA ranks magnitudes within groups that each lie in one slab of the
@@ -129,6 +131,7 @@ class TensorMerge {
     if (meta_.numel == 0) return;
     if (spec_.method == MergeMethod::Sce) return run_sce(sink);
     if (is_ram(spec_.method)) return run_ram(sink);
+    if (is_geometric(spec_.method)) return run_geometric(sink);
     if (trims_by_magnitude(spec_.method)) select_thresholds();
     if (trims_by_magnitude(spec_.method) && mergekit_ && spec_.mergekit_tie_order) argsort_ties();
     if (mergekit_ && is_dare(spec_.method)) dare_l1_ratios();
@@ -182,14 +185,38 @@ class TensorMerge {
   }
 
  private:
+  // A geometric method (merge/geometric.h): a statistics pass over the chunks when it needs one
+  // (the Gram matrix of its vectors, per tensor or per row), then the combine pass. Nothing but the
+  // chunk buffers and O(n^2 x rows) doubles is held.
+  void run_geometric(const ChunkSink &sink) {
+    GeometricMerge merge(spec_, meta_.shape, n_, meta_.name);
+    std::vector<at::Tensor> inputs(n_);
+    const auto gather = [&](int64_t len) {
+      for (size_t i = 0; i < n_; ++i) inputs[i] = bufs_[i].narrow(0, 0, len);
+      return base_buf_.narrow(0, 0, len);
+    };
+    const auto nothing = [](int64_t, int64_t, size_t, float *) {};
+    if (merge.needs_statistics()) {
+      for_each_chunk(true, nothing, [&](int64_t begin, int64_t len) {
+        merge.accumulate(begin, gather(len), inputs);
+      });
+      merge.finish();
+    }
+    for_each_chunk(true, nothing, [&](int64_t begin, int64_t len) {
+      sink(begin, merge.combine(begin, gather(len), inputs));
+    });
+  }
+
   // Reads every chunk of the base and the members in order. member_fn(begin, len, i, x) runs for
   // each member on its chunk (x: the task vector theta_i - theta_0 in fp32, or theta_i itself for
   // LINEAR and PASSTHROUGH when `linear_raw`), the members spread over threads; then
   // chunk_fn(begin, len).
   template <typename MemberFn, typename ChunkFn>
   void for_each_chunk(bool linear_raw, const MemberFn &member_fn, const ChunkFn &chunk_fn) {
-    const bool raw = linear_raw && (spec_.method == MergeMethod::Linear ||
-                                    spec_.method == MergeMethod::Passthrough);
+    const bool raw =
+        linear_raw &&
+        (spec_.method == MergeMethod::Linear || spec_.method == MergeMethod::Passthrough ||
+         (is_geometric(spec_.method) && geometric_reads_members(spec_, n_)));
     for (int64_t begin = 0; begin < meta_.numel; begin += chunk_) {
       const int64_t end = std::min(meta_.numel, begin + chunk_);
       const int64_t len = end - begin;
@@ -514,6 +541,7 @@ StreamingMerge::StreamingMerge(const MergeSpec &spec, const Checkpoint &base,
   if (pool.empty()) fail(Status::InvalidArgument, "merge: the pool is empty");
   if (spec.method == MergeMethod::ModelStock && pool.size() < 2)
     fail(Status::InvalidArgument, "model_stock needs at least 2 pool members, got 1");
+  if (is_geometric(spec.method)) check_geometric(spec, pool.size());
   if (!spec.weights.empty() && spec.weights.size() != pool.size())
     fail(Status::InvalidArgument, "merge: " + std::to_string(spec.weights.size()) +
                                       " weights for " + std::to_string(pool.size()) + " members");
@@ -523,6 +551,7 @@ StreamingMerge::StreamingMerge(const MergeSpec &spec, const Checkpoint &base,
 void StreamingMerge::merge_tensor(size_t t, const ChunkSink &sink) const {
   if (spec_.overrides.empty()) return TensorMerge(spec_, base_, pool_, t).run(sink);
   const MergeSpec own = spec_.for_tensor(base_.tensors()[t].name, pool_.size());
+  if (is_geometric(own.method)) check_geometric(own, pool_.size());  // overridden t, weights
   TensorMerge(own, base_, pool_, t).run(sink);
 }
 

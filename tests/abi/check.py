@@ -152,6 +152,38 @@ def take_out_growth(baseline, new, out, report, notes):
     tree.write(out)
 
 
+def frozen_returns(baseline, new, report, notes):
+    """The by-value fw_default_X() of 0.4 and before (lib/capi/frozen_defaults.cpp): each must
+    still return the struct it returned in the baseline, or, once that struct grew, the frozen copy
+    of its old layout named `<struct>_vN`, whose layout frozen_defaults.cpp static_asserts.
+    libabigail sees that copy only as a declaration (it is not in the public header) and calls the
+    change compatible, so this check holds the name."""
+    def returns(path):
+        root = ET.parse(path).getroot()
+        by_id = {e.get("id"): e for e in root.iter() if e.get("id")}
+        out = {}
+        for fn in root.iter("function-decl"):
+            name, ret = fn.get("name"), fn.find("return")
+            if not (name or "").startswith("fw_default_") or ret is None:
+                continue
+            e = by_id.get(ret.get("type-id"))
+            while e is not None and e.tag in ("typedef-decl", "qualified-type-def") \
+                    and e.get("name") in (None, ""):
+                e = by_id.get(e.get("type-id"))
+            out[name] = e.get("name") if e is not None else None
+        return out
+    old, now = returns(baseline), returns(new)
+    for fn, struct in sorted(old.items()):
+        got = now.get(fn)
+        if got == struct:
+            continue
+        if got and re.fullmatch(re.escape(struct) + r"_v\d+", got):
+            notes.append(f"{fn}() returns {got}, {struct}'s frozen layout (frozen_defaults.cpp)")
+            continue
+        report(f"{fn}() returned {struct} by value in the baseline and now returns {got}: a "
+               f"program built then has {struct}'s old size there (lib/capi/frozen_defaults.cpp)")
+
+
 def symbols(abi_file):
     with open(abi_file) as f:
         return set(re.findall(r"<elf-symbol name='(fw_\w+)'", f.read()))
@@ -210,6 +242,7 @@ def main(argv):
         # every change bit (4: a change, 8: one it calls incompatible) is a break here.
         compared = os.path.join(tmp, "compared.abi")
         take_out_growth(baseline, new, compared, report, notes)
+        frozen_returns(baseline, new, report, notes)
         run = subprocess.run(["abidiff", "--ignore-soname", "--no-added-syms", "--suppressions",
                               SUPPRESSIONS, baseline, compared], capture_output=True, text=True)
         if run.returncode & 3:

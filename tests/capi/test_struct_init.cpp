@@ -157,11 +157,21 @@ TEST(StructInit, ExportedByValueDefaultsOfOlderHeadersRemain) {
        {"fw_default_params", "fw_default_merge_params", "fw_default_export_options",
         "fw_default_torchscript_objective", "fw_default_dist_params"})
     EXPECT_NE(dlsym(self, name), nullptr) << name << " is not exported any more";
-  using ByValueMerge = fw_merge_params (*)(fw_merge_method);
+  // A 0.4 caller's fw_merge_params: v7's bytes (over 16 bytes: returned through a buffer the
+  // caller sizes, on every ABI the library targets).
+  constexpr size_t kV7 = FW_SIZE_THROUGH(fw_merge_params, fill_missing_from_base);
+  static_assert(kV7 < sizeof(fw_merge_params), "v8 appended fields");
+  struct alignas(fw_merge_params) V7 {
+    unsigned char bytes[kV7];
+  };
+  using ByValueMerge = V7 (*)(fw_merge_method);
   auto old_merge = reinterpret_cast<ByValueMerge>(dlsym(self, "fw_default_merge_params"));
   ASSERT_NE(old_merge, nullptr);
-  const fw_merge_params p = old_merge(FW_MERGE_METHOD_TIES);
-  EXPECT_EQ(p.struct_size, FW_SIZE_THROUGH(fw_merge_params, fill_missing_from_base));
+  const V7 v7 = old_merge(FW_MERGE_METHOD_TIES);
+  fw_merge_params p;
+  ASSERT_EQ(fw_merge_params_init(&p, FW_MERGE_METHOD_TIES, kV7), FW_OK);  // the v7 prefix
+  EXPECT_EQ(std::memcmp(v7.bytes, &p, kV7), 0);
+  EXPECT_EQ(p.struct_size, kV7);
   EXPECT_EQ(p.density, 0.2);
   dlclose(self);
 }

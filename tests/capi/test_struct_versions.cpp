@@ -186,13 +186,14 @@ TEST(StructVersions, MergeParamsV1GetsNoAbortHook) {
   const capi::PoolFiles pool = capi::write_unit_pool("versions_merge_v1");
   const char *members[] = {pool.members[0].c_str(), pool.members[1].c_str()};
   const std::vector<uint32_t> shipped = shipped_sizes<fw_merge_params>();
-  ASSERT_EQ(shipped.size(), 7u);
+  ASSERT_EQ(shipped.size(), 8u);
   EXPECT_EQ(shipped[0], offsetof(fw_merge_params, abort));
   EXPECT_EQ(shipped[1], offsetof(fw_merge_params, densities));
   EXPECT_EQ(shipped[2], offsetof(fw_merge_params, include_tensors));
   EXPECT_EQ(shipped[3], offsetof(fw_merge_params, overrides));
   EXPECT_EQ(shipped[4], offsetof(fw_merge_params, allow_outside_links));
   EXPECT_EQ(shipped[5], offsetof(fw_merge_params, fill_missing_from_base));  // reserved_v7: padding
+  EXPECT_EQ(shipped[6], offsetof(fw_merge_params, t));
   fw_merge_params v2 = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
   Padded<fw_merge_params> v1;
   std::memcpy(v1.bytes, &v2, shipped[0]);
@@ -561,7 +562,7 @@ TEST(EnumValidation, DTypeAndMethodOutOfRangeAreRejected) {
               FW_ERR_INVALID_ARGUMENT);
   }
 
-  for (const int32_t method : {42, -1, 8}) {
+  for (const int32_t method : {42, -1, 20}) {
     SCOPED_TRACE(method);
     fw_merge_params mp = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
     set_raw(&mp.method, method);

@@ -1,0 +1,81 @@
+// The geometric data-free methods of mergekit 0.1.5 (mergekit/merge_methods/slerp.py,
+// nearswap.py, multislerp.py, nuslerp.py, karcher.py): spherical interpolation between the base
+// and one member (slerp), per-entry swapping of near values (nearswap), barycentric interpolation
+// on the sphere (multislerp), slerp of two task vectors (nuslerp) and the Karcher mean on the
+// sphere (karcher; of the pool members only: mergekit's karcher has no base, and a mergekit-yaml
+// run with a base_model counts it as one more input, so such a recipe lists the base in the pool
+// here). multislerp and nuslerp are mergekit's with a base (on task vectors). Arithmetic in fp32 as
+// mergekit's (it works in float32 unless the inputs are float64); whole-tensor statistics (norms,
+// dot products) in double.
+//
+// Streaming: every one of them needs at most the Gram matrix of its vectors, per tensor or per row,
+// and then combines each entry from the same entry of its inputs with per-row coefficients. So a
+// streamed tensor takes one statistics pass over the chunks (Gram, accumulated in index order in
+// double: the same bits chunked or whole) and one combine pass; memory is O(n^2 x rows) doubles,
+// whatever the tensor size. karcher's iterations move its mean inside the span of the members'
+// unit vectors, so they run on the Gram matrix too (no tensor is held). nearswap is elementwise.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "merge/merge_spec.h"
+
+namespace fw {
+
+bool is_geometric(MergeMethod method);
+
+// Whether the method reads the members themselves (slerp, nearswap, karcher; multislerp of one
+// member) rather than their task vectors theta_i - theta_0 (multislerp, nuslerp).
+bool geometric_reads_members(const MergeSpec &spec, size_t n);
+
+// Status::InvalidArgument naming the problem: the member count (slerp and nearswap: exactly 1;
+// nuslerp: exactly 2; multislerp and karcher: at least 1), weights given to a method that takes
+// none, a weight count other than n, multislerp's weights summing to 0 under normalize, t, eps or
+// tol not finite, eps or tol or max_iter negative.
+void check_geometric(const MergeSpec &spec, size_t n);
+
+// One tensor of a geometric merge, fed in chunks: accumulate() every chunk in order (when
+// needs_statistics()), finish(), then combine() every chunk (any order). `inputs`: fp32 chunks,
+// flat and contiguous, of the members or of their task vectors (geometric_reads_members); `base`:
+// the base's same entries.
+class GeometricMerge {
+ public:
+  // shape: the tensor's (nuslerp's rows); name: for messages.
+  GeometricMerge(const MergeSpec &spec, const std::vector<int64_t> &shape, size_t n,
+                 std::string name);
+
+  bool needs_statistics() const;
+  void accumulate(int64_t begin, const at::Tensor &base, const std::vector<at::Tensor> &inputs);
+  // Status::InvalidArgument where mergekit raises (multislerp of more than 2 task vectors whose
+  // weighted mean of unit vectors is 0).
+  void finish();
+  // The merged fp32 entries [begin, begin + base.numel()).
+  at::Tensor combine(int64_t begin, const at::Tensor &base,
+                     const std::vector<at::Tensor> &inputs) const;
+
+ private:
+  int64_t key_of(int64_t e) const;  // the row (statistics key) of flat entry e
+  size_t vectors() const;           // vectors in the Gram matrix
+
+  MergeSpec spec_;
+  std::vector<int64_t> shape_;
+  size_t n_;
+  std::string name_;
+  int64_t numel_ = 1;
+  int64_t keys_ = 1;          // rows with their own statistics
+  int64_t row_len_ = 0;       // nuslerp per row: the last dimension
+  int64_t col_count_ = 0;     // nuslerp per column: numel / shape[0]
+  std::vector<double> gram_;  // per key: the upper triangle, row-major, of the Gram matrix
+  bool all_zero_ = false;     // karcher: every member's norm <= tol
+  std::vector<float> coef_;   // per key: the combine's coefficients
+};
+
+// Both phases on resident tensors (any shape; the members in pool order).
+at::Tensor geometric_merge(const MergeSpec &spec, const at::Tensor &base,
+                           const std::vector<at::Tensor> &members);
+
+}  // namespace fw

@@ -1,0 +1,105 @@
+"""Expected values of mergekit 0.1.5's geometric merge methods on small fixed tensors, printed as
+C++ initializers for tests/merge/test_geometric_methods.cpp (the block between the "mergekit
+0.1.5 values" markers there is this script's output, pasted).
+
+Run with the peer venv (mergekit 0.1.5 and torch):
+    ~/.cache/fwmerge/peer-mergekit/bin/python scripts/peers/mergekit_geometric.py
+
+Inputs are fp32 draws of a seeded torch generator, printed with 9 significant digits (exact for
+fp32), and every method is called through mergekit's own merge-method objects (the code path a
+mergekit-yaml run takes per tensor: contract checks, parameter binding, fp32 arithmetic).
+"""
+
+import torch
+from mergekit.merge_methods.base import TensorGroup
+from mergekit.merge_methods.karcher import karcher_merge_method
+from mergekit.merge_methods.multislerp import multislerp
+from mergekit.merge_methods.nearswap import nearswap_merge
+from mergekit.merge_methods.nuslerp import nuslerp_merge_method
+from mergekit.merge_methods.slerp import slerp_merge_method
+
+gen = torch.Generator().manual_seed(2027)
+
+
+def draw(*shape, scale=1.0):
+    return (torch.randn(*shape, generator=gen) * scale).to(torch.float32)
+
+
+def emit(name, t):
+    values = ", ".join(f"{v:.9g}f" for v in t.reshape(-1).tolist())
+    print(f"const std::vector<float> {name} = {{{values}}};")
+
+
+def merge(method, base, members, **parameters):
+    tensors = ([base] if base is not None else []) + list(members)
+    group = TensorGroup.from_tensors(tensors, base_index=0 if base is not None else None)
+    (out,) = method([group], parameters=parameters)
+    return out
+
+
+print("// mergekit 0.1.5 values (scripts/peers/mergekit_geometric.py); shapes in the test")
+# slerp: a generic pair (the spherical branch) at t = 0.3, and an almost collinear pair (b ~ 2a,
+# the lerp branch) at t = 0.6; shape [3, 4].
+a, b = draw(3, 4), draw(3, 4)
+emit("kSlerpBase", a)
+emit("kSlerpMember", b)
+emit("kSlerpT03", merge(slerp_merge_method, a, [b], t=0.3))
+c = (2 * a + draw(3, 4, scale=1e-3)).to(torch.float32)
+emit("kSlerpNearMember", c)
+emit("kSlerpNearT06", merge(slerp_merge_method, a, [c], t=0.6))
+
+# nearswap, t = 0.05: a member whose entries lie at distances from 1e-4 to about 1 from the base's.
+a = draw(2, 6)
+d = torch.tensor([1e-4, -2e-3, 0.01, -0.04, 0.05, 0.06, -0.1, 0.2, -0.5, 1.0, 3e-7, 0.0])
+b = (a + d.reshape(2, 6)).to(torch.float32)
+emit("kNearswapBase", a)
+emit("kNearswapMember", b)
+emit("kNearswapT005", merge(nearswap_merge, a, [b], t=0.05))
+
+# multislerp over task vectors: base + 3 members, shape [2, 5], weights 0.5, 1, 2 normalized, and
+# 0.2, 0.3, 0.4 unnormalized.
+base = draw(2, 5)
+ms = [base + draw(2, 5, scale=0.1) for _ in range(3)]
+emit("kMultiBase", base)
+for i, m in enumerate(ms):
+    emit(f"kMultiMember{i}", m)
+emit(
+    "kMultiNormalized",
+    merge(multislerp, base, ms, weight=[0.5, 1.0, 2.0], normalize_weights=True),
+)
+emit(
+    "kMultiRaw",
+    merge(multislerp, base, ms, weight=[0.2, 0.3, 0.4], normalize_weights=False),
+)
+
+# nuslerp: base + 2 members, shape [3, 4], weights 1 and 3 (t = 0.75): flattened, per row and per
+# column (row-wise).
+base = draw(3, 4)
+n0, n1 = base + draw(3, 4, scale=0.1), base + draw(3, 4, scale=0.1)
+emit("kNuBase", base)
+emit("kNuMember0", n0)
+emit("kNuMember1", n1)
+for label, flatten, row_wise in (
+    ("kNuFlat", True, False),
+    ("kNuRows", False, False),
+    ("kNuColumns", False, True),
+):
+    emit(
+        label,
+        merge(
+            nuslerp_merge_method,
+            base,
+            [n0, n1],
+            weight=[1.0, 3.0],
+            nuslerp_flatten=flatten,
+            nuslerp_row_wise=row_wise,
+        ),
+    )
+
+# karcher: 3 inputs (mergekit takes no base for it), shape [2, 5], defaults (max_iter 10, tol 1e-5)
+# and max_iter 1.
+ks = [draw(2, 5) for _ in range(3)]
+for i, k in enumerate(ks):
+    emit(f"kKarcherMember{i}", k)
+emit("kKarcher", merge(karcher_merge_method, None, ks))
+emit("kKarcherOneStep", merge(karcher_merge_method, None, ks, max_iter=1))

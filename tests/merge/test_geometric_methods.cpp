@@ -1,0 +1,603 @@
+// The geometric methods (merge/geometric.h) against closed forms worked out by hand, against
+// mergekit 0.1.5 itself (values computed by scripts/peers/mergekit_geometric.py with the peer venv,
+// pasted below), streamed against resident, and their refusals of bad input.
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+
+#include "io/checkpoint.h"
+#include "merge/geometric.h"
+#include "merge/merge_defaults.h"
+#include "merge/merge_spec.h"
+#include "merge/methods.h"
+#include "merge/streaming.h"
+#include "merge_test_util.h"
+#include "test_support.h"
+#include "util/error.h"
+#include "util/thread_scope.h"
+
+namespace {
+
+using mt::expect_near;
+using mt::vec;
+
+fw::MergeSpec spec_of(fw::MergeMethod method) {
+  fw::MergeSpec s;
+  const fw::MergeDefaults d = fw::merge_defaults(method);
+  s.method = method;
+  s.normalize = d.normalize;
+  s.t = d.t;
+  return s;
+}
+
+at::Tensor merged(const fw::MergeSpec &s, const at::Tensor &base,
+                  const std::vector<at::Tensor> &members) {
+  return fw::merge_tensor(s, base, members, 0);
+}
+
+// The largest |actual - expected|, reported so that the agreement figure shows in the log.
+double max_abs_diff(const at::Tensor &actual, const std::vector<float> &expected) {
+  const std::vector<float> got = mt::values(actual);
+  EXPECT_EQ(got.size(), expected.size());
+  double worst = 0.0;
+  for (size_t i = 0; i < got.size() && i < expected.size(); ++i)
+    worst = std::max(worst, std::fabs(static_cast<double>(got[i]) - expected[i]));
+  return worst;
+}
+
+// Agreement with mergekit within fp32 rounding of values of magnitude ~1 (a few ulps).
+void expect_mergekit(const char *what, const at::Tensor &actual, const std::vector<float> &expected,
+                     double tol = 2e-6) {
+  const double diff = max_abs_diff(actual, expected);
+  EXPECT_LE(diff, tol) << what;
+  std::printf("[ mergekit ] %s: max |fwmerge - mergekit| = %.3g\n", what, diff);
+}
+
+// The message of the InvalidArgument `f` throws ("(no error)" if none).
+template <typename F>
+std::string invalid_argument(F f) {
+  try {
+    f();
+  } catch (const fw::Error &e) {
+    EXPECT_EQ(e.code(), fw::Status::InvalidArgument) << e.what();
+    return e.what();
+  }
+  return "(no error)";
+}
+
+#define EXPECT_CONTAINS(text, part) \
+  EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
+
+// mergekit 0.1.5 values (scripts/peers/mergekit_geometric.py); shapes in the test
+const std::vector<float> kSlerpBase = {-0.63913703f,  -0.527021766f, 0.83310008f,  -2.30688357f,
+                                       -0.22913985f,  0.641962469f,  1.79781199f,  -0.641906023f,
+                                       -0.120915562f, -0.665637612f, 0.695748985f, 1.26699209f};
+const std::vector<float> kSlerpMember = {
+    0.00378582114f, 0.161521524f,   0.137561098f, 0.172858655f,  1.40887427f,  1.73257554f,
+    0.597540796f,   -0.0446848497f, 1.06879652f,  -0.549436331f, 0.463864148f, 0.351127535f};
+const std::vector<float> kSlerpT03 = {-0.52365762f, -0.369001567f, 0.739068151f, -1.82696271f,
+                                      0.370273501f, 1.21436238f,   1.71410084f,  -0.545149148f,
+                                      0.324373603f, -0.76475811f,  0.755574465f, 1.18025219f};
+const std::vector<float> kSlerpNearMember = {-1.27806032f,  -1.05577803f, 1.66570354f, -4.61358738f,
+                                             -0.458928436f, 1.28343654f,  3.59332728f, -1.28310275f,
+                                             -0.24364236f,  -1.33214092f, 1.3929677f,  2.53325558f};
+const std::vector<float> kSlerpNearT06 = {-1.02249098f,  -0.844275534f, 1.33266211f, -3.69090581f,
+                                          -0.367013007f, 1.02684689f,   2.87512136f, -1.02662408f,
+                                          -0.194551647f, -1.0655396f,   1.11408019f, 2.02675009f};
+const std::vector<float> kNearswapBase = {
+    -0.592189372f, 0.177746713f, -1.07349157f,  0.520976782f,  0.706745446f, 2.20264268f,
+    2.02586532f,   1.09952068f,  -0.286956847f, -0.121114254f, -1.82735693f, -0.188597783f};
+const std::vector<float> kNearswapMember = {
+    -0.592089355f, 0.175746709f, -1.06349158f,  0.48097679f,  0.756745458f, 2.26264262f,
+    1.92586529f,   1.29952073f,  -0.786956847f, 0.878885746f, -1.82735658f, -0.188597783f};
+const std::vector<float> kNearswapT005 = {
+    -0.592089355f, 0.175746709f, -1.06349158f,  0.48097679f,   0.756745458f, 2.25264263f,
+    1.97586536f,   1.14952064f,  -0.336956829f, -0.071114257f, -1.82735658f, -0.188597783f};
+const std::vector<float> kMultiBase = {-0.838149846f, 0.274860591f,  0.472183615f, 0.577100635f,
+                                       0.861470282f,  0.0359922461f, 1.0603435f,   1.59593964f,
+                                       0.361186177f,  -0.519126832f};
+const std::vector<float> kMultiMember0 = {-0.975849569f, 0.341501564f,  0.53208214f, 0.424449682f,
+                                          0.70737648f,   0.0305147916f, 1.15189767f, 1.48394752f,
+                                          0.257192373f,  -0.545226455f};
+const std::vector<float> kMultiMember1 = {
+    -0.808807909f,   0.389124006f, 0.600078106f, 0.573543906f, 0.896908939f,
+    -0.00148116797f, 1.07220364f,  1.62014401f,  0.363246888f, -0.651576579f};
+const std::vector<float> kMultiMember2 = {-0.955637157f, 0.476242483f, 0.396863312f, 0.634113133f,
+                                          0.644480765f,  0.130683839f, 0.954930186f, 1.58911836f,
+                                          0.449062377f,  -0.584864676f};
+const std::vector<float> kMultiNormalized = {
+    -0.930759728f, 0.495132208f, 0.506119847f, 0.583998144f, 0.699732184f,
+    0.0791117847f, 1.01221228f,  1.58267653f,  0.402677804f, -0.647234857f};
+const std::vector<float> kMultiRaw = {-0.918342233f, 0.466248631f,  0.531836331f, 0.559235215f,
+                                      0.730613828f,  0.0583053008f, 1.04154229f,  1.57528436f,
+                                      0.376330256f,  -0.642363667f};
+const std::vector<float> kNuBase = {2.35254765f,   0.212065563f,  0.225914344f, 1.11476815f,
+                                    -0.772973299f, 0.751634419f,  0.996991575f, 1.13374543f,
+                                    0.843540192f,  -0.625592649f, -0.37142083f, 0.0914734751f};
+const std::vector<float> kNuMember0 = {2.3420434f,    0.297916532f,  0.153263032f,  1.13157594f,
+                                       -0.845683813f, 0.781243443f,  1.04369426f,   1.0727303f,
+                                       0.912814677f,  -0.599852264f, -0.272217244f, 0.14462781f};
+const std::vector<float> kNuMember1 = {2.48302412f,   0.142050236f,  0.133478165f,  1.14455688f,
+                                       -0.636737347f, 0.660440922f,  1.0381813f,    1.12577212f,
+                                       0.956621587f,  -0.775623858f, -0.280171752f, 0.13315621f};
+const std::vector<float> kNuFlat = {2.46666169f,   0.18025884f,  0.11568632f,   1.14786732f,
+                                    -0.676473618f, 0.68004632f,  1.05136633f,   1.10415184f,
+                                    0.97119534f,   -0.75179702f, -0.252524853f, 0.148660898f};
+const std::vector<float> kNuRows = {2.46936011f,   0.180231482f,  0.112356171f,  1.1488235f,
+                                    -0.654739261f, 0.660812914f,  1.07481861f,   1.08683813f,
+                                    0.955740511f,  -0.739740729f, -0.268105477f, 0.14098078f};
+const std::vector<float> kNuColumns = {2.47517538f,   0.182370171f,  0.138219655f,  1.14258301f,
+                                       -0.671077669f, 0.648665428f,  1.03966534f,   1.11093163f,
+                                       0.983008742f,  -0.812962055f, -0.277953148f, 0.138453111f};
+const std::vector<float> kKarcherMember0 = {
+    -0.547130764f, 0.322192132f, 1.28014624f,     -0.0708334446f, 0.651435077f,
+    -0.379310697f, 1.70037436f,  -0.00606453046f, 0.666406691f,   2.45251226f};
+const std::vector<float> kKarcherMember1 = {1.04656315f,   -0.916683137f, 2.2532835f,  0.103620358f,
+                                            -0.079665795f, 0.243969709f,  0.83505851f, 0.575941205f,
+                                            0.0258553736f, -0.423885077f};
+const std::vector<float> kKarcherMember2 = {1.62387097f,   0.796060324f, -1.07664204f, 0.676263988f,
+                                            -1.92666185f,  0.600906372f, -1.26820457f, 1.07712877f,
+                                            -0.475967228f, 0.927696645f};
+const std::vector<float> kKarcher = {1.43404531f,   0.0516539589f, 1.67862236f,  0.457812726f,
+                                     -0.881376445f, 0.323085457f,  0.811686516f, 1.0830344f,
+                                     0.119073652f,  1.7663399f};
+const std::vector<float> kKarcherOneStep = {
+    1.43090498f,  0.0421572179f, 1.69504452f, 0.454636723f, -0.871648908f,
+    0.321353912f, 0.821445882f,  1.07999563f, 0.12122348f,  1.7565949f};
+
+// ---------------------------------------------------------------------------------------------
+// slerp
+
+TEST(Slerp, OrthogonalUnitVectorsAtHalfGiveTheirSumOverRootTwo) {
+  // theta = pi/2: sin(pi/4) / sin(pi/2) = 1/sqrt(2) on each.
+  const at::Tensor a = vec({1, 0, 0, 0}, {2, 2}), b = vec({0, 1, 0, 0}, {2, 2});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 0.5;
+  const float r = 1.0f / std::sqrt(2.0f);
+  expect_near(merged(s, a, {b}), {r, r, 0, 0}, 1e-7);
+  // t = 0 and t = 1 give the ends.
+  s.t = 0.0;
+  expect_near(merged(s, a, {b}), {1, 0, 0, 0}, 1e-7);
+  s.t = 1.0;
+  expect_near(merged(s, a, {b}), {0, 1, 0, 0}, 1e-7);
+}
+
+TEST(Slerp, CollinearVectorsFallBackToLerp) {
+  // b = 3a: dot 1 > 0.9995, so (1 - t) a + t b exactly as fp32 lerp.
+  const at::Tensor a = vec({1, -2, 0.5f, 4}), b = vec({3, -6, 1.5f, 12});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 0.25;
+  expect_near(merged(s, a, {b}), {1.5f, -3, 0.75f, 6}, 0);
+  // Antipodal (dot -1): lerp too, through 0 at t = 0.5.
+  s.t = 0.5;
+  expect_near(merged(s, a, {a.neg()}), {0, 0, 0, 0}, 0);
+}
+
+TEST(Slerp, OneAngleForTheWholeTensorAsMergekit015) {
+  // Rows [1, 0] / [1, 0] are collinear and rows [0, 1] / [1, 0] orthogonal, but mergekit 0.1.5
+  // slerps whole tensors (its batch axis stacks tensors, not rows): cos = 1 / (sqrt2 sqrt2) = 0.5,
+  // theta = pi/3, each coefficient sin(pi/6) / sin(pi/3) = 1/sqrt(3).
+  const at::Tensor a = vec({1, 0, 0, 1}, {2, 2}), b = vec({1, 0, 1, 0}, {2, 2});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 0.5;
+  const float c = 1.0f / std::sqrt(3.0f);
+  expect_near(merged(s, a, {b}), {2 * c, 0, c, c}, 1e-6);
+}
+
+TEST(Slerp, ZeroBaseCountsAsOrthogonal) {
+  // A norm <= eps is replaced by 1, so the dot is 0: theta = pi/2, result sin(t pi/2) b.
+  const at::Tensor a = vec({0, 0, 0}), b = vec({2, -1, 4});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 1.0 / 3.0;
+  const float k = std::sin(static_cast<float>(M_PI) / 6);
+  expect_near(merged(s, a, {b}), {2 * k, -k, 4 * k}, 1e-6);
+}
+
+TEST(Slerp, AgreesWithMergekit) {
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 0.3;
+  expect_mergekit("slerp t=0.3", merged(s, vec(kSlerpBase, {3, 4}), {vec(kSlerpMember, {3, 4})}),
+                  kSlerpT03);
+  s.t = 0.6;
+  expect_mergekit("slerp near-collinear t=0.6",
+                  merged(s, vec(kSlerpBase, {3, 4}), {vec(kSlerpNearMember, {3, 4})}),
+                  kSlerpNearT06);
+}
+
+TEST(Slerp, RefusesBadInput) {
+  const at::Tensor a = vec({1, 0}), b = vec({0, 1});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  EXPECT_CONTAINS(invalid_argument([&] {
+                    merged(s, a, {b, b});
+                  }),
+                  "slerp merges the base with exactly 1 pool member, got 2");
+  s.t = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, a, {b}); }), "slerp: t is not finite");
+  s.t = std::numeric_limits<double>::infinity();
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, a, {b}); }), "slerp: t is not finite");
+  s.t = 1e39;
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, a, {b}); }), "overflows fp32");
+  s.t = 0.5;
+  s.weights = {1.0};
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, a, {b}); }), "slerp takes no weights");
+}
+
+// ---------------------------------------------------------------------------------------------
+// nearswap
+
+TEST(Nearswap, SwapsEntriesCloserThanT) {
+  // |a - b| = 0.01, 0.5, 2: below t = 0.1 the member's value (weight clamped to 1), above it
+  // weight t / |a - b| = 0.2 and 0.05 toward the member.
+  const at::Tensor a = vec({1, 1, 1}), b = vec({1.01f, 1.5f, 3});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Nearswap);
+  s.t = 0.1;
+  expect_near(merged(s, a, {b}), {1.01f, 1.1f, 1.1f}, 1e-6);
+  // Equal entries: the distance is clamped at 1e-6 (no division by 0), and the value kept.
+  expect_near(merged(s, a, {a}), {1, 1, 1}, 0);
+  // t = 0: the base.
+  s.t = 0.0;
+  expect_near(merged(s, a, {b}), {1, 1, 1}, 0);
+}
+
+TEST(Nearswap, AgreesWithMergekitBitForBit) {
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Nearswap);
+  s.t = 0.05;
+  const at::Tensor out = merged(s, vec(kNearswapBase, {2, 6}), {vec(kNearswapMember, {2, 6})});
+  expect_mergekit("nearswap t=0.05", out, kNearswapT005, 0.0);
+}
+
+TEST(Nearswap, RefusesBadInput) {
+  const at::Tensor a = vec({1, 0}), b = vec({0, 1});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Nearswap);
+  EXPECT_CONTAINS(invalid_argument([&] {
+                    merged(s, a, {b, b});
+                  }),
+                  "nearswap merges the base with exactly 1 pool member, got 2");
+  s.t = -std::numeric_limits<double>::infinity();
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, a, {b}); }), "nearswap: t is not finite");
+}
+
+// ---------------------------------------------------------------------------------------------
+// multislerp
+
+TEST(Multislerp, TwoEqualNormTaskVectorsAtEqualWeightsGiveTheSlerpMidpoint) {
+  // tau_0 = 3 (1, 0), tau_1 = 3 (cos 60, sin 60): the arc's midpoint is 3 (cos 30, sin 30), as
+  // slerp's at t = 0.5.
+  const at::Tensor base = vec({1, -1});
+  const float h = 3 * std::sqrt(3.0f) / 2;
+  const at::Tensor m0 = base + vec({3, 0}), m1 = base + vec({1.5f, h});
+  const fw::MergeSpec s = spec_of(fw::MergeMethod::Multislerp);
+  expect_near(merged(s, base, {m0, m1}), {1 + h, -1 + 1.5f}, 2e-6);
+  // Orthogonal unit task vectors: base + (1, 1) / sqrt(2) (the mean norm is 1).
+  const float r = 1.0f / std::sqrt(2.0f);
+  expect_near(merged(s, base, {base + vec({1, 0}), base + vec({0, 1})}), {1 + r, -1 + r}, 2e-6);
+}
+
+TEST(Multislerp, OneMemberIsReturnedAndAntipodalPairsFallBackToLerp) {
+  const at::Tensor base = vec({1, 2, 3});
+  const at::Tensor m = vec({0.5f, -7, 3.25f});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Multislerp);
+  EXPECT_TRUE(mt::same_bytes(merged(s, base, {m}), m));
+  // tau and -tau at equal weights: the mean of the units is 0, so 0.5 tau - 0.5 tau + base.
+  const at::Tensor tau = vec({1, -2, 0.5f});
+  expect_near(merged(s, base, {base + tau, base - tau}), {1, 2, 3}, 0);
+  // Unnormalized weights 1 and 3: the mean of the units is 1 u - 3 u = -2 u, so the direction
+  // is -u (both tangents 0) and the norm 1 |tau| + 3 |tau|: base - 4 tau.
+  s.normalize = false;
+  s.weights = {1, 3};
+  expect_near(merged(s, base, {base + tau, base - tau}), {1 - 4, 2 + 8, 3 - 2}, 1e-5);
+}
+
+TEST(Multislerp, AgreesWithMergekit) {
+  const std::vector<int64_t> shape = {2, 5};
+  const at::Tensor base = vec(kMultiBase, shape);
+  const std::vector<at::Tensor> members = {vec(kMultiMember0, shape), vec(kMultiMember1, shape),
+                                           vec(kMultiMember2, shape)};
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Multislerp);
+  s.weights = {0.5, 1.0, 2.0};
+  expect_mergekit("multislerp normalized", merged(s, base, members), kMultiNormalized);
+  s.weights = {0.2, 0.3, 0.4};
+  s.normalize = false;
+  expect_mergekit("multislerp unnormalized", merged(s, base, members), kMultiRaw);
+}
+
+TEST(Multislerp, RefusesBadInput) {
+  const at::Tensor base = vec({0, 0});
+  const at::Tensor a = vec({1, 0}), b = vec({-1, 0});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Multislerp);
+  // Three task vectors whose unit mean is 0 (a, -a and a zero one): mergekit raises too.
+  EXPECT_CONTAINS(invalid_argument([&] {
+                    merged(s, base, {a, b, base});
+                  }),
+                  "the weighted sum of the unit task vectors is 0");
+  s.weights = {1, -1};
+  EXPECT_CONTAINS(invalid_argument([&] {
+                    merged(s, base, {a, b});
+                  }),
+                  "multislerp: normalize with weights summing to 0");
+  s.weights = {1, 2, 3};
+  EXPECT_CONTAINS(invalid_argument([&] {
+                    merged(s, base, {a, b});
+                  }),
+                  "multislerp: 3 weights for 2 members");
+  s.weights = {1, std::numeric_limits<double>::quiet_NaN()};
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, base, {a, b}); }), "is not finite");
+  s.weights.clear();
+  for (double eps : {0.0, -1e-8, std::numeric_limits<double>::infinity()}) {
+    s.eps = eps;
+    EXPECT_CONTAINS(invalid_argument([&] {
+                      merged(s, base, {a, b});
+                    }),
+                    "multislerp: eps must be finite and > 0");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// nuslerp
+
+fw::MergeSpec nuslerp_spec(bool flatten, bool row_wise) {
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Nuslerp);
+  s.nuslerp_flatten = flatten;
+  s.nuslerp_row_wise = row_wise;
+  return s;
+}
+
+TEST(Nuslerp, OrthogonalAndCollinearTaskVectors) {
+  const at::Tensor base = vec({1, 2, 3, 4}, {2, 2});
+  const float r = 1.0f / std::sqrt(2.0f);
+  // Flattened, orthogonal unit task vectors at t = 0.5 (equal weights): base + (e0 + e1) / sqrt2.
+  fw::MergeSpec s = nuslerp_spec(true, false);
+  expect_near(merged(s, base, {base + vec({1, 0, 0, 0}, {2, 2}), base + vec({0, 1, 0, 0}, {2, 2})}),
+              {1 + r, 2 + r, 3, 4}, 1e-6);
+  // Collinear (tau_1 = 2 tau_0), weights 1 and 3 (t = 0.75): base + 0.25 tau_0 + 0.75 * 2 tau_0.
+  const at::Tensor tau = vec({1, -1, 2, 0.5f}, {2, 2});
+  s.weights = {1, 3};
+  expect_near(merged(s, base, {base + tau, base + 2 * tau}), {2.75f, 0.25f, 6.5f, 4.875f}, 1e-6);
+  // Weights summing to ~0: t = 0.5 as mergekit.
+  s.weights = {1, -1};
+  expect_near(merged(s, base, {base + tau, base + 2 * tau}), {2.5f, 0.5f, 6, 4.75f}, 1e-6);
+}
+
+TEST(Nuslerp, PerRowAndPerColumnAngles) {
+  // tau_0 = [[1, 0], [1, 0]], tau_1 = [[0, 1], [2, 0]], t = 0.5 (base 0).
+  const at::Tensor base = vec({0, 0, 0, 0}, {2, 2});
+  const at::Tensor m0 = vec({1, 0, 1, 0}, {2, 2}), m1 = vec({0, 1, 2, 0}, {2, 2});
+  const float r = 1.0f / std::sqrt(2.0f);
+  // Per row: row 0 orthogonal units -> (r, r); row 1 collinear -> lerp (1.5, 0).
+  expect_near(merged(nuslerp_spec(false, false), base, {m0, m1}), {r, r, 1.5f, 0}, 1e-6);
+  // Per column (row-wise): column 0 is (1, 1) vs (0, 2), cos 1/sqrt2, theta pi/4: coefficients
+  // sin(pi/8) / sin(pi/4) each; column 1 is (0, 0) vs (1, 0): a zero vector, cos 0, theta pi/2.
+  const float k = std::sin(static_cast<float>(M_PI) / 8) / std::sin(static_cast<float>(M_PI) / 4);
+  expect_near(merged(nuslerp_spec(false, true), base, {m0, m1}), {k, r, 3 * k, 0}, 1e-6);
+}
+
+TEST(Nuslerp, AgreesWithMergekit) {
+  const std::vector<int64_t> shape = {3, 4};
+  const at::Tensor base = vec(kNuBase, shape);
+  const std::vector<at::Tensor> members = {vec(kNuMember0, shape), vec(kNuMember1, shape)};
+  fw::MergeSpec s = nuslerp_spec(true, false);
+  s.weights = {1, 3};
+  expect_mergekit("nuslerp flattened", merged(s, base, members), kNuFlat);
+  s.nuslerp_flatten = false;
+  expect_mergekit("nuslerp per row", merged(s, base, members), kNuRows);
+  s.nuslerp_row_wise = true;
+  expect_mergekit("nuslerp per column", merged(s, base, members), kNuColumns);
+}
+
+TEST(Nuslerp, RefusesBadInput) {
+  const at::Tensor base = vec({0, 0});
+  const at::Tensor a = vec({1, 0}), b = vec({0, 1});
+  fw::MergeSpec s = nuslerp_spec(true, false);
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, base, {a}); }),
+                  "nuslerp needs exactly 2 pool members, got 1");
+  EXPECT_CONTAINS(invalid_argument([&] {
+                    merged(s, base, {a, b, a});
+                  }),
+                  "nuslerp needs exactly 2 pool members, got 3");
+  s.weights = {1, std::numeric_limits<double>::infinity()};
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, base, {a, b}); }), "is not finite");
+}
+
+// ---------------------------------------------------------------------------------------------
+// karcher (the base is not an input: mergekit's karcher takes none)
+
+TEST(Karcher, ClosedForms) {
+  const at::Tensor base = vec({9, 9});  // unused
+  const fw::MergeSpec s = spec_of(fw::MergeMethod::Karcher);
+  // Identical points: that point.
+  const at::Tensor x = vec({0.5f, -2});
+  expect_near(merged(s, base, {x, x, x}), {0.5f, -2}, 1e-6);
+  // Orthogonal directions, norms 2 and 4: the arc's midpoint, scaled by the mean norm 3.
+  const float r = 3.0f / std::sqrt(2.0f);
+  expect_near(merged(s, base, {vec({2, 0}), vec({0, 4})}), {r, r}, 1e-6);
+  // A zero member leaves the mean (norm <= tol) but counts in the scale: (0 + |y|) / 2 along y.
+  expect_near(merged(s, base, {vec({0, 0}), vec({1, 2})}), {0.5f, 1}, 1e-6);
+  // All zero: zeros. One member: itself.
+  expect_near(merged(s, base, {vec({0, 0}), vec({0, 0})}), {0, 0}, 0);
+  EXPECT_TRUE(mt::same_bytes(merged(s, base, {x}), x));
+}
+
+TEST(Karcher, AgreesWithMergekit) {
+  const std::vector<int64_t> shape = {2, 5};
+  const at::Tensor base = at::zeros(shape);
+  const std::vector<at::Tensor> members = {vec(kKarcherMember0, shape), vec(kKarcherMember1, shape),
+                                           vec(kKarcherMember2, shape)};
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Karcher);
+  expect_mergekit("karcher max_iter=10", merged(s, base, members), kKarcher);
+  s.max_iter = 1;
+  expect_mergekit("karcher max_iter=1", merged(s, base, members), kKarcherOneStep);
+}
+
+TEST(Karcher, RefusesBadInput) {
+  const at::Tensor base = vec({0, 0});
+  const at::Tensor a = vec({1, 0}), b = vec({0, 1});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Karcher);
+  s.max_iter = -1;
+  EXPECT_CONTAINS(invalid_argument([&] {
+                    merged(s, base, {a, b});
+                  }),
+                  "karcher: max_iter must be >= 0");
+  s.max_iter = 10;
+  for (double tol : {-1e-5, std::numeric_limits<double>::quiet_NaN()}) {
+    s.tol = tol;
+    EXPECT_CONTAINS(invalid_argument([&] {
+                      merged(s, base, {a, b});
+                    }),
+                    "karcher: tol must be finite and >= 0");
+  }
+  s.tol = 1e-5;
+  s.weights = {1, 1};
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, base, {a, b}); }), "karcher takes no weights");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streamed (StreamingMerge over safetensors files, chunks of kMergeChunk) == resident.
+
+struct Files {
+  std::string dir;
+  std::unique_ptr<fw::Checkpoint> base;
+  std::vector<std::unique_ptr<fw::Checkpoint>> members;
+  std::vector<const fw::Checkpoint *> pool() const {
+    std::vector<const fw::Checkpoint *> out;
+    for (const auto &m : members) out.push_back(m.get());
+    return out;
+  }
+};
+
+std::vector<float> normal_values(size_t n, uint32_t seed, float mean, float scale) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> d(mean, scale);
+  std::vector<float> v(n);
+  for (float &x : v) x = d(gen);
+  return v;
+}
+
+// A base and n members, each with "big" (2 chunks and a bit: chunk borders inside the
+// statistics), "mat" [37, 301] (per-row and per-column statistics), "wide" [3, 50001] (its last
+// row spans the first chunk border) and "one" [1].
+// Members are the base plus noise, so that task vectors are small and angles generic.
+Files make_files(const std::string &label, size_t n) {
+  Files f;
+  f.dir = fwtest::temp_dir("geometric_" + label);
+  const size_t big = static_cast<size_t>(2 * fw::kMergeChunk + 4321);
+  const std::vector<float> base_big = normal_values(big, 1, 0.0f, 0.02f);
+  const std::vector<float> base_mat = normal_values(37 * 301, 2, 0.0f, 0.05f);
+  const std::vector<float> base_wide = normal_values(3 * 50001, 3, 0.0f, 0.05f);
+  auto tensors = [&](uint32_t seed, bool is_base) {
+    std::vector<float> b = base_big, m = base_mat, w = base_wide, one = {0.25f};
+    if (!is_base) {
+      const std::vector<float> nb = normal_values(big, seed, 0.0f, 0.01f);
+      const std::vector<float> nm = normal_values(m.size(), seed + 1, 0.0f, 0.02f);
+      for (size_t e = 0; e < b.size(); ++e) b[e] += nb[e];
+      for (size_t e = 0; e < m.size(); ++e) m[e] += nm[e];
+      const std::vector<float> nw = normal_values(w.size(), seed + 2, 0.0f, 0.03f);
+      for (size_t e = 0; e < w.size(); ++e) w[e] += nw[e];
+      one[0] += 0.01f * static_cast<float>(seed % 7);
+    }
+    return std::vector<fwtest::TestTensor>{{"big", {static_cast<int64_t>(big)}, b, "F32"},
+                                           {"mat", {37, 301}, m, "F32"},
+                                           {"wide", {3, 50001}, w, "F32"},
+                                           {"one", {1}, one, "F32"}};
+  };
+  fwtest::write_safetensors(f.dir + "/base.safetensors", tensors(0, true));
+  f.base = fw::open_checkpoint(f.dir + "/base.safetensors", nullptr);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string path = f.dir + "/m" + std::to_string(i) + ".safetensors";
+    fwtest::write_safetensors(path, tensors(static_cast<uint32_t>(10 + 3 * i), false));
+    f.members.push_back(fw::open_checkpoint(path, f.base.get()));
+  }
+  return f;
+}
+
+// Every tensor streamed equals merge_tensor on the loaded tensors, byte for byte.
+void expect_streamed_equals_resident(const fw::MergeSpec &spec, const Files &f, int threads) {
+  fw::ThreadScope scope(threads);
+  std::vector<at::Tensor> streamed;
+  fw::merge_streaming(spec, *f.base, f.pool(),
+                      [&](size_t, const fw::TensorMeta &, at::Tensor t) { streamed.push_back(t); });
+  const auto &metas = f.base->tensors();
+  ASSERT_EQ(streamed.size(), metas.size());
+  for (size_t t = 0; t < metas.size(); ++t) {
+    std::vector<at::Tensor> members;
+    for (const auto &m : f.members) members.push_back(m->load_f32(metas[t].name));
+    const fw::MergeSpec own = spec.for_tensor(metas[t].name, f.members.size());
+    const at::Tensor whole = fw::merge_tensor(own, f.base->load_f32(metas[t].name), members, t);
+    EXPECT_TRUE(mt::same_bytes(streamed[t], whole))
+        << fw::merge_method_name(spec.method) << " tensor " << metas[t].name << " threads "
+        << threads << " max |diff| " << (streamed[t] - whole).abs().max().item<float>();
+    EXPECT_TRUE(at::isfinite(streamed[t]).all().item<bool>()) << metas[t].name;
+  }
+}
+
+TEST(GeometricStreaming, SlerpStreamedEqualsResident) {
+  const Files f = make_files("slerp", 1);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 0.3;
+  for (int threads : {1, 2}) expect_streamed_equals_resident(s, f, threads);
+  // A per-tensor t (MergeField::T) reaches the streamed tensor.
+  s.overrides.push_back({"mat", -1, fw::MergeField::T, 0.9});
+  expect_streamed_equals_resident(s, f, 2);
+}
+
+TEST(GeometricStreaming, NearswapStreamedEqualsResident) {
+  const Files f = make_files("nearswap", 1);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Nearswap);
+  s.t = 0.01;
+  for (int threads : {1, 2}) expect_streamed_equals_resident(s, f, threads);
+}
+
+TEST(GeometricStreaming, MultislerpStreamedEqualsResident) {
+  const Files f = make_files("multislerp", 3);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Multislerp);
+  for (int threads : {1, 2}) expect_streamed_equals_resident(s, f, threads);
+  s.weights = {0.2, 1.5, 0.7};
+  s.normalize = false;
+  expect_streamed_equals_resident(s, f, 2);
+}
+
+TEST(GeometricStreaming, NuslerpStreamedEqualsResident) {
+  const Files f = make_files("nuslerp", 2);
+  for (bool flatten : {true, false})
+    for (bool row_wise : {false, true}) {
+      fw::MergeSpec s = nuslerp_spec(flatten, row_wise);
+      s.weights = {0.3, 0.9};
+      for (int threads : {1, 2}) expect_streamed_equals_resident(s, f, threads);
+    }
+}
+
+TEST(GeometricStreaming, KarcherStreamedEqualsResident) {
+  const Files f = make_files("karcher", 3);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Karcher);
+  for (int threads : {1, 2}) expect_streamed_equals_resident(s, f, threads);
+  s.max_iter = 0;
+  expect_streamed_equals_resident(s, f, 2);
+}
+
+TEST(GeometricStreaming, RefusesTheWrongMemberCountUpFront) {
+  const Files f = make_files("count", 2);
+  const std::vector<const fw::Checkpoint *> pool = f.pool();
+  for (fw::MergeMethod m : {fw::MergeMethod::Slerp, fw::MergeMethod::Nearswap}) {
+    const fw::MergeSpec s = spec_of(m);
+    EXPECT_CONTAINS(invalid_argument([&] { const fw::StreamingMerge merge(s, *f.base, pool); }),
+                    "with exactly 1 pool member, got 2");
+  }
+}
+
+TEST(GeometricStreaming, RefusesABadOverriddenT) {
+  const Files f = make_files("badt", 1);
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.overrides.push_back({"mat", -1, fw::MergeField::T, std::numeric_limits<double>::infinity()});
+  const std::vector<const fw::Checkpoint *> pool = f.pool();
+  const fw::StreamingMerge merge(s, *f.base, pool);
+  size_t mat = 0;
+  while (f.base->tensors()[mat].name != "mat") ++mat;
+  EXPECT_CONTAINS(
+      invalid_argument([&] { merge.merge_tensor(mat, [](int64_t, const at::Tensor &) {}); }),
+      "slerp: t is not finite");
+}
+
+}  // namespace
