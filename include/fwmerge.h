@@ -753,7 +753,8 @@ FW_API void fw_tensor_set_free(fw_tensor_set *set);
  *  - MULTISLERP [multislerp]: barycentric interpolation of the task vectors on the sphere (weights,
  *    normalize, eps). NUSLERP [nuslerp]: slerp of the two members' task vectors by their weights
  *    (nuslerp_flatten, nuslerp_row_wise). KARCHER [karcher]: the Karcher mean of the members on the
- *    sphere (weights, max_iter, tol); the base is not an input (list it in the pool to include it).
+ *    sphere (max_iter, tol; no weights); the base is not an input (list it in the pool to include
+ * it).
  *  - PASSTHROUGH [passthrough]: the one member times scale (the base only lists the tensors).
  *  - DELLA / DELLA_LINEAR [della, della_linear]: DARE-like drops whose keep probability follows
  * each entry's magnitude rank in its row (density +- epsilon), rescaled, then TIES' sign election

@@ -9,6 +9,7 @@
 #include "capi/guard.h"
 #include "capi/versioned.h"
 #include "io/tensor_filter.h"
+#include "merge/geometric.h"
 #include "merge/merge_spec.h"
 #include "util/error.h"
 
@@ -187,8 +188,8 @@ MergeSpec read_merge_params(const fw_merge_params *caller, size_t n) {
   s.allow_outside_links = p.allow_outside_links != 0;
   s.fill_missing_from_base = p.fill_missing_from_base != 0;
   // v8 (0.5.0): the later methods' parameters. Their ranges depend on the method and, through
-  // overrides, on the tensor: the core checks them on each tensor's resolved spec
-  // (merge_spec.h's check_method_params, geometric.h's check_geometric), before anything is read.
+  // overrides, on the tensor: the core's checks (merge_spec.h's check_method_params, geometric.h's
+  // check_geometric) run here on the spec as given, and again on each tensor's resolved spec.
   s.t = p.t;
   s.epsilon = p.epsilon;
   if (p.epsilons != nullptr) {
@@ -206,6 +207,10 @@ MergeSpec read_merge_params(const fw_merge_params *caller, size_t n) {
   s.rescale = p.rescale != 0;
   s.nuslerp_flatten = p.nuslerp_flatten != 0;
   s.nuslerp_row_wise = p.nuslerp_row_wise != 0;
+  if (n > 0) {  // fw_merge: the pool's size is known, so refuse now, before any file is read
+    check_method_params(s, n);
+    if (is_geometric(s.method)) check_geometric(s, n);
+  }
   if (p.n_overrides > 0) {
     if (p.overrides == nullptr) invalid(std::string(name) + ": overrides is NULL, n_overrides > 0");
     if (n == 0)
