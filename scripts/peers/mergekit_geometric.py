@@ -11,6 +11,7 @@ mergekit-yaml run takes per tensor: contract checks, parameter binding, fp32 ari
 """
 
 import torch
+from mergekit.merge_methods.arcee_fusion import arcee_fusion_merge_method
 from mergekit.merge_methods.base import TensorGroup
 from mergekit.merge_methods.karcher import karcher_merge_method
 from mergekit.merge_methods.multislerp import multislerp
@@ -103,3 +104,14 @@ for i, k in enumerate(ks):
     emit(f"kKarcherMember{i}", k)
 emit("kKarcher", merge(karcher_merge_method, None, ks))
 emit("kKarcherOneStep", merge(karcher_merge_method, None, ks, max_iter=1))
+
+# arcee_fusion: base + member, shape [6, 8]: small changes everywhere, large ones in rows 1 and 4
+# (high KL there), so that the mask keeps a few entries of those rows.
+base = draw(6, 8)
+delta = draw(6, 8, scale=0.01)
+delta[1] += draw(8, scale=1.0)
+delta[4, :4] += draw(4, scale=2.0)
+member = (base + delta).to(torch.float32)
+emit("kFusionBase", base)
+emit("kFusionMember", member)
+emit("kFusion", merge(arcee_fusion_merge_method, base, [member]))

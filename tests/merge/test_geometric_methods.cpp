@@ -148,6 +148,33 @@ const std::vector<float> kKarcher = {1.43404531f,   0.0516539589f, 1.67862236f, 
 const std::vector<float> kKarcherOneStep = {
     1.43090498f,  0.0421572179f, 1.69504452f, 0.454636723f, -0.871648908f,
     0.321353912f, 0.821445882f,  1.07999563f, 0.12122348f,  1.7565949f};
+const std::vector<float> kFusionBase = {
+    -2.28486204f,  -0.709708393f, -0.276421696f, 1.00234759f,   -0.360425323f, -0.528382778f,
+    1.49790239f,   -1.60616291f,  0.394004136f,  -0.992073119f, 0.173960641f,  -0.468080103f,
+    0.845829427f,  -0.453748375f, -1.14687264f,  0.41364634f,   -0.415937394f, -1.45543921f,
+    0.758435845f,  -1.12608957f,  1.70563722f,   0.689217567f,  1.02591467f,   0.442096084f,
+    -0.647767603f, 1.03889358f,   -0.567358434f, 0.393482655f,  -0.499719173f, 1.03638005f,
+    -0.647664726f, -1.63349485f,  0.0491658598f, -1.15594208f,  2.46889734f,   -0.457525134f,
+    0.356673151f,  -0.448576421f, -2.71527886f,  -0.796693921f, 1.19711995f,   -1.20900488f,
+    -0.172289357f, -1.4054873f,   1.12370396f,   -1.03398132f,  -2.78186512f,  -1.42260516f};
+const std::vector<float> kFusionMember = {
+    -2.2779808f,   -0.703093112f, -0.27092126f,  0.995461762f,  -0.355746478f,  -0.5185045f,
+    1.49332404f,   -1.60638475f,  -0.206863075f, -1.41908467f,  -1.04342151f,   -1.003672f,
+    0.81675595f,   -0.780724049f, -0.534710586f, 2.00452614f,   -0.412637651f,  -1.45103741f,
+    0.751080632f,  -1.13365602f,  1.7037133f,    0.683653355f,  1.0104053f,     0.443625838f,
+    -0.668436229f, 1.03602612f,   -0.575161219f, 0.385212868f,  -0.502548873f,  1.04156518f,
+    -0.668371916f, -1.63563561f,  -3.11909533f,  -4.38202286f,  -0.0221996307f, -0.790615082f,
+    0.340172589f,  -0.438899189f, -2.6995616f,   -0.814977169f, 1.18579733f,    -1.21589088f,
+    -0.166500911f, -1.388677f,    1.12126982f,   -1.0259161f,   -2.78102684f,   -1.41839242f};
+const std::vector<float> kFusion = {
+    -2.28486204f,  -0.709708393f, -0.276421696f, 1.00234759f,   -0.360425323f,  -0.528382778f,
+    1.49790239f,   -1.60616291f,  -0.206863075f, -1.41908467f,  -1.04342151f,   -1.003672f,
+    0.845829427f,  -0.780724049f, -0.534710586f, 2.00452614f,   -0.415937394f,  -1.45543921f,
+    0.758435845f,  -1.12608957f,  1.70563722f,   0.689217567f,  1.02591467f,    0.442096084f,
+    -0.647767603f, 1.03889358f,   -0.567358434f, 0.393482655f,  -0.499719173f,  1.03638005f,
+    -0.647664726f, -1.63349485f,  -3.11909533f,  -4.38202286f,  -0.0221996307f, -0.790615082f,
+    0.356673151f,  -0.448576421f, -2.71527886f,  -0.796693921f, 1.19711995f,    -1.20900488f,
+    -0.172289357f, -1.4054873f,   1.12370396f,   -1.03398132f,  -2.78186512f,   -1.42260516f};
 
 // ---------------------------------------------------------------------------------------------
 // slerp
@@ -455,6 +482,43 @@ TEST(Karcher, RefusesBadInput) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// arcee_fusion
+
+TEST(ArceeFusion, KeepsTheEntriesAboveMedianPlusOneAndAHalfIqr) {
+  // One row: KL > 0 is a common factor, so the kept entries are those with |m - b| >= median +
+  // 1.5 IQR of |m - b|. |m - b| = 0.1 x 7 and 5: sorted [0.1 ... 0.1, 5], indices floor(q 7) =
+  // 1, 3, 5 are all 0.1: threshold 0.1 + 1.5 * 0 = 0.1, so every entry is kept (>=).
+  const at::Tensor b = vec({0, 0, 0, 0, 0, 0, 0, 0});
+  const at::Tensor m = vec({0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 5});
+  const fw::MergeSpec s = spec_of(fw::MergeMethod::ArceeFusion);
+  expect_near(merged(s, b, {m}), mt::values(m), 0);
+  // Distinct distances 1..8 (times 0.01): q1, median, q3 at indices 1, 3, 5 -> 0.02, 0.04, 0.06;
+  // threshold 0.04 + 1.5 * 0.04 = 0.1: nothing reaches it, the base is returned.
+  const at::Tensor m2 = vec({0.01f, 0.02f, 0.03f, 0.04f, 0.05f, 0.06f, 0.07f, 0.08f});
+  expect_near(merged(s, b, {m2}), mt::values(b), 0);
+  // Identical tensors: KL 0, every score 0 >= threshold 0: b + 0.
+  expect_near(merged(s, m2, {m2}), mt::values(m2), 0);
+}
+
+TEST(ArceeFusion, AgreesWithMergekit) {
+  const std::vector<int64_t> shape = {6, 8};
+  const fw::MergeSpec s = spec_of(fw::MergeMethod::ArceeFusion);
+  expect_mergekit("arcee_fusion", merged(s, vec(kFusionBase, shape), {vec(kFusionMember, shape)}),
+                  kFusion, 0.0);
+}
+
+TEST(ArceeFusion, RefusesBadInput) {
+  const at::Tensor a = vec({1, 0}), b = vec({0, 1});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::ArceeFusion);
+  EXPECT_CONTAINS(invalid_argument([&] {
+                    merged(s, a, {b, b});
+                  }),
+                  "arcee_fusion merges the base with exactly 1 pool member, got 2");
+  s.weights = {2.0};
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, a, {b}); }), "arcee_fusion takes no weights");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Streamed (StreamingMerge over safetensors files, chunks of kMergeChunk) == resident.
 
 struct Files {
@@ -577,10 +641,17 @@ TEST(GeometricStreaming, KarcherStreamedEqualsResident) {
   expect_streamed_equals_resident(s, f, 2);
 }
 
+TEST(GeometricStreaming, ArceeFusionStreamedEqualsResident) {
+  const Files f = make_files("fusion", 1);
+  const fw::MergeSpec s = spec_of(fw::MergeMethod::ArceeFusion);
+  for (int threads : {1, 2}) expect_streamed_equals_resident(s, f, threads);
+}
+
 TEST(GeometricStreaming, RefusesTheWrongMemberCountUpFront) {
   const Files f = make_files("count", 2);
   const std::vector<const fw::Checkpoint *> pool = f.pool();
-  for (fw::MergeMethod m : {fw::MergeMethod::Slerp, fw::MergeMethod::Nearswap}) {
+  for (fw::MergeMethod m :
+       {fw::MergeMethod::Slerp, fw::MergeMethod::Nearswap, fw::MergeMethod::ArceeFusion}) {
     const fw::MergeSpec s = spec_of(m);
     EXPECT_CONTAINS(invalid_argument([&] { const fw::StreamingMerge merge(s, *f.base, pool); }),
                     "with exactly 1 pool member, got 2");
