@@ -39,8 +39,9 @@ bool geometric_reads_members(const MergeSpec &spec, size_t n);
 
 // Status::InvalidArgument naming the problem: the member count (slerp and nearswap: exactly 1;
 // nuslerp: exactly 2; multislerp and karcher: at least 1), weights given to a method that takes
-// none, a weight count other than n, multislerp's weights summing to 0 under normalize, t, eps or
-// tol not finite, eps or tol or max_iter negative.
+// none, a weight count other than n, a weight not finite in fp32, multislerp's weights summing to 0
+// under normalize, t not finite in fp32, eps not finite and > 0, tol not finite and >= 0,
+// max_iter < 0. Only the parameters the method uses are checked.
 void check_geometric(const MergeSpec &spec, size_t n);
 
 // One tensor of a geometric merge, fed in chunks: for each pass p < passes(), accumulate(p, ...)

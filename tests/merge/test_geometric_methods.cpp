@@ -12,6 +12,7 @@
 #include "io/checkpoint.h"
 #include "merge/geometric.h"
 #include "merge/merge_defaults.h"
+#include "merge/merge_fns.h"
 #include "merge/merge_spec.h"
 #include "merge/methods.h"
 #include "merge/streaming.h"
@@ -31,6 +32,11 @@ fw::MergeSpec spec_of(fw::MergeMethod method) {
   s.method = method;
   s.normalize = d.normalize;
   s.t = d.t;
+  s.eps = d.eps;
+  s.nuslerp_flatten = d.nuslerp_flatten;
+  s.nuslerp_row_wise = d.nuslerp_row_wise;
+  s.max_iter = d.max_iter;
+  s.tol = d.tol;
   return s;
 }
 
@@ -516,6 +522,90 @@ TEST(ArceeFusion, RefusesBadInput) {
                   "arcee_fusion merges the base with exactly 1 pool member, got 2");
   s.weights = {2.0};
   EXPECT_CONTAINS(invalid_argument([&] { merged(s, a, {b}); }), "arcee_fusion takes no weights");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names, defaults, per-tensor t, recipes, the step merge function
+
+const fw::MergeMethod kGeometric[] = {fw::MergeMethod::Slerp,      fw::MergeMethod::Nuslerp,
+                                      fw::MergeMethod::Multislerp, fw::MergeMethod::Karcher,
+                                      fw::MergeMethod::Nearswap,   fw::MergeMethod::ArceeFusion};
+
+TEST(GeometricSpec, NamesValuesAndDefaults) {
+  // The values the public enumerators repeat.
+  EXPECT_EQ(static_cast<int>(fw::MergeMethod::Slerp), 8);
+  EXPECT_EQ(static_cast<int>(fw::MergeMethod::Nuslerp), 9);
+  EXPECT_EQ(static_cast<int>(fw::MergeMethod::Multislerp), 10);
+  EXPECT_EQ(static_cast<int>(fw::MergeMethod::Karcher), 11);
+  EXPECT_EQ(static_cast<int>(fw::MergeMethod::Nearswap), 12);
+  EXPECT_EQ(static_cast<int>(fw::MergeMethod::ArceeFusion), 13);
+  const char *names[] = {"slerp", "nuslerp", "multislerp", "karcher", "nearswap", "arcee_fusion"};
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_STREQ(fw::merge_method_name(kGeometric[i]), names[i]);
+    EXPECT_TRUE(fw::method_leaves_hull(kGeometric[i])) << names[i];
+    EXPECT_TRUE(fw::is_geometric(kGeometric[i])) << names[i];
+  }
+  EXPECT_FALSE(fw::is_geometric(fw::MergeMethod::ModelStock));
+  EXPECT_STREQ(fw::merge_field_name(fw::MergeField::T), "t");
+  EXPECT_EQ(fw::merge_defaults(fw::MergeMethod::Slerp).t, 0.5);
+  EXPECT_EQ(fw::merge_defaults(fw::MergeMethod::Nearswap).t, 1e-4);
+  EXPECT_TRUE(fw::merge_defaults(fw::MergeMethod::Multislerp).normalize);
+  const fw::MergeDefaults d = fw::merge_defaults(fw::MergeMethod::Karcher);
+  EXPECT_EQ(d.max_iter, 10);
+  EXPECT_EQ(d.tol, 1e-5);
+  EXPECT_EQ(d.eps, 1e-8);
+  EXPECT_TRUE(d.nuslerp_flatten);
+  EXPECT_FALSE(d.nuslerp_row_wise);
+}
+
+TEST(GeometricSpec, PerTensorTFirstMatchWins) {
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 0.5;
+  s.overrides.push_back({"layers.1.*", -1, fw::MergeField::T, 0.9});
+  s.overrides.push_back({"layers.*", -1, fw::MergeField::T, 0.1});
+  EXPECT_EQ(s.for_tensor("layers.1.w", 1).t, 0.9);
+  EXPECT_EQ(s.for_tensor("layers.2.w", 1).t, 0.1);
+  EXPECT_EQ(s.for_tensor("embed", 1).t, 0.5);
+  EXPECT_TRUE(s.for_tensor("embed", 1).weights.empty());
+}
+
+TEST(GeometricSpec, RecipeCarriesTheMethodsParametersOnly) {
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 0.25;
+  EXPECT_EQ(fw::spec_json(s).at("t"), 0.25);
+  s = spec_of(fw::MergeMethod::Karcher);
+  EXPECT_EQ(fw::spec_json(s).at("max_iter"), 10);
+  EXPECT_FALSE(fw::spec_json(s).contains("t"));
+  s = spec_of(fw::MergeMethod::Nuslerp);
+  EXPECT_EQ(fw::spec_json(s).at("nuslerp_flatten"), true);
+  // Other methods' recipes keep their bytes: none of the new keys.
+  const nlohmann::json linear = fw::spec_json(spec_of(fw::MergeMethod::Linear));
+  for (const char *key : {"t", "eps", "nuslerp_flatten", "nuslerp_row_wise", "max_iter", "tol"})
+    EXPECT_FALSE(linear.contains(key)) << key;
+}
+
+TEST(GeometricSpec, NotAStepMergeFunction) {
+  for (fw::MergeMethod m : kGeometric) {
+    try {
+      fw::make_method_merge_fn(spec_of(m));
+      ADD_FAILURE() << fw::merge_method_name(m);
+    } catch (const fw::Error &e) {
+      EXPECT_EQ(e.code(), fw::Status::Unsupported) << e.what();
+    }
+  }
+}
+
+TEST(GeometricSpec, CombineChunkRefusesRatherThanGuess) {
+  // combine_chunk knows nothing of the statistics: the geometric methods merge through
+  // merge_tensor or StreamingMerge only.
+  for (fw::MergeMethod m : kGeometric) {
+    try {
+      fw::combine_chunk(spec_of(m), vec({1}), {vec({2})}, 0.0);
+      ADD_FAILURE() << fw::merge_method_name(m);
+    } catch (const fw::Error &e) {
+      EXPECT_EQ(e.code(), fw::Status::Unsupported) << e.what();
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
