@@ -24,16 +24,19 @@ constexpr float kNuslerpColinear = 1e-16f;
 constexpr size_t kNuslerpCoefs = 4;
 // nearswap.py: |a - b| clamped at 1e-6 before t is divided by it.
 constexpr float kNearswapMinDiff = 1e-6f;
+// karcher: the largest max_iter accepted (mergekit's default is 10; it stops at tol long before).
+constexpr int64_t kKarcherMaxIter = 1000000;
 // arcee_fusion.py: added to both softmaxes.
 constexpr float kFusionEps = 1e-8f;
 
 // Entries of the upper triangle of an m x m matrix.
 size_t triangle(size_t m) { return m * (m + 1) / 2; }
 
-// The Gram matrix's entry (i, j) in a row-major upper triangle.
+// The Gram matrix's entry (i, j) in a row-major upper triangle (row i starts after the m + (m - 1)
+// + ... + (m - i + 1) entries of the rows above).
 double gram_at(const double *g, size_t m, size_t i, size_t j) {
   if (i > j) std::swap(i, j);
-  return g[i * m - i * (i - 1) / 2 + (j - i)];
+  return g[i * (2 * m - i + 1) / 2 + (j - i)];
 }
 
 // x^T G y for coefficient vectors over the Gram matrix's vectors.
@@ -124,7 +127,9 @@ void check_geometric(const MergeSpec &spec, size_t n) {
   if (spec.method == MergeMethod::Multislerp && !(std::isfinite(spec.eps) && spec.eps > 0.0))
     invalid(name + ": eps must be finite and > 0");
   if (spec.method == MergeMethod::Karcher) {
-    if (spec.max_iter < 0) invalid(name + ": max_iter must be >= 0");
+    // Each step costs O(n^2) on the Gram matrix; the cap only bounds a runaway value.
+    if (spec.max_iter < 0 || spec.max_iter > kKarcherMaxIter)
+      invalid(name + ": max_iter must be in [0, " + std::to_string(kKarcherMaxIter) + "]");
     if (!(std::isfinite(spec.tol) && spec.tol >= 0.0))
       invalid(name + ": tol must be finite and >= 0");
   }

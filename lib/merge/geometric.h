@@ -41,7 +41,7 @@ bool geometric_reads_members(const MergeSpec &spec, size_t n);
 // nuslerp: exactly 2; multislerp and karcher: at least 1), weights given to a method that takes
 // none, a weight count other than n, a weight not finite in fp32, multislerp's weights summing to 0
 // under normalize, t not finite in fp32, eps not finite and > 0, tol not finite and >= 0,
-// max_iter < 0. Only the parameters the method uses are checked.
+// max_iter outside [0, 1e6]. Only the parameters the method uses are checked.
 void check_geometric(const MergeSpec &spec, size_t n);
 
 // One tensor of a geometric merge, fed in chunks: for each pass p < passes(), accumulate(p, ...)

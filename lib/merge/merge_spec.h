@@ -39,7 +39,7 @@ struct MergeSpec {
   double eps = 1e-8;              // multislerp: added to the norms it divides by; finite, > 0
   bool nuslerp_flatten = true;    // nuslerp: one angle for the whole tensor
   bool nuslerp_row_wise = false;  // nuslerp, unflattened: per column (dim 0) instead of per row
-  int64_t max_iter = 10;          // karcher: Riemannian gradient steps, >= 0
+  int64_t max_iter = 10;          // karcher: Riemannian steps, in [0, 1000000]
   double tol = 1e-5;              // karcher: convergence and zero-norm threshold; finite, >= 0
   // Per member (fw_merge_params.densities / betas); empty: the scalar for every member.
   std::vector<double> densities, betas;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "io/checkpoint.h"
+#include "merge/data_free.h"
 #include "merge/geometric.h"
 #include "merge/merge_defaults.h"
 #include "merge/merge_fns.h"
@@ -469,11 +470,13 @@ TEST(Karcher, RefusesBadInput) {
   const at::Tensor base = vec({0, 0});
   const at::Tensor a = vec({1, 0}), b = vec({0, 1});
   fw::MergeSpec s = spec_of(fw::MergeMethod::Karcher);
-  s.max_iter = -1;
-  EXPECT_CONTAINS(invalid_argument([&] {
-                    merged(s, base, {a, b});
-                  }),
-                  "karcher: max_iter must be >= 0");
+  for (int64_t max_iter : {int64_t{-1}, int64_t{1000001}}) {
+    s.max_iter = max_iter;
+    EXPECT_CONTAINS(invalid_argument([&] {
+                      merged(s, base, {a, b});
+                    }),
+                    "karcher: max_iter must be in [0, 1000000]");
+  }
   s.max_iter = 10;
   for (double tol : {-1e-5, std::numeric_limits<double>::quiet_NaN()}) {
     s.tol = tol;
@@ -735,6 +738,32 @@ TEST(GeometricStreaming, ArceeFusionStreamedEqualsResident) {
   const Files f = make_files("fusion", 1);
   const fw::MergeSpec s = spec_of(fw::MergeMethod::ArceeFusion);
   for (int threads : {1, 2}) expect_streamed_equals_resident(s, f, threads);
+}
+
+TEST(GeometricStreaming, MergeToFileWritesTheResidentResult) {
+  // The path fw_merge takes: StreamingMerge into the safetensors writer, read back.
+  const Files f = make_files("to_file", 2);
+  const std::vector<std::string> one = {f.dir + "/m0.safetensors"};
+  const std::vector<std::string> two = {f.dir + "/m0.safetensors", f.dir + "/m1.safetensors"};
+  fw::MergeSpec slerp = spec_of(fw::MergeMethod::Slerp),
+                nuslerp = spec_of(fw::MergeMethod::Nuslerp);
+  nuslerp.nuslerp_flatten = false;
+  const std::pair<fw::MergeSpec, std::vector<std::string>> cases[] = {
+      {slerp, one}, {spec_of(fw::MergeMethod::ArceeFusion), one}, {nuslerp, two}};
+  for (const auto &[spec, paths] : cases) {
+    const std::string out = f.dir + "/out_" + fw::merge_method_name(spec.method) + ".safetensors";
+    fw::merge_to_file(spec, f.dir + "/base.safetensors", paths, out, std::nullopt,
+                      fw::OutputLayout{});
+    const std::unique_ptr<fw::Checkpoint> written = fw::open_checkpoint(out, nullptr);
+    for (const fw::TensorMeta &meta : f.base->tensors()) {
+      std::vector<at::Tensor> members;
+      for (size_t i = 0; i < paths.size(); ++i)
+        members.push_back(f.members[i]->load_f32(meta.name));
+      const at::Tensor whole = fw::merge_tensor(spec, f.base->load_f32(meta.name), members, 0);
+      EXPECT_TRUE(mt::same_bytes(written->load_f32(meta.name), whole))
+          << fw::merge_method_name(spec.method) << " " << meta.name;
+    }
+  }
 }
 
 TEST(GeometricStreaming, RefusesTheWrongMemberCountUpFront) {
