@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <random>
 #include <string>
@@ -612,6 +613,59 @@ TEST(GeometricSpec, CombineChunkRefusesRatherThanGuess) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A larger case against mergekit, opt-in: FWMERGE_MERGEKIT_GEOMETRIC_BIG names the file that
+// `scripts/peers/mergekit_geometric.py --big PATH` writes (a [300, 700] base, three members and
+// mergekit 0.1.5's result of each method). At this size mergekit's fp32 reductions (norms, dots,
+// the KL sums) carry more rounding than fwmerge's double sums: the values agree to a few ulps, and
+// arcee_fusion's masks differ only on entries whose score lies within that rounding of the
+// threshold (mergekit's per-row KL is an fp32 sum of terms of both signs).
+
+TEST(MergekitGeometricLarge, AgreesOnA300By700Tensor) {
+  const char *path = std::getenv("FWMERGE_MERGEKIT_GEOMETRIC_BIG");
+  if (path == nullptr) GTEST_SKIP() << "FWMERGE_MERGEKIT_GEOMETRIC_BIG not set";
+  const std::unique_ptr<fw::Checkpoint> c = fw::open_checkpoint(path, nullptr);
+  const auto load = [&](const char *name) { return c->load_f32(name).reshape({300, 700}); };
+  const at::Tensor base = load("base");
+  const std::vector<at::Tensor> ms = {load("m0"), load("m1"), load("m2")};
+  const auto check = [&](const char *name, const fw::MergeSpec &s,
+                         const std::vector<at::Tensor> &members, double tol) {
+    const at::Tensor got = merged(s, base, members), want = load(name);
+    const double diff = (got - want).abs().max().item<double>();
+    EXPECT_LE(diff, tol) << name;
+    std::printf("[ mergekit ] %s [300, 700]: max |diff| %.3g\n", name, diff);
+  };
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 0.3;
+  check("slerp", s, {ms[0]}, 5e-7);
+  s = spec_of(fw::MergeMethod::Nearswap);
+  s.t = 0.005;
+  check("nearswap", s, {ms[0]}, 0.0);
+  s = spec_of(fw::MergeMethod::Multislerp);
+  s.weights = {0.5, 1.0, 2.0};
+  check("multislerp", s, ms, 5e-7);
+  s = spec_of(fw::MergeMethod::Nuslerp);
+  s.weights = {1, 3};
+  check("nuslerp_flat", s, {ms[0], ms[1]}, 5e-7);
+  s.nuslerp_flatten = false;
+  check("nuslerp_rows", s, {ms[0], ms[1]}, 5e-7);
+  s.nuslerp_row_wise = true;
+  check("nuslerp_cols", s, {ms[0], ms[1]}, 5e-7);
+  check("karcher", spec_of(fw::MergeMethod::Karcher), ms, 5e-7);
+  // arcee_fusion: every entry is the base's or the member's (b + (m - b)), and at most 0.1% of
+  // the masks differ.
+  const at::Tensor got = merged(spec_of(fw::MergeMethod::ArceeFusion), base, {ms[0]});
+  const at::Tensor want = load("arcee_fusion");
+  const at::Tensor kept = base + (ms[0] - base);
+  const at::Tensor differs = got != want;
+  EXPECT_TRUE(((got == base) | (got == kept)).all().item<bool>());
+  EXPECT_TRUE(((want == base) | (want == kept)).all().item<bool>());
+  const int64_t flips = differs.sum().item<int64_t>();
+  EXPECT_LE(flips, want.numel() / 1000);
+  std::printf("[ mergekit ] arcee_fusion [300, 700]: %lld of %lld masks differ\n",
+              static_cast<long long>(flips), static_cast<long long>(want.numel()));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Streamed (StreamingMerge over safetensors files, chunks of kMergeChunk) == resident.
 
 struct Files {
@@ -637,7 +691,7 @@ std::vector<float> normal_values(size_t n, uint32_t seed, float mean, float scal
 // statistics), "mat" [37, 301] (per-row and per-column statistics), "wide" [3, 50001] (its last
 // row spans the first chunk border) and "one" [1].
 // Members are the base plus noise, so that task vectors are small and angles generic.
-Files make_files(const std::string &label, size_t n) {
+Files make_files(const std::string &label, size_t n, const std::string &dtype = "F32") {
   Files f;
   f.dir = fwtest::temp_dir("geometric_" + label);
   const size_t big = static_cast<size_t>(2 * fw::kMergeChunk + 4321);
@@ -655,10 +709,10 @@ Files make_files(const std::string &label, size_t n) {
       for (size_t e = 0; e < w.size(); ++e) w[e] += nw[e];
       one[0] += 0.01f * static_cast<float>(seed % 7);
     }
-    return std::vector<fwtest::TestTensor>{{"big", {static_cast<int64_t>(big)}, b, "F32"},
-                                           {"mat", {37, 301}, m, "F32"},
-                                           {"wide", {3, 50001}, w, "F32"},
-                                           {"one", {1}, one, "F32"}};
+    return std::vector<fwtest::TestTensor>{{"big", {static_cast<int64_t>(big)}, b, dtype},
+                                           {"mat", {37, 301}, m, dtype},
+                                           {"wide", {3, 50001}, w, dtype},
+                                           {"one", {1}, one, dtype}};
   };
   fwtest::write_safetensors(f.dir + "/base.safetensors", tensors(0, true));
   f.base = fw::open_checkpoint(f.dir + "/base.safetensors", nullptr);
@@ -763,6 +817,20 @@ TEST(GeometricStreaming, MergeToFileWritesTheResidentResult) {
       EXPECT_TRUE(mt::same_bytes(written->load_f32(meta.name), whole))
           << fw::merge_method_name(spec.method) << " " << meta.name;
     }
+  }
+}
+
+TEST(GeometricStreaming, EveryMethodStreamsBf16Files) {
+  // bf16 files are read into fp32 chunks (the merge computes in fp32 whatever the files' dtype).
+  const Files one = make_files("bf16_one", 1, "BF16");
+  const Files two = make_files("bf16_two", 2, "BF16");
+  const Files three = make_files("bf16_three", 3, "BF16");
+  for (fw::MergeMethod m : kGeometric) {
+    const fw::MergeSpec s = spec_of(m);
+    const Files &f = m == fw::MergeMethod::Nuslerp                                       ? two
+                     : m == fw::MergeMethod::Multislerp || m == fw::MergeMethod::Karcher ? three
+                                                                                         : one;
+    expect_streamed_equals_resident(s, f, 2);
   }
 }
 
