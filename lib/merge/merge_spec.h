@@ -32,9 +32,10 @@ struct MergeSpec {
   double beta = 0.0;
   std::vector<double> weights;  // empty: all 1
   // The geometric methods' parameters (merge/geometric.h; mergekit 0.1.5's names and meanings).
-  // slerp: the interpolation factor from the base (0) to the other member (1), any finite value
-  // (beyond [0, 1] it extrapolates along the arc, as mergekit lets it); nearswap: the distance
-  // below which an entry takes the member's value, any finite value. Per tensor: MergeField::T.
+  // slerp: the interpolation factor from the base (0) to the other member (1), any value finite in
+  // fp32 (beyond [0, 1] it extrapolates along the arc, as mergekit lets it); nearswap: the distance
+  // below which an entry takes the member's value, any value finite in fp32 (<= 0: the base).
+  // Per tensor: MergeField::T. multislerp's normalize_weights is `normalize` below.
   double t = 0.5;
   double eps = 1e-8;              // multislerp: added to the norms it divides by; finite, > 0
   bool nuslerp_flatten = true;    // nuslerp: one angle for the whole tensor
@@ -55,7 +56,7 @@ struct MergeSpec {
   // F32, F16 or BF16; nullopt (fw_merge_params.compute_dtype FW_DTYPE_DEFAULT): each tensor's own
   // dtype.
   std::optional<DType> compute_dtype;
-  bool normalize = true;
+  bool normalize = true;  // also multislerp's normalize_weights (its default true)
   uint64_t seed = 0;
   int threads = 0;
   Poll stop;  // polled before each tensor and member read (fw_merge_params.abort, interrupts)
