@@ -750,19 +750,18 @@ FW_API void fw_tensor_set_free(fw_tensor_set *set);
  *    one angle per tensor. NEARSWAP [nearswap]: per entry, w = clamp(t / max(|m - b|, 1e-6), 0, 1)
  *    of the one member m over the base b. ARCEE_FUSION [arcee_fusion]: the one member's entries
  *    whose importance passes a dynamic threshold, over the base.
- *  - MULTISLERP [multislerp]: barycentric interpolation of the task vectors on the sphere (weights,
- *    normalize, eps). NUSLERP [nuslerp]: slerp of the two members' task vectors by their weights
- *    (nuslerp_flatten, nuslerp_row_wise). KARCHER [karcher]: the Karcher mean of the members on the
- *    sphere (max_iter, tol; no weights); the base is not an input (list it in the pool to include
- * it).
+ *  - MULTISLERP [multislerp]: barycentric interpolation of the task vectors on the sphere
+ *    (weights, normalize, eps). NUSLERP [nuslerp]: slerp of the two members' task vectors by
+ *    their weights (nuslerp_flatten, nuslerp_row_wise). KARCHER [karcher]: the Karcher mean of
+ *    the members on the sphere (max_iter, tol; no weights); the base is not an input.
  *  - PASSTHROUGH [passthrough]: the one member times scale (the base only lists the tensors).
- *  - DELLA / DELLA_LINEAR [della, della_linear]: DARE-like drops whose keep probability follows
- * each entry's magnitude rank in its row (density +- epsilon), rescaled, then TIES' sign election
- * and disjoint merge (DELLA) or a weighted sum (DELLA_LINEAR), times scaling (mergekit's lambda).
+ *  - DELLA / DELLA_LINEAR [della, della_linear]: DARE-like drops, keep probabilities from each
+ *    entry's magnitude rank in its row (density +- epsilon), rescaled; then TIES' sign election
+ *    and disjoint merge (DELLA) or a weighted sum (DELLA_LINEAR), times scaling (lambda).
  *  - SCE [sce]: the top select_topk of the entries by variance across members, weighted by each
  *    member's mean square, with TIES' sign election. RAM / RAMPLUS_TL [ram, ramplus_tl]: each
- *    entry's mean over the members that change it by more than epsilon (RAMPLUS_TL rescales by the
- *    shared/unique overlap: ram_r, ram_alpha).
+ *    entry's mean over the members that change it by more than epsilon (RAMPLUS_TL rescales by
+ *    the shared/unique overlap: ram_r, ram_alpha).
  * Methods other than LINEAR and MODEL_STOCK may leave the convex hull of the pool. */
 typedef enum fw_merge_method {
   FW_MERGE_METHOD_LINEAR = 0,

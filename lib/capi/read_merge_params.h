@@ -48,7 +48,7 @@ inline fw_merge_params public_merge_params(MergeMethod method) {
   p.ram_r = d.ram_r;
   p.ram_alpha = d.ram_alpha;
   p.scale = d.scale;
-  p.max_iter = d.max_iter;
+  p.max_iter = static_cast<int32_t>(d.max_iter);
   p.rescale = d.rescale ? 1 : 0;
   p.nuslerp_flatten = d.nuslerp_flatten ? 1 : 0;
   p.nuslerp_row_wise = d.nuslerp_row_wise ? 1 : 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "util/error.h"
@@ -23,14 +24,19 @@ constexpr float kNuslerpColinear = 1e-16f;
 constexpr size_t kNuslerpCoefs = 4;
 // nearswap.py: |a - b| clamped at 1e-6 before t is divided by it.
 constexpr float kNearswapMinDiff = 1e-6f;
+// karcher: the largest max_iter accepted (mergekit's default is 10; it stops at tol long before).
+constexpr int64_t kKarcherMaxIter = 1000000;
+// arcee_fusion.py: added to both softmaxes.
+constexpr float kFusionEps = 1e-8f;
 
 // Entries of the upper triangle of an m x m matrix.
 size_t triangle(size_t m) { return m * (m + 1) / 2; }
 
-// The Gram matrix's entry (i, j) in a row-major upper triangle.
+// The Gram matrix's entry (i, j) in a row-major upper triangle (row i starts after the m + (m - 1)
+// + ... + (m - i + 1) entries of the rows above).
 double gram_at(const double *g, size_t m, size_t i, size_t j) {
   if (i > j) std::swap(i, j);
-  return g[i * m - i * (i - 1) / 2 + (j - i)];
+  return g[i * (2 * m - i + 1) / 2 + (j - i)];
 }
 
 // x^T G y for coefficient vectors over the Gram matrix's vectors.
@@ -98,8 +104,6 @@ void check_geometric(const MergeSpec &spec, size_t n) {
     default:
       invalid(name + " is not a geometric method");
   }
-  if (spec.method == MergeMethod::ArceeFusion)
-    fail(Status::Unsupported, "arcee_fusion is not implemented yet");
   const bool takes_weights =
       spec.method == MergeMethod::Multislerp || spec.method == MergeMethod::Nuslerp;
   if (!spec.weights.empty()) {
@@ -123,7 +127,9 @@ void check_geometric(const MergeSpec &spec, size_t n) {
   if (spec.method == MergeMethod::Multislerp && !(std::isfinite(spec.eps) && spec.eps > 0.0))
     invalid(name + ": eps must be finite and > 0");
   if (spec.method == MergeMethod::Karcher) {
-    if (spec.max_iter < 0) invalid(name + ": max_iter must be >= 0");
+    // Each step costs O(n^2) on the Gram matrix; the cap only bounds a runaway value.
+    if (spec.max_iter < 0 || spec.max_iter > kKarcherMaxIter)
+      invalid(name + ": max_iter must be in [0, " + std::to_string(kKarcherMaxIter) + "]");
     if (!(std::isfinite(spec.tol) && spec.tol >= 0.0))
       invalid(name + ": tol must be finite and >= 0");
   }
@@ -146,7 +152,20 @@ GeometricMerge::GeometricMerge(const MergeSpec &spec, const std::vector<int64_t>
       keys_ = numel_ / row_len_;
     }
   }
-  if (needs_statistics()) gram_.assign(static_cast<size_t>(keys_) * triangle(vectors()), 0.0);
+  if (spec_.method == MergeMethod::ArceeFusion) {
+    // mergekit's softmax is along the last dimension: one row per vector along it.
+    row_len_ = shape_.empty() || numel_ == 0 ? std::max<int64_t>(numel_, 1) : shape_.back();
+    keys_ = numel_ == 0 ? 1 : numel_ / row_len_;
+    const size_t rows = static_cast<size_t>(keys_);
+    max_base_.assign(rows, -std::numeric_limits<float>::infinity());
+    max_member_.assign(rows, -std::numeric_limits<float>::infinity());
+    sum_base_.assign(rows, 0.0);
+    sum_member_.assign(rows, 0.0);
+    kl_.assign(rows, 0.0);
+    importance_.assign(static_cast<size_t>(numel_), 0.0f);
+  } else if (passes() > 0) {
+    gram_.assign(static_cast<size_t>(keys_) * triangle(vectors()), 0.0);
+  }
 }
 
 size_t GeometricMerge::vectors() const {
@@ -163,16 +182,18 @@ size_t GeometricMerge::vectors() const {
   }
 }
 
-bool GeometricMerge::needs_statistics() const {
+int GeometricMerge::passes() const {
   switch (spec_.method) {
     case MergeMethod::Slerp:
     case MergeMethod::Nuslerp:
-      return true;
+      return 1;
     case MergeMethod::Multislerp:
     case MergeMethod::Karcher:
-      return n_ > 1;
+      return n_ > 1 ? 1 : 0;
+    case MergeMethod::ArceeFusion:
+      return 4;
     default:
-      return false;
+      return 0;
   }
 }
 
@@ -182,8 +203,9 @@ int64_t GeometricMerge::key_of(int64_t e) const {
   return 0;
 }
 
-void GeometricMerge::accumulate(int64_t begin, const at::Tensor &base,
+void GeometricMerge::accumulate(int pass, int64_t begin, const at::Tensor &base,
                                 const std::vector<at::Tensor> &inputs) {
+  if (spec_.method == MergeMethod::ArceeFusion) return accumulate_fusion(pass, begin, base, inputs);
   const size_t m = vectors();
   const size_t tri = triangle(m);
   std::vector<const float *> v;
@@ -201,7 +223,50 @@ void GeometricMerge::accumulate(int64_t begin, const at::Tensor &base,
   }
 }
 
+// arcee_fusion.py's _compute_importance per row of the member m and the base b, in fp32 as
+// torch's: p = softmax(m) + 1e-8, q = softmax(b) + 1e-8 (softmax as exp(x - max) times the
+// reciprocal of the row's sum), KL = sum p log(p / q); importance |m - b| KL. The row sums are
+// accumulated in double (torch's in fp32): they agree within fp32 rounding.
+void GeometricMerge::accumulate_fusion(int pass, int64_t begin, const at::Tensor &base,
+                                       const std::vector<at::Tensor> &inputs) {
+  const float *b = data(base);
+  const float *m = data(inputs[0]);
+  const int64_t len = base.numel();
+  for (int64_t e = 0; e < len; ++e) {
+    const size_t row = static_cast<size_t>(key_of(begin + e));
+    switch (pass) {
+      case 0:  // maxima (NaN propagates, as torch's max)
+        max_base_[row] = std::isnan(b[e]) || b[e] > max_base_[row] ? b[e] : max_base_[row];
+        max_member_[row] = std::isnan(m[e]) || m[e] > max_member_[row] ? m[e] : max_member_[row];
+        break;
+      case 1:
+        sum_base_[row] += std::exp(b[e] - max_base_[row]);
+        sum_member_[row] += std::exp(m[e] - max_member_[row]);
+        break;
+      case 2: {
+        const float p = softmax_entry(m[e], max_member_[row], sum_member_[row]);
+        const float q = softmax_entry(b[e], max_base_[row], sum_base_[row]);
+        kl_[row] += p * std::log(p / q);
+        break;
+      }
+      default:
+        importance_[static_cast<size_t>(begin + e)] = fusion_importance(b[e], m[e], row);
+        break;
+    }
+  }
+}
+
+float GeometricMerge::softmax_entry(float x, float max, double sum) {
+  const float reciprocal = 1.0f / static_cast<float>(sum);
+  return std::exp(x - max) * reciprocal + kFusionEps;
+}
+
+float GeometricMerge::fusion_importance(float b, float m, size_t row) const {
+  return std::fabs(m - b) * static_cast<float>(kl_[row]);
+}
+
 void GeometricMerge::finish() {
+  if (passes() == 0) return;  // nearswap; multislerp and karcher of one member
   switch (spec_.method) {
     case MergeMethod::Slerp: {
       // slerp.py in fp32: norms (> eps, else 1), the dot of the normalized rows clamped to
@@ -378,6 +443,30 @@ void GeometricMerge::finish() {
         coef_[valid[a]] = static_cast<float>(scale * mean[a] / norm[valid[a]]);
       break;
     }
+    case MergeMethod::ArceeFusion: {
+      // DynamicThresholdFusion: the sorted scores at floor(q (N - 1)) for q = 0.25, 0.5, 0.75,
+      // threshold median + 1.5 (q3 - q1) in fp32. NaN sorts last, as in torch.sort. Above 1M
+      // entries mergekit sorts an unseeded random sample of 1M (with replacement), which estimates
+      // these same quantiles: fwmerge takes them exactly, so that a merge is reproducible.
+      if (importance_.empty()) break;
+      const auto before = [](float x, float y) {
+        return std::isnan(y) ? !std::isnan(x) : (!std::isnan(x) && x < y);
+      };
+      const int64_t last = numel_ - 1;
+      const auto quantile = [&](int64_t index) {
+        std::nth_element(importance_.begin(), importance_.begin() + index, importance_.end(),
+                         before);
+        return importance_[static_cast<size_t>(index)];
+      };
+      const float q1 = quantile(last / 4);
+      const float median = quantile(last / 2);
+      const float q3 = quantile(last * 3 / 4);
+      const float spread = q3 - q1;
+      threshold_ = median + 1.5f * spread;
+      importance_.clear();
+      importance_.shrink_to_fit();
+      break;
+    }
     default:
       break;
   }
@@ -445,6 +534,21 @@ at::Tensor GeometricMerge::combine(int64_t begin, const at::Tensor &base,
         }
       return xs.empty() ? at::zeros_like(base) : weighted(xs, k);
     }
+    case MergeMethod::ArceeFusion: {
+      // b + (m - b) mask, mask 1 where the entry's importance (recomputed: the same bits as in
+      // the scores) is >= the threshold.
+      at::Tensor out = at::empty_like(base);
+      const float *b = data(base);
+      const float *m = data(inputs[0]);
+      float *o = data(out);
+      const int64_t len = base.numel();
+      for (int64_t e = 0; e < len; ++e) {
+        const size_t row = static_cast<size_t>(key_of(begin + e));
+        const float mask = fusion_importance(b[e], m[e], row) >= threshold_ ? 1.0f : 0.0f;
+        o[e] = b[e] + (m[e] - b[e]) * mask;
+      }
+      return out;
+    }
     default:
       break;
   }
@@ -462,10 +566,8 @@ at::Tensor geometric_merge(const MergeSpec &spec, const at::Tensor &base,
     inputs.push_back(raw ? x : x.sub(b));
   }
   GeometricMerge merge(spec, base.sizes().vec(), members.size(), "");
-  if (merge.needs_statistics()) {
-    merge.accumulate(0, b, inputs);
-    merge.finish();
-  }
+  for (int pass = 0; pass < merge.passes(); ++pass) merge.accumulate(pass, 0, b, inputs);
+  merge.finish();
   return merge.combine(0, b, inputs).reshape(base.sizes());
 }
 

@@ -14,6 +14,11 @@
 // double: the same bits chunked or whole) and one combine pass; memory is O(n^2 x rows) doubles,
 // whatever the tensor size. karcher's iterations move its mean inside the span of the members'
 // unit vectors, so they run on the Gram matrix too (no tensor is held). nearswap is elementwise.
+//
+// arcee_fusion (arcee_fusion.py) keeps the member's entries whose importance |m - b| KL_row (KL of
+// the row softmaxes) reaches median + 1.5 IQR of all the tensor's importance scores: per-row
+// statistics take three passes, and the quantiles need every score at once, so it holds one fp32
+// tensor (the scores) per merged tensor, never the members' tensors or more than one tensor.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -34,22 +39,26 @@ bool geometric_reads_members(const MergeSpec &spec, size_t n);
 
 // Status::InvalidArgument naming the problem: the member count (slerp and nearswap: exactly 1;
 // nuslerp: exactly 2; multislerp and karcher: at least 1), weights given to a method that takes
-// none, a weight count other than n, multislerp's weights summing to 0 under normalize, t, eps or
-// tol not finite, eps or tol or max_iter negative.
+// none, a weight count other than n, a weight not finite in fp32, multislerp's weights summing to 0
+// under normalize, t not finite in fp32, eps not finite and > 0, tol not finite and >= 0,
+// max_iter outside [0, 1e6]. Only the parameters the method uses are checked.
 void check_geometric(const MergeSpec &spec, size_t n);
 
-// One tensor of a geometric merge, fed in chunks: accumulate() every chunk in order (when
-// needs_statistics()), finish(), then combine() every chunk (any order). `inputs`: fp32 chunks,
-// flat and contiguous, of the members or of their task vectors (geometric_reads_members); `base`:
-// the base's same entries.
+// One tensor of a geometric merge, fed in chunks: for each pass p < passes(), accumulate(p, ...)
+// every chunk in order; then finish(), then combine() every chunk (any order). `inputs`: fp32
+// chunks, flat and contiguous, of the members or of their task vectors (geometric_reads_members);
+// `base`: the base's same entries.
 class GeometricMerge {
  public:
   // shape: the tensor's (nuslerp's rows); name: for messages.
   GeometricMerge(const MergeSpec &spec, const std::vector<int64_t> &shape, size_t n,
                  std::string name);
 
-  bool needs_statistics() const;
-  void accumulate(int64_t begin, const at::Tensor &base, const std::vector<at::Tensor> &inputs);
+  // Statistics passes over the chunks: 0 (nearswap, one member), 1 (the Gram methods), 4
+  // (arcee_fusion: per-row maxima, softmax sums, KL divergences, then the importance scores).
+  int passes() const;
+  void accumulate(int pass, int64_t begin, const at::Tensor &base,
+                  const std::vector<at::Tensor> &inputs);
   // Status::InvalidArgument where mergekit raises (multislerp of more than 2 task vectors whose
   // weighted mean of unit vectors is 0).
   void finish();
@@ -59,7 +68,11 @@ class GeometricMerge {
 
  private:
   int64_t key_of(int64_t e) const;  // the row (statistics key) of flat entry e
-  size_t vectors() const;           // vectors in the Gram matrix
+  void accumulate_fusion(int pass, int64_t begin, const at::Tensor &base,
+                         const std::vector<at::Tensor> &inputs);
+  static float softmax_entry(float x, float max, double sum);
+  float fusion_importance(float b, float m, size_t row) const;
+  size_t vectors() const;  // vectors in the Gram matrix
 
   MergeSpec spec_;
   std::vector<int64_t> shape_;
@@ -71,7 +84,13 @@ class GeometricMerge {
   int64_t col_count_ = 0;     // nuslerp per column: numel / shape[0]
   std::vector<double> gram_;  // per key: the upper triangle, row-major, of the Gram matrix
   bool all_zero_ = false;     // karcher: every member's norm <= tol
-  std::vector<float> coef_;   // per key: the combine's coefficients
+  // arcee_fusion per row: the base's and the member's maxima, then their softmax sums, then the
+  // KL divergence; the importance score of every entry (the one tensor it holds); the threshold.
+  std::vector<float> max_base_, max_member_;
+  std::vector<double> sum_base_, sum_member_, kl_;
+  std::vector<float> importance_;
+  float threshold_ = 0.0f;
+  std::vector<float> coef_;  // per key: the combine's coefficients
 };
 
 // Both phases on resident tensors (any shape; the members in pool order).

@@ -3,6 +3,8 @@
 // lib/capi/defaults.cpp) compiles without the merge code or LibTorch.
 #pragma once
 
+#include <cstdint>
+
 #include "merge/merge_method.h"
 
 namespace fw {
@@ -23,12 +25,15 @@ struct MergeDefaults {
   double ram_r = 0.1;
   double ram_alpha = 0.2;
   double scale = 1.0;
-  double t = 0.5;     // slerp, nearswap (MergeSpec::t)
-  double eps = 1e-8;  // multislerp
-  double tol = 1e-5;  // karcher
-  int max_iter = 10;  // karcher
+  // The geometric methods' (MergeSpec's fields of the same names; mergekit 0.1.5's defaults, t
+  // excepted: mergekit requires it). Every method gets them, so that a zeroed public field never
+  // stands for a default (eps 0 or max_iter 0 would change the merge).
+  double t = 0.5;  // slerp 0.5, nearswap 1e-4
+  double eps = 1e-8;
   bool nuslerp_flatten = true;
   bool nuslerp_row_wise = false;
+  int64_t max_iter = 10;
+  double tol = 1e-5;
 };
 
 MergeDefaults merge_defaults(MergeMethod method);

@@ -32,14 +32,15 @@ struct MergeSpec {
   double beta = 0.0;
   std::vector<double> weights;  // empty: all 1
   // The geometric methods' parameters (merge/geometric.h; mergekit 0.1.5's names and meanings).
-  // slerp: the interpolation factor from the base (0) to the other member (1), any finite value
-  // (beyond [0, 1] it extrapolates along the arc, as mergekit lets it); nearswap: the distance
-  // below which an entry takes the member's value, any finite value. Per tensor: MergeField::T.
+  // slerp: the interpolation factor from the base (0) to the other member (1), any value finite in
+  // fp32 (beyond [0, 1] it extrapolates along the arc, as mergekit lets it); nearswap: the distance
+  // below which an entry takes the member's value, any value finite in fp32 (<= 0: the base).
+  // Per tensor: MergeField::T. multislerp's normalize_weights is `normalize` below.
   double t = 0.5;
   double eps = 1e-8;              // multislerp: added to the norms it divides by; finite, > 0
   bool nuslerp_flatten = true;    // nuslerp: one angle for the whole tensor
   bool nuslerp_row_wise = false;  // nuslerp, unflattened: per column (dim 0) instead of per row
-  int64_t max_iter = 10;          // karcher: Riemannian gradient steps, >= 0
+  int64_t max_iter = 10;          // karcher: Riemannian steps, in [0, 1000000]
   double tol = 1e-5;              // karcher: convergence and zero-norm threshold; finite, >= 0
   // Per member (fw_merge_params.densities / betas); empty: the scalar for every member.
   std::vector<double> densities, betas;
@@ -55,7 +56,7 @@ struct MergeSpec {
   // F32, F16 or BF16; nullopt (fw_merge_params.compute_dtype FW_DTYPE_DEFAULT): each tensor's own
   // dtype.
   std::optional<DType> compute_dtype;
-  bool normalize = true;
+  bool normalize = true;  // also multislerp's normalize_weights (its default true)
   // DELLA (della, della_linear): the half-width of the keep probabilities around each member's
   // density (mergekit's per-model `epsilon`, default 0.15); RAM (ram, ramplus_tl): the magnitude
   // above which a task-vector entry counts as a contribution (mergekit's shared `epsilon`, default

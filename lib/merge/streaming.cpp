@@ -185,9 +185,10 @@ class TensorMerge {
   }
 
  private:
-  // A geometric method (merge/geometric.h): a statistics pass over the chunks when it needs one
-  // (the Gram matrix of its vectors, per tensor or per row), then the combine pass. Nothing but the
-  // chunk buffers and O(n^2 x rows) doubles is held.
+  // A geometric method (merge/geometric.h): its statistics passes over the chunks (the Gram
+  // matrix of its vectors, per tensor or per row; arcee_fusion's per-row softmax statistics and
+  // scores), then the combine pass. Held: the chunk buffers and O(n^2 x rows) doubles, and for
+  // arcee_fusion one fp32 tensor of importance scores.
   void run_geometric(const ChunkSink &sink) {
     GeometricMerge merge(spec_, meta_.shape, n_, meta_.name);
     std::vector<at::Tensor> inputs(n_);
@@ -196,12 +197,11 @@ class TensorMerge {
       return base_buf_.narrow(0, 0, len);
     };
     const auto nothing = [](int64_t, int64_t, size_t, float *) {};
-    if (merge.needs_statistics()) {
+    for (int pass = 0; pass < merge.passes(); ++pass)
       for_each_chunk(true, nothing, [&](int64_t begin, int64_t len) {
-        merge.accumulate(begin, gather(len), inputs);
+        merge.accumulate(pass, begin, gather(len), inputs);
       });
-      merge.finish();
-    }
+    merge.finish();
     for_each_chunk(true, nothing, [&](int64_t begin, int64_t len) {
       sink(begin, merge.combine(begin, gather(len), inputs));
     });

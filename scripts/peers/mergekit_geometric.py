@@ -5,12 +5,20 @@ C++ initializers for tests/merge/test_geometric_methods.cpp (the block between t
 Run with the peer venv (mergekit 0.1.5 and torch):
     ~/.cache/fwmerge/peer-mergekit/bin/python scripts/peers/mergekit_geometric.py
 
+With --big PATH it also writes PATH, a safetensors file with a [300, 700] base, three members
+and mergekit's result of every method on them (as in the test MergekitGeometricLarge, which reads
+it when FWMERGE_MERGEKIT_GEOMETRIC_BIG=PATH is set): sizes where mergekit's fp32 reductions and
+fwmerge's double ones differ by more than on the small cases, and above one chunk.
+
 Inputs are fp32 draws of a seeded torch generator, printed with 9 significant digits (exact for
 fp32), and every method is called through mergekit's own merge-method objects (the code path a
 mergekit-yaml run takes per tensor: contract checks, parameter binding, fp32 arithmetic).
 """
 
+import argparse
+
 import torch
+from mergekit.merge_methods.arcee_fusion import arcee_fusion_merge_method
 from mergekit.merge_methods.base import TensorGroup
 from mergekit.merge_methods.karcher import karcher_merge_method
 from mergekit.merge_methods.multislerp import multislerp
@@ -103,3 +111,57 @@ for i, k in enumerate(ks):
     emit(f"kKarcherMember{i}", k)
 emit("kKarcher", merge(karcher_merge_method, None, ks))
 emit("kKarcherOneStep", merge(karcher_merge_method, None, ks, max_iter=1))
+
+# arcee_fusion: base + member, shape [6, 8]: small changes everywhere, large ones in rows 1 and 4
+# (high KL there), so that the mask keeps a few entries of those rows.
+base = draw(6, 8)
+delta = draw(6, 8, scale=0.01)
+delta[1] += draw(8, scale=1.0)
+delta[4, :4] += draw(4, scale=2.0)
+member = (base + delta).to(torch.float32)
+emit("kFusionBase", base)
+emit("kFusionMember", member)
+emit("kFusion", merge(arcee_fusion_merge_method, base, [member]))
+
+
+def write_big(path):
+    from safetensors.torch import save_file
+
+    g = torch.Generator().manual_seed(7)
+    shape = (300, 700)
+    base = torch.randn(*shape, generator=g) * 0.05
+    ms = [base + torch.randn(*shape, generator=g) * 0.01 for _ in range(3)]
+    ms[0][17] += torch.randn(700, generator=g) * 0.2  # one row far off: high KL for arcee_fusion
+    out = {
+        "base": base,
+        "m0": ms[0],
+        "m1": ms[1],
+        "m2": ms[2],
+        "slerp": merge(slerp_merge_method, base, [ms[0]], t=0.3),
+        "nearswap": merge(nearswap_merge, base, [ms[0]], t=0.005),
+        "multislerp": merge(
+            multislerp, base, ms, weight=[0.5, 1.0, 2.0], normalize_weights=True
+        ),
+        "nuslerp_flat": merge(nuslerp_merge_method, base, ms[:2], weight=[1.0, 3.0]),
+        "nuslerp_rows": merge(
+            nuslerp_merge_method, base, ms[:2], weight=[1.0, 3.0], nuslerp_flatten=False
+        ),
+        "nuslerp_cols": merge(
+            nuslerp_merge_method,
+            base,
+            ms[:2],
+            weight=[1.0, 3.0],
+            nuslerp_flatten=False,
+            nuslerp_row_wise=True,
+        ),
+        "karcher": merge(karcher_merge_method, None, ms),
+        "arcee_fusion": merge(arcee_fusion_merge_method, base, [ms[0]]),
+    }
+    save_file({k: v.contiguous() for k, v in out.items()}, path)
+
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--big", help="also write the [300, 700] case to this safetensors file")
+args = parser.parse_args()
+if args.big:
+    write_big(args.big)

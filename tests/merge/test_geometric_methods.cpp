@@ -5,13 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <random>
 #include <string>
 
 #include "io/checkpoint.h"
+#include "merge/data_free.h"
 #include "merge/geometric.h"
 #include "merge/merge_defaults.h"
+#include "merge/merge_fns.h"
 #include "merge/merge_spec.h"
 #include "merge/methods.h"
 #include "merge/streaming.h"
@@ -31,6 +34,11 @@ fw::MergeSpec spec_of(fw::MergeMethod method) {
   s.method = method;
   s.normalize = d.normalize;
   s.t = d.t;
+  s.eps = d.eps;
+  s.nuslerp_flatten = d.nuslerp_flatten;
+  s.nuslerp_row_wise = d.nuslerp_row_wise;
+  s.max_iter = d.max_iter;
+  s.tol = d.tol;
   return s;
 }
 
@@ -148,6 +156,33 @@ const std::vector<float> kKarcher = {1.43404531f,   0.0516539589f, 1.67862236f, 
 const std::vector<float> kKarcherOneStep = {
     1.43090498f,  0.0421572179f, 1.69504452f, 0.454636723f, -0.871648908f,
     0.321353912f, 0.821445882f,  1.07999563f, 0.12122348f,  1.7565949f};
+const std::vector<float> kFusionBase = {
+    -2.28486204f,  -0.709708393f, -0.276421696f, 1.00234759f,   -0.360425323f, -0.528382778f,
+    1.49790239f,   -1.60616291f,  0.394004136f,  -0.992073119f, 0.173960641f,  -0.468080103f,
+    0.845829427f,  -0.453748375f, -1.14687264f,  0.41364634f,   -0.415937394f, -1.45543921f,
+    0.758435845f,  -1.12608957f,  1.70563722f,   0.689217567f,  1.02591467f,   0.442096084f,
+    -0.647767603f, 1.03889358f,   -0.567358434f, 0.393482655f,  -0.499719173f, 1.03638005f,
+    -0.647664726f, -1.63349485f,  0.0491658598f, -1.15594208f,  2.46889734f,   -0.457525134f,
+    0.356673151f,  -0.448576421f, -2.71527886f,  -0.796693921f, 1.19711995f,   -1.20900488f,
+    -0.172289357f, -1.4054873f,   1.12370396f,   -1.03398132f,  -2.78186512f,  -1.42260516f};
+const std::vector<float> kFusionMember = {
+    -2.2779808f,   -0.703093112f, -0.27092126f,  0.995461762f,  -0.355746478f,  -0.5185045f,
+    1.49332404f,   -1.60638475f,  -0.206863075f, -1.41908467f,  -1.04342151f,   -1.003672f,
+    0.81675595f,   -0.780724049f, -0.534710586f, 2.00452614f,   -0.412637651f,  -1.45103741f,
+    0.751080632f,  -1.13365602f,  1.7037133f,    0.683653355f,  1.0104053f,     0.443625838f,
+    -0.668436229f, 1.03602612f,   -0.575161219f, 0.385212868f,  -0.502548873f,  1.04156518f,
+    -0.668371916f, -1.63563561f,  -3.11909533f,  -4.38202286f,  -0.0221996307f, -0.790615082f,
+    0.340172589f,  -0.438899189f, -2.6995616f,   -0.814977169f, 1.18579733f,    -1.21589088f,
+    -0.166500911f, -1.388677f,    1.12126982f,   -1.0259161f,   -2.78102684f,   -1.41839242f};
+const std::vector<float> kFusion = {
+    -2.28486204f,  -0.709708393f, -0.276421696f, 1.00234759f,   -0.360425323f,  -0.528382778f,
+    1.49790239f,   -1.60616291f,  -0.206863075f, -1.41908467f,  -1.04342151f,   -1.003672f,
+    0.845829427f,  -0.780724049f, -0.534710586f, 2.00452614f,   -0.415937394f,  -1.45543921f,
+    0.758435845f,  -1.12608957f,  1.70563722f,   0.689217567f,  1.02591467f,    0.442096084f,
+    -0.647767603f, 1.03889358f,   -0.567358434f, 0.393482655f,  -0.499719173f,  1.03638005f,
+    -0.647664726f, -1.63349485f,  -3.11909533f,  -4.38202286f,  -0.0221996307f, -0.790615082f,
+    0.356673151f,  -0.448576421f, -2.71527886f,  -0.796693921f, 1.19711995f,    -1.20900488f,
+    -0.172289357f, -1.4054873f,   1.12370396f,   -1.03398132f,  -2.78186512f,   -1.42260516f};
 
 // ---------------------------------------------------------------------------------------------
 // slerp
@@ -436,11 +471,13 @@ TEST(Karcher, RefusesBadInput) {
   const at::Tensor base = vec({0, 0});
   const at::Tensor a = vec({1, 0}), b = vec({0, 1});
   fw::MergeSpec s = spec_of(fw::MergeMethod::Karcher);
-  s.max_iter = -1;
-  EXPECT_CONTAINS(invalid_argument([&] {
-                    merged(s, base, {a, b});
-                  }),
-                  "karcher: max_iter must be >= 0");
+  for (int64_t max_iter : {int64_t{-1}, int64_t{1000001}}) {
+    s.max_iter = max_iter;
+    EXPECT_CONTAINS(invalid_argument([&] {
+                      merged(s, base, {a, b});
+                    }),
+                    "karcher: max_iter must be in [0, 1000000]");
+  }
   s.max_iter = 10;
   for (double tol : {-1e-5, std::numeric_limits<double>::quiet_NaN()}) {
     s.tol = tol;
@@ -452,6 +489,180 @@ TEST(Karcher, RefusesBadInput) {
   s.tol = 1e-5;
   s.weights = {1, 1};
   EXPECT_CONTAINS(invalid_argument([&] { merged(s, base, {a, b}); }), "karcher takes no weights");
+}
+
+// ---------------------------------------------------------------------------------------------
+// arcee_fusion
+
+TEST(ArceeFusion, KeepsTheEntriesAboveMedianPlusOneAndAHalfIqr) {
+  // One row: KL > 0 is a common factor, so the kept entries are those with |m - b| >= median +
+  // 1.5 IQR of |m - b|. |m - b| = 0.1 x 7 and 5: sorted [0.1 ... 0.1, 5], indices floor(q 7) =
+  // 1, 3, 5 are all 0.1: threshold 0.1 + 1.5 * 0 = 0.1, so every entry is kept (>=).
+  const at::Tensor b = vec({0, 0, 0, 0, 0, 0, 0, 0});
+  const at::Tensor m = vec({0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 5});
+  const fw::MergeSpec s = spec_of(fw::MergeMethod::ArceeFusion);
+  expect_near(merged(s, b, {m}), mt::values(m), 0);
+  // Distinct distances 1..8 (times 0.01): q1, median, q3 at indices 1, 3, 5 -> 0.02, 0.04, 0.06;
+  // threshold 0.04 + 1.5 * 0.04 = 0.1: nothing reaches it, the base is returned.
+  const at::Tensor m2 = vec({0.01f, 0.02f, 0.03f, 0.04f, 0.05f, 0.06f, 0.07f, 0.08f});
+  expect_near(merged(s, b, {m2}), mt::values(b), 0);
+  // Identical tensors: KL 0, every score 0 >= threshold 0: b + 0.
+  expect_near(merged(s, m2, {m2}), mt::values(m2), 0);
+}
+
+TEST(ArceeFusion, AgreesWithMergekit) {
+  const std::vector<int64_t> shape = {6, 8};
+  const fw::MergeSpec s = spec_of(fw::MergeMethod::ArceeFusion);
+  expect_mergekit("arcee_fusion", merged(s, vec(kFusionBase, shape), {vec(kFusionMember, shape)}),
+                  kFusion, 0.0);
+}
+
+TEST(ArceeFusion, RefusesBadInput) {
+  const at::Tensor a = vec({1, 0}), b = vec({0, 1});
+  fw::MergeSpec s = spec_of(fw::MergeMethod::ArceeFusion);
+  EXPECT_CONTAINS(invalid_argument([&] {
+                    merged(s, a, {b, b});
+                  }),
+                  "arcee_fusion merges the base with exactly 1 pool member, got 2");
+  s.weights = {2.0};
+  EXPECT_CONTAINS(invalid_argument([&] { merged(s, a, {b}); }), "arcee_fusion takes no weights");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names, defaults, per-tensor t, recipes, the step merge function
+
+const fw::MergeMethod kGeometric[] = {fw::MergeMethod::Slerp,      fw::MergeMethod::Nuslerp,
+                                      fw::MergeMethod::Multislerp, fw::MergeMethod::Karcher,
+                                      fw::MergeMethod::Nearswap,   fw::MergeMethod::ArceeFusion};
+
+TEST(GeometricSpec, NamesValuesAndDefaults) {
+  // The values the public enumerators repeat.
+  EXPECT_EQ(static_cast<int>(fw::MergeMethod::Slerp), 8);
+  EXPECT_EQ(static_cast<int>(fw::MergeMethod::Nuslerp), 9);
+  EXPECT_EQ(static_cast<int>(fw::MergeMethod::Multislerp), 10);
+  EXPECT_EQ(static_cast<int>(fw::MergeMethod::Karcher), 11);
+  EXPECT_EQ(static_cast<int>(fw::MergeMethod::Nearswap), 12);
+  EXPECT_EQ(static_cast<int>(fw::MergeMethod::ArceeFusion), 13);
+  const char *names[] = {"slerp", "nuslerp", "multislerp", "karcher", "nearswap", "arcee_fusion"};
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_STREQ(fw::merge_method_name(kGeometric[i]), names[i]);
+    EXPECT_TRUE(fw::method_leaves_hull(kGeometric[i])) << names[i];
+    EXPECT_TRUE(fw::is_geometric(kGeometric[i])) << names[i];
+  }
+  EXPECT_FALSE(fw::is_geometric(fw::MergeMethod::ModelStock));
+  EXPECT_STREQ(fw::merge_field_name(fw::MergeField::T), "t");
+  EXPECT_EQ(fw::merge_defaults(fw::MergeMethod::Slerp).t, 0.5);
+  EXPECT_EQ(fw::merge_defaults(fw::MergeMethod::Nearswap).t, 1e-4);
+  EXPECT_TRUE(fw::merge_defaults(fw::MergeMethod::Multislerp).normalize);
+  const fw::MergeDefaults d = fw::merge_defaults(fw::MergeMethod::Karcher);
+  EXPECT_EQ(d.max_iter, 10);
+  EXPECT_EQ(d.tol, 1e-5);
+  EXPECT_EQ(d.eps, 1e-8);
+  EXPECT_TRUE(d.nuslerp_flatten);
+  EXPECT_FALSE(d.nuslerp_row_wise);
+}
+
+TEST(GeometricSpec, PerTensorTFirstMatchWins) {
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 0.5;
+  s.overrides.push_back({"layers.1.*", -1, fw::MergeField::T, 0.9});
+  s.overrides.push_back({"layers.*", -1, fw::MergeField::T, 0.1});
+  EXPECT_EQ(s.for_tensor("layers.1.w", 1).t, 0.9);
+  EXPECT_EQ(s.for_tensor("layers.2.w", 1).t, 0.1);
+  EXPECT_EQ(s.for_tensor("embed", 1).t, 0.5);
+  EXPECT_TRUE(s.for_tensor("embed", 1).weights.empty());
+}
+
+TEST(GeometricSpec, RecipeCarriesTheMethodsParametersOnly) {
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 0.25;
+  EXPECT_EQ(fw::spec_json(s).at("t"), 0.25);
+  s = spec_of(fw::MergeMethod::Karcher);
+  EXPECT_EQ(fw::spec_json(s).at("max_iter"), 10);
+  EXPECT_FALSE(fw::spec_json(s).contains("t"));
+  s = spec_of(fw::MergeMethod::Nuslerp);
+  EXPECT_EQ(fw::spec_json(s).at("nuslerp_flatten"), true);
+  // Other methods' recipes keep their bytes: none of the new keys.
+  const nlohmann::json linear = fw::spec_json(spec_of(fw::MergeMethod::Linear));
+  for (const char *key : {"t", "eps", "nuslerp_flatten", "nuslerp_row_wise", "max_iter", "tol"})
+    EXPECT_FALSE(linear.contains(key)) << key;
+}
+
+TEST(GeometricSpec, NotAStepMergeFunction) {
+  for (fw::MergeMethod m : kGeometric) {
+    try {
+      fw::make_method_merge_fn(spec_of(m));
+      ADD_FAILURE() << fw::merge_method_name(m);
+    } catch (const fw::Error &e) {
+      EXPECT_EQ(e.code(), fw::Status::Unsupported) << e.what();
+    }
+  }
+}
+
+TEST(GeometricSpec, CombineChunkRefusesRatherThanGuess) {
+  // combine_chunk knows nothing of the statistics: the geometric methods merge through
+  // merge_tensor or StreamingMerge only.
+  for (fw::MergeMethod m : kGeometric) {
+    try {
+      fw::combine_chunk(spec_of(m), vec({1}), {vec({2})}, 0.0);
+      ADD_FAILURE() << fw::merge_method_name(m);
+    } catch (const fw::Error &e) {
+      EXPECT_EQ(e.code(), fw::Status::Unsupported) << e.what();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A larger case against mergekit, opt-in: FWMERGE_MERGEKIT_GEOMETRIC_BIG names the file that
+// `scripts/peers/mergekit_geometric.py --big PATH` writes (a [300, 700] base, three members and
+// mergekit 0.1.5's result of each method). At this size mergekit's fp32 reductions (norms, dots,
+// the KL sums) carry more rounding than fwmerge's double sums: the values agree to a few ulps, and
+// arcee_fusion's masks differ only on entries whose score lies within that rounding of the
+// threshold (mergekit's per-row KL is an fp32 sum of terms of both signs).
+
+TEST(MergekitGeometricLarge, AgreesOnA300By700Tensor) {
+  const char *path = std::getenv("FWMERGE_MERGEKIT_GEOMETRIC_BIG");
+  if (path == nullptr) GTEST_SKIP() << "FWMERGE_MERGEKIT_GEOMETRIC_BIG not set";
+  const std::unique_ptr<fw::Checkpoint> c = fw::open_checkpoint(path, nullptr);
+  const auto load = [&](const char *name) { return c->load_f32(name).reshape({300, 700}); };
+  const at::Tensor base = load("base");
+  const std::vector<at::Tensor> ms = {load("m0"), load("m1"), load("m2")};
+  const auto check = [&](const char *name, const fw::MergeSpec &s,
+                         const std::vector<at::Tensor> &members, double tol) {
+    const at::Tensor got = merged(s, base, members), want = load(name);
+    const double diff = (got - want).abs().max().item<double>();
+    EXPECT_LE(diff, tol) << name;
+    std::printf("[ mergekit ] %s [300, 700]: max |diff| %.3g\n", name, diff);
+  };
+  fw::MergeSpec s = spec_of(fw::MergeMethod::Slerp);
+  s.t = 0.3;
+  check("slerp", s, {ms[0]}, 5e-7);
+  s = spec_of(fw::MergeMethod::Nearswap);
+  s.t = 0.005;
+  check("nearswap", s, {ms[0]}, 0.0);
+  s = spec_of(fw::MergeMethod::Multislerp);
+  s.weights = {0.5, 1.0, 2.0};
+  check("multislerp", s, ms, 5e-7);
+  s = spec_of(fw::MergeMethod::Nuslerp);
+  s.weights = {1, 3};
+  check("nuslerp_flat", s, {ms[0], ms[1]}, 5e-7);
+  s.nuslerp_flatten = false;
+  check("nuslerp_rows", s, {ms[0], ms[1]}, 5e-7);
+  s.nuslerp_row_wise = true;
+  check("nuslerp_cols", s, {ms[0], ms[1]}, 5e-7);
+  check("karcher", spec_of(fw::MergeMethod::Karcher), ms, 5e-7);
+  // arcee_fusion: every entry is the base's or the member's (b + (m - b)), and at most 0.1% of
+  // the masks differ.
+  const at::Tensor got = merged(spec_of(fw::MergeMethod::ArceeFusion), base, {ms[0]});
+  const at::Tensor want = load("arcee_fusion");
+  const at::Tensor kept = base + (ms[0] - base);
+  const at::Tensor differs = got != want;
+  EXPECT_TRUE(((got == base) | (got == kept)).all().item<bool>());
+  EXPECT_TRUE(((want == base) | (want == kept)).all().item<bool>());
+  const int64_t flips = differs.sum().item<int64_t>();
+  EXPECT_LE(flips, want.numel() / 1000);
+  std::printf("[ mergekit ] arcee_fusion [300, 700]: %lld of %lld masks differ\n",
+              static_cast<long long>(flips), static_cast<long long>(want.numel()));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -480,7 +691,7 @@ std::vector<float> normal_values(size_t n, uint32_t seed, float mean, float scal
 // statistics), "mat" [37, 301] (per-row and per-column statistics), "wide" [3, 50001] (its last
 // row spans the first chunk border) and "one" [1].
 // Members are the base plus noise, so that task vectors are small and angles generic.
-Files make_files(const std::string &label, size_t n) {
+Files make_files(const std::string &label, size_t n, const std::string &dtype = "F32") {
   Files f;
   f.dir = fwtest::temp_dir("geometric_" + label);
   const size_t big = static_cast<size_t>(2 * fw::kMergeChunk + 4321);
@@ -498,10 +709,10 @@ Files make_files(const std::string &label, size_t n) {
       for (size_t e = 0; e < w.size(); ++e) w[e] += nw[e];
       one[0] += 0.01f * static_cast<float>(seed % 7);
     }
-    return std::vector<fwtest::TestTensor>{{"big", {static_cast<int64_t>(big)}, b, "F32"},
-                                           {"mat", {37, 301}, m, "F32"},
-                                           {"wide", {3, 50001}, w, "F32"},
-                                           {"one", {1}, one, "F32"}};
+    return std::vector<fwtest::TestTensor>{{"big", {static_cast<int64_t>(big)}, b, dtype},
+                                           {"mat", {37, 301}, m, dtype},
+                                           {"wide", {3, 50001}, w, dtype},
+                                           {"one", {1}, one, dtype}};
   };
   fwtest::write_safetensors(f.dir + "/base.safetensors", tensors(0, true));
   f.base = fw::open_checkpoint(f.dir + "/base.safetensors", nullptr);
@@ -577,10 +788,57 @@ TEST(GeometricStreaming, KarcherStreamedEqualsResident) {
   expect_streamed_equals_resident(s, f, 2);
 }
 
+TEST(GeometricStreaming, ArceeFusionStreamedEqualsResident) {
+  const Files f = make_files("fusion", 1);
+  const fw::MergeSpec s = spec_of(fw::MergeMethod::ArceeFusion);
+  for (int threads : {1, 2}) expect_streamed_equals_resident(s, f, threads);
+}
+
+TEST(GeometricStreaming, MergeToFileWritesTheResidentResult) {
+  // The path fw_merge takes: StreamingMerge into the safetensors writer, read back.
+  const Files f = make_files("to_file", 2);
+  const std::vector<std::string> one = {f.dir + "/m0.safetensors"};
+  const std::vector<std::string> two = {f.dir + "/m0.safetensors", f.dir + "/m1.safetensors"};
+  fw::MergeSpec slerp = spec_of(fw::MergeMethod::Slerp),
+                nuslerp = spec_of(fw::MergeMethod::Nuslerp);
+  nuslerp.nuslerp_flatten = false;
+  const std::pair<fw::MergeSpec, std::vector<std::string>> cases[] = {
+      {slerp, one}, {spec_of(fw::MergeMethod::ArceeFusion), one}, {nuslerp, two}};
+  for (const auto &[spec, paths] : cases) {
+    const std::string out = f.dir + "/out_" + fw::merge_method_name(spec.method) + ".safetensors";
+    fw::merge_to_file(spec, f.dir + "/base.safetensors", paths, out, std::nullopt,
+                      fw::OutputLayout{});
+    const std::unique_ptr<fw::Checkpoint> written = fw::open_checkpoint(out, nullptr);
+    for (const fw::TensorMeta &meta : f.base->tensors()) {
+      std::vector<at::Tensor> members;
+      for (size_t i = 0; i < paths.size(); ++i)
+        members.push_back(f.members[i]->load_f32(meta.name));
+      const at::Tensor whole = fw::merge_tensor(spec, f.base->load_f32(meta.name), members, 0);
+      EXPECT_TRUE(mt::same_bytes(written->load_f32(meta.name), whole))
+          << fw::merge_method_name(spec.method) << " " << meta.name;
+    }
+  }
+}
+
+TEST(GeometricStreaming, EveryMethodStreamsBf16Files) {
+  // bf16 files are read into fp32 chunks (the merge computes in fp32 whatever the files' dtype).
+  const Files one = make_files("bf16_one", 1, "BF16");
+  const Files two = make_files("bf16_two", 2, "BF16");
+  const Files three = make_files("bf16_three", 3, "BF16");
+  for (fw::MergeMethod m : kGeometric) {
+    const fw::MergeSpec s = spec_of(m);
+    const Files &f = m == fw::MergeMethod::Nuslerp                                       ? two
+                     : m == fw::MergeMethod::Multislerp || m == fw::MergeMethod::Karcher ? three
+                                                                                         : one;
+    expect_streamed_equals_resident(s, f, 2);
+  }
+}
+
 TEST(GeometricStreaming, RefusesTheWrongMemberCountUpFront) {
   const Files f = make_files("count", 2);
   const std::vector<const fw::Checkpoint *> pool = f.pool();
-  for (fw::MergeMethod m : {fw::MergeMethod::Slerp, fw::MergeMethod::Nearswap}) {
+  for (fw::MergeMethod m :
+       {fw::MergeMethod::Slerp, fw::MergeMethod::Nearswap, fw::MergeMethod::ArceeFusion}) {
     const fw::MergeSpec s = spec_of(m);
     EXPECT_CONTAINS(invalid_argument([&] { const fw::StreamingMerge merge(s, *f.base, pool); }),
                     "with exactly 1 pool member, got 2");
