@@ -60,13 +60,34 @@ MergeArgs::MergeArgs(const Recipe &recipe, int32_t mergekit_compat,
   const bool weighted = recipe.model_parameters.count("weight") > 0;
   const bool takes_density = recipe.model_parameters.count("density") > 0;
   const bool takes_gamma = recipe.model_parameters.count("gamma") > 0;
+  const bool takes_epsilon = recipe.model_parameters.count("epsilon") > 0;  // della's per model
+  const bool takes_scale = recipe.model_parameters.count("scale") > 0;      // passthrough's
   for (const RecipeModel &m : recipe.models) {
     weights_.push_back(m.weight);
     densities_.push_back(m.density);
     betas_.push_back(m.gamma);
+    epsilons_.push_back(m.epsilon);
   }
   params_.scaling = recipe.lambda;
   params_.normalize = recipe.normalize ? 1 : 0;
+  params_.rescale = recipe.rescale ? 1 : 0;
+  if (takes_scale) params_.scale = recipe.models[0].scale;
+  // The 0.5.0 methods' scalar options: each into its field (the recipe checked the keys).
+  for (const auto &[key, value] : recipe.options) {
+    if (key == "normalize_weights") params_.normalize = value != 0.0 ? 1 : 0;
+    if (key == "eps") params_.eps = value;
+    if (key == "nuslerp_flatten") params_.nuslerp_flatten = value != 0.0 ? 1 : 0;
+    if (key == "nuslerp_row_wise") params_.nuslerp_row_wise = value != 0.0 ? 1 : 0;
+    if (key == "max_iter") params_.max_iter = static_cast<int32_t>(value);
+    if (key == "tol") params_.tol = value;
+    if (key == "select_topk") params_.select_topk = value;
+    if (key == "epsilon") params_.epsilon = value;  // ram's, shared
+    if (key == "r") params_.ram_r = value;
+    if (key == "alpha") params_.ram_alpha = value;
+  }
+  // t as a plain number (a gradient is expanded per tensor below).
+  if (const auto t = recipe.global.find("t"); t != recipe.global.end() && !t->second.per_tensor())
+    params_.t = t->second.number;
   params_.fill_missing_from_base = recipe.fill_missing_from_base ? 1 : 0;
 
   struct Pending {
@@ -113,8 +134,11 @@ MergeArgs::MergeArgs(const Recipe &recipe, int32_t mergekit_compat,
       if (weighted) expand("weight", member, FW_MERGE_FIELD_WEIGHT, 1.0, &weights_[i]);
       if (takes_density) expand("density", member, FW_MERGE_FIELD_DENSITY, 1.0, &densities_[i]);
       if (takes_gamma) expand("gamma", member, FW_MERGE_FIELD_BETA, 0.01, &betas_[i]);
+      if (takes_epsilon) expand("epsilon", member, FW_MERGE_FIELD_EPSILON, 0.15, &epsilons_[i]);
     }
     if (recipe.takes_lambda) expand("lambda", -1, FW_MERGE_FIELD_SCALING, 1.0, &params_.scaling);
+    if (recipe.global.count("t")) expand("t", -1, FW_MERGE_FIELD_T, params_.t, &params_.t);
+    if (takes_scale) expand("scale", 0, FW_MERGE_FIELD_SCALE, 1.0, &params_.scale);
   }
   patterns_.reserve(pending.size());
   for (const Pending &p : pending) patterns_.push_back(exact_pattern(tensor_names[p.tensor]));
@@ -129,6 +153,7 @@ MergeArgs::MergeArgs(const Recipe &recipe, int32_t mergekit_compat,
   if (weighted) params_.weights = weights_.data();
   if (takes_density) params_.densities = densities_.data();
   if (takes_gamma) params_.betas = betas_.data();
+  if (takes_epsilon) params_.epsilons = epsilons_.data();
 }
 
 }  // namespace fwcli

@@ -32,7 +32,7 @@ class MergeArgs {
 
  private:
   fw_merge_params params_;
-  std::vector<double> weights_, densities_, betas_;
+  std::vector<double> weights_, densities_, betas_, epsilons_;
   std::vector<std::string> patterns_;  // one per override, built before any pointer is taken
   std::vector<fw_merge_override> overrides_;
 };

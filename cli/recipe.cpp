@@ -13,12 +13,25 @@
 namespace fwcli {
 namespace {
 
+// How a method treats base_model (mergekit's contracts).
+enum class BaseRule {
+  Required,  // the task-vector methods, slerp, nearswap, arcee_fusion
+  Optional,  // linear (without one, the first model stands in for the tensor list)
+  Ignored,   // passthrough: not an input; the model itself lists the tensors
+  Input,     // karcher: one more input when given (mergekit counts it among the models)
+};
+
 struct MethodInfo {
   fw_merge_method method;
   bool normalize;                   // mergekit's default for `normalize`
   bool rescale;                     // the only `rescale` fwmerge implements (DARE always rescales)
   std::set<std::string> per_model;  // tensor parameters the method reads
   bool takes_lambda;
+  // The 0.5.0 methods' scalar options under the top-level `parameters` (Recipe::options), and
+  // how many models besides the base they merge (0: no limit).
+  std::set<std::string> options = {};
+  BaseRule base = BaseRule::Required;
+  size_t min_models = 1, max_models = 0;
 };
 
 const std::map<std::string, MethodInfo> &methods() {
@@ -32,7 +45,37 @@ const std::map<std::string, MethodInfo> &methods() {
        {FW_MERGE_METHOD_BREADCRUMBS, false, false, {"weight", "density", "gamma"}, true}},
       {"breadcrumbs_ties",
        {FW_MERGE_METHOD_BREADCRUMBS_TIES, false, false, {"weight", "density", "gamma"}, true}},
-      {"model_stock", {FW_MERGE_METHOD_MODEL_STOCK, false, false, {}, false}},
+      {"model_stock",
+       {FW_MERGE_METHOD_MODEL_STOCK, false, false, {}, false, {}, BaseRule::Required, 2}},
+      // 0.5.0 (mergekit 0.1.5's parameters; `t` may be a gradient, as lambda).
+      {"slerp", {FW_MERGE_METHOD_SLERP, false, false, {}, false, {"t"}, BaseRule::Required, 1, 1}},
+      {"nearswap",
+       {FW_MERGE_METHOD_NEARSWAP, false, false, {}, false, {"t"}, BaseRule::Required, 1, 1}},
+      {"arcee_fusion",
+       {FW_MERGE_METHOD_ARCEE_FUSION, false, false, {}, false, {}, BaseRule::Required, 1, 1}},
+      {"multislerp",
+       {FW_MERGE_METHOD_MULTISLERP, true, false, {"weight"}, false, {"normalize_weights", "eps"}}},
+      {"nuslerp",
+       {FW_MERGE_METHOD_NUSLERP,
+        false,
+        false,
+        {"weight"},
+        false,
+        {"nuslerp_flatten", "nuslerp_row_wise"},
+        BaseRule::Required,
+        2,
+        2}},
+      {"karcher",
+       {FW_MERGE_METHOD_KARCHER, false, false, {}, false, {"max_iter", "tol"}, BaseRule::Input}},
+      {"passthrough",
+       {FW_MERGE_METHOD_PASSTHROUGH, false, false, {"scale"}, false, {}, BaseRule::Ignored, 1, 1}},
+      {"della", {FW_MERGE_METHOD_DELLA, true, true, {"weight", "density", "epsilon"}, true}},
+      {"della_linear",
+       {FW_MERGE_METHOD_DELLA_LINEAR, false, true, {"weight", "density", "epsilon"}, true}},
+      {"sce", {FW_MERGE_METHOD_SCE, false, false, {}, false, {"select_topk"}}},
+      {"ram", {FW_MERGE_METHOD_RAM, false, false, {}, false, {"epsilon"}}},
+      {"ramplus_tl",
+       {FW_MERGE_METHOD_RAMPLUS_TL, false, false, {}, false, {"epsilon", "r", "alpha"}}},
   };
   return m;
 }
@@ -71,12 +114,15 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
 
   if (!root["merge_method"]) r.fail(root, "merge_method is missing");
   recipe.method_name = r.string_of(root["merge_method"], "merge_method");
+  const auto method_names = [] {
+    std::string out;
+    for (const auto &[name, info] : methods()) out += (out.empty() ? "" : ", ") + name;
+    return out;
+  };
   const auto found = methods().find(recipe.method_name);
   if (found == methods().end())
     r.fail(root["merge_method"],
-           "unsupported merge_method '" + recipe.method_name +
-               "' (linear, task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs, "
-               "breadcrumbs_ties, model_stock)");
+           "unsupported merge_method '" + recipe.method_name + "' (" + method_names() + ")");
   const MethodInfo &info = found->second;
   recipe.method = info.method;
   recipe.normalize = info.normalize;
@@ -89,9 +135,10 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
       r.fail(root["base_model"],
              "'model+lora' references are not supported: give the adapter "
              "folder itself as a model");
-  } else if (recipe.method != FW_MERGE_METHOD_LINEAR) {
+  } else if (info.base == BaseRule::Required && recipe.method != FW_MERGE_METHOD_LINEAR) {
     r.fail(root, recipe.method_name + " needs base_model");
   }
+  recipe.base_is_input = info.base == BaseRule::Input && !recipe.base_model.empty();
 
   // Top-level parameters: the method's scalars, and catch-all tensor parameters.
   const YAML::Node global = root["parameters"];
@@ -100,11 +147,25 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
     for (const auto &kv : global) {
       const std::string key = r.key_of(kv.first);
       const YAML::Node &v = kv.second;
-      if (key == "normalize" && (info.method != FW_MERGE_METHOD_MODEL_STOCK)) {
+      if (key == "t" && info.options.count("t")) {
+        recipe.global["t"] = Setting::read(r, v, "t");  // a number or a gradient (MergeArgs)
+      } else if (info.options.count(key)) {
+        // Flags as 1 / 0, numbers as written; MergeArgs puts each in its fw_merge_params field.
+        const bool flag =
+            key == "normalize_weights" || key == "nuslerp_flatten" || key == "nuslerp_row_wise";
+        recipe.options[key] = flag ? (r.bool_of(v, key) ? 1.0 : 0.0) : r.number_of(v, key);
+        if (key == "max_iter" && !(recipe.options[key] >= 0 && recipe.options[key] <= 1e6 &&
+                                   std::floor(recipe.options[key]) == recipe.options[key]))
+          r.fail(v, "max_iter must be a whole number in [0, 1000000]");
+      } else if (key == "normalize" && info.options.empty() &&
+                 (info.method != FW_MERGE_METHOD_MODEL_STOCK)) {
         recipe.normalize = r.bool_of(v, "normalize");
       } else if (key == "lambda" && info.takes_lambda) {
         recipe.global["lambda"] = Setting::read(r, v, "lambda");
         if (!v.IsSequence()) recipe.lambda = recipe.global["lambda"].number;
+      } else if (key == "rescale" && (info.method == FW_MERGE_METHOD_DELLA ||
+                                      info.method == FW_MERGE_METHOD_DELLA_LINEAR)) {
+        recipe.rescale = r.bool_of(v, "rescale");  // della: both (fw_merge_params.rescale)
       } else if (key == "rescale" && info.takes_lambda) {
         if (r.bool_of(v, "rescale") != info.rescale)
           r.fail(v, std::string("rescale: ") + (info.rescale ? "false" : "true") +
@@ -154,7 +215,7 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
     // which averages models rather than task vectors, averages it in with its weight, as mergekit
     // does.
     if (!recipe.base_model.empty() && m.path == recipe.base_model &&
-        recipe.method != FW_MERGE_METHOD_LINEAR) {
+        recipe.method != FW_MERGE_METHOD_LINEAR && !recipe.base_is_input) {
       if (own && own.size() > 0)
         recipe.warnings.push_back("the parameters of base_model's entry in models are ignored");
       continue;
@@ -175,15 +236,38 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
       if (!(m.density > 0.0 && m.density <= 1.0))
         r.fail(p.find("density"), "density must be in (0, 1]");
     }
+    if (info.per_model.count("epsilon"))
+      if (const YAML::Node e = plain("epsilon")) m.epsilon = r.number_of(e, "epsilon");
+    if (info.per_model.count("scale"))
+      if (const YAML::Node c = plain("scale")) m.scale = r.number_of(c, "scale");
     if (info.per_model.count("gamma")) {
       if (const YAML::Node g = plain("gamma")) m.gamma = r.number_of(g, "gamma");
       if (!(m.gamma >= 0.0 && m.gamma < 1.0)) r.fail(p.find("gamma"), "gamma must be in [0, 1)");
     }
     recipe.models.push_back(m);
   }
+  // karcher: base_model is one more input (mergekit counts it among the models), once.
+  if (recipe.base_is_input) {
+    bool listed = false;
+    for (const RecipeModel &m : recipe.models) listed = listed || m.path == recipe.base_model;
+    if (!listed) {
+      RecipeModel base;
+      base.path = recipe.base_model;
+      base.line = root["base_model"].Mark().line + 1;
+      recipe.models.push_back(base);
+    }
+  }
   if (recipe.models.empty()) r.fail(models, "models lists no model to merge");
-  if (recipe.method == FW_MERGE_METHOD_MODEL_STOCK && recipe.models.size() < 2)
-    r.fail(models, "model_stock needs at least 2 models besides the base");
+  const size_t count = recipe.models.size();
+  if (count < info.min_models || (info.max_models > 0 && count > info.max_models)) {
+    const std::string want = info.max_models == info.min_models
+                                 ? "exactly " + std::to_string(info.min_models)
+                                 : "at least " + std::to_string(info.min_models);
+    r.fail(models, recipe.method_name + " needs " + want + " model" +
+                       (info.min_models == 1 && info.max_models == 1 ? "" : "s") +
+                       (info.base == BaseRule::Required ? " besides the base" : "") + ", got " +
+                       std::to_string(count));
+  }
 
   // fwmerge's own key (mergekit has none): fw_merge_params.fill_missing_from_base.
   if (root["fill_missing_from_base"]) {

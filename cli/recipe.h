@@ -20,8 +20,10 @@ struct RecipeModel {
   int line = 0;  // of its entry in `models`
   // The values when the recipe gives plain numbers (else these defaults; see Recipe::per_tensor).
   double weight = 1.0;
-  double density = 1.0;  // mergekit's default
-  double gamma = 0.01;   // breadcrumbs' beta; mergekit's default
+  double density = 1.0;   // mergekit's default
+  double gamma = 0.01;    // breadcrumbs' beta; mergekit's default
+  double epsilon = 0.15;  // della's; mergekit's default
+  double scale = 1.0;     // passthrough's
   // Its own `parameters` as written (weight, density, gamma), gradients and filter lists included.
   std::map<std::string, Setting> own;
 };
@@ -37,7 +39,14 @@ struct Recipe {
   std::string base_model;  // empty: linear without a base (the first model stands in)
   std::vector<RecipeModel> models;
   bool normalize = false;
+  bool rescale = true;  // della's `rescale`
   double lambda = 1.0;
+  // The 0.5.0 methods' scalar options as written (t excepted: it is in `global`, as lambda):
+  // normalize_weights, eps, nuslerp_flatten, nuslerp_row_wise, max_iter, tol, select_topk, epsilon,
+  // r, alpha; flags as 1 / 0.
+  std::map<std::string, double> options;
+  // karcher with base_model: the base is also one of `models` (an input, as mergekit counts it).
+  bool base_is_input = false;
   fw_dtype out_dtype = FW_DTYPE_DEFAULT;  // out_dtype, else dtype, else each tensor's base dtype
   fw_dtype compute_dtype =
       FW_DTYPE_DEFAULT;  // mergekit's working dtype: `dtype`, else each tensor's

@@ -643,3 +643,26 @@ TEST_F(CliRun, FwRecipeRunsTheBuiltInObjectiveAndWritesTheHandComputedStep) {
 }
 
 }  // namespace
+
+namespace {
+
+// A 0.5.0 method end to end: nearswap (mergekit's recipe shape: the base among the models, t
+// under parameters) through `fwmerge merge`. w: |a - base| = [4, 3, 2, 1], weight min(1, t / |d|)
+// with t = 1: [1/4, 1/3, 1/2, 1] of a's [4, -3, 2, 1] = [1, -1, 1, 1]; b: |d| = [1, 0] -> a's.
+TEST_F(CliRun, NearswapRecipeMergesAsComputedByHand) {
+  const std::string recipe = "merge_method: nearswap\nbase_model: " + (dir_ / "base").string() +
+                             "\nmodels:\n  - model: " + (dir_ / "base").string() +
+                             "\n  - model: " + (dir_ / "a.safetensors").string() +
+                             "\nparameters:\n  t: 1.0\ndtype: float32\n";
+  write_text(dir_ / "nearswap.yml", recipe);
+  const fs::path out = dir_ / "out";
+  const Outcome r = fwmerge("merge " + (dir_ / "nearswap.yml").string() + " " + out.string(), dir_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::vector<float> w = read_f32(out / "model.safetensors", "w");
+  const std::vector<float> want = {1, -1, 1, 1};
+  ASSERT_EQ(w.size(), want.size());
+  for (size_t i = 0; i < w.size(); ++i) EXPECT_NEAR(w[i], want[i], 1e-6) << i;
+  EXPECT_EQ(read_f32(out / "model.safetensors", "b"), (std::vector<float>{2, 1}));
+}
+
+}  // namespace
