@@ -66,9 +66,9 @@
 #include <stdint.h>
 
 #define FW_VERSION_MAJOR 0
-#define FW_VERSION_MINOR 4
+#define FW_VERSION_MINOR 5
 #define FW_VERSION_PATCH 0
-#define FW_VERSION_STRING "0.4.0"
+#define FW_VERSION_STRING "0.5.0"
 /* MAJOR * 10000 + MINOR * 100 + PATCH: 300 for 0.3.0. */
 #define FW_VERSION_NUMBER (FW_VERSION_MAJOR * 100 * 100 + FW_VERSION_MINOR * 100 + FW_VERSION_PATCH)
 
@@ -149,9 +149,9 @@ FW_API const char *fw_last_error(void);
  * then reports FW_ERR_CALLBACK with this text in fw_last_error(). The text is copied. */
 FW_API void fw_set_callback_error(const char *message);
 
-/* The library's FW_VERSION_STRING ("0.4.0"); static storage. */
+/* The library's FW_VERSION_STRING ("0.5.0"); static storage. */
 FW_API const char *fw_version(void);
-/* The library's FW_VERSION_NUMBER (400 for 0.4.0), to compare with the header's. */
+/* The library's FW_VERSION_NUMBER (500 for 0.5.0), to compare with the header's. */
 FW_API unsigned fw_version_number(void);
 /* The LibTorch this library was built against and loads, as its own version string ("1.13.0"
  * for Debian's libtorch-dev, "2.15.0+cu132" for a pip torch); static storage. Since 0.3.5.

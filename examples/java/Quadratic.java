@@ -9,7 +9,7 @@ import org.fwmerge.Tensor;
  * Merges the pool made by examples/c/make_pool with a Java-written objective: the quadratic
  * example shared by every language (its export is byte-identical to the C example's).
  *
- * <pre>java -cp fwmerge-0.4.0.jar -Dfwmerge.library.path=DIR Quadratic.java POOL_DIR OUT_FILE</pre>
+ * <pre>java -cp fwmerge-0.5.0.jar -Dfwmerge.library.path=DIR Quadratic.java POOL_DIR OUT_FILE</pre>
  */
 public final class Quadratic {
   /** target = ((i*7 + j*3) % 11 - 5) * 0.125f; d = theta - target; loss += 0.5*d*d; grad = d. */

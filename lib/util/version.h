@@ -6,4 +6,4 @@
 #pragma once
 
 // A macro, not a constexpr string: data_free.cpp and hf_folder.cpp splice it into string literals.
-#define FWMERGE_CORE_VERSION "0.4.0"
+#define FWMERGE_CORE_VERSION "0.5.0"

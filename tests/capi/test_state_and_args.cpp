@@ -49,7 +49,7 @@ TEST(CApiDefaults, LibtorchVersionIsTheLibTorchOfTheBuild) {
 }
 
 TEST(CApiDefaults, VersionAndStatusNames) {
-  EXPECT_STREQ(fw_version(), "0.4.0");
+  EXPECT_STREQ(fw_version(), "0.5.0");
   EXPECT_STREQ(fw_version(), FW_VERSION_STRING);
   const std::pair<fw_status, const char *> names[] = {
       {FW_OK, "FW_OK"},

@@ -645,10 +645,10 @@ TEST_F(OutputStructs, CallbackReturningAnUnknownStatusFailsTheStep) {
 // ---- version ----
 
 TEST(Version, NumberMatchesTheHeader) {
-  static_assert(FW_VERSION_NUMBER == 400, "0.4.0");
+  static_assert(FW_VERSION_NUMBER == 500, "0.5.0");
   EXPECT_EQ(fw_version_number(), static_cast<unsigned>(FW_VERSION_NUMBER));
   EXPECT_EQ(fw_version_number(), 400u);
-  EXPECT_STREQ(fw_version(), "0.4.0");
+  EXPECT_STREQ(fw_version(), "0.5.0");
 }
 
 // ---- the helper on a synthetic two-version struct ----
