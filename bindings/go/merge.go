@@ -20,6 +20,20 @@ const (
 	MergeBreadcrumbs     MergeMethod = 5
 	MergeModelStock      MergeMethod = 6
 	MergeBreadcrumbsTIES MergeMethod = 7
+	// 0.5.0: mergekit 0.1.5's methods (the mergekit name in the comment); their parameters are
+	// the MergeParams fields from T on.
+	MergeSlerp       MergeMethod = 8  // slerp: base to the one member along the arc, T
+	MergeNuslerp     MergeMethod = 9  // nuslerp: two members' task vectors by weight
+	MergeMultislerp  MergeMethod = 10 // multislerp: barycentric on the sphere
+	MergeKarcher     MergeMethod = 11 // karcher: Karcher mean of the members
+	MergeNearswap    MergeMethod = 12 // nearswap: per entry, the one member where near the base
+	MergeArceeFusion MergeMethod = 13 // arcee_fusion
+	MergePassthrough MergeMethod = 14 // passthrough: the one member times Scale
+	MergeDELLA       MergeMethod = 15 // della
+	MergeDELLALinear MergeMethod = 16 // della_linear
+	MergeSCE         MergeMethod = 17 // sce
+	MergeRAM         MergeMethod = 18 // ram
+	MergeRAMPlusTL   MergeMethod = 19 // ramplus_tl
 )
 
 // MergeField is the value a MergeOverride sets (fw_merge_field).
@@ -30,6 +44,9 @@ const (
 	FieldDensity MergeField = 1 // member's density (DARE: keep probability), in (0, 1]
 	FieldBeta    MergeField = 2 // member's breadcrumbs beta, in [0, 1)
 	FieldScaling MergeField = 3 // the method's scaling; Member must be -1
+	FieldEpsilon MergeField = 4 // member's epsilon (DELLA; RAM: Member must be -1)
+	FieldScale   MergeField = 5 // PASSTHROUGH's scale; Member -1 or 0
+	FieldT       MergeField = 6 // SLERP's / NEARSWAP's t; Member must be -1
 )
 
 // MergeOverride is one per-tensor value (fw_merge_override): for the tensors matching the glob
@@ -77,6 +94,24 @@ type MergeParams struct {
 	AllowOutsideLinks bool
 	// FillMissingFromBase: as Params.FillMissingFromBase, for Merge's members.
 	FillMissingFromBase bool
+
+	// The parameters of the 0.5.0 methods (fw_merge_params v8, mergekit's names and defaults;
+	// other methods ignore them). See fwmerge.h for each range.
+	T       float64 // SLERP: the point on the arc, base 0 to member 1; NEARSWAP: distance scale
+	Epsilon float64 // DELLA(_LINEAR): keep probability spread +-; RAM(PLUS_TL): change threshold
+	// Epsilons (DELLA, DELLA_LINEAR) has one epsilon per pool member; nil: Epsilon for every
+	// member. Merge only.
+	Epsilons       []float64
+	Eps            float64 // MULTISLERP: added to the norms it divides by
+	Tol            float64 // KARCHER: convergence threshold
+	SelectTopK     float64 // SCE: fraction of the varying entries kept, in [0, 1]
+	RAMR           float64 // RAMPLUS_TL: r
+	RAMAlpha       float64 // RAMPLUS_TL: alpha
+	Scale          float64 // PASSTHROUGH: the member's multiplier
+	MaxIter        int32   // KARCHER: iterations
+	Rescale        bool    // DELLA(_LINEAR): survivors divided by their keep probability
+	NuslerpFlatten bool    // NUSLERP: one angle per tensor
+	NuslerpRowWise bool    // NUSLERP, not flattened: per column (dim 0) instead of per row
 }
 
 // DefaultMergeParams returns the library's defaults for method (fw_default_merge_params).
@@ -98,6 +133,19 @@ func DefaultMergeParams(method MergeMethod) MergeParams {
 		ComputeDType:        DType(n.GetCompute_dtype()),
 		AllowOutsideLinks:   n.GetAllow_outside_links() != 0,
 		FillMissingFromBase: n.GetFill_missing_from_base() != 0,
+
+		T:              n.GetT(),
+		Epsilon:        n.GetEpsilon(),
+		Eps:            n.GetEps(),
+		Tol:            n.GetTol(),
+		SelectTopK:     n.GetSelect_topk(),
+		RAMR:           n.GetRam_r(),
+		RAMAlpha:       n.GetRam_alpha(),
+		Scale:          n.GetScale(),
+		MaxIter:        int32(n.GetMax_iter()),
+		Rescale:        n.GetRescale() != 0,
+		NuslerpFlatten: n.GetNuslerp_flatten() != 0,
+		NuslerpRowWise: n.GetNuslerp_row_wise() != 0,
 	}
 }
 
@@ -123,7 +171,7 @@ func (p MergeParams) checkArrays(poolSize int) error {
 	for _, a := range []struct {
 		what   string
 		values []float64
-	}{{"weights", p.Weights}, {"densities", p.Densities}, {"betas", p.Betas}} {
+	}{{"weights", p.Weights}, {"densities", p.Densities}, {"betas", p.Betas}, {"epsilons", p.Epsilons}} {
 		if a.values != nil && len(a.values) != poolSize {
 			return &Error{Status: StatusInvalidArgument,
 				Message: fmt.Sprintf("fwmerge: %d %s for a pool of %d", len(a.values), a.what, poolSize)}
@@ -150,8 +198,22 @@ func (p MergeParams) native() (swigfw.Fw_merge_params, func()) {
 	n.SetCompute_dtype(swigfw.Fw_dtype(p.ComputeDType))
 	n.SetAllow_outside_links(boolInt(p.AllowOutsideLinks))
 	n.SetFill_missing_from_base(boolInt(p.FillMissingFromBase))
+	n.SetT(p.T)
+	n.SetEpsilon(p.Epsilon)
+	n.SetEps(p.Eps)
+	n.SetTol(p.Tol)
+	n.SetSelect_topk(p.SelectTopK)
+	n.SetRam_r(p.RAMR)
+	n.SetRam_alpha(p.RAMAlpha)
+	n.SetScale(p.Scale)
+	n.SetMax_iter(int(p.MaxIter))
+	n.SetRescale(boolInt(p.Rescale))
+	n.SetNuslerp_flatten(boolInt(p.NuslerpFlatten))
+	n.SetNuslerp_row_wise(boolInt(p.NuslerpRowWise))
 	w, d, b := doubleList(p.Weights), doubleList(p.Densities), doubleList(p.Betas)
 	swigfw.Merge_params_set_arrays(n, w, d, b)
+	e := doubleList(p.Epsilons)
+	swigfw.Merge_params_set_epsilons(n, e)
 	filters, freeFilters := tensorFilters(p.IncludeTensors, p.ExcludeTensors)
 	swigfw.Merge_params_set_filters(n, filters)
 	var overrides swigfw.MergeOverrides = swigfw.SwigcptrMergeOverrides(0)
@@ -167,6 +229,7 @@ func (p MergeParams) native() (swigfw.Fw_merge_params, func()) {
 		deleteDoubleList(w)
 		deleteDoubleList(d)
 		deleteDoubleList(b)
+		deleteDoubleList(e)
 		freeFilters()
 		if overrides.Swigcptr() != 0 {
 			swigfw.DeleteMergeOverrides(overrides)

@@ -226,6 +226,12 @@ inline void merge_params_set_arrays(fw_merge_params *params, const DoubleList *w
   params->betas = betas ? betas->data() : nullptr;
 }
 
+/* 0.5.0: DELLA's per-member epsilons (fw_merge_params v8), as merge_params_set_arrays (NULL list:
+ * NULL, every member uses epsilon). The list must outlive the call that reads params. */
+inline void merge_params_set_epsilons(fw_merge_params *params, const DoubleList *epsilons) {
+  params->epsilons = epsilons ? epsilons->data() : nullptr;
+}
+
 /* fw_merge over a list of pool paths; abort (may be NULL) is polled before each tensor through
  * Hooks::abort. params is copied, so the host's struct keeps its own abort fields. */
 inline fw_status merge(const fw_merge_params *params, const char *base_path, const StringList *pool,

@@ -80,6 +80,7 @@
 %ignore fw_merge_params::weights;
 %ignore fw_merge_params::densities;
 %ignore fw_merge_params::betas;
+%ignore fw_merge_params::epsilons; /* 0.5.0: fwswig::merge_params_set_epsilons */
 %ignore fw_merge_params::abort;
 %ignore fw_merge_params::abort_user_data;
 /* The tensor filters (arrays of globs) are set by fwswig::params_set_filters and

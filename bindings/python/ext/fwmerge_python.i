@@ -173,6 +173,7 @@
 %ignore fw_merge_params::weights;
 %ignore fw_merge_params::densities;
 %ignore fw_merge_params::betas;
+%ignore fw_merge_params::epsilons;
 %ignore fw_merge_params::abort;
 %ignore fw_merge_params::abort_user_data;
 /* Arrays of globs: set by fwpy::Filters (fwpy_solver_new, fwpy_solver_set_params, MergeArrays). */

@@ -454,23 +454,24 @@ inline bool overrides(PyObject *object, std::vector<std::string> &globs,
   return true;
 }
 
-/* fw_merge_params with its arrays taken from a 6-tuple: (weights, densities, betas), each None or
- * one float per pool member, the (include, exclude) filters and the overrides. */
+/* fw_merge_params with its arrays taken from a 7-tuple: (weights, densities, betas, epsilons), each
+ * None or one float per pool member, the (include, exclude) filters and the overrides. */
 struct MergeArrays {
   fw_merge_params params;
-  std::vector<double> weights, densities, betas;
+  std::vector<double> weights, densities, betas, epsilons;
   Filters filters;
   std::vector<std::string> override_globs;
   std::vector<fw_merge_override> override_list;
 
   bool init(const fw_merge_params &from, PyObject *arrays, size_t pool_size) {
     params = from;
-    PyObject *w = Py_None, *d = Py_None, *b = Py_None, *inc = Py_None, *exc = Py_None;
-    PyObject *over = Py_None;
-    if (!PyArg_ParseTuple(arrays, "OOOOOO", &w, &d, &b, &inc, &exc, &over)) return false;
+    PyObject *w = Py_None, *d = Py_None, *b = Py_None, *e = Py_None, *inc = Py_None;
+    PyObject *exc = Py_None, *over = Py_None;
+    if (!PyArg_ParseTuple(arrays, "OOOOOOO", &w, &d, &b, &e, &inc, &exc, &over)) return false;
     if (!doubles(w, pool_size, "weights", weights, &params.weights) ||
         !doubles(d, pool_size, "densities", densities, &params.densities) ||
-        !doubles(b, pool_size, "betas", betas, &params.betas) || !filters.init(inc, exc) ||
+        !doubles(b, pool_size, "betas", betas, &params.betas) ||
+        !doubles(e, pool_size, "epsilons", epsilons, &params.epsilons) || !filters.init(inc, exc) ||
         !overrides(over, override_globs, override_list))
       return false;
     filters.apply(params);
@@ -651,7 +652,8 @@ inline PyObject *fwpy_save_tensors(PyObject *path, PyObject *tensors, int dtype,
   }));
 }
 
-/* fw_merge. arrays: (weights, densities, betas), each None or one float per pool member.
+/* fw_merge. arrays: MergeArrays' 7-tuple (weights, densities, betas, epsilons: None or one float
+ * per pool member; include, exclude, overrides).
  * abort: None or a callable polled before each tensor. */
 inline PyObject *fwpy_merge(const fw_merge_params *params, PyObject *arrays, PyObject *abort,
                             PyObject *base, PyObject *pool, PyObject *out,

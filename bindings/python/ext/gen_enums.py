@@ -17,6 +17,10 @@ ENUM = re.compile(r"typedef\s+enum\s+(\w+)\s*\{(.*?)\}\s*(\w+)\s*;", re.S)
 # A member, its value and the comment that follows it, if any (possibly on the next line).
 MEMBER = re.compile(r"\b(FW_\w+)\s*=\s*[^,}/]+,?\s*(?:/\*(.*?)\*/)?", re.S)
 
+# A comment that opens a group of values ("8-19: 0.5.0" after FW_MERGE_METHOD_SLERP = 8): a plain
+# comment in the class, not the member's documentation.
+GROUP_NOTE = re.compile(r"\d+-\d+: ")
+
 
 def class_name(c_name: str) -> str:
     return "".join(part.capitalize() for part in c_name.removeprefix("fw_").split("_"))
@@ -50,7 +54,9 @@ def generate(header: str) -> str:
         names.append(class_name(c_name))
         block = ["", "", f"class {names[-1]}(IntEnum):", f'    """`{c_name}` of fwmerge.h."""', ""]
         for name, comment in members:
-            if comment:
+            if GROUP_NOTE.match(comment):
+                block.append(f"    # {comment}")  # about the values from here on, not this one
+            elif comment:
                 block.append(f"    #: {comment}")
             block.append(f"    {name.removeprefix(prefix).removeprefix('ERR_')} = _c.{name}")
         classes.extend(block)

@@ -194,3 +194,40 @@ def test_mergekit_compat_named_values(tmp_path):
         fwmerge.merge(params, base, [member], out)
         kept.append(safetensors.numpy.load_file(str(out))["x"])
     assert np.array_equal(kept[0], kept[1])
+
+
+def test_defaults_of_the_0_5_0_methods():
+    """fw_merge_params v8 as MergeParams reads it: fwmerge.h's "Defaults per method"."""
+    slerp = fwmerge.MergeParams(M.SLERP)
+    assert slerp.method is M.SLERP and slerp.t == 0.5
+    assert fwmerge.MergeParams(M.NEARSWAP).t == 1e-4
+    della = fwmerge.MergeParams(M.DELLA)
+    assert (della.epsilon, della.rescale, della.normalize, della.scaling) == (0.15, True, True, 1.0)
+    assert della.epsilons is None
+    della_linear = fwmerge.MergeParams(M.DELLA_LINEAR)
+    assert (della_linear.epsilon, della_linear.rescale, della_linear.normalize) == (
+        0.15,
+        True,
+        False,
+    )
+    assert fwmerge.MergeParams(M.RAM).epsilon == 1e-5
+    ramplus = fwmerge.MergeParams(M.RAMPLUS_TL)
+    assert (ramplus.epsilon, ramplus.ram_r, ramplus.ram_alpha) == (1e-5, 0.1, 0.2)
+    karcher = fwmerge.MergeParams(M.KARCHER)
+    assert (karcher.max_iter, karcher.tol) == (10, 1e-5)
+    multislerp = fwmerge.MergeParams(M.MULTISLERP)
+    assert (multislerp.normalize, multislerp.eps) == (True, 1e-8)
+    nuslerp = fwmerge.MergeParams(M.NUSLERP)
+    assert (nuslerp.nuslerp_flatten, nuslerp.nuslerp_row_wise) == (True, False)
+    assert fwmerge.MergeParams(M.PASSTHROUGH).scale == 1.0
+    assert fwmerge.MergeParams(M.SCE).select_topk == 1.0
+    # A value given wins over the default; the others keep theirs.
+    given = fwmerge.MergeParams(M.KARCHER, max_iter=3)
+    assert (given.max_iter, given.tol) == (3, 1e-5)
+    # mergekit's names, upper case, with the C values.
+    names = {m.name.lower(): int(m) for m in M if int(m) >= 8}
+    mergekit = ["slerp", "nuslerp", "multislerp", "karcher", "nearswap", "arcee_fusion",
+                "passthrough", "della", "della_linear", "sce", "ram", "ramplus_tl"]
+    assert names == {name: 8 + i for i, name in enumerate(mergekit)}
+    F = fwmerge.MergeField
+    assert (int(F.EPSILON), int(F.SCALE), int(F.T)) == (4, 5, 6)

@@ -188,3 +188,40 @@ def test_fill_missing_from_base_is_passed_to_the_library(tmp_path):
     assert merged["b"].tolist() == [2.0]
     assert merged["w"].tolist() == [1.0, 3.0]
     assert '"filled_from_base":{"%s":["b"]}' % partial in merged.metadata["fwmerge.recipe"]
+
+
+def test_the_0_5_0_methods_match_hand_computed_values(pool):
+    """Merges with 0.5.0 methods against values computed by hand from fwmerge.h, and their fields
+    and override fields reach the library (m0 b=[2] w=[1,0] over base 0)."""
+    F = fwmerge.MergeField
+
+    def one(params):
+        out = pool / "one.safetensors"
+        fwmerge.merge(params, pool / "base.safetensors", [pool / "m0.safetensors"], out)
+        return merged(out)
+
+    # PASSTHROUGH, scale 2: exactly 2 x m0; a SCALE override of 3 on w: 3 x m0's w there.
+    assert one(fwmerge.MergeParams(M.PASSTHROUGH, scale=2.0)) == {"b": [4.0], "w": [2.0, 0.0]}
+    over = [fwmerge.MergeOverride("w", -1, F.SCALE, 3.0)]
+    params = fwmerge.MergeParams(M.PASSTHROUGH, scale=2.0, overrides=over)
+    assert one(params) == {"b": [4.0], "w": [3.0, 0.0]}
+
+    # NEARSWAP, t 1: weight = clamp(1 / max(|m - b|, 1e-6), 0, 1) of m0 over the base. b: |2 - 0|
+    # = 2, weight 0.5: 1. w: |1 - 0| = 1, weight 1: 1; |0 - 0| clamped to 1e-6, weight 1: 0.
+    assert one(fwmerge.MergeParams(M.NEARSWAP, t=1.0)) == {"b": [1.0], "w": [1.0, 0.0]}
+    # A T override of 10 on b: |2 - 0| is far below t, weight 1: exactly m0's 2.
+    over = [fwmerge.MergeOverride("b", -1, F.T, 10.0)]
+    params = fwmerge.MergeParams(M.NEARSWAP, t=1.0, overrides=over)
+    assert one(params) == {"b": [2.0], "w": [1.0, 0.0]}
+
+    # DELLA's per-member epsilons: a count other than the pool's is refused, a value whose density
+    # 0.5 +- epsilon leaves (0, 1) by the library, naming the member.
+    with pytest.raises(fwmerge.Error) as info:
+        run_merge(pool, fwmerge.MergeParams(M.DELLA, density=0.5, epsilons=[0.1]))
+    assert info.value.status is fwmerge.Status.INVALID_ARGUMENT
+    with pytest.raises(fwmerge.Error) as info:
+        run_merge(pool, fwmerge.MergeParams(M.DELLA, density=0.5, epsilons=[0.1, 0.6]))
+    assert info.value.status is fwmerge.Status.INVALID_ARGUMENT
+    assert "member 1" in info.value.message and "epsilon 0.6" in info.value.message
+    out = run_merge(pool, fwmerge.MergeParams(M.DELLA, density=0.5, epsilons=[0.1, 0.1]))
+    assert len(merged(out)["w"]) == 2

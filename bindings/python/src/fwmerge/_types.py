@@ -134,8 +134,8 @@ class MergeParams:
     """A data-free merge method and its parameters (`fw_merge_params`).
 
     Fields left at None take the method's defaults (fw_default_merge_params(method)), e.g.
-    `MergeParams(MergeMethod.TIES, density=0.5)`. `weights`, `densities` and `betas` hold one
-    value per pool member, in pool order.
+    `MergeParams(MergeMethod.TIES, density=0.5)`. `weights`, `densities`, `betas` and `epsilons`
+    hold one value per pool member, in pool order.
     """
 
     method: MergeMethod = MergeMethod.LINEAR
@@ -166,14 +166,48 @@ class MergeParams:
     allow_outside_links: bool = False
     #: as Params.fill_missing_from_base, for merge's members
     fill_missing_from_base: bool = False
+    # The parameters of the 0.5.0 methods (fw_merge_params v8, mergekit's names and defaults;
+    # other methods ignore them). See fwmerge.h for each range.
+    #: SLERP: the point on the arc, base 0 to member 1; NEARSWAP: the distance scale
+    t: Optional[float] = None
+    #: DELLA(_LINEAR): keep probabilities density +- epsilon; RAM(PLUS_TL): change threshold
+    epsilon: Optional[float] = None
+    #: DELLA(_LINEAR): one epsilon per pool member (None: epsilon for every member); merge only
+    epsilons: Optional[Sequence[float]] = None
+    #: MULTISLERP: added to the norms it divides by, > 0
+    eps: Optional[float] = None
+    #: KARCHER: convergence threshold, >= 0
+    tol: Optional[float] = None
+    #: SCE: fraction of the varying entries kept, in [0, 1]
+    select_topk: Optional[float] = None
+    #: RAMPLUS_TL: r
+    ram_r: Optional[float] = None
+    #: RAMPLUS_TL: alpha, >= 0
+    ram_alpha: Optional[float] = None
+    #: PASSTHROUGH: the member's multiplier
+    scale: Optional[float] = None
+    #: KARCHER: iterations, >= 0
+    max_iter: Optional[int] = None
+    #: DELLA(_LINEAR): survivors divided by their keep probability
+    rescale: Optional[bool] = None
+    #: NUSLERP: one angle per tensor
+    nuslerp_flatten: Optional[bool] = None
+    #: NUSLERP, not flattened: per column (dim 0) instead of per row
+    nuslerp_row_wise: Optional[bool] = None
+
+    #: the fields that take the method's default when left at None (numbers, then flags)
+    _NUMBERS = ("scaling", "density", "drop_rate", "beta", "seed", "threads", "t", "epsilon",
+                "eps", "tol", "select_topk", "ram_r", "ram_alpha", "scale", "max_iter")
+    _FLAGS = ("normalize", "rescale", "nuslerp_flatten", "nuslerp_row_wise")
 
     def __post_init__(self) -> None:
         defaults = _fwmerge.fw_default_merge_params(int(self.method))
-        for name in ("scaling", "density", "drop_rate", "beta", "seed", "threads"):
+        for name in self._NUMBERS:
             if getattr(self, name) is None:
                 setattr(self, name, getattr(defaults, name))
-        if self.normalize is None:
-            self.normalize = bool(defaults.normalize)
+        for name in self._FLAGS:
+            if getattr(self, name) is None:
+                setattr(self, name, bool(getattr(defaults, name)))
         if self.mergekit_compat is None:
             self.mergekit_compat = bool(defaults.mergekit_compat)
         if self.compute_dtype is None:
@@ -183,18 +217,19 @@ class MergeParams:
         except ValueError:
             pass  # an unknown method: the library rejects it with its own message
 
-    _ARRAYS = ("weights", "densities", "betas", "include_tensors", "exclude_tensors", "overrides")
+    _ARRAYS = ("weights", "densities", "betas", "epsilons", "include_tensors", "exclude_tensors",
+               "overrides")
 
     def _to_raw(self) -> Any:
         raw = _fwmerge.fw_default_merge_params(int(self.method))
         return _fill(raw, self, skip=self._ARRAYS)
 
     def _arrays(self) -> Tuple[Any, ...]:
-        """(weights, densities, betas, include, exclude, overrides): what the extension points
-        the struct at for the call."""
+        """(weights, densities, betas, epsilons, include, exclude, overrides): what the
+        extension points the struct at for the call."""
         numbers = tuple(
             None if v is None else [float(x) for x in v]
-            for v in (self.weights, self.densities, self.betas)
+            for v in (self.weights, self.densities, self.betas, self.epsilons)
         )
         overrides = [
             (o.tensors, int(o.member), int(o.field), float(o.value)) for o in self.overrides

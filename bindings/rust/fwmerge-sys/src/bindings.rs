@@ -1626,6 +1626,18 @@ pub const FW_MERGE_METHOD_DARE_TIES: fw_merge_method = 4;
 pub const FW_MERGE_METHOD_BREADCRUMBS: fw_merge_method = 5;
 pub const FW_MERGE_METHOD_MODEL_STOCK: fw_merge_method = 6;
 pub const FW_MERGE_METHOD_BREADCRUMBS_TIES: fw_merge_method = 7;
+pub const FW_MERGE_METHOD_SLERP: fw_merge_method = 8;
+pub const FW_MERGE_METHOD_NUSLERP: fw_merge_method = 9;
+pub const FW_MERGE_METHOD_MULTISLERP: fw_merge_method = 10;
+pub const FW_MERGE_METHOD_KARCHER: fw_merge_method = 11;
+pub const FW_MERGE_METHOD_NEARSWAP: fw_merge_method = 12;
+pub const FW_MERGE_METHOD_ARCEE_FUSION: fw_merge_method = 13;
+pub const FW_MERGE_METHOD_PASSTHROUGH: fw_merge_method = 14;
+pub const FW_MERGE_METHOD_DELLA: fw_merge_method = 15;
+pub const FW_MERGE_METHOD_DELLA_LINEAR: fw_merge_method = 16;
+pub const FW_MERGE_METHOD_SCE: fw_merge_method = 17;
+pub const FW_MERGE_METHOD_RAM: fw_merge_method = 18;
+pub const FW_MERGE_METHOD_RAMPLUS_TL: fw_merge_method = 19;
 pub const FW_MERGE_LINEAR: fw_merge_method = 0;
 pub const FW_MERGE_TASK_ARITHMETIC: fw_merge_method = 1;
 pub const FW_MERGE_TIES: fw_merge_method = 2;
@@ -1639,6 +1651,9 @@ pub const FW_MERGE_FIELD_WEIGHT: fw_merge_field = 0;
 pub const FW_MERGE_FIELD_DENSITY: fw_merge_field = 1;
 pub const FW_MERGE_FIELD_BETA: fw_merge_field = 2;
 pub const FW_MERGE_FIELD_SCALING: fw_merge_field = 3;
+pub const FW_MERGE_FIELD_EPSILON: fw_merge_field = 4;
+pub const FW_MERGE_FIELD_SCALE: fw_merge_field = 5;
+pub const FW_MERGE_FIELD_T: fw_merge_field = 6;
 pub const FW_FIELD_WEIGHT: fw_merge_field = 0;
 pub const FW_FIELD_DENSITY: fw_merge_field = 1;
 pub const FW_FIELD_BETA: fw_merge_field = 2;
@@ -1765,12 +1780,25 @@ pub struct fw_merge_params {
     pub allow_outside_links: i32,
     pub reserved_v7: i32,
     pub fill_missing_from_base: i32,
+    pub t: f64,
+    pub epsilon: f64,
+    pub epsilons: *const f64,
+    pub eps: f64,
+    pub tol: f64,
+    pub select_topk: f64,
+    pub ram_r: f64,
+    pub ram_alpha: f64,
+    pub scale: f64,
+    pub max_iter: i32,
+    pub rescale: i32,
+    pub nuslerp_flatten: i32,
+    pub nuslerp_row_wise: i32,
 }
 #[test]
 fn bindgen_test_layout_fw_merge_params() {
     assert_eq!(
         ::std::mem::size_of::<fw_merge_params>(),
-        176usize,
+        264usize,
         concat!("Size of: ", stringify!(fw_merge_params))
     );
     assert_eq!(
@@ -2203,6 +2231,227 @@ fn bindgen_test_layout_fw_merge_params() {
         );
     }
     test_field_fill_missing_from_base();
+    fn test_field_t() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).t) as usize - ptr as usize
+            },
+            176usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(t)
+            )
+        );
+    }
+    test_field_t();
+    fn test_field_epsilon() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).epsilon) as usize - ptr as usize
+            },
+            184usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(epsilon)
+            )
+        );
+    }
+    test_field_epsilon();
+    fn test_field_epsilons() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).epsilons) as usize - ptr as usize
+            },
+            192usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(epsilons)
+            )
+        );
+    }
+    test_field_epsilons();
+    fn test_field_eps() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).eps) as usize - ptr as usize
+            },
+            200usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(eps)
+            )
+        );
+    }
+    test_field_eps();
+    fn test_field_tol() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).tol) as usize - ptr as usize
+            },
+            208usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(tol)
+            )
+        );
+    }
+    test_field_tol();
+    fn test_field_select_topk() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).select_topk) as usize - ptr as usize
+            },
+            216usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(select_topk)
+            )
+        );
+    }
+    test_field_select_topk();
+    fn test_field_ram_r() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).ram_r) as usize - ptr as usize
+            },
+            224usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(ram_r)
+            )
+        );
+    }
+    test_field_ram_r();
+    fn test_field_ram_alpha() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).ram_alpha) as usize - ptr as usize
+            },
+            232usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(ram_alpha)
+            )
+        );
+    }
+    test_field_ram_alpha();
+    fn test_field_scale() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).scale) as usize - ptr as usize
+            },
+            240usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(scale)
+            )
+        );
+    }
+    test_field_scale();
+    fn test_field_max_iter() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).max_iter) as usize - ptr as usize
+            },
+            248usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(max_iter)
+            )
+        );
+    }
+    test_field_max_iter();
+    fn test_field_rescale() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).rescale) as usize - ptr as usize
+            },
+            252usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(rescale)
+            )
+        );
+    }
+    test_field_rescale();
+    fn test_field_nuslerp_flatten() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).nuslerp_flatten) as usize - ptr as usize
+            },
+            256usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(nuslerp_flatten)
+            )
+        );
+    }
+    test_field_nuslerp_flatten();
+    fn test_field_nuslerp_row_wise() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<fw_merge_params>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).nuslerp_row_wise) as usize - ptr as usize
+            },
+            260usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(fw_merge_params),
+                "::",
+                stringify!(nuslerp_row_wise)
+            )
+        );
+    }
+    test_field_nuslerp_row_wise();
 }
 extern "C" {
     pub fn fw_merge_params_init(

@@ -20,6 +20,30 @@ c_enum!(
         Breadcrumbs = sys::FW_MERGE_METHOD_BREADCRUMBS,
         ModelStock = sys::FW_MERGE_METHOD_MODEL_STOCK,
         BreadcrumbsTies = sys::FW_MERGE_METHOD_BREADCRUMBS_TIES,
+        /// 0.5.0 (mergekit's `slerp`): the base to the one member along the arc, `t`.
+        Slerp = sys::FW_MERGE_METHOD_SLERP,
+        /// 0.5.0 (`nuslerp`): slerp of the two members' task vectors by their weights.
+        Nuslerp = sys::FW_MERGE_METHOD_NUSLERP,
+        /// 0.5.0 (`multislerp`): barycentric interpolation of the task vectors on the sphere.
+        Multislerp = sys::FW_MERGE_METHOD_MULTISLERP,
+        /// 0.5.0 (`karcher`): the Karcher mean of the members on the sphere.
+        Karcher = sys::FW_MERGE_METHOD_KARCHER,
+        /// 0.5.0 (`nearswap`): per entry, the one member where it is near the base (`t`).
+        Nearswap = sys::FW_MERGE_METHOD_NEARSWAP,
+        /// 0.5.0 (`arcee_fusion`).
+        ArceeFusion = sys::FW_MERGE_METHOD_ARCEE_FUSION,
+        /// 0.5.0 (`passthrough`): the one member times `scale`.
+        Passthrough = sys::FW_MERGE_METHOD_PASSTHROUGH,
+        /// 0.5.0 (`della`).
+        Della = sys::FW_MERGE_METHOD_DELLA,
+        /// 0.5.0 (`della_linear`).
+        DellaLinear = sys::FW_MERGE_METHOD_DELLA_LINEAR,
+        /// 0.5.0 (`sce`).
+        Sce = sys::FW_MERGE_METHOD_SCE,
+        /// 0.5.0 (`ram`).
+        Ram = sys::FW_MERGE_METHOD_RAM,
+        /// 0.5.0 (`ramplus_tl`).
+        RamplusTl = sys::FW_MERGE_METHOD_RAMPLUS_TL,
     }
 );
 
@@ -34,6 +58,12 @@ c_enum!(
         Beta = sys::FW_MERGE_FIELD_BETA,
         /// The method's scaling; `member` must be -1.
         Scaling = sys::FW_MERGE_FIELD_SCALING,
+        /// 0.5.0: the member's epsilon (DELLA; RAM: `member` must be -1).
+        Epsilon = sys::FW_MERGE_FIELD_EPSILON,
+        /// 0.5.0: PASSTHROUGH's scale; `member` -1 or 0.
+        Scale = sys::FW_MERGE_FIELD_SCALE,
+        /// 0.5.0: SLERP's / NEARSWAP's t; `member` must be -1.
+        T = sys::FW_MERGE_FIELD_T,
     }
 );
 
@@ -93,6 +123,34 @@ pub struct MergeParams {
     pub allow_outside_links: bool,
     /// As [`crate::Params::fill_missing_from_base`], for [`merge`]'s members.
     pub fill_missing_from_base: bool,
+    // The parameters of the 0.5.0 methods (fw_merge_params v8, mergekit's names and defaults;
+    // other methods ignore them). See include/fwmerge.h for each range.
+    /// SLERP: the point on the arc, base 0 to member 1; NEARSWAP: the distance scale.
+    pub t: f64,
+    /// DELLA(_LINEAR): keep probabilities density +- epsilon; RAM(PLUS_TL): change threshold.
+    pub epsilon: f64,
+    /// Per-member epsilons (DELLA, DELLA_LINEAR), pool order; `None`: `epsilon` for every member.
+    pub epsilons: Option<Vec<f64>>,
+    /// MULTISLERP: added to the norms it divides by, > 0.
+    pub eps: f64,
+    /// KARCHER: convergence threshold, >= 0.
+    pub tol: f64,
+    /// SCE: fraction of the varying entries kept, in [0, 1].
+    pub select_topk: f64,
+    /// RAMPLUS_TL: r.
+    pub ram_r: f64,
+    /// RAMPLUS_TL: alpha, >= 0.
+    pub ram_alpha: f64,
+    /// PASSTHROUGH: the member's multiplier.
+    pub scale: f64,
+    /// KARCHER: iterations, >= 0.
+    pub max_iter: i32,
+    /// DELLA(_LINEAR): survivors divided by their keep probability.
+    pub rescale: bool,
+    /// NUSLERP: one angle per tensor.
+    pub nuslerp_flatten: bool,
+    /// NUSLERP, not flattened: per column (dim 0) instead of per row.
+    pub nuslerp_row_wise: bool,
 }
 
 impl MergeParams {
@@ -119,6 +177,19 @@ impl MergeParams {
             overrides: Vec::new(),
             allow_outside_links: r.allow_outside_links != 0,
             fill_missing_from_base: r.fill_missing_from_base != 0,
+            t: r.t,
+            epsilon: r.epsilon,
+            epsilons: None,
+            eps: r.eps,
+            tol: r.tol,
+            select_topk: r.select_topk,
+            ram_r: r.ram_r,
+            ram_alpha: r.ram_alpha,
+            scale: r.scale,
+            max_iter: r.max_iter,
+            rescale: r.rescale != 0,
+            nuslerp_flatten: r.nuslerp_flatten != 0,
+            nuslerp_row_wise: r.nuslerp_row_wise != 0,
         }
     }
 
@@ -177,6 +248,22 @@ impl MergeParams {
         r.compute_dtype = self.compute_dtype.raw();
         r.allow_outside_links = i32::from(self.allow_outside_links);
         r.fill_missing_from_base = i32::from(self.fill_missing_from_base);
+        r.t = self.t;
+        r.epsilon = self.epsilon;
+        r.epsilons = self
+            .epsilons
+            .as_ref()
+            .map_or(std::ptr::null(), |e| e.as_ptr());
+        r.eps = self.eps;
+        r.tol = self.tol;
+        r.select_topk = self.select_topk;
+        r.ram_r = self.ram_r;
+        r.ram_alpha = self.ram_alpha;
+        r.scale = self.scale;
+        r.max_iter = self.max_iter;
+        r.rescale = i32::from(self.rescale);
+        r.nuslerp_flatten = i32::from(self.nuslerp_flatten);
+        r.nuslerp_row_wise = i32::from(self.nuslerp_row_wise);
         r.overrides = if overrides.is_empty() {
             std::ptr::null()
         } else {
@@ -199,6 +286,7 @@ impl MergeParams {
             ("weights", &self.weights),
             ("densities", &self.densities),
             ("betas", &self.betas),
+            ("epsilons", &self.epsilons),
         ] {
             match values {
                 Some(v) if v.len() != pool_size => {

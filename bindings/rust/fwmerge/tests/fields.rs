@@ -481,3 +481,120 @@ fn fill_missing_from_base_reaches_the_library() {
         }
     }
 }
+
+/// The defaults of the 0.5.0 methods (`fw_merge_params` v8): fwmerge.h's "Defaults per method".
+#[test]
+fn defaults_of_the_0_5_0_methods() {
+    let slerp = MergeParams::new(MergeMethod::Slerp);
+    assert_eq!((slerp.method, slerp.t), (MergeMethod::Slerp, 0.5));
+    assert_eq!(MergeParams::new(MergeMethod::Nearswap).t, 1e-4);
+    let della = MergeParams::new(MergeMethod::Della);
+    assert_eq!(
+        (della.epsilon, della.rescale, della.normalize, della.scaling),
+        (0.15, true, true, 1.0)
+    );
+    assert_eq!(della.epsilons, None);
+    let della_linear = MergeParams::new(MergeMethod::DellaLinear);
+    assert_eq!(
+        (
+            della_linear.epsilon,
+            della_linear.rescale,
+            della_linear.normalize
+        ),
+        (0.15, true, false)
+    );
+    assert_eq!(MergeParams::new(MergeMethod::Ram).epsilon, 1e-5);
+    let ramplus = MergeParams::new(MergeMethod::RamplusTl);
+    assert_eq!(
+        (ramplus.epsilon, ramplus.ram_r, ramplus.ram_alpha),
+        (1e-5, 0.1, 0.2)
+    );
+    let karcher = MergeParams::new(MergeMethod::Karcher);
+    assert_eq!((karcher.max_iter, karcher.tol), (10, 1e-5));
+    let multislerp = MergeParams::new(MergeMethod::Multislerp);
+    assert_eq!((multislerp.normalize, multislerp.eps), (true, 1e-8));
+    let nuslerp = MergeParams::new(MergeMethod::Nuslerp);
+    assert_eq!(
+        (nuslerp.nuslerp_flatten, nuslerp.nuslerp_row_wise),
+        (true, false)
+    );
+    assert_eq!(MergeParams::new(MergeMethod::Passthrough).scale, 1.0);
+    assert_eq!(MergeParams::new(MergeMethod::Sce).select_topk, 1.0);
+    // Every method's value round-trips through the C enum.
+    for raw in 0..20 {
+        let method = MergeMethod::from_raw(raw).unwrap();
+        assert_eq!(method.raw(), raw);
+    }
+    assert!(MergeMethod::from_raw(20).is_err());
+    for raw in 0..7 {
+        assert_eq!(MergeField::from_raw(raw).unwrap().raw(), raw);
+    }
+}
+
+/// Merges with 0.5.0 methods against values computed by hand from fwmerge.h, and their fields and
+/// override fields reach the library (m0 b=[2] w=[1,0] over base 0).
+#[test]
+fn the_0_5_0_methods_match_hand_computed_values() {
+    let dir = tmp_dir("fields-050");
+    let (base, pool) = write_pool(&dir);
+    let m0 = &pool[..1];
+    let out = dir.join("out.safetensors");
+    let merged_with = |p: &MergeParams, members: &[PathBuf]| -> fwmerge::Result<Vec<Vec<f32>>> {
+        merge(p, &base, members, &out, &ExportOptions::default())?;
+        let set = TensorSet::load(&out, false)?;
+        Ok(["b", "w"]
+            .iter()
+            .map(|name| {
+                let t = (0..set.len())
+                    .filter_map(|i| set.get(i))
+                    .find(|t| t.name == *name)
+                    .expect("tensor in the output");
+                t.to_f32s().unwrap()
+            })
+            .collect())
+    };
+
+    // PASSTHROUGH, scale 2: exactly 2 x m0; a SCALE override of 3 on w: 3 x m0's w there.
+    let mut pass = MergeParams::new(MergeMethod::Passthrough);
+    pass.scale = 2.0;
+    assert_eq!(merged_with(&pass, m0).unwrap(), [vec![4.0], vec![2.0, 0.0]]);
+    pass.overrides = vec![MergeOverride {
+        tensors: Some("w".into()),
+        member: -1,
+        field: MergeField::Scale,
+        value: 3.0,
+    }];
+    assert_eq!(merged_with(&pass, m0).unwrap(), [vec![4.0], vec![3.0, 0.0]]);
+
+    // NEARSWAP, t 1: weight = clamp(1 / max(|m - b|, 1e-6), 0, 1) of m0 over the base. b: |2 - 0|
+    // = 2, weight 0.5: 1. w: |1 - 0| = 1, weight 1: 1; |0 - 0| clamped to 1e-6, weight 1: 0.
+    let mut near = MergeParams::new(MergeMethod::Nearswap);
+    near.t = 1.0;
+    assert_eq!(merged_with(&near, m0).unwrap(), [vec![1.0], vec![1.0, 0.0]]);
+    // A T override of 10 on b: |2 - 0| is far below t, weight 1: exactly m0's 2.
+    near.overrides = vec![MergeOverride {
+        tensors: Some("b".into()),
+        member: -1,
+        field: MergeField::T,
+        value: 10.0,
+    }];
+    assert_eq!(merged_with(&near, m0).unwrap(), [vec![2.0], vec![1.0, 0.0]]);
+
+    // DELLA's per-member epsilons: a count other than the pool's is refused by the binding, a
+    // value whose density 0.5 +- epsilon leaves (0, 1) by the library, naming the member.
+    let mut della = MergeParams::new(MergeMethod::Della);
+    della.density = 0.5;
+    della.epsilons = Some(vec![0.1]);
+    let e = merged_with(&della, &pool).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument, "{e}");
+    della.epsilons = Some(vec![0.1, 0.6]);
+    let e = merged_with(&della, &pool).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument, "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("member 1") && text.contains("epsilon 0.6"),
+        "{text}"
+    );
+    della.epsilons = Some(vec![0.1, 0.1]);
+    assert_eq!(merged_with(&della, &pool).unwrap()[1].len(), 2);
+}

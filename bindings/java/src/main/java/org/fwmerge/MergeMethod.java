@@ -2,8 +2,9 @@ package org.fwmerge;
 
 /**
  * Data-free merge methods (fw_merge_method; mergekit's names). See fwmerge.h for the exact rules.
- * The C enum numbers its values 0..7 in declaration order, like the ordinals here (the tests
- * check it against the header).
+ * The C enum numbers its values 0..19 in declaration order, like the ordinals here (the tests
+ * check it against the header). mergekit's name of each is its name here in lower case
+ * ({@code DELLA_LINEAR}: della_linear).
  */
 public enum MergeMethod {
   LINEAR,
@@ -13,5 +14,24 @@ public enum MergeMethod {
   DARE_TIES,
   BREADCRUMBS,
   MODEL_STOCK,
-  BREADCRUMBS_TIES
+  BREADCRUMBS_TIES,
+  // 0.5.0: mergekit 0.1.5's methods; their parameters are MergeParams' fields from t on.
+  /** Base to the one member along the arc ({@link MergeParams#t()}). */
+  SLERP,
+  /** Slerp of the two members' task vectors by their weights. */
+  NUSLERP,
+  /** Barycentric interpolation of the task vectors on the sphere. */
+  MULTISLERP,
+  /** The Karcher mean of the members on the sphere. */
+  KARCHER,
+  /** Per entry, the one member where it is near the base ({@link MergeParams#t()}). */
+  NEARSWAP,
+  ARCEE_FUSION,
+  /** The one member times {@link MergeParams#scale()}. */
+  PASSTHROUGH,
+  DELLA,
+  DELLA_LINEAR,
+  SCE,
+  RAM,
+  RAMPLUS_TL
 }

@@ -16,6 +16,12 @@ public record MergeOverride(String tensors, long member, Field field, double val
     /** The member's breadcrumbs beta, in [0, 1). */
     BETA,
     /** The method's scaling; member must be -1. */
-    SCALING
+    SCALING,
+    /** 0.5.0: the member's epsilon (DELLA; RAM: member must be -1). */
+    EPSILON,
+    /** 0.5.0: PASSTHROUGH's scale; member -1 or 0. */
+    SCALE,
+    /** 0.5.0: SLERP's / NEARSWAP's t; member must be -1. */
+    T
   }
 }

@@ -35,6 +35,19 @@ public final class MergeParams {
   private boolean allowOutsideLinks;
   private boolean fillMissingFromBase;
   private List<MergeOverride> overrides = List.of();
+  private double t;
+  private double epsilon;
+  private double[] epsilons;
+  private double eps;
+  private double tol;
+  private double selectTopk;
+  private double ramR;
+  private double ramAlpha;
+  private double scale;
+  private int maxIter;
+  private boolean rescale;
+  private boolean nuslerpFlatten;
+  private boolean nuslerpRowWise;
 
   public MergeParams(MergeMethod method) {
     this.method = method;
@@ -52,6 +65,18 @@ public final class MergeParams {
       computeDtype = DType.of(n.getCompute_dtype().swigValue());
       allowOutsideLinks = n.getAllow_outside_links() != 0;
       fillMissingFromBase = n.getFill_missing_from_base() != 0;
+      t = n.getT();
+      epsilon = n.getEpsilon();
+      eps = n.getEps();
+      tol = n.getTol();
+      selectTopk = n.getSelect_topk();
+      ramR = n.getRam_r();
+      ramAlpha = n.getRam_alpha();
+      scale = n.getScale();
+      maxIter = n.getMax_iter();
+      rescale = n.getRescale() != 0;
+      nuslerpFlatten = n.getNuslerp_flatten() != 0;
+      nuslerpRowWise = n.getNuslerp_row_wise() != 0;
     } finally {
       n.delete();
     }
@@ -120,11 +145,54 @@ public final class MergeParams {
   public MergeParams overrides(List<MergeOverride> v) { overrides = List.copyOf(v); return this; }
   public MergeParams overrides(MergeOverride... v) { return overrides(List.of(v)); }
 
+  // The parameters of the 0.5.0 methods (fw_merge_params v8, mergekit's names and defaults; other
+  // methods ignore them). See fwmerge.h for each range.
+  /** SLERP: the point on the arc, base 0 to member 1; NEARSWAP: the distance scale. */
+  public double t() { return t; }
+  public MergeParams t(double v) { t = v; return this; }
+  /** DELLA(_LINEAR): keep probabilities density +- epsilon; RAM(PLUS_TL): change threshold. */
+  public double epsilon() { return epsilon; }
+  public MergeParams epsilon(double v) { epsilon = v; return this; }
+  /** Per-member epsilons (DELLA, DELLA_LINEAR), or null (epsilon for all). merge only. */
+  public double[] epsilons() { return epsilons == null ? null : epsilons.clone(); }
+  public MergeParams epsilons(double... v) { epsilons = v == null ? null : v.clone(); return this; }
+  /** MULTISLERP: added to the norms it divides by, > 0. */
+  public double eps() { return eps; }
+  public MergeParams eps(double v) { eps = v; return this; }
+  /** KARCHER: convergence threshold, >= 0. */
+  public double tol() { return tol; }
+  public MergeParams tol(double v) { tol = v; return this; }
+  /** SCE: fraction of the varying entries kept, in [0, 1]. */
+  public double selectTopk() { return selectTopk; }
+  public MergeParams selectTopk(double v) { selectTopk = v; return this; }
+  /** RAMPLUS_TL: r. */
+  public double ramR() { return ramR; }
+  public MergeParams ramR(double v) { ramR = v; return this; }
+  /** RAMPLUS_TL: alpha, >= 0. */
+  public double ramAlpha() { return ramAlpha; }
+  public MergeParams ramAlpha(double v) { ramAlpha = v; return this; }
+  /** PASSTHROUGH: the member's multiplier. */
+  public double scale() { return scale; }
+  public MergeParams scale(double v) { scale = v; return this; }
+  /** KARCHER: iterations, >= 0. */
+  public int maxIter() { return maxIter; }
+  public MergeParams maxIter(int v) { maxIter = v; return this; }
+  /** DELLA(_LINEAR): survivors divided by their keep probability. */
+  public boolean rescale() { return rescale; }
+  public MergeParams rescale(boolean v) { rescale = v; return this; }
+  /** NUSLERP: one angle per tensor. */
+  public boolean nuslerpFlatten() { return nuslerpFlatten; }
+  public MergeParams nuslerpFlatten(boolean v) { nuslerpFlatten = v; return this; }
+  /** NUSLERP, not flattened: per column (dim 0) instead of per row. */
+  public boolean nuslerpRowWise() { return nuslerpRowWise; }
+  public MergeParams nuslerpRowWise(boolean v) { nuslerpRowWise = v; return this; }
+
   /** The per-member arrays must match the pool: the library reads poolSize entries of each. */
   void checkArrays(long poolSize) {
     check("weights", weights, poolSize);
     check("densities", densities, poolSize);
     check("betas", betas, poolSize);
+    check("epsilons", epsilons, poolSize);
   }
 
   private static void check(String what, double[] values, long poolSize) {
@@ -144,6 +212,7 @@ public final class MergeParams {
     private final DoubleList weights;
     private final DoubleList densities;
     private final DoubleList betas;
+    private final DoubleList epsilons;
     private final TensorFilters filters;
     private final MergeOverrides overrides;
 
@@ -160,10 +229,24 @@ public final class MergeParams {
       params.setCompute_dtype(fw_dtype.swigToEnum(p.computeDtype.code));
       params.setAllow_outside_links(p.allowOutsideLinks ? 1 : 0);
       params.setFill_missing_from_base(p.fillMissingFromBase ? 1 : 0);
+      params.setT(p.t);
+      params.setEpsilon(p.epsilon);
+      params.setEps(p.eps);
+      params.setTol(p.tol);
+      params.setSelect_topk(p.selectTopk);
+      params.setRam_r(p.ramR);
+      params.setRam_alpha(p.ramAlpha);
+      params.setScale(p.scale);
+      params.setMax_iter(p.maxIter);
+      params.setRescale(p.rescale ? 1 : 0);
+      params.setNuslerp_flatten(p.nuslerpFlatten ? 1 : 0);
+      params.setNuslerp_row_wise(p.nuslerpRowWise ? 1 : 0);
       weights = list(p.weights);
       densities = list(p.densities);
       betas = list(p.betas);
       FwNative.merge_params_set_arrays(params, weights, densities, betas);
+      epsilons = list(p.epsilons);
+      FwNative.merge_params_set_epsilons(params, epsilons);
       filters = Params.tensorFilters(p.includeTensors, p.excludeTensors);
       FwNative.merge_params_set_filters(params, filters);
       overrides = p.overrides.isEmpty() ? null : new MergeOverrides();
@@ -188,7 +271,7 @@ public final class MergeParams {
     @Override
     public void close() {
       params.delete();
-      for (DoubleList l : new DoubleList[] {weights, densities, betas}) {
+      for (DoubleList l : new DoubleList[] {weights, densities, betas, epsilons}) {
         if (l != null) {
           l.delete();
         }

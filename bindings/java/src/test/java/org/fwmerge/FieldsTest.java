@@ -187,4 +187,77 @@ class FieldsTest {
       assertEquals(0, s.addMember(path("partial.safetensors")));
     }
   }
+
+  /** The defaults of the 0.5.0 methods (fw_merge_params v8): fwmerge.h's "Defaults per method". */
+  @Test
+  void defaultsOfThe050Methods() {
+    assertEquals(0.5, new MergeParams(MergeMethod.SLERP).t());
+    assertEquals(1e-4, new MergeParams(MergeMethod.NEARSWAP).t());
+    MergeParams della = new MergeParams(MergeMethod.DELLA);
+    assertEquals(0.15, della.epsilon());
+    assertTrue(della.rescale());
+    assertTrue(della.normalize());
+    assertEquals(1.0, della.scaling());
+    assertEquals(null, della.epsilons());
+    MergeParams dellaLinear = new MergeParams(MergeMethod.DELLA_LINEAR);
+    assertEquals(0.15, dellaLinear.epsilon());
+    assertTrue(dellaLinear.rescale());
+    assertFalse(dellaLinear.normalize());
+    assertEquals(1e-5, new MergeParams(MergeMethod.RAM).epsilon());
+    MergeParams ramplus = new MergeParams(MergeMethod.RAMPLUS_TL);
+    assertEquals(1e-5, ramplus.epsilon());
+    assertEquals(0.1, ramplus.ramR());
+    assertEquals(0.2, ramplus.ramAlpha());
+    MergeParams karcher = new MergeParams(MergeMethod.KARCHER);
+    assertEquals(10, karcher.maxIter());
+    assertEquals(1e-5, karcher.tol());
+    MergeParams multislerp = new MergeParams(MergeMethod.MULTISLERP);
+    assertTrue(multislerp.normalize());
+    assertEquals(1e-8, multislerp.eps());
+    MergeParams nuslerp = new MergeParams(MergeMethod.NUSLERP);
+    assertTrue(nuslerp.nuslerpFlatten());
+    assertFalse(nuslerp.nuslerpRowWise());
+    assertEquals(1.0, new MergeParams(MergeMethod.PASSTHROUGH).scale());
+    assertEquals(1.0, new MergeParams(MergeMethod.SCE).selectTopk());
+  }
+
+  /**
+   * Merges with 0.5.0 methods against values computed by hand from fwmerge.h, and their fields
+   * and override fields reach the library (m0 b=[2] w=[1,0] over base 0).
+   */
+  @Test
+  void the050MethodsMatchHandComputedValues() throws IOException {
+    List<String> pool = pool();
+    List<String> m0 = List.of(path("m0.safetensors"));
+    // PASSTHROUGH, scale 2: exactly 2 x m0; a SCALE override of 3 on w: 3 x m0's w there.
+    MergeParams pass = new MergeParams(MergeMethod.PASSTHROUGH).scale(2);
+    assertArrayEquals(new float[] {4}, merged(pass, m0, "b"));
+    assertArrayEquals(new float[] {2, 0}, merged(pass, m0, "w"));
+    pass.overrides(new MergeOverride("w", -1, MergeOverride.Field.SCALE, 3.0));
+    assertArrayEquals(new float[] {4}, merged(pass, m0, "b"));
+    assertArrayEquals(new float[] {3, 0}, merged(pass, m0, "w"));
+
+    // NEARSWAP, t 1: weight = clamp(1 / max(|m - b|, 1e-6), 0, 1) of m0 over the base. b: |2 - 0|
+    // = 2, weight 0.5: 1. w: |1 - 0| = 1, weight 1: 1; |0 - 0| clamped to 1e-6, weight 1: 0.
+    MergeParams near = new MergeParams(MergeMethod.NEARSWAP).t(1);
+    assertArrayEquals(new float[] {1}, merged(near, m0, "b"));
+    assertArrayEquals(new float[] {1, 0}, merged(near, m0, "w"));
+    // A T override of 10 on b: |2 - 0| is far below t, weight 1: exactly m0's 2.
+    near.overrides(new MergeOverride("b", -1, MergeOverride.Field.T, 10.0));
+    assertArrayEquals(new float[] {2}, merged(near, m0, "b"));
+    assertArrayEquals(new float[] {1, 0}, merged(near, m0, "w"));
+
+    // DELLA's per-member epsilons: a count other than the pool's is refused by the binding, a
+    // value whose density 0.5 +- epsilon leaves (0, 1) by the library, naming the member.
+    MergeParams della = new MergeParams(MergeMethod.DELLA).density(0.5).epsilons(0.1);
+    FwException e = assertThrows(FwException.class, () -> merged(della, pool, "b"));
+    assertEquals(Status.INVALID_ARGUMENT, e.status());
+    della.epsilons(0.1, 0.6);
+    e = assertThrows(FwException.class, () -> merged(della, pool, "b"));
+    assertEquals(Status.INVALID_ARGUMENT, e.status());
+    assertTrue(e.getMessage().contains("member 1") && e.getMessage().contains("epsilon 0.6"),
+        e.getMessage());
+    della.epsilons(0.1, 0.1);
+    assertEquals(1, merged(della, pool, "b").length);
+  }
 }
