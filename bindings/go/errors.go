@@ -72,10 +72,10 @@ func statusError(st swigfw.Fw_status) error {
 	return &Error{Status: Status(st), Message: swigfw.Fw_last_error()}
 }
 
-// Version returns the library's version ("0.4.0").
+// Version returns the library's version ("0.5.0").
 func Version() string { return swigfw.Fw_version() }
 
-// VersionNumber returns the library's version number (fw_version_number: 400 for 0.4.0).
+// VersionNumber returns the library's version number (fw_version_number: 500 for 0.5.0).
 func VersionNumber() uint { return swigfw.Fw_version_number() }
 
 // LibtorchVersion returns the version of the LibTorch the library was built against and loads

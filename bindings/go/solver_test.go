@@ -116,7 +116,7 @@ func checkStep(t *testing.T, info StepInfo, iteration int, loss, gap float64, ch
 }
 
 func TestVersion(t *testing.T) {
-	if Version() != "0.4.0" {
+	if Version() != "0.5.0" {
 		t.Errorf("Version() = %q", Version())
 	}
 	// "1.13.0" (Debian's LibTorch) or "2.15.0+cu132" (a pip torch's): MAJOR.MINOR.PATCH first.

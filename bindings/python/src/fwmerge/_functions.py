@@ -11,7 +11,7 @@ from ._types import ExportOptions, MergeParams
 
 
 def version() -> str:
-    """The loaded library's version string ("0.4.0")."""
+    """The loaded library's version string ("0.5.0")."""
     return _fwmerge.fw_version()
 
 

@@ -20,7 +20,10 @@ pub unsafe fn fw_default_params() -> fw_params {
 /// The header's `fw_default_export_options()`.
 pub unsafe fn fw_default_export_options() -> fw_export_options {
     let mut value = core::mem::MaybeUninit::<fw_export_options>::zeroed();
-    fw_export_options_init(value.as_mut_ptr(), core::mem::size_of::<fw_export_options>());
+    fw_export_options_init(
+        value.as_mut_ptr(),
+        core::mem::size_of::<fw_export_options>(),
+    );
     value.assume_init()
 }
 
@@ -28,7 +31,11 @@ pub unsafe fn fw_default_export_options() -> fw_export_options {
 /// that value, as in C.
 pub unsafe fn fw_default_merge_params(method: fw_merge_method) -> fw_merge_params {
     let mut value = core::mem::MaybeUninit::<fw_merge_params>::zeroed();
-    fw_merge_params_init(value.as_mut_ptr(), method, core::mem::size_of::<fw_merge_params>());
+    fw_merge_params_init(
+        value.as_mut_ptr(),
+        method,
+        core::mem::size_of::<fw_merge_params>(),
+    );
     value.assume_init()
 }
 

@@ -65,7 +65,7 @@ pub const ALL_TERMS: i32 = sys::FW_ALL_TERMS;
 /// The raw declarations, for what this crate does not wrap.
 pub use fwmerge_sys as sys;
 
-/// The library's version string ("0.4.0").
+/// The library's version string ("0.5.0").
 pub fn version() -> &'static str {
     // SAFETY: fw_version returns a NUL-terminated string in static storage.
     unsafe { std::ffi::CStr::from_ptr(sys::fw_version()) }
@@ -73,7 +73,7 @@ pub fn version() -> &'static str {
         .unwrap_or("")
 }
 
-/// The library's version number (`fw_version_number`: 400 for 0.4.0), MAJOR * 10000 + MINOR * 100
+/// The library's version number (`fw_version_number`: 500 for 0.5.0), MAJOR * 10000 + MINOR * 100
 /// + PATCH.
 pub fn version_number() -> u32 {
     // SAFETY: plain value-returning call.

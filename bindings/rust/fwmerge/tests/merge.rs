@@ -172,12 +172,12 @@ fn errors_carry_status_and_message() {
 
 #[test]
 fn version_matches_the_header() {
-    assert_eq!(fwmerge::version(), "0.4.0");
+    assert_eq!(fwmerge::version(), "0.5.0");
     // "1.13.0" (Debian's LibTorch) or "2.15.0+cu132" (a pip torch's): MAJOR.MINOR.PATCH first.
     let libtorch = fwmerge::libtorch_version();
     let numbers: Vec<&str> = libtorch.split('+').next().unwrap().split('.').collect();
     assert_eq!(numbers.len(), 3, "{libtorch}");
     assert!(numbers.iter().all(|n| n.parse::<u32>().is_ok()), "{libtorch}");
     let macro_version = std::str::from_utf8(fwmerge::sys::FW_VERSION_STRING).unwrap();
-    assert_eq!(macro_version, "0.4.0\0");
+    assert_eq!(macro_version, "0.5.0\0");
 }

@@ -19,12 +19,12 @@ import org.fwmerge.internal.fw_tensor;
 public final class Fwmerge {
   private Fwmerge() {}
 
-  /** The native library's version, e.g. "0.4.0". */
+  /** The native library's version, e.g. "0.5.0". */
   public static String version() {
     return FwNative.fw_version();
   }
 
-  /** The native library's version number (fw_version_number: 400 for 0.4.0). */
+  /** The native library's version number (fw_version_number: 500 for 0.5.0). */
   public static long versionNumber() {
     return FwNative.fw_version_number();
   }

@@ -126,7 +126,7 @@ class SolverTest {
 
   @Test
   void versionAndStatusNames() {
-    assertEquals("0.4.0", Fwmerge.version());
+    assertEquals("0.5.0", Fwmerge.version());
     // "1.13.0" (Debian's LibTorch) or "2.15.0+cu132" (a pip torch's).
     assertTrue(Fwmerge.libtorchVersion().matches("[1-9][0-9]*\\.[0-9]+\\.[0-9]+(\\+.*)?"),
         Fwmerge.libtorchVersion());
