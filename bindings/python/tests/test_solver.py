@@ -30,11 +30,11 @@ import fwmerge
 def test_version_and_status_names():
     # The library this binding was built against, or a later patch of it (see _library.py).
     header = fwmerge._fwmerge.FW_VERSION_STRING
-    assert fwmerge.version().split(".")[:2] == header.split(".")[:2] == ["0", "4"]
+    assert fwmerge.version().split(".")[:2] == header.split(".")[:2] == ["0", "5"]
     assert fwmerge._fwmerge.fw_version_number() >= fwmerge._fwmerge.FW_VERSION_NUMBER
     # The distribution's version is read from the repository's fwmerge.h at build time.
     assert fwmerge.__version__ == importlib.metadata.version("fwmerge")
-    assert fwmerge.__version__.split(".")[:2] == ["0", "4"]
+    assert fwmerge.__version__.split(".")[:2] == ["0", "5"]
     assert fwmerge.Status(-7) is fwmerge.Status.CALLBACK
     assert fwmerge.Error(-7, "x").status_name == "FW_ERR_CALLBACK"
     # The generated enum agrees with the library's own names of every code.
