@@ -41,6 +41,17 @@ torch.sort orders of member0's |tv| for every tensor, in a child process per ATE
 and, where g++ is found, against libstdc++'s std::sort of (value, index) pairs with the same
 comparison (ATen's fallback when it is not built with x86-simd-sort).
 
+The 0.5.0 methods (`--methods new`, or any of slerp, nearswap, arcee_fusion, multislerp, nuslerp,
+karcher, passthrough, della, della_linear, sce, ram, ramplus_tl; recipes in NEW): mergekit runs
+under the first capability only, plus once more with the recipe's `dtype: float32` (mk-f32: inputs
+cast up, output bf16; separates mergekit's intermediate bf16 rounding from other differences);
+fwmerge with --semantics mergekit and fwmerge (and --exact-ties for sce and della). Per method it
+prints the pairwise table, an ulp-distance histogram and the worst tensors of fw-* vs mk-*.
+della / della_linear run at density 1, epsilon 0 (no random draw matters: every element is kept,
+rescale 1), and once more on one member at density 0.5, epsilon 0.1 compared by distribution as
+DARE (keep rate, rescale against mergekit's L1 factor, keep rate by row-wise |tv| rank quarter).
+A fwmerge run that fails is reported (command and log tail) and the run goes on.
+
 --methods restricts the methods, --capabilities the mergekit runs; --keep reuses outputs already in
 --dir (the pool is rebuilt only when its marker is missing or differs). A full run on 2 cores takes
 7-12 minutes.
@@ -63,6 +74,29 @@ METHODS = ["linear", "linear-with-base", "task_arithmetic", "ties", "breadcrumbs
 TRIMMED = {"ties": "magnitude", "breadcrumbs": "outliers", "breadcrumbs_ties": "outliers"}
 DARE = ("dare_linear", "dare_ties")
 CAPABILITIES = ["avx512", "avx2", "default"]
+# The 0.5.0 methods (fwmerge) / mergekit 0.1.5: name -> recipe. "base": base_model set;
+# "members": which members (indices into the pool; None: all); "per": per-model parameters
+# (a dict, or a list of dicts, one per member); "top": the recipe's top-level `parameters`.
+NEW = {
+    "slerp": dict(base=True, members=[0], top={"t": 0.3}),
+    "nearswap": dict(base=True, members=[0], top={"t": 0.001}),
+    "arcee_fusion": dict(base=True, members=[0]),
+    "multislerp": dict(base=True, members=None, per={"weight": 1.0}),
+    "nuslerp": dict(base=True, members=[0, 1], per=[{"weight": 1.0}, {"weight": 0.5}]),
+    "karcher": dict(base=True, members=None),  # base_model counts as an input (5 inputs)
+    "passthrough": dict(base=False, members=[0], per={"scale": 0.5}),
+    # density 1, epsilon 0: no draw matters (every element kept, rescale 1); only the TIES sign
+    # consensus and normalize remain. The random case: della-one / della_linear-one below.
+    "della": dict(base=True, members=None, per={"weight": 1.0, "density": 1.0, "epsilon": 0.0}),
+    "della_linear": dict(base=True, members=None,
+                         per={"weight": 1.0, "density": 1.0, "epsilon": 0.0}),
+    "sce": dict(base=True, members=None, top={"select_topk": 0.5}),
+    "ram": dict(base=True, members=None),
+    "ramplus_tl": dict(base=True, members=None),
+}
+# DELLA with random draws (density 0.5, epsilon 0.1), one member: distributions only, as DARE.
+DELLA_RANDOM = ("della", "della_linear")
+DELLA_EPS = 0.1
 DENSITY = 0.5
 GAMMA = 0.01
 
@@ -145,7 +179,33 @@ def model_dir(args, m):
 # Recipes and runs
 
 
+def yval(v):
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def recipe_new(args, method, members, spec):
+    y = f"merge_method: {method}\n"
+    if spec.get("base"):
+        y += f"base_model: {model_dir(args, -1)}\n"
+    y += "models:\n"
+    per = spec.get("per") or {}
+    for i, m in enumerate(members):
+        y += f"  - model: {model_dir(args, m)}\n"
+        p = per[i] if isinstance(per, list) else per
+        if p:
+            y += "    parameters:\n" + "".join(f"      {k}: {yval(v)}\n" for k, v in p.items())
+    if spec.get("top"):
+        y += "parameters:\n" + "".join(f"  {k}: {yval(v)}\n" for k, v in spec["top"].items())
+    y += "dtype: bfloat16\nout_dtype: bfloat16\n"
+    return y
+
+
 def recipe(args, method, members):
+    if method in NEW:
+        spec = dict(NEW[method])
+        if method in DELLA_RANDOM and len(members) == 1 and members[0] == args.members - 1:
+            spec["per"] = {"weight": 1.0, "density": DENSITY, "epsilon": DELLA_EPS}
+        return recipe_new(args, method, members, spec)
     # linear: no base_model (mergekit makes base_model an input of linear and asks for its weight)
     y = f"merge_method: {method.split('-')[0]}\n"
     if method != "linear":
@@ -168,8 +228,14 @@ def run(cmd, env, log):
     with open(log, "w") as f:
         r = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT)
     if r.returncode != 0:
-        sys.exit(f"failed ({r.returncode}): {' '.join(cmd)}; see {log}")
+        FAILED.append((cmd, log, r.returncode))
+        print(f"  FAILED ({r.returncode}): {' '.join(cmd)}\n" +
+              "".join("    " + line for line in open(log).readlines()[-15:]))
+        return None
     return time.time() - t
+
+
+FAILED = []
 
 
 def produce(args, method, tag, members):
@@ -180,8 +246,17 @@ def produce(args, method, tag, members):
     open(path, "w").write(recipe(args, method, members))
     outs, times = {}, {}
     caps = args.capabilities if method in METHODS[:1] + METHODS[2:6] else args.capabilities[:1]
-    runs = [(f"mk-{c}", c) for c in caps] + [("fw-mk", "mergekit"), ("fw-mk-exact", "exact"),
-                                             ("fw-fp32", "fwmerge")]
+    fw = [("fw-mk", "mergekit"), ("fw-mk-exact", "exact"), ("fw-fp32", "fwmerge")]
+    if method in NEW and method not in ("sce", "della", "della_linear"):
+        fw = [fw[0], fw[2]]  # --exact-ties changes only magnitude selections (sce, della)
+    runs = [(f"mk-{c}", c) for c in caps] + fw
+    if method in NEW and method != "passthrough":
+        # mergekit again with `dtype: float32` (inputs cast up, output bf16): separates
+        # intermediate rounding (mergekit computes in the recipe's dtype) from other differences
+        runs.insert(len(caps), ("mk-f32", caps[0]))
+        open(os.path.join(work, "recipe-f32.yml"), "w").write(
+            recipe(args, method, members).replace("dtype: bfloat16\nout_dtype",
+                                                  "dtype: float32\nout_dtype"))
     for label, what in runs:
         out = os.path.join(work, "out-" + label)
         outs[label] = out
@@ -192,13 +267,17 @@ def produce(args, method, tag, members):
                    OMP_NUM_THREADS=str(args.threads))
         if label.startswith("mk-"):
             env["ATEN_CPU_CAPABILITY"] = what
-            cmd = [args.mergekit, path, out, "--no-cuda", "--num-threads", str(args.threads),
+            rp = os.path.join(work, "recipe-f32.yml") if label == "mk-f32" else path
+            cmd = [args.mergekit, rp, out, "--no-cuda", "--num-threads", str(args.threads),
                    "--no-copy-tokenizer", "--quiet"]
         else:
             cmd = [args.fwmerge, "merge", path, out, "-q", "--threads", str(args.threads)]
             cmd += (["--semantics", "mergekit", "--exact-ties"] if what == "exact" else
                     ["--semantics", what])
         times[label] = run(cmd, env, out + ".log")
+        if times[label] is None:
+            del times[label]
+            del outs[label]
     if times:
         print(f"  {method}{tag}: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()))
     return outs
@@ -304,7 +383,10 @@ def compare(args, method, outs):
     vecs = [n for n in names if data[labels[0]][n].dim() == 1]
     for label in labels:
         if sorted(data[label]) != names:
-            sys.exit(f"{method}: {label} has other tensors than {labels[0]}")
+            print(f"  {method}: {label} has other tensors than {labels[0]}: "
+                  f"{sorted(set(data[label]) ^ set(names))[:5]}")
+            FAILED.append((method, label, "other tensors"))
+            return data, []
     print(f"\n### {method}\n")
     print("| A | B | matrices bit-identical | within 1 ulp | norm vectors bit-identical "
           "| within 1 ulp |")
@@ -361,6 +443,53 @@ def dare_report(args, method, data, member):
                 return f"{sum(v) / len(v):.4f} ({min(v):.4f} - {max(v):.4f})"
             print(f"  | {label} | {part} | {kept_all / nz_all:.4f} ({min(keep):.4f} - "
                   f"{max(keep):.4f}) | {mmm(vs_l1)} | {mmm(vs_p)} |")
+
+
+def where_report(method, data, names, a="fw-mk", b=None):
+    """Where `a` and the first mergekit output differ: ulp histogram and the worst tensors."""
+    b = b or next(label for label in data if label.startswith("mk-") and label != "mk-f32")
+    if a not in data or b not in data:
+        return
+    hist = {0: 0, 1: 0, 2: 0, "3-15": 0, ">=16": 0}
+    rows = []
+    for name in names:
+        d = ulp_distance(data[a][name], data[b][name])
+        for k, lo, hi in ((0, 0, 0), (1, 1, 1), (2, 2, 2), ("3-15", 3, 15), (">=16", 16, 1 << 20)):
+            hist[k] += int(((d >= lo) & (d <= hi)).sum())
+        rows.append((100.0 * float((d <= 1).float().mean()), int(d.max()), name))
+    n = sum(hist.values())
+    print(f"\n  {a} vs {b}, ulp distance over all elements: " +
+          ", ".join(f"{k}: {100.0 * v / n:.3f} %" for k, v in hist.items()))
+    rows.sort()
+    print("  worst tensors (within 1 ulp %, max ulp): " +
+          "; ".join(f"{nm.replace('model.', '')} {w:.2f} % / {m}" for w, m, nm in rows[:4]))
+
+
+def della_rank_report(args, data, member):
+    """Keep rate of a one-member DELLA merge by the row-wise rank of |tv| (mergekit ranks each
+    row; p = density - eps + 2 eps rank_norm): quarters of rank_norm, matrices pooled."""
+    base = load_folder(model_dir(args, -1))
+    mem = load_folder(model_dir(args, member))
+    print(f"\n  keep rate by row-wise |tv| rank quarter (expected {DENSITY - DELLA_EPS * 0.75:.3f}, "
+          f"{DENSITY - DELLA_EPS * 0.25:.3f}, {DENSITY + DELLA_EPS * 0.25:.3f}, "
+          f"{DENSITY + DELLA_EPS * 0.75:.3f}), matrices:")
+    for label, out in data.items():
+        kept = [0] * 4
+        tot = [0] * 4
+        for name in base:
+            if base[name].dim() < 2:
+                continue
+            tv = (mem[name] - base[name]).float()
+            delta = out[name].float() - base[name].float()
+            r = tv.abs().argsort(dim=1, stable=True).argsort(dim=1).float()
+            q = (r / (tv.shape[1] - 1) * 4).clamp(max=3.999).long()
+            nz = tv != 0
+            for i in range(4):
+                sel = nz & (q == i)
+                tot[i] += int(sel.sum())
+                kept[i] += int((sel & (delta != 0)).sum())
+        print(f"  | {label} | " + " | ".join(f"{k / max(t, 1):.4f}" for k, t in zip(kept, tot)) +
+              " |")
 
 
 STD_SORT_CPP = r"""
@@ -461,7 +590,8 @@ def main():
     ap.add_argument("--fwmerge", default="/tmp/fwprefix/bin/fwmerge")
     ap.add_argument("--mergekit", default=os.path.join(os.path.dirname(sys.executable),
                                                        "mergekit-yaml"))
-    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--methods", default=",".join(METHODS),
+                    help="comma-separated; also " + ",".join(NEW) + " (or 'new': all of those)")
     ap.add_argument("--capabilities", default=",".join(CAPABILITIES))
     ap.add_argument("--members", type=int, default=4)
     ap.add_argument("--hidden", type=int, default=512)
@@ -474,6 +604,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="reuse outputs already in --dir")
     args = ap.parse_args()
     args.capabilities = args.capabilities.split(",")
+    if args.methods == "new":
+        args.methods = ",".join(NEW)
     torch.set_num_threads(args.threads)
 
     import mergekit.merge  # noqa: F401  (only for the version line)
@@ -481,10 +613,34 @@ def main():
     print(f"mergekit {version('mergekit')}, torch {torch.__version__}, "
           f"this process's CPU capability {torch.backends.cpu.get_cpu_capability()}")
     build_pool(args)
-    probe_sort(args)
+    if any(m in TRIMMED for m in args.methods.split(",")):
+        probe_sort(args)
     members = list(range(args.members))
     tvs = None
+    t_start = time.time()
     for method in args.methods.split(","):
+        if method in NEW:
+            mem = NEW[method]["members"] or members
+            outs = produce(args, method, "", mem)
+            if len(outs) >= 2:
+                data, names = compare(args, method, outs)
+                if names:
+                    where_report(method, data, names)
+                    where_report(method, data, names, "fw-fp32")
+                    if "mk-f32" in data:
+                        where_report(method, data, names, "fw-mk", "mk-f32")
+                        where_report(method, data, names, "fw-fp32", "mk-f32")
+            if method in DELLA_RANDOM:
+                member = args.members - 1
+                outs = produce(args, method, "-one", [member])
+                if len(outs) >= 2:
+                    data = {label: load_folder(folder) for label, folder in outs.items()}
+                    compare(args, method + f" (one member, density {DENSITY}, epsilon "
+                            f"{DELLA_EPS})", outs)
+                    dare_report(args, method, data, member)
+                    della_rank_report(args, data, member)
+            sys.stdout.flush()
+            continue
         if method in DARE:
             member = args.members - 1
             outs = produce(args, method, "-one", [member])
@@ -516,7 +672,10 @@ def main():
                     print(f"  | {label} | {diff} | {tied} ({pct:.2f} %) | {big} | "
                           f"{big_tied} ({bpct:.2f} %) |")
         sys.stdout.flush()
-    return 0
+    print(f"\nmethods took {time.time() - t_start:.0f} s")
+    for f in FAILED:
+        print("FAILED:", f)
+    return 1 if FAILED else 0
 
 
 if __name__ == "__main__":
