@@ -647,7 +647,7 @@ TEST_F(OutputStructs, CallbackReturningAnUnknownStatusFailsTheStep) {
 TEST(Version, NumberMatchesTheHeader) {
   static_assert(FW_VERSION_NUMBER == 500, "0.5.0");
   EXPECT_EQ(fw_version_number(), static_cast<unsigned>(FW_VERSION_NUMBER));
-  EXPECT_EQ(fw_version_number(), 400u);
+  EXPECT_EQ(fw_version_number(), 500u);
   EXPECT_STREQ(fw_version(), "0.5.0");
 }
 
