@@ -45,8 +45,7 @@ fw_params public_params(const SolverConfig &c) {
 
 fw_params default_params() { return public_params(SolverConfig{}); }
 
-fw_merge_params default_merge_params(fw_merge_method method) {
-  const int32_t raw = raw_enum(&method);
+fw_merge_params default_merge_params(int32_t raw) {
   if (enum_in_range<fw_merge_method>(raw))
     return public_merge_params(to_core_enum<MergeMethod>(static_cast<fw_merge_method>(raw)));
   // Unknown: the LINEAR defaults with the caller's value (fw_merge then rejects it).

@@ -5,13 +5,16 @@
 // LibTorch: the fuzz build compiles defaults.cpp and init_api.cpp with the CLI's recipe readers.
 #pragma once
 
+#include <cstdint>
+
 #include "fwmerge.h"
 
 namespace fw::capi {
 
 fw_params default_params();
-// An unknown method: LINEAR's defaults with the caller's value in .method.
-fw_merge_params default_merge_params(fw_merge_method method);
+// `method` as the integer the caller stored (enums.h: an out-of-range value is never loaded as
+// the enum type). An unknown method: LINEAR's defaults with that value in .method.
+fw_merge_params default_merge_params(int32_t method);
 fw_export_options default_export_options();
 fw_torchscript_objective default_torchscript_objective();
 fw_dist_params default_dist_params();

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "capi/defaults.h"
+#include "capi/enums.h"
 #include "capi/versioned.h"
 #include "fwmerge.h"
 
@@ -102,7 +103,7 @@ extern "C" {
 FW_API fw_params fw_default_params(void) { return fw::capi::default_params(); }
 
 FW_API fw_merge_params_v7 fw_default_merge_params(fw_merge_method method) {
-  const fw_merge_params full = fw::capi::default_merge_params(method);
+  const fw_merge_params full = fw::capi::default_merge_params(fw::capi::raw_enum(&method));
   fw_merge_params_v7 v7;
   std::memcpy(&v7, &full, sizeof v7);
   v7.struct_size = sizeof v7;

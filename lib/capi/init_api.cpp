@@ -46,12 +46,13 @@ FW_API fw_status fw_params_init(fw_params *params, size_t struct_size) {
 
 FW_API fw_status fw_merge_params_init(fw_merge_params *params, fw_merge_method method,
                                       size_t struct_size) {
+  // Read as the integer the caller stored: an unknown value is never loaded as the enum type.
+  const int32_t raw = fw::capi::raw_enum(&method);
   const fw_status status =
-      fw::capi::init_struct(params, struct_size, fw::capi::default_merge_params(method));
+      fw::capi::init_struct(params, struct_size, fw::capi::default_merge_params(raw));
   if (status != FW_OK) return status;
   // An unknown method: the struct holds LINEAR's defaults with that value, as
   // fw_default_merge_params gives it (fw_merge refuses it later); the status says so now.
-  const int32_t raw = fw::capi::raw_enum(&method);
   if (!fw::capi::enum_in_range<fw_merge_method>(raw)) {
     fw::capi::set_last_error("fw_merge_params_init: method " + std::to_string(raw) +
                              " is not an fw_merge_method");
