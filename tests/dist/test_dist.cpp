@@ -464,8 +464,12 @@ TEST(Distributed, AnOutsiderWithoutTheSecretIsRefusedAndTheRanksFinish) {
   const int port = free_port();
   const std::string rendezvous = "tcp://127.0.0.1:" + std::to_string(port);
   const std::string dir = fwtest::temp_dir("outsider");
-  const pid_t rank0 =
-      spawn(rank_args("hard_task", dir + "/0", 0, 2, rendezvous), env_secret("job-secret"));
+  // Rank 0 waits through two outsiders' start-up and refusal (seconds each under ASan on two busy
+  // cores), so the real ranks get a long timeout: the test is about the refusal, not about time.
+  const std::vector<std::string> patient = {"--timeout-ms", "120000"};
+  std::vector<std::string> args0 = rank_args("hard_task", dir + "/0", 0, 2, rendezvous);
+  args0.insert(args0.end(), patient.begin(), patient.end());
+  const pid_t rank0 = spawn(args0, env_secret("job-secret"));
   wait_listening(port);
   // Outsiders ask to be rank 1 while rank 0 waits for it: a wrong secret, then none at all.
   const SecretEnv outsiders[] = {env_secret("guessed"), no_env_secret()};
@@ -483,8 +487,9 @@ TEST(Distributed, AnOutsiderWithoutTheSecretIsRefusedAndTheRanksFinish) {
     EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
               20.0);
   }
-  const pid_t rank1 =
-      spawn(rank_args("hard_task", dir + "/1", 1, 2, rendezvous), env_secret("job-secret"));
+  std::vector<std::string> args1 = rank_args("hard_task", dir + "/1", 1, 2, rendezvous);
+  args1.insert(args1.end(), patient.begin(), patient.end());
+  const pid_t rank1 = spawn(args1, env_secret("job-secret"));
   RanksResult run;
   run.exit_codes = {wait_exit(rank0), wait_exit(rank1)};
   run.outputs = {slurp(dir + "/0"), slurp(dir + "/1")};
