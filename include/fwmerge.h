@@ -762,6 +762,17 @@ FW_API void fw_tensor_set_free(fw_tensor_set *set);
  *    member's mean square, with TIES' sign election. RAM / RAMPLUS_TL [ram, ramplus_tl]: each
  *    entry's mean over the members that change it by more than epsilon (RAMPLUS_TL rescales by
  *    the shared/unique overlap: ram_r, ram_alpha).
+ * The SVD methods (not in mergekit; the authors' code, docs/methods.md) act on each 2-D tensor's
+ * task vectors as matrices (other tensors: theta_0 + scaling * mean_i tau_i); merged = theta_0 +
+ * scaling * delta (scaling is the papers' alpha, default 1). They take no weights; n >= 1.
+ *  - TSV_M [tsv_m] (Gargiulo et al., CVPR 2025): each tau_i's top k = floor(r / n) singular
+ *    triplets (r = min(rows, cols)), concatenated; the stacked U and V each replaced by their
+ *    nearest orthogonal matrix (P Q^T of its SVD P S Q^T); delta = U_orth diag(S) V_orth^T.
+ *  - ISO_C [iso_c] (Marczak et al., ICML 2025): tau = sum_i tau_i = U S V^T; delta = mean(S) U V^T.
+ *  - ISO_CTS [iso_cts] (same paper): the top k of sum_i tau_i's singular vectors (k from
+ *    select_topk, the authors' common_space_fraction, default 0.8, in [0, 1]), and each tau_i
+ *    projected off them contributes its top (r - k) / n; U and V orthogonalized as TSV_M's;
+ *    delta = mean(S) U_orth V_orth^T.
  * Methods other than LINEAR and MODEL_STOCK may leave the convex hull of the pool. */
 typedef enum fw_merge_method {
   FW_MERGE_METHOD_LINEAR = 0,
@@ -784,6 +795,9 @@ typedef enum fw_merge_method {
   FW_MERGE_METHOD_SCE = 17,
   FW_MERGE_METHOD_RAM = 18,
   FW_MERGE_METHOD_RAMPLUS_TL = 19,
+  FW_MERGE_METHOD_TSV_M = 20, /* 20-22: after 0.5.0, the SVD methods */
+  FW_MERGE_METHOD_ISO_C = 21,
+  FW_MERGE_METHOD_ISO_CTS = 22,
   /* The 0.3 names, deprecated (same values). */
   FW_MERGE_LINEAR FW_DEPRECATED_ENUM("use FW_MERGE_METHOD_LINEAR") = 0,
   FW_MERGE_TASK_ARITHMETIC FW_DEPRECATED_ENUM("use FW_MERGE_METHOD_TASK_ARITHMETIC") = 1,
@@ -920,7 +934,9 @@ typedef struct fw_merge_params {
                              Read during the call only */
   double eps;             /* MULTISLERP: added to the norms it divides by (default 1e-8, > 0) */
   double tol;             /* KARCHER: convergence threshold (default 1e-5, >= 0) */
-  double select_topk;     /* SCE: fraction of the varying entries kept, in [0, 1] (default 1) */
+  double select_topk;     /* SCE: fraction of the varying entries kept, in [0, 1] (default 1).
+                             ISO_CTS: the common subspace's fraction of the rank (the authors'
+                             common_space_fraction), in [0, 1] (default 0.8) */
   double ram_r;           /* RAMPLUS_TL: r (default 0.1) */
   double ram_alpha;       /* RAMPLUS_TL: alpha, >= 0 (default 0.2) */
   double scale;     /* PASSTHROUGH: the member's multiplier (default 1). FW_MERGE_FIELD_SCALE */
@@ -940,6 +956,7 @@ typedef struct fw_merge_params {
  *  KARCHER: max_iter 10, tol 1e-5. PASSTHROUGH: scale 1. DELLA: epsilon 0.15, rescale 1,
  *  normalize 1, scaling 1. DELLA_LINEAR: the same with normalize 0. SCE: select_topk 1.
  *  RAM / RAMPLUS_TL: epsilon 1e-5 (RAMPLUS_TL: ram_r 0.1, ram_alpha 0.2).
+ *  TSV_M / ISO_C: scaling 1. ISO_CTS: scaling 1, select_topk 0.8.
  * An unknown method gives the LINEAR defaults with that method set (fw_merge then rejects it);
  * fw_merge_params_init then also returns FW_ERR_INVALID_ARGUMENT. */
 /* The defaults for `method` (above) into *params (see "Versioned structs" above; 0.5.0). */

@@ -52,6 +52,8 @@ MergeOverride read_override(const fw_merge_override &caller, size_t k, MergeMeth
   switch (o.field) {
     case MergeField::Weight:
       if (method == MergeMethod::ModelStock) invalid(what + ": model_stock takes no weights");
+      if (is_svd_merge(method))
+        invalid(what + ": " + merge_method_name(method) + " takes no weights");
       require_fp32(o.value, what + ": the weight");
       break;
     case MergeField::Density:

@@ -53,6 +53,16 @@ MergeDefaults merge_defaults(MergeMethod method) {
     case MergeMethod::Karcher:
     case MergeMethod::ArceeFusion:
       break;
+    // alpha (scaling) 1: TSV-M's published value; the Iso papers tune alpha on validation data
+    // and publish no fixed one, so 1 (the merged spectrum at the task-arithmetic sum's mean
+    // singular value) is the neutral choice. Iso-CTS: the authors' common_space_fraction 0.8
+    // (config/method/iso_cts.yaml of danielm1405/iso-merging).
+    case MergeMethod::TsvM:
+    case MergeMethod::IsoC:
+      break;
+    case MergeMethod::IsoCts:
+      d.select_topk = 0.8;
+      break;
   }
   return d;
 }

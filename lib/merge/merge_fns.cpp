@@ -93,6 +93,10 @@ std::unique_ptr<MergeFn> make_method_merge_fn(const MergeSpec &spec) {
     fail(Status::Unsupported, std::string(merge_method_name(spec.method)) +
                                   " is not available as a step merge function");
   if (is_della(spec.method)) check_method_params(spec, 1);
+  // The SVD methods factor whole task-vector matrices of a pool, not a step's directions.
+  if (is_svd_merge(spec.method))
+    fail(Status::Unsupported, std::string(merge_method_name(spec.method)) +
+                                  " is not available as a step merge function");
   if (is_geometric(spec.method))  // they interpolate whole members, not FW step directions
     fail(Status::Unsupported, std::string(merge_method_name(spec.method)) +
                                   " is not available as a step merge function");

@@ -6,7 +6,8 @@
 namespace fw {
 
 // In fw_merge_method's order (config_map.h static_asserts each value); a value never changes once
-// shipped. 8-13: the geometric methods (merge/geometric.h); 14-19: passthrough and the sparse ones.
+// shipped. 8-13: the geometric methods (merge/geometric.h); 14-19: passthrough and the sparse ones;
+// 20-22: the SVD methods (merge/svd_merge.h).
 enum class MergeMethod {
   Linear = 0,
   TaskArithmetic = 1,
@@ -27,7 +28,10 @@ enum class MergeMethod {
   DellaLinear = 16,
   Sce = 17,
   Ram = 18,
-  RamplusTl = 19
+  RamplusTl = 19,
+  TsvM = 20,
+  IsoC = 21,
+  IsoCts = 22
 };
 
 // In fw_merge_field's order: the value an override replaces (Epsilon: della's per member; Scale:

@@ -116,6 +116,12 @@ const char *merge_method_name(MergeMethod method) {
       return "nearswap";
     case MergeMethod::ArceeFusion:
       return "arcee_fusion";
+    case MergeMethod::TsvM:
+      return "tsv_m";
+    case MergeMethod::IsoC:
+      return "iso_c";
+    case MergeMethod::IsoCts:
+      return "iso_cts";
   }
   return "unknown";
 }
@@ -130,6 +136,11 @@ bool is_della(MergeMethod method) {
 
 bool is_ram(MergeMethod method) {
   return method == MergeMethod::Ram || method == MergeMethod::RamplusTl;
+}
+
+bool is_svd_merge(MergeMethod method) {
+  return method == MergeMethod::TsvM || method == MergeMethod::IsoC ||
+         method == MergeMethod::IsoCts;
 }
 
 // Passthrough is the member itself only with scale 1; every other method here may leave the hull.
@@ -211,6 +222,19 @@ void check_method_params(const MergeSpec &spec, size_t n) {
       }
       return;
     }
+    // The SVD methods (merge/svd_merge.h): every task vector counts equally in the authors'
+    // formulas (TSV-M gives each the same share of the rank), so there is nothing to weigh.
+    case MergeMethod::TsvM:
+    case MergeMethod::IsoC:
+    case MergeMethod::IsoCts:
+      if (n == 0) invalid(name + " needs at least 1 pool member, got 0");
+      if (!spec.weights.empty())
+        invalid(name + " takes no weights (each task vector counts equally); pass none");
+      if (spec.method == MergeMethod::IsoCts &&
+          !(spec.select_topk >= 0.0 && spec.select_topk <= 1.0))
+        invalid("iso_cts: common_space_fraction (select_topk) " + number_text(spec.select_topk) +
+                " is outside [0, 1]");
+      return;
     case MergeMethod::Passthrough:
       if (n != 1)
         invalid("passthrough takes exactly one model, got " + std::to_string(n) +
@@ -358,6 +382,7 @@ nlohmann::json spec_json(const MergeSpec &spec) {
     j["rescale"] = spec.rescale;
   }
   if (spec.method == MergeMethod::Sce) j["select_topk"] = spec.select_topk;
+  if (spec.method == MergeMethod::IsoCts) j["common_space_fraction"] = spec.select_topk;
   if (is_ram(spec.method)) j["epsilon"] = spec.epsilon;
   if (spec.method == MergeMethod::RamplusTl) {
     j["r"] = spec.ram_r;

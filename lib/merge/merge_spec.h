@@ -67,7 +67,8 @@ struct MergeSpec {
   // DELLA: rescale each member's pruned task vector to its L1 norm (mergekit's `rescale`).
   bool rescale = true;
   // SCE: the fraction of the entries with nonzero variance across members that are kept (mergekit's
-  // `select_topk`), in [0, 1]; 1 keeps everything.
+  // `select_topk`), in [0, 1]; 1 keeps everything. ISO_CTS: the common subspace's fraction of each
+  // matrix's rank (the authors' `common_space_fraction`, default 0.8), in [0, 1].
   double select_topk = 1.0;
   // RAMPLUS_TL: lambda_i = 1 + ram_r * clamp(rho_i, 0, ram_alpha) (mergekit's `r` and `alpha`).
   double ram_r = 0.1;
@@ -104,12 +105,14 @@ const char *merge_method_name(MergeMethod method);
 // "weight", "density", "beta", "scaling", "epsilon", "scale", "t".
 const char *merge_field_name(MergeField field);
 
-bool is_dare(MergeMethod method);   // DARE_LINEAR or DARE_TIES
-bool is_della(MergeMethod method);  // DELLA or DELLA_LINEAR
-bool is_ram(MergeMethod method);    // RAM or RAMPLUS_TL
+bool is_dare(MergeMethod method);       // DARE_LINEAR or DARE_TIES
+bool is_della(MergeMethod method);      // DELLA or DELLA_LINEAR
+bool is_ram(MergeMethod method);        // RAM or RAMPLUS_TL
+bool is_svd_merge(MergeMethod method);  // TSV_M, ISO_C or ISO_CTS (merge/svd_merge.h)
 
 // The checks of the parameters the methods after breadcrumbs_ties take (della's densities and
-// epsilons, sce's select_topk, ram's epsilon, r and alpha, passthrough's single member and scale)
+// epsilons, sce's select_topk, ram's epsilon, r and alpha, passthrough's single member and scale,
+// the SVD methods' pool of at least one member without weights and iso_cts's fraction)
 // for a pool of n members, as mergekit makes them (or refuses what mergekit would crash on).
 // Status::InvalidArgument naming the problem. StreamingMerge and merge_tensor call it for the
 // spec of each tensor (after overrides).

@@ -8,6 +8,7 @@
 #include "merge/ram.h"
 #include "merge/sce.h"
 #include "merge/sparsify.h"
+#include "merge/svd_merge.h"
 #include "util/error.h"
 
 namespace fw {
@@ -78,7 +79,8 @@ at::Tensor combine_chunk(const MergeSpec &spec, const at::Tensor &base,
       fail(Status::Internal, "ram has no chunk combine here; use ram_combine_range");
     default:
       // The geometric methods need whole-tensor statistics and read the members themselves:
-      // geometric_merge (resident) or StreamingMerge's GeometricMerge.
+      // geometric_merge (resident) or StreamingMerge's GeometricMerge; the SVD methods need whole
+      // matrices: svd_merge or StreamingMerge's SvdMerge.
       fail(Status::Unsupported, std::string(merge_method_name(spec.method)) +
                                     " merges through merge_tensor or StreamingMerge only");
   }
@@ -94,6 +96,7 @@ at::Tensor merge_tensor(const MergeSpec &spec, const at::Tensor &base,
     return ram_merge(base, members, spec.epsilon_of(0), spec.method == MergeMethod::RamplusTl,
                      spec.ram_r, spec.ram_alpha);
   if (is_geometric(spec.method)) return geometric_merge(spec, base, members);
+  if (is_svd_merge(spec.method)) return svd_merge(spec, base, members);
   std::vector<at::Tensor> prepared;
   prepared.reserve(members.size());
   for (size_t i = 0; i < members.size(); ++i)

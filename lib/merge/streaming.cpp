@@ -18,6 +18,7 @@
 #include "merge/ram.h"
 #include "merge/sce.h"
 #include "merge/sparsify.h"
+#include "merge/svd_merge.h"
 #include "util/error.h"
 #include "util/thread_scope.h"
 
@@ -49,9 +50,10 @@ class RangeReader {
 // working dtype (mergekit_compat.h). Linear needs none; passthrough, SCE and RAM compute in fp32 as
 // mergekit does on fp32 inputs, in either mode.
 bool uses_mergekit_arithmetic(MergeMethod m) {
-  // The geometric methods follow mergekit's arithmetic (fp32) in either mode.
+  // The geometric methods follow mergekit's arithmetic (fp32) in either mode; the SVD methods are
+  // not mergekit's and compute in fp32 as their authors' code.
   return m != MergeMethod::Linear && m != MergeMethod::Passthrough && m != MergeMethod::Sce &&
-         !is_ram(m) && !is_geometric(m);
+         !is_ram(m) && !is_geometric(m) && !is_svd_merge(m);
 }
 
 // Elements per chunk. DELLA ranks magnitudes within groups that each lie in one slab of the
@@ -132,6 +134,7 @@ class TensorMerge {
     if (spec_.method == MergeMethod::Sce) return run_sce(sink);
     if (is_ram(spec_.method)) return run_ram(sink);
     if (is_geometric(spec_.method)) return run_geometric(sink);
+    if (is_svd_merge(spec_.method)) return run_svd(sink);
     if (trims_by_magnitude(spec_.method)) select_thresholds();
     if (trims_by_magnitude(spec_.method) && mergekit_ && spec_.mergekit_tie_order) argsort_ties();
     if (mergekit_ && is_dare(spec_.method)) dare_l1_ratios();
@@ -205,6 +208,55 @@ class TensorMerge {
     for_each_chunk(true, nothing, [&](int64_t begin, int64_t len) {
       sink(begin, merge.combine(begin, gather(len), inputs));
     });
+  }
+
+  // An SVD method (merge/svd_merge.h). A matrix: one pass summing the task vectors (iso_c,
+  // iso_cts), then each member's whole task vector read alone, one after the other (tsv_m,
+  // iso_cts), then the base's chunks with the delta. Any other tensor: one elementwise pass.
+  // Held: the chunk buffers, and for a matrix a few tensors (svd_merge.h), whatever n.
+  void run_svd(const ChunkSink &sink) {
+    SvdMerge merge(spec_, meta_.shape, n_);
+    std::vector<at::Tensor> taus(n_);
+    const auto gather = [&](int64_t len) {
+      for (size_t i = 0; i < n_; ++i) taus[i] = bufs_[i].narrow(0, 0, len);
+      return base_buf_.narrow(0, 0, len);
+    };
+    const auto nothing = [](int64_t, int64_t, size_t, float *) {};
+    if (!merge.is_matrix()) {
+      merge.finish();
+      for_each_chunk(false, nothing, [&](int64_t begin, int64_t len) {
+        const at::Tensor base = gather(len);
+        sink(begin, merge.combine(begin, base, taus));
+      });
+      return;
+    }
+    if (merge.needs_sum())
+      for_each_chunk(false, nothing, [&](int64_t begin, int64_t len) {
+        gather(len);
+        merge.add_sum(begin, taus);
+      });
+    if (merge.needs_members()) {
+      at::Tensor tau = at::empty({meta_.numel}, at::kFloat);
+      for (size_t i = 0; i < n_; ++i) {
+        for (int64_t begin = 0; begin < meta_.numel; begin += chunk_) {
+          const int64_t end = std::min(meta_.numel, begin + chunk_);
+          poll(spec_.stop);
+          at::Tensor b = base_buf_.narrow(0, 0, end - begin);
+          base_.read(begin, end, b);
+          at::Tensor part = tau.narrow(0, begin, end - begin);
+          read_member(i, begin, end, part, base_buf_.data_ptr<float>());
+        }
+        merge.add_member(i, tau);
+      }
+    }
+    merge.finish();
+    for (int64_t begin = 0; begin < meta_.numel; begin += chunk_) {  // the base alone
+      const int64_t end = std::min(meta_.numel, begin + chunk_);
+      poll(spec_.stop);
+      at::Tensor b = base_buf_.narrow(0, 0, end - begin);
+      base_.read(begin, end, b);
+      sink(begin, merge.combine(begin, b, {}));
+    }
   }
 
   // Reads every chunk of the base and the members in order. member_fn(begin, len, i, x) runs for

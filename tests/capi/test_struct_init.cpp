@@ -79,7 +79,7 @@ TEST(StructInit, ParamsAtEveryShippedSize) {
 }
 
 TEST(StructInit, MergeParamsAtEveryShippedSizeForEveryMethod) {
-  for (int m = FW_MERGE_METHOD_LINEAR; m <= FW_MERGE_METHOD_RAMPLUS_TL; ++m) {
+  for (int m = FW_MERGE_METHOD_LINEAR; m <= FW_MERGE_METHOD_ISO_CTS; ++m) {
     SCOPED_TRACE(m);
     check_init<fw_merge_params>("fw_merge_params_init", [m](fw_merge_params *p, size_t size) {
       return fw_merge_params_init(p, static_cast<fw_merge_method>(m), size);
