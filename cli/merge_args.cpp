@@ -52,7 +52,11 @@ MergeArgs::MergeArgs(const Recipe &recipe, int32_t mergekit_compat,
     : params_(fw_default_merge_params(recipe.method)) {
   // model_stock has no mergekit mode (mergekit's computes as fwmerge's, in fp32); linear needs
   // none.
-  if (mergekit_compat != 0 && recipe.method != FW_MERGE_METHOD_MODEL_STOCK) {
+  // The SVD methods are not mergekit's: there is no mergekit arithmetic to reproduce.
+  const bool svd = recipe.method == FW_MERGE_METHOD_TSV_M ||
+                   recipe.method == FW_MERGE_METHOD_ISO_C ||
+                   recipe.method == FW_MERGE_METHOD_ISO_CTS;
+  if (mergekit_compat != 0 && recipe.method != FW_MERGE_METHOD_MODEL_STOCK && !svd) {
     params_.mergekit_compat = mergekit_compat;
     params_.compute_dtype = recipe.compute_dtype;
   }
@@ -84,6 +88,7 @@ MergeArgs::MergeArgs(const Recipe &recipe, int32_t mergekit_compat,
     if (key == "epsilon") params_.epsilon = value;  // ram's, shared
     if (key == "r") params_.ram_r = value;
     if (key == "alpha") params_.ram_alpha = value;
+    if (key == "common_space_fraction") params_.select_topk = value;  // iso_cts
   }
   // t as a plain number (a gradient is expanded per tensor below).
   if (const auto t = recipe.global.find("t"); t != recipe.global.end() && !t->second.per_tensor())

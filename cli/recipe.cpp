@@ -34,6 +34,11 @@ struct MethodInfo {
   size_t min_models = 1, max_models = 0;
 };
 
+// The SVD methods weigh nothing, so `normalize` means nothing to them.
+bool svd_method(fw_merge_method m) {
+  return m == FW_MERGE_METHOD_TSV_M || m == FW_MERGE_METHOD_ISO_C || m == FW_MERGE_METHOD_ISO_CTS;
+}
+
 const std::map<std::string, MethodInfo> &methods() {
   static const std::map<std::string, MethodInfo> m = {
       {"linear", {FW_MERGE_METHOD_LINEAR, true, false, {"weight"}, false}},
@@ -76,6 +81,12 @@ const std::map<std::string, MethodInfo> &methods() {
       {"ram", {FW_MERGE_METHOD_RAM, false, false, {}, false, {"epsilon"}}},
       {"ramplus_tl",
        {FW_MERGE_METHOD_RAMPLUS_TL, false, false, {}, false, {"epsilon", "r", "alpha"}}},
+      // Not mergekit's: the SVD methods (lib/merge/svd_merge.h). `lambda` is the papers' alpha
+      // (fw_merge_params.scaling, a number or a gradient); iso_cts's `common_space_fraction` is
+      // fw_merge_params.select_topk. No per-model parameters: every task vector counts equally.
+      {"tsv_m", {FW_MERGE_METHOD_TSV_M, false, false, {}, true}},
+      {"iso_c", {FW_MERGE_METHOD_ISO_C, false, false, {}, true}},
+      {"iso_cts", {FW_MERGE_METHOD_ISO_CTS, false, false, {}, true, {"common_space_fraction"}}},
   };
   return m;
 }
@@ -158,7 +169,7 @@ Recipe parse_recipe(const std::string &text, const std::string &name) {
                                    std::floor(recipe.options[key]) == recipe.options[key]))
           r.fail(v, "max_iter must be a whole number in [0, 1000000]");
       } else if (key == "normalize" && info.options.empty() &&
-                 (info.method != FW_MERGE_METHOD_MODEL_STOCK)) {
+                 info.method != FW_MERGE_METHOD_MODEL_STOCK && !svd_method(info.method)) {
         recipe.normalize = r.bool_of(v, "normalize");
       } else if (key == "lambda" && info.takes_lambda) {
         recipe.global["lambda"] = Setting::read(r, v, "lambda");

@@ -43,7 +43,7 @@ struct Recipe {
   double lambda = 1.0;
   // The 0.5.0 methods' scalar options as written (t excepted: it is in `global`, as lambda):
   // normalize_weights, eps, nuslerp_flatten, nuslerp_row_wise, max_iter, tol, select_topk, epsilon,
-  // r, alpha; flags as 1 / 0.
+  // r, alpha, common_space_fraction (iso_cts); flags as 1 / 0.
   std::map<std::string, double> options;
   // karcher with base_model: the base is also one of `models` (an input, as mergekit counts it).
   bool base_is_input = false;
