@@ -34,6 +34,11 @@ const (
 	MergeSCE         MergeMethod = 17 // sce
 	MergeRAM         MergeMethod = 18 // ram
 	MergeRAMPlusTL   MergeMethod = 19 // ramplus_tl
+	// The SVD methods (not mergekit's; recipe names in the comment): Scaling is the papers' alpha,
+	// SelectTopk ISO_CTS's common_space_fraction.
+	MergeTSVM   MergeMethod = 20 // tsv_m: Task Singular Vectors merge
+	MergeIsoC   MergeMethod = 21 // iso_c: isotropic merge in the common subspace
+	MergeIsoCTS MergeMethod = 22 // iso_cts: isotropic, common and task-specific subspaces
 )
 
 // MergeField is the value a MergeOverride sets (fw_merge_field).

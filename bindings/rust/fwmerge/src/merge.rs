@@ -44,6 +44,13 @@ c_enum!(
         Ram = sys::FW_MERGE_METHOD_RAM,
         /// 0.5.0 (`ramplus_tl`).
         RamplusTl = sys::FW_MERGE_METHOD_RAMPLUS_TL,
+        /// Task Singular Vectors merge (`tsv_m`; not mergekit's): `scaling` is the paper's alpha.
+        TsvM = sys::FW_MERGE_METHOD_TSV_M,
+        /// Isotropic merge in the common subspace (`iso_c`): `scaling` is the paper's alpha.
+        IsoC = sys::FW_MERGE_METHOD_ISO_C,
+        /// Isotropic merge in the common and task-specific subspaces (`iso_cts`): `select_topk`
+        /// is its common_space_fraction.
+        IsoCts = sys::FW_MERGE_METHOD_ISO_CTS,
     }
 );
 

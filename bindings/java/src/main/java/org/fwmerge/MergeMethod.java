@@ -2,7 +2,7 @@ package org.fwmerge;
 
 /**
  * Data-free merge methods (fw_merge_method; mergekit's names). See fwmerge.h for the exact rules.
- * The C enum numbers its values 0..19 in declaration order, like the ordinals here (the tests
+ * The C enum numbers its values 0..22 in declaration order, like the ordinals here (the tests
  * check it against the header). mergekit's name of each is its name here in lower case
  * ({@code DELLA_LINEAR}: della_linear).
  */
@@ -33,5 +33,13 @@ public enum MergeMethod {
   DELLA_LINEAR,
   SCE,
   RAM,
-  RAMPLUS_TL
+  RAMPLUS_TL,
+  // The SVD methods (not mergekit's): MergeParams' scaling is the papers' alpha.
+  /** Task Singular Vectors merge (tsv_m). */
+  TSV_M,
+  /** Isotropic merge in the common subspace (iso_c). */
+  ISO_C,
+  /** Isotropic merge in the common and task-specific subspaces (iso_cts; select_topk is its
+   * common_space_fraction). */
+  ISO_CTS
 }
