@@ -28,11 +28,17 @@ int budget(const MergeSetup &s) {
   return s.eval_budget > 0 ? s.eval_budget : s.fw_iters * (s.soft_iters + terms);
 }
 
-// Data-free merge through the library (fusion_bench's usual settings: scaling 0.3, TIES keeps 20 %
-// and sums, DARE drops half and rescales).
-MergeOutcome data_free(const std::string &method, const MergeSetup &s) {
+// The data-free methods' parameters (fusion_bench's usual settings: scaling 0.3, TIES keeps 20 %
+// and sums, DARE drops half and rescales; the SVD methods at the library's defaults, alpha 1).
+fw_merge_params data_free_params(const std::string &method, const MergeSetup &s) {
   fw_merge_params p;
-  if (method == "average") {
+  if (method == "tsv_m") {
+    p = fw_default_merge_params(FW_MERGE_METHOD_TSV_M);
+  } else if (method == "iso_c") {
+    p = fw_default_merge_params(FW_MERGE_METHOD_ISO_C);
+  } else if (method == "iso_cts") {
+    p = fw_default_merge_params(FW_MERGE_METHOD_ISO_CTS);
+  } else if (method == "average") {
     p = fw_default_merge_params(FW_MERGE_METHOD_LINEAR);
   } else if (method == "task_arithmetic") {
     p = fw_default_merge_params(FW_MERGE_METHOD_TASK_ARITHMETIC);
@@ -50,6 +56,12 @@ MergeOutcome data_free(const std::string &method, const MergeSetup &s) {
     p.seed = s.seed;
   }
   p.threads = s.threads;
+  return p;
+}
+
+// Data-free merge through the library.
+MergeOutcome data_free(const std::string &method, const MergeSetup &s) {
+  const fw_merge_params p = data_free_params(method, s);
   std::vector<const char *> pool;
   for (const std::string &path : s.pool_paths) pool.push_back(path.c_str());
   const std::string out =
@@ -113,6 +125,12 @@ MergeOutcome frank_wolfe(const std::string &method, const MergeSetup &s) {
   check(fw_solver_set_base(solver, s.base_path.c_str()), "fw_solver_set_base");
   for (const std::string &path : s.pool_paths)
     check(fw_solver_pool_add(solver, path.c_str(), nullptr), "fw_solver_pool_add " + path);
+  // "_from_X": FW starts at the data-free merge X of the pool instead of the base.
+  const size_t from = method.find("_from_");
+  if (from != std::string::npos) {
+    const fw_merge_params start = data_free_params(method.substr(from + 6), s);
+    check(fw_solver_set_start_merge(solver, &start), "fw_solver_set_start_merge");
+  }
   check(fw_solver_set_objective_terms_callback(solver, &CalibObjective::callback,
                                                s.objective->n_terms(), s.objective),
         "fw_solver_set_objective_terms_callback");
@@ -198,6 +216,9 @@ const std::vector<std::string> &method_names() {
                                                  "task_arithmetic",
                                                  "ties",
                                                  "dare_ties",
+                                                 "tsv_m",
+                                                 "iso_c",
+                                                 "iso_cts",
                                                  "adamerging",
                                                  "fw_hard_task",
                                                  "fw_hard_layer",
@@ -210,7 +231,10 @@ const std::vector<std::string> &method_names() {
                                                  "fw_soft_task_capped",
                                                  "fw_soft_layer_capped",
                                                  "fw_soft_task_summed",
-                                                 "fw_soft_layer_summed"};
+                                                 "fw_soft_layer_summed",
+                                                 "fw_soft_task_from_task_arithmetic",
+                                                 "fw_soft_task_from_tsv_m",
+                                                 "fw_soft_task_from_iso_cts"};
   return names;
 }
 
@@ -222,7 +246,7 @@ bool is_method(const std::string &name) {
 MergeOutcome run_method(const std::string &method, const MergeSetup &s) {
   if (method == "pretrained") return MergeOutcome{load_backbone(s.base_path), 0, {}};
   if (method == "average" || method == "task_arithmetic" || method == "ties" ||
-      method == "dare_ties")
+      method == "dare_ties" || method == "tsv_m" || method == "iso_c" || method == "iso_cts")
     return data_free(method, s);
   if (!s.objective) throw std::invalid_argument(method + " needs an objective");
   if (method == "adamerging") return adamerging(s);
