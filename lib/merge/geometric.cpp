@@ -1,5 +1,8 @@
 #include "merge/geometric.h"
 
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -73,6 +76,8 @@ bool is_geometric(MergeMethod method) {
   }
 }
 
+bool geometric_in_recipe_dtype(MergeMethod method) { return method == MergeMethod::Nearswap; }
+
 bool geometric_reads_members(const MergeSpec &spec, size_t n) {
   switch (spec.method) {
     case MergeMethod::Multislerp:
@@ -136,8 +141,8 @@ void check_geometric(const MergeSpec &spec, size_t n) {
 }
 
 GeometricMerge::GeometricMerge(const MergeSpec &spec, const std::vector<int64_t> &shape, size_t n,
-                               std::string name)
-    : spec_(spec), shape_(shape), n_(n), name_(std::move(name)) {
+                               std::string name, at::ScalarType compute)
+    : spec_(spec), shape_(shape), n_(n), name_(std::move(name)), compute_(compute) {
   for (int64_t d : shape_) numel_ *= d;
   // nuslerp unflattened: one angle per vector along the last dimension (per row), or, row-wise,
   // along the first (per column: mergekit transposes dims 0 and -1). A tensor of rank < 2 is one
@@ -180,6 +185,14 @@ size_t GeometricMerge::vectors() const {
     default:
       return 0;
   }
+}
+
+// torch's elementwise ops on bf16 / f16 tensors compute each result in fp32 (their opmath type,
+// Python scalars kept in fp32) and round it to the tensor's dtype.
+float GeometricMerge::rounded(float x) const {
+  if (compute_ == at::kBFloat16) return static_cast<float>(c10::BFloat16(x));
+  if (compute_ == at::kHalf) return static_cast<float>(c10::Half(x));
+  return x;
 }
 
 int GeometricMerge::passes() const {
@@ -481,21 +494,24 @@ at::Tensor GeometricMerge::combine(int64_t begin, const at::Tensor &base,
     case MergeMethod::Nearswap: {
       // nearswap.py: weight = clamp(t / max(|a - b|, 1e-6), 0, 1); weight b + (1 - weight) a.
       // torch evaluates `t / x` as x.reciprocal() * t, so the same two roundings here; NaN stays
-      // NaN through the clamps as through torch's.
+      // NaN through the clamps as through torch's. mergekit applies these ops to the tensors as
+      // loaded (nearswap.py: nearswap_merge), so in mergekit mode every op rounds to the recipe's
+      // dtype; the clamp's bound is cast to it (torch's clamp casts its scalars to the tensor's).
       at::Tensor out = at::empty_like(base);
       const float *a = data(base);
       const float *b = data(inputs[0]);
       float *o = data(out);
       const float t = static_cast<float>(spec_.t);
+      const float min_diff = rounded(kNearswapMinDiff);
       const int64_t len = base.numel();
       for (int64_t e = 0; e < len; ++e) {
-        float d = std::fabs(a[e] - b[e]);
-        d = d < kNearswapMinDiff ? kNearswapMinDiff : d;
-        float w = (1.0f / d) * t;
+        float d = std::fabs(rounded(a[e] - b[e]));
+        d = d < min_diff ? min_diff : d;
+        float w = rounded(rounded(1.0f / d) * t);
         w = w < 0.0f ? 0.0f : (w > 1.0f ? 1.0f : w);
-        const float wb = w * b[e];
-        const float wa = (1.0f - w) * a[e];
-        o[e] = wb + wa;
+        const float wb = rounded(w * b[e]);
+        const float wa = rounded(rounded(1.0f - w) * a[e]);
+        o[e] = rounded(wb + wa);
       }
       return out;
     }
@@ -556,7 +572,7 @@ at::Tensor GeometricMerge::combine(int64_t begin, const at::Tensor &base,
 }
 
 at::Tensor geometric_merge(const MergeSpec &spec, const at::Tensor &base,
-                           const std::vector<at::Tensor> &members) {
+                           const std::vector<at::Tensor> &members, at::ScalarType compute) {
   check_geometric(spec, members.size());
   const at::Tensor b = base.to(at::kFloat).contiguous().reshape(-1);
   std::vector<at::Tensor> inputs;
@@ -565,7 +581,7 @@ at::Tensor geometric_merge(const MergeSpec &spec, const at::Tensor &base,
     const at::Tensor x = m.to(at::kFloat).contiguous().reshape(-1);
     inputs.push_back(raw ? x : x.sub(b));
   }
-  GeometricMerge merge(spec, base.sizes().vec(), members.size(), "");
+  GeometricMerge merge(spec, base.sizes().vec(), members.size(), "", compute);
   for (int pass = 0; pass < merge.passes(); ++pass) merge.accumulate(pass, 0, b, inputs);
   merge.finish();
   return merge.combine(0, b, inputs).reshape(base.sizes());

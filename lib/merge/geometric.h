@@ -37,6 +37,11 @@ bool is_geometric(MergeMethod method);
 // member) rather than their task vectors theta_i - theta_0 (multislerp, nuslerp).
 bool geometric_reads_members(const MergeSpec &spec, size_t n);
 
+// Whether --semantics mergekit computes the method in the recipe's dtype, as mergekit 0.1.5 does
+// (its merge functions apply torch ops to the tensors as loaded, e.g. bf16): nearswap. The others
+// compute in fp32 in either mode.
+bool geometric_in_recipe_dtype(MergeMethod method);
+
 // Status::InvalidArgument naming the problem: the member count (slerp and nearswap: exactly 1;
 // nuslerp: exactly 2; multislerp and karcher: at least 1), weights given to a method that takes
 // none, a weight count other than n, a weight not finite in fp32, multislerp's weights summing to 0
@@ -50,9 +55,11 @@ void check_geometric(const MergeSpec &spec, size_t n);
 // `base`: the base's same entries.
 class GeometricMerge {
  public:
-  // shape: the tensor's (nuslerp's rows); name: for messages.
+  // shape: the tensor's (nuslerp's rows); name: for messages; compute: the dtype whose rounding
+  // each operation takes (mergekit mode for geometric_in_recipe_dtype methods: bf16 or f16; fp32
+  // otherwise). Inputs are fp32 chunks either way (holding values `compute` represents).
   GeometricMerge(const MergeSpec &spec, const std::vector<int64_t> &shape, size_t n,
-                 std::string name);
+                 std::string name, at::ScalarType compute = at::kFloat);
 
   // Statistics passes over the chunks: 0 (nearswap, one member), 1 (the Gram methods), 4
   // (arcee_fusion: per-row maxima, softmax sums, KL divergences, then the importance scores).
@@ -72,12 +79,14 @@ class GeometricMerge {
                          const std::vector<at::Tensor> &inputs);
   static float softmax_entry(float x, float max, double sum);
   float fusion_importance(float b, float m, size_t row) const;
-  size_t vectors() const;  // vectors in the Gram matrix
+  size_t vectors() const;        // vectors in the Gram matrix
+  float rounded(float x) const;  // x rounded to compute_ (kept as fp32)
 
   MergeSpec spec_;
   std::vector<int64_t> shape_;
   size_t n_;
   std::string name_;
+  at::ScalarType compute_;
   int64_t numel_ = 1;
   int64_t keys_ = 1;          // rows with their own statistics
   int64_t row_len_ = 0;       // nuslerp per row: the last dimension
@@ -93,8 +102,10 @@ class GeometricMerge {
   std::vector<float> coef_;  // per key: the combine's coefficients
 };
 
-// Both phases on resident tensors (any shape; the members in pool order).
+// Both phases on resident tensors (any shape; the members in pool order), computing in `compute`
+// as GeometricMerge.
 at::Tensor geometric_merge(const MergeSpec &spec, const at::Tensor &base,
-                           const std::vector<at::Tensor> &members);
+                           const std::vector<at::Tensor> &members,
+                           at::ScalarType compute = at::kFloat);
 
 }  // namespace fw

@@ -190,7 +190,11 @@ class TensorMerge {
   // scores), then the combine pass. Held: the chunk buffers and O(n^2 x rows) doubles, and for
   // arcee_fusion one fp32 tensor of importance scores.
   void run_geometric(const ChunkSink &sink) {
-    GeometricMerge merge(spec_, meta_.shape, n_, meta_.name);
+    // mergekit computes some of them in the recipe's dtype (geometric_in_recipe_dtype).
+    const at::ScalarType compute = spec_.mergekit && geometric_in_recipe_dtype(spec_.method)
+                                       ? to_scalar_type(spec_.compute_dtype.value_or(meta_.dtype))
+                                       : at::kFloat;
+    GeometricMerge merge(spec_, meta_.shape, n_, meta_.name, compute);
     std::vector<at::Tensor> inputs(n_);
     const auto gather = [&](int64_t len) {
       for (size_t i = 0; i < n_; ++i) inputs[i] = bufs_[i].narrow(0, 0, len);

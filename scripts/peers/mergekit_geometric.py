@@ -160,8 +160,32 @@ def write_big(path):
     save_file({k: v.contiguous() for k, v in out.items()}, path)
 
 
+def emit_bf16():
+    """bf16 inputs (the tensors as a `dtype: bfloat16` recipe loads them), for fwmerge's
+    --semantics mergekit, which computes these methods in the recipe's dtype as mergekit does."""
+    g = torch.Generator().manual_seed(2028)
+
+    def bf16(t):
+        return t.to(torch.bfloat16)
+
+    def emit16(name, t):
+        emit(name, t.to(torch.float32))  # bf16 values, exact in fp32
+
+    print("// mergekit 0.1.5 bf16 values (scripts/peers/mergekit_geometric.py --bf16); shape [4, 32]")
+    # A base of weight-like magnitude and members with task vectors of ~0.003: the sizes where
+    # bf16 rounding of every op shows (as in a bf16 checkpoint).
+    base = bf16(torch.randn(4, 32, generator=g) * 0.02)
+    ms = [bf16(base.float() + torch.randn(4, 32, generator=g) * 0.003) for _ in range(3)]
+    emit16("kBf16Base", base)
+    for i, m in enumerate(ms):
+        emit16(f"kBf16Member{i}", m)
+    emit16("kBf16Nearswap", merge(nearswap_merge, base, [ms[0]], t=0.001))
+
 parser = argparse.ArgumentParser()
 parser.add_argument("--big", help="also write the [300, 700] case to this safetensors file")
+parser.add_argument("--bf16", action="store_true", help="also print the bf16 cases")
 args = parser.parse_args()
+if args.bf16:
+    emit_bf16()
 if args.big:
     write_big(args.big)
