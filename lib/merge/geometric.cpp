@@ -76,7 +76,9 @@ bool is_geometric(MergeMethod method) {
   }
 }
 
-bool geometric_in_recipe_dtype(MergeMethod method) { return method == MergeMethod::Nearswap; }
+bool geometric_in_recipe_dtype(MergeMethod method) {
+  return method == MergeMethod::Nearswap || method == MergeMethod::Multislerp;
+}
 
 bool geometric_reads_members(const MergeSpec &spec, size_t n) {
   switch (spec.method) {
@@ -144,6 +146,10 @@ GeometricMerge::GeometricMerge(const MergeSpec &spec, const std::vector<int64_t>
                                std::string name, at::ScalarType compute)
     : spec_(spec), shape_(shape), n_(n), name_(std::move(name)), compute_(compute) {
   for (int64_t d : shape_) numel_ *= d;
+  if (spec_.method == MergeMethod::Multislerp && n_ > 1 && compute_ != at::kFloat) {
+    reduced_ = std::make_unique<MultislerpReduced>(spec_, n_, compute_, name_);
+    return;
+  }
   // nuslerp unflattened: one angle per vector along the last dimension (per row), or, row-wise,
   // along the first (per column: mergekit transposes dims 0 and -1). A tensor of rank < 2 is one
   // vector either way.
@@ -196,6 +202,7 @@ float GeometricMerge::rounded(float x) const {
 }
 
 int GeometricMerge::passes() const {
+  if (reduced_) return MultislerpReduced::kPasses;
   switch (spec_.method) {
     case MergeMethod::Slerp:
     case MergeMethod::Nuslerp:
@@ -218,6 +225,7 @@ int64_t GeometricMerge::key_of(int64_t e) const {
 
 void GeometricMerge::accumulate(int pass, int64_t begin, const at::Tensor &base,
                                 const std::vector<at::Tensor> &inputs) {
+  if (reduced_) return reduced_->accumulate(pass, inputs);
   if (spec_.method == MergeMethod::ArceeFusion) return accumulate_fusion(pass, begin, base, inputs);
   const size_t m = vectors();
   const size_t tri = triangle(m);
@@ -279,6 +287,7 @@ float GeometricMerge::fusion_importance(float b, float m, size_t row) const {
 }
 
 void GeometricMerge::finish() {
+  if (reduced_) return reduced_->finish();
   if (passes() == 0) return;  // nearswap; multislerp and karcher of one member
   switch (spec_.method) {
     case MergeMethod::Slerp: {
@@ -487,6 +496,7 @@ void GeometricMerge::finish() {
 
 at::Tensor GeometricMerge::combine(int64_t begin, const at::Tensor &base,
                                    const std::vector<at::Tensor> &inputs) const {
+  if (reduced_) return reduced_->combine(base, inputs);
   switch (spec_.method) {
     case MergeMethod::Slerp:
       // coef_a * x + coef_b * y, each product rounded to fp32 as torch's.

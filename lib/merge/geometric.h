@@ -24,10 +24,12 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "merge/merge_spec.h"
+#include "merge/multislerp_reduced.h"
 
 namespace fw {
 
@@ -38,7 +40,8 @@ bool is_geometric(MergeMethod method);
 bool geometric_reads_members(const MergeSpec &spec, size_t n);
 
 // Whether --semantics mergekit computes the method in the recipe's dtype, as mergekit 0.1.5 does
-// (its merge functions apply torch ops to the tensors as loaded, e.g. bf16): nearswap. The others
+// (its merge functions apply torch ops to the tensors as loaded, e.g. bf16): nearswap, multislerp
+// (merge/multislerp_reduced.h). The others
 // compute in fp32 in either mode.
 bool geometric_in_recipe_dtype(MergeMethod method);
 
@@ -100,6 +103,8 @@ class GeometricMerge {
   std::vector<float> importance_;
   float threshold_ = 0.0f;
   std::vector<float> coef_;  // per key: the combine's coefficients
+  // multislerp of >= 2 task vectors computing in a reduced dtype (mergekit mode).
+  std::unique_ptr<MultislerpReduced> reduced_;
 };
 
 // Both phases on resident tensors (any shape; the members in pool order), computing in `compute`

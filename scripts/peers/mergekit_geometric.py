@@ -180,6 +180,14 @@ def emit_bf16():
     for i, m in enumerate(ms):
         emit16(f"kBf16Member{i}", m)
     emit16("kBf16Nearswap", merge(nearswap_merge, base, [ms[0]], t=0.001))
+    emit16(
+        "kBf16Multislerp",
+        merge(multislerp, base, ms, weight=[0.5, 1.0, 2.0], normalize_weights=True),
+    )
+    emit16(
+        "kBf16MultislerpRaw",
+        merge(multislerp, base, ms, weight=[0.2, 0.3, 0.4], normalize_weights=False),
+    )
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--big", help="also write the [300, 700] case to this safetensors file")
