@@ -77,7 +77,8 @@ bool is_geometric(MergeMethod method) {
 }
 
 bool geometric_in_recipe_dtype(MergeMethod method) {
-  return method == MergeMethod::Nearswap || method == MergeMethod::Multislerp;
+  return method == MergeMethod::Nearswap || method == MergeMethod::Multislerp ||
+         method == MergeMethod::Nuslerp;
 }
 
 bool geometric_reads_members(const MergeSpec &spec, size_t n) {
@@ -163,6 +164,10 @@ GeometricMerge::GeometricMerge(const MergeSpec &spec, const std::vector<int64_t>
       keys_ = numel_ / row_len_;
     }
   }
+  if (spec_.method == MergeMethod::Nuslerp && compute_ != at::kFloat) {
+    nu_reduced_ = std::make_unique<NuslerpReduced>(spec_, keys_, compute_);
+    return;
+  }
   if (spec_.method == MergeMethod::ArceeFusion) {
     // mergekit's softmax is along the last dimension: one row per vector along it.
     row_len_ = shape_.empty() || numel_ == 0 ? std::max<int64_t>(numel_, 1) : shape_.back();
@@ -203,6 +208,7 @@ float GeometricMerge::rounded(float x) const {
 
 int GeometricMerge::passes() const {
   if (reduced_) return MultislerpReduced::kPasses;
+  if (nu_reduced_) return NuslerpReduced::kPasses;
   switch (spec_.method) {
     case MergeMethod::Slerp:
     case MergeMethod::Nuslerp:
@@ -223,9 +229,16 @@ int64_t GeometricMerge::key_of(int64_t e) const {
   return 0;
 }
 
+std::vector<int64_t> GeometricMerge::keys_of(int64_t begin, int64_t len) const {
+  std::vector<int64_t> keys(static_cast<size_t>(len));
+  for (int64_t e = 0; e < len; ++e) keys[static_cast<size_t>(e)] = key_of(begin + e);
+  return keys;
+}
+
 void GeometricMerge::accumulate(int pass, int64_t begin, const at::Tensor &base,
                                 const std::vector<at::Tensor> &inputs) {
   if (reduced_) return reduced_->accumulate(pass, inputs);
+  if (nu_reduced_) return nu_reduced_->accumulate(pass, keys_of(begin, base.numel()), inputs);
   if (spec_.method == MergeMethod::ArceeFusion) return accumulate_fusion(pass, begin, base, inputs);
   const size_t m = vectors();
   const size_t tri = triangle(m);
@@ -288,6 +301,7 @@ float GeometricMerge::fusion_importance(float b, float m, size_t row) const {
 
 void GeometricMerge::finish() {
   if (reduced_) return reduced_->finish();
+  if (nu_reduced_) return nu_reduced_->finish();
   if (passes() == 0) return;  // nearswap; multislerp and karcher of one member
   switch (spec_.method) {
     case MergeMethod::Slerp: {
@@ -497,6 +511,7 @@ void GeometricMerge::finish() {
 at::Tensor GeometricMerge::combine(int64_t begin, const at::Tensor &base,
                                    const std::vector<at::Tensor> &inputs) const {
   if (reduced_) return reduced_->combine(base, inputs);
+  if (nu_reduced_) return nu_reduced_->combine(keys_of(begin, base.numel()), base, inputs);
   switch (spec_.method) {
     case MergeMethod::Slerp:
       // coef_a * x + coef_b * y, each product rounded to fp32 as torch's.

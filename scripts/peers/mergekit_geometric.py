@@ -188,6 +188,23 @@ def emit_bf16():
         "kBf16MultislerpRaw",
         merge(multislerp, base, ms, weight=[0.2, 0.3, 0.4], normalize_weights=False),
     )
+    emit16("kBf16NuFlat", merge(nuslerp_merge_method, base, ms[:2], weight=[1.0, 0.5]))
+    emit16(
+        "kBf16NuRows",
+        merge(nuslerp_merge_method, base, ms[:2], weight=[1.0, 0.5], nuslerp_flatten=False),
+    )
+    emit16(
+        "kBf16NuColumns",
+        merge(
+            nuslerp_merge_method,
+            base,
+            ms[:2],
+            weight=[1.0, 0.5],
+            nuslerp_flatten=False,
+            nuslerp_row_wise=True,
+        ),
+    )
+
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--big", help="also write the [300, 700] case to this safetensors file")
