@@ -78,7 +78,7 @@ bool is_geometric(MergeMethod method) {
 
 bool geometric_in_recipe_dtype(MergeMethod method) {
   return method == MergeMethod::Nearswap || method == MergeMethod::Multislerp ||
-         method == MergeMethod::Nuslerp;
+         method == MergeMethod::Nuslerp || method == MergeMethod::Karcher;
 }
 
 bool geometric_reads_members(const MergeSpec &spec, size_t n) {
@@ -147,6 +147,10 @@ GeometricMerge::GeometricMerge(const MergeSpec &spec, const std::vector<int64_t>
                                std::string name, at::ScalarType compute)
     : spec_(spec), shape_(shape), n_(n), name_(std::move(name)), compute_(compute) {
   for (int64_t d : shape_) numel_ *= d;
+  if (spec_.method == MergeMethod::Karcher && n_ > 1 && compute_ != at::kFloat) {
+    karcher_reduced_ = std::make_unique<KarcherReduced>(spec_, n_, numel_, compute_);
+    return;
+  }
   if (spec_.method == MergeMethod::Multislerp && n_ > 1 && compute_ != at::kFloat) {
     reduced_ = std::make_unique<MultislerpReduced>(spec_, n_, compute_, name_);
     return;
@@ -208,6 +212,7 @@ float GeometricMerge::rounded(float x) const {
 
 int GeometricMerge::passes() const {
   if (reduced_) return MultislerpReduced::kPasses;
+  if (karcher_reduced_) return karcher_reduced_->passes();
   if (nu_reduced_) return NuslerpReduced::kPasses;
   switch (spec_.method) {
     case MergeMethod::Slerp:
@@ -238,6 +243,7 @@ std::vector<int64_t> GeometricMerge::keys_of(int64_t begin, int64_t len) const {
 void GeometricMerge::accumulate(int pass, int64_t begin, const at::Tensor &base,
                                 const std::vector<at::Tensor> &inputs) {
   if (reduced_) return reduced_->accumulate(pass, inputs);
+  if (karcher_reduced_) return karcher_reduced_->accumulate(pass, begin, inputs);
   if (nu_reduced_) return nu_reduced_->accumulate(pass, keys_of(begin, base.numel()), inputs);
   if (spec_.method == MergeMethod::ArceeFusion) return accumulate_fusion(pass, begin, base, inputs);
   const size_t m = vectors();
@@ -301,6 +307,7 @@ float GeometricMerge::fusion_importance(float b, float m, size_t row) const {
 
 void GeometricMerge::finish() {
   if (reduced_) return reduced_->finish();
+  if (karcher_reduced_) return karcher_reduced_->finish();
   if (nu_reduced_) return nu_reduced_->finish();
   if (passes() == 0) return;  // nearswap; multislerp and karcher of one member
   switch (spec_.method) {
@@ -511,6 +518,7 @@ void GeometricMerge::finish() {
 at::Tensor GeometricMerge::combine(int64_t begin, const at::Tensor &base,
                                    const std::vector<at::Tensor> &inputs) const {
   if (reduced_) return reduced_->combine(base, inputs);
+  if (karcher_reduced_) return karcher_reduced_->combine(begin, inputs);
   if (nu_reduced_) return nu_reduced_->combine(keys_of(begin, base.numel()), base, inputs);
   switch (spec_.method) {
     case MergeMethod::Slerp:

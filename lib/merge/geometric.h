@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "merge/karcher_reduced.h"
 #include "merge/merge_spec.h"
 #include "merge/multislerp_reduced.h"
 #include "merge/nuslerp_reduced.h"
@@ -42,7 +43,8 @@ bool geometric_reads_members(const MergeSpec &spec, size_t n);
 
 // Whether --semantics mergekit computes the method in the recipe's dtype, as mergekit 0.1.5 does
 // (its merge functions apply torch ops to the tensors as loaded, e.g. bf16): nearswap, multislerp
-// (merge/multislerp_reduced.h), nuslerp (merge/nuslerp_reduced.h). The others
+// (merge/multislerp_reduced.h), nuslerp (merge/nuslerp_reduced.h), karcher
+// (merge/karcher_reduced.h). The others
 // compute in fp32 in either mode.
 bool geometric_in_recipe_dtype(MergeMethod method);
 
@@ -106,7 +108,8 @@ class GeometricMerge {
   std::vector<float> coef_;  // per key: the combine's coefficients
   // multislerp of >= 2 task vectors computing in a reduced dtype (mergekit mode).
   std::unique_ptr<MultislerpReduced> reduced_;
-  std::unique_ptr<NuslerpReduced> nu_reduced_;  // nuslerp in a reduced dtype (mergekit mode)
+  std::unique_ptr<NuslerpReduced> nu_reduced_;       // nuslerp in a reduced dtype (mergekit mode)
+  std::unique_ptr<KarcherReduced> karcher_reduced_;  // karcher of >= 2 members, likewise
   std::vector<int64_t> keys_of(int64_t begin, int64_t len) const;  // key_of each entry
 };
 

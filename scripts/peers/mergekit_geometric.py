@@ -205,6 +205,9 @@ def emit_bf16():
         ),
     )
 
+    # karcher of the three members (mergekit's karcher takes no base), max_iter 10 and 1.
+    emit16("kBf16Karcher", merge(karcher_merge_method, None, ms))
+    emit16("kBf16KarcherOneStep", merge(karcher_merge_method, None, ms, max_iter=1))
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--big", help="also write the [300, 700] case to this safetensors file")
