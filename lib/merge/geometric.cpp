@@ -152,7 +152,7 @@ GeometricMerge::GeometricMerge(const MergeSpec &spec, const std::vector<int64_t>
     return;
   }
   if (spec_.method == MergeMethod::Multislerp && n_ > 1 && compute_ != at::kFloat) {
-    reduced_ = std::make_unique<MultislerpReduced>(spec_, n_, compute_, name_);
+    reduced_ = std::make_unique<MultislerpReduced>(spec_, n_, numel_, compute_, name_);
     return;
   }
   // nuslerp unflattened: one angle per vector along the last dimension (per row), or, row-wise,
@@ -242,7 +242,7 @@ std::vector<int64_t> GeometricMerge::keys_of(int64_t begin, int64_t len) const {
 
 void GeometricMerge::accumulate(int pass, int64_t begin, const at::Tensor &base,
                                 const std::vector<at::Tensor> &inputs) {
-  if (reduced_) return reduced_->accumulate(pass, inputs);
+  if (reduced_) return reduced_->accumulate(pass, begin, inputs);
   if (karcher_reduced_) return karcher_reduced_->accumulate(pass, begin, inputs);
   if (nu_reduced_) return nu_reduced_->accumulate(pass, keys_of(begin, base.numel()), inputs);
   if (spec_.method == MergeMethod::ArceeFusion) return accumulate_fusion(pass, begin, base, inputs);

@@ -5,8 +5,9 @@
 // sphere (karcher; of the pool members only: mergekit's karcher has no base, and a mergekit-yaml
 // run with a base_model counts it as one more input, so such a recipe lists the base in the pool
 // here). multislerp and nuslerp are mergekit's with a base (on task vectors). Arithmetic in fp32 as
-// mergekit's (it works in float32 unless the inputs are float64); whole-tensor statistics (norms,
-// dot products) in double.
+// mergekit's on an fp32 recipe; whole-tensor statistics (norms, dot products) in double. Under
+// --semantics mergekit on a bf16 / f16 recipe, nearswap, multislerp, nuslerp and karcher compute in
+// that dtype as mergekit does (geometric_in_recipe_dtype and the *_reduced.h classes).
 //
 // Streaming: every one of them needs at most the Gram matrix of its vectors, per tensor or per row,
 // and then combines each entry from the same entry of its inputs with per-row coefficients. So a

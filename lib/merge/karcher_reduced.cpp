@@ -8,23 +8,6 @@
 
 namespace fw {
 
-TorchNorm::TorchNorm(int64_t numel) : main_(numel - numel % kLanes) {}
-
-void TorchNorm::add(int64_t index, float x) {
-  const float square = x * x;
-  if (index < main_)
-    lanes_[static_cast<size_t>(index % kLanes)] += square;
-  else
-    tail_.push_back(square);
-}
-
-float TorchNorm::value() const {
-  float sum = lanes_[0];
-  for (size_t j = 1; j < lanes_.size(); ++j) sum += lanes_[j];
-  for (float square : tail_) sum += square;
-  return std::sqrt(sum);
-}
-
 namespace {
 
 std::vector<const float *> pointers(const std::vector<at::Tensor> &xs) {

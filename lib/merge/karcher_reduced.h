@@ -15,29 +15,13 @@
 
 #include <ATen/ATen.h>
 
-#include <array>
 #include <cstdint>
 #include <vector>
 
 #include "merge/merge_spec.h"
+#include "merge/torch_norm.h"
 
 namespace fw {
-
-// torch.linalg.vector_norm of a contiguous fp32 tensor on CPU, bit for bit: lane j of 8 sums the
-// squares of entries j, j + 8, ... of the largest multiple of 8 entries in order, the lanes are
-// added 0..7, then the remaining entries' squares, then sqrt, all in fp32. Entries come in order.
-class TorchNorm {
- public:
-  explicit TorchNorm(int64_t numel = 0);
-  void add(int64_t index, float x);
-  float value() const;
-
- private:
-  static constexpr int64_t kLanes = 8;
-  int64_t main_;
-  std::array<float, kLanes> lanes_{};
-  std::vector<float> tail_;
-};
 
 class KarcherReduced {
  public:

@@ -205,6 +205,16 @@ def emit_bf16():
         ),
     )
 
+    # torch's fp32 vector_norm (lib/merge/torch_norm.h): x_i = 0.01 + ((i * 7919) % 2001) * 1e-5
+    # in fp32 for i < 100003 (positive: the fp32 lane sums drift from the exact norm), and the same
+    # rounded to bf16, normed as bf16.
+    i = torch.arange(100003, dtype=torch.float64)
+    x = (0.01 + ((i * 7919) % 2001) * 1e-5).to(torch.float32)
+    n32 = torch.linalg.vector_norm(x)
+    n16 = torch.linalg.vector_norm(x.to(torch.bfloat16))
+    print(f"const float kTorchNormF32 = {n32.item():.9g}f;")
+    print(f"const float kTorchNormBf16 = {n16.item():.9g}f;  // rounded to bf16 by torch")
+    print(f"const double kExactNormF32 = {x.double().square().sum().sqrt().item():.17g};")
     # karcher of the three members (mergekit's karcher takes no base), max_iter 10 and 1.
     emit16("kBf16Karcher", merge(karcher_merge_method, None, ms))
     emit16("kBf16KarcherOneStep", merge(karcher_merge_method, None, ms, max_iter=1))

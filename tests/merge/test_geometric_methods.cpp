@@ -2,6 +2,7 @@
 // mergekit 0.1.5 itself (values computed by scripts/peers/mergekit_geometric.py with the peer venv,
 // pasted below), streamed against resident, and their refusals of bad input.
 #include <ATen/Parallel.h>
+#include <c10/util/BFloat16.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -18,6 +19,7 @@
 #include "merge/merge_spec.h"
 #include "merge/methods.h"
 #include "merge/streaming.h"
+#include "merge/torch_norm.h"
 #include "merge_test_util.h"
 #include "test_support.h"
 #include "util/error.h"
@@ -1133,6 +1135,9 @@ const std::vector<float> kBf16NuColumns = {
     0.0201416016f,   0.0115966797f,    -0.0194091797f,   -0.0300292969f,   -0.0119628906f,
     0.0258789062f,   0.0152587891f,    -4.57763672e-05f, 0.00442504883f,   0.000793457031f,
     0.0454101562f,   0.0200195312f,    0.0136108398f};
+const float kTorchNormF32 = 6.58312893f;
+const float kTorchNormBf16 = 6.59375f;  // rounded to bf16 by torch
+const double kExactNormF32 = 6.58313215594531;
 const std::vector<float> kBf16Karcher = {
     0.0278320312f,   0.00424194336f,  -0.0159912109f,   -0.00135803223f,  0.0212402344f,
     0.0251464844f,   0.0125732422f,   0.0169677734f,    -0.0136108398f,   -0.0240478516f,
@@ -1310,6 +1315,21 @@ TEST(MergekitBf16, KarcherStreamedEqualsResident) {
   for (int threads : {1, 2}) expect_mergekit_streamed_equals_resident(s, f, threads);
   s.max_iter = 0;
   expect_mergekit_streamed_equals_resident(s, f, 2);
+}
+
+TEST(MergekitBf16, TorchNormHasTorchsBits) {
+  // torch's lane order (torch_norm.h), not the exact norm: on these 100003 positive entries the
+  // fp32 lane sums drift from it, and the mergekit-mode methods must drift the same way.
+  const int64_t n = 100003;
+  fw::TorchNorm f32(n, 8), bf16(n, 16);
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = static_cast<float>(0.01 + static_cast<double>((i * 7919) % 2001) * 1e-5);
+    f32.add(i, x);
+    bf16.add(i, static_cast<float>(c10::BFloat16(x)));
+  }
+  EXPECT_EQ(f32.value(), kTorchNormF32);
+  EXPECT_NE(f32.value(), static_cast<float>(kExactNormF32));
+  EXPECT_EQ(static_cast<float>(c10::BFloat16(bf16.value())), kTorchNormBf16);
 }
 
 TEST(MergekitBf16, NearswapStreamedEqualsResident) {
