@@ -169,7 +169,10 @@ GeometricMerge::GeometricMerge(const MergeSpec &spec, const std::vector<int64_t>
     }
   }
   if (spec_.method == MergeMethod::Nuslerp && compute_ != at::kFloat) {
-    nu_reduced_ = std::make_unique<NuslerpReduced>(spec_, keys_, compute_);
+    const bool column = col_count_ > 0;
+    const int64_t vector_len = row_len_ > 0 ? row_len_ : column ? shape_[0] : numel_;
+    nu_reduced_ = std::make_unique<NuslerpReduced>(spec_, keys_, std::max<int64_t>(vector_len, 1),
+                                                   column, compute_);
     return;
   }
   if (spec_.method == MergeMethod::ArceeFusion) {
@@ -244,7 +247,8 @@ void GeometricMerge::accumulate(int pass, int64_t begin, const at::Tensor &base,
                                 const std::vector<at::Tensor> &inputs) {
   if (reduced_) return reduced_->accumulate(pass, begin, inputs);
   if (karcher_reduced_) return karcher_reduced_->accumulate(pass, begin, inputs);
-  if (nu_reduced_) return nu_reduced_->accumulate(pass, keys_of(begin, base.numel()), inputs);
+  if (nu_reduced_)
+    return nu_reduced_->accumulate(pass, begin, keys_of(begin, base.numel()), inputs);
   if (spec_.method == MergeMethod::ArceeFusion) return accumulate_fusion(pass, begin, base, inputs);
   const size_t m = vectors();
   const size_t tri = triangle(m);

@@ -16,8 +16,9 @@ constexpr float kColinear = 1e-16f;
 
 }  // namespace
 
-NuslerpReduced::NuslerpReduced(const MergeSpec &spec, int64_t keys, at::ScalarType type)
-    : type_(type) {
+NuslerpReduced::NuslerpReduced(const MergeSpec &spec, int64_t keys, int64_t vector_len, bool column,
+                               at::ScalarType type)
+    : type_(type), vector_len_(vector_len) {
   // nuslerp_merge_method: t = weights[1] / total (0.5 when the total is ~0), in Python floats.
   const double w0 = spec.weight(0), w1 = spec.weight(1);
   const double total = w0 + w1;
@@ -25,8 +26,11 @@ NuslerpReduced::NuslerpReduced(const MergeSpec &spec, int64_t keys, at::ScalarTy
   t_ = static_cast<float>(t);
   one_minus_t_ = static_cast<float>(1.0 - t);
   const size_t n = static_cast<size_t>(keys);
-  sum0_.assign(n, 0.0);
-  sum1_.assign(n, 0.0);
+  // torch's norm kernel loads 16 bf16 / f16 entries at a time along a contiguous vector; a column
+  // (strided) is summed in sequence (a block longer than the vector).
+  const TorchNorm norm(vector_len, column ? vector_len + 1 : 16);
+  norm0_acc_.assign(n, norm);
+  norm1_acc_.assign(n, norm);
   dot_.assign(n, 0.0);
 }
 
@@ -42,10 +46,12 @@ void NuslerpReduced::settle(int pass) {
       // torch.norm(x, dim=-1).clamp(min=1e-7): fp32 sum, sqrt, rounded; the bound cast to the
       // dtype (torch's clamp casts its scalars to the tensor's).
       const float min = round(kNormMin);
-      for (size_t k = 0; k < sum0_.size(); ++k) {
-        norm0_.push_back(std::max(round(std::sqrt(static_cast<float>(sum0_[k]))), min));
-        norm1_.push_back(std::max(round(std::sqrt(static_cast<float>(sum1_[k]))), min));
+      for (size_t k = 0; k < norm0_acc_.size(); ++k) {
+        norm0_.push_back(std::max(round(norm0_acc_[k].value()), min));
+        norm1_.push_back(std::max(round(norm1_acc_[k].value()), min));
       }
+      norm0_acc_.clear();
+      norm1_acc_.clear();
       continue;
     }
     // cos = sum(v0_u * v1_u).clamp(-1, 1); colinear = (1 - cos^2) <= eps^2 (compared in the
@@ -63,7 +69,7 @@ void NuslerpReduced::settle(int pass) {
   }
 }
 
-void NuslerpReduced::accumulate(int pass, const std::vector<int64_t> &keys,
+void NuslerpReduced::accumulate(int pass, int64_t begin, const std::vector<int64_t> &keys,
                                 const std::vector<at::Tensor> &taus) {
   settle(pass);
   const float *a = taus[0].data_ptr<float>();
@@ -74,8 +80,11 @@ void NuslerpReduced::accumulate(int pass, const std::vector<int64_t> &keys,
     const size_t k = static_cast<size_t>(keys[static_cast<size_t>(e)]);
     const double x = round(a[e]), y = round(b[e]);
     if (pass == 0) {
-      sum0_[k] += x * x;
-      sum1_[k] += y * y;
+      // The entry's position along its vector: a row's or the flattened tensor's (a column's is
+      // not needed: its sum is sequential).
+      const int64_t index = (begin + e) % vector_len_;
+      norm0_acc_[k].add(index, static_cast<float>(x));
+      norm1_acc_[k].add(index, static_cast<float>(y));
     } else {
       dot_[k] += round(round(static_cast<float>(x) / norm0_[k]) *
                        round(static_cast<float>(y) / norm1_[k]));
