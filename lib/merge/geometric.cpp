@@ -1,5 +1,8 @@
 #include "merge/geometric.h"
 
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -73,6 +76,11 @@ bool is_geometric(MergeMethod method) {
   }
 }
 
+bool geometric_in_recipe_dtype(MergeMethod method) {
+  return method == MergeMethod::Nearswap || method == MergeMethod::Multislerp ||
+         method == MergeMethod::Nuslerp || method == MergeMethod::Karcher;
+}
+
 bool geometric_reads_members(const MergeSpec &spec, size_t n) {
   switch (spec.method) {
     case MergeMethod::Multislerp:
@@ -136,9 +144,17 @@ void check_geometric(const MergeSpec &spec, size_t n) {
 }
 
 GeometricMerge::GeometricMerge(const MergeSpec &spec, const std::vector<int64_t> &shape, size_t n,
-                               std::string name)
-    : spec_(spec), shape_(shape), n_(n), name_(std::move(name)) {
+                               std::string name, at::ScalarType compute)
+    : spec_(spec), shape_(shape), n_(n), name_(std::move(name)), compute_(compute) {
   for (int64_t d : shape_) numel_ *= d;
+  if (spec_.method == MergeMethod::Karcher && n_ > 1 && compute_ != at::kFloat) {
+    karcher_reduced_ = std::make_unique<KarcherReduced>(spec_, n_, numel_, compute_);
+    return;
+  }
+  if (spec_.method == MergeMethod::Multislerp && n_ > 1 && compute_ != at::kFloat) {
+    reduced_ = std::make_unique<MultislerpReduced>(spec_, n_, numel_, compute_, name_);
+    return;
+  }
   // nuslerp unflattened: one angle per vector along the last dimension (per row), or, row-wise,
   // along the first (per column: mergekit transposes dims 0 and -1). A tensor of rank < 2 is one
   // vector either way.
@@ -151,6 +167,13 @@ GeometricMerge::GeometricMerge(const MergeSpec &spec, const std::vector<int64_t>
       row_len_ = shape_.back();
       keys_ = numel_ / row_len_;
     }
+  }
+  if (spec_.method == MergeMethod::Nuslerp && compute_ != at::kFloat) {
+    const bool column = col_count_ > 0;
+    const int64_t vector_len = row_len_ > 0 ? row_len_ : column ? shape_[0] : numel_;
+    nu_reduced_ = std::make_unique<NuslerpReduced>(spec_, keys_, std::max<int64_t>(vector_len, 1),
+                                                   column, compute_);
+    return;
   }
   if (spec_.method == MergeMethod::ArceeFusion) {
     // mergekit's softmax is along the last dimension: one row per vector along it.
@@ -182,7 +205,18 @@ size_t GeometricMerge::vectors() const {
   }
 }
 
+// torch's elementwise ops on bf16 / f16 tensors compute each result in fp32 (their opmath type,
+// Python scalars kept in fp32) and round it to the tensor's dtype.
+float GeometricMerge::rounded(float x) const {
+  if (compute_ == at::kBFloat16) return static_cast<float>(c10::BFloat16(x));
+  if (compute_ == at::kHalf) return static_cast<float>(c10::Half(x));
+  return x;
+}
+
 int GeometricMerge::passes() const {
+  if (reduced_) return MultislerpReduced::kPasses;
+  if (karcher_reduced_) return karcher_reduced_->passes();
+  if (nu_reduced_) return NuslerpReduced::kPasses;
   switch (spec_.method) {
     case MergeMethod::Slerp:
     case MergeMethod::Nuslerp:
@@ -203,8 +237,18 @@ int64_t GeometricMerge::key_of(int64_t e) const {
   return 0;
 }
 
+std::vector<int64_t> GeometricMerge::keys_of(int64_t begin, int64_t len) const {
+  std::vector<int64_t> keys(static_cast<size_t>(len));
+  for (int64_t e = 0; e < len; ++e) keys[static_cast<size_t>(e)] = key_of(begin + e);
+  return keys;
+}
+
 void GeometricMerge::accumulate(int pass, int64_t begin, const at::Tensor &base,
                                 const std::vector<at::Tensor> &inputs) {
+  if (reduced_) return reduced_->accumulate(pass, begin, inputs);
+  if (karcher_reduced_) return karcher_reduced_->accumulate(pass, begin, inputs);
+  if (nu_reduced_)
+    return nu_reduced_->accumulate(pass, begin, keys_of(begin, base.numel()), inputs);
   if (spec_.method == MergeMethod::ArceeFusion) return accumulate_fusion(pass, begin, base, inputs);
   const size_t m = vectors();
   const size_t tri = triangle(m);
@@ -266,6 +310,9 @@ float GeometricMerge::fusion_importance(float b, float m, size_t row) const {
 }
 
 void GeometricMerge::finish() {
+  if (reduced_) return reduced_->finish();
+  if (karcher_reduced_) return karcher_reduced_->finish();
+  if (nu_reduced_) return nu_reduced_->finish();
   if (passes() == 0) return;  // nearswap; multislerp and karcher of one member
   switch (spec_.method) {
     case MergeMethod::Slerp: {
@@ -474,6 +521,9 @@ void GeometricMerge::finish() {
 
 at::Tensor GeometricMerge::combine(int64_t begin, const at::Tensor &base,
                                    const std::vector<at::Tensor> &inputs) const {
+  if (reduced_) return reduced_->combine(base, inputs);
+  if (karcher_reduced_) return karcher_reduced_->combine(begin, inputs);
+  if (nu_reduced_) return nu_reduced_->combine(keys_of(begin, base.numel()), base, inputs);
   switch (spec_.method) {
     case MergeMethod::Slerp:
       // coef_a * x + coef_b * y, each product rounded to fp32 as torch's.
@@ -481,21 +531,24 @@ at::Tensor GeometricMerge::combine(int64_t begin, const at::Tensor &base,
     case MergeMethod::Nearswap: {
       // nearswap.py: weight = clamp(t / max(|a - b|, 1e-6), 0, 1); weight b + (1 - weight) a.
       // torch evaluates `t / x` as x.reciprocal() * t, so the same two roundings here; NaN stays
-      // NaN through the clamps as through torch's.
+      // NaN through the clamps as through torch's. mergekit applies these ops to the tensors as
+      // loaded (nearswap.py: nearswap_merge), so in mergekit mode every op rounds to the recipe's
+      // dtype; the clamp's bound is cast to it (torch's clamp casts its scalars to the tensor's).
       at::Tensor out = at::empty_like(base);
       const float *a = data(base);
       const float *b = data(inputs[0]);
       float *o = data(out);
       const float t = static_cast<float>(spec_.t);
+      const float min_diff = rounded(kNearswapMinDiff);
       const int64_t len = base.numel();
       for (int64_t e = 0; e < len; ++e) {
-        float d = std::fabs(a[e] - b[e]);
-        d = d < kNearswapMinDiff ? kNearswapMinDiff : d;
-        float w = (1.0f / d) * t;
+        float d = std::fabs(rounded(a[e] - b[e]));
+        d = d < min_diff ? min_diff : d;
+        float w = rounded(rounded(1.0f / d) * t);
         w = w < 0.0f ? 0.0f : (w > 1.0f ? 1.0f : w);
-        const float wb = w * b[e];
-        const float wa = (1.0f - w) * a[e];
-        o[e] = wb + wa;
+        const float wb = rounded(w * b[e]);
+        const float wa = rounded(rounded(1.0f - w) * a[e]);
+        o[e] = rounded(wb + wa);
       }
       return out;
     }
@@ -556,7 +609,7 @@ at::Tensor GeometricMerge::combine(int64_t begin, const at::Tensor &base,
 }
 
 at::Tensor geometric_merge(const MergeSpec &spec, const at::Tensor &base,
-                           const std::vector<at::Tensor> &members) {
+                           const std::vector<at::Tensor> &members, at::ScalarType compute) {
   check_geometric(spec, members.size());
   const at::Tensor b = base.to(at::kFloat).contiguous().reshape(-1);
   std::vector<at::Tensor> inputs;
@@ -565,7 +618,7 @@ at::Tensor geometric_merge(const MergeSpec &spec, const at::Tensor &base,
     const at::Tensor x = m.to(at::kFloat).contiguous().reshape(-1);
     inputs.push_back(raw ? x : x.sub(b));
   }
-  GeometricMerge merge(spec, base.sizes().vec(), members.size(), "");
+  GeometricMerge merge(spec, base.sizes().vec(), members.size(), "", compute);
   for (int pass = 0; pass < merge.passes(); ++pass) merge.accumulate(pass, 0, b, inputs);
   merge.finish();
   return merge.combine(0, b, inputs).reshape(base.sizes());

@@ -5,8 +5,9 @@
 // sphere (karcher; of the pool members only: mergekit's karcher has no base, and a mergekit-yaml
 // run with a base_model counts it as one more input, so such a recipe lists the base in the pool
 // here). multislerp and nuslerp are mergekit's with a base (on task vectors). Arithmetic in fp32 as
-// mergekit's (it works in float32 unless the inputs are float64); whole-tensor statistics (norms,
-// dot products) in double.
+// mergekit's on an fp32 recipe; whole-tensor statistics (norms, dot products) in double. Under
+// --semantics mergekit on a bf16 / f16 recipe, nearswap, multislerp, nuslerp and karcher compute in
+// that dtype as mergekit does (geometric_in_recipe_dtype and the *_reduced.h classes).
 //
 // Streaming: every one of them needs at most the Gram matrix of its vectors, per tensor or per row,
 // and then combines each entry from the same entry of its inputs with per-row coefficients. So a
@@ -24,10 +25,14 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "merge/karcher_reduced.h"
 #include "merge/merge_spec.h"
+#include "merge/multislerp_reduced.h"
+#include "merge/nuslerp_reduced.h"
 
 namespace fw {
 
@@ -36,6 +41,13 @@ bool is_geometric(MergeMethod method);
 // Whether the method reads the members themselves (slerp, nearswap, karcher; multislerp of one
 // member) rather than their task vectors theta_i - theta_0 (multislerp, nuslerp).
 bool geometric_reads_members(const MergeSpec &spec, size_t n);
+
+// Whether --semantics mergekit computes the method in the recipe's dtype, as mergekit 0.1.5 does
+// (its merge functions apply torch ops to the tensors as loaded, e.g. bf16): nearswap, multislerp
+// (merge/multislerp_reduced.h), nuslerp (merge/nuslerp_reduced.h), karcher
+// (merge/karcher_reduced.h). The others
+// compute in fp32 in either mode.
+bool geometric_in_recipe_dtype(MergeMethod method);
 
 // Status::InvalidArgument naming the problem: the member count (slerp and nearswap: exactly 1;
 // nuslerp: exactly 2; multislerp and karcher: at least 1), weights given to a method that takes
@@ -50,9 +62,11 @@ void check_geometric(const MergeSpec &spec, size_t n);
 // `base`: the base's same entries.
 class GeometricMerge {
  public:
-  // shape: the tensor's (nuslerp's rows); name: for messages.
+  // shape: the tensor's (nuslerp's rows); name: for messages; compute: the dtype whose rounding
+  // each operation takes (mergekit mode for geometric_in_recipe_dtype methods: bf16 or f16; fp32
+  // otherwise). Inputs are fp32 chunks either way (holding values `compute` represents).
   GeometricMerge(const MergeSpec &spec, const std::vector<int64_t> &shape, size_t n,
-                 std::string name);
+                 std::string name, at::ScalarType compute = at::kFloat);
 
   // Statistics passes over the chunks: 0 (nearswap, one member), 1 (the Gram methods), 4
   // (arcee_fusion: per-row maxima, softmax sums, KL divergences, then the importance scores).
@@ -72,12 +86,14 @@ class GeometricMerge {
                          const std::vector<at::Tensor> &inputs);
   static float softmax_entry(float x, float max, double sum);
   float fusion_importance(float b, float m, size_t row) const;
-  size_t vectors() const;  // vectors in the Gram matrix
+  size_t vectors() const;        // vectors in the Gram matrix
+  float rounded(float x) const;  // x rounded to compute_ (kept as fp32)
 
   MergeSpec spec_;
   std::vector<int64_t> shape_;
   size_t n_;
   std::string name_;
+  at::ScalarType compute_;
   int64_t numel_ = 1;
   int64_t keys_ = 1;          // rows with their own statistics
   int64_t row_len_ = 0;       // nuslerp per row: the last dimension
@@ -91,10 +107,17 @@ class GeometricMerge {
   std::vector<float> importance_;
   float threshold_ = 0.0f;
   std::vector<float> coef_;  // per key: the combine's coefficients
+  // multislerp of >= 2 task vectors computing in a reduced dtype (mergekit mode).
+  std::unique_ptr<MultislerpReduced> reduced_;
+  std::unique_ptr<NuslerpReduced> nu_reduced_;       // nuslerp in a reduced dtype (mergekit mode)
+  std::unique_ptr<KarcherReduced> karcher_reduced_;  // karcher of >= 2 members, likewise
+  std::vector<int64_t> keys_of(int64_t begin, int64_t len) const;  // key_of each entry
 };
 
-// Both phases on resident tensors (any shape; the members in pool order).
+// Both phases on resident tensors (any shape; the members in pool order), computing in `compute`
+// as GeometricMerge.
 at::Tensor geometric_merge(const MergeSpec &spec, const at::Tensor &base,
-                           const std::vector<at::Tensor> &members);
+                           const std::vector<at::Tensor> &members,
+                           at::ScalarType compute = at::kFloat);
 
 }  // namespace fw

@@ -47,8 +47,9 @@ class RangeReader {
 };
 
 // Whether mergekit_compat changes the arithmetic: the task-arithmetic family's combine in the
-// working dtype (mergekit_compat.h). Linear needs none; passthrough, SCE and RAM compute in fp32 as
-// mergekit does on fp32 inputs, in either mode.
+// working dtype (mergekit_compat.h). Linear needs none; passthrough and SCE compute in fp32 as
+// mergekit does on fp32 inputs, in either mode; RAM and the geometric methods take the dtype on
+// their own (ram.h, geometric_in_recipe_dtype).
 bool uses_mergekit_arithmetic(MergeMethod m) {
   // The geometric methods follow mergekit's arithmetic (fp32) in either mode; the SVD methods are
   // not mergekit's and compute in fp32 as their authors' code.
@@ -193,7 +194,11 @@ class TensorMerge {
   // scores), then the combine pass. Held: the chunk buffers and O(n^2 x rows) doubles, and for
   // arcee_fusion one fp32 tensor of importance scores.
   void run_geometric(const ChunkSink &sink) {
-    GeometricMerge merge(spec_, meta_.shape, n_, meta_.name);
+    // mergekit computes some of them in the recipe's dtype (geometric_in_recipe_dtype).
+    const at::ScalarType compute = spec_.mergekit && geometric_in_recipe_dtype(spec_.method)
+                                       ? to_scalar_type(spec_.compute_dtype.value_or(meta_.dtype))
+                                       : at::kFloat;
+    GeometricMerge merge(spec_, meta_.shape, n_, meta_.name, compute);
     std::vector<at::Tensor> inputs(n_);
     const auto gather = [&](int64_t len) {
       for (size_t i = 0; i < n_; ++i) inputs[i] = bufs_[i].narrow(0, 0, len);
@@ -409,6 +414,9 @@ class TensorMerge {
   // the whole tensor (one pass) for its lambdas.
   void run_ram(const ChunkSink &sink) {
     const double eps = spec_.epsilon_of(0);
+    // mergekit computes RAM in the recipe's dtype (ram.h).
+    const at::ScalarType type =
+        spec_.mergekit ? to_scalar_type(spec_.compute_dtype.value_or(meta_.dtype)) : at::kFloat;
     std::vector<const float *> taus(n_);
     for (size_t i = 0; i < n_; ++i) taus[i] = bufs_[i].data_ptr<float>();
     const auto nothing = [](int64_t, int64_t, size_t, float *) {};
@@ -416,14 +424,14 @@ class TensorMerge {
     if (spec_.method == MergeMethod::RamplusTl) {
       std::vector<int64_t> shared(n_, 0), unique(n_, 0);
       for_each_chunk(false, nothing, [&](int64_t, int64_t len) {
-        ram_count_range(taus, len, eps, shared, unique);
+        ram_count_range(taus, len, eps, shared, unique, type);
       });
       lambdas = ram_lambdas(shared, unique, eps, spec_.ram_r, spec_.ram_alpha);
     }
     at::Tensor out = at::empty({std::min(chunk_, meta_.numel)}, at::kFloat);
     for_each_chunk(false, nothing, [&](int64_t begin, int64_t len) {
-      ram_combine_range(base_buf_.data_ptr<float>(), taus, eps, lambdas, len,
-                        out.data_ptr<float>());
+      ram_combine_range(base_buf_.data_ptr<float>(), taus, eps, lambdas, len, out.data_ptr<float>(),
+                        type);
       sink(begin, out.narrow(0, 0, len));
     });
   }

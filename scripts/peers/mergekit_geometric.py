@@ -160,8 +160,70 @@ def write_big(path):
     save_file({k: v.contiguous() for k, v in out.items()}, path)
 
 
+def emit_bf16():
+    """bf16 inputs (the tensors as a `dtype: bfloat16` recipe loads them), for fwmerge's
+    --semantics mergekit, which computes these methods in the recipe's dtype as mergekit does."""
+    g = torch.Generator().manual_seed(2028)
+
+    def bf16(t):
+        return t.to(torch.bfloat16)
+
+    def emit16(name, t):
+        emit(name, t.to(torch.float32))  # bf16 values, exact in fp32
+
+    print("// mergekit 0.1.5 bf16 values (scripts/peers/mergekit_geometric.py --bf16); shape [4, 32]")
+    # A base of weight-like magnitude and members with task vectors of ~0.003: the sizes where
+    # bf16 rounding of every op shows (as in a bf16 checkpoint).
+    base = bf16(torch.randn(4, 32, generator=g) * 0.02)
+    ms = [bf16(base.float() + torch.randn(4, 32, generator=g) * 0.003) for _ in range(3)]
+    emit16("kBf16Base", base)
+    for i, m in enumerate(ms):
+        emit16(f"kBf16Member{i}", m)
+    emit16("kBf16Nearswap", merge(nearswap_merge, base, [ms[0]], t=0.001))
+    emit16(
+        "kBf16Multislerp",
+        merge(multislerp, base, ms, weight=[0.5, 1.0, 2.0], normalize_weights=True),
+    )
+    emit16(
+        "kBf16MultislerpRaw",
+        merge(multislerp, base, ms, weight=[0.2, 0.3, 0.4], normalize_weights=False),
+    )
+    emit16("kBf16NuFlat", merge(nuslerp_merge_method, base, ms[:2], weight=[1.0, 0.5]))
+    emit16(
+        "kBf16NuRows",
+        merge(nuslerp_merge_method, base, ms[:2], weight=[1.0, 0.5], nuslerp_flatten=False),
+    )
+    emit16(
+        "kBf16NuColumns",
+        merge(
+            nuslerp_merge_method,
+            base,
+            ms[:2],
+            weight=[1.0, 0.5],
+            nuslerp_flatten=False,
+            nuslerp_row_wise=True,
+        ),
+    )
+
+    # torch's fp32 vector_norm (lib/merge/torch_norm.h): x_i = 0.01 + ((i * 7919) % 2001) * 1e-5
+    # in fp32 for i < 100003 (positive: the fp32 lane sums drift from the exact norm), and the same
+    # rounded to bf16, normed as bf16.
+    i = torch.arange(100003, dtype=torch.float64)
+    x = (0.01 + ((i * 7919) % 2001) * 1e-5).to(torch.float32)
+    n32 = torch.linalg.vector_norm(x)
+    n16 = torch.linalg.vector_norm(x.to(torch.bfloat16))
+    print(f"const float kTorchNormF32 = {n32.item():.9g}f;")
+    print(f"const float kTorchNormBf16 = {n16.item():.9g}f;  // rounded to bf16 by torch")
+    print(f"const double kExactNormF32 = {x.double().square().sum().sqrt().item():.17g};")
+    # karcher of the three members (mergekit's karcher takes no base), max_iter 10 and 1.
+    emit16("kBf16Karcher", merge(karcher_merge_method, None, ms))
+    emit16("kBf16KarcherOneStep", merge(karcher_merge_method, None, ms, max_iter=1))
+
 parser = argparse.ArgumentParser()
 parser.add_argument("--big", help="also write the [300, 700] case to this safetensors file")
+parser.add_argument("--bf16", action="store_true", help="also print the bf16 cases")
 args = parser.parse_args()
+if args.bf16:
+    emit_bf16()
 if args.big:
     write_big(args.big)

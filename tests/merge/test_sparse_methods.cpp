@@ -550,6 +550,80 @@ TEST(Ram, StreamedEqualsWholeTensor) {
   }
 }
 
+// mk's pool as bf16 safetensors files (one tensor "w"), for a streamed merge.
+Pool bf16_files(const std::string &label, const mk::MkPool &mp) {
+  Pool p;
+  p.dir = fwtest::temp_dir("sparse_" + label);
+  fwtest::write_safetensors(p.dir + "/base.safetensors", {{"w", mp.shape, mp.base, "BF16"}});
+  p.base = fw::open_checkpoint(p.dir + "/base.safetensors", nullptr);
+  for (size_t i = 0; i < mp.members.size(); ++i) {
+    const std::string path = p.dir + "/m" + std::to_string(i) + ".safetensors";
+    fwtest::write_safetensors(path, {{"w", mp.shape, mp.members[i], "BF16"}});
+    p.members.push_back(fw::open_checkpoint(path, p.base.get()));
+  }
+  return p;
+}
+
+// The single tensor of a streamed merge.
+at::Tensor streamed_one(const fw::MergeSpec &spec, const Pool &p) {
+  at::Tensor out;
+  fw::merge_streaming(spec, *p.base, p.pool(),
+                      [&](size_t, const fw::TensorMeta &, at::Tensor t) { out = t; });
+  return out;
+}
+
+TEST(Ram, AgreesWithMergekitInBf16) {
+  // --semantics mergekit on bf16 files: mergekit's ops in bf16 (ram.h), bit for bit, streamed and
+  // resident; fwmerge's own semantics (fp32 arithmetic) differs.
+  const Pool p = bf16_files("ram_mk_bf16", mk::kRamBf16);
+  bool fp32_differs = false;
+  for (const mk::MkRamCase &c : mk::kRamBf16Cases) {
+    fw::MergeSpec s = spec_for(method_named(c.method));
+    s.epsilon = c.epsilon;
+    s.ram_r = c.r;
+    s.ram_alpha = c.alpha;
+    s.mergekit = true;
+    const at::Tensor expected = tensor_of(c.expected, mk::kRamBf16.shape);
+    const at::Tensor streamed = streamed_one(s, p);
+    EXPECT_TRUE(mt::same_bytes(streamed, expected))
+        << c.method << " epsilon " << c.epsilon << " max |diff| "
+        << max_abs_diff(streamed, c.expected);
+    const at::Tensor whole =
+        fw::ram_merge(tensor_of(mk::kRamBf16.base, mk::kRamBf16.shape), members_of(mk::kRamBf16),
+                      c.epsilon, s.method == MergeMethod::RamplusTl, c.r, c.alpha, at::kBFloat16);
+    EXPECT_TRUE(mt::same_bytes(whole, expected)) << c.method << " epsilon " << c.epsilon;
+    s.mergekit = false;
+    fp32_differs |= max_abs_diff(streamed_one(s, p), c.expected) > 0.0;
+  }
+  EXPECT_TRUE(fp32_differs);
+}
+
+TEST(Ram, MergekitBf16StreamedEqualsWholeTensor) {
+  const Pool p = make_pool("ram_mk", 3, "BF16", true);
+  for (MergeMethod m : {MergeMethod::Ram, MergeMethod::RamplusTl}) {
+    fw::MergeSpec s = spec_for(m);
+    s.mergekit = true;
+    for (int threads : {1, 2}) {
+      fw::ThreadScope scope(threads);
+      std::vector<at::Tensor> streamed;
+      fw::merge_streaming(s, *p.base, p.pool(), [&](size_t, const fw::TensorMeta &, at::Tensor t) {
+        streamed.push_back(t);
+      });
+      const auto &metas = p.base->tensors();
+      ASSERT_EQ(streamed.size(), metas.size());
+      for (size_t t = 0; t < metas.size(); ++t) {
+        std::vector<at::Tensor> members;
+        for (const auto &mem : p.members) members.push_back(mem->load_f32(metas[t].name));
+        const at::Tensor whole =
+            fw::ram_merge(p.base->load_f32(metas[t].name), members, s.epsilon_of(0),
+                          m == MergeMethod::RamplusTl, s.ram_r, s.ram_alpha, at::kBFloat16);
+        EXPECT_TRUE(mt::same_bytes(streamed[t], whole))
+            << fw::merge_method_name(m) << " tensor " << metas[t].name << " threads " << threads;
+      }
+    }
+  }
+}
+
 TEST(Ram, RefusesBadInput) {
   const at::Tensor base = at::zeros({4});
   const std::vector<at::Tensor> members = {at::ones({4}), at::ones({4})};
