@@ -30,7 +30,10 @@ int budget(const MergeSetup &s) {
 
 // The data-free methods' parameters (fusion_bench's usual settings: scaling 0.3, TIES keeps 20 %
 // and sums, DARE drops half and rescales; the SVD methods at the library's defaults, alpha 1).
-fw_merge_params data_free_params(const std::string &method, const MergeSetup &s) {
+fw_merge_params data_free_params(const std::string &spelled, const MergeSetup &s) {
+  // "method@A": the method with scaling (alpha) A, for sweeps of the SVD methods' alpha.
+  const size_t at = spelled.find('@');
+  const std::string method = spelled.substr(0, at);
   fw_merge_params p;
   if (method == "tsv_m") {
     p = fw_default_merge_params(FW_MERGE_METHOD_TSV_M);
@@ -55,6 +58,7 @@ fw_merge_params data_free_params(const std::string &method, const MergeSetup &s)
     p.normalize = 0;
     p.seed = s.seed;
   }
+  if (at != std::string::npos) p.scaling = std::stod(spelled.substr(at + 1));
   p.threads = s.threads;
   return p;
 }
@@ -240,13 +244,19 @@ const std::vector<std::string> &method_names() {
 
 bool is_method(const std::string &name) {
   const auto &names = method_names();
-  return std::find(names.begin(), names.end(), name) != names.end();
+  // "@A" (an alpha) only where a data-free merge is run: the data-free methods and "_from_X".
+  const size_t at = name.find('@');
+  const std::string plain = name.substr(0, at);
+  if (std::find(names.begin(), names.end(), plain) == names.end()) return false;
+  return at == std::string::npos || plain.find("_from_") != std::string::npos ||
+         plain.rfind("fw_", 0) != 0 && plain != "adamerging" && plain != "pretrained";
 }
 
 MergeOutcome run_method(const std::string &method, const MergeSetup &s) {
   if (method == "pretrained") return MergeOutcome{load_backbone(s.base_path), 0, {}};
-  if (method == "average" || method == "task_arithmetic" || method == "ties" ||
-      method == "dare_ties" || method == "tsv_m" || method == "iso_c" || method == "iso_cts")
+  const std::string plain = method.substr(0, method.find('@'));
+  if (plain == "average" || plain == "task_arithmetic" || plain == "ties" || plain == "dare_ties" ||
+      plain == "tsv_m" || plain == "iso_c" || plain == "iso_cts")
     return data_free(method, s);
   if (!s.objective) throw std::invalid_argument(method + " needs an objective");
   if (method == "adamerging") return adamerging(s);

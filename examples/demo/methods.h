@@ -46,7 +46,8 @@ struct MergeOutcome {
 // "fw_soft_task_simplex", "fw_soft_layer_simplex", "fw_soft_task_capped", "fw_soft_layer_capped",
 // "fw_soft_task_summed", "fw_soft_layer_summed", "tsv_m", "iso_c", "iso_cts",
 // "fw_soft_task_from_task_arithmetic", "fw_soft_task_from_tsv_m", "fw_soft_task_from_iso_cts"
-// ("_from_X": FW_soft started at the data-free merge X, fw_solver_set_start_merge) (soft: the
+// ("_from_X": FW_soft started at the data-free merge X, fw_solver_set_start_merge; a data-free
+// method or X spelled "name@A" runs with fw_merge_params.scaling = A) (soft: the
 // configured lambda constraint, the paper's simplex for "_simplex", the capped simplex for
 // "_capped"; per-term top-k, or the whole objective's top-k for "_summed").
 const std::vector<std::string> &method_names();
