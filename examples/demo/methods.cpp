@@ -249,7 +249,7 @@ bool is_method(const std::string &name) {
   const std::string plain = name.substr(0, at);
   if (std::find(names.begin(), names.end(), plain) == names.end()) return false;
   return at == std::string::npos || plain.find("_from_") != std::string::npos ||
-         plain.rfind("fw_", 0) != 0 && plain != "adamerging" && plain != "pretrained";
+         (plain.rfind("fw_", 0) != 0 && plain != "adamerging" && plain != "pretrained");
 }
 
 MergeOutcome run_method(const std::string &method, const MergeSetup &s) {
