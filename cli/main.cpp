@@ -241,7 +241,8 @@ int main(int argc, char **argv) {
   merge->add_flag("--exact-ties", exact_ties,
                   "with mergekit semantics, also keep the equal magnitudes at TIES / breadcrumbs "
                   "thresholds that mergekit keeps (its argsort order): bit-identical output, but "
-                  "each split tensor is sorted (slower, memory of one tensor)");
+                  "each split tensor is read once more and partly sorted (slower, memory of one "
+                  "tensor)");
 
   std::string fw_recipe, fw_out, fw_shard_size = "5GB";
   bool fw_quiet = false;

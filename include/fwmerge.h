@@ -861,8 +861,10 @@ typedef enum fw_mergekit_compat {
   FW_MERGEKIT_COMPAT_ARITHMETIC = 1,
   /* As ARITHMETIC, and equal magnitudes at the trim threshold are those mergekit keeps: the order
    * of torch's CPU argsort, which is libstdc++'s std::sort over (|tau|, index) pairs. fw_merge then
-   * sorts each member's task vector of a tensor whose threshold splits equal magnitudes
-   * (O(numel log numel) time, 8 bytes per element of that tensor, one member at a time). */
+   * replays that sort on each member's task vector of a tensor whose threshold splits equal
+   * magnitudes, only on the ranges that straddle the threshold (expected O(numel) time; 8 bytes
+   * per element of that tensor for each member in flight, at most 512 MB unless one tensor needs
+   * more). */
   FW_MERGEKIT_COMPAT_EXACT_TIES = 2
 } fw_mergekit_compat;
 

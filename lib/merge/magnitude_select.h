@@ -86,8 +86,11 @@ class KeepCursor {
 // vector |tau| (read in pieces by `read(begin, end, out)`, which writes |tau[begin, end)| to
 // out), flags for each cut which entries equal to its threshold it keeps when the vector is sorted
 // that way: with `descending`, the first k positions (k = entries above + quota); otherwise the
-// last k. One sort for all cuts: O(numel log numel) time; while it runs, 8 bytes per entry (the
-// (value, index) pairs; the magnitudes are never held apart) plus a bit per entry and cut.
+// last k. The sort is replayed step for step, but only on the ranges that straddle a cut's
+// kept / dropped boundary (a range on one side of every boundary needs no order): expected
+// O(numel) time per cut instead of a full sort's O(numel log numel), which matters where bf16
+// task vectors of a few ulps make most magnitudes ties. While it runs, 8 bytes per entry (the
+// (bits, index) pairs; the magnitudes are never held apart) plus a bit per entry and cut.
 using MagnitudeReader = std::function<void(int64_t begin, int64_t end, float *out)>;
 std::vector<std::vector<bool>> argsort_tie_masks(int64_t numel, const MagnitudeReader &read,
                                                  const std::vector<MagnitudeCut> &cuts,

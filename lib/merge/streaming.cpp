@@ -68,6 +68,11 @@ int64_t chunk_elements(const MergeSpec &spec, const TensorMeta &meta) {
   return slab >= kMergeChunk ? slab : kMergeChunk / slab * slab;
 }
 
+// How many bytes of (bits, index) pairs argsort_ties may hold at once when it spreads members
+// over threads: half of the 1 GB that a merge of LLM-sized checkpoints is meant to stay within
+// (issue 10), and about what one member's pairs of a 32000 x 2048 embedding take anyway.
+constexpr int64_t kTieOrderBudget = int64_t{512} << 20;
+
 bool trims_by_magnitude(MergeMethod m) {
   return m == MergeMethod::Ties || m == MergeMethod::Breadcrumbs ||
          m == MergeMethod::BreadcrumbsTies;
@@ -515,34 +520,54 @@ class TensorMerge {
 
   // mergekit's tie order (fw_merge_params.mergekit_compat 2): for each member whose keep or drop
   // cut keeps some but not all of the entries equal to its threshold, which ones mergekit keeps
-  // (argsort_tie_masks over the member's whole |tau|). One member at a time, so the extra memory
-  // is 8 bytes per entry of this tensor (and a bit per entry and cut), whatever the pool size.
+  // (argsort_tie_masks over the member's whole |tau|). Its replay of the sort is serial, so the
+  // members are spread over the threads (otherwise the idle OpenMP threads spin while one works),
+  // but only as many at once as keep their (bits, index) pairs, 8 bytes per entry of this tensor,
+  // within kTieOrderBudget: a tensor too large for two at once runs one member at a time, so the
+  // extra memory stays that of one tensor's pairs (or the budget), whatever the pool size.
   void argsort_ties() {
     tie_kept_.assign(n_, std::vector<std::vector<bool>>(2));
     const bool descending = spec_.method == MergeMethod::Ties;  // breadcrumbs sort ascending
-    at::Tensor member = at::empty({std::min(kMergeChunk, meta_.numel)}, at::kFloat);
-    for (size_t i = 0; i < n_; ++i) {
-      const MemberTrim &trim = trims_[i];
-      const bool keep_splits = trim.keep->cut().splits_ties();
-      const bool drop_splits = trim.drop && trim.drop->cut().splits_ties();
-      if (!keep_splits && !drop_splits) continue;
-      const MagnitudeReader read = [&](int64_t first, int64_t last, float *out) {
-        for (int64_t begin = first; begin < last; begin += kMergeChunk) {  // buffers' size
-          poll(spec_.stop);
-          const int64_t end = std::min(last, begin + kMergeChunk), len = end - begin;
-          at::Tensor b = base_buf_.narrow(0, 0, len);
-          base_.read(begin, end, b);
-          // The task vector as mergekit holds it, then |.| in fp32.
-          const float *x = read_member(i, begin, end, member, base_buf_.data_ptr<float>());
-          for (int64_t e = 0; e < len; ++e) out[begin - first + e] = std::fabs(x[e]);
-        }
-      };
-      std::vector<MagnitudeCut> cuts = {trim.keep->cut()};
-      if (trim.drop) cuts.push_back(trim.drop->cut());
-      std::vector<std::vector<bool>> masks = argsort_tie_masks(meta_.numel, read, cuts, descending);
-      if (keep_splits) tie_kept_[i][0] = std::move(masks[0]);
-      if (drop_splits) tie_kept_[i][1] = std::move(masks[1]);
+    std::vector<size_t> split;                                  // the members whose cuts split ties
+    for (size_t i = 0; i < n_; ++i)
+      if (trims_[i].keep->cut().splits_ties() ||
+          (trims_[i].drop && trims_[i].drop->cut().splits_ties()))
+        split.push_back(i);
+    const int64_t pairs = 8 * meta_.numel;
+    const int64_t lanes = std::max<int64_t>(
+        1, std::min<int64_t>({kTieOrderBudget / std::max<int64_t>(1, pairs), at::get_num_threads(),
+                              static_cast<int64_t>(split.size())}));
+    const int64_t buffer = std::min(kMergeChunk, meta_.numel);
+    for (size_t wave = 0; wave < split.size(); wave += static_cast<size_t>(lanes)) {
+      const int64_t width = std::min<int64_t>(lanes, static_cast<int64_t>(split.size() - wave));
+      at::parallel_for(0, width, 1, [&](int64_t first, int64_t last) {
+        // This task's own buffers: the members of a wave read concurrently.
+        at::Tensor member = at::empty({buffer}, at::kFloat), base = at::empty({buffer}, at::kFloat);
+        for (int64_t w = first; w < last; ++w)
+          member_ties(split[wave + static_cast<size_t>(w)], descending, member, base);
+      });
     }
+  }
+
+  // argsort_ties for member i, reading its task vector through `member` and `base` (chunk-sized).
+  void member_ties(size_t i, bool descending, at::Tensor &member, at::Tensor &base) {
+    const MemberTrim &trim = trims_[i];
+    const MagnitudeReader read = [&](int64_t first, int64_t last, float *out) {
+      for (int64_t begin = first; begin < last; begin += kMergeChunk) {  // buffers' size
+        poll(spec_.stop);
+        const int64_t end = std::min(last, begin + kMergeChunk), len = end - begin;
+        at::Tensor b = base.narrow(0, 0, len);
+        base_.read(begin, end, b);
+        // The task vector as mergekit holds it, then |.| in fp32.
+        const float *x = read_member(i, begin, end, member, base.data_ptr<float>());
+        for (int64_t e = 0; e < len; ++e) out[begin - first + e] = std::fabs(x[e]);
+      }
+    };
+    std::vector<MagnitudeCut> cuts = {trim.keep->cut()};
+    if (trim.drop) cuts.push_back(trim.drop->cut());
+    std::vector<std::vector<bool>> masks = argsort_tie_masks(meta_.numel, read, cuts, descending);
+    if (trim.keep->cut().splits_ties()) tie_kept_[i][0] = std::move(masks[0]);
+    if (trim.drop && trim.drop->cut().splits_ties()) tie_kept_[i][1] = std::move(masks[1]);
   }
 
   // Model stock's t from the Gram matrix of the task vectors, accumulated block by block in order
