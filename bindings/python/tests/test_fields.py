@@ -225,9 +225,13 @@ def test_defaults_of_the_0_5_0_methods():
     given = fwmerge.MergeParams(M.KARCHER, max_iter=3)
     assert (given.max_iter, given.tol) == (3, 1e-5)
     # mergekit's names, upper case, with the C values.
-    names = {m.name.lower(): int(m) for m in M if int(m) >= 8}
+    names = {m.name.lower(): int(m) for m in M if 8 <= int(m) <= 19}
     mergekit = ["slerp", "nuslerp", "multislerp", "karcher", "nearswap", "arcee_fusion",
                 "passthrough", "della", "della_linear", "sce", "ram", "ramplus_tl"]
     assert names == {name: 8 + i for i, name in enumerate(mergekit)}
+    # The SVD methods after them (0.5.0, not mergekit's).
+    assert (int(M.TSV_M), int(M.ISO_C), int(M.ISO_CTS)) == (20, 21, 22)
+    iso_cts = fwmerge.MergeParams(M.ISO_CTS)
+    assert (iso_cts.scaling, iso_cts.select_topk) == (1.0, 0.8)
     F = fwmerge.MergeField
     assert (int(F.EPSILON), int(F.SCALE), int(F.T)) == (4, 5, 6)
