@@ -21,6 +21,7 @@
 #include "merge/streaming.h"
 #include "merge/torch_norm.h"
 #include "merge_test_util.h"
+#include "streamed_pool.h"
 #include "test_support.h"
 #include "util/error.h"
 #include "util/thread_scope.h"
@@ -670,16 +671,7 @@ TEST(MergekitGeometricLarge, AgreesOnA300By700Tensor) {
 // ---------------------------------------------------------------------------------------------
 // Streamed (StreamingMerge over safetensors files, chunks of kMergeChunk) == resident.
 
-struct Files {
-  std::string dir;
-  std::unique_ptr<fw::Checkpoint> base;
-  std::vector<std::unique_ptr<fw::Checkpoint>> members;
-  std::vector<const fw::Checkpoint *> pool() const {
-    std::vector<const fw::Checkpoint *> out;
-    for (const auto &m : members) out.push_back(m.get());
-    return out;
-  }
-};
+using Files = mt::PoolFiles;
 
 std::vector<float> normal_values(size_t n, uint32_t seed, float mean, float scale) {
   std::mt19937 gen(seed);
@@ -728,22 +720,15 @@ Files make_files(const std::string &label, size_t n, const std::string &dtype = 
 
 // Every tensor streamed equals merge_tensor on the loaded tensors, byte for byte.
 void expect_streamed_equals_resident(const fw::MergeSpec &spec, const Files &f, int threads) {
-  fw::ThreadScope scope(threads);
-  std::vector<at::Tensor> streamed;
-  fw::merge_streaming(spec, *f.base, f.pool(),
-                      [&](size_t, const fw::TensorMeta &, at::Tensor t) { streamed.push_back(t); });
-  const auto &metas = f.base->tensors();
-  ASSERT_EQ(streamed.size(), metas.size());
-  for (size_t t = 0; t < metas.size(); ++t) {
-    std::vector<at::Tensor> members;
-    for (const auto &m : f.members) members.push_back(m->load_f32(metas[t].name));
-    const fw::MergeSpec own = spec.for_tensor(metas[t].name, f.members.size());
-    const at::Tensor whole = fw::merge_tensor(own, f.base->load_f32(metas[t].name), members, t);
-    EXPECT_TRUE(mt::same_bytes(streamed[t], whole))
-        << fw::merge_method_name(spec.method) << " tensor " << metas[t].name << " threads "
-        << threads << " max |diff| " << (streamed[t] - whole).abs().max().item<float>();
-    EXPECT_TRUE(at::isfinite(streamed[t]).all().item<bool>()) << metas[t].name;
-  }
+  mt::expect_streamed_equals(
+      spec, f, threads,
+      [&](size_t t, const std::string &name, const at::Tensor &base,
+          const std::vector<at::Tensor> &members) {
+        return fw::merge_tensor(spec.for_tensor(name, members.size()), base, members, t);
+      },
+      [](const std::string &name, const at::Tensor &streamed) {
+        EXPECT_TRUE(at::isfinite(streamed).all().item<bool>()) << name;
+      });
 }
 
 TEST(GeometricStreaming, SlerpStreamedEqualsResident) {
@@ -1221,26 +1206,18 @@ at::Tensor mergekit_bf16(fw::MergeSpec spec, size_t n, bool mergekit = true) {
 // Mergekit mode on bf16 files: every tensor streamed equals geometric_merge computing in bf16 on
 // the loaded tensors, byte for byte.
 void expect_mergekit_streamed_equals_resident(fw::MergeSpec spec, const Files &f, int threads) {
-  fw::ThreadScope scope(threads);
   spec.mergekit = true;
-  std::vector<at::Tensor> streamed;
-  fw::merge_streaming(spec, *f.base, f.pool(),
-                      [&](size_t, const fw::TensorMeta &, at::Tensor t) { streamed.push_back(t); });
-  const auto &metas = f.base->tensors();
-  ASSERT_EQ(streamed.size(), metas.size());
-  for (size_t t = 0; t < metas.size(); ++t) {
-    std::vector<at::Tensor> members;
-    for (const auto &m : f.members) members.push_back(m->load_f32(metas[t].name));
-    const fw::MergeSpec own = spec.for_tensor(metas[t].name, f.members.size());
-    const at::Tensor whole =
-        fw::geometric_merge(own, f.base->load_f32(metas[t].name), members, at::kBFloat16);
-    EXPECT_TRUE(mt::same_bytes(streamed[t], whole))
-        << fw::merge_method_name(spec.method) << " tensor " << metas[t].name << " threads "
-        << threads << " max |diff| " << (streamed[t] - whole).abs().max().item<float>();
-    // bf16 values: the output's dtype loses nothing.
-    EXPECT_TRUE(at::equal(streamed[t], streamed[t].to(at::kBFloat16).to(at::kFloat)))
-        << metas[t].name;
-  }
+  mt::expect_streamed_equals(
+      spec, f, threads,
+      [&](size_t, const std::string &name, const at::Tensor &base,
+          const std::vector<at::Tensor> &members) {
+        return fw::geometric_merge(spec.for_tensor(name, members.size()), base, members,
+                                   at::kBFloat16);
+      },
+      // bf16 values: the output's dtype loses nothing.
+      [](const std::string &name, const at::Tensor &streamed) {
+        EXPECT_TRUE(at::equal(streamed, streamed.to(at::kBFloat16).to(at::kFloat))) << name;
+      });
 }
 
 TEST(MergekitBf16, NearswapAgreesWithMergekitBitForBit) {

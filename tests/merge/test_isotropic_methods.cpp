@@ -21,6 +21,7 @@
 #include "merge/streaming.h"
 #include "merge/svd_merge.h"
 #include "merge_test_util.h"
+#include "streamed_pool.h"
 #include "test_support.h"
 #include "util/error.h"
 #include "util/thread_scope.h"
@@ -308,16 +309,7 @@ TEST(SvdMethods, AgreeWithTheAuthorsAlgorithms) {
 // ---------------------------------------------------------------------------------------------
 // Streamed (StreamingMerge over safetensors files, chunks of kMergeChunk) == resident.
 
-struct Files {
-  std::string dir;
-  std::unique_ptr<fw::Checkpoint> base;
-  std::vector<std::unique_ptr<fw::Checkpoint>> members;
-  std::vector<const fw::Checkpoint *> pool() const {
-    std::vector<const fw::Checkpoint *> out;
-    for (const auto &m : members) out.push_back(m.get());
-    return out;
-  }
-};
+using Files = mt::PoolFiles;
 
 std::vector<float> normal_values(size_t n, uint32_t seed, float scale) {
   std::mt19937 gen(seed);
@@ -360,22 +352,15 @@ Files make_files(const std::string &label, size_t n) {
 }
 
 void expect_streamed_equals_resident(const fw::MergeSpec &spec, const Files &f, int threads) {
-  fw::ThreadScope scope(threads);
-  std::vector<at::Tensor> streamed;
-  fw::merge_streaming(spec, *f.base, f.pool(),
-                      [&](size_t, const fw::TensorMeta &, at::Tensor t) { streamed.push_back(t); });
-  const auto &metas = f.base->tensors();
-  ASSERT_EQ(streamed.size(), metas.size());
-  for (size_t t = 0; t < metas.size(); ++t) {
-    std::vector<at::Tensor> members;
-    for (const auto &m : f.members) members.push_back(m->load_f32(metas[t].name));
-    const fw::MergeSpec own = spec.for_tensor(metas[t].name, f.members.size());
-    const at::Tensor whole = fw::merge_tensor(own, f.base->load_f32(metas[t].name), members, t);
-    EXPECT_TRUE(mt::same_bytes(streamed[t], whole))
-        << fw::merge_method_name(spec.method) << " tensor " << metas[t].name << " threads "
-        << threads << " max |diff| " << (streamed[t] - whole).abs().max().item<float>();
-    EXPECT_TRUE(at::isfinite(streamed[t]).all().item<bool>()) << metas[t].name;
-  }
+  mt::expect_streamed_equals(
+      spec, f, threads,
+      [&](size_t t, const std::string &name, const at::Tensor &base,
+          const std::vector<at::Tensor> &members) {
+        return fw::merge_tensor(spec.for_tensor(name, members.size()), base, members, t);
+      },
+      [](const std::string &name, const at::Tensor &streamed) {
+        EXPECT_TRUE(at::isfinite(streamed).all().item<bool>()) << name;
+      });
 }
 
 TEST(SvdStreaming, StreamedEqualsResident) {

@@ -24,6 +24,7 @@
 #include "merge/streaming.h"
 #include "merge_test_util.h"
 #include "mergekit_sparse_expected.h"
+#include "streamed_pool.h"
 #include "test_support.h"
 #include "util/error.h"
 #include "util/thread_scope.h"
@@ -98,16 +99,7 @@ std::vector<float> normal_values(size_t n, uint32_t seed, float scale) {
 
 // ---- streaming against the whole-tensor merge
 
-struct Pool {
-  std::string dir;
-  std::unique_ptr<fw::Checkpoint> base;
-  std::vector<std::unique_ptr<fw::Checkpoint>> members;
-  std::vector<const fw::Checkpoint *> pool() const {
-    std::vector<const fw::Checkpoint *> out;
-    for (const auto &m : members) out.push_back(m.get());
-    return out;
-  }
-};
+using Pool = mt::PoolFiles;
 
 // Tensors larger than a chunk in several layouts: a matrix whose rows do not divide the chunk, a
 // 1-D tensor of 3 chunks and a bit, a 3-D tensor, a matrix whose rows are longer than a chunk, and
@@ -154,20 +146,11 @@ Pool make_pool(const std::string &label, size_t n_members, const std::string &dt
 }
 
 void expect_streamed_equals_whole(const fw::MergeSpec &spec, const Pool &p, int threads) {
-  fw::ThreadScope scope(threads);
-  std::vector<at::Tensor> streamed;
-  fw::merge_streaming(spec, *p.base, p.pool(),
-                      [&](size_t, const fw::TensorMeta &, at::Tensor t) { streamed.push_back(t); });
-  const auto &metas = p.base->tensors();
-  ASSERT_EQ(streamed.size(), metas.size());
-  for (size_t t = 0; t < metas.size(); ++t) {
-    std::vector<at::Tensor> members;
-    for (const auto &m : p.members) members.push_back(m->load_f32(metas[t].name));
-    const at::Tensor whole = fw::merge_tensor(spec, p.base->load_f32(metas[t].name), members, t);
-    EXPECT_TRUE(mt::same_bytes(streamed[t], whole))
-        << fw::merge_method_name(spec.method) << " tensor " << metas[t].name << " threads "
-        << threads << " max |diff| " << (streamed[t] - whole).abs().max().item<float>();
-  }
+  mt::expect_streamed_equals(spec, p, threads,
+                             [&](size_t t, const std::string &, const at::Tensor &base,
+                                 const std::vector<at::Tensor> &members) {
+                               return fw::merge_tensor(spec, base, members, t);
+                             });
 }
 
 // ================================ DELLA ================================

@@ -16,6 +16,7 @@
 #include "merge/methods.h"
 #include "merge/streaming.h"
 #include "merge_test_util.h"
+#include "streamed_pool.h"
 #include "test_support.h"
 #include "util/thread_scope.h"
 
@@ -93,16 +94,7 @@ TEST(MagnitudeSelect, DistinguishesNeighbouringFloats) {
     EXPECT_EQ(cursor.keep(fw::magnitude_bits(x[e]), static_cast<int64_t>(e)), want[e]);
 }
 
-struct Pool {
-  std::string dir;
-  std::unique_ptr<fw::Checkpoint> base;
-  std::vector<std::unique_ptr<fw::Checkpoint>> members;
-  std::vector<const fw::Checkpoint *> pool() const {
-    std::vector<const fw::Checkpoint *> out;
-    for (const auto &m : members) out.push_back(m.get());
-    return out;
-  }
-};
+using Pool = mt::PoolFiles;
 
 // Three tensors: one spanning 3 chunks and a bit (grid values: ties), one normal, one tiny; and a
 // base with its own values. dtype: "F32" or "BF16".
@@ -132,20 +124,11 @@ Pool make_pool(const std::string &dtype, size_t n_members) {
 
 // Every tensor of the streamed merge equals merge_tensor on the whole loaded tensors, bytewise.
 void expect_streamed_equals_whole(const fw::MergeSpec &spec, const Pool &p, int threads) {
-  fw::ThreadScope scope(threads);
-  std::vector<at::Tensor> streamed;
-  fw::merge_streaming(spec, *p.base, p.pool(),
-                      [&](size_t, const fw::TensorMeta &, at::Tensor t) { streamed.push_back(t); });
-  const auto &metas = p.base->tensors();
-  ASSERT_EQ(streamed.size(), metas.size());
-  for (size_t t = 0; t < metas.size(); ++t) {
-    std::vector<at::Tensor> members;
-    for (const auto &m : p.members) members.push_back(m->load_f32(metas[t].name));
-    const at::Tensor whole = fw::merge_tensor(spec, p.base->load_f32(metas[t].name), members, t);
-    EXPECT_TRUE(mt::same_bytes(streamed[t], whole))
-        << fw::merge_method_name(spec.method) << " tensor " << metas[t].name << " threads "
-        << threads << " max |diff| " << (streamed[t] - whole).abs().max().item<float>();
-  }
+  mt::expect_streamed_equals(spec, p, threads,
+                             [&](size_t t, const std::string &, const at::Tensor &base,
+                                 const std::vector<at::Tensor> &members) {
+                               return fw::merge_tensor(spec, base, members, t);
+                             });
 }
 
 fw::MergeSpec spec_for(fw::MergeMethod method) {
