@@ -31,6 +31,29 @@ PoolFiles write_pool(const std::string &label, const std::vector<fwtest::TestTen
   return pool;
 }
 
+std::vector<float> merge_one_tensor(const std::string &label, const fw_merge_params &p,
+                                    const std::vector<float> &base,
+                                    const std::vector<std::vector<float>> &members,
+                                    std::vector<int64_t> shape) {
+  if (shape.empty()) shape = {static_cast<int64_t>(base.size())};
+  std::vector<std::vector<fwtest::TestTensor>> m;
+  for (const auto &values : members) m.push_back({{"w", shape, values}});
+  const PoolFiles pool = write_pool(label, {{"w", shape, base}}, m);
+  std::vector<const char *> paths;
+  for (const std::string &path : pool.members) paths.push_back(path.c_str());
+  const std::string out = pool.dir + "/out.safetensors";
+  EXPECT_EQ(fw_merge(&p, pool.base.c_str(), paths.data(), paths.size(), out.c_str(), nullptr),
+            FW_OK)
+      << fw_last_error();
+  const ParsedFile parsed = parse_safetensors(out);
+  return decode(parsed.tensor_bytes("w"), "F32");
+}
+
+void expect_near_all(const std::vector<float> &got, const std::vector<double> &want, double tol) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "entry " << i;
+}
+
 PoolFiles write_unit_pool(const std::string &label, const std::string &dtype) {
   auto vec = [&](float a, float b, float c) {
     return std::vector<fwtest::TestTensor>{{"w", {3}, {a, b, c}, dtype}};

@@ -34,6 +34,16 @@ struct PoolFiles {
 PoolFiles write_pool(const std::string &label, const std::vector<fwtest::TestTensor> &base,
                      const std::vector<std::vector<fwtest::TestTensor>> &members);
 
+// fw_merge of `members` against `base`, each one tensor "w" of `shape` (default: 1-D), written
+// under a fresh temp folder named after `label`; returns the merged "w" (the test fails on error).
+std::vector<float> merge_one_tensor(const std::string &label, const fw_merge_params &p,
+                                    const std::vector<float> &base,
+                                    const std::vector<std::vector<float>> &members,
+                                    std::vector<int64_t> shape = {});
+
+// got[i] within tol of want[i] for every i, and the sizes equal.
+void expect_near_all(const std::vector<float> &got, const std::vector<double> &want, double tol);
+
 // The closed-form problem: one tensor "w" in R^3, base 0, pool {e1, e2, e3} (vertices of the hull
 // {x >= 0, sum x <= 1} together with the base), all in `dtype`.
 PoolFiles write_unit_pool(const std::string &label, const std::string &dtype = "F32");

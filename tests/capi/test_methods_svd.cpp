@@ -12,28 +12,12 @@
 
 namespace {
 
-using fwtest::TestTensor;
+using capi::expect_near_all;
 
-// fw_merge of `members` against `base` (each one tensor "w" of `shape`); returns the merged "w".
 std::vector<float> merge(const fw_merge_params &p, const std::vector<float> &base,
                          const std::vector<std::vector<float>> &members,
                          const std::vector<int64_t> &shape) {
-  std::vector<std::vector<TestTensor>> m;
-  for (const auto &values : members) m.push_back({{"w", shape, values}});
-  const capi::PoolFiles pool = capi::write_pool("methods_svd", {{"w", shape, base}}, m);
-  std::vector<const char *> paths;
-  for (const std::string &path : pool.members) paths.push_back(path.c_str());
-  const std::string out = pool.dir + "/out.safetensors";
-  EXPECT_EQ(fw_merge(&p, pool.base.c_str(), paths.data(), paths.size(), out.c_str(), nullptr),
-            FW_OK)
-      << fw_last_error();
-  const capi::ParsedFile parsed = capi::parse_safetensors(out);
-  return capi::decode(parsed.tensor_bytes("w"), "F32");
-}
-
-void expect_near_all(const std::vector<float> &got, const std::vector<double> &want, double tol) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "entry " << i;
+  return capi::merge_one_tensor("methods_svd", p, base, members, shape);
 }
 
 TEST(MethodsSvd, Defaults) {

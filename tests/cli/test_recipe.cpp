@@ -8,6 +8,7 @@
 #include "merge_args.h"
 #include "recipe.h"
 #include "recipe_setting.h"
+#include "recipe_test_util.h"
 
 namespace {
 
@@ -15,14 +16,7 @@ using fwcli::parse_recipe;
 using fwcli::Recipe;
 using fwcli::RecipeError;
 
-std::string error_of(const std::string &yaml) {
-  try {
-    parse_recipe(yaml, "r.yml");
-  } catch (const RecipeError &e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using recipe_test::error_of;
 
 TEST(Recipe, TiesWithPerModelParametersAndCatchAlls) {
   const Recipe r = parse_recipe(R"(merge_method: ties

@@ -9,25 +9,15 @@
 
 #include "merge_args.h"
 #include "recipe.h"
+#include "recipe_test_util.h"
 
 namespace {
 
 using fwcli::parse_recipe;
 using fwcli::Recipe;
-using fwcli::RecipeError;
 
-std::string error_of(const std::string &yaml) {
-  try {
-    parse_recipe(yaml, "r.yml");
-  } catch (const RecipeError &e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-bool contains(const std::string &text, const std::string &part) {
-  return text.find(part) != std::string::npos;
-}
+using recipe_test::contains;
+using recipe_test::error_of;
 
 TEST(RecipeSvd, IsoCtsTakesLambdaAndCommonSpaceFraction) {
   const Recipe r = parse_recipe(R"(merge_method: iso_cts
